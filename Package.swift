@@ -1,0 +1,51 @@
+// swift-tools-version:5.9
+// Gannet: a GAN toolkit built as an ONNX-style graph compiler and SIMD runtime.
+import PackageDescription
+
+/// Release builds target the build machine's CPU: the default x86-64 target has no FMA and
+/// turns `SIMD16<Float>` multiply-adds into library calls (about 100x slower).
+/// Debug builds get it too, so debug unit tests of SIMD kernels stay bearable.
+let fast: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "native"]),
+    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+let plain: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "native"]),
+]
+
+let package = Package(
+    name: "Gannet",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "gannet", targets: ["gannet"]),
+        .library(name: "GannetCommands", targets: ["Commands"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "GraphIR", swiftSettings: plain),
+        .target(name: "Kernels", swiftSettings: fast),
+        .target(name: "Passes", dependencies: ["GraphIR"], swiftSettings: plain),
+        .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC", pkgConfig: "libprotobuf-c",
+                       providers: [.apt(["libprotobuf-c-dev"])]),
+        .target(name: "CONNXProto", dependencies: ["CProtobufC"], path: "Sources/CONNXProto"),
+        .target(name: "ONNX", dependencies: ["GraphIR", "CONNXProto", "CProtobufC"], swiftSettings: plain),
+        .target(name: "Runtime", dependencies: ["GraphIR", "Passes", "Kernels"], swiftSettings: fast),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .target(name: "Media", dependencies: ["CPNG"], swiftSettings: plain),
+        .target(name: "Commands", dependencies: [
+            "GraphIR", "Passes", "Runtime", "Kernels", "Media", "ONNX",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: plain),
+        .executableTarget(name: "onnxdev", dependencies: ["Commands", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Tools/onnxdev", swiftSettings: plain), // TEMP
+        .executableTarget(name: "gannet", dependencies: ["Commands"], path: "Tools/gannet", swiftSettings: plain),
+        .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"], swiftSettings: plain),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: plain),
+        .testTarget(name: "PassesTests", dependencies: ["GraphIR", "Passes"], exclude: ["Golden"], swiftSettings: plain),
+        .testTarget(name: "RuntimeTests", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels"], swiftSettings: plain),
+        .testTarget(name: "MediaTests", dependencies: ["Media"], swiftSettings: plain),
+        .testTarget(name: "ONNXTests", dependencies: ["GraphIR", "ONNX"], swiftSettings: plain),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands"], swiftSettings: plain),
+    ]
+)

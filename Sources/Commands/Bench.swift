@@ -1,0 +1,116 @@
+// Bench: `gannet bench peak|gemm|model …`, one JSON object per line with --json.
+
+import ArgumentParser
+import Foundation
+import GraphIR
+import Kernels
+import Runtime
+
+public struct Bench: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure kernels and models.",
+        subcommands: [Peak.self, GemmBench.self, ModelBench.self])
+    public init() {}
+
+    struct Common: ParsableArguments {
+        @Option(help: "Worker threads.") var threads = 1
+        @Flag(help: "Print one JSON object.") var json = false
+    }
+
+    static func emit(_ fields: [(String, Double)], json: Bool) {
+        if json {
+            print("{" + fields.map { "\"\($0.0)\": \(String(format: "%.4f", $0.1))" }.joined(separator: ", ") + "}")
+        } else {
+            for (k, v) in fields { print("\(k): \(String(format: "%.3f", v))") }
+        }
+    }
+
+    struct Peak: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "peak", abstract: "Measured FMA peak in GFLOP/s.")
+        @OptionGroup var common: Common
+        func run() throws {
+            let pool = ThreadPool(threads: common.threads)
+            let g = (0..<5).map { _ in KernelBench.peakGflops(threads: common.threads, pool: pool) }.max()!
+            Bench.emit([("gflops", g)], json: common.json)
+        }
+    }
+
+    struct GemmBench: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "gemm", abstract: "SGEMM throughput in GFLOP/s (median).")
+        @Option var m = 512
+        @Option var n = 512
+        @Option var k = 512
+        @Option(help: "Timed repeats.") var repeats = 20
+        @OptionGroup var common: Common
+        func validate() throws {
+            guard m > 0, n > 0, k > 0, repeats > 0 else { throw ValidationError("--m, --n, --k and --repeats must be positive") }
+        }
+        func run() throws {
+            let pool = ThreadPool(threads: common.threads)
+            let g = KernelBench.gemmGflops(m: m, n: n, k: k, pool: pool, repeats: repeats)
+            Bench.emit([("gflops", g)], json: common.json)
+        }
+    }
+
+    struct ModelBench: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "model", abstract: "Forward-pass latency of a model (median ms).")
+        @Argument(help: "Model: .ir, .pb/.onnx or seed:NAME.") var model: String
+        @Option(help: "Batch size bound to the symbolic batch dim.") var batch = 64
+        @Option(help: "Timed runs.") var repeats = 30
+        @Flag(help: "Print the median time of each instruction to stderr.") var profile = false
+        @OptionGroup var common: Common
+        func run() throws {
+            let graph = try GraphSources.load(model)
+            let session = try Session(graph: graph, threads: common.threads)
+            let shapes = graph.inputs.map { v in graph.type(of: v)!.shape.map { $0.value ?? batch } }
+            let program = try session.program(for: shapes)
+            var rng = BenchRandom(seed: 7)
+            for (i, v) in program.inputs.enumerated() {
+                if v.dtype == .float32 {
+                    try program.setInput(i, Tensor(shape: v.shape, floats: (0..<v.count).map { _ in rng.normal() }))
+                } else {
+                    try program.setInput(i, Tensor(shape: v.shape, int64s: [Int64](repeating: 0, count: v.count), dtype: v.dtype))
+                }
+            }
+            for _ in 0..<3 { try program.run() }
+            var times: [Double] = []
+            for _ in 0..<repeats {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                try program.run()
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            }
+            times.sort()
+            if profile {
+                var per = [[Double]](repeating: [], count: program.instructions.count)
+                for _ in 0..<max(5, repeats / 3) {
+                    for (i, t) in try program.runProfiled().enumerated() { per[i].append(t) }
+                }
+                for (ins, ts) in zip(program.instructions, per) {
+                    let med = ts.sorted()[ts.count / 2]
+                    FileHandle.standardError.write(String(format: "%8.3f ms  %@\n", med, "\(ins.call)").data(using: .utf8)!)
+                }
+            }
+            let ms = times[times.count / 2]
+            Bench.emit([("ms_median", ms), ("images_per_s", Double(batch) * 1000 / ms)], json: common.json)
+        }
+    }
+}
+
+/// A small seeded normal generator for benchmark inputs (not the training RNG).
+struct BenchRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
+    mutating func normal() -> Float {
+        let u1 = max(uniform(), 1e-7), u2 = uniform()
+        return (-2 * logf(u1)).squareRoot() * cosf(2 * .pi * u2)
+    }
+}

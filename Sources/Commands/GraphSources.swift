@@ -1,0 +1,50 @@
+// GraphSources: resolves a MODEL argument to a graph (IR text, ONNX, or a built-in seed graph).
+
+import Foundation
+import GraphIR
+
+public enum GraphSources {
+    /// Built-in graphs with random weights, for benchmarks and demos: `seed:NAME`.
+    public static let builtIn: [String: () -> Graph] = [
+        "mnist-generator": { SeedGraphs.mnistGenerator() },
+        "mnist-discriminator": { SeedGraphs.mnistDiscriminator() },
+    ]
+
+    /// Loads `path`: `seed:NAME`, `.ir` text, or an ONNX model (`.pb`, `.onnx`).
+    public static func load(_ path: String) throws -> Graph {
+        if path.hasPrefix("seed:") {
+            let name = String(path.dropFirst(5))
+            guard let make = builtIn[name] else {
+                throw CommandError("\(path): unknown built-in graph (known: \(builtIn.keys.sorted().map { "seed:\($0)" }.joined(separator: ", ")))")
+            }
+            return make()
+        }
+        return try loadModelFile(path)
+    }
+
+    /// Reads IR text from `path`, with errors prefixed by the path.
+    public static func readIRText(_ path: String) throws -> Graph {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CommandError("\(path): cannot read file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CommandError("\(path): not UTF-8 text")
+        }
+        do {
+            let g = try Graph.parse(text)
+            try g.verify()
+            return g
+        } catch let e as IRParseError {
+            throw CommandError("\(path):\(e.line):\(e.column): \(e.message)")
+        } catch let e as GraphError {
+            throw CommandError("\(path): \(e.message)")
+        }
+    }
+}
+
+extension GraphSources {
+    static func loadModelFile(_ path: String) throws -> Graph {
+        if path.hasSuffix(".ir") { return try readIRText(path) }
+        throw CommandError("\(path): unknown model format (expected .ir, .pb or .onnx)")
+    }
+}

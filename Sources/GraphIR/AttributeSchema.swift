@@ -1,0 +1,36 @@
+// AttributeSchema: the attributes each op accepts, with their kinds (ONNX names).
+
+extension Op {
+    /// Attribute name → kind ("int", "float", "string", "ints", "floats", "tensor").
+    public var attributeSchema: [String: String] {
+        let convLike: [String: String] = ["auto_pad": "string", "dilations": "ints", "group": "int",
+                                          "kernel_shape": "ints", "pads": "ints", "strides": "ints"]
+        let reduce: [String: String] = ["axes": "ints", "keepdims": "int", "noop_with_empty_axes": "int"]
+        switch self {
+        case .conv: return convLike
+        case .convTranspose: return convLike.merging(["output_padding": "ints", "output_shape": "ints"]) { a, _ in a }
+        case .batchNormalization:
+            return ["epsilon": "float", "momentum": "float", "training_mode": "int", "spatial": "int",
+                    "is_test": "int", "consumed_inputs": "ints"]
+        case .gemm: return ["alpha": "float", "beta": "float", "transA": "int", "transB": "int", "broadcast": "int"]
+        case .add, .sub, .mul, .div: return ["broadcast": "int", "axis": "int", "consumed_inputs": "ints"]
+        case .pow: return ["broadcast": "int", "axis": "int"]
+        case .leakyRelu: return ["alpha": "float", "consumed_inputs": "ints"]
+        case .relu, .sigmoid, .tanh, .exp, .log, .sqrt, .neg, .abs: return ["consumed_inputs": "ints"]
+        case .softplus, .identity, .matMul, .expand, .globalAveragePool: return [:]
+        case .reshape: return ["allowzero": "int", "shape": "ints"]
+        case .flatten, .concat, .gather, .softmax, .logSoftmax: return ["axis": "int"]
+        case .transpose: return ["perm": "ints"]
+        case .unsqueeze, .squeeze: return ["axes": "ints"]
+        case .slice: return ["starts": "ints", "ends": "ints", "axes": "ints"]
+        case .reduceMean, .reduceSum: return reduce
+        case .constant:
+            return ["value": "tensor", "value_float": "float", "value_floats": "floats",
+                    "value_int": "int", "value_ints": "ints"]
+        case .maxPool:
+            return convLike.filter { $0.key != "group" }.merging(["ceil_mode": "int", "storage_order": "int"]) { a, _ in a }
+        case .averagePool:
+            return convLike.filter { $0.key != "group" }.merging(["ceil_mode": "int", "count_include_pad": "int"]) { a, _ in a }
+        }
+    }
+}

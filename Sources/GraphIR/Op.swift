@@ -1,0 +1,113 @@
+// Op: every operator a graph may hold, named as in ONNX, with ONNX semantics.
+
+/// The operator of a node. Raw values are the ONNX operator names; attribute names and defaults
+/// follow the ONNX operator specification (see `OpAttributes`).
+public enum Op: String, CaseIterable, Hashable, Sendable {
+    /// Y = conv(X, W) + B over NCHW; attributes auto_pad, dilations, group, kernel_shape, pads, strides.
+    case conv = "Conv"
+    /// Transposed convolution; W is (C_in, C_out/group, kH, kW); adds output_padding, output_shape.
+    case convTranspose = "ConvTranspose"
+    /// Inference batch normalisation: (X − mean)/√(var + epsilon)·scale + B per channel (axis 1).
+    case batchNormalization = "BatchNormalization"
+    /// Y = alpha·op(A)·op(B) + beta·C; attributes alpha, beta, transA, transB; C broadcasts.
+    case gemm = "Gemm"
+    /// numpy matmul: batched over leading dims, 1-D operands promoted.
+    case matMul = "MatMul"
+    /// Element-wise A + B with numpy broadcasting.
+    case add = "Add"
+    /// Element-wise A − B with numpy broadcasting.
+    case sub = "Sub"
+    /// Element-wise A · B with numpy broadcasting.
+    case mul = "Mul"
+    /// Element-wise A / B with numpy broadcasting.
+    case div = "Div"
+    /// Element-wise A ^ B with numpy broadcasting.
+    case pow = "Pow"
+    /// max(x, 0).
+    case relu = "Relu"
+    /// x ≥ 0 ? x : alpha·x; alpha defaults to 0.01.
+    case leakyRelu = "LeakyRelu"
+    /// 1 / (1 + e^−x).
+    case sigmoid = "Sigmoid"
+    /// tanh(x).
+    case tanh = "Tanh"
+    /// ln(1 + e^x).
+    case softplus = "Softplus"
+    /// e^x.
+    case exp = "Exp"
+    /// ln x.
+    case log = "Log"
+    /// √x.
+    case sqrt = "Sqrt"
+    /// −x.
+    case neg = "Neg"
+    /// |x|.
+    case abs = "Abs"
+    /// Copies its input.
+    case identity = "Identity"
+    /// Reshapes to the shape given by input 2 (0 copies a dim unless allowzero, −1 infers one).
+    case reshape = "Reshape"
+    /// Flattens to 2-D at `axis` (default 1).
+    case flatten = "Flatten"
+    /// Permutes axes by `perm` (default: reversed).
+    case transpose = "Transpose"
+    /// Joins inputs along `axis`.
+    case concat = "Concat"
+    /// Takes slices along `axis` (default 0) at integer indices (negative wrap).
+    case gather = "Gather"
+    /// Inserts size-1 axes (axes from input 2, or attribute before opset 13).
+    case unsqueeze = "Unsqueeze"
+    /// Removes size-1 axes (axes from input 2, or attribute before opset 13; all if absent).
+    case squeeze = "Squeeze"
+    /// Slices by starts, ends, axes, steps (inputs; attributes before opset 10).
+    case slice = "Slice"
+    /// Broadcasts to a shape (numpy rules, the larger size wins).
+    case expand = "Expand"
+    /// Mean over axes (attribute before opset 18, input after); keepdims defaults to 1.
+    case reduceMean = "ReduceMean"
+    /// Sum over axes (input from opset 13); keepdims defaults to 1.
+    case reduceSum = "ReduceSum"
+    /// A constant tensor held in its `value` attribute (or value_float(s)/value_int(s)).
+    case constant = "Constant"
+    /// Softmax along `axis` (default −1 from opset 13; 2-D coerced at axis 1 before).
+    case softmax = "Softmax"
+    /// Log of softmax, same axis rules as Softmax.
+    case logSoftmax = "LogSoftmax"
+    /// Max pooling; attributes auto_pad, ceil_mode, dilations, kernel_shape, pads, strides.
+    case maxPool = "MaxPool"
+    /// Average pooling; adds count_include_pad.
+    case averagePool = "AveragePool"
+    /// Mean over all spatial positions, keeping them as size-1 dims.
+    case globalAveragePool = "GlobalAveragePool"
+
+    /// The number of inputs accepted (optional trailing inputs may be absent).
+    public var inputArity: ClosedRange<Int> {
+        switch self {
+        case .conv, .convTranspose: return 2...3
+        case .batchNormalization: return 5...5
+        case .gemm: return 2...3
+        case .matMul, .add, .sub, .mul, .div, .pow, .gather, .expand: return 2...2
+        case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs,
+             .identity, .flatten, .transpose, .softmax, .logSoftmax, .maxPool, .averagePool,
+             .globalAveragePool:
+            return 1...1
+        case .reshape: return 2...2
+        case .concat: return 1...Int.max
+        case .unsqueeze, .squeeze, .reduceMean, .reduceSum: return 1...2
+        case .slice: return 1...5
+        case .constant: return 0...0
+        }
+    }
+
+    /// The number of outputs produced.
+    public var outputArity: ClosedRange<Int> {
+        switch self {
+        case .batchNormalization: return 1...5
+        case .maxPool: return 1...2
+        default: return 1...1
+        }
+    }
+
+    /// Looks an op up by its ONNX name.
+    public init?(onnxName: String) { self.init(rawValue: onnxName) }
+}

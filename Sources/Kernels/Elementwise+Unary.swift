@@ -1,0 +1,144 @@
+// Elementwise+Unary: y[i] = f(x[i]) over `count` contiguous floats.
+//
+// Contract: `x` and `y` are either disjoint or identical (in-place). Every element goes through
+// the same SIMD16 code path (tails use a partial vector), so the result does not depend on the
+// thread count or on where a chunk starts. `reference` is the scalar definition (Foundation's
+// float functions); the fast kernel matches it within the accuracy of `SIMDMath` (exact for
+// relu, leakyRelu, sqrt, neg, abs, identity, reciprocal).
+import Foundation
+
+/// A point-wise function of one input.
+public enum UnaryOp: Equatable, Sendable, CustomStringConvertible {
+    case relu
+    /// x < 0 ? alpha·x : x
+    case leakyRelu(Float)
+    case sigmoid
+    case tanh
+    /// ln(1 + e^x), computed stably as max(x, 0) + log1p(e^{-|x|}).
+    case softplus
+    case exp
+    case log
+    case sqrt
+    case neg
+    case abs
+    case identity
+    case reciprocal
+
+    public var description: String {
+        switch self {
+        case .leakyRelu(let a): return "leakyRelu(\(a))"
+        case .relu: return "relu"
+        case .sigmoid: return "sigmoid"
+        case .tanh: return "tanh"
+        case .softplus: return "softplus"
+        case .exp: return "exp"
+        case .log: return "log"
+        case .sqrt: return "sqrt"
+        case .neg: return "neg"
+        case .abs: return "abs"
+        case .identity: return "identity"
+        case .reciprocal: return "reciprocal"
+        }
+    }
+}
+
+public enum Unary {
+    /// The scalar definition of `op`.
+    @inlinable
+    public static func scalar(_ op: UnaryOp, _ x: Float) -> Float {
+        switch op {
+        case .relu: return x < 0 ? 0 : x
+        case .leakyRelu(let a): return x < 0 ? a * x : x
+        case .sigmoid: return 1 / (1 + Foundation.exp(-x))
+        case .tanh: return Foundation.tanh(x)
+        case .softplus: return (x < 0 ? 0 : x) + Foundation.log1p(Foundation.exp(-Swift.abs(x)))
+        case .exp: return Foundation.exp(x)
+        case .log: return Foundation.log(x)
+        case .sqrt: return x.squareRoot()
+        case .neg: return -x
+        case .abs: return Swift.abs(x)
+        case .identity: return x
+        case .reciprocal: return 1 / x
+        }
+    }
+
+    /// `op` on 16 lanes (the fast definition).
+    @inlinable @inline(__always)
+    public static func apply(_ op: UnaryOp, _ x: SIMD16<Float>) -> SIMD16<Float> {
+        switch op {
+        case .relu: return x.replacing(with: 0, where: x .< 0)
+        case .leakyRelu(let a): return x.replacing(with: a * x, where: x .< 0)
+        case .sigmoid: return SIMDMath.sigmoid(x)
+        case .tanh: return SIMDMath.tanh(x)
+        case .softplus: return softplus(x)
+        case .exp: return SIMDMath.exp(x)
+        case .log: return SIMDMath.log(x)
+        case .sqrt: return x.squareRoot()
+        case .neg: return negate(x)
+        case .abs: return absolute(x)
+        case .identity: return x
+        case .reciprocal: return 1 / x
+        }
+    }
+
+    /// Exact sign flip (SIMD prefix minus is 0 − x, which maps +0 to +0).
+    @inlinable @inline(__always)
+    static func negate(_ x: SIMD16<Float>) -> SIMD16<Float> { x * SIMD16<Float>(repeating: -1) }
+
+    /// Clears the sign bit.
+    @inlinable @inline(__always)
+    static func absolute(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: SIMD16<Float>.self)
+    }
+
+    /// max(x, 0) + log1p(t), t = e^{-|x|}; log1p(t) = log(u)·t/(u − 1), u = 1 + t (exact when u == 1).
+    @inlinable @inline(__always)
+    static func softplus(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let m = x.replacing(with: 0, where: x .< 0)
+        let t = SIMDMath.exp(-absolute(x))
+        let u = 1 + t
+        let l = (SIMDMath.log(u) * (t / (u - 1))).replacing(with: t, where: u .== 1)
+        return m + l
+    }
+
+    /// y[i] = op(x[i]) for i in 0..<count. `x == y` is allowed.
+    public static func run(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                           count: Int, pool: ThreadPool = .serial) {
+        switch op {
+        case .relu: map(x, y, count, pool) { $0.replacing(with: 0, where: $0 .< 0) }
+        case .leakyRelu(let a): map(x, y, count, pool) { $0.replacing(with: a * $0, where: $0 .< 0) }
+        case .sigmoid: map(x, y, count, pool) { SIMDMath.sigmoid($0) }
+        case .tanh: map(x, y, count, pool) { SIMDMath.tanh($0) }
+        case .softplus: map(x, y, count, pool) { softplus($0) }
+        case .exp: map(x, y, count, pool) { SIMDMath.exp($0) }
+        case .log: map(x, y, count, pool) { SIMDMath.log($0) }
+        case .sqrt: map(x, y, count, pool) { $0.squareRoot() }
+        case .neg: map(x, y, count, pool) { negate($0) }
+        case .abs: map(x, y, count, pool) { absolute($0) }
+        case .reciprocal: map(x, y, count, pool) { 1 / $0 }
+        case .identity:
+            if UnsafePointer(y) != x { y.update(from: x, count: count) }
+        }
+    }
+
+    /// Scalar reference: y[i] = scalar(op, x[i]).
+    public static func reference(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] = scalar(op, x[i]) }
+    }
+
+    /// Applies `f` to every 16-float vector of x into y, splitting over whole vectors.
+    @inline(__always)
+    static func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int, _ pool: ThreadPool,
+                    _ f: (SIMD16<Float>) -> SIMD16<Float>) {
+        let vectors = (count + 15) / 16
+        pool.splitWork(vectors, work: count) { range in
+            var i = range.lowerBound * 16
+            let end = min(count, range.upperBound * 16)
+            while i + 16 <= end {
+                store16(f(load16(x + i)), y + i)
+                i += 16
+            }
+            if i < end { storePartial(f(loadPartial(x + i, end - i)), y + i, end - i) }
+        }
+    }
+}

@@ -1,0 +1,403 @@
+// Gemm: single-precision matrix multiply C = alpha·op(A)·op(B) + beta·C, then an epilogue.
+//
+// Row-major throughout: A is m×k (k×m when transA) with row stride lda, B is k×n (n×k when
+// transB) with row stride ldb, C is m×n with row stride ldc. `beta == 0` never reads C.
+//
+// Fast path (BLIS-style): loop over column blocks (NC) → K blocks (KC; B block packed into
+// NR-wide panels) → row blocks (MC; A block packed into MR-high panels) → NR × MR register
+// tiles computed by `kernel12x32`. Partial tiles come from zero-padded panels and are computed
+// into a per-thread tile buffer, then merged with the same arithmetic as full tiles.
+// After the last K block of a row block, the epilogue runs on that block while it is in cache.
+// m < 4 (e.g. a convolution to 1–3 channels) skips the tile and uses a row-SIMD loop instead.
+// `packA` + `sgemmPacked` let a caller pack a reused A once (convolution weights) and share it
+// between threads and calls; results are bit-identical to `sgemm`.
+//
+// Threads: the work is split into contiguous ranges of NR-wide column panels (or MR-high row
+// panels when N is narrow), one per thread, each running the whole serial algorithm on its
+// part. Every C element is computed by the same microkernel with the same k order, so the
+// result is bit-identical for any thread count.
+//
+// Packing buffers live in per-thread storage (pthread TLS), allocated on a thread's first
+// GEMM and grown only when a larger problem arrives; no allocation in a steady state.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public enum Gemm {
+    /// Register tile height (rows of C) and width (columns of C).
+    public static let mr = 12
+    public static let nr = 32
+    /// Cache blocking: K block, rows per A block, columns per B block.
+    /// (kc 192…384 and either loop order measured within noise of each other at 512³: ~76–79%
+    /// of the FMA peak per CPU-second.) A 32-wide B micro-panel (kc·128 B = 32 KiB) stays in L1
+    /// while the MC×KC A block (192 KiB) streams from L2.
+    static let kcBlock = 256
+    static let mcBlock = 12 * 16
+    static let ncBlock = 32 * 64
+
+    /// Floats of per-thread packing storage needed for one thread's part.
+    static func packCount() -> Int {
+        kcBlock * mcBlock + kcBlock * ncBlock + mr * nr + 64
+    }
+
+    // MARK: per-thread packing storage
+
+    nonisolated(unsafe) private static var tlsKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { p in free(p) }
+        return key
+    }()
+
+    /// A 64-byte aligned per-thread buffer of at least `count` floats (header holds capacity).
+    static func threadBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let key = tlsKey
+        if let raw = pthread_getspecific(key) {
+            let cap = raw.load(as: Int.self)
+            if cap >= count { return (raw + 64).assumingMemoryBound(to: Float.self) }
+            free(raw)
+        }
+        var mem: UnsafeMutableRawPointer? = nil
+        let cap = max(count, packCount())
+        posix_memalign(&mem, 64, 64 + cap * 4)
+        mem!.storeBytes(of: cap, as: Int.self)
+        pthread_setspecific(key, mem)
+        return (mem! + 64).assumingMemoryBound(to: Float.self)
+    }
+
+    // MARK: public API
+
+    /// C = alpha·op(A)·op(B) + beta·C, then `epilogue` (bias per column, or per row when
+    /// `.bias(perRow: true)`; then activations), parallel over `pool`.
+    public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                             bias: UnsafePointer<Float>? = nil, epilogue: [EpilogueOp] = [],
+                             pool: ThreadPool) {
+        drive(transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, packedA: nil, transB: transB,
+              b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, epilogue: epilogue, pool: pool)
+    }
+
+    // MARK: pre-packed A (a matrix reused across many GEMMs, e.g. convolution weights)
+
+    /// Floats needed to hold op(A) (m×k) packed by `packA(transA:m:k:a:lda:into:pool:)`.
+    public static func packedACount(m: Int, k: Int) -> Int {
+        ((m + mr - 1) / mr) * mr * max(k, 0)
+    }
+
+    /// Packs the whole op(A) (m×k) into `into` (`packedACount(m:k:)` floats) for `sgemmPacked`:
+    /// for each K block, all MR-high panels of M.
+    public static func packA(transA: Bool, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                             into dst: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let mPad = ((m + mr - 1) / mr) * mr
+        let panels = mPad / mr
+        let kBlocks = (k + kcBlock - 1) / kcBlock
+        let body: (Range<Int>) -> Void = { r in
+            for idx in r {
+                let pb = idx / panels, q = idx % panels
+                let pc = pb * kcBlock, kc = min(kcBlock, k - pc)
+                let i0 = q * mr
+                packA(transA, a, lda, i0, min(mr, m - i0), pc, kc, dst + pc * mPad + i0 * kc)
+            }
+        }
+        if m * k < 65536 { body(0..<(kBlocks * panels)) } else { pool.parallelFor(kBlocks * panels, body) }
+    }
+
+    /// `sgemm` with op(A) already packed by `packA`. Bit-identical to `sgemm` on the same A.
+    public static func sgemmPacked(m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>,
+                                   transB: Bool, b: UnsafePointer<Float>, ldb: Int,
+                                   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                   bias: UnsafePointer<Float>? = nil, epilogue: [EpilogueOp] = [],
+                                   pool: ThreadPool) {
+        drive(transA: false, m: m, n: n, k: k, alpha: alpha, a: packedA, lda: 0, packedA: packedA, transB: transB,
+              b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, epilogue: epilogue, pool: pool)
+    }
+
+    static func drive(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                      packedA: UnsafePointer<Float>?, transB: Bool, b: UnsafePointer<Float>, ldb: Int,
+                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                      bias: UnsafePointer<Float>?, epilogue: [EpilogueOp], pool: ThreadPool) {
+        if m <= 0 || n <= 0 { return }
+        if k <= 0 || alpha == 0 {
+            scaleC(m: m, n: n, beta: beta, c: c, ldc: ldc)
+            EpilogueApply.applyRows(c: c, ldc: ldc, rows: 0..<m, cols: 0..<n, bias: bias, ops: epilogue)
+            return
+        }
+        let nPanels = (n + nr - 1) / nr
+        let mPanels = (m + mr - 1) / mr
+        let threads = pool.threads
+        let work = Double(m) * Double(n) * Double(k)
+        let run: (Range<Int>, Range<Int>) -> Void = { rows, cols in
+            if m < smallM && packedA == nil {
+                smallMRows(transA, rows, cols, k, alpha, a, lda, transB, b, ldb, beta, c, ldc, bias, epilogue)
+            } else {
+                serial(transA, transB, rows, cols, k, alpha, a, lda, packedA, m, b, ldb, beta, c, ldc, bias, epilogue)
+            }
+        }
+        if threads == 1 || work < 200_000 || (nPanels < 2 && mPanels < 2) {
+            run(0..<m, 0..<n)
+            return
+        }
+        // Split so that the operand every thread packs in full is the cheaper one: splitting N
+        // repacks A (free when pre-packed), splitting M repacks B. Transposed packs cost more.
+        let costA = packedA != nil ? 0 : Double(m) * Double(k) * (transA ? 1 : 3)
+        let costB = Double(k) * Double(n) * (transB ? 3 : 1)
+        var splitN = costA <= costB
+        if m < smallM || mPanels < threads { splitN = true }
+        if nPanels < threads && mPanels >= threads { splitN = false }
+        if splitN {
+            pool.parallelFor(nPanels) { r in run(0..<m, (r.lowerBound * nr)..<min(n, r.upperBound * nr)) }
+        } else {
+            pool.parallelFor(mPanels) { r in run((r.lowerBound * mr)..<min(m, r.upperBound * mr), 0..<n) }
+        }
+    }
+
+    /// Below this many rows the register tile would be mostly padding: a row-by-row SIMD loop instead.
+    static let smallM = 4
+
+    /// C[rows, cols] for tiny m: each C element sums k in order (alpha·Σ + beta·C, then epilogue).
+    static func smallMRows(_ transA: Bool, _ rows: Range<Int>, _ cols: Range<Int>, _ k: Int, _ alpha: Float,
+                           _ a: UnsafePointer<Float>, _ lda: Int, _ transB: Bool,
+                           _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
+                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+                           _ bias: UnsafePointer<Float>?, _ epilogue: [EpilogueOp]) {
+        for i in rows {
+            let crow = c + i * ldc
+            if transB {
+                // C[i, j] = Σ_p A[i, p]·B[j, p]: a dot product per column.
+                for j in cols {
+                    let brow = b + j * ldb
+                    var acc = SIMD16<Float>(repeating: 0)
+                    var p = 0
+                    if !transA {
+                        let arow = a + i * lda
+                        while p + 16 <= k {
+                            acc.addProduct(UnsafeRawPointer(arow + p).loadUnaligned(as: V.self),
+                                           UnsafeRawPointer(brow + p).loadUnaligned(as: V.self))
+                            p += 16
+                        }
+                    }
+                    var s = acc.sum()
+                    while p < k { s += (transA ? a[p * lda + i] : a[i * lda + p]) * brow[p]; p += 1 }
+                    crow[j] = beta == 0 ? s * alpha : s * alpha + crow[j] * beta
+                }
+            }
+        }
+        if !transB {
+            // All (< smallM) rows at once, 64 columns at a time: each B vector is loaded once and
+            // feeds up to 3 rows; 4 independent column vectors hide the FMA latency. Each C
+            // element sums p in order.
+            precondition(rows.count <= 3)
+            let r0 = rows.lowerBound, nrow = rows.count
+            @inline(__always) func av(_ i: Int, _ p: Int) -> V {
+                let row = r0 + min(i, nrow - 1)
+                return V(repeating: transA ? a[p * lda + row] : a[row * lda + p])
+            }
+            var j = cols.lowerBound
+            while j < cols.upperBound {
+                let w = min(64, cols.upperBound - j)
+                var acc = (V(), V(), V(), V(), V(), V(), V(), V(), V(), V(), V(), V())
+                if w == 64 {
+                    for p in 0..<k {
+                        let bp = UnsafeRawPointer(b + p * ldb + j)
+                        let b0 = bp.loadUnaligned(as: V.self), b1 = bp.loadUnaligned(fromByteOffset: 64, as: V.self)
+                        let b2 = bp.loadUnaligned(fromByteOffset: 128, as: V.self), b3 = bp.loadUnaligned(fromByteOffset: 192, as: V.self)
+                        let a0 = av(0, p), a1 = av(1, p), a2 = av(2, p)
+                        acc.0.addProduct(a0, b0); acc.1.addProduct(a0, b1); acc.2.addProduct(a0, b2); acc.3.addProduct(a0, b3)
+                        acc.4.addProduct(a1, b0); acc.5.addProduct(a1, b1); acc.6.addProduct(a1, b2); acc.7.addProduct(a1, b3)
+                        acc.8.addProduct(a2, b0); acc.9.addProduct(a2, b1); acc.10.addProduct(a2, b2); acc.11.addProduct(a2, b3)
+                    }
+                } else {
+                    for p in 0..<k {
+                        var bv = (V(), V(), V(), V())
+                        withUnsafeMutableBytes(of: &bv) { raw in
+                            let f = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                            for t in 0..<w { f[t] = b[p * ldb + j + t] }
+                        }
+                        let a0 = av(0, p), a1 = av(1, p), a2 = av(2, p)
+                        acc.0.addProduct(a0, bv.0); acc.1.addProduct(a0, bv.1); acc.2.addProduct(a0, bv.2); acc.3.addProduct(a0, bv.3)
+                        acc.4.addProduct(a1, bv.0); acc.5.addProduct(a1, bv.1); acc.6.addProduct(a1, bv.2); acc.7.addProduct(a1, bv.3)
+                        acc.8.addProduct(a2, bv.0); acc.9.addProduct(a2, bv.1); acc.10.addProduct(a2, bv.2); acc.11.addProduct(a2, bv.3)
+                    }
+                }
+                withUnsafeBytes(of: &acc) { raw in
+                    let f = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                    for i in 0..<nrow {
+                        let crow = c + (r0 + i) * ldc + j
+                        for t in 0..<w {
+                            let v = f[i * 64 + t] * alpha
+                            crow[t] = beta == 0 ? v : v + crow[t] * beta
+                        }
+                    }
+                }
+                j += 64
+            }
+        }
+        EpilogueApply.applyRows(c: c, ldc: ldc, rows: rows, cols: cols, bias: bias, ops: epilogue)
+    }
+
+    /// Scalar reference with the same contract as `sgemm` (each element a plain Float sum over k
+    /// in order), for tests.
+    public static func reference(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                                 a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                 bias: UnsafePointer<Float>? = nil, epilogue: [EpilogueOp] = [],
+                                 pool: ThreadPool = .serial) {
+        for i in 0..<max(m, 0) {
+            for j in 0..<max(n, 0) {
+                var s: Float = 0
+                for p in 0..<max(k, 0) {
+                    let av = transA ? a[p * lda + i] : a[i * lda + p]
+                    let bv = transB ? b[j * ldb + p] : b[p * ldb + j]
+                    s += av * bv
+                }
+                c[i * ldc + j] = beta == 0 ? alpha * s : alpha * s + beta * c[i * ldc + j]
+            }
+        }
+        if m > 0 && n > 0 {
+            EpilogueApply.referenceRows(c: c, ldc: ldc, rows: 0..<m, cols: 0..<n, bias: bias, ops: epilogue)
+        }
+    }
+
+    // MARK: implementation
+
+    static func scaleC(m: Int, n: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        for i in 0..<m {
+            let row = c + i * ldc
+            if beta == 0 { row.update(repeating: 0, count: n) }
+            else if beta != 1 { for j in 0..<n { row[j] *= beta } }
+        }
+    }
+
+    /// The whole blocked algorithm on C[rows, cols], on the calling thread.
+    static func serial(_ transA: Bool, _ transB: Bool, _ rows: Range<Int>, _ cols: Range<Int>, _ k: Int,
+                       _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+                       _ packedA: UnsafePointer<Float>?, _ mFull: Int,
+                       _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
+                       _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+                       _ bias: UnsafePointer<Float>?, _ epilogue: [EpilogueOp]) {
+        let buf = threadBuffer(packCount())
+        let bPack = buf
+        let aPack = buf + kcBlock * ncBlock
+        let tile = aPack + kcBlock * mcBlock
+        let mPad = ((mFull + mr - 1) / mr) * mr
+        var jc = cols.lowerBound
+        while jc < cols.upperBound {
+            let nc = min(ncBlock, cols.upperBound - jc)
+            var pc = 0
+            while pc < k {
+                let kc = min(kcBlock, k - pc)
+                let lastK = pc + kc == k
+                let blockBeta: Float = pc == 0 ? beta : 1
+                packB(transB, b, ldb, pc, kc, jc, nc, bPack)
+                var ic = rows.lowerBound
+                while ic < rows.upperBound {
+                    let mc = min(mcBlock, rows.upperBound - ic)
+                    let aBlock: UnsafePointer<Float>
+                    if let packedA {
+                        aBlock = packedA + pc * mPad + ic * kc
+                    } else {
+                        packA(transA, a, lda, ic, mc, pc, kc, aPack)
+                        aBlock = UnsafePointer(aPack)
+                    }
+                    var jr = 0
+                    while jr < nc {
+                        var ir = 0
+                        while ir < mc {
+                            tileOp(kc, aBlock + ir * kc, bPack + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc,
+                                   min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)
+                            ir += mr
+                        }
+                        jr += nr
+                    }
+                    if lastK && !epilogue.isEmpty {
+                        EpilogueApply.applyRows(c: c, ldc: ldc, rows: ic..<(ic + mc), cols: jc..<(jc + nc),
+                                                bias: bias, ops: epilogue)
+                    }
+                    ic += mc
+                }
+                pc += kc
+            }
+            jc += nc
+        }
+    }
+
+    /// One register tile: full tiles go straight to C, partial ones through `tile`.
+    @inline(__always)
+    static func tileOp(_ kc: Int, _ ap: UnsafePointer<Float>, _ bp: UnsafePointer<Float>, _ cp: UnsafeMutablePointer<Float>,
+                       _ ldc: Int, _ mh: Int, _ nw: Int, _ alpha: Float, _ beta: Float, _ tile: UnsafeMutablePointer<Float>) {
+        if mh == mr && nw == nr {
+            kernel12x32(kc, ap, bp, cp, ldc, alpha, beta)
+        } else {
+            kernel12x32(kc, ap, bp, tile, nr, 1, 0)
+            for i in 0..<mh {
+                for j in 0..<nw {
+                    let t = tile[i * nr + j] * alpha
+                    cp[i * ldc + j] = beta == 0 ? t : t + cp[i * ldc + j] * beta
+                }
+            }
+        }
+    }
+
+    /// Packs op(A)[i0..<i0+mc, p0..<p0+kc] into MR-high panels: panel q holds, for each p,
+    /// the MR values op(A)[i0 + q·MR + r, p0 + p] (zero beyond the last row).
+    @inline(__always)
+    static func packA(_ transA: Bool, _ a: UnsafePointer<Float>, _ lda: Int, _ i0: Int, _ mc: Int,
+                      _ p0: Int, _ kc: Int, _ dst: UnsafeMutablePointer<Float>) {
+        var q = 0
+        while q < mc {
+            let h = min(mr, mc - q)
+            let panel = dst + q * kc
+            if transA {
+                for p in 0..<kc {
+                    let src = a + (p0 + p) * lda + i0 + q
+                    let d = panel + p * mr
+                    for r in 0..<h { d[r] = src[r] }
+                    for r in h..<mr { d[r] = 0 }
+                }
+            } else {
+                for r in 0..<h {
+                    let src = a + (i0 + q + r) * lda + p0
+                    for p in 0..<kc { panel[p * mr + r] = src[p] }
+                }
+                if h < mr { for p in 0..<kc { for r in h..<mr { panel[p * mr + r] = 0 } } }
+            }
+            q += mr
+        }
+    }
+
+    /// Packs op(B)[p0..<p0+kc, j0..<j0+nc] into NR-wide panels: panel q holds, for each p,
+    /// the NR values op(B)[p0 + p, j0 + q·NR + c] (zero beyond the last column).
+    @inline(__always)
+    static func packB(_ transB: Bool, _ b: UnsafePointer<Float>, _ ldb: Int, _ p0: Int, _ kc: Int,
+                      _ j0: Int, _ nc: Int, _ dst: UnsafeMutablePointer<Float>) {
+        var q = 0
+        while q < nc {
+            let w = min(nr, nc - q)
+            let panel = dst + q * kc
+            if transB {
+                for cidx in 0..<w {
+                    let src = b + (j0 + q + cidx) * ldb + p0
+                    for p in 0..<kc { panel[p * nr + cidx] = src[p] }
+                }
+                if w < nr { for p in 0..<kc { for cidx in w..<nr { panel[p * nr + cidx] = 0 } } }
+            } else if w == nr {
+                for p in 0..<kc {
+                    let src = UnsafeRawPointer(b + (p0 + p) * ldb + j0 + q)
+                    let d = UnsafeMutableRawPointer(panel + p * nr)
+                    d.storeBytes(of: src.loadUnaligned(as: V.self), as: V.self)
+                    d.storeBytes(of: src.loadUnaligned(fromByteOffset: 64, as: V.self), toByteOffset: 64, as: V.self)
+                }
+            } else {
+                for p in 0..<kc {
+                    let src = b + (p0 + p) * ldb + j0 + q
+                    let d = panel + p * nr
+                    for cidx in 0..<w { d[cidx] = src[cidx] }
+                    for cidx in w..<nr { d[cidx] = 0 }
+                }
+            }
+            q += nr
+        }
+    }
+}

@@ -1,0 +1,119 @@
+// KernelSupport: shared pieces of the non-GEMM kernels (errors, partial SIMD loads and stores,
+// shape collapsing, a fixed-capacity odometer, deterministic work splitting).
+//
+// Contract: nothing here allocates during a kernel call. Plans (computed once, at compile time,
+// by the runtime) collapse shapes so that kernels only loop. Work is split over independent
+// outputs only, so results are bit-identical for any thread count.
+
+/// Errors a kernel or a plan reports instead of trapping.
+public enum KernelError: Error, Equatable, CustomStringConvertible {
+    /// A Gather index outside [-size, size).
+    case indexOutOfRange(index: Int, size: Int)
+    /// Shapes (or axes, perms, slice parameters) that do not fit together.
+    case invalidShape(String)
+
+    public var description: String {
+        switch self {
+        case .indexOutOfRange(let i, let n): return "index \(i) is out of range for an axis of size \(n)"
+        case .invalidShape(let s): return s
+        }
+    }
+}
+
+/// The largest number of collapsed outer dimensions a plan may have (an odometer's capacity).
+let maxOuterRank = 8
+
+@usableFromInline typealias V16 = SIMD16<Float>
+
+/// Loads `n` (< 16) floats, filling the other lanes with `fill`.
+@inline(__always) @usableFromInline
+func loadPartial(_ p: UnsafePointer<Float>, _ n: Int, fill: Float = 0) -> V16 {
+    var v = V16(repeating: fill)
+    for l in 0..<n { v[l] = p[l] }
+    return v
+}
+
+/// Stores the first `n` (< 16) lanes of `v`.
+@inline(__always) @usableFromInline
+func storePartial(_ v: V16, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    for l in 0..<n { p[l] = v[l] }
+}
+
+@inline(__always) @usableFromInline
+func load16(_ p: UnsafePointer<Float>) -> V16 { UnsafeRawPointer(p).loadUnaligned(as: V16.self) }
+
+@inline(__always) @usableFromInline
+func store16(_ v: V16, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V16.self) }
+
+/// Row-major strides of a dense shape.
+func denseStrides(_ shape: [Int]) -> [Int] {
+    var s = [Int](repeating: 1, count: shape.count)
+    var acc = 1
+    for d in stride(from: shape.count - 1, through: 0, by: -1) { s[d] = acc; acc *= shape[d] }
+    return s
+}
+
+/// Drops size-1 dimensions and merges dimension d into d+1 whenever every operand's stride
+/// satisfies stride[d] == stride[d+1] · size[d+1]. Operands are described by strides over
+/// `shape` (0 for a broadcast dimension, any sign otherwise).
+func collapseDims(_ shape: [Int], _ strides: [[Int]]) -> (shape: [Int], strides: [[Int]]) {
+    var outShape: [Int] = []
+    var outStrides = [[Int]](repeating: [], count: strides.count)
+    for d in 0..<shape.count where shape[d] != 1 {
+        if let last = outShape.last,
+           strides.indices.allSatisfy({ strides[$0][d] * shape[d] == outStrides[$0].last! }) {
+            outShape[outShape.count - 1] = last * shape[d]
+            for k in strides.indices { outStrides[k][outStrides[k].count - 1] = strides[k][d] }
+        } else {
+            outShape.append(shape[d])
+            for k in strides.indices { outStrides[k].append(strides[k][d]) }
+        }
+    }
+    return (outShape, outStrides)
+}
+
+/// Walks the outer dimensions of a plan in row-major order, tracking up to three offsets.
+@usableFromInline
+struct Odometer {
+    var index = InlineArray<8, Int>(repeating: 0)
+    var o0 = 0, o1 = 0, o2 = 0
+
+    /// Positions the odometer at linear outer index `start`.
+    @inline(__always)
+    init(start: Int, sizes: [Int], _ s0: [Int], _ s1: [Int], _ s2: [Int]) {
+        var rest = start
+        for d in stride(from: sizes.count - 1, through: 0, by: -1) {
+            let i = rest % sizes[d]
+            rest /= sizes[d]
+            index[d] = i
+            o0 += i * s0[d]; o1 += i * s1[d]; o2 += i * s2[d]
+        }
+    }
+
+    /// Advances by one in row-major order.
+    @inline(__always)
+    mutating func next(sizes: [Int], _ s0: [Int], _ s1: [Int], _ s2: [Int]) {
+        var d = sizes.count - 1
+        while d >= 0 {
+            index[d] += 1
+            o0 += s0[d]; o1 += s1[d]; o2 += s2[d]
+            if index[d] < sizes[d] { return }
+            o0 -= s0[d] * sizes[d]; o1 -= s1[d] * sizes[d]; o2 -= s2[d] * sizes[d]
+            index[d] = 0
+            d -= 1
+        }
+    }
+}
+
+/// Work below this many elements runs on the calling thread.
+let parallelThreshold = 1 << 15
+
+extension ThreadPool {
+    /// Splits `units` independent work units over the pool when `work` (elements touched) is
+    /// large enough, otherwise runs them serially. Units never share outputs.
+    @inline(__always)
+    func splitWork(_ units: Int, work: Int, _ body: (Range<Int>) -> Void) {
+        if units <= 0 { return }
+        if threads == 1 || units == 1 || work < parallelThreshold { body(0..<units) } else { parallelFor(units, body) }
+    }
+}

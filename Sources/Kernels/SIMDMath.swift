@@ -1,0 +1,114 @@
+// SIMDMath: vectorised transcendental functions over SIMD16<Float>, shared by all kernels.
+//
+// Contract (stable API): `exp`, `log`, `tanh`, `sigmoid` take and return SIMD16<Float>, lane-wise.
+// Accuracy against Foundation's float functions: exp and log within ~2 ulp over the normal range;
+// tanh and sigmoid within 1e-6 absolute (and a few ulp relative away from 0 for tanh).
+// Special values: exp(-inf) = 0, exp(+inf) = +inf, exp underflows gracefully through the
+// subnormals to 0; log(0) = -inf, log(x < 0) = NaN, log(+inf) = +inf; NaN propagates everywhere.
+// Algorithms follow Cephes (expf/logf/tanhf): range reduction by ln 2 and minimax polynomials.
+
+public enum SIMDMath {
+    public typealias V = SIMD16<Float>
+    public typealias I = SIMD16<Int32>
+
+    @inline(__always) @usableFromInline
+    static func bits(_ x: V) -> I { unsafeBitCast(x, to: I.self) }
+    @inline(__always) @usableFromInline
+    static func float(_ x: I) -> V { unsafeBitCast(x, to: V.self) }
+
+    /// e^x, lane-wise.
+    @inlinable @inline(__always)
+    public static func exp(_ x: V) -> V {
+        // Clamp to the range where the two-step scaling below stays finite / reaches 0.
+        let xc = x.clamped(lowerBound: V(repeating: -104.0), upperBound: V(repeating: 88.72283905206835))
+        // n = round(x / ln2) with the 1.5·2^23 trick: the integer lands in the low mantissa bits.
+        let magic = V(repeating: 12582912.0)
+        let t = xc * V(repeating: 1.44269504088896341) + magic
+        let n = t - magic
+        let ni = bits(t) &- I(repeating: 0x4B40_0000)
+        // r = x - n·ln2 in two parts (Cody–Waite).
+        var r = xc - n * V(repeating: 0.693359375)
+        r = r - n * V(repeating: -2.12194440e-4)
+        let z = r * r
+        var p = V(repeating: 1.9875691500E-4)
+        p = p * r + V(repeating: 1.3981999507E-3)
+        p = p * r + V(repeating: 8.3334519073E-3)
+        p = p * r + V(repeating: 4.1665795894E-2)
+        p = p * r + V(repeating: 1.6666665459E-1)
+        p = p * r + V(repeating: 5.0000001201E-1)
+        p = p * z + r + V(repeating: 1.0)
+        // Scale by 2^n as 2^n1 · 2^n2 so that n in [-150, 128] never leaves the normal range.
+        let n1 = ni &>> 1
+        let n2 = ni &- n1
+        let s1 = float((n1 &+ I(repeating: 127)) &<< 23)
+        let s2 = float((n2 &+ I(repeating: 127)) &<< 23)
+        var y = p * s1 * s2
+        y.replace(with: V(repeating: .infinity), where: x .> V(repeating: 88.72283905206835))
+        y.replace(with: x, where: x .!= x)
+        return y
+    }
+
+    /// Natural logarithm, lane-wise.
+    @inlinable @inline(__always)
+    public static func log(_ x: V) -> V {
+        // Scale subnormals into the normal range first.
+        let tiny = x .< V(repeating: Float.leastNormalMagnitude)
+        let xs = x.replacing(with: x * V(repeating: 8388608.0), where: tiny)   // · 2^23
+        let ib = bits(xs)
+        var e = ((ib &>> 23) & I(repeating: 0xFF)) &- I(repeating: 126)
+        e.replace(with: e &- I(repeating: 23), where: tiny)
+        // Mantissa in [0.5, 1).
+        var m = float((ib & I(repeating: 0x007F_FFFF)) | I(repeating: 0x3F00_0000))
+        let small = m .< V(repeating: 0.707106781186547524)
+        e.replace(with: e &- I(repeating: 1), where: small)
+        m = m.replacing(with: m + m, where: small) - V(repeating: 1.0)
+        let ef = V(e)
+        let z = m * m
+        var y = V(repeating: 7.0376836292E-2)
+        y = y * m + V(repeating: -1.1514610310E-1)
+        y = y * m + V(repeating: 1.1676998740E-1)
+        y = y * m + V(repeating: -1.2420140846E-1)
+        y = y * m + V(repeating: 1.4249322787E-1)
+        y = y * m + V(repeating: -1.6668057665E-1)
+        y = y * m + V(repeating: 2.0000714765E-1)
+        y = y * m + V(repeating: -2.4999993993E-1)
+        y = y * m + V(repeating: 3.3333331174E-1)
+        y = y * m * z
+        y = y + ef * V(repeating: -2.12194440e-4)
+        y = y - z * V(repeating: 0.5)
+        var r = m + y
+        r = r + ef * V(repeating: 0.693359375)
+        r.replace(with: V(repeating: -.infinity), where: x .== V(repeating: 0))
+        r.replace(with: V(repeating: .infinity), where: x .== V(repeating: .infinity))
+        r.replace(with: V(repeating: .nan), where: x .< V(repeating: 0))
+        r.replace(with: x, where: x .!= x)
+        return r
+    }
+
+    /// Hyperbolic tangent, lane-wise.
+    @inlinable @inline(__always)
+    public static func tanh(_ x: V) -> V {
+        let ax = x.replacing(with: -x, where: x .< V(repeating: 0))
+        // |x| < 0.625: odd minimax polynomial (Cephes tanhf).
+        let z = x * x
+        var p = V(repeating: -5.70498872745E-3)
+        p = p * z + V(repeating: 2.06390887954E-2)
+        p = p * z + V(repeating: -5.37397155531E-2)
+        p = p * z + V(repeating: 1.33314422036E-1)
+        p = p * z + V(repeating: -3.33332819422E-1)
+        let small = p * z * x + x
+        // Otherwise 1 - 2 / (e^{2|x|} + 1), with the sign restored.
+        let e = exp(ax + ax)
+        var big = V(repeating: 1.0) - V(repeating: 2.0) / (e + V(repeating: 1.0))
+        big.replace(with: -big, where: x .< V(repeating: 0))
+        var r = big.replacing(with: small, where: ax .< V(repeating: 0.625))
+        r.replace(with: x, where: x .!= x)
+        return r
+    }
+
+    /// Logistic sigmoid 1 / (1 + e^{-x}), lane-wise.
+    @inlinable @inline(__always)
+    public static func sigmoid(_ x: V) -> V {
+        V(repeating: 1.0) / (V(repeating: 1.0) + exp(-x))
+    }
+}

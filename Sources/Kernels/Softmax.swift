@@ -1,0 +1,97 @@
+// Softmax: Softmax / LogSoftmax along one axis of a dense tensor viewed as (outer, axis, inner).
+//
+// Contract: numerically stable (the maximum along the axis is subtracted first).
+// softmax: y = e^{x − max} / Σ e^{x − max};  log-softmax: y = x − max − log Σ e^{x − max}.
+// When inner == 1 each row is contiguous and is reduced with 16-lane accumulators; otherwise 16
+// neighbouring inner positions are processed together along the axis. `x` and `y` may be the
+// same buffer. Work is split over rows / column blocks only, so the result does not depend on
+// the thread count. `reference` uses Foundation's expf/logf; the fast kernel uses SIMDMath.
+import Foundation
+
+public enum Softmax {
+    /// x, y: outer × axis × inner, dense.
+    public static func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer: Int, axis: Int, inner: Int,
+                           log: Bool = false, pool: ThreadPool = .serial) {
+        if axis == 0 { return }
+        let work = outer * axis * inner * 8
+        if inner == 1 {
+            pool.splitWork(outer, work: work) { range in
+                for o in range { row(x + o * axis, y + o * axis, axis, log) }
+            }
+            return
+        }
+        let blocks = (inner + 15) / 16
+        pool.splitWork(outer * blocks, work: work) { range in
+            for u in range {
+                let o = u / blocks, c = (u - o * blocks) * 16
+                let m = min(16, inner - c)
+                let px = x + o * axis * inner + c, py = y + o * axis * inner + c
+                @inline(__always) func ld(_ k: Int) -> V16 { m == 16 ? load16(px + k * inner) : loadPartial(px + k * inner, m) }
+                @inline(__always) func st(_ v: V16, _ k: Int) { if m == 16 { store16(v, py + k * inner) } else { storePartial(v, py + k * inner, m) } }
+                var mx = ld(0)
+                for k in 1..<axis { let v = ld(k); mx.replace(with: v, where: v .> mx) }
+                var s = V16()
+                if log {
+                    for k in 0..<axis { s += SIMDMath.exp(ld(k) - mx) }
+                    let l = mx + SIMDMath.log(s)
+                    for k in 0..<axis { st(ld(k) - l, k) }
+                } else {
+                    for k in 0..<axis { let e = SIMDMath.exp(ld(k) - mx); s += e; st(e, k) }
+                    for k in 0..<axis { st(load16OrPartial(py + k * inner, m) / s, k) }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func load16OrPartial(_ p: UnsafeMutablePointer<Float>, _ m: Int) -> V16 {
+        m == 16 ? load16(p) : loadPartial(p, m)
+    }
+
+    /// One contiguous row of length n.
+    @inline(__always)
+    static func row(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ log: Bool) {
+        let tail = n & 15, full = n - tail
+        var vm = V16(repeating: -.infinity)
+        var c = 0
+        while c < full { let v = load16(x + c); vm.replace(with: v, where: v .> vm); c += 16 }
+        if tail > 0 { let v = loadPartial(x + c, tail, fill: -.infinity); vm.replace(with: v, where: v .> vm) }
+        var mx = vm[0]
+        for l in 1..<16 where vm[l] > mx { mx = vm[l] }
+        let vmx = V16(repeating: mx)
+        var s = V16()
+        c = 0
+        if log {
+            while c < full { s += SIMDMath.exp(load16(x + c) - vmx); c += 16 }
+            if tail > 0 { s += SIMDMath.exp(loadPartial(x + c, tail, fill: -.infinity) - vmx) }
+            let l = V16(repeating: mx + SIMDMath.log(V16(repeating: s.sum()))[0])
+            c = 0
+            while c < full { store16(load16(x + c) - l, y + c); c += 16 }
+            if tail > 0 { storePartial(loadPartial(x + c, tail) - l, y + c, tail) }
+        } else {
+            while c < full { let e = SIMDMath.exp(load16(x + c) - vmx); s += e; store16(e, y + c); c += 16 }
+            if tail > 0 { let e = SIMDMath.exp(loadPartial(x + c, tail, fill: -.infinity) - vmx); s += e; storePartial(e, y + c, tail) }
+            let vs = V16(repeating: s.sum())
+            c = 0
+            while c < full { store16(load16(y + c) / vs, y + c); c += 16 }
+            if tail > 0 { storePartial(loadPartial(y + c, tail) / vs, y + c, tail) }
+        }
+    }
+
+    /// Scalar reference.
+    public static func reference(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer: Int, axis: Int, inner: Int, log: Bool = false) {
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let base = o * axis * inner + i
+                var mx = x[base]
+                for k in 1..<max(axis, 1) where x[base + k * inner] > mx { mx = x[base + k * inner] }
+                var s: Float = 0
+                for k in 0..<axis { s += Foundation.exp(x[base + k * inner] - mx) }
+                for k in 0..<axis {
+                    let v = x[base + k * inner] - mx
+                    y[base + k * inner] = log ? v - Foundation.log(s) : Foundation.exp(v) / s
+                }
+            }
+        }
+    }
+}

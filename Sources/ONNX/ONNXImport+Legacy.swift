@@ -1,0 +1,144 @@
+// ONNXImport+Legacy: rewrites attribute forms that changed between opsets 1 and 21 so the
+// imported graph always has the IR's (newest) semantics.
+//
+// Contract, per op and declared opset of the default domain:
+// - every op: `consumed_inputs` (a memory hint before opset 6) is dropped;
+// - Add/Sub/Mul/Div/Pow before opset 7: `broadcast`/`axis` are dropped; with broadcast=1 and an
+//   axis that does not align B with A's trailing dims, B gets an Unsqueeze of its trailing
+//   dims first (needs both ranks; otherwise an error);
+// - Gemm before opset 7: `broadcast` is dropped (C broadcasts unidirectionally either way);
+// - BatchNormalization: `spatial`=1 and `is_test`=1 (their inference defaults) are dropped;
+//   spatial=0 or is_test=0 is an error;
+// - Softmax/LogSoftmax before opset 13 (coerce to 2-D at `axis`, default 1): the last axis
+//   becomes `axis` of the new form; another axis becomes Flatten(axis) → op(axis=1) →
+//   Reshape back through a Constant shape (needs the input's shape up to one unknown dim);
+// - Concat before opset 4 without `axis`: axis=1.
+// Slice (< 10), Reshape (< 5), Squeeze/Unsqueeze (< 13) and ReduceMean/ReduceSum attribute
+// forms are accepted by the IR as they are.
+import GraphIR
+
+extension ModelReader {
+    func rank(_ v: ValueID?) -> Int? { v.flatMap { knownType($0)?.rank } }
+
+    /// The declared type of `v`, or that of the input of the shape-preserving op producing it.
+    func knownType(_ v: ValueID, depth: Int = 0) -> TensorType? {
+        if let t = g.type(of: v) { return t }
+        guard depth < 256, let p = producer[v], p.outputs.first == v, let x = p.input(0) else { return nil }
+        switch p.op {
+        case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .identity,
+             .softmax, .logSoftmax, .batchNormalization:
+            return knownType(x, depth: depth + 1)
+        default:
+            return nil
+        }
+    }
+
+    func int(_ n: Node, _ key: String, _ here: String) throws -> Int? {
+        do { return try n.attributes.int(key) } catch let e as GraphError { throw fail("\(here): \(e.message)") }
+    }
+
+    mutating func appendNormalised(_ r: ReadNode) throws {
+        var n = r.node
+        let here = describe(r.index, n.name, r.opType)
+        n.attributes["consumed_inputs"] = nil
+        switch n.op {
+        case .add, .sub, .mul, .div, .pow:
+            let broadcast = try int(n, "broadcast", here) ?? 0
+            let axis = try int(n, "axis", here)
+            n.attributes["broadcast"] = nil
+            n.attributes["axis"] = nil
+            if broadcast != 0, let axis, n.inputs.count == 2, let b = n.inputs[1] {
+                guard let ra = rank(n.inputs[0]), let rb = rank(b) else {
+                    throw fail("\(here): legacy broadcast with axis=\(axis) (opset \(opset)) needs the ranks of both inputs, which the model does not declare; convert the model to opset 7 or newer")
+                }
+                let a = axis < 0 ? axis + ra : axis
+                let trailing = ra - a - rb
+                guard a >= 0, trailing >= 0 else {
+                    throw fail("\(here): legacy broadcast axis=\(axis) does not fit input ranks \(ra) and \(rb)")
+                }
+                if trailing > 0 {
+                    let name = freshName(g.name(of: b) + "_aligned")
+                    var type = g.type(of: b)
+                    type?.shape += Array(repeating: .fixed(1), count: trailing)
+                    let out = g.addValue(name, type)
+                    ids[name] = out
+                    g.nodes.append(Node(.unsqueeze, name: name, inputs: [b], outputs: [out],
+                                        attributes: Attributes(["axes": .ints(Array(rb..<(rb + trailing)))])))
+                    n.inputs[1] = out
+                }
+            }
+        case .gemm:
+            n.attributes["broadcast"] = nil
+        case .batchNormalization:
+            if let s = try int(n, "spatial", here) {
+                guard s == 1 else { throw fail("\(here): spatial=\(s) (per-activation statistics) is not supported") }
+                n.attributes["spatial"] = nil
+            }
+            if let t = try int(n, "is_test", here) {
+                guard t == 1 else { throw fail("\(here): is_test=0 (training-mode statistics, opset \(opset)) is not supported; export the model in eval mode") }
+                n.attributes["is_test"] = nil
+            }
+        case .concat:
+            if opset < 4 && n.attributes["axis"] == nil { n.attributes["axis"] = .int(1) }
+        case .softmax, .logSoftmax:
+            if opset < 13 {
+                try legacySoftmax(&n, here)
+                return
+            }
+        default:
+            break
+        }
+        g.nodes.append(n)
+    }
+
+    /// Softmax/LogSoftmax before opset 13: the input is coerced to 2-D at `axis` (default 1).
+    mutating func legacySoftmax(_ n: inout Node, _ here: String) throws {
+        let axis = try int(n, "axis", here) ?? 1
+        guard let x = n.input(0), let type = knownType(x) else {
+            throw fail("\(here): \(n.op.rawValue) before opset 13 (here \(opset)) flattens at axis \(axis); Gannet needs the input's shape, which the model does not declare")
+        }
+        let r = type.rank
+        let a = axis < 0 ? axis + r : axis
+        guard a >= 0 && a <= r else { throw fail("\(here): axis \(axis) is out of range for rank \(r)") }
+        if r == 0 || a >= r - 1 {
+            // Coercing at the last axis (or a scalar) is a softmax along the last axis.
+            n.attributes["axis"] = .int(r == 0 ? 0 : r - 1)
+            if a == r && r > 0 {
+                // axis == rank: every row holds one element.
+                throw fail("\(here): axis \(axis) equal to the rank is not supported")
+            }
+            g.nodes.append(n)
+            return
+        }
+        // Flatten at a, softmax the rows, reshape back.
+        var shape: [Int64] = []
+        var unknown = 0
+        for (k, d) in type.shape.enumerated() {
+            switch d {
+            case .fixed(let v): shape.append(Int64(v))
+            case .symbol:
+                if k == 0 && a == 1 { shape.append(0) } else { shape.append(-1); unknown += 1 }
+            }
+        }
+        guard unknown <= 1 else {
+            throw fail("\(here): \(n.op.rawValue) before opset 13 at axis \(axis) needs the input shape with at most one unknown dim beyond the batch, got \(type)")
+        }
+        let base = n.name.isEmpty ? g.name(of: n.outputs[0]) : n.name
+        let flatName = freshName(base + "_flat")
+        let flat = g.addValue(flatName)
+        ids[flatName] = flat
+        g.nodes.append(Node(.flatten, name: flatName, inputs: [x], outputs: [flat], attributes: Attributes(["axis": .int(a)])))
+        let rowsName = freshName(base + "_rows")
+        let rows = g.addValue(rowsName)
+        ids[rowsName] = rows
+        var attrs = n.attributes
+        attrs["axis"] = .int(1)
+        g.nodes.append(Node(n.op, name: n.name, inputs: [flat], outputs: [rows], attributes: attrs))
+        let shapeName = freshName(base + "_shape")
+        let shapeValue = g.addValue(shapeName, TensorType(.int64, fixed: [shape.count]))
+        ids[shapeName] = shapeValue
+        g.nodes.append(Node(.constant, name: shapeName, inputs: [], outputs: [shapeValue],
+                            attributes: Attributes(["value": .tensor(Tensor(shape: [shape.count], int64s: shape))])))
+        g.nodes.append(Node(.reshape, name: freshName(base + "_unflatten"), inputs: [rows, shapeValue], outputs: n.outputs))
+    }
+}

@@ -1,0 +1,28 @@
+// Pass: the interface of a graph-to-graph compiler pass, and the literal pipelines.
+
+import GraphIR
+
+/// A graph-to-graph transformation. Each conforming type lives in its own file whose header
+/// states its contract.
+public protocol Pass {
+    /// The name shown by `gannet print --after NAME`.
+    var name: String { get }
+    func run(_ graph: inout Graph) throws
+}
+
+/// The pass pipelines, as literal lists.
+public enum Pipelines {
+    /// Forward inference: what `gannet run` and `Session` apply before lowering.
+    public static let inference: [Pass] = [
+        InferShapes(),
+    ]
+
+    /// Runs `passes` in order, calling `after` with each pass's name and result.
+    public static func run(_ passes: [Pass], on graph: inout Graph,
+                           after: ((String, Graph) -> Void)? = nil) throws {
+        for p in passes {
+            try p.run(&graph)
+            after?(p.name, graph)
+        }
+    }
+}

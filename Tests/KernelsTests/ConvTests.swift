@@ -1,0 +1,134 @@
+import XCTest
+import Kernels
+
+final class ConvTests: XCTestCase {
+    static let pool2 = ThreadPool(threads: 2)
+    static let epilogues: [[EpilogueOp]] = [[], [.bias(perRow: true)], [.bias(perRow: false), .activation(.leakyRelu(0.2))],
+                                            [.activation(.relu)], [.bias(perRow: true), .activation(.tanh)],
+                                            [.bias(perRow: true), .activation(.sigmoid)]]
+
+    /// Random Conv2D geometry (valid output size), or nil to retry.
+    func randomShape(_ rng: inout SplitMix64, transposed: Bool, big: Bool = false) -> Conv2DShape? {
+        let group = [1, 1, 1, 2, 3][rng.int(0, 4)]
+        let cin = group * rng.int(1, big ? 12 : 4), cout = group * rng.int(1, big ? 12 : 4)
+        let kh = rng.int(1, 4), kw = rng.int(1, 4)
+        let sh = rng.int(1, 3), sw = rng.int(1, 3)
+        let dh = rng.int(1, 2), dw = rng.int(1, 2)
+        let pt = rng.int(0, 2), pl = rng.int(0, 2), pb = rng.int(0, 2), pr = rng.int(0, 2)
+        let ih = rng.int(1, big ? 20 : 9), iw = rng.int(1, big ? 20 : 9)
+        let ekh = (kh - 1) * dh + 1, ekw = (kw - 1) * dw + 1
+        let oh: Int, ow: Int
+        if transposed {
+            let oph = rng.int(0, max(sh, dh) - 1), opw = rng.int(0, max(sw, dw) - 1)
+            oh = sh * (ih - 1) + oph + ekh - pt - pb
+            ow = sw * (iw - 1) + opw + ekw - pl - pr
+        } else {
+            if ih + pt + pb < ekh || iw + pl + pr < ekw { return nil }
+            oh = (ih + pt + pb - ekh) / sh + 1
+            ow = (iw + pl + pr - ekw) / sw + 1
+        }
+        if oh < 1 || ow < 1 { return nil }
+        return Conv2DShape(batch: [1, 2, 3][rng.int(0, 2)], inChannels: cin, inHeight: ih, inWidth: iw,
+                           outChannels: cout, outHeight: oh, outWidth: ow, kernelH: kh, kernelW: kw,
+                           strideH: sh, strideW: sw, padTop: pt, padLeft: pl, dilationH: dh, dilationW: dw, group: group)
+    }
+
+    func check(_ s: Conv2DShape, transposed: Bool, epilogue: [EpilogueOp], _ rng: inout SplitMix64,
+               file: StaticString = #filePath, line: UInt = #line) {
+        let xCount = s.batch * s.inChannels * s.inHeight * s.inWidth
+        let yCount = s.batch * s.outChannels * s.outHeight * s.outWidth
+        let wCount = s.inChannels * (s.outChannels / s.group) * s.kernelH * s.kernelW
+        let x = rng.floats(xCount), w = rng.floats(wCount), bias = rng.floats(s.outChannels)
+        let scratchN = transposed ? ConvTranspose2D.scratchCount(s, threads: 2) : Conv2D.scratchCount(s, threads: 2)
+        var scratch = [Float](repeating: .nan, count: max(1, scratchN))
+        var outs: [[Float]] = []
+        for which in 0..<3 {
+            var y = [Float](repeating: .nan, count: yCount)
+            x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in bias.withUnsafeBufferPointer { bp in
+                y.withUnsafeMutableBufferPointer { yp in scratch.withUnsafeMutableBufferPointer { sp in
+                    let pool: ThreadPool = which == 1 ? ConvTests.pool2 : .serial
+                    switch (transposed, which) {
+                    case (false, 2): Conv2D.reference(s, x: xp.baseAddress!, weight: wp.baseAddress!, bias: bp.baseAddress!,
+                                                      y: yp.baseAddress!, epilogue: epilogue)
+                    case (true, 2): ConvTranspose2D.reference(s, x: xp.baseAddress!, weight: wp.baseAddress!, bias: bp.baseAddress!,
+                                                              y: yp.baseAddress!, epilogue: epilogue)
+                    case (false, _): Conv2D.forward(s, x: xp.baseAddress!, weight: wp.baseAddress!, bias: bp.baseAddress!,
+                                                    y: yp.baseAddress!, epilogue: epilogue, scratch: sp.baseAddress!, pool: pool)
+                    case (true, _): ConvTranspose2D.forward(s, x: xp.baseAddress!, weight: wp.baseAddress!, bias: bp.baseAddress!,
+                                                            y: yp.baseAddress!, epilogue: epilogue, scratch: sp.baseAddress!, pool: pool)
+                    }
+                }}
+            }}}
+            outs.append(y)
+        }
+        let what = "\(transposed ? "ConvT" : "Conv") \(s) \(epilogue)"
+        XCTAssertEqual(outs[0], outs[1], "1 vs 2 threads differ: \(what)", file: file, line: line)
+        let k = Float((s.inChannels / s.group) * s.kernelH * s.kernelW)
+        assertClose(outs[0], outs[2], tol: 2e-6, scale: k + 4, what, file: file, line: line)
+    }
+
+    func testConvRandomSmall() {
+        var rng = SplitMix64(seed: 11)
+        var done = 0
+        while done < 300 {
+            guard let s = randomShape(&rng, transposed: false) else { continue }
+            check(s, transposed: false, epilogue: ConvTests.epilogues[rng.int(0, 5)], &rng)
+            done += 1
+        }
+    }
+
+    func testConvTransposeRandomSmall() {
+        var rng = SplitMix64(seed: 12)
+        var done = 0
+        while done < 300 {
+            guard let s = randomShape(&rng, transposed: true) else { continue }
+            check(s, transposed: true, epilogue: ConvTests.epilogues[rng.int(0, 5)], &rng)
+            done += 1
+        }
+    }
+
+    func testRandomLarger() {
+        var rng = SplitMix64(seed: 13)
+        var done = 0
+        while done < 30 {
+            let t = done % 2 == 1
+            guard let s = randomShape(&rng, transposed: t, big: true) else { continue }
+            check(s, transposed: t, epilogue: ConvTests.epilogues[rng.int(0, 5)], &rng)
+            done += 1
+        }
+    }
+
+    func testPointwiseAndSeedLikeLayers() {
+        var rng = SplitMix64(seed: 14)
+        // 1×1 stride 1 on a large plane (direct GEMM path), grouped and not.
+        check(Conv2DShape(batch: 2, inChannels: 6, inHeight: 24, inWidth: 25, outChannels: 4, outHeight: 24, outWidth: 25,
+                          kernelH: 1, kernelW: 1, group: 2), transposed: false, epilogue: [.bias(perRow: true)], &rng)
+        check(Conv2DShape(batch: 3, inChannels: 5, inHeight: 3, inWidth: 3, outChannels: 7, outHeight: 3, outWidth: 3,
+                          kernelH: 1, kernelW: 1), transposed: false, epilogue: [.activation(.relu)], &rng)
+        // Shrunk seed layers: k4 s2 p1 down/up, k3 s1 p1, ConvT from 1×1, Conv to 1×1.
+        var layers: [(Conv2DShape, Bool)] = [
+            (Conv2DShape(batch: 5, inChannels: 16, inHeight: 7, inWidth: 7, outChannels: 8, outHeight: 14, outWidth: 14,
+                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1), true),
+            (Conv2DShape(batch: 3, inChannels: 8, inHeight: 28, inWidth: 28, outChannels: 1, outHeight: 28, outWidth: 28,
+                         kernelH: 3, kernelW: 3, padTop: 1, padLeft: 1), false),
+            (Conv2DShape(batch: 4, inChannels: 1, inHeight: 28, inWidth: 28, outChannels: 16, outHeight: 14, outWidth: 14,
+                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1), false),
+            (Conv2DShape(batch: 70, inChannels: 10, inHeight: 1, inWidth: 1, outChannels: 12, outHeight: 4, outWidth: 4,
+                         kernelH: 4, kernelW: 4), true),
+            (Conv2DShape(batch: 67, inChannels: 24, inHeight: 4, inWidth: 4, outChannels: 1, outHeight: 1, outWidth: 1,
+                         kernelH: 4, kernelW: 4), false),
+            (Conv2DShape(batch: 65, inChannels: 40, inHeight: 2, inWidth: 2, outChannels: 20, outHeight: 4, outWidth: 4,
+                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1), true),
+        ]
+        // Grouped variants of the no-im2col paths (full-window conv, ConvT from a 1×1 input).
+        layers.append((Conv2DShape(batch: 9, inChannels: 6, inHeight: 3, inWidth: 2, outChannels: 9, outHeight: 1, outWidth: 1,
+                                   kernelH: 3, kernelW: 2, group: 3), false))
+        layers.append((Conv2DShape(batch: 9, inChannels: 6, inHeight: 1, inWidth: 1, outChannels: 4, outHeight: 3, outWidth: 2,
+                                   kernelH: 3, kernelW: 2, group: 2), true))
+        layers.append((Conv2DShape(batch: 3, inChannels: 5, inHeight: 30, inWidth: 31, outChannels: 3, outHeight: 30, outWidth: 31,
+                                   kernelH: 3, kernelW: 3, padTop: 1, padLeft: 1), false))
+        for (s, t) in layers {
+            check(s, transposed: t, epilogue: [.bias(perRow: true), .activation(.leakyRelu(0.2))], &rng)
+        }
+    }
+}

@@ -1,0 +1,196 @@
+import XCTest
+import Kernels
+
+/// Comparison helpers for the non-GEMM kernel tests.
+enum KCheck {
+    static let pool2 = ThreadPool(threads: 2)
+    static let pools = [ThreadPool.serial, pool2]
+
+    static func same(_ a: Float, _ b: Float) -> Bool { a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN) }
+
+    /// Bitwise equality (any NaN equals any NaN).
+    static func bitwise(_ got: [Float], _ want: [Float], _ what: @autoclosure () -> String,
+                        file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(got.count, want.count, what(), file: file, line: line)
+        for i in 0..<min(got.count, want.count) where !same(got[i], want[i]) {
+            XCTFail("\(what()): [\(i)] got \(got[i]) want \(want[i])", file: file, line: line); return
+        }
+    }
+
+    /// |got − want| <= abs + rel·|want| (NaN and infinities must match exactly).
+    static func near(_ got: [Float], _ want: [Float], rel: Float = 2e-6, abs: Float = 1e-6, _ what: @autoclosure () -> String,
+                     file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(got.count, want.count, what(), file: file, line: line)
+        for i in 0..<min(got.count, want.count) {
+            let (g, w) = (got[i], want[i])
+            if same(g, w) { continue }
+            if !w.isFinite || !g.isFinite || Swift.abs(g - w) > abs + rel * Swift.abs(w) {
+                XCTFail("\(what()): [\(i)] got \(g) want \(w)", file: file, line: line); return
+            }
+        }
+    }
+
+    static func shape(_ g: inout SplitMix64, maxRank: Int = 5, maxDim: Int = 6) -> [Int] {
+        (0..<g.int(0, maxRank)).map { _ in g.int(0, 3) == 0 ? 1 : g.int(1, maxDim) }
+    }
+}
+
+final class ElementwiseTests: XCTestCase {
+    let ops: [UnaryOp] = [.relu, .leakyRelu(0.2), .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .identity, .reciprocal]
+
+    func range(_ op: UnaryOp) -> ClosedRange<Float> {
+        switch op {
+        case .log, .sqrt: return 1e-3...50
+        case .exp: return -80...80
+        case .softplus, .sigmoid, .tanh: return -30...30
+        default: return -10...10
+        }
+    }
+
+    func unary(_ op: UnaryOp, _ x: [Float], pool: ThreadPool, inPlace: Bool = false) -> [Float] {
+        if inPlace {
+            var y = x
+            y.withUnsafeMutableBufferPointer { Unary.run(op, UnsafePointer($0.baseAddress!), $0.baseAddress!, count: x.count, pool: pool) }
+            return y
+        }
+        var y = [Float](repeating: .nan, count: x.count)
+        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { Unary.run(op, xp.baseAddress!, $0.baseAddress!, count: x.count, pool: pool) } }
+        return y
+    }
+
+    func testUnaryMatchesReference() {
+        for (k, op) in ops.enumerated() {
+            for n in [0, 1, 5, 15, 16, 17, 31, 33, 100, 1001, 40_003] {
+                var x = randomFloats(n, seed: UInt64(k * 1000 + n), range: range(op))
+                if n > 20 { x[3] = 0; x[4] = -0.0; x[5] = .infinity; x[6] = -.infinity; x[7] = .nan }
+                var want = [Float](repeating: 0, count: n)
+                x.withUnsafeBufferPointer { xp in want.withUnsafeMutableBufferPointer { Unary.reference(op, xp.baseAddress!, $0.baseAddress!, count: n) } }
+                let y1 = unary(op, x, pool: .serial)
+                let y2 = unary(op, x, pool: KCheck.pool2)
+                let y3 = unary(op, x, pool: KCheck.pool2, inPlace: true)
+                KCheck.bitwise(y2, y1, "\(op) n=\(n) threads")
+                KCheck.bitwise(y3, y1, "\(op) n=\(n) in place")
+                switch op {
+                case .relu, .leakyRelu, .sqrt, .neg, .abs, .identity, .reciprocal: KCheck.bitwise(y1, want, "\(op) n=\(n)")
+                default: KCheck.near(y1, want, rel: 4e-6, abs: 1e-6, "\(op) n=\(n)")
+                }
+            }
+        }
+    }
+
+    func testUnaryKnownValues() {
+        func one(_ op: UnaryOp, _ v: Float) -> Float { unary(op, [v, v, v], pool: .serial)[1] }
+        XCTAssertEqual(one(.softplus, 0), Float(M_LN2), accuracy: 1e-7)
+        XCTAssertEqual(one(.softplus, 100), 100)
+        XCTAssertEqual(one(.softplus, -20), 2.0611537e-9, accuracy: 2e-15)
+        XCTAssertEqual(one(.sigmoid, 0), 0.5)
+        XCTAssertEqual(one(.tanh, 1), 0.7615942, accuracy: 1e-7)
+        XCTAssertEqual(one(.relu, -3), 0)
+        XCTAssertEqual(one(.leakyRelu(0.2), -2), -0.4, accuracy: 1e-7)
+        XCTAssertEqual(one(.exp, 1), Float(M_E), accuracy: 1e-6)
+        XCTAssertEqual(one(.log, 1), 0)
+        XCTAssertEqual(one(.reciprocal, 4), 0.25)
+        XCTAssertEqual(one(.abs, -2.5), 2.5)
+        XCTAssertEqual(one(.sqrt, 9), 3)
+        XCTAssertTrue(one(.log, -1).isNaN)
+    }
+
+    // MARK: Binary
+
+    func randomBroadcast(_ g: inout SplitMix64) -> (out: [Int], a: [Int], b: [Int]) {
+        let out = KCheck.shape(&g)
+        func input() -> [Int] {
+            var s = Array(out.dropFirst(g.int(0, out.count)))
+            for i in s.indices where g.int(0, 2) == 0 { s[i] = 1 }
+            return s
+        }
+        var a = input(), b = input()
+        // Keep the broadcast exact: every output dim must come from a or b.
+        for d in 0..<out.count where out[d] != 1 {
+            let ka = d - (out.count - a.count), kb = d - (out.count - b.count)
+            if !(ka >= 0 && a[ka] == out[d]) && !(kb >= 0 && b[kb] == out[d]) {
+                if ka >= 0 { a[ka] = out[d] } else if kb >= 0 { b[kb] = out[d] } else { a = Array(out[d...]) }
+            }
+        }
+        return (out, a, b)
+    }
+
+    func binary(_ op: BinaryOp, _ out: [Int], _ aS: [Int], _ bS: [Int], _ a: [Float], _ b: [Float], pool: ThreadPool) throws -> [Float] {
+        let plan = try BroadcastPlan(outShape: out, aShape: aS, bShape: bS)
+        var y = [Float](repeating: .nan, count: plan.count)
+        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in y.withUnsafeMutableBufferPointer {
+            Binary.run(op, plan, ap.baseAddress!, bp.baseAddress!, $0.baseAddress!, pool: pool) } } }
+        return y
+    }
+
+    func checkBinary(_ op: BinaryOp, _ out: [Int], _ aS: [Int], _ bS: [Int], seed: UInt64) throws {
+        let aRange: ClosedRange<Float> = op == .pow ? 0.1...3 : -5...5
+        let a = randomFloats(max(1, aS.reduce(1, *)), seed: seed, range: aRange)
+        let b = randomFloats(max(1, bS.reduce(1, *)), seed: seed + 1, range: op == .pow ? -3...3 : -5...5)
+        let broadcast = try BroadcastPlan.broadcastShape(aS, bS)
+        XCTAssertEqual(broadcast, out, "\(aS) \(bS)")
+        var want = [Float](repeating: 0, count: out.reduce(1, *))
+        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in want.withUnsafeMutableBufferPointer {
+            Binary.reference(op, outShape: out, aShape: aS, bShape: bS, ap.baseAddress!, bp.baseAddress!, $0.baseAddress!) } } }
+        let y1 = try binary(op, out, aS, bS, a, b, pool: .serial)
+        let y2 = try binary(op, out, aS, bS, a, b, pool: KCheck.pool2)
+        KCheck.bitwise(y2, y1, "\(op) \(aS) \(bS) threads")
+        if op == .pow { KCheck.near(y1, want, rel: 1e-6, abs: 0, "\(op) \(aS) \(bS)") } else { KCheck.bitwise(y1, want, "\(op) \(aS) \(bS)") }
+    }
+
+    func testBinaryRandomBroadcasts() throws {
+        var g = SplitMix64(seed: 7)
+        var tested = 0
+        for t in 0..<400 {
+            let (out, a, b) = randomBroadcast(&g)
+            guard (try? BroadcastPlan.broadcastShape(a, b)) == out else { continue }
+            for op in [BinaryOp.add, .sub, .mul, .div, .pow] { try checkBinary(op, out, a, b, seed: UInt64(t)) }
+            tested += 1
+        }
+        XCTAssertGreaterThan(tested, 300)
+    }
+
+    func testBinaryFastPathsLarge() throws {
+        let cases: [([Int], [Int], [Int])] = [
+            ([4, 16, 33, 31], [4, 16, 33, 31], [4, 16, 33, 31]),   // same shape
+            ([4, 16, 33, 31], [4, 16, 33, 31], []),                // b scalar
+            ([70_001], [1], [70_001]),                             // a scalar
+            ([8, 16, 20, 20], [8, 16, 20, 20], [1, 16, 1, 1]),     // per-channel bias
+            ([301, 203], [301, 203], [203]),                       // row vector
+            ([301, 203], [301, 1], [1, 203]),                      // outer product
+            ([2, 50_000], [2, 1], [1, 50_000]),                    // few long rows
+            ([3, 1, 5, 1, 7], [3, 1, 5, 1, 7], [1, 1, 5, 1, 1]),
+        ]
+        for (k, (a, b, _)) in cases.enumerated() {
+            let out = try BroadcastPlan.broadcastShape(a, b)
+            for op in [BinaryOp.add, .mul, .div, .pow] {
+                try checkBinary(op, out, a, b, seed: UInt64(100 + k))
+                try checkBinary(op, out, b, a, seed: UInt64(200 + k))
+            }
+        }
+    }
+
+    func testBinaryKnownValuesAndErrors() throws {
+        let y = try binary(.add, [2, 3], [2, 3], [3], [1, 2, 3, 4, 5, 6], [10, 20, 30], pool: .serial)
+        XCTAssertEqual(y, [11, 22, 33, 14, 25, 36])
+        let p = try binary(.pow, [4], [4], [4], [-2, -2, 0, 3], [3, 0.5, 0, 2], pool: .serial)
+        XCTAssertEqual(p[0], -8); XCTAssertTrue(p[1].isNaN); XCTAssertEqual(p[2], 1); XCTAssertEqual(p[3], 9)
+        XCTAssertThrowsError(try BroadcastPlan(outShape: [2, 3], aShape: [2, 3], bShape: [4, 3]))
+        XCTAssertThrowsError(try BroadcastPlan.broadcastShape([2, 3], [2]))
+        XCTAssertEqual(try BroadcastPlan.broadcastShape([5, 1, 3], [4, 1]), [5, 4, 3])
+        let plan = try BroadcastPlan(outShape: [8, 16, 20, 20], aShape: [8, 16, 20, 20], bShape: [1, 16, 1, 1])
+        XCTAssertEqual(plan.inner, 400); XCTAssertEqual(plan.bInner, 0); XCTAssertEqual(plan.rows, 128)
+        let row = try BroadcastPlan(outShape: [30, 20], aShape: [30, 20], bShape: [20])
+        XCTAssertEqual(row.inner, 20); XCTAssertEqual(row.bInner, 1)
+    }
+
+    func testBinaryInPlace() throws {
+        let a = randomFloats(6 * 35, seed: 3), b = randomFloats(35, seed: 4)
+        let want = try binary(.sub, [6, 35], [6, 35], [35], a, b, pool: .serial)
+        var y = a
+        let plan = try BroadcastPlan(outShape: [6, 35], aShape: [6, 35], bShape: [35])
+        b.withUnsafeBufferPointer { bp in y.withUnsafeMutableBufferPointer {
+            Binary.run(.sub, plan, UnsafePointer($0.baseAddress!), bp.baseAddress!, $0.baseAddress!, pool: KCheck.pool2) } }
+        KCheck.bitwise(y, want, "in place")
+    }
+}

@@ -1,0 +1,160 @@
+import XCTest
+import Kernels
+
+// SplitMix64 (seeded generator) lives in TestRandom.swift, shared by all kernel tests.
+
+/// Checks |got - want| <= tol·scale elementwise.
+func assertClose(_ got: [Float], _ want: [Float], tol: Float, scale: Float, _ what: @autoclosure () -> String,
+                 file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(got.count, want.count, file: file, line: line)
+    for i in 0..<min(got.count, want.count) {
+        let d = abs(got[i] - want[i])
+        if !(d <= tol * scale * max(1, abs(want[i]))) {
+            XCTFail("\(what()): index \(i) got \(got[i]) want \(want[i])", file: file, line: line)
+            return
+        }
+    }
+}
+
+final class GemmTests: XCTestCase {
+    static let pool2 = ThreadPool(threads: 2)
+
+    struct Case {
+        var transA: Bool, transB: Bool, m: Int, n: Int, k: Int
+        var alpha: Float, beta: Float, lda: Int, ldb: Int, ldc: Int
+        var epilogue: [EpilogueOp]
+    }
+
+    func randomCase(_ rng: inout SplitMix64, maxDim: Int) -> Case {
+        let m = rng.int(1, maxDim), n = rng.int(1, maxDim), k = rng.int(1, maxDim)
+        let ta = rng.bool(), tb = rng.bool()
+        let alphas: [Float] = [1, 1, 0.5, -2]
+        let betas: [Float] = [0, 0, 1, 0.25]
+        let eps: [[EpilogueOp]] = [[], [.bias(perRow: false)], [.bias(perRow: true), .activation(.relu)],
+                                   [.activation(.leakyRelu(0.2))], [.bias(perRow: false), .activation(.tanh)],
+                                   [.activation(.sigmoid)]]
+        return Case(transA: ta, transB: tb, m: m, n: n, k: k,
+                    alpha: alphas[rng.int(0, 3)], beta: betas[rng.int(0, 3)],
+                    lda: (ta ? m : k) + rng.int(0, 3), ldb: (tb ? k : n) + rng.int(0, 3), ldc: n + rng.int(0, 3),
+                    epilogue: eps[rng.int(0, eps.count - 1)])
+    }
+
+    /// Runs the fast kernel at 1 and 2 threads and the reference; returns (fast1, fast2, ref).
+    func run(_ t: Case, _ rng: inout SplitMix64) -> ([Float], [Float], [Float]) {
+        let a = rng.floats((t.transA ? t.k : t.m) * t.lda)
+        let b = rng.floats((t.transB ? t.n : t.k) * t.ldb)
+        let c0 = rng.floats(t.m * t.ldc)
+        let bias = rng.floats(max(t.m, t.n))
+        var outs: [[Float]] = []
+        for which in 0..<3 {
+            var c = c0
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                c.withUnsafeMutableBufferPointer { cp in bias.withUnsafeBufferPointer { biasp in
+                    if which == 2 {
+                        Gemm.reference(transA: t.transA, transB: t.transB, m: t.m, n: t.n, k: t.k, alpha: t.alpha,
+                                       a: ap.baseAddress!, lda: t.lda, b: bp.baseAddress!, ldb: t.ldb, beta: t.beta,
+                                       c: cp.baseAddress!, ldc: t.ldc, bias: biasp.baseAddress!, epilogue: t.epilogue)
+                    } else {
+                        Gemm.sgemm(transA: t.transA, transB: t.transB, m: t.m, n: t.n, k: t.k, alpha: t.alpha,
+                                   a: ap.baseAddress!, lda: t.lda, b: bp.baseAddress!, ldb: t.ldb, beta: t.beta,
+                                   c: cp.baseAddress!, ldc: t.ldc, bias: biasp.baseAddress!, epilogue: t.epilogue,
+                                   pool: which == 0 ? .serial : GemmTests.pool2)
+                    }
+                }}
+            }}
+            outs.append(c)
+        }
+        return (outs[0], outs[1], outs[2])
+    }
+
+    func check(_ t: Case, _ rng: inout SplitMix64, file: StaticString = #filePath, line: UInt = #line) {
+        let (f1, f2, r) = run(t, &rng)
+        let desc = "\(t)"
+        XCTAssertEqual(f1, f2, "1 vs 2 threads not bit-identical: \(desc)", file: file, line: line)
+        assertClose(f1, r, tol: 2e-6, scale: Float(t.k) * max(1, abs(t.alpha)) + 4, desc, file: file, line: line)
+    }
+
+    func testRandomSmallSizes() {
+        var rng = SplitMix64(seed: 1)
+        for _ in 0..<300 { check(randomCase(&rng, maxDim: 40), &rng) }
+    }
+
+    func testRandomMediumSizes() {
+        var rng = SplitMix64(seed: 2)
+        for _ in 0..<25 { check(randomCase(&rng, maxDim: 300), &rng) }
+    }
+
+    func testBlockBoundaries() {
+        // Sizes around the tile (12×32) and cache blocks (K 256, M 192, N 2048), all transposes.
+        var rng = SplitMix64(seed: 3)
+        let dims: [(Int, Int, Int)] = [(1, 1, 1), (12, 32, 256), (13, 33, 257), (11, 31, 255), (192, 64, 512),
+                                       (193, 65, 513), (1, 2100, 3), (200, 1, 300), (24, 2049, 17), (2, 3, 600)]
+        for (m, n, k) in dims {
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    let t = Case(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, beta: 0,
+                                 lda: ta ? m : k, ldb: tb ? k : n, ldc: n, epilogue: [.bias(perRow: true)])
+                    check(t, &rng)
+                }
+            }
+        }
+    }
+
+    func testPrepackedAMatchesSgemmBitForBit() {
+        var rng = SplitMix64(seed: 5)
+        for _ in 0..<30 {
+            let m = rng.int(4, 150), n = rng.int(1, 300), k = rng.int(1, 600), ta = rng.bool(), tb = rng.bool()
+            let lda = ta ? m : k, ldb = tb ? k : n
+            let a = rng.floats((ta ? k : m) * lda), b = rng.floats((tb ? n : k) * ldb), bias = rng.floats(m)
+            let ops: [EpilogueOp] = [.bias(perRow: true), .activation(.leakyRelu(0.1))]
+            var c1 = [Float](repeating: 0, count: m * n), c2 = c1, c3 = c1
+            var packed = [Float](repeating: .nan, count: Gemm.packedACount(m: m, k: k))
+            Gemm.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: 0, c: &c1, ldc: n, bias: bias, epilogue: ops, pool: .serial)
+            Gemm.packA(transA: ta, m: m, k: k, a: a, lda: lda, into: &packed, pool: GemmTests.pool2)
+            packed.withUnsafeBufferPointer { pa in
+                Gemm.sgemmPacked(m: m, n: n, k: k, alpha: 1, packedA: pa.baseAddress!, transB: tb, b: b, ldb: ldb,
+                                 beta: 0, c: &c2, ldc: n, bias: bias, epilogue: ops, pool: .serial)
+                Gemm.sgemmPacked(m: m, n: n, k: k, alpha: 1, packedA: pa.baseAddress!, transB: tb, b: b, ldb: ldb,
+                                 beta: 0, c: &c3, ldc: n, bias: bias, epilogue: ops, pool: GemmTests.pool2)
+            }
+            XCTAssertEqual(c1, c2, "m\(m) n\(n) k\(k) ta\(ta) tb\(tb)")
+            XCTAssertEqual(c1, c3, "2 threads: m\(m) n\(n) k\(k) ta\(ta) tb\(tb)")
+        }
+    }
+
+    func testTinyMLargeN() {
+        // m < 4 takes a dedicated path; wide n exercises its 64-column blocks and tails.
+        var rng = SplitMix64(seed: 6)
+        for m in 1...4 {
+            for (n, k) in [(1000, 37), (77, 300), (64, 1), (129, 16)] {
+                for ta in [false, true] {
+                    for tb in [false, true] {
+                        let t = Case(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, beta: 0.25,
+                                     lda: (ta ? m : k) + 1, ldb: (tb ? k : n) + 2, ldc: n + 3,
+                                     epilogue: [.bias(perRow: false), .activation(.relu)])
+                        check(t, &rng)
+                    }
+                }
+            }
+        }
+    }
+
+    func testKZeroAndBetaOnly() {
+        var c: [Float] = [1, 2, 3, 4]
+        let a: [Float] = [0], b: [Float] = [0]
+        Gemm.sgemm(transA: false, transB: false, m: 2, n: 2, k: 0, alpha: 1, a: a, lda: 1, b: b, ldb: 2,
+                   beta: 0.5, c: &c, ldc: 2, pool: .serial)
+        XCTAssertEqual(c, [0.5, 1, 1.5, 2])
+    }
+
+    func testBetaZeroIgnoresNaN() {
+        var rng = SplitMix64(seed: 4)
+        let m = 20, n = 40, k = 9
+        let a = rng.floats(m * k), b = rng.floats(k * n)
+        var c = [Float](repeating: .nan, count: m * n)
+        Gemm.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n,
+                   beta: 0, c: &c, ldc: n, pool: .serial)
+        XCTAssertFalse(c.contains { $0.isNaN })
+    }
+}

@@ -1,0 +1,80 @@
+import XCTest
+import Kernels
+
+final class PoolTests: XCTestCase {
+    func run(_ s: Pool2DShape, _ x: [Float], average: Bool, pool: ThreadPool?) -> [Float] {
+        var y = [Float](repeating: .nan, count: s.batch * s.channels * s.outH * s.outW)
+        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer {
+            if let pool { if average { Pool2D.average(s, xp.baseAddress!, $0.baseAddress!, pool: pool) } else { Pool2D.max(s, xp.baseAddress!, $0.baseAddress!, pool: pool) } }
+            else { Pool2D.reference(s, xp.baseAddress!, $0.baseAddress!, average: average) }
+        } }
+        return y
+    }
+
+    func randomShape(_ g: inout SplitMix64, big: Bool) -> Pool2DShape? {
+        let kH = g.int(1, 4), kW = g.int(1, 4), sH = g.int(1, 3), sW = g.int(1, 3)
+        let dH = g.int(0, 3) == 0 ? 2 : 1, dW = g.int(0, 3) == 0 ? 2 : 1
+        let inH = g.int(1, big ? 40 : 12), inW = g.int(1, big ? 90 : 40)
+        let (pt, pb, pl, pr) = (g.int(0, kH - 1), g.int(0, kH - 1), g.int(0, kW - 1), g.int(0, kW - 1))
+        let ceil = g.bool()
+        let outH = Pool2DShape.outputSize(input: inH, kernel: kH, stride: sH, padBegin: pt, padEnd: pb, dilation: dH, ceilMode: ceil)
+        let outW = Pool2DShape.outputSize(input: inW, kernel: kW, stride: sW, padBegin: pl, padEnd: pr, dilation: dW, ceilMode: ceil)
+        guard outH > 0 && outW > 0 else { return nil }
+        return Pool2DShape(batch: g.int(1, 3), channels: g.int(1, big ? 16 : 4), inH: inH, inW: inW, outH: outH, outW: outW,
+                           kernelH: kH, kernelW: kW, strideH: sH, strideW: sW, padTop: pt, padLeft: pl, padBottom: pb, padRight: pr,
+                           dilationH: dH, dilationW: dW, countIncludePad: g.bool())
+    }
+
+    func testMaxAndAverageMatchReference() {
+        var g = SplitMix64(seed: 51)
+        var tested = 0
+        for t in 0..<600 {
+            guard let s = randomShape(&g, big: t % 10 == 0) else { continue }
+            let x = randomFloats(s.batch * s.channels * s.inH * s.inW, seed: UInt64(t), range: -4...4)
+            for average in [false, true] {
+                let want = run(s, x, average: average, pool: nil)
+                for pool in KCheck.pools { KCheck.bitwise(run(s, x, average: average, pool: pool), want, "\(average ? "avg" : "max") \(s)") }
+            }
+            tested += 1
+        }
+        XCTAssertGreaterThan(tested, 300)
+    }
+
+    func testKnownValues() {
+        let x: [Float] = (0..<16).map(Float.init)   // 4×4
+        var s = Pool2DShape(batch: 1, channels: 1, inH: 4, inW: 4, outH: 2, outW: 2, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2)
+        XCTAssertEqual(run(s, x, average: false, pool: .serial), [5, 7, 13, 15])
+        XCTAssertEqual(run(s, x, average: true, pool: .serial), [2.5, 4.5, 10.5, 12.5])
+        // 3×3, pad 1, stride 1: the corner sees 4 cells; with count_include_pad it divides by 9.
+        s = Pool2DShape(batch: 1, channels: 1, inH: 4, inW: 4, outH: 4, outW: 4, kernelH: 3, kernelW: 3, padTop: 1, padLeft: 1)
+        XCTAssertEqual(run(s, x, average: true, pool: .serial)[0], (0 + 1 + 4 + 5) / 4)
+        XCTAssertEqual(run(s, x, average: false, pool: .serial)[0], 5)
+        s.countIncludePad = true
+        XCTAssertEqual(run(s, x, average: true, pool: .serial)[0], (0 + 1 + 4 + 5) / 9)
+        XCTAssertEqual(Pool2DShape.outputSize(input: 5, kernel: 2, stride: 2, padBegin: 0, padEnd: 0, ceilMode: false), 2)
+        XCTAssertEqual(Pool2DShape.outputSize(input: 5, kernel: 2, stride: 2, padBegin: 0, padEnd: 0, ceilMode: true), 3)
+        XCTAssertEqual(Pool2DShape.outputSize(input: 4, kernel: 3, stride: 1, padBegin: 1, padEnd: 1), 4)
+    }
+
+    func testGlobalAverage() {
+        for (planes, spatial) in [(1, 1), (3, 15), (5, 49), (64, 1024), (7, 33), (130, 257)] {
+            let x = randomFloats(planes * spatial, seed: UInt64(spatial))
+            var want = [Float](repeating: 0, count: planes)
+            x.withUnsafeBufferPointer { xp in want.withUnsafeMutableBufferPointer {
+                Pool2D.referenceGlobalAverage(xp.baseAddress!, $0.baseAddress!, planes: planes, spatial: spatial) } }
+            var got: [[Float]] = []
+            for pool in KCheck.pools {
+                var y = [Float](repeating: .nan, count: planes)
+                x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer {
+                    Pool2D.globalAverage(xp.baseAddress!, $0.baseAddress!, planes: planes, spatial: spatial, pool: pool) } }
+                got.append(y)
+            }
+            KCheck.bitwise(got[1], got[0], "global avg threads")
+            KCheck.near(got[0], want, rel: 0, abs: 1e-6, "global avg \(planes)×\(spatial)")
+        }
+        var y: [Float] = [0]
+        let x: [Float] = [1, 2, 3, 6]
+        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { Pool2D.globalAverage(xp.baseAddress!, $0.baseAddress!, planes: 1, spatial: 4) } }
+        XCTAssertEqual(y, [3])
+    }
+}

@@ -1,0 +1,101 @@
+import XCTest
+import Kernels
+
+final class ReduceTests: XCTestCase {
+    func reduce(_ kind: ReduceKind, _ shape: [Int], _ axes: [Int], _ x: [Float], pool: ThreadPool) throws -> [Float] {
+        let plan = try ReducePlan(shape: shape, axes: axes)
+        var y = [Float](repeating: .nan, count: plan.outputCount)
+        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { Reduce.run(kind, plan, xp.baseAddress!, $0.baseAddress!, pool: pool) } }
+        return y
+    }
+
+    func check(_ shape: [Int], _ axes: [Int], seed: UInt64) throws {
+        let n = shape.reduce(1, *)
+        let x = randomFloats(n, seed: seed)
+        let plan = try ReducePlan(shape: shape, axes: axes)
+        for kind in [ReduceKind.sum, .mean] {
+            var want = [Float](repeating: 0, count: plan.outputCount)
+            x.withUnsafeBufferPointer { xp in want.withUnsafeMutableBufferPointer {
+                Reduce.reference(kind, shape: shape, axes: axes, xp.baseAddress!, $0.baseAddress!) } }
+            let y1 = try reduce(kind, shape, axes, x, pool: .serial)
+            let y2 = try reduce(kind, shape, axes, x, pool: KCheck.pool2)
+            KCheck.bitwise(y2, y1, "\(kind) \(shape) \(axes) threads")
+            let m = Float(plan.reduceCount)
+            let tol = 2e-7 * m * m.squareRoot() + 1e-6
+            KCheck.near(y1, want, rel: 0, abs: kind == .sum ? tol : tol / max(m, 1), "\(kind) \(shape) \(axes)")
+        }
+    }
+
+    func testRandomShapesAndAxes() throws {
+        var g = SplitMix64(seed: 21)
+        for t in 0..<300 {
+            let shape = KCheck.shape(&g, maxRank: 5, maxDim: 9)
+            let axes = shape.indices.filter { _ in g.bool() }.map { g.bool() ? $0 - shape.count : $0 }
+            try check(shape, axes, seed: UInt64(t))
+        }
+    }
+
+    func testLargeAndCommonPatterns() throws {
+        try check([64, 3000], [0], seed: 1)           // over the batch (kept inner)
+        try check([64, 3000], [1], seed: 2)           // per row (reduced inner)
+        try check([16, 32, 17, 17], [0, 2, 3], seed: 3)   // BatchNorm statistics pattern
+        try check([16, 32, 17, 17], [2, 3], seed: 4)
+        try check([100_003], [0], seed: 5)
+        try check([3, 70, 5, 130], [1, 3], seed: 6)
+        try check([7, 5, 3], [], seed: 7)
+    }
+
+    func testKnownValuesAndErrors() throws {
+        let x: [Float] = [1, 2, 3, 4, 5, 6]
+        XCTAssertEqual(try reduce(.sum, [2, 3], [1], x, pool: .serial), [6, 15])
+        XCTAssertEqual(try reduce(.sum, [2, 3], [0], x, pool: .serial), [5, 7, 9])
+        XCTAssertEqual(try reduce(.mean, [2, 3], [0, 1], x, pool: .serial), [3.5])
+        XCTAssertEqual(try reduce(.mean, [2, 3], [-1], x, pool: .serial), [2, 5])
+        XCTAssertThrowsError(try ReducePlan(shape: [2, 3], axes: [2]))
+        XCTAssertThrowsError(try ReducePlan(shape: [2, 3], axes: [1, -1]))
+    }
+
+    // MARK: Softmax
+
+    func softmax(_ x: [Float], _ o: Int, _ a: Int, _ i: Int, log: Bool, pool: ThreadPool, inPlace: Bool = false) -> [Float] {
+        var y = inPlace ? x : [Float](repeating: .nan, count: x.count)
+        if inPlace {
+            y.withUnsafeMutableBufferPointer { Softmax.run(UnsafePointer($0.baseAddress!), $0.baseAddress!, outer: o, axis: a, inner: i, log: log, pool: pool) }
+        } else {
+            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer {
+                Softmax.run(xp.baseAddress!, $0.baseAddress!, outer: o, axis: a, inner: i, log: log, pool: pool) } }
+        }
+        return y
+    }
+
+    func testSoftmaxMatchesReference() {
+        var g = SplitMix64(seed: 31)
+        var cases = (0..<150).map { _ in (g.int(1, 5), g.int(1, 40), g.bool() ? 1 : g.int(1, 40)) }
+        cases += [(1, 1, 1), (2000, 10, 1), (64, 1000, 1), (8, 33, 300), (1, 100_000, 1)]
+        for (k, (o, a, i)) in cases.enumerated() {
+            let x = randomFloats(o * a * i, seed: UInt64(k), range: -20...20)
+            for log in [false, true] {
+                var want = [Float](repeating: 0, count: x.count)
+                x.withUnsafeBufferPointer { xp in want.withUnsafeMutableBufferPointer {
+                    Softmax.reference(xp.baseAddress!, $0.baseAddress!, outer: o, axis: a, inner: i, log: log) } }
+                let y1 = softmax(x, o, a, i, log: log, pool: .serial)
+                KCheck.bitwise(softmax(x, o, a, i, log: log, pool: KCheck.pool2), y1, "softmax \(o) \(a) \(i) threads")
+                KCheck.bitwise(softmax(x, o, a, i, log: log, pool: KCheck.pool2, inPlace: true), y1, "softmax \(o) \(a) \(i) in place")
+                KCheck.near(y1, want, rel: 2e-5, abs: log ? 1e-5 : 1e-6, "softmax(log: \(log)) \(o) \(a) \(i)")
+            }
+        }
+    }
+
+    func testSoftmaxKnownValues() {
+        let y = softmax([1, 2, 3], 1, 3, 1, log: false, pool: .serial)
+        KCheck.near(y, [0.09003057, 0.24472847, 0.66524096], rel: 1e-6, abs: 1e-7, "softmax [1,2,3]")
+        let l = softmax([1, 2, 3], 1, 3, 1, log: true, pool: .serial)
+        KCheck.near(l, [-2.4076059, -1.4076059, -0.4076059], rel: 1e-6, abs: 1e-6, "logsoftmax [1,2,3]")
+        // Stability: huge inputs do not overflow.
+        let big = softmax([1000, 1000], 1, 2, 1, log: false, pool: .serial)
+        XCTAssertEqual(big, [0.5, 0.5])
+        // Along a strided axis: [[1, 1], [2, 3]] over axis 0.
+        let s = softmax([1, 1, 2, 3], 1, 2, 2, log: false, pool: .serial)
+        KCheck.near(s, [0.26894142, 0.11920292, 0.7310586, 0.8807971], rel: 1e-6, abs: 1e-7, "axis 0")
+    }
+}

@@ -1,0 +1,69 @@
+import XCTest
+import Foundation
+import Kernels
+
+final class SIMDMathTests: XCTestCase {
+    /// Values spread over [lo, hi] plus a few special points.
+    private func samples(_ lo: Float, _ hi: Float, count: Int = 20000) -> [Float] {
+        var xs: [Float] = []
+        for i in 0..<count { xs.append(lo + (hi - lo) * Float(i) / Float(count - 1)) }
+        return xs
+    }
+
+    private func check(_ xs: [Float], simd: (SIMD16<Float>) -> SIMD16<Float>, ref: (Float) -> Float,
+                       absTol: Float, relTol: Float, file: StaticString = #filePath, line: UInt = #line) {
+        var worstAbs: Float = 0, worstRel: Float = 0
+        var i = 0
+        while i < xs.count {
+            var v = SIMD16<Float>(repeating: 0)
+            for j in 0..<16 { v[j] = xs[min(i + j, xs.count - 1)] }
+            let y = simd(v)
+            for j in 0..<16 where i + j < xs.count {
+                let r = ref(v[j]), g = y[j]
+                if r.isNaN { XCTAssertTrue(g.isNaN, "x=\(v[j])", file: file, line: line); continue }
+                if r.isInfinite { XCTAssertEqual(g, r, "x=\(v[j])", file: file, line: line); continue }
+                let err = abs(g - r)
+                worstAbs = max(worstAbs, err)
+                if abs(r) > 1e-30 { worstRel = max(worstRel, err / abs(r)) }
+                if err > absTol && err > relTol * abs(r) {
+                    XCTFail("x=\(v[j]) got \(g) want \(r)", file: file, line: line)
+                    return
+                }
+            }
+            i += 16
+        }
+    }
+
+    func testExp() {
+        let xs = samples(-87, 88.7) + samples(-2, 2) + [0, -0.0, 1, -1, 88.72, -103, -200, 100, .infinity, -.infinity, .nan]
+        check(xs, simd: SIMDMath.exp, ref: { Foundation.exp($0) }, absTol: Float.leastNormalMagnitude / 8, relTol: 3e-7)
+        // Subnormal results: absolute tolerance of a couple of subnormal steps.
+        check(samples(-103.9, -87.4, count: 2000), simd: SIMDMath.exp, ref: { Foundation.exp($0) },
+              absTol: 3 * Float.leastNonzeroMagnitude, relTol: 3e-7)
+    }
+
+    func testLog() {
+        let xs = samples(1e-6, 10) + samples(0.5, 2) + samples(10, 1e30, count: 5000)
+            + [Float.leastNonzeroMagnitude, Float(bitPattern: 0x0001_16C2), Float.leastNormalMagnitude, 1, 0, -1, .infinity, .nan, Float.greatestFiniteMagnitude]
+        check(xs, simd: SIMDMath.log, ref: { Foundation.log($0) }, absTol: 1e-7, relTol: 3e-7)
+    }
+
+    func testTanhSigmoid() {
+        let xs = samples(-20, 20) + samples(-1, 1) + [0, 1e-20, -1e-20, 0.625, -0.625, 100, -100, .infinity, -.infinity, .nan]
+        check(xs, simd: SIMDMath.tanh, ref: { Foundation.tanh($0) }, absTol: 1e-6, relTol: 3e-7)
+        check(xs, simd: SIMDMath.sigmoid, ref: { 1 / (1 + Foundation.exp(-$0)) }, absTol: 1e-6, relTol: 3e-7)
+        // Small |x|: tanh must stay accurate relatively.
+        check(samples(-0.6, 0.6), simd: SIMDMath.tanh, ref: { Foundation.tanh($0) }, absTol: 0, relTol: 4e-7)
+    }
+
+    func testActivations() {
+        let acts: [Activation] = [.relu, .leakyRelu(0.2), .sigmoid, .tanh]
+        let xs = samples(-10, 10, count: 1003)
+        for act in acts {
+            check(xs, simd: { act.apply($0) }, ref: { act.apply($0) }, absTol: 1e-6, relTol: 1e-6)
+            var buf = xs
+            buf.withUnsafeMutableBufferPointer { act.apply($0.baseAddress!, count: $0.count) }
+            for (x, y) in zip(xs, buf) { XCTAssertEqual(y, act.apply(x), accuracy: 1e-6) }
+        }
+    }
+}
