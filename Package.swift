@@ -22,11 +22,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .target(name: "GraphIR", swiftSettings: plain),
         .target(name: "Kernels", swiftSettings: fast),
-        .target(name: "Passes", dependencies: ["GraphIR"], swiftSettings: plain),
+        .target(name: "Passes", dependencies: ["GraphIR", "Kernels"], swiftSettings: plain),
         .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC", pkgConfig: "libprotobuf-c",
                        providers: [.apt(["libprotobuf-c-dev"])]),
         .target(name: "CONNXProto", dependencies: ["CProtobufC"], path: "Sources/CONNXProto"),
@@ -34,18 +35,19 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["GraphIR", "Passes", "Kernels"], swiftSettings: fast),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "Media", dependencies: ["CPNG"], swiftSettings: plain),
+        .target(name: "SpecFormat", dependencies: ["GraphIR", "Passes", .product(name: "Yams", package: "Yams")], swiftSettings: plain),
         .target(name: "Commands", dependencies: [
-            "GraphIR", "Passes", "Runtime", "Kernels", "Media", "ONNX",
+            "SpecFormat", "GraphIR", "Passes", "Runtime", "Kernels", "Media", "ONNX",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: plain),
-        .executableTarget(name: "onnxdev", dependencies: ["Commands", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Tools/onnxdev", swiftSettings: plain), // TEMP
         .executableTarget(name: "gannet", dependencies: ["Commands"], path: "Tools/gannet", swiftSettings: plain),
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"], swiftSettings: plain),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: plain),
-        .testTarget(name: "PassesTests", dependencies: ["GraphIR", "Passes"], exclude: ["Golden"], swiftSettings: plain),
+        .testTarget(name: "PassesTests", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels"], exclude: ["Golden"], swiftSettings: plain),
         .testTarget(name: "RuntimeTests", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels"], swiftSettings: plain),
         .testTarget(name: "MediaTests", dependencies: ["Media"], swiftSettings: plain),
         .testTarget(name: "ONNXTests", dependencies: ["GraphIR", "ONNX"], swiftSettings: plain),
+        .testTarget(name: "SpecFormatTests", dependencies: ["SpecFormat", "GraphIR"], swiftSettings: plain),
         .testTarget(name: "CommandsTests", dependencies: ["Commands"], swiftSettings: plain),
     ]
 )

@@ -43,8 +43,5 @@ public enum GraphSources {
 }
 
 extension GraphSources {
-    static func loadModelFile(_ path: String) throws -> Graph {
-        if path.hasSuffix(".ir") { return try readIRText(path) }
-        throw CommandError("\(path): unknown model format (expected .ir, .pb or .onnx)")
-    }
+    static func loadModelFile(_ path: String) throws -> Graph { try loadGraph(path: path) }
 }

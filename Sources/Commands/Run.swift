@@ -1,8 +1,61 @@
-// Run: `gannet run MODEL [--input NAME=FILE …] [--out DIR]` — placeholder until TensorProto I/O.
+// Run: `gannet run MODEL [--input NAME=FILE.pb …] [--out DIR]` — runs a model on TensorProto
+// inputs and writes each output as DIR/output_N.pb (TensorProto, named after the output).
+
 import ArgumentParser
+import Foundation
+import GraphIR
+import Runtime
+
 public struct Run: ParsableCommand {
-    public static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a model on .pb inputs.")
-    @Argument var model: String
+    public static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a model on TensorProto inputs; writes output_N.pb.",
+        discussion: """
+        Examples:
+          gannet run model.onnx --input z=z.pb --out results/
+          gannet run model.ir --input x=input_0.pb
+        Inputs not given are an error; an input file may also be given positionally in graph
+        input order with --input FILE.pb.
+        """)
+
+    @Argument(help: "Model: .ir, .pb/.onnx or seed:NAME.") var model: String
+    @Option(name: .customLong("input"), help: "NAME=FILE.pb, or FILE.pb for the next graph input.") var inputs: [String] = []
+    @Option(help: "Output directory.") var out = "."
+    @Option(help: "Worker threads.") var threads = 1
+
     public init() {}
-    public func run() throws { throw CommandError("not yet") }
+
+    public func run() throws {
+        let graph = try GraphSources.load(model)
+        let names = graph.inputs.map { graph.name(of: $0) }
+        var given: [String: Tensor] = [:]
+        var next = 0
+        for spec in inputs {
+            let name: String, file: String
+            if let eq = spec.firstIndex(of: "="), !spec.hasSuffix(".pb") || spec[..<eq].allSatisfy({ $0 != "/" }) {
+                name = String(spec[..<eq]); file = String(spec[spec.index(after: eq)...])
+            } else {
+                guard next < names.count else { throw CommandError("\(spec): more inputs than the graph has (\(names.count))") }
+                name = names[next]; file = spec
+            }
+            next += 1
+            guard names.contains(name) else {
+                throw CommandError("--input \(spec): the model has no input '\(name)' (inputs: \(names.joined(separator: ", ")))")
+            }
+            given[name] = try loadTensor(path: file)
+        }
+        let session: Session
+        do { session = try Session(graph: graph, threads: threads) } catch let e as GraphError { throw CommandError("\(model): \(e.message)") }
+        let outputs: [String: Tensor]
+        do { outputs = try session.run(given) }
+        catch let e as GraphError { throw CommandError("\(model): \(e.message)") }
+        catch let e as RuntimeError { throw CommandError("\(model): \(e.message)") }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        for (i, v) in graph.outputs.enumerated() {
+            let name = graph.name(of: v)
+            let path = (out as NSString).appendingPathComponent("output_\(i).pb")
+            try saveTensor(outputs[name]!, name: name, path: path)
+            print("\(path)  \(name) \(outputs[name]!.dtype.rawValue)\(outputs[name]!.shape)")
+        }
+    }
 }

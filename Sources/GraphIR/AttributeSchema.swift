@@ -6,7 +6,10 @@ extension Op {
         let convLike: [String: String] = ["auto_pad": "string", "dilations": "ints", "group": "int",
                                           "kernel_shape": "ints", "pads": "ints", "strides": "ints"]
         let reduce: [String: String] = ["axes": "ints", "keepdims": "int", "noop_with_empty_axes": "int"]
+        let fused: [String: String] = ["activation": "string", "activation_alpha": "float"]
         switch self {
+        case .fusedConv, .fusedConvTranspose, .fusedGemm:
+            return baseOp.attributeSchema.merging(fused) { a, _ in a }
         case .conv: return convLike
         case .convTranspose: return convLike.merging(["output_padding": "ints", "output_shape": "ints"]) { a, _ in a }
         case .batchNormalization:

@@ -80,12 +80,39 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     /// Mean over all spatial positions, keeping them as size-1 dims.
     case globalAveragePool = "GlobalAveragePool"
 
+    // Gannet-internal ops made by fusion passes (never imported or exported): a convolution or
+    // GEMM whose bias and activation run in the kernel's epilogue. Attributes are those of the
+    // base op plus `activation` ("Relu", "LeakyRelu", "Sigmoid", "Tanh" or absent) and
+    // `activation_alpha` (LeakyRelu's slope).
+
+    /// Conv + bias + activation in one kernel.
+    case fusedConv = "FusedConv"
+    /// ConvTranspose + bias + activation in one kernel.
+    case fusedConvTranspose = "FusedConvTranspose"
+    /// Gemm (C only as a bias row) + activation in one kernel.
+    case fusedGemm = "FusedGemm"
+
+    /// True for the ops fusion passes create; they have no ONNX equivalent.
+    public var isInternal: Bool {
+        self == .fusedConv || self == .fusedConvTranspose || self == .fusedGemm
+    }
+
+    /// The standard op a fused op extends.
+    public var baseOp: Op {
+        switch self {
+        case .fusedConv: return .conv
+        case .fusedConvTranspose: return .convTranspose
+        case .fusedGemm: return .gemm
+        default: return self
+        }
+    }
+
     /// The number of inputs accepted (optional trailing inputs may be absent).
     public var inputArity: ClosedRange<Int> {
         switch self {
-        case .conv, .convTranspose: return 2...3
+        case .conv, .convTranspose, .fusedConv, .fusedConvTranspose: return 2...3
         case .batchNormalization: return 5...5
-        case .gemm: return 2...3
+        case .gemm, .fusedGemm: return 2...3
         case .matMul, .add, .sub, .mul, .div, .pow, .gather, .expand: return 2...2
         case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs,
              .identity, .flatten, .transpose, .softmax, .logSoftmax, .maxPool, .averagePool,

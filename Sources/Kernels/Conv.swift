@@ -91,7 +91,7 @@ public enum Conv2D {
         let p = s.outHeight * s.outWidth
         let k = (s.inChannels / s.group) * s.kernelH * s.kernelW
         let mg = s.outChannels / s.group
-        if isFullWindow(s) { return 0 }
+        if isFullWindow(s) || isSmallMDirect(s) { return 0 }
         let packed = Gemm.packedACount(m: mg, k: k)
         if isPointwise(s) && p >= targetColumns / 2 { return packed }
         let nb = chunk(s)
@@ -119,6 +119,10 @@ public enum Conv2D {
                            beta: 0, c: y + gi * mg, ldc: s.outChannels,
                            bias: bias.map { $0 + gi * mg }, epilogue: colOps, pool: pool)
             }
+            return
+        }
+        if isSmallMDirect(s) {
+            directSmallM(s, x: x, weight: weight, bias: bias, y: y, ops: ops, pool: pool)
             return
         }
         let packed = scratch!
@@ -169,6 +173,107 @@ public enum Conv2D {
                     }
                 }
                 n0 += nc
+            }
+        }
+    }
+
+    // MARK: direct convolution for few output channels
+
+    /// Rows of output computed together by `directSmallM` (independent accumulator chains).
+    static let directRows = 4
+
+    /// 1–3 output channels per group, stride 1, no dilation, rows up to 64 wide: a direct
+    /// convolution vectorised along the output width (a GEMM would be all padding; im2col would
+    /// move kH·kW times the input for a few FLOPs per element).
+    static func isSmallMDirect(_ s: Conv2DShape) -> Bool {
+        let mg = s.outChannels / s.group
+        return !isFullWindow(s) && mg >= 1 && mg < Gemm.smallM && s.strideH == 1 && s.strideW == 1
+            && s.dilationH == 1 && s.dilationW == 1 && s.outWidth <= 64 && s.inChannels / s.group >= 1
+    }
+
+    /// y = conv(x, w) for `isSmallMDirect` shapes. Each image's group input is copied once into a
+    /// zero-padded per-thread buffer (rows of width `pw`, `ph` rows per channel) so that every tap is
+    /// an unaligned vector load without bounds checks; `directRows` output rows × 2 vectors of 16
+    /// columns accumulate together. Each output element sums (c, kh, kw) in order: the same bits
+    /// for any thread count (threads split images).
+    static func directSmallM(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                             bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
+                             pool: ThreadPool) {
+        typealias V = SIMD16<Float>
+        let g = s.group, cg = s.inChannels / g, mg = s.outChannels / g
+        let kH = s.kernelH, kW = s.kernelW
+        let outW = s.outWidth, outH = s.outHeight, p = outH * outW, pin = s.inHeight * s.inWidth
+        let nv = (outW + 15) / 16
+        let nvPairs = (nv + 1) / 2
+        let R = directRows
+        let pw = max(s.padLeft + s.inWidth, kW - 1 + 32 * nvPairs)
+        let rowGroups = (outH + R - 1) / R
+        let ph = max(s.padTop + s.inHeight, rowGroups * R + kH - 1)
+        let bufCount = cg * ph * pw
+        let khw = kH * kW
+        pool.parallelFor(s.batch) { range in
+            let buf = Gemm.threadBuffer(bufCount + 64)
+            for n in range {
+                for gi in 0..<g {
+                    // Padded copy of this image's group channels.
+                    for c in 0..<cg {
+                        let src = x + (n * s.inChannels + gi * cg + c) * pin
+                        let dst = buf + c * ph * pw
+                        Im2Col.zero(dst, s.padTop * pw)
+                        for ih in 0..<s.inHeight {
+                            let row = dst + (s.padTop + ih) * pw
+                            Im2Col.zero(row, s.padLeft)
+                            Im2Col.copy(row + s.padLeft, src + ih * s.inWidth, s.inWidth)
+                            Im2Col.zero(row + s.padLeft + s.inWidth, pw - s.padLeft - s.inWidth)
+                        }
+                        let used = s.padTop + s.inHeight
+                        Im2Col.zero(dst + used * pw, (ph - used) * pw)
+                    }
+                    for o in 0..<mg {
+                        let oc = gi * mg + o
+                        let wbase = weight + oc * cg * khw
+                        let plane = y + (n * s.outChannels + oc) * p
+                        for rg in 0..<rowGroups {
+                            let oh0 = rg * R
+                            for vp in 0..<nvPairs {
+                                let col0 = vp * 32
+                                var a0 = V(), a1 = V(), a2 = V(), a3 = V(), b0 = V(), b1 = V(), b2 = V(), b3 = V()
+                                for c in 0..<cg {
+                                    let wc = wbase + c * khw
+                                    let cbase = UnsafeRawPointer(buf + c * ph * pw + oh0 * pw + col0)
+                                    for kh in 0..<kH {
+                                        let r0 = cbase + kh * pw * 4
+                                        for kw in 0..<kW {
+                                            let wv = V(repeating: wc[kh * kW + kw])
+                                            let q = r0 + kw * 4
+                                            a0.addProduct(wv, q.loadUnaligned(as: V.self))
+                                            b0.addProduct(wv, q.loadUnaligned(fromByteOffset: 64, as: V.self))
+                                            a1.addProduct(wv, q.loadUnaligned(fromByteOffset: pw * 4, as: V.self))
+                                            b1.addProduct(wv, q.loadUnaligned(fromByteOffset: pw * 4 + 64, as: V.self))
+                                            a2.addProduct(wv, q.loadUnaligned(fromByteOffset: pw * 8, as: V.self))
+                                            b2.addProduct(wv, q.loadUnaligned(fromByteOffset: pw * 8 + 64, as: V.self))
+                                            a3.addProduct(wv, q.loadUnaligned(fromByteOffset: pw * 12, as: V.self))
+                                            b3.addProduct(wv, q.loadUnaligned(fromByteOffset: pw * 12 + 64, as: V.self))
+                                        }
+                                    }
+                                }
+                                var acc = (a0, b0, a1, b1, a2, b2, a3, b3)
+                                withUnsafeBytes(of: &acc) { raw in
+                                    let f = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                                    let w = min(32, outW - col0)
+                                    for r in 0..<min(R, outH - oh0) {
+                                        let d = plane + (oh0 + r) * outW + col0
+                                        for t in 0..<w { d[t] = f[r * 32 + t] }
+                                    }
+                                }
+                            }
+                        }
+                        if !ops.isEmpty {
+                            EpilogueApply.applyRows(c: plane - oc * p, ldc: p, rows: oc..<(oc + 1), cols: 0..<p,
+                                                    bias: bias, ops: ops)
+                        }
+                    }
+                }
             }
         }
     }
@@ -235,9 +340,40 @@ public enum ConvTranspose2D {
             && s.outHeight == s.kernelH && s.outWidth == s.kernelW
     }
 
+    // MARK: phase (sub-pixel) col2im for dilation 1
+
+    /// Dilation 1: the input is gathered into a zero-padded AH×AW grid so that every tap of the
+    /// col2im becomes one contiguous shifted vector add into a stride phase (see `forwardPhased`).
+    static func isPhased(_ s: Conv2DShape) -> Bool {
+        s.dilationH == 1 && s.dilationW == 1 && s.inChannels / s.group > 0
+    }
+
+    /// Padded input grid: AH rows × AW columns per image.
+    static func phasedGrid(_ s: Conv2DShape) -> (ah: Int, aw: Int) {
+        let ah = max(s.inHeight + (s.kernelH - 1) / s.strideH, (s.outHeight - 1 + s.padTop) / s.strideH + 1)
+        let aw = max(s.inWidth + (s.kernelW - 1) / s.strideW, (s.outWidth - 1 + s.padLeft) / s.strideW + 1)
+        return (ah, aw)
+    }
+
+    static func phasedChunk(_ s: Conv2DShape) -> Int {
+        let g = phasedGrid(s)
+        let pin = g.ah * g.aw
+        let m = (s.outChannels / s.group) * s.kernelH * s.kernelW
+        var nb = (targetColumns + pin - 1) / max(pin, 1)
+        nb = min(nb, maxColFloats / max(1, m * pin))
+        return max(1, min(nb, s.batch))
+    }
+
     /// Floats of scratch that `forward` needs.
     public static func scratchCount(_ s: Conv2DShape, threads: Int) -> Int {
         if isFromPoint(s) { return 0 }
+        if isPhased(s) {
+            let g = phasedGrid(s)
+            let l = phasedChunk(s) * g.ah * g.aw
+            let m = (s.outChannels / s.group) * s.kernelH * s.kernelW
+            let cg = s.inChannels / s.group
+            return Gemm.packedACount(m: m, k: cg) + m * l + cg * l
+        }
         let pin = s.inHeight * s.inWidth
         let nb = chunk(s)
         let m = (s.outChannels / s.group) * s.kernelH * s.kernelW
@@ -270,6 +406,10 @@ public enum ConvTranspose2D {
                            beta: 0, c: y + gi * m, ldc: s.outChannels * pout, pool: pool)
             }
             EpilogueApply.applyNCHW(y: y, batch: s.batch, channels: s.outChannels, plane: pout, bias: bias, ops: ops, pool: pool)
+            return
+        }
+        if isPhased(s) {
+            forwardPhased(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool)
             return
         }
         let nb = chunk(s)
@@ -318,6 +458,116 @@ public enum ConvTranspose2D {
             }
             n0 += nc
           }
+        }
+    }
+
+    /// ConvTranspose with dilation 1. Per chunk of images and group:
+    /// 1. xs[c, (j, a, b)] = x[n0 + j, c, a, b] on an AH×AW grid (zero where a ≥ inH or b ≥ inW);
+    /// 2. col[(oc, kh, kw), L] = W_gᵀ · xs by GEMM (L = nc·AH·AW; padded columns come out 0);
+    /// 3. per output channel, stride phase (ry, rx) accumulates Z[f] = Σ_{kh ≡ ry, kw ≡ rx}
+    ///    col[(oc, kh, kw), f − (kh / sH)·AW − kw / sW] over the flat grid index f: input (a, b) with
+    ///    tap (kh, kw) lands on output row a·sH + kh − padTop = (a + kh / sH)·sH + ry − padTop, so
+    ///    every tap is one contiguous shifted add, and shifts that cross a row or image boundary
+    ///    only move the zero padding. Taps are summed in (kh, kw) order;
+    /// 4. y[oh, ow] = Z[phase of (oh + padTop, ow + padLeft)][grid position], then the epilogue.
+    /// Threads split output channels in step 3–4: the same bits for any thread count.
+    static func forwardPhased(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                              bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
+                              scratch: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        typealias V = SIMD16<Float>
+        let g = s.group, cg = s.inChannels / g, mg = s.outChannels / g
+        let kH = s.kernelH, kW = s.kernelW, sH = s.strideH, sW = s.strideW
+        let khw = kH * kW, m = mg * khw
+        let grid = phasedGrid(s)
+        let AH = grid.ah, AW = grid.aw, pinP = AH * AW
+        let pin = s.inHeight * s.inWidth, pout = s.outHeight * s.outWidth
+        let outW = s.outWidth, padTop = s.padTop, padLeft = s.padLeft
+        let nb = phasedChunk(s)
+        let packed = scratch
+        let col = packed + Gemm.packedACount(m: m, k: cg)
+        let xs = col + m * nb * pinP
+        let phases = sH * sW
+        for gi in 0..<g {
+            Gemm.packA(transA: true, m: m, k: cg, a: weight + gi * cg * m, lda: m, into: packed, pool: pool)
+            var n0 = 0
+            while n0 < s.batch {
+                let nc = min(nb, s.batch - n0)
+                let L = nc * pinP
+                pool.parallelFor(cg * nc) { r in
+                    for idx in r {
+                        let c = idx / nc, j = idx % nc
+                        let src = x + ((n0 + j) * s.inChannels + gi * cg + c) * pin
+                        let dst = xs + c * L + j * pinP
+                        for a in 0..<s.inHeight {
+                            Im2Col.copy(dst + a * AW, src + a * s.inWidth, s.inWidth)
+                            Im2Col.zero(dst + a * AW + s.inWidth, AW - s.inWidth)
+                        }
+                        Im2Col.zero(dst + s.inHeight * AW, (AH - s.inHeight) * AW)
+                    }
+                }
+                Gemm.sgemmPacked(m: m, n: L, k: cg, alpha: 1, packedA: packed, transB: false,
+                                 b: xs, ldb: L, beta: 0, c: col, ldc: L, pool: pool)
+                pool.parallelFor(mg) { r in
+                    let z = Gemm.threadBuffer(phases * L + 64)
+                    for oc in r {
+                        let ch = gi * mg + oc
+                        for ry in 0..<sH {
+                            for rx in 0..<sW {
+                                let zp = z + (ry * sW + rx) * L
+                                Im2Col.zero(zp, L)
+                                var kh = ry
+                                while kh < kH {
+                                    var kw = rx
+                                    while kw < kW {
+                                        let shift = (kh / sH) * AW + kw / sW
+                                        let src = UnsafeRawPointer(col + (oc * khw + kh * kW + kw) * L)
+                                        let dst = zp + shift
+                                        let count = L - shift
+                                        var f = 0
+                                        while f + 16 <= count {
+                                            let d = UnsafeMutableRawPointer(dst + f)
+                                            d.storeBytes(of: d.loadUnaligned(as: V.self)
+                                                         + src.loadUnaligned(fromByteOffset: f * 4, as: V.self), as: V.self)
+                                            f += 16
+                                        }
+                                        let sp = src.assumingMemoryBound(to: Float.self)
+                                        while f < count { dst[f] += sp[f]; f += 1 }
+                                        kw += sW
+                                    }
+                                    kh += sH
+                                }
+                            }
+                        }
+                        for j in 0..<nc {
+                            let plane = y + ((n0 + j) * s.outChannels + ch) * pout
+                            for oh in 0..<s.outHeight {
+                                let u = oh + padTop
+                                let zrow = z + (u % sH) * sW * L + (j * AH + u / sH) * AW
+                                let drow = plane + oh * outW
+                                if sW == 2 {
+                                    let z0 = zrow, z1 = zrow + L
+                                    for ow in 0..<outW {
+                                        let v = ow + padLeft
+                                        drow[ow] = (v & 1 == 0 ? z0 : z1)[v >> 1]
+                                    }
+                                } else if sW == 1 {
+                                    Im2Col.copy(drow, zrow + padLeft, outW)
+                                } else {
+                                    for ow in 0..<outW {
+                                        let v = ow + padLeft
+                                        drow[ow] = zrow[(v % sW) * L + v / sW]
+                                    }
+                                }
+                            }
+                            if !ops.isEmpty {
+                                EpilogueApply.applyRows(c: plane - ch * pout, ldc: pout, rows: ch..<(ch + 1), cols: 0..<pout,
+                                                        bias: bias, ops: ops)
+                            }
+                        }
+                    }
+                }
+                n0 += nc
+            }
         }
     }
 

@@ -66,6 +66,29 @@ public enum Gemm {
         return (mem! + 64).assumingMemoryBound(to: Float.self)
     }
 
+    nonisolated(unsafe) private static var sharedKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { p in free(p) }
+        return key
+    }()
+
+    /// A second per-thread buffer, owned by the thread that calls `sgemm`: op(A) packed once and
+    /// read by every worker of a multi-threaded call (separate from the packing buffers, which the
+    /// caller also uses as a worker).
+    static func sharedBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let key = sharedKey
+        if let raw = pthread_getspecific(key) {
+            let cap = raw.load(as: Int.self)
+            if cap >= count { return (raw + 64).assumingMemoryBound(to: Float.self) }
+            free(raw)
+        }
+        var mem: UnsafeMutableRawPointer? = nil
+        posix_memalign(&mem, 64, 64 + count * 4)
+        mem!.storeBytes(of: count, as: Int.self)
+        pthread_setspecific(key, mem)
+        return (mem! + 64).assumingMemoryBound(to: Float.self)
+    }
+
     // MARK: public API
 
     /// C = alpha·op(A)·op(B) + beta·C, then `epilogue` (bias per column, or per row when
@@ -137,6 +160,19 @@ public enum Gemm {
         }
         if threads == 1 || work < 200_000 || (nPanels < 2 && mPanels < 2) {
             run(0..<m, 0..<n)
+            return
+        }
+        // Enough column panels for every thread: pack op(A) once, in parallel, into the caller's
+        // shared buffer, then split N so that each thread packs only its own slice of B.
+        // (Same panels and k order as the unshared path: bit-identical.)
+        if packedA == nil && m >= smallM && nPanels >= 2 * threads {
+            let shared = sharedBuffer(packedACount(m: m, k: k))
+            packA(transA: transA, m: m, k: k, a: a, lda: lda, into: shared, pool: pool)
+            let pa = UnsafePointer(shared)
+            pool.parallelFor(nPanels) { r in
+                serial(false, transB, 0..<m, (r.lowerBound * nr)..<min(n, r.upperBound * nr), k, alpha, pa, 0, pa, m,
+                       b, ldb, beta, c, ldc, bias, epilogue)
+            }
             return
         }
         // Split so that the operand every thread packs in full is the cheaper one: splitting N
@@ -383,12 +419,20 @@ public enum Gemm {
                 }
                 if w < nr { for p in 0..<kc { for cidx in w..<nr { panel[p * nr + cidx] = 0 } } }
             } else if w == nr {
+                // All full panels row by row: each row of B is read contiguously (prefetch- and
+                // TLB-friendly when ldb is large), scattered into the panels.
+                let full = (nc - q) / nr
                 for p in 0..<kc {
                     let src = UnsafeRawPointer(b + (p0 + p) * ldb + j0 + q)
                     let d = UnsafeMutableRawPointer(panel + p * nr)
-                    d.storeBytes(of: src.loadUnaligned(as: V.self), as: V.self)
-                    d.storeBytes(of: src.loadUnaligned(fromByteOffset: 64, as: V.self), toByteOffset: 64, as: V.self)
+                    for t in 0..<full {
+                        let so = t * nr * 4, dof = t * kc * nr * 4
+                        d.storeBytes(of: src.loadUnaligned(fromByteOffset: so, as: V.self), toByteOffset: dof, as: V.self)
+                        d.storeBytes(of: src.loadUnaligned(fromByteOffset: so + 64, as: V.self), toByteOffset: dof + 64, as: V.self)
+                    }
                 }
+                q += full * nr
+                continue
             } else {
                 for p in 0..<kc {
                     let src = b + (p0 + p) * ldb + j0 + q

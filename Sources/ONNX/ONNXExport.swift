@@ -6,7 +6,8 @@
 // other typed value, initializers as raw_data, nodes with their attributes and the graph's
 // metadata as metadata_props. Attribute forms are written as the target opset defines them:
 // axes/starts/ends/shape attributes that became inputs are written as initializers (and
-// ReduceMean's constant axes input becomes the attribute before opset 18); legacy-only
+// ReduceMean's constant axes input becomes the attribute before opset 18; AveragePool's
+// dilations need opset 19); legacy-only
 // attributes (consumed_inputs, spatial, is_test, broadcast) are dropped; int values of float
 // attributes are written as floats. Standard ops only: no fusions are exported.
 // Every graph output needs a type (run shape inference first); otherwise `ONNXError`.
@@ -89,6 +90,13 @@ public enum ONNXExport {
                     if case .ints(let axes)? = a["axes"] { ins.append(constInput(n, "axes", axes)) }
                     n.inputs = ins
                     for key in ["starts", "ends", "axes"] { n.attributes[key] = nil }
+                }
+            case .averagePool:
+                if opset < 19, case .ints(let d)? = n.attributes["dilations"] {
+                    guard d.allSatisfy({ $0 == 1 }) else {
+                        throw ONNXError("\(here) has dilations \(d), which AveragePool takes from opset 19 (export at opset 19 or newer)")
+                    }
+                    n.attributes["dilations"] = nil
                 }
             case .reshape:
                 if case .ints(let shape)? = n.attributes["shape"] {

@@ -106,6 +106,12 @@ public enum ShapeRules {
     }
 
     static func infer(_ node: Node, _ ts: [TensorType?], _ g: Graph) throws -> [TensorType] {
+        if node.op.isInternal {
+            var base = node
+            base.op = node.op.baseOp
+            base.attributes.values = base.attributes.values.filter { !$0.key.hasPrefix("activation") }
+            return try infer(base, ts, g)
+        }
         let a = node.attributes
         let x = (ts.first ?? nil) ?? TensorType(.float32, [])  // Constant has no inputs
         switch node.op {
@@ -285,6 +291,8 @@ public enum ShapeRules {
             return [TensorType(x.dtype, out)]
         case .constant:
             return [try Graph.constantTensor(of: node).type]
+        case .fusedConv, .fusedConvTranspose, .fusedGemm:
+            throw fail("internal: fused op reached the base rules")
         }
     }
 }

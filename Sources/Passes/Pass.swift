@@ -15,6 +15,18 @@ public enum Pipelines {
     /// Forward inference: what `gannet run` and `Session` apply before lowering.
     public static let inference: [Pass] = [
         InferShapes(),
+        FoldConstants(),
+        EliminateDeadValues(),
+        FoldBatchNorm(),
+        FuseConvBiasActivation(),
+        EliminateDeadValues(),
+    ]
+
+    /// Inference without fusion or folding: what `--no-fuse` and the fusion tests compare against.
+    public static let inferenceUnfused: [Pass] = [
+        InferShapes(),
+        FoldConstants(),
+        EliminateDeadValues(),
     ]
 
     /// Runs `passes` in order, calling `after` with each pass's name and result.

@@ -37,15 +37,16 @@ public enum Lowering {
             }
             return s
         }
-        func addConstant(_ v: ValueID, _ t: Tensor) {
+        func appendConstant(_ t: Tensor) -> Operand {
             while constantData.count % MemoryPlan.alignment != 0 { constantData.append(0) }
             let offset = constantData.count
             switch t.storage {
             case .float(let f): f.withUnsafeBytes { constantData.append(contentsOf: $0) }
             case .int64(let i): i.withUnsafeBytes { constantData.append(contentsOf: $0) }
             }
-            operand[v] = .constant(offset)
+            return .constant(offset)
         }
+        func addConstant(_ v: ValueID, _ t: Tensor) { operand[v] = appendConstant(t) }
         func newBuffer(_ v: ValueID, first: Int) throws -> Operand {
             let t = graph.type(of: v)!
             let bytes = try shape(v).reduce(1, *) * runtimeBytes(t.dtype)
@@ -54,7 +55,13 @@ public enum Lowering {
             return .buffer(buffers.count - 1)
         }
 
-        for (v, t) in graph.initializers.sorted(by: { $0.key < $1.key }) { addConstant(v, t) }
+        // Initializers enter the constant pool when an instruction or output first reads them.
+        func resolve(_ v: ValueID) -> Operand? {
+            if let o = operand[v] { return o }
+            guard let t = graph.initializers[v] else { return nil }
+            addConstant(v, t)
+            return operand[v]
+        }
         for v in graph.inputs where operand[v] == nil {
             _ = try shape(v)
             operand[v] = try newBuffer(v, first: -1)
@@ -68,16 +75,29 @@ public enum Lowering {
                     addConstant(node.outputs[0], try Graph.constantTensor(of: node))
                     continue
                 case .reshape, .flatten, .squeeze, .unsqueeze, .identity:
-                    operand[node.outputs[0]] = operand[node.inputs[0]!]
+                    operand[node.outputs[0]] = resolve(node.inputs[0]!)
                     continue
                 default: break
                 }
-                let call = try lowerNode(node, graph, shape)
+                var call = try lowerNode(node, graph, shape)
+                var override: [Int: Operand] = [:]
+                // A constant B of a transposed Gemm is stored pre-transposed, so the kernel packs
+                // contiguous rows.
+                if case let .gemm(tA, true, m, n, k, alpha, beta, lda, _, epi, batches, fill) = call,
+                   let w = graph.constantValue(node.inputs[1]!), w.dtype == .float32 {
+                    let f = w.floats
+                    var t = [Float](repeating: 0, count: f.count)
+                    for r in 0..<n { for c in 0..<k { t[c * n + r] = f[r * k + c] } }
+                    override[1] = appendConstant(Tensor(shape: [k, n], floats: t))
+                    call = .gemm(transA: tA, transB: false, m: m, n: n, k: k, alpha: alpha, beta: beta,
+                                 lda: lda, ldb: n, epilogue: epi, batches: batches, fillC: fill)
+                }
                 let step = pending.count
                 var ins: [Operand?] = []
-                for v in node.inputs {
+                for (slot, v) in node.inputs.enumerated() {
+                    if let o = override[slot] { ins.append(o); continue }
                     guard let v else { ins.append(nil); continue }
-                    guard let o = operand[v] else { throw GraphError("input '\(graph.name(of: v))' is undefined") }
+                    guard let o = resolve(v) else { throw GraphError("input '\(graph.name(of: v))' is undefined") }
                     if case .buffer(let b) = o { buffers[b].last = max(buffers[b].last, step) }
                     ins.append(o)
                 }
@@ -91,7 +111,7 @@ public enum Lowering {
             }
         }
         for v in graph.outputs {
-            guard let o = operand[v] else { throw GraphError("graph output '\(graph.name(of: v))' is undefined") }
+            guard let o = resolve(v) else { throw GraphError("graph output '\(graph.name(of: v))' is undefined") }
             if case .buffer(let b) = o { buffers[b].last = Int.max }
         }
         // Inputs are read by the caller before step 0 and must survive until their last reader.
@@ -138,6 +158,7 @@ public enum Lowering {
         let x = try shape(node.inputs[0]!)
         let y = try shape(node.outputs[0])
         try floatOnly(node, g)
+        if node.op.isInternal { return try lowerFused(node, g, shape) }
         switch node.op {
         case .relu: return .unary(.relu, count: y.reduce(1, *))
         case .leakyRelu: return .unary(.leakyRelu(try a.float("alpha", default: 0.01)), count: y.reduce(1, *))
@@ -234,13 +255,43 @@ public enum Lowering {
                                 kernelH: two ? geo.kernel[0] : 1, kernelW: geo.kernel[two ? 1 : 0],
                                 strideH: two ? geo.strides[0] : 1, strideW: geo.strides[two ? 1 : 0],
                                 padTop: two ? geo.pads[0] : 0, padLeft: geo.pads[two ? 1 : 0],
+                                padBottom: two ? geo.pads[2] : 0, padRight: geo.pads[two ? 3 : 1],
                                 dilationH: two ? geo.dilations[0] : 1, dilationW: geo.dilations[two ? 1 : 0],
                                 countIncludePad: try a.int("count_include_pad", default: 0) != 0)
             return .pool(p, max: node.op == .maxPool)
         case .globalAveragePool:
             return .globalAveragePool(planes: x[0] * x[1], size: x[2...].reduce(1, *))
-        case .constant, .reshape, .flatten, .squeeze, .unsqueeze, .identity:
+        case .constant, .reshape, .flatten, .squeeze, .unsqueeze, .identity, .fusedConv, .fusedConvTranspose, .fusedGemm:
             throw GraphError("internal: \(node.op.rawValue) has no kernel")
+        }
+    }
+
+    /// The activation a fused op's `activation`/`activation_alpha` attributes name.
+    public static func fusedActivation(_ node: Node) throws -> Activation? {
+        guard let name = try node.attributes.string("activation") else { return nil }
+        switch name {
+        case "Relu": return .relu
+        case "LeakyRelu": return .leakyRelu(try node.attributes.float("activation_alpha", default: 0.01))
+        case "Sigmoid": return .sigmoid
+        case "Tanh": return .tanh
+        default: throw GraphError("unknown fused activation '\(name)'")
+        }
+    }
+
+    /// A fused op: its base op's call with the activation appended to the epilogue.
+    static func lowerFused(_ node: Node, _ g: Graph, _ shape: (ValueID) throws -> [Int]) throws -> KernelCall {
+        var base = node
+        base.op = node.op.baseOp
+        base.attributes.values = node.attributes.values.filter { !$0.key.hasPrefix("activation") }
+        let call = try lowerNode(base, g, shape)
+        guard let act = try fusedActivation(node) else { return call }
+        switch call {
+        case let .gemm(tA, tB, m, n, k, alpha, beta, lda, ldb, epi, batches, nil):
+            return .gemm(transA: tA, transB: tB, m: m, n: n, k: k, alpha: alpha, beta: beta, lda: lda, ldb: ldb,
+                         epilogue: epi + [.activation(act)], batches: batches, fillC: nil)
+        case let .conv(s, epi): return .conv(s, epilogue: epi + [.activation(act)])
+        case let .convTranspose(s, epi): return .convTranspose(s, epilogue: epi + [.activation(act)])
+        default: throw GraphError("\(node.op.rawValue) with a general C input cannot take an activation")
         }
     }
 

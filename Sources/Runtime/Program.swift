@@ -237,7 +237,8 @@ public final class Program {
         let y = ins.outputs.map { address($0) }
         func fin(_ i: Int) -> UnsafeMutablePointer<Float> { x[i]!.assumingMemoryBound(to: Float.self) }
         let out = y[0].assumingMemoryBound(to: Float.self)
-        let scratch = ins.scratch.map { f($0) }
+        // Kernels that need no scratch get the arena base (never written).
+        let scratch = ins.scratch.map { f($0) } ?? arena.assumingMemoryBound(to: Float.self)
         switch ins.call {
         case let .gemm(tA, tB, m, n, k, alpha, beta, lda, ldb, epi, batches, fill):
             let a = fin(0), b = fin(1)
@@ -259,11 +260,11 @@ public final class Program {
         case let .conv(shape, epi):
             let xp = fin(0), w = fin(1)
             let bias = x.count > 2 ? x[2].map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) } : nil
-            return { Conv2D.forward(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, scratch: scratch!, pool: pool) }
+            return { Conv2D.forward(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, scratch: scratch, pool: pool) }
         case let .convTranspose(shape, epi):
             let xp = fin(0), w = fin(1)
             let bias = x.count > 2 ? x[2].map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) } : nil
-            return { ConvTranspose2D.forward(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, scratch: scratch!, pool: pool) }
+            return { ConvTranspose2D.forward(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, scratch: scratch, pool: pool) }
         case let .batchNorm(n, c, sp, eps, act):
             let xp = fin(0), sc = fin(1), bi = fin(2), mean = fin(3), variance = fin(4)
             return {

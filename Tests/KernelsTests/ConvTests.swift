@@ -131,4 +131,47 @@ final class ConvTests: XCTestCase {
             check(s, transposed: t, epilogue: [.bias(perRow: true), .activation(.leakyRelu(0.2))], &rng)
         }
     }
+
+    /// Direct small-M convolution (1–3 output channels per group, stride 1): odd widths, one and
+    /// two vector pairs, heights not a multiple of the row group, asymmetric pads, groups, and
+    /// widths over 64 (GEMM fallback).
+    func testDirectSmallMConv() {
+        var rng = SplitMix64(seed: 15)
+        let shapes: [Conv2DShape] = [
+            Conv2DShape(batch: 5, inChannels: 32, inHeight: 28, inWidth: 28, outChannels: 1, outHeight: 28, outWidth: 28,
+                        kernelH: 3, kernelW: 3, padTop: 1, padLeft: 1),
+            Conv2DShape(batch: 3, inChannels: 7, inHeight: 13, inWidth: 37, outChannels: 2, outHeight: 11, outWidth: 35,
+                        kernelH: 3, kernelW: 3),
+            Conv2DShape(batch: 2, inChannels: 6, inHeight: 9, inWidth: 61, outChannels: 3, outHeight: 12, outWidth: 64,
+                        kernelH: 5, kernelW: 2, padTop: 2, padLeft: 1, group: 1),
+            Conv2DShape(batch: 3, inChannels: 6, inHeight: 5, inWidth: 1, outChannels: 4, outHeight: 7, outWidth: 3,
+                        kernelH: 1, kernelW: 1, padTop: 1, padLeft: 1, group: 2),
+            Conv2DShape(batch: 2, inChannels: 3, inHeight: 6, inWidth: 70, outChannels: 1, outHeight: 6, outWidth: 70,
+                        kernelH: 3, kernelW: 3, padTop: 1, padLeft: 1),
+        ]
+        for (i, sh) in shapes.enumerated() {
+            check(sh, transposed: false, epilogue: ConvTests.epilogues[i % ConvTests.epilogues.count], &rng)
+        }
+    }
+
+    /// Phase (sub-pixel) ConvTranspose: the seed layers at reduced channels, odd sizes, stride 3,
+    /// output padding, kernels smaller than the stride, asymmetric pads, chunks of many images.
+    func testPhasedConvTranspose() {
+        var rng = SplitMix64(seed: 16)
+        let shapes: [Conv2DShape] = [
+            Conv2DShape(batch: 23, inChannels: 16, inHeight: 7, inWidth: 7, outChannels: 8, outHeight: 14, outWidth: 14,
+                        kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+            Conv2DShape(batch: 6, inChannels: 8, inHeight: 14, inWidth: 14, outChannels: 4, outHeight: 28, outWidth: 28,
+                        kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+            Conv2DShape(batch: 3, inChannels: 5, inHeight: 5, inWidth: 9, outChannels: 3, outHeight: 17, outWidth: 27,
+                        kernelH: 3, kernelW: 4, strideH: 3, strideW: 3, padTop: 0, padLeft: 1),
+            Conv2DShape(batch: 2, inChannels: 4, inHeight: 6, inWidth: 5, outChannels: 2, outHeight: 12, outWidth: 10,
+                        kernelH: 1, kernelW: 1, strideH: 2, strideW: 2),
+            Conv2DShape(batch: 2, inChannels: 3, inHeight: 4, inWidth: 6, outChannels: 6, outHeight: 8, outWidth: 6,
+                        kernelH: 3, kernelW: 3, strideH: 2, strideW: 1, padTop: 0, padLeft: 2, group: 3),
+        ]
+        for (i, sh) in shapes.enumerated() {
+            check(sh, transposed: true, epilogue: ConvTests.epilogues[i % ConvTests.epilogues.count], &rng)
+        }
+    }
 }

@@ -74,6 +74,24 @@ final class GemmTests: XCTestCase {
         assertClose(f1, r, tol: 2e-6, scale: Float(t.k) * max(1, abs(t.alpha)) + 4, desc, file: file, line: line)
     }
 
+    /// Multi-threaded calls with enough column panels pack op(A) once (shared) and split N:
+    /// odd sizes, all transposes, a wide row (pack of many full B panels), beta and epilogues.
+    func testSharedPackedASplitN() {
+        var rng = SplitMix64(seed: 21)
+        let sizes: [(Int, Int, Int)] = [(64, 1000, 300), (67, 301, 129), (13, 257, 513), (4, 200, 33), (100, 130, 70)]
+        for (i, (m, n, k)) in sizes.enumerated() {
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    let eps: [[EpilogueOp]] = [[], [.bias(perRow: false)], [.bias(perRow: true), .activation(.relu)]]
+                    let t = Case(transA: ta, transB: tb, m: m, n: n, k: k, alpha: i % 2 == 0 ? 1 : 0.5,
+                                 beta: i == 2 ? 0.25 : 0, lda: (ta ? m : k) + i % 2, ldb: (tb ? k : n) + i % 3,
+                                 ldc: n + i % 2, epilogue: eps[(i + (ta ? 1 : 0)) % 3])
+                    check(t, &rng)
+                }
+            }
+        }
+    }
+
     func testRandomSmallSizes() {
         var rng = SplitMix64(seed: 1)
         for _ in 0..<300 { check(randomCase(&rng, maxDim: 40), &rng) }

@@ -68,7 +68,7 @@ final class GoldenTests: XCTestCase {
 
     func testSeedGraphsInferShapes() throws {
         var g = SeedGraphs.mnistGenerator()
-        try Pipelines.run(Pipelines.inference, on: &g)
+        try InferShapes().run(&g)
         let types = g.nodes.map { g.type(of: $0.outputs[0])!.description }
         XCTAssertEqual(types, ["f32[N,1024]", "f32[N,1024]", "f32[N,1024]", "f32[N,6272]", "f32[N,128,7,7]",
                                "f32[N,128,7,7]", "f32[N,128,7,7]", "f32[N,64,14,14]", "f32[N,64,14,14]", "f32[N,64,14,14]",

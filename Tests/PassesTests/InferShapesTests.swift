@@ -270,7 +270,7 @@ final class InferShapesTests: XCTestCase {
     }
 
     func testEveryOpCovered() {
-        // Keeps this file honest when an Op case is added.
-        XCTAssertEqual(Op.allCases.count, 38)
+        // Keeps this file honest when an Op case is added (fused ops are checked in FusionTests).
+        XCTAssertEqual(Op.allCases.filter { !$0.isInternal }.count, 38)
     }
 }

@@ -1,0 +1,37 @@
+// FoldConstants: replaces nodes whose inputs are all constant by initializers.
+//
+// Contract: input — a graph typed by InferShapes. Constant nodes become initializers. Any
+// other node whose every present input is an initializer, and whose outputs are all typed and
+// static with at most `maxElements` elements each, is evaluated by ConstantEvaluator and
+// replaced by initializers holding its outputs (same value ids, names and types). Nodes are
+// visited in order, so chains fold in one run. Graph inputs are never folded.
+
+import GraphIR
+
+public struct FoldConstants: Pass {
+    public let name = "FoldConstants"
+    /// Outputs larger than this stay as computations (folding would bloat the model).
+    public var maxElements: Int
+    public init(maxElements: Int = 1 << 20) { self.maxElements = maxElements }
+
+    public func run(_ graph: inout Graph) throws {
+        var kept: [Node] = []
+        for (i, node) in graph.nodes.enumerated() {
+            let inputsConstant = node.inputs.allSatisfy { $0 == nil || graph.initializers[$0!] != nil }
+            let types = node.outputs.map { graph.type(of: $0) }
+            let small = types.allSatisfy { t in (t?.elementCount).map { $0 <= maxElements } ?? false }
+            guard inputsConstant, small, node.outputs.count == 1, !node.op.isInternal else {
+                kept.append(node)
+                continue
+            }
+            let inputs = node.inputs.map { $0.flatMap { graph.initializers[$0] } }
+            do {
+                let out = try ConstantEvaluator.evaluate(node, inputs, types.map { $0! }, graph: graph)
+                graph.initializers[node.outputs[0]] = out[0]
+            } catch let e as GraphError {
+                throw GraphError("\(graph.describeNode(i)): \(e.message)")
+            }
+        }
+        graph.nodes = kept
+    }
+}

@@ -1,0 +1,315 @@
+// Builder: expands a network spec's layer macros into a verified GraphIR graph.
+//
+// Contract: each macro becomes standard ONNX ops only —
+//   linear → Gemm(x, W (out,in), b) transB=1;  conv → Conv(x, W, b);  conv_transpose →
+//   ConvTranspose(x, W (in,out,k,k), b);  batchnorm → BatchNormalization(x, γ, β, mean 0, var 1)
+//   with epsilon and momentum = 1 − PyTorch momentum (ONNX's convention);  leaky_relu → LeakyRelu;
+//   relu/sigmoid/tanh;  reshape → Reshape with a constant shape;  flatten → Flatten axis 1;
+//   embedding → Gather(table, indices) axis 0;  concat → Concat;  broadcast → Unsqueeze (axes
+//   as a constant input) then Expand to a constant shape.
+// Graph inputs have the symbolic batch `N`. Parameters are named `<layer>.weight`, `.bias`,
+// `.running_mean`, `.running_var` (PyTorch state-dict style); constants `<layer>.shape` /
+// `.axes`. Each layer is shape-checked as it is added (InferShapes over the graph so far); a
+// failure is a SpecError at the layer's position. The result is verified, fully typed, with
+// inputs then initializers first in the value list (so a print/parse round trip is equal),
+// and metadata: gannet.spec, gannet.network, gannet.role, gannet.seed, gannet.parameters
+// (comma-separated trainable initializer names), and for generators gannet.latent_size,
+// gannet.latent_distribution, gannet.latent_input, gannet.num_classes, gannet.label_input,
+// gannet.output_range ("0,1" or "-1,1") and gannet.image_shape ("C,H,W").
+
+import GraphIR
+import Passes
+
+extension Spec {
+    /// Builds network `network` with weights drawn from `seed` (default: the spec's seed).
+    public func buildGraph(network name: String, seed: UInt64? = nil) throws -> Graph {
+        guard let n = network(name) else {
+            throw SpecError(file: file, line: 1, column: 1,
+                            message: "no network named '\(name)' (the spec has: \(networkNames.joined(separator: ", ")))")
+        }
+        return try GraphBuilder.build(self, n, seed: seed ?? self.seed, materialize: true)
+    }
+
+    /// Builds every network, in spec order.
+    public func buildGraphs(seed: UInt64? = nil) throws -> [(name: String, graph: Graph)] {
+        try networks.map { ($0.name, try buildGraph(network: $0.name, seed: seed)) }
+    }
+
+    /// The number of trainable parameters of a network (weights, biases, BN γ/β, embeddings).
+    public func parameterCount(network name: String) throws -> Int {
+        guard let n = network(name) else {
+            throw SpecError(file: file, line: 1, column: 1, message: "no network named '\(name)'")
+        }
+        return Spec.parameterCount(try GraphBuilder.build(self, n, seed: seed, materialize: false))
+    }
+
+    /// The trainable parameter names of a built graph (from `gannet.parameters`).
+    public static func trainableParameters(_ g: Graph) -> [String] {
+        guard let s = g.metadata["gannet.parameters"], !s.isEmpty else { return [] }
+        return s.split(separator: ",").map(String.init)
+    }
+
+    /// The trainable parameter count of a built graph.
+    public static func parameterCount(_ g: Graph) -> Int {
+        trainableParameters(g).reduce(0) { acc, name in
+            guard let v = g.value(named: name), let t = g.initializers[v] else { return acc }
+            return acc + t.count
+        }
+    }
+}
+
+struct GraphBuilder {
+    let spec: Spec
+    let net: NetworkSpec
+    let seed: UInt64
+    /// false: parameters are zero-filled (a shape walk, no random draws).
+    let materialize: Bool
+    var g: Graph
+    var ctx: SpecContext
+    var trainable: [String] = []
+    var counters: [String: Int] = [:]
+
+    init(spec: Spec, network: NetworkSpec, seed: UInt64, materialize: Bool) {
+        self.spec = spec
+        self.net = network
+        self.seed = seed
+        self.materialize = materialize
+        g = Graph(name: network.name)
+        ctx = SpecContext(file: spec.file)
+    }
+
+    static func build(_ spec: Spec, _ n: NetworkSpec, seed: UInt64, materialize: Bool) throws -> Graph {
+        var b = GraphBuilder(spec: spec, network: n, seed: seed, materialize: materialize)
+        return try b.build()
+    }
+
+    func fail(_ pos: SpecPosition, _ msg: String) -> SpecError { ctx.error(pos, msg) }
+
+    mutating func build() throws -> Graph {
+        for inp in net.inputs {
+            let t = TensorType(inp.dtype == "i64" ? .int64 : .float32, [.symbol("N")] + inp.shape.map { .fixed($0) })
+            g.addInput(inp.name, t)
+        }
+        var current: ValueID = g.inputs[0]
+        for (i, layer) in net.layers.enumerated() {
+            current = try add(layer, index: i, previous: current)
+        }
+        if net.outputs.isEmpty {
+            g.outputs = [current]
+        } else {
+            g.outputs = try net.outputs.map { o in
+                guard let v = g.value(named: o) else { throw fail(net.position, "networks.\(net.name).output: no value named '\(o)'") }
+                return v
+            }
+        }
+        g = reordered(g)
+        metadata()
+        do {
+            try g.verify()
+            try InferShapes().run(&g)
+        } catch let e as GraphError {
+            throw fail(net.position, "networks.\(net.name): \(e.message)")
+        }
+        return g
+    }
+
+    mutating func metadata() {
+        var m: [String: String] = [
+            "gannet.spec": spec.name, "gannet.network": net.name, "gannet.role": net.role.rawValue,
+            "gannet.seed": String(seed), "gannet.parameters": trainable.joined(separator: ","),
+        ]
+        if net.role == .generator {
+            if let l = spec.latent {
+                m["gannet.latent_size"] = String(l.size)
+                m["gannet.latent_distribution"] = l.distribution
+            }
+            if let z = net.inputs.first(where: { $0.kind == "latent" }) { m["gannet.latent_input"] = z.name }
+            m["gannet.output_range"] = spec.dataset.range.low == 0 ? "0,1" : "-1,1"
+            m["gannet.image_shape"] = spec.dataset.imageShape.map(String.init).joined(separator: ",")
+        }
+        if let c = spec.conditional, let y = net.inputs.first(where: { $0.kind == "label" }) {
+            m["gannet.num_classes"] = String(c.classes)
+            m["gannet.label_input"] = y.name
+        }
+        g.metadata = m
+        g.docString = spec.description
+    }
+
+    // MARK: layers
+
+    func type(_ v: ValueID) -> TensorType { g.type(of: v)! }
+
+    func shapeText(_ t: TensorType) -> String { "(\(t.shape.map(\.description).joined(separator: ",")))" }
+
+    mutating func freshName(_ base: String) -> String {
+        counters[base, default: 0] += 1
+        var n = "\(base)\(counters[base]!)"
+        while g.value(named: n) != nil {
+            counters[base]! += 1
+            n = "\(base)\(counters[base]!)"
+        }
+        return n
+    }
+
+    mutating func param(_ name: String, _ role: ParameterRole, _ shape: [Int], weightShape: [Int]? = nil,
+                        override: Initializer?) -> ValueID {
+        let scheme = override ?? net.initRule.scheme(for: role)
+        let t = materialize
+            ? initialize(scheme, role: role, shape: shape, weightShape: weightShape, seed: seed, name: "\(net.name)/\(name)")
+            : Tensor(shape: shape, repeating: 0)
+        trainable.append(name)
+        return g.addInitializer(name, t)
+    }
+
+    mutating func constant(_ name: String, _ values: [Int]) -> ValueID {
+        g.addInitializer(name, Tensor(shape: [values.count], int64s: values.map(Int64.init)))
+    }
+
+    mutating func add(_ l: LayerSpec, index: Int, previous: ValueID) throws -> ValueID {
+        let what = "networks.\(net.name).layers[\(index)] (\(l.layer.kind))"
+        let pos = l.position
+        // Resolve inputs.
+        var ins: [ValueID] = []
+        for name in l.inputs {
+            guard let v = g.value(named: name), g.type(of: v) != nil, g.initializers[v] == nil else {
+                throw fail(pos, "\(what): no value named '\(name)' (inputs and earlier layers' names can be read)")
+            }
+            ins.append(v)
+        }
+        if ins.isEmpty { ins = [previous] }
+        if case .concat = l.layer {
+            if ins.count < 2 { throw fail(pos, "\(what): concat needs at least two inputs (input: [a, b, …])") }
+        } else if ins.count != 1 {
+            throw fail(pos, "\(what): takes one input, got \(ins.count)")
+        }
+        let x = ins[0], xt = type(x)
+        let baseName: String
+        switch l.layer {
+        case .linear: baseName = "fc"
+        case .conv: baseName = "conv"
+        case .convTranspose: baseName = "deconv"
+        case .batchNorm: baseName = "bn"
+        case .leakyRelu: baseName = "lrelu"
+        case .embedding: baseName = "embedding"
+        default: baseName = l.layer.kind
+        }
+        let name: String
+        if let n = l.name {
+            guard g.value(named: n) == nil else { throw fail(pos, "\(what): the name '\(n)' is already used") }
+            name = n
+        } else {
+            name = freshName(baseName)
+        }
+        switch l.layer {
+        case .concat, .embedding: break
+        default:
+            if xt.dtype != .float32 { throw fail(pos, "\(what): input '\(g.name(of: x))' is \(xt), a float tensor is needed") }
+        }
+        let out: ValueID
+        switch l.layer {
+        case .linear(let nOut, let bias):
+            guard xt.rank == 2, let nIn = xt.shape[1].value else {
+                throw fail(pos, "\(what): expects a 2-D input (N, features), got \(shapeText(xt)); add a flatten or reshape first")
+            }
+            let wShape = [nOut, nIn]
+            let w = param("\(name).weight", .weight, wShape, override: l.weightInit)
+            let b = bias ? param("\(name).bias", .bias, [nOut], weightShape: wShape, override: l.biasInit) : nil
+            out = g.addNode(.gemm, [x, w] + (b.map { [$0] } ?? []), outputs: [name], attributes: ["transB": .int(1)], name: name)[0]
+        case .conv(let cOut, let k, let s, let p, let bias), .convTranspose(let cOut, let k, let s, let p, _, let bias):
+            guard xt.rank == 4, let cIn = xt.shape[1].value else {
+                throw fail(pos, "\(what): expects a 4-D input (N, C, H, W), got \(shapeText(xt)); add a reshape first")
+            }
+            let transpose: Bool
+            var attrs: [String: Attribute] = [
+                "kernel_shape": .ints([k, k]), "strides": .ints([s, s]), "pads": .ints([p, p, p, p]),
+                "dilations": .ints([1, 1]), "group": .int(1),
+            ]
+            if case .convTranspose(_, _, _, _, let op, _) = l.layer {
+                transpose = true
+                if op != 0 { attrs["output_padding"] = .ints([op, op]) }
+            } else {
+                transpose = false
+            }
+            let wShape = transpose ? [cIn, cOut, k, k] : [cOut, cIn, k, k]
+            let w = param("\(name).weight", .weight, wShape, override: l.weightInit)
+            let b = bias ? param("\(name).bias", .bias, [cOut], weightShape: wShape, override: l.biasInit) : nil
+            out = g.addNode(transpose ? .convTranspose : .conv, [x, w] + (b.map { [$0] } ?? []), outputs: [name],
+                            attributes: attrs, name: name)[0]
+        case .batchNorm(let rank, let eps, let momentum):
+            if let rank, xt.rank != rank {
+                throw fail(pos, "\(what): expects a \(rank)-D input, got \(shapeText(xt))")
+            }
+            guard xt.rank == 2 || xt.rank == 4, let c = xt.shape[1].value else {
+                throw fail(pos, "\(what): expects a 2-D (N, C) or 4-D (N, C, H, W) input, got \(shapeText(xt))")
+            }
+            let gamma = param("\(name).weight", .batchNormScale, [c], override: l.weightInit)
+            let beta = param("\(name).bias", .batchNormBias, [c], override: l.biasInit)
+            let mean = g.addInitializer("\(name).running_mean", Tensor(shape: [c], repeating: 0))
+            let variance = g.addInitializer("\(name).running_var", Tensor(shape: [c], repeating: 1))
+            out = g.addNode(.batchNormalization, [x, gamma, beta, mean, variance], outputs: [name],
+                            attributes: ["epsilon": .float(Float(eps)), "momentum": .float(Float(1 - momentum))], name: name)[0]
+        case .leakyRelu(let slope):
+            out = g.addNode(.leakyRelu, [x], outputs: [name], attributes: ["alpha": .float(Float(slope))], name: name)[0]
+        case .relu:
+            out = g.addNode(.relu, [x], outputs: [name], name: name)[0]
+        case .sigmoid:
+            out = g.addNode(.sigmoid, [x], outputs: [name], name: name)[0]
+        case .tanh:
+            out = g.addNode(.tanh, [x], outputs: [name], name: name)[0]
+        case .reshape(let shape):
+            let s = constant("\(name).shape", shape)
+            out = g.addNode(.reshape, [x, s], outputs: [name], name: name)[0]
+        case .flatten:
+            out = g.addNode(.flatten, [x], outputs: [name], attributes: ["axis": .int(1)], name: name)[0]
+        case .embedding(let classes, let dim):
+            guard xt.dtype != .float32 else {
+                throw fail(pos, "\(what): indices must be integers (an input of kind label or dtype i64), got \(xt)")
+            }
+            let table = param("\(name).weight", .embedding, [classes, dim], override: l.weightInit)
+            out = g.addNode(.gather, [table, x], outputs: [name], attributes: ["axis": .int(0)], name: name)[0]
+        case .concat(let axis):
+            for v in ins where type(v).dtype != .float32 {
+                throw fail(pos, "\(what): input '\(g.name(of: v))' is \(type(v)), a float tensor is needed")
+            }
+            out = g.addNode(.concat, ins, outputs: [name], attributes: ["axis": .int(axis)], name: name)[0]
+        case .broadcast(let shape):
+            guard xt.rank == 2, let c = xt.shape[1].value else {
+                throw fail(pos, "\(what): expects a 2-D input (N, C), got \(shapeText(xt))")
+            }
+            guard shape[0] == c else {
+                throw fail(pos, "\(what): cannot broadcast \(shapeText(xt)) to (N,\(shape.map(String.init).joined(separator: ","))): \(c) channels, target has \(shape[0])")
+            }
+            let axes = constant("\(name).axes", Array(2..<(shape.count + 1)))
+            let u = g.addNode(.unsqueeze, [x, axes], outputs: ["\(name).unsqueezed"], name: "\(name).unsqueeze")[0]
+            let s = constant("\(name).shape", [1] + shape)
+            out = g.addNode(.expand, [u, s], outputs: [name], name: name)[0]
+        }
+        // Shape walk: type every value so far; a failure belongs to this layer.
+        do {
+            try InferShapes().run(&g)
+        } catch let e as GraphError {
+            throw fail(pos, "\(what): \(e.message)")
+        }
+        return out
+    }
+
+    /// Moves inputs, then initializers, to the front of the value list (keeping order).
+    func reordered(_ g: Graph) -> Graph {
+        var order: [Int] = g.inputs.map(\.index)
+        order += g.initializers.keys.map(\.index).sorted()
+        let front = Set(order)
+        order += g.values.indices.filter { !front.contains($0) }
+        var map = [Int](repeating: 0, count: order.count)
+        for (new, old) in order.enumerated() { map[old] = new }
+        var out = g
+        out.values = order.map { g.values[$0] }
+        out.inputs = g.inputs.map { ValueID(map[$0.index]) }
+        out.outputs = g.outputs.map { ValueID(map[$0.index]) }
+        out.initializers = Dictionary(uniqueKeysWithValues: g.initializers.map { (ValueID(map[$0.key.index]), $0.value) })
+        for i in out.nodes.indices {
+            out.nodes[i].inputs = out.nodes[i].inputs.map { $0.map { ValueID(map[$0.index]) } }
+            out.nodes[i].outputs = out.nodes[i].outputs.map { ValueID(map[$0.index]) }
+        }
+        return out
+    }
+}

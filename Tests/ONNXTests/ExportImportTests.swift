@@ -1,0 +1,82 @@
+import Foundation
+import GraphIR
+import ONNX
+import XCTest
+
+final class ExportImportTests: XCTestCase {
+    /// A small typed conv discriminator: Conv → LeakyRelu → BN → Flatten → Gemm → Sigmoid.
+    static func convGraph() -> Graph {
+        var g = Graph(name: "disc")
+        g.docString = "a test discriminator"
+        g.metadata = ["gannet.spec": "mnist_gan", "epoch": "3"]
+        let x = g.addInput("x", TensorType(.float32, [.symbol("N"), .fixed(1), .fixed(4), .fixed(4)]))
+        let w = g.addInitializer("w", Tensor(shape: [2, 1, 3, 3], floats: (0..<18).map { Float($0) / 10 }))
+        let b = g.addInitializer("b", Tensor(shape: [2], floats: [0.5, -0.5]))
+        let scale = g.addInitializer("bn.scale", Tensor(shape: [2], floats: [1, 2]))
+        let bias = g.addInitializer("bn.bias", Tensor(shape: [2], floats: [0, 1]))
+        let mean = g.addInitializer("bn.mean", Tensor(shape: [2], floats: [0.1, 0.2]))
+        let variance = g.addInitializer("bn.var", Tensor(shape: [2], floats: [1, 0.5]))
+        let fw = g.addInitializer("fc.w", Tensor(shape: [1, 8], floats: (0..<8).map { Float($0) - 4 }))
+        let c = g.add(.conv, x, w, b, output: "c", attributes: ["kernel_shape": .ints([3, 3]), "pads": .ints([1, 1, 1, 1]), "strides": .ints([2, 2])])
+        let l = g.add(.leakyRelu, c, output: "l", attributes: ["alpha": .float(0.2)])
+        let n = g.add(.batchNormalization, l, scale, bias, mean, variance, output: "n", attributes: ["epsilon": .float(1e-5)])
+        let f = g.add(.flatten, n, output: "f", attributes: ["axis": .int(1)])
+        let y = g.add(.gemm, f, fw, output: "y", attributes: ["transB": .int(1)])
+        let p = g.add(.sigmoid, y, output: "p")
+        g.nodes[0].name = "conv1"
+        for (v, shape) in [(c, [2, 2, 2]), (l, [2, 2, 2]), (n, [2, 2, 2])] {
+            g[v].type = TensorType(.float32, [.symbol("N")] + shape.map { .fixed($0) })
+        }
+        g[f].type = TensorType(.float32, [.symbol("N"), .fixed(8)])
+        g[y].type = TensorType(.float32, [.symbol("N"), .fixed(1)])
+        g[p].type = TensorType(.float32, [.symbol("N"), .fixed(1)])
+        g.outputs = [p]
+        return g
+    }
+
+    func testConvGraphRoundTrip() throws {
+        let g = Self.convGraph()
+        try g.verify()
+        let bytes = try ONNXExport.modelBytes(g)
+        let back = try ONNXImport.graph(fromModelBytes: bytes, file: "disc.onnx")
+        XCTAssertEqual(back.text, g.text)
+        XCTAssertEqual(ONNXImport.opset(fromModelBytes: bytes), 17)
+    }
+
+    func testFileRoundTripAndAttributeForms() throws {
+        var g = Graph(name: "shapes")
+        let x = g.addInput("x", TensorType(.float32, [.symbol("batch"), .fixed(6)]))
+        let u = g.add(.unsqueeze, x, output: "u", attributes: ["axes": .ints([1])])
+        let r = g.add(.reduceMean, u, output: "r", attributes: ["axes": .ints([2]), "keepdims": .int(0)])
+        let s = g.add(.slice, r, output: "s", attributes: ["starts": .ints([0]), "ends": .ints([1]), "axes": .ints([0])])
+        let k = g.add(.leakyRelu, s, output: "k", attributes: ["alpha": .int(1)])
+        g[k].type = TensorType(.float32, [.fixed(1), .fixed(1)])
+        g.outputs = [k]
+        let path = NSTemporaryDirectory() + "gannet-export-\(getpid()).onnx"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for opset in [13, 17, 18] {
+            try ONNXExport.write(g, to: path, opset: opset)
+            let back = try ONNXImport.graph(path: path)
+            XCTAssertEqual(back.nodes.map(\.op), [.unsqueeze, .reduceMean, .slice, .leakyRelu])
+            XCTAssertNil(back.nodes[0].attributes["axes"], "opset \(opset): Unsqueeze axes become an input")
+            XCTAssertEqual(back.constantValue(back.nodes[0].inputs[1]!)?.int64s, [1])
+            XCTAssertEqual(back.nodes[2].inputs.count, 4)
+            XCTAssertEqual(back.nodes[3].attributes["alpha"], .float(1))
+            if opset < 18 {
+                XCTAssertEqual(back.nodes[1].attributes["axes"], .ints([2]))
+            } else {
+                XCTAssertEqual(back.constantValue(back.nodes[1].inputs[1]!)?.int64s, [2])
+            }
+        }
+        XCTAssertThrowsError(try ONNXExport.modelBytes(g, opset: 9))
+    }
+
+    func testExportNeedsOutputTypes() {
+        var g = Graph(name: "untyped")
+        let x = g.addInput("x", TensorType(.float32, fixed: [2]))
+        g.outputs = [g.add(.relu, x, output: "y")]
+        XCTAssertThrowsError(try ONNXExport.modelBytes(g)) { e in
+            XCTAssertTrue("\(e)".contains("'y' has no type"), "\(e)")
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import GraphIR
+import ONNX
+import XCTest
+
+final class LegacyImportTests: XCTestCase {
+    typealias B = ONNXBytes
+
+    func testAddBroadcastAxisGetsUnsqueeze() throws {
+        let bytes = B.model(opset: 6,
+            nodes: [B.node("Add", ["x", "b"], ["y"], name: "add", attrs: [("broadcast", .i(1)), ("axis", .i(1))])],
+            inputs: [B.valueInfo("x", dims: [2, 3, 4, 5]), B.valueInfo("b", dims: [3])],
+            outputs: [B.valueInfo("y", dims: [2, 3, 4, 5])])
+        let g = try ONNXImport.graph(fromModelBytes: bytes, file: "add6.onnx")
+        XCTAssertEqual(g.nodes.map(\.op), [.unsqueeze, .add])
+        XCTAssertEqual(g.nodes[0].attributes["axes"], .ints([1, 2]))
+        XCTAssertTrue(g.nodes[1].attributes.isEmpty)
+        XCTAssertEqual(g.nodes[1].inputs[1], g.nodes[0].outputs[0])
+    }
+
+    func testAddBroadcastWithoutAxisIsNumpy() throws {
+        let bytes = B.model(opset: 6,
+            nodes: [B.node("Mul", ["x", "b"], ["y"], attrs: [("broadcast", .i(1)), ("consumed_inputs", .ints([0, 0]))])],
+            inputs: [B.valueInfo("x", dims: [2, 3]), B.valueInfo("b", dims: [3])],
+            outputs: [B.valueInfo("y", dims: [2, 3])])
+        let g = try ONNXImport.graph(fromModelBytes: bytes, file: "mul6.onnx")
+        XCTAssertEqual(g.nodes.map(\.op), [.mul])
+        XCTAssertTrue(g.nodes[0].attributes.isEmpty)
+    }
+
+    func testBatchNormLegacyAttributesDropped() throws {
+        let params = ["s", "b", "m", "v"].map { B.tensor($0, dims: [2], type: B.FLOAT, floats: [1, 1]) }
+        let bytes = B.model(opset: 6,
+            nodes: [B.node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name: "bn",
+                           attrs: [("is_test", .i(1)), ("spatial", .i(1)), ("epsilon", .f(1e-3)), ("consumed_inputs", .ints([0, 0, 0, 1, 1]))])],
+            inputs: [B.valueInfo("x", dims: [nil, 2, 3, 3])] + ["s", "b", "m", "v"].map { B.valueInfo($0, dims: [2]) },
+            outputs: [B.valueInfo("y", dims: [nil, 2, 3, 3])], initializers: params, irVersion: 3)
+        let g = try ONNXImport.graph(fromModelBytes: bytes, file: "bn6.onnx")
+        XCTAssertEqual(g.nodes[0].attributes.sortedKeys, ["epsilon"])
+        XCTAssertEqual(g.inputs.count, 1, "initializers listed in graph.input are constants")
+        XCTAssertEqual(g.type(of: g.inputs[0])?.description, "f32[N,2,3,3]")
+        XCTAssertEqual(g.initializers.count, 4)
+
+        let training = B.model(opset: 6,
+            nodes: [B.node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name: "bn", attrs: [("is_test", .i(0))])],
+            inputs: [B.valueInfo("x", dims: [1, 2, 3, 3])], outputs: [B.valueInfo("y", dims: nil)], initializers: params)
+        XCTAssertThrowsError(try ONNXImport.graph(fromModelBytes: training, file: "bn6t.onnx")) { e in
+            XCTAssertTrue("\(e)".contains("bn6t.onnx") && "\(e)".contains("is_test=0") && "\(e)".contains("'bn'"), "\(e)")
+        }
+    }
+
+    func testSoftmaxBeforeOpset13() throws {
+        let rank2 = B.model(opset: 11, nodes: [B.node("Softmax", ["x"], ["y"])],
+                            inputs: [B.valueInfo("x", dims: ["batch", 10])], outputs: [B.valueInfo("y", dims: nil)])
+        let g2 = try ONNXImport.graph(fromModelBytes: rank2, file: "sm.onnx")
+        XCTAssertEqual(g2.nodes.map(\.op), [.softmax])
+        XCTAssertEqual(g2.nodes[0].attributes["axis"], .int(1))
+        XCTAssertEqual(g2.type(of: g2.inputs[0])?.description, "f32[batch,10]")
+
+        let rank4 = B.model(opset: 11, nodes: [B.node("LogSoftmax", ["x"], ["y"], name: "lsm")],
+                            inputs: [B.valueInfo("x", dims: [nil, 3, 4, 5])], outputs: [B.valueInfo("y", dims: nil)])
+        let g4 = try ONNXImport.graph(fromModelBytes: rank4, file: "lsm.onnx")
+        XCTAssertEqual(g4.nodes.map(\.op), [.flatten, .logSoftmax, .constant, .reshape])
+        XCTAssertEqual(g4.nodes[1].attributes["axis"], .int(1))
+        XCTAssertEqual(try Graph.constantTensor(of: g4.nodes[2]).int64s, [0, 3, 4, 5])
+        XCTAssertEqual(g4.name(of: g4.outputs[0]), "y")
+
+        // The input's shape is found through shape-preserving ops (Neg) when undeclared.
+        let through = B.model(opset: 6, nodes: [B.node("Neg", ["x"], ["n"]), B.node("Softmax", ["n"], ["y"])],
+                              inputs: [B.valueInfo("x", dims: [2, 3, 4])], outputs: [B.valueInfo("y", dims: nil)])
+        let gt = try ONNXImport.graph(fromModelBytes: through, file: "softmin.onnx")
+        XCTAssertEqual(gt.nodes.map(\.op), [.neg, .flatten, .softmax, .constant, .reshape])
+
+        let modern = B.model(opset: 13, nodes: [B.node("Softmax", ["x"], ["y"])],
+                             inputs: [B.valueInfo("x", dims: [2, 3, 4])], outputs: [B.valueInfo("y", dims: nil)])
+        XCTAssertNil(try ONNXImport.graph(fromModelBytes: modern, file: "sm13.onnx").nodes[0].attributes["axis"])
+    }
+
+    func testConcatBeforeOpset4DefaultsToAxis1() throws {
+        let bytes = B.model(opset: 3, nodes: [B.node("Concat", ["a", "b"], ["y"])],
+                            inputs: [B.valueInfo("a", dims: [1, 2]), B.valueInfo("b", dims: [1, 3])], outputs: [B.valueInfo("y", dims: nil)])
+        XCTAssertEqual(try ONNXImport.graph(fromModelBytes: bytes, file: "c.onnx").nodes[0].attributes["axis"], .int(1))
+    }
+
+    func testAttributeFormsAcceptedAsIs() throws {
+        let bytes = B.model(opset: 9,
+            nodes: [B.node("Slice", ["x"], ["s"], attrs: [("starts", .ints([0])), ("ends", .ints([1])), ("axes", .ints([1]))]),
+                    B.node("Unsqueeze", ["s"], ["u"], attrs: [("axes", .ints([0]))]),
+                    B.node("ReduceSum", ["u"], ["y"], attrs: [("axes", .ints([0])), ("keepdims", .i(0))])],
+            inputs: [B.valueInfo("x", dims: [2, 3])], outputs: [B.valueInfo("y", dims: nil)])
+        let g = try ONNXImport.graph(fromModelBytes: bytes, file: "forms.onnx")
+        XCTAssertEqual(g.nodes.map(\.op), [.slice, .unsqueeze, .reduceSum])
+        XCTAssertEqual(g.nodes[0].attributes["starts"], .ints([0]))
+    }
+
+    func testConstantsAndTypedAttributeTensors() throws {
+        let shape = B.tensor("", dims: [2], type: B.INT64, ints64: [-1, 6])
+        let bytes = B.model(opset: 17,
+            nodes: [B.node("Constant", [], ["shape"], attrs: [("value", .t(shape))]),
+                    B.node("Reshape", ["x", "shape"], ["y"])],
+            inputs: [B.valueInfo("x", dims: [2, 3, 2])], outputs: [B.valueInfo("y", dims: [2, 6])])
+        let g = try ONNXImport.graph(fromModelBytes: bytes, file: "const.onnx")
+        XCTAssertEqual(g.constantValue(g.nodes[1].inputs[1]!)?.int64s, [-1, 6])
+        XCTAssertEqual(g.type(of: g.outputs[0])?.description, "f32[2,6]")
+    }
+}

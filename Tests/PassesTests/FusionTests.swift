@@ -1,0 +1,147 @@
+import XCTest
+import GraphIR
+import Passes
+import Runtime
+
+/// Each fold and fusion: a golden IR test, a structural test (the fused-away ops are gone) and a
+/// numeric test (the optimised graph computes what the plain one does, within 1e-5 relative).
+final class FusionTests: XCTestCase {
+    func random(_ shape: [Int], seed: UInt64) -> Tensor {
+        var s = seed
+        return Tensor(shape: shape, floats: (0..<shape.reduce(1, *)).map { _ in
+            s = s &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: s >> 11) % 2000) / 1000 - 1
+        })
+    }
+
+    func run(_ g: Graph, _ passes: [Pass], _ inputs: [Tensor]) throws -> [Tensor] {
+        try Session(graph: g, threads: 2, passes: passes).run(inputs)
+    }
+
+    func assertClose(_ a: [Tensor], _ b: [Tensor], rtol: Float = 1e-5, atol: Float = 1e-6, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, file: file, line: line)
+        for (x, y) in zip(a, b) {
+            XCTAssertEqual(x.shape, y.shape, file: file, line: line)
+            let worst = zip(x.floats, y.floats).map { abs($0 - $1) - rtol * abs($1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, atol, "max excess error \(worst)", file: file, line: line)
+        }
+    }
+
+    func ops(_ g: Graph) -> [String] { g.nodes.map(\.op.rawValue) }
+
+    func testGoldenPassesOnSmallGenerator() throws {
+        var g = GoldenTests.smallGenerator()
+        var step = 0
+        try Pipelines.run(Pipelines.inference, on: &g) { name, result in
+            step += 1
+            assertGolden(result.text, "mnist_generator_small.after.\(step).\(name)")
+        }
+        try g.verify()
+    }
+
+    func testFoldBatchNormRemovesEveryBatchNorm() throws {
+        for g0 in [GoldenTests.smallGenerator(), SeedGraphs.mnistGenerator(), SeedGraphs.mnistDiscriminator()] {
+            var g = g0
+            try Pipelines.run([InferShapes(), FoldBatchNorm(), EliminateDeadValues()], on: &g)
+            try g.verify()
+            XCTAssertFalse(ops(g).contains("BatchNormalization"), "\(ops(g))")
+            XCTAssertEqual(g.outputs.map { g.name(of: $0) }, g0.outputs.map { g0.name(of: $0) })
+        }
+    }
+
+    func testFoldBatchNormNumerics() throws {
+        let folded: [Pass] = [InferShapes(), FoldBatchNorm(), EliminateDeadValues()]
+        let gen = SeedGraphs.mnistGenerator()
+        let z = random([5, 100], seed: 3)
+        assertClose(try run(gen, folded, [z]), try run(gen, Pipelines.inferenceUnfused, [z]))
+        let d = SeedGraphs.mnistDiscriminator()
+        let x = random([3, 1, 28, 28], seed: 4)
+        assertClose(try run(d, folded, [x]), try run(d, Pipelines.inferenceUnfused, [x]))
+    }
+
+    func testFuseConvBiasActivationStructure() throws {
+        var g = SeedGraphs.mnistGenerator()
+        try Pipelines.run(Pipelines.inference, on: &g)
+        XCTAssertEqual(ops(g), ["FusedGemm", "FusedGemm", "Reshape", "FusedConvTranspose", "FusedConvTranspose", "FusedConv"])
+        for n in g.nodes where n.op.isInternal {
+            XCTAssertNotNil(n.attributes["activation"])
+        }
+        var d = SeedGraphs.mnistDiscriminator(batchNorm: false)
+        try Pipelines.run(Pipelines.inference, on: &d)
+        XCTAssertFalse(ops(d).contains("LeakyRelu"), "\(ops(d))")
+    }
+
+    func testFusedGraphsMatchUnfused() throws {
+        let gen = SeedGraphs.mnistGenerator()
+        for batch in [1, 4] {
+            let z = random([batch, 100], seed: UInt64(batch))
+            assertClose(try run(gen, Pipelines.inference, [z]), try run(gen, Pipelines.inferenceUnfused, [z]))
+        }
+        for bn in [true, false] {
+            let d = SeedGraphs.mnistDiscriminator(batchNorm: bn)
+            let x = random([3, 1, 28, 28], seed: 8)
+            assertClose(try run(d, Pipelines.inference, [x]), try run(d, Pipelines.inferenceUnfused, [x]))
+        }
+    }
+
+    func testBiasAddAndActivationFuseIntoConv() throws {
+        let g = try Graph.parse("""
+        graph "addbias" {
+          input %x: f32[N,2,5,5]
+          init %w: f32[3,2,1,1] = [0.5, -1.0, 0.25, 2.0, -0.5, 1.5]
+          init %b: f32[1,3,1,1] = [0.1, -0.2, 0.3]
+          %c = Conv(%x, %w)
+          %a = Add(%c, %b)
+          %y = Tanh(%a)
+          output %y
+        }
+        """)
+        var f = g
+        try Pipelines.run(Pipelines.inference, on: &f)
+        XCTAssertEqual(ops(f), ["FusedConv"])
+        XCTAssertEqual(f.nodes[0].attributes["activation"], .string("Tanh"))
+        let x = random([2, 2, 5, 5], seed: 1)
+        assertClose(try run(g, Pipelines.inference, [x]), try run(g, Pipelines.inferenceUnfused, [x]))
+    }
+
+    func testSharedValuesAreNotFused() throws {
+        // The conv output is also a graph output, so neither the Add nor the Relu may be fused.
+        var g = try Graph.parse("""
+        graph "shared" {
+          input %x: f32[N,1,3,3]
+          init %w: f32[1,1,1,1] = [2.0]
+          %c = Conv(%x, %w)
+          %y = Relu(%c)
+          output %y
+          output %c
+        }
+        """)
+        try Pipelines.run(Pipelines.inference, on: &g)
+        XCTAssertEqual(ops(g), ["Conv", "Relu"])
+    }
+
+    func testFoldConstantsAndDeadValues() throws {
+        let g = try Graph.parse("""
+        graph "consts" {
+          input %x: f32[N,4]
+          init %a: f32[2,2] = [1.0, 2.0, 3.0, 4.0]
+          init %shape: i64[2] = [1, 4]
+          init %unused: f32[1] = [9.0]
+          %t = Transpose(%a)
+          %r = Reshape(%t, %shape)
+          %c = Constant() {value=tensor f32[1,4] [1.0, 1.0, 1.0, 1.0]}
+          %s = Add(%r, %c)
+          %dead = Exp(%x)
+          %y = Mul(%x, %s)
+          output %y
+        }
+        """)
+        var f = g
+        try Pipelines.run(Pipelines.inferenceUnfused, on: &f)
+        XCTAssertEqual(ops(f), ["Mul"])
+        XCTAssertEqual(f.initializers.count, 1)
+        XCTAssertEqual(f.initializers.values.first?.floats, [2, 4, 3, 5])
+        let x = random([3, 4], seed: 2)
+        assertClose(try run(g, Pipelines.inferenceUnfused, [x]), try run(g, [InferShapes()], [x]))
+    }
+}
