@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import GraphIR
 import Kernels
+import Passes
 import Runtime
 
 public struct Bench: ParsableCommand {
@@ -59,10 +60,12 @@ public struct Bench: ParsableCommand {
         @Option(help: "Batch size bound to the symbolic batch dim.") var batch = 64
         @Option(help: "Timed runs.") var repeats = 30
         @Flag(help: "Print the median time of each instruction to stderr.") var profile = false
+        @Flag(help: "Skip BatchNorm folding and conv/bias/activation fusion.") var noFuse = false
         @OptionGroup var common: Common
         func run() throws {
             let graph = try GraphSources.load(model)
-            let session = try Session(graph: graph, threads: common.threads)
+            let session = try Session(graph: graph, threads: common.threads,
+                                      passes: noFuse ? Pipelines.inferenceUnfused : Pipelines.inference)
             let shapes = graph.inputs.map { v in graph.type(of: v)!.shape.map { $0.value ?? batch } }
             let program = try session.program(for: shapes)
             var rng = BenchRandom(seed: 7)
@@ -92,7 +95,9 @@ public struct Bench: ParsableCommand {
                 }
             }
             let ms = times[times.count / 2]
-            Bench.emit([("ms_median", ms), ("images_per_s", Double(batch) * 1000 / ms)], json: common.json)
+            Bench.emit([("ms_median", ms), ("images_per_s", Double(batch) * 1000 / ms),
+                        ("arena_bytes", Double(program.plan.arenaBytes)), ("unshared_bytes", Double(program.plan.unsharedBytes))],
+                       json: common.json)
         }
     }
 }

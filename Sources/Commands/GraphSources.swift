@@ -2,6 +2,7 @@
 
 import Foundation
 import GraphIR
+import SpecFormat
 
 public enum GraphSources {
     /// Built-in graphs with random weights, for benchmarks and demos: `seed:NAME`.
@@ -10,8 +11,22 @@ public enum GraphSources {
         "mnist-discriminator": { SeedGraphs.mnistDiscriminator() },
     ]
 
-    /// Loads `path`: `seed:NAME`, `.ir` text, or an ONNX model (`.pb`, `.onnx`).
+    /// Loads every graph `path` names: each network of a spec (`.yaml`), else the one model.
+    public static func loadAll(_ path: String, seed: UInt64? = nil) throws -> [(name: String, graph: Graph)] {
+        if SpecConversion.isSpec(path) {
+            do { return try Spec.load(path: path).buildGraphs(seed: seed) }
+            catch let e as SpecError { throw CommandError("\(e)") }
+        }
+        return [(path, try load(path))]
+    }
+
+    /// Loads `path`: `seed:NAME`, `.ir` text, or an ONNX model (`.pb`, `.onnx`); for a spec,
+    /// its generator (or first network).
     public static func load(_ path: String) throws -> Graph {
+        if SpecConversion.isSpec(path) {
+            let all = try loadAll(path)
+            return (all.first { $0.name == "generator" } ?? all[0]).graph
+        }
         if path.hasPrefix("seed:") {
             let name = String(path.dropFirst(5))
             guard let make = builtIn[name] else {

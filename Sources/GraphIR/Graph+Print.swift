@@ -19,14 +19,19 @@ extension Graph {
     public static let literalLimit = 16
 
     /// The canonical text of the graph.
-    public var text: String {
+    public var text: String { text(elidingAbove: nil) }
+
+    /// The text with initializers of more than `limit` elements shown as `<N elements>` (for
+    /// reading; such text does not parse back).
+    public func text(elidingAbove limit: Int?) -> String {
         var out = "graph \(quote(name)) {\n"
         if !docString.isEmpty { out += "  doc \(quote(docString))\n" }
         for key in metadata.keys.sorted() { out += "  meta \(quote(key)) = \(quote(metadata[key]!))\n" }
         for v in inputs { out += "  input \(valueRef(v)): \(typeText(v))\n" }
         for v in initializers.keys.sorted() {
             let t = initializers[v]!
-            out += "  init \(valueRef(v)): \(t.type) = \(tensorLiteral(t))\n"
+            let literal = limit.map { t.count > $0 } == true ? "<\(t.count) elements>" : tensorLiteral(t)
+            out += "  init \(valueRef(v)): \(t.type) = \(literal)\n"
         }
         for n in nodes {
             out += "  "

@@ -92,6 +92,14 @@ public enum Lowering {
                     call = .gemm(transA: tA, transB: false, m: m, n: n, k: k, alpha: alpha, beta: beta,
                                  lda: lda, ldb: n, epilogue: epi, batches: batches, fillC: fill)
                 }
+                // Integer constants feeding float arithmetic (Pow's exponent, say) become float.
+                if [.add, .sub, .mul, .div, .pow].contains(node.op), let b = node.inputs[1],
+                   let bt = graph.type(of: b), bt.dtype != .float32 {
+                    guard let c = graph.constantValue(b) else {
+                        throw GraphError("\(node.op.rawValue) with a \(bt.dtype.rawValue) operand that is not constant is not supported")
+                    }
+                    override[1] = appendConstant(Tensor(shape: c.shape, floats: c.floats))
+                }
                 let step = pending.count
                 var ins: [Operand?] = []
                 for (slot, v) in node.inputs.enumerated() {
