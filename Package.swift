@@ -18,6 +18,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "gannet", targets: ["gannet"]),
+        .executable(name: "gan-sample", targets: ["gan-sample"]),
+        .executable(name: "gan-interpolate", targets: ["gan-interpolate"]),
         .library(name: "GannetCommands", targets: ["Commands"]),
     ],
     dependencies: [
@@ -35,19 +37,25 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["GraphIR", "Passes", "Kernels"], swiftSettings: fast),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "Media", dependencies: ["CPNG"], swiftSettings: plain),
+        .target(name: "Training", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat"], swiftSettings: plain),
+        .target(name: "GAN", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat", "Training"], swiftSettings: plain),
         .target(name: "SpecFormat", dependencies: ["GraphIR", "Passes", .product(name: "Yams", package: "Yams")], swiftSettings: plain),
         .target(name: "Commands", dependencies: [
-            "SpecFormat", "GraphIR", "Passes", "Runtime", "Kernels", "Media", "ONNX",
+            "SpecFormat", "Training", "GAN", "GraphIR", "Passes", "Runtime", "Kernels", "Media", "ONNX",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: plain),
         .executableTarget(name: "gannet", dependencies: ["Commands"], path: "Tools/gannet", swiftSettings: plain),
+        .executableTarget(name: "gan-sample", dependencies: ["Commands"], path: "Tools/gan-sample", swiftSettings: plain),
+        .executableTarget(name: "gan-interpolate", dependencies: ["Commands"], path: "Tools/gan-interpolate", swiftSettings: plain),
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"], swiftSettings: plain),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: plain),
         .testTarget(name: "PassesTests", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels"], exclude: ["Golden"], swiftSettings: plain),
         .testTarget(name: "RuntimeTests", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels"], swiftSettings: plain),
+        .testTarget(name: "AutodiffTests", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels"], swiftSettings: plain),
         .testTarget(name: "MediaTests", dependencies: ["Media"], swiftSettings: plain),
         .testTarget(name: "ONNXTests", dependencies: ["GraphIR", "ONNX"], swiftSettings: plain),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat"], swiftSettings: plain),
         .testTarget(name: "SpecFormatTests", dependencies: ["SpecFormat", "GraphIR"], swiftSettings: plain),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands"], swiftSettings: plain),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Media", "GraphIR"], swiftSettings: plain),
     ]
 )

@@ -6,12 +6,14 @@ import GraphIR
 import Kernels
 import Passes
 import Runtime
+import SpecFormat
+import GAN
 
 public struct Bench: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure kernels and models.",
-        subcommands: [Peak.self, GemmBench.self, ModelBench.self])
+        subcommands: [Peak.self, GemmBench.self, ModelBench.self, StepBench.self])
     public init() {}
 
     struct Common: ParsableArguments {
@@ -98,6 +100,47 @@ public struct Bench: ParsableCommand {
             Bench.emit([("ms_median", ms), ("images_per_s", Double(batch) * 1000 / ms),
                         ("arena_bytes", Double(program.plan.arenaBytes)), ("unshared_bytes", Double(program.plan.unsharedBytes))],
                        json: common.json)
+        }
+    }
+}
+
+extension Bench {
+    struct StepBench: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "step",
+            abstract: "Median wall time of a spec's D (critic) step and G step, optimizer update included.")
+        @Argument(help: "Spec (.yaml).") var spec: String
+        @Option(help: "Batch size.") var batch = 64
+        @Option(help: "Timed steps of each kind.") var repeats = 10
+        @Flag(help: "Print each D-step instruction's median time to stderr.") var profile = false
+        @OptionGroup var common: Common
+        func run() throws {
+            let s: Spec
+            do { s = try Spec.load(path: spec) } catch let e as SpecError { throw CommandError("\(e)") }
+            let steps = try GANSteps(spec: s, threads: common.threads)
+            let real = Tensor(shape: [batch] + steps.imageShape, floats: (0..<(batch * steps.imageShape.reduce(1, *))).map { Float($0 % 255) / 255 })
+            let labels = steps.classes.map { k in Tensor(shape: [batch], int64s: (0..<batch).map { Int64($0 % k) }) }
+            let d = try steps.dStep(batch: batch), g = try steps.gStep(batch: batch)
+            func time(_ body: () throws -> Void) rethrows -> Double {
+                var ts: [Double] = []
+                for i in 0..<(repeats + 2) {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    try body()
+                    if i >= 2 { ts.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6) }
+                }
+                return ts.sorted()[ts.count / 2]
+            }
+            var it = 0
+            let dms = try time { it += 1; _ = try d.run(steps.dInputs(real: real, labels: labels, iteration: it)) }
+            let gms = try time { it += 1; _ = try g.run(steps.gInputs(batch: batch, iteration: it)) }
+            if profile {
+                try d.program.setInputsForProfile(steps.dInputs(real: real, labels: labels, iteration: 0))
+                var per = [[Double]](repeating: [], count: d.program.instructions.count)
+                for _ in 0..<5 { for (i, t) in try d.program.runProfiled().enumerated() { per[i].append(t) } }
+                for (ins, ts) in zip(d.program.instructions, per) {
+                    FileHandle.standardError.write(String(format: "%8.3f ms  %@  # %@\n", ts.sorted()[2], "\(ins.call)", ins.label).data(using: .utf8)!)
+                }
+            }
+            Bench.emit([("d_step_ms", dms), ("g_step_ms", gms)], json: common.json)
         }
     }
 }

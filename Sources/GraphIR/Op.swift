@@ -45,6 +45,8 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     case abs = "Abs"
     /// Copies its input.
     case identity = "Identity"
+    /// −1, 0 or 1 by the sign of x (0 for ±0 and NaN).
+    case sign = "Sign"
     /// Reshapes to the shape given by input 2 (0 copies a dim unless allowzero, −1 infers one).
     case reshape = "Reshape"
     /// Flattens to 2-D at `axis` (default 1).
@@ -92,6 +94,16 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     /// Gemm (C only as a bias row) + activation in one kernel.
     case fusedGemm = "FusedGemm"
 
+    // Gannet-internal gradient ops made by Autodiff (never imported; no ONNX equivalent).
+
+    /// dX of LeakyRelu (Relu: alpha 0) from the output: dY where Y > 0, else alpha·dY; inputs (dY, Y), same shape.
+    case leakyReluGrad = "LeakyReluGrad"
+    /// Scatter-add, the gradient of Gather: inputs (dY, indices); output has `size` along `axis`.
+    case gatherGrad = "GatherGrad"
+
+    /// True for the gradient ops Autodiff creates; they have no ONNX equivalent.
+    public var isGradientInternal: Bool { self == .leakyReluGrad || self == .gatherGrad }
+
     /// True for the ops fusion passes create; they have no ONNX equivalent.
     public var isInternal: Bool {
         self == .fusedConv || self == .fusedConvTranspose || self == .fusedGemm
@@ -113,8 +125,8 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
         case .conv, .convTranspose, .fusedConv, .fusedConvTranspose: return 2...3
         case .batchNormalization: return 5...5
         case .gemm, .fusedGemm: return 2...3
-        case .matMul, .add, .sub, .mul, .div, .pow, .gather, .expand: return 2...2
-        case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs,
+        case .matMul, .add, .sub, .mul, .div, .pow, .gather, .expand, .leakyReluGrad, .gatherGrad: return 2...2
+        case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .sign,
              .identity, .flatten, .transpose, .softmax, .logSoftmax, .maxPool, .averagePool,
              .globalAveragePool:
             return 1...1

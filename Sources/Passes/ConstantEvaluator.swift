@@ -29,6 +29,16 @@ public enum ConstantEvaluator {
             Unary.reference(try unaryOp(node), fx(0), &y, count: count)
         case .add, .sub, .mul, .div, .pow:
             Binary.reference(binaryOp(node.op), outShape: outShape, aShape: first.shape, bShape: x[1]!.shape, fx(0), fx(1), &y)
+        case .sign:
+            Grad.signReference(fx(0), &y, count: count)
+        case .leakyReluGrad:
+            Grad.leakyReluGradReference(alpha: try a.float("alpha", default: 0), fx(0), fx(1), &y, count: count)
+        case .gatherGrad:
+            let axis = try a.int("axis", default: 0)
+            let idx = x[1]!, ys = outShape
+            let i64 = idx.int64s
+            try Grad.gatherGradReference(fx(0), indices: i64, indexCount: i64.count, &y, outer: ys[..<axis].reduce(1, *),
+                                         axisSize: ys[axis], inner: ys[(axis + 1)...].reduce(1, *))
         case .gemm, .fusedGemm:
             let tA = try a.int("transA", default: 0) != 0, tB = try a.int("transB", default: 0) != 0
             let k = tA ? first.shape[0] : first.shape[1]

@@ -115,8 +115,19 @@ public enum ShapeRules {
         let a = node.attributes
         let x = (ts.first ?? nil) ?? TensorType(.float32, [])  // Constant has no inputs
         switch node.op {
-        case .identity, .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs:
+        case .identity, .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .sign:
             return [x]
+        case .leakyReluGrad:
+            guard ts[1]!.shape == x.shape else { throw fail("dY \(x) and Y \(ts[1]!) must have the same shape") }
+            return [x]
+        case .gatherGrad:
+            let idx = ts[1]!
+            guard idx.dtype != .float32 else { throw fail("indices must be integers, got \(idx)") }
+            guard let size = try a.int("size"), size > 0 else { throw fail("GatherGrad needs a positive size") }
+            let axis = try a.int("axis", default: 0)
+            guard axis >= 0, axis + idx.rank <= x.rank else { throw fail("axis \(axis) does not fit dY \(x) with indices \(idx)") }
+            if Array(x.shape[axis..<(axis + idx.rank)]) != idx.shape { throw fail("dY \(x) does not hold indices \(idx) at axis \(axis)") }
+            return [TensorType(x.dtype, Array(x.shape[..<axis]) + [.fixed(size)] + Array(x.shape[(axis + idx.rank)...]))]
         case .softmax, .logSoftmax:
             _ = try normalizeAxis(try a.int("axis", default: -1), x.rank)
             return [x]

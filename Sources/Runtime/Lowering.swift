@@ -12,7 +12,7 @@ import Passes
 import Kernels
 
 public enum Lowering {
-    enum Operand { case buffer(Int), constant(Int) }
+    enum Operand { case buffer(Int), constant(Int), state(String) }
 
     struct PendingInstruction {
         var call: KernelCall
@@ -25,7 +25,10 @@ public enum Lowering {
     /// Bytes a runtime element of this type takes (integers are widened to Int64).
     static func runtimeBytes(_ d: DType) -> Int { d == .float32 ? 4 : 8 }
 
-    public static func lower(_ graph: Graph, pool: ThreadPool) throws -> Program {
+    /// Lowers `graph`. Graph inputs named in `store` read its persistent buffers (they are not
+    /// program inputs); `updates` run after the graph, in order (optimizer steps, assignments).
+    public static func lower(_ graph: Graph, pool: ThreadPool, store: ParameterStore? = nil,
+                             updates: [StateUpdate] = []) throws -> Program {
         var constantData: [UInt8] = []
         var operand: [ValueID: Operand] = [:]
         var buffers: [BufferRequest] = []
@@ -63,8 +66,15 @@ public enum Lowering {
             return operand[v]
         }
         for v in graph.inputs where operand[v] == nil {
-            _ = try shape(v)
-            operand[v] = try newBuffer(v, first: -1)
+            let s = try shape(v)
+            if let store, let e = store.entry(graph.name(of: v)) {
+                guard e.shape == s else {
+                    throw GraphError("input '\(graph.name(of: v))' has shape \(s) but its stored state has \(e.shape)")
+                }
+                operand[v] = .state(e.name)
+            } else {
+                operand[v] = try newBuffer(v, first: -1)
+            }
         }
 
         var pending: [PendingInstruction] = []
@@ -122,6 +132,47 @@ public enum Lowering {
             guard let o = resolve(v) else { throw GraphError("graph output '\(graph.name(of: v))' is undefined") }
             if case .buffer(let b) = o { buffers[b].last = Int.max }
         }
+        for u in updates {
+            guard let store else { throw GraphError("state updates need a ParameterStore") }
+            let step = pending.count
+            func read(_ v: ValueID) throws -> Operand {
+                guard let o = resolve(v) else { throw GraphError("update reads undefined value '\(graph.name(of: v))'") }
+                if case .buffer(let b) = o { buffers[b].last = max(buffers[b].last, step) }
+                return o
+            }
+            func param(_ name: String, _ grad: ValueID) throws -> Int {
+                guard let e = store.entry(name) else { throw GraphError("update of unknown state '\(name)'") }
+                guard try shape(grad) == e.shape else {
+                    throw GraphError("gradient '\(graph.name(of: grad))' has shape \(try shape(grad)), parameter '\(name)' has \(e.shape)")
+                }
+                return e.count
+            }
+            switch u {
+            case let .adam(name, grad, config):
+                let n = try param(name, grad)
+                store.ensure(name + "/adam.m", shape: store.entry(name)!.shape)
+                store.ensure(name + "/adam.v", shape: store.entry(name)!.shape)
+                pending.append(PendingInstruction(call: .adam(config, count: n, counter: name + "/adam.step"), inputs: [try read(grad)],
+                                                  outputs: [.state(name), .state(name + "/adam.m"), .state(name + "/adam.v")],
+                                                  scratchFloats: 0, label: "adam \(name)"))
+            case let .sgd(name, grad, config):
+                let n = try param(name, grad)
+                store.ensure(name + "/sgd.momentum", shape: store.entry(name)!.shape)
+                pending.append(PendingInstruction(call: .sgd(config, count: n, counter: name + "/sgd.step"), inputs: [try read(grad)],
+                                                  outputs: [.state(name), .state(name + "/sgd.momentum")],
+                                                  scratchFloats: 0, label: "sgd \(name)"))
+            case let .rmsprop(name, grad, config):
+                let n = try param(name, grad)
+                store.ensure(name + "/rmsprop.square", shape: store.entry(name)!.shape)
+                pending.append(PendingInstruction(call: .rmsprop(config, count: n), inputs: [try read(grad)],
+                                                  outputs: [.state(name), .state(name + "/rmsprop.square")],
+                                                  scratchFloats: 0, label: "rmsprop \(name)"))
+            case let .assign(name, value):
+                _ = try param(name, value)
+                pending.append(PendingInstruction(call: .copy(bytes: try shape(value).reduce(1, *) * 4), inputs: [try read(value)],
+                                                  outputs: [.state(name)], scratchFloats: 0, label: "assign \(name)"))
+            }
+        }
         // Inputs are read by the caller before step 0 and must survive until their last reader.
         var scratchBuffer: [Int: Int] = [:]
         for (step, p) in pending.enumerated() where p.scratchFloats > 0 {
@@ -133,6 +184,7 @@ public enum Lowering {
             switch o {
             case .buffer(let b): return .arena(plan.offsets[b])
             case .constant(let c): return .constant(c)
+            case .state(let n): return .state(n)
             }
         }
         let instructions = pending.enumerated().map { step, p in
@@ -142,9 +194,10 @@ public enum Lowering {
         func programValue(_ v: ValueID) throws -> ProgramValue {
             ProgramValue(name: graph.name(of: v), dtype: graph.type(of: v)!.dtype, shape: try shape(v), location: location(operand[v]!))
         }
-        return Program(instructions: instructions, inputs: try graph.inputs.map(programValue),
+        let fed = graph.inputs.filter { if case .state = operand[$0]! { return false }; return true }
+        return Program(instructions: instructions, inputs: try fed.map(programValue),
                        outputs: try graph.outputs.map(programValue), plan: plan,
-                       constantData: constantData, pool: pool)
+                       constantData: constantData, pool: pool, store: store)
     }
 
     /// Drops shape-like operands the kernel does not read (they are folded into the call).
@@ -178,6 +231,12 @@ public enum Lowering {
         case .sqrt: return .unary(.sqrt, count: y.reduce(1, *))
         case .neg: return .unary(.neg, count: y.reduce(1, *))
         case .abs: return .unary(.abs, count: y.reduce(1, *))
+        case .sign: return .sign(count: y.reduce(1, *))
+        case .leakyReluGrad: return .leakyReluGrad(alpha: try a.float("alpha", default: 0), count: y.reduce(1, *))
+        case .gatherGrad:
+            let axis = try a.int("axis", default: 0)
+            return .gatherGrad(outer: y[..<axis].reduce(1, *), axisSize: y[axis], inner: y[(axis + 1)...].reduce(1, *),
+                               indexCount: try shape(node.inputs[1]!).reduce(1, *))
         case .add, .sub, .mul, .div, .pow:
             let op: BinaryOp = [.add: .add, .sub: .sub, .mul: .mul, .div: .div, .pow: .pow][node.op]!
             return .binary(op, try BroadcastPlan(outShape: y, aShape: x, bShape: try shape(node.inputs[1]!)))

@@ -13,11 +13,14 @@ import Kernels
 public enum Location: Equatable, CustomStringConvertible {
     case arena(Int)
     case constant(Int)
+    /// A persistent buffer of the program's ParameterStore.
+    case state(String)
 
     public var description: String {
         switch self {
         case .arena(let o): return "arena+\(o)"
         case .constant(let o): return "const+\(o)"
+        case .state(let n): return "state[\(n)]"
         }
     }
 }
@@ -43,6 +46,17 @@ public enum KernelCall: CustomStringConvertible {
     case softmax(outer: Int, axis: Int, inner: Int, log: Bool)
     case pool(Pool2DShape, max: Bool)
     case globalAveragePool(planes: Int, size: Int)
+    /// Sign (−1, 0, 1) of each element.
+    case sign(count: Int)
+    /// dY where Y > 0 else alpha·dY; inputs (dY, Y).
+    case leakyReluGrad(alpha: Float, count: Int)
+    /// Scatter-add of dY rows into a zeroed outer × axisSize × inner output; inputs (dY, indices).
+    case gatherGrad(outer: Int, axisSize: Int, inner: Int, indexCount: Int)
+    /// In-place optimizer updates of a state parameter from a gradient (inputs: grad; outputs:
+    /// param and its optimizer state); the step counter lives in the store.
+    case adam(AdamConfig, count: Int, counter: String)
+    case sgd(SGDConfig, count: Int, counter: String)
+    case rmsprop(RMSpropConfig, count: Int)
 
     public var description: String {
         switch self {
@@ -78,6 +92,12 @@ public enum KernelCall: CustomStringConvertible {
         case let .pool(p, isMax):
             return "\(isMax ? "maxPool" : "averagePool") n=\(p.batch) c=\(p.channels) \(p.inH)x\(p.inW)->\(p.outH)x\(p.outW) k=\(p.kernelH)x\(p.kernelW) s=\(p.strideH)x\(p.strideW)"
         case let .globalAveragePool(planes, size): return "globalAveragePool planes=\(planes) size=\(size)"
+        case let .sign(n): return "sign count=\(n)"
+        case let .leakyReluGrad(alpha, n): return "leakyReluGrad(\(alpha)) count=\(n)"
+        case let .gatherGrad(outer, axis, inner, count): return "gatherGrad outer=\(outer) axis=\(axis) inner=\(inner) indices=\(count)"
+        case let .adam(c, count, _): return "adam lr=\(c.lr) betas=(\(c.beta1), \(c.beta2)) eps=\(c.eps) wd=\(c.weightDecay) count=\(count)"
+        case let .sgd(c, count, _): return "sgd lr=\(c.lr) momentum=\(c.momentum) count=\(count)"
+        case let .rmsprop(c, count): return "rmsprop lr=\(c.lr) alpha=\(c.alpha) count=\(count)"
         }
     }
 
@@ -129,10 +149,13 @@ public final class Program {
     public let pool: ThreadPool
     let arena: UnsafeMutableRawPointer
     let constants: UnsafeMutableRawPointer
+    /// Persistent state the program reads and updates (nil for pure inference programs).
+    public let store: ParameterStore?
     private var thunks: [() throws -> Void] = []
 
     init(instructions: [Instruction], inputs: [ProgramValue], outputs: [ProgramValue], plan: MemoryPlan,
-         constantData: [UInt8], pool: ThreadPool) {
+         constantData: [UInt8], pool: ThreadPool, store: ParameterStore? = nil) {
+        self.store = store
         self.instructions = instructions
         self.inputs = inputs
         self.outputs = outputs
@@ -156,6 +179,7 @@ public final class Program {
         switch l {
         case .arena(let o): return arena + o
         case .constant(let o): return constants + o
+        case .state(let n): return UnsafeMutableRawPointer(store!.pointer(n)!)
         }
     }
 
@@ -196,6 +220,14 @@ public final class Program {
             data.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         case (_, .float):
             throw RuntimeError("input '\(v.name)' must be \(v.dtype.rawValue), got float32")
+        }
+    }
+
+    /// Sets every program input from a name → tensor map (for profiling and tools).
+    public func setInputsForProfile(_ tensors: [String: Tensor]) throws {
+        for (i, v) in inputs.enumerated() {
+            guard let t = tensors[v.name] else { throw RuntimeError("input '\(v.name)' was not given") }
+            try setInput(i, t)
         }
     }
 
@@ -313,6 +345,34 @@ public final class Program {
         case let .globalAveragePool(planes, size):
             let xp = fin(0)
             return { Pool2D.globalAverage(xp, out, planes: planes, spatial: size, pool: pool) }
+        case let .sign(count):
+            let xp = fin(0)
+            return { Grad.sign(xp, out, count: count, pool: pool) }
+        case let .leakyReluGrad(alpha, count):
+            let dy = fin(0), yv = fin(1)
+            return { Grad.leakyReluGrad(alpha: alpha, dy, yv, out, count: count, pool: pool) }
+        case let .gatherGrad(outer, axis, inner, count):
+            let dy = fin(0), idx = UnsafePointer(x[1]!.assumingMemoryBound(to: Int64.self))
+            return {
+                try Grad.gatherGrad(dy, indices: idx, indexCount: count, out, outer: outer, axisSize: axis, inner: inner, pool: pool)
+            }
+        case let .adam(c, count, counter):
+            let g = fin(0), m = y[1].assumingMemoryBound(to: Float.self), v = y[2].assumingMemoryBound(to: Float.self)
+            let step = store!.counter(counter)
+            return {
+                step.pointee += 1
+                Optimizers.adam(c, step: step.pointee, param: out, grad: g, m: m, v: v, count: count, pool: pool)
+            }
+        case let .sgd(c, count, counter):
+            let g = fin(0), b = y[1].assumingMemoryBound(to: Float.self)
+            let step = store!.counter(counter)
+            return {
+                step.pointee += 1
+                Optimizers.sgd(c, step: step.pointee, param: out, grad: g, buffer: b, count: count, pool: pool)
+            }
+        case let .rmsprop(c, count):
+            let g = fin(0), s = y[1].assumingMemoryBound(to: Float.self)
+            return { Optimizers.rmsprop(c, param: out, grad: g, square: s, count: count, pool: pool) }
         }
     }
 }

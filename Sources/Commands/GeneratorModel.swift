@@ -1,0 +1,359 @@
+// GeneratorModel: finds a generator's latent input, class input, class count and output range,
+// and runs it in batches (the engine behind gan-sample and gan-interpolate).
+//
+// Contract:
+// - Latent input: metadata `gannet.latent_input`, else `--latent-input`, else the only float
+//   graph input of rank 2 ([N, Z]) or rank 4 ([N, Z, 1, 1]); Z must be fixed (or given by
+//   metadata `gannet.latent_size`, which must agree when both exist).
+// - Class input: metadata `gannet.label_input`, else `--class-input`, else the only integer
+//   graph input. Its class count: metadata `gannet.num_classes`, else `--num-classes`, else the
+//   first dim of the weight initializer of a Gather (Embedding) that reads the class input.
+// - Output range: `--range a,b` if given, else metadata `gannet.output_range` ("a,b"), else the
+//   op producing the output (looking through shape-only ops): Tanh → [−1, 1], Sigmoid → [0, 1],
+//   else an error that names `--range`. Output shapes [N,C,H,W] (C 1 or 3), [N,H,W], or
+//   [N,D] with metadata `gannet.image_shape` ("C,H,W").
+// - A fixed batch dim in the graph forces that batch size (the last batch is zero-padded).
+//   Each sample's result does not depend on the batch it is in (inference pipeline: BatchNorm
+//   uses running statistics).
+// - `cutClassEmbedding()` replaces every Gather(weight initializer, class input) by a new graph
+//   input `<gather output>` of type f32[N, D] (the class input is dropped when nothing else reads
+//   it), so a caller can feed interpolated embedding rows.
+// Every failure is a CommandError naming the model file and, where it helps, the flag to pass.
+
+import Foundation
+import GraphIR
+import Runtime
+
+/// User overrides for what a generator's graph does not say.
+public struct GeneratorHints {
+    public var latentInput: String?
+    public var classInput: String?
+    public var numClasses: Int?
+    public var range: ClosedRange<Float>?
+    public init(latentInput: String? = nil, classInput: String? = nil, numClasses: Int? = nil, range: ClosedRange<Float>? = nil) {
+        self.latentInput = latentInput
+        self.classInput = classInput
+        self.numClasses = numClasses
+        self.range = range
+    }
+
+    /// Parses `a,b` (a < b) as a value range.
+    public static func parseRange(_ text: String) throws -> ClosedRange<Float> {
+        let p = text.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard p.count == 2, let a = p[0], let b = p[1], a.isFinite, b.isFinite, a < b else {
+            throw CommandError("--range \(text): expected two numbers a,b with a < b (e.g. -1,1 or 0,1)")
+        }
+        return a...b
+    }
+}
+
+/// What the sampling tools know about a generator graph.
+public struct GeneratorModel {
+    public var graph: Graph
+    public let path: String
+    public let latentInput: String
+    /// Per-sample latent shape ([Z] or [Z,1,1]).
+    public let latentShape: [Int]
+    public var latentSize: Int { latentShape.reduce(1, *) }
+    public let classInput: String?
+    public let classDType: DType
+    /// Per-sample class shape ([] for [N], [1] for [N,1]).
+    public let classShape: [Int]
+    public let numClasses: Int?
+    public let range: ClosedRange<Float>
+    public let rangeSource: String
+    public let output: String
+    /// The graph's batch size when its inputs have a fixed batch dim.
+    public let fixedBatch: Int?
+
+    public var isConditional: Bool { classInput != nil }
+
+    public static func load(_ path: String, hints: GeneratorHints = GeneratorHints()) throws -> GeneratorModel {
+        try GeneratorModel(graph: GraphSources.load(path), path: path, hints: hints)
+    }
+
+    public init(graph: Graph, path: String, hints: GeneratorHints = GeneratorHints()) throws {
+        self.graph = graph
+        self.path = path
+        let md = graph.metadata
+        let inputs = graph.inputs.map { (name: graph.name(of: $0), type: graph.type(of: $0)!) }
+        func input(_ name: String, _ what: String) throws -> (name: String, type: TensorType) {
+            guard let i = inputs.first(where: { $0.name == name }) else {
+                throw CommandError("\(path): \(what) '\(name)' is not a graph input (inputs: \(inputs.map(\.name).joined(separator: ", ")))")
+            }
+            return i
+        }
+
+        // Latent input.
+        let z: (name: String, type: TensorType)
+        if let name = hints.latentInput ?? md["gannet.latent_input"] {
+            z = try input(name, "latent input")
+        } else {
+            let candidates = inputs.filter { $0.type.dtype == .float32 && ($0.type.rank == 2 || $0.type.rank == 4) }
+            guard candidates.count == 1 else {
+                let list = inputs.map { "\($0.name): \($0.type)" }.joined(separator: ", ")
+                throw CommandError(candidates.isEmpty
+                    ? "\(path): no latent input found (a float input of shape [N,Z] or [N,Z,1,1]; inputs: \(list)); pass --latent-input NAME"
+                    : "\(path): several float inputs could be the latent (\(candidates.map(\.name).joined(separator: ", "))); pass --latent-input NAME")
+            }
+            z = candidates[0]
+        }
+        guard z.type.dtype == .float32, z.type.rank >= 2 else {
+            throw CommandError("\(path): latent input '\(z.name)' must be float with a batch dim, got \(z.type)")
+        }
+        var zShape: [Int] = []
+        let mdLatent = md["gannet.latent_size"].flatMap { Int($0) }
+        for (k, d) in z.type.shape.dropFirst().enumerated() {
+            if let v = d.value { zShape.append(v); continue }
+            guard k == 0, z.type.rank == 2, let m = mdLatent else {
+                throw CommandError("\(path): latent input '\(z.name)' has a symbolic dim (\(z.type)); only the batch dim may be symbolic")
+            }
+            zShape.append(m)
+        }
+        if let m = mdLatent, m != zShape.reduce(1, *) {
+            throw CommandError("\(path): metadata gannet.latent_size is \(m) but latent input '\(z.name)' is \(z.type)")
+        }
+        guard zShape.reduce(1, *) > 0 else { throw CommandError("\(path): latent input '\(z.name)' is empty (\(z.type))") }
+        latentInput = z.name
+        latentShape = zShape
+
+        // Class input.
+        var cls: (name: String, type: TensorType)?
+        if let name = hints.classInput ?? md["gannet.label_input"] {
+            cls = try input(name, "class input")
+        } else {
+            let ints = inputs.filter { $0.type.dtype != .float32 }
+            if ints.count > 1 {
+                throw CommandError("\(path): several integer inputs could be the class (\(ints.map(\.name).joined(separator: ", "))); pass --class-input NAME")
+            }
+            cls = ints.first
+        }
+        let others = inputs.filter { $0.name != z.name && $0.name != cls?.name }
+        if !others.isEmpty {
+            throw CommandError("\(path): the sampler feeds only a latent and a class input; the model also needs \(others.map { "\($0.name): \($0.type)" }.joined(separator: ", "))")
+        }
+        classInput = cls?.name
+        classDType = cls?.type.dtype ?? .int64
+        if let c = cls {
+            guard c.type.dtype != .float32 else {
+                throw CommandError("\(path): class input '\(c.name)' is float (one-hot class inputs are not supported; expected integer labels)")
+            }
+            let tail = c.type.shape.dropFirst().map { $0.value ?? -1 }
+            guard c.type.rank >= 1, tail.allSatisfy({ $0 == 1 }) else {
+                throw CommandError("\(path): class input '\(c.name)' must be [N] or [N,1] integers, got \(c.type)")
+            }
+            classShape = tail
+            var n = hints.numClasses ?? md["gannet.num_classes"].flatMap { Int($0) }
+            if n == nil, let v = graph.value(named: c.name) {
+                for node in graph.nodes where node.op == .gather && node.input(1) == v {
+                    if let w = node.input(0).flatMap({ graph.constantValue($0) }), w.shape.count >= 1,
+                       (try? node.attributes.int("axis", default: 0)) == 0 {
+                        n = w.shape[0]
+                        break
+                    }
+                }
+            }
+            numClasses = n
+        } else {
+            classShape = []
+            numClasses = nil
+        }
+
+        // Output and range.
+        guard let out = graph.outputs.first else { throw CommandError("\(path): the graph has no outputs") }
+        output = graph.name(of: out)
+        if let r = hints.range {
+            range = r
+            rangeSource = "--range"
+        } else if let text = md["gannet.output_range"] {
+            guard let r = try? GeneratorHints.parseRange(text) else {
+                throw CommandError("\(path): metadata gannet.output_range '\(text)' is not 'a,b'; pass --range a,b")
+            }
+            range = r
+            rangeSource = "metadata gannet.output_range"
+        } else if let (r, op) = Self.rangeFromGraph(graph, out) {
+            range = r
+            rangeSource = "final \(op.rawValue)"
+        } else {
+            throw CommandError("\(path): cannot tell the output value range (no gannet.output_range metadata, output not produced by Tanh or Sigmoid); pass --range a,b (e.g. --range -1,1)")
+        }
+
+        // Batch dim.
+        var fixed: Int?
+        for v in graph.inputs {
+            if let b = graph.type(of: v)!.shape.first?.value { fixed = b }
+        }
+        fixedBatch = fixed
+    }
+
+    /// The [lo, hi] of a final Tanh/Sigmoid, looking through shape-only ops.
+    static func rangeFromGraph(_ g: Graph, _ out: ValueID) -> (ClosedRange<Float>, Op)? {
+        let producers = g.producers()
+        var v = out
+        for _ in 0..<16 {
+            guard let i = producers[v] else { return nil }
+            let n = g.nodes[i]
+            switch n.op {
+            case .tanh: return (-1...1, .tanh)
+            case .sigmoid: return (0...1, .sigmoid)
+            case .identity, .reshape, .flatten, .transpose, .squeeze, .unsqueeze:
+                guard let x = n.input(0) else { return nil }
+                v = x
+            default: return nil
+            }
+        }
+        return nil
+    }
+
+    /// A description for stderr.
+    public var summary: String {
+        var s = "\(path): latent '\(latentInput)' [N,\(latentShape.map(String.init).joined(separator: ","))]"
+        if let c = classInput { s += ", class '\(c)' (\(numClasses.map { "\($0) classes" } ?? "class count unknown"))" }
+        s += ", output '\(output)' in [\(range.lowerBound), \(range.upperBound)] (\(rangeSource))"
+        return s
+    }
+
+    /// Checks a class label against the model (an error for unconditional models is the caller's).
+    public func checkClass(_ k: Int) throws {
+        guard let n = numClasses else { return }
+        guard (0..<n).contains(k) else { throw CommandError("\(path): class \(k) is out of range (the model has \(n) classes: 0…\(n - 1))") }
+    }
+
+    /// The class count, or an error naming `--num-classes`.
+    public func requireNumClasses() throws -> Int {
+        guard let n = numClasses else {
+            throw CommandError("\(path): cannot tell how many classes class input '\(classInput ?? "?")' has (no gannet.num_classes metadata, no Embedding Gather); pass --num-classes K")
+        }
+        return n
+    }
+
+    // MARK: class embedding cut
+
+    /// The embedding tables cut out of the graph, with the inputs that replace their rows.
+    public struct EmbeddingCut {
+        public var inputName: String
+        public var weight: Tensor
+        public var rowSize: Int { weight.count / max(weight.shape[0], 1) }
+    }
+
+    /// Replaces each Gather(weight initializer, class input) by a new input; returns the cuts.
+    public mutating func cutClassEmbedding() throws -> [EmbeddingCut] {
+        guard let c = classInput, let cv = graph.value(named: c) else {
+            throw CommandError("\(path): the model has no class input, so there is no class embedding to interpolate")
+        }
+        let batchDim = graph.type(of: cv)!.shape[0]
+        var cuts: [EmbeddingCut] = []
+        var keep: [Node] = []
+        for node in graph.nodes {
+            guard node.op == .gather, node.input(1) == cv else { keep.append(node); continue }
+            guard let wv = node.input(0), let w = graph.constantValue(wv), w.dtype == .float32, w.shape.count == 2,
+                  (try? node.attributes.int("axis", default: 0)) == 0 else {
+                throw CommandError("\(path): class input '\(c)' feeds a Gather that is not an embedding lookup (float [classes, D] weight, axis 0)")
+            }
+            let o = node.outputs[0]
+            graph[o].type = TensorType(.float32, [batchDim] + classShape.map { .fixed($0) } + [.fixed(w.shape[1])])
+            graph.inputs.append(o)
+            cuts.append(EmbeddingCut(inputName: graph.name(of: o), weight: w))
+        }
+        guard !cuts.isEmpty else {
+            throw CommandError("\(path): class input '\(c)' does not feed an Embedding (Gather on a weight); --class-from/--class-to need one")
+        }
+        graph.nodes = keep
+        if !graph.nodes.contains(where: { $0.inputs.contains(cv) }) && !graph.outputs.contains(cv) {
+            graph.inputs.removeAll { $0 == cv }
+        } else {
+            throw CommandError("\(path): class input '\(c)' is read by more than the embedding; cannot interpolate between classes")
+        }
+        graph.compactValues()
+        do { try graph.verify() } catch let e as GraphError { throw CommandError("\(path): after cutting the class embedding: \(e.message)") }
+        return cuts
+    }
+}
+
+/// Image geometry of a generator output.
+public struct ImageShape: Equatable {
+    public var channels: Int, height: Int, width: Int
+    public var count: Int { channels * height * width }
+}
+
+/// Runs a generator in batches.
+public final class GeneratorRunner {
+    public let model: GeneratorModel
+    public let session: Session
+    public let batch: Int
+    public private(set) var imageShape: ImageShape?
+
+    public init(model: GeneratorModel, batch: Int, threads: Int) throws {
+        self.model = model
+        self.batch = model.fixedBatch ?? max(1, batch)
+        do { session = try Session(graph: model.graph, threads: max(1, threads)) } catch let e as GraphError {
+            throw CommandError("\(model.path): \(e.message)")
+        }
+    }
+
+    /// Per-sample extra float inputs (e.g. cut embedding rows), by input name.
+    public typealias Extra = [String: [[Float]]]
+
+    /// Generates images for `latents` (and `classes`/`extra` when the model takes them); returns
+    /// NCHW floats, one image after the other. `progress` is called with the done count.
+    public func generate(latents: [[Float]], classes: [Int]? = nil, extra: Extra = [:],
+                         progress: ((Int) -> Void)? = nil) throws -> [Float] {
+        let n = latents.count
+        var result: [Float] = []
+        var start = 0
+        let names = Set(session.inputNames)
+        while start < n {
+            let real = min(batch, n - start)
+            let b = model.fixedBatch ?? real
+            var feeds: [String: Tensor] = [:]
+            var z = [Float](repeating: 0, count: b * model.latentSize)
+            for i in 0..<real {
+                let v = latents[start + i]
+                guard v.count == model.latentSize else { throw CommandError("latent \(start + i) has \(v.count) values, the model takes \(model.latentSize)") }
+                z.replaceSubrange(i * model.latentSize..<(i + 1) * model.latentSize, with: v)
+            }
+            feeds[model.latentInput] = Tensor(shape: [b] + model.latentShape, floats: z)
+            if let c = model.classInput, names.contains(c) {
+                guard let classes else { throw CommandError("\(model.path): the model is conditional; a class is needed") }
+                var y = [Int64](repeating: 0, count: b)
+                for i in 0..<real { y[i] = Int64(classes[start + i]) }
+                feeds[c] = Tensor(shape: [b] + model.classShape, int64s: y, dtype: model.classDType)
+            }
+            for (name, rows) in extra {
+                let d = rows.first?.count ?? 0
+                var e = [Float](repeating: 0, count: b * d)
+                for i in 0..<real { e.replaceSubrange(i * d..<(i + 1) * d, with: rows[start + i]) }
+                let t = session.graph.value(named: name).flatMap { session.graph.type(of: $0) }
+                let tail = t.map { $0.shape.dropFirst().map { $0.value ?? 1 } } ?? [d]
+                feeds[name] = Tensor(shape: [b] + tail, floats: e)
+            }
+            let outs: [String: Tensor]
+            do { outs = try session.run(feeds) }
+            catch let e as RuntimeError { throw CommandError("\(model.path): \(e.message)") }
+            catch let e as GraphError { throw CommandError("\(model.path): \(e.message)") }
+            guard let y = outs[model.output] else { throw CommandError("\(model.path): no output '\(model.output)'") }
+            let shape = try imageShape(of: y)
+            if imageShape == nil { imageShape = shape }
+            let f = y.floats
+            result += f[0..<(real * shape.count)]
+            start += real
+            progress?(start)
+        }
+        return result
+    }
+
+    func imageShape(of y: Tensor) throws -> ImageShape {
+        let s = y.shape
+        var shape: ImageShape?
+        if s.count == 4, s[1] == 1 || s[1] == 3 { shape = ImageShape(channels: s[1], height: s[2], width: s[3]) }
+        else if s.count == 3 { shape = ImageShape(channels: 1, height: s[1], width: s[2]) }
+        else if s.count == 2, let md = model.graph.metadata["gannet.image_shape"] {
+            let p = md.split(separator: ",").compactMap { Int($0) }
+            if p.count == 3, p.reduce(1, *) == s[1], p[0] == 1 || p[0] == 3 { shape = ImageShape(channels: p[0], height: p[1], width: p[2]) }
+        }
+        guard let shape, shape.count > 0 else {
+            throw CommandError("\(model.path): output '\(model.output)' has shape \(s); expected images [N,C,H,W] with C = 1 or 3")
+        }
+        return shape
+    }
+}

@@ -1,0 +1,139 @@
+// Latents: the sampling tools' latent vectors — a counter-based generator, seed lists,
+// truncation and interpolation (lerp, slerp).
+//
+// Contract:
+// - `Philox4x32` is Philox4x32-10 (Salmon et al., SC'11): a pure function of a 128-bit counter
+//   and a 64-bit key; integer arithmetic only, so identical on every platform.
+// - `LatentStream(seed:, index:)` keys Philox by `seed` and puts `index` in counter words 2–3;
+//   block b (words 0–1) yields four 32-bit words → two 53-bit uniforms in (0, 1) → two
+//   standard normals by Box-Muller (computed in Double, rounded to Float). Stream (S, i) is latent i of
+//   `--seed S`; `--seeds K` uses stream (K, 0), so `--seed K` tile 0 equals `--seeds K`.
+// - Truncation ψ resamples: each coordinate takes the next normal of its stream with |v| ≤ ψ
+//   (the BigGAN truncated normal). ψ = nil means no truncation.
+// - `Interpolation.slerp` follows user-expectations §2: endpoints exact for t ≤ 0 / t ≥ 1,
+//   dot of the normalised vectors clamped to [−1, 1], lerp when sin Ω ≈ 0 (incl. a ≈ b).
+
+import Foundation
+
+/// Philox4x32-10: 10 rounds of the Philox bijection over a 4×32-bit counter with a 2×32-bit key.
+public struct Philox4x32 {
+    public static let m0: UInt32 = 0xD251_1F53, m1: UInt32 = 0xCD9E_8D57
+    public static let w0: UInt32 = 0x9E37_79B9, w1: UInt32 = 0xBB67_AE85
+
+    /// The four output words for `counter` under `key`.
+    public static func block(counter: (UInt32, UInt32, UInt32, UInt32), key: (UInt32, UInt32)) -> (UInt32, UInt32, UInt32, UInt32) {
+        var (c0, c1, c2, c3) = counter
+        var (k0, k1) = key
+        for r in 0..<10 {
+            if r > 0 { k0 &+= w0; k1 &+= w1 }
+            let p0 = UInt64(m0) * UInt64(c0), p1 = UInt64(m1) * UInt64(c2)
+            let hi0 = UInt32(truncatingIfNeeded: p0 >> 32), lo0 = UInt32(truncatingIfNeeded: p0)
+            let hi1 = UInt32(truncatingIfNeeded: p1 >> 32), lo1 = UInt32(truncatingIfNeeded: p1)
+            (c0, c1, c2, c3) = (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0)
+        }
+        return (c0, c1, c2, c3)
+    }
+}
+
+/// An endless stream of standard normals keyed by (seed, index).
+public struct LatentStream {
+    public let seed: UInt64
+    public let index: UInt64
+    private var block: UInt64 = 0
+    private var pending: [Double] = []
+
+    public init(seed: UInt64, index: UInt64) {
+        self.seed = seed
+        self.index = index
+    }
+
+    /// The next standard normal.
+    public mutating func nextNormal() -> Double {
+        if pending.isEmpty {
+            let out = Philox4x32.block(
+                counter: (UInt32(truncatingIfNeeded: block), UInt32(truncatingIfNeeded: block >> 32),
+                          UInt32(truncatingIfNeeded: index), UInt32(truncatingIfNeeded: index >> 32)),
+                key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
+            block &+= 1
+            // Two uniforms from words (0,1) and (2,3) combined to 53 bits each.
+            let u1 = (Double(UInt64(out.0) << 21 ^ UInt64(out.1 >> 11)) + 0.5) * (1.0 / 9_007_199_254_740_992.0)
+            let u2 = (Double(UInt64(out.2) << 21 ^ UInt64(out.3 >> 11)) + 0.5) * (1.0 / 9_007_199_254_740_992.0)
+            let r = (-2 * Foundation.log(u1)).squareRoot()
+            let theta = 2 * Double.pi * u2
+            pending = [r * Foundation.sin(theta), r * Foundation.cos(theta)]
+        }
+        return pending.removeLast()
+    }
+}
+
+public enum Latents {
+    /// A latent of `size` standard normals for stream (seed, index); with `truncation` ψ each
+    /// coordinate is resampled (next draw of the stream) until |v| ≤ ψ.
+    public static func vector(seed: UInt64, index: UInt64, size: Int, truncation: Double? = nil) -> [Float] {
+        var s = LatentStream(seed: seed, index: index)
+        var out = [Float]()
+        out.reserveCapacity(size)
+        for _ in 0..<size {
+            var v = s.nextNormal()
+            if let psi = truncation {
+                while abs(v) > psi { v = s.nextNormal() }
+            }
+            out.append(Float(v))
+        }
+        return out
+    }
+
+    /// Parses a seed list: `7`, `0-63`, `1,5,9`, or a mix (`0-3,10`). Ranges are inclusive.
+    public static func parseSeeds(_ text: String) throws -> [UInt64] {
+        var seeds: [UInt64] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let p = part.trimmingCharacters(in: .whitespaces)
+            let bounds = p.split(separator: "-", omittingEmptySubsequences: false)
+            if bounds.count == 1, let v = UInt64(p) {
+                seeds.append(v)
+            } else if bounds.count == 2, let a = UInt64(bounds[0]), let b = UInt64(bounds[1]), a <= b {
+                guard b - a < 1_000_000 else { throw CommandError("--seeds \(text): range \(p) is too long (at most 1000000 seeds)") }
+                seeds += Array(a...b)
+            } else {
+                throw CommandError("--seeds \(text): '\(p)' is not a seed, a range a-b (a ≤ b) or a comma list")
+            }
+        }
+        return seeds
+    }
+}
+
+public enum InterpolationMode: String, CaseIterable {
+    case slerp, lerp
+}
+
+public enum Interpolation {
+    /// (1 − t)·a + t·b.
+    public static func lerp(_ t: Double, _ a: [Float], _ b: [Float]) -> [Float] {
+        if t <= 0 { return a }
+        if t >= 1 { return b }
+        return zip(a, b).map { Float((1 - t) * Double($0) + t * Double($1)) }
+    }
+
+    /// Spherical interpolation: sin((1−t)Ω)/sin Ω · a + sin(tΩ)/sin Ω · b, Ω = arccos(â·b̂).
+    public static func slerp(_ t: Double, _ a: [Float], _ b: [Float]) -> [Float] {
+        if t <= 0 { return a }
+        if t >= 1 { return b }
+        var dot = 0.0, na = 0.0, nb = 0.0
+        for (x, y) in zip(a, b) {
+            dot += Double(x) * Double(y)
+            na += Double(x) * Double(x)
+            nb += Double(y) * Double(y)
+        }
+        guard na > 0, nb > 0 else { return lerp(t, a, b) }
+        let c = min(1, max(-1, dot / (na.squareRoot() * nb.squareRoot())))
+        let omega = acos(c)
+        let s = sin(omega)
+        if abs(s) < 1e-6 { return lerp(t, a, b) }
+        let wa = sin((1 - t) * omega) / s, wb = sin(t * omega) / s
+        return zip(a, b).map { Float(wa * Double($0) + wb * Double($1)) }
+    }
+
+    public static func interpolate(_ mode: InterpolationMode, _ t: Double, _ a: [Float], _ b: [Float]) -> [Float] {
+        mode == .slerp ? slerp(t, a, b) : lerp(t, a, b)
+    }
+}

@@ -1,0 +1,191 @@
+// GANSteps: the D (critic) step and G step of every GAN recipe, as compiled training steps.
+//
+// Contract: `GANSteps(spec:seed:threads:)` builds the spec's generator and discriminator/critic
+// (initialised from `seed`), puts their weights and BatchNorm statistics in one ParameterStore
+// (`<network>/<initializer>`), and compiles on demand, per batch size, the two steps the seed
+// runs (seed-experiments.md §2–§5):
+// - D step on a real batch: z ~ N(0,1) of the real batch size, fake = G(z[, y]) with G in
+//   train mode (its BN statistics update), D(real) then D(fake) as separate passes (each with
+//   its own batch statistics), the recipe's D loss (+ penalty); only D's weights are updated.
+//   The fake is not detached; gradients stop at D's parameters because only they are asked for.
+// - G step: z of the schedule's batch size (labels uniform for conditional), D(G(z[, y])) with
+//   both in train mode; only G's weights are updated.
+// Random inputs come from RandomStream keyed by (seed, iteration, purpose).
+
+import GraphIR
+import Kernels
+import Passes
+import Runtime
+import SpecFormat
+import Training
+
+public final class GANSteps {
+    public let spec: Spec
+    public let seed: UInt64
+    public let store = ParameterStore()
+    public let pool: ThreadPool
+    public let generator: Graph
+    public let discriminator: Graph
+    public let generatorParameters: [String]
+    public let discriminatorParameters: [String]
+    private var dSteps: [Int: TrainStep] = [:]
+    private var gSteps: [Int: TrainStep] = [:]
+
+    public var latentSize: Int { spec.latent?.size ?? 100 }
+    public var classes: Int? { spec.conditional?.classes }
+    public var imageShape: [Int] { spec.dataset.imageShape }
+
+    public init(spec: Spec, seed: UInt64? = nil, threads: Int) throws {
+        self.spec = spec
+        self.seed = seed ?? spec.seed
+        self.pool = ThreadPool(threads: threads)
+        let graphs = try spec.buildGraphs(seed: self.seed)
+        guard let g = graphs.first(where: { $0.name == "generator" })?.graph else {
+            throw GraphError("\(spec.file): the spec has no network named 'generator'")
+        }
+        guard let d = graphs.first(where: { $0.name == "discriminator" || $0.name == "critic" })?.graph else {
+            throw GraphError("\(spec.file): the spec has no network named 'discriminator' or 'critic'")
+        }
+        generator = g
+        discriminator = d
+        func params(_ net: Graph) -> [String] {
+            let listed = net.metadata["gannet.parameters"].map { $0.split(separator: ",").map(String.init) } ?? []
+            return listed.map { "\(net.name)/\($0)" }
+        }
+        generatorParameters = params(g)
+        discriminatorParameters = params(d)
+        for net in [g, d] {
+            for (v, t) in net.initializers where t.dtype == .float32 {
+                try store.set("\(net.name)/\(net.name(of: v))", t)
+            }
+        }
+    }
+
+    func optimizer(_ network: String) -> OptimizerChoice {
+        guard let o = spec.optimizers[network] else { return .adam(AdamConfig()) }
+        switch o.kind {
+        case "sgd": return .sgd(SGDConfig(lr: Float(o.lr), momentum: Float(o.momentum), weightDecay: Float(o.weightDecay)))
+        case "rmsprop": return .rmsprop(RMSpropConfig(lr: Float(o.lr), alpha: Float(o.alpha), eps: Float(o.eps), weightDecay: Float(o.weightDecay)))
+        default: return .adam(AdamConfig(lr: Float(o.lr), beta1: Float(o.beta1), beta2: Float(o.beta2), eps: Float(o.eps), weightDecay: Float(o.weightDecay)))
+        }
+    }
+
+    var conditional: Bool { spec.conditional != nil }
+
+    /// The D-step plan for a real batch of `n`.
+    public func dPlan(batch n: Int) throws -> StepPlan {
+        var c = GraphComposer(name: "d_step")
+        let x = c.input("real", TensorType(.float32, fixed: [n] + imageShape))
+        let z = c.input("z", TensorType(.float32, fixed: [n, latentSize]))
+        let y = conditional ? c.input("labels", TensorType(.int64, fixed: [n])) : nil
+        let labelArgs = y.map { [$0] } ?? []
+        let fake = try c.call(generator, [z] + labelArgs, training: true)[0]
+        let dReal = try c.call(discriminator, [x] + labelArgs, training: true)[0]
+        let dFake = try c.call(discriminator, [fake] + labelArgs, training: true)[0]
+        let loss = spec.loss
+        var outputs: [ValueID] = []
+        let total: ValueID
+        switch loss.kind {
+        case "gan_bce_logits":
+            total = c.add(c.bceWithLogits(dReal, target: Float(loss.realLabel)), c.bceWithLogits(dFake, target: Float(loss.fakeLabel)))
+        case "bce_sigmoid":
+            total = c.add(c.bce(dReal, target: Float(loss.realLabel)), c.bce(dFake, target: Float(loss.fakeLabel)))
+        case "lsgan":
+            total = c.add(c.mse(dReal, target: Float(loss.realLabel)), c.mse(dFake, target: Float(loss.fakeLabel)))
+        case "hinge":
+            total = c.add(c.hinge(dReal, real: true), c.hinge(dFake, real: false))
+        case "wgan_gp", "cwgan_gp":
+            let wdist = c.sub(c.mean(dFake), c.mean(dReal))
+            let alpha = c.input("alpha", TensorType(.float32, fixed: [n] + Array(repeating: 1, count: imageShape.count)))
+            let one = c.scalar(1)
+            let mix = c.add(c.apply(.mul, [alpha, x]), c.apply(.mul, [c.sub(one, alpha), fake]))
+            let disc = discriminator
+            let gp = try c.gradientPenalty(at: mix, lambda: Float(loss.penaltyWeight ?? 10)) { comp, xm in
+                try comp.call(disc, [xm] + labelArgs, training: true)[0]
+            }
+            outputs = [wdist, gp]
+            total = c.add(wdist, gp)
+        case "dragan":
+            let bce = c.add(c.bceWithLogits(dReal, target: Float(loss.realLabel)), c.bceWithLogits(dFake, target: Float(loss.fakeLabel)))
+            let perturbed = c.input("perturbed", TensorType(.float32, fixed: [n] + imageShape))
+            let disc = discriminator
+            let gp = try c.gradientPenalty(at: perturbed, lambda: Float(loss.penaltyWeight ?? 10)) { comp, xm in
+                try comp.call(disc, [xm] + labelArgs, training: true)[0]
+            }
+            outputs = [bce, gp]
+            total = c.add(bce, gp)
+        default:
+            throw GraphError("\(spec.file): unknown loss '\(loss.kind)'")
+        }
+        let meanReal = c.mean(dReal), meanFake = c.mean(dFake)
+        c.output([total, meanReal, meanFake] + outputs)
+        return StepPlan(graph: c.graph, loss: total, trainable: discriminatorParameters,
+                        optimizer: optimizer(discriminator.name), assignments: c.finalState)
+    }
+
+    /// The G-step plan for a batch of `n`.
+    public func gPlan(batch n: Int) throws -> StepPlan {
+        var c = GraphComposer(name: "g_step")
+        let z = c.input("z", TensorType(.float32, fixed: [n, latentSize]))
+        let y = conditional ? c.input("labels", TensorType(.int64, fixed: [n])) : nil
+        let labelArgs = y.map { [$0] } ?? []
+        let fake = try c.call(generator, [z] + labelArgs, training: true)[0]
+        let dFake = try c.call(discriminator, [fake] + labelArgs, training: true)[0]
+        let total: ValueID
+        switch spec.loss.kind {
+        case "gan_bce_logits", "dragan": total = c.bceWithLogits(dFake, target: 1)
+        case "bce_sigmoid": total = c.bce(dFake, target: 1)
+        case "lsgan": total = c.mse(dFake, target: 1)
+        default: total = c.negate(c.mean(dFake))
+        }
+        c.output([total])
+        return StepPlan(graph: c.graph, loss: total, trainable: generatorParameters,
+                        optimizer: optimizer(generator.name), assignments: c.finalState)
+    }
+
+    public func dStep(batch n: Int) throws -> TrainStep {
+        if let s = dSteps[n] { return s }
+        let s = try TrainStep(plan: try dPlan(batch: n), store: store, inputShapes: [:], pool: pool)
+        dSteps[n] = s
+        return s
+    }
+
+    public func gStep(batch n: Int) throws -> TrainStep {
+        if let s = gSteps[n] { return s }
+        let s = try TrainStep(plan: try gPlan(batch: n), store: store, inputShapes: [:], pool: pool)
+        gSteps[n] = s
+        return s
+    }
+
+    /// The random inputs of D step `iteration` for a real batch of `n` (labels: the real ones).
+    public func dInputs(real: Tensor, labels: Tensor?, iteration: Int) -> [String: Tensor] {
+        let n = real.shape[0]
+        var rz = RandomStream(seed: seed, step: UInt64(iteration), purpose: .latent)
+        var inputs: [String: Tensor] = ["real": real, "z": Tensor(shape: [n, latentSize], floats: rz.normals(n * latentSize))]
+        if let labels { inputs["labels"] = labels }
+        if spec.loss.kind == "wgan_gp" || spec.loss.kind == "cwgan_gp" {
+            var ra = RandomStream(seed: seed, step: UInt64(iteration), purpose: .alpha)
+            inputs["alpha"] = Tensor(shape: [n] + Array(repeating: 1, count: imageShape.count), floats: ra.uniforms(n))
+        }
+        if spec.loss.kind == "dragan" {
+            // DRAGAN: x + 0.5·std(x)·u, u ~ U[0,1) per element.
+            let f = real.floats
+            let mean = f.reduce(0, +) / Float(f.count)
+            let std = (f.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(max(f.count - 1, 1))).squareRoot()
+            var ru = RandomStream(seed: seed, step: UInt64(iteration), purpose: .alpha)
+            inputs["perturbed"] = Tensor(shape: real.shape, floats: f.map { $0 + 0.5 * std * ru.uniform() })
+        }
+        return inputs
+    }
+
+    /// The random inputs of the G step at `iteration`.
+    public func gInputs(batch n: Int, iteration: Int) -> [String: Tensor] {
+        var rz = RandomStream(seed: seed, step: UInt64(iteration), purpose: .generatorLatent)
+        var inputs = ["z": Tensor(shape: [n, latentSize], floats: rz.normals(n * latentSize))]
+        if let k = classes {
+            var rl = RandomStream(seed: seed, step: UInt64(iteration), purpose: .generatorLabels)
+            inputs["labels"] = Tensor(shape: [n], int64s: (0..<n).map { _ in Int64(rl.below(k)) })
+        }
+        return inputs
+    }
+}

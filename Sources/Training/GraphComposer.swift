@@ -1,0 +1,118 @@
+// GraphComposer: builds a training graph by inlining network graphs (G, D, …) into one graph.
+//
+// Contract: each network's float initializers (weights, BatchNorm statistics) become graph
+// inputs named `<network>/<initializer>` (one per name, shared by every inlined copy), which the
+// runtime binds to ParameterStore buffers by name; integer initializers (shapes) are copied as
+// constants. Each inlined
+// copy gets its own value names (`<copy>/<name>`). In `training` mode, inference
+// BatchNormalization nodes become training-mode ones whose running statistics are threaded
+// through copies in call order (the second pass sees the statistics the first one updated, as
+// in PyTorch); `finalState` names the values to assign back after the step.
+
+import GraphIR
+
+public struct GraphComposer {
+    public private(set) var graph: Graph
+    /// State name → the value holding its latest version in the composed graph.
+    public private(set) var current: [String: ValueID] = [:]
+    private var stateInputs: [String: ValueID] = [:]
+    private var copies: [String: Int] = [:]
+    private var constants: [String: ValueID] = [:]
+
+    public init(name: String) { graph = Graph(name: name) }
+
+    /// Adds a graph input fed by the caller each step (latents, real batches, labels, α).
+    public mutating func input(_ name: String, _ type: TensorType) -> ValueID {
+        graph.addInput(name, type)
+    }
+
+    /// The graph input bound to state `name` (created on first use).
+    public mutating func stateInput(_ name: String, _ tensor: Tensor) -> ValueID {
+        if let v = stateInputs[name] { return v }
+        let v = graph.addInput(name, tensor.type)
+        stateInputs[name] = v
+        current[name] = v
+        return v
+    }
+
+    /// State names whose value changed during the step, with their new values.
+    public var finalState: [(name: String, value: ValueID)] {
+        current.keys.sorted().compactMap { k in current[k] != stateInputs[k] ? (k, current[k]!) : nil }
+    }
+
+    /// Inlines `net` with its graph inputs bound to `args` (in order) and returns its outputs.
+    /// `training` switches BatchNormalization to batch statistics.
+    public mutating func call(_ net: Graph, _ args: [ValueID], training: Bool, label: String? = nil) throws -> [ValueID] {
+        guard args.count == net.inputs.count else {
+            throw GraphError("network '\(net.name)' takes \(net.inputs.count) inputs, got \(args.count)")
+        }
+        let base = label ?? net.name
+        copies[base, default: 0] += 1
+        let prefix = copies[base]! == 1 ? base : "\(base)#\(copies[base]!)"
+        var map: [ValueID: ValueID] = [:]
+        for (v, a) in zip(net.inputs, args) { map[v] = a }
+        for (v, t) in net.initializers.sorted(by: { $0.key < $1.key }) {
+            let name = "\(net.name)/\(net.name(of: v))"
+            if t.dtype == .float32 {
+                map[v] = stateInput(name, t)
+            } else {
+                if constants[name] == nil { constants[name] = graph.addInitializer(name, t) }
+                map[v] = constants[name]
+            }
+        }
+        for node in net.nodes {
+            var n = node
+            n.inputs = node.inputs.map { $0.map { map[$0]! } }
+            if node.op == .batchNormalization && training {
+                let mean = node.inputs[3]!, variance = node.inputs[4]!
+                let meanName = "\(net.name)/\(net.name(of: mean))", varName = "\(net.name)/\(net.name(of: variance))"
+                n.inputs[3] = current[meanName]
+                n.inputs[4] = current[varName]
+                n.attributes["training_mode"] = .int(1)
+                let y = graph.addValue("\(prefix)/\(net.name(of: node.outputs[0]))", net.type(of: node.outputs[0]))
+                let rm = graph.addValue("\(prefix)/\(net.name(of: mean)).next", net.type(of: mean))
+                let rv = graph.addValue("\(prefix)/\(net.name(of: variance)).next", net.type(of: variance))
+                n.outputs = [y, rm, rv]
+                map[node.outputs[0]] = y
+                current[meanName] = rm
+                current[varName] = rv
+            } else {
+                n.outputs = node.outputs.map { o in
+                    let nv = graph.addValue("\(prefix)/\(net.name(of: o))", net.type(of: o))
+                    map[o] = nv
+                    return nv
+                }
+            }
+            n.name = node.name.isEmpty ? "" : "\(prefix)/\(node.name)"
+            graph.nodes.append(n)
+        }
+        return net.outputs.map { map[$0]! }
+    }
+
+    private var nameCounts: [String: Int] = [:]
+
+    /// A fresh value name based on `base`.
+    mutating func uniqueName(_ base: String) -> String {
+        var name = base
+        while graph.value(named: name) != nil {
+            nameCounts[base, default: 1] += 1
+            name = "\(base)#\(nameCounts[base]!)"
+        }
+        return name
+    }
+
+    mutating func graphAddNode(_ op: Op, _ inputs: [ValueID?], _ base: String, _ attributes: [String: Attribute]) -> ValueID {
+        let name = uniqueName(base)
+        return graph.addNode(op, inputs, outputs: [name], attributes: attributes, name: name)[0]
+    }
+
+    mutating func addConstant(_ t: Tensor, name: String) -> ValueID {
+        graph.addInitializer(uniqueName("const/\(name)"), t)
+    }
+
+    /// Replaces the graph with a transformed version of it (same value ids for existing values).
+    mutating func replaceGraph(_ g: Graph) { graph = g }
+
+    /// Marks graph outputs.
+    public mutating func output(_ values: [ValueID]) { graph.outputs = values }
+}

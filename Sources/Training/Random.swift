@@ -1,0 +1,87 @@
+// Random: a counter-based generator (Philox4x32-10) keyed by seed, step and purpose.
+//
+// Contract: `RandomStream(seed:step:purpose:)` yields the same numbers on every machine and
+// thread count; draws for (seed, step, purpose) never depend on how many numbers other
+// purposes drew, so a resumed run reproduces an uninterrupted one from the counters alone.
+// uniform() ∈ [0,1) with 24 random bits; normal() by Box–Muller on uniforms in (0,1].
+
+/// What a stream of numbers is for; each purpose is an independent stream.
+public enum RandomPurpose: UInt32, Sendable {
+    case latent = 1, labels, alpha, shuffle, dropout, initialization, sampling, generatorLatent, generatorLabels
+}
+
+public struct RandomStream {
+    private let key: (UInt32, UInt32)
+    private var counter: (UInt32, UInt32, UInt32, UInt32)
+    private var buffer: [UInt32] = []
+    private var spareNormal: Float? = nil
+
+    public init(seed: UInt64, step: UInt64, purpose: RandomPurpose) {
+        key = (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32))
+        counter = (0, UInt32(truncatingIfNeeded: step), UInt32(truncatingIfNeeded: step >> 32), purpose.rawValue)
+    }
+
+    /// One Philox4x32-10 block.
+    static func philox(_ c: (UInt32, UInt32, UInt32, UInt32), _ k: (UInt32, UInt32)) -> (UInt32, UInt32, UInt32, UInt32) {
+        var (x0, x1, x2, x3) = c
+        var (k0, k1) = k
+        for _ in 0..<10 {
+            let p0 = UInt64(0xD251_1F53) &* UInt64(x0)
+            let p1 = UInt64(0xCD9E_8D57) &* UInt64(x2)
+            let hi0 = UInt32(p0 >> 32), lo0 = UInt32(truncatingIfNeeded: p0)
+            let hi1 = UInt32(p1 >> 32), lo1 = UInt32(truncatingIfNeeded: p1)
+            (x0, x1, x2, x3) = (hi1 ^ x1 ^ k0, lo1, hi0 ^ x3 ^ k1, lo0)
+            k0 &+= 0x9E37_79B9
+            k1 &+= 0xBB67_AE85
+        }
+        return (x0, x1, x2, x3)
+    }
+
+    public mutating func nextUInt32() -> UInt32 {
+        if buffer.isEmpty {
+            let (a, b, c, d) = Self.philox(counter, key)
+            buffer = [d, c, b, a]
+            counter.0 &+= 1
+            if counter.0 == 0 { counter.1 &+= 1 }
+        }
+        return buffer.removeLast()
+    }
+
+    /// Uniform in [0, 1).
+    public mutating func uniform() -> Float { Float(nextUInt32() >> 8) * (1.0 / 16_777_216.0) }
+
+    /// Standard normal.
+    public mutating func normal() -> Float {
+        if let s = spareNormal { spareNormal = nil; return s }
+        let u1 = Float(Double(nextUInt32() >> 8) + 1) * (1.0 / 16_777_216.0)   // (0, 1]
+        let u2 = uniform()
+        let r = (-2 * logf(u1)).squareRoot()
+        let t = 2 * Float.pi * u2
+        spareNormal = r * sinf(t)
+        return r * cosf(t)
+    }
+
+    /// A uniform integer in 0..<n (n ≥ 1), without modulo bias.
+    public mutating func below(_ n: Int) -> Int {
+        precondition(n >= 1)
+        let bound = UInt64(n)
+        while true {
+            let x = UInt64(nextUInt32())
+            let m = x * bound
+            if UInt32(truncatingIfNeeded: m) >= UInt32(truncatingIfNeeded: (1 << 32) % bound) || bound == 1 { return Int(m >> 32) }
+        }
+    }
+
+    public mutating func normals(_ count: Int) -> [Float] { (0..<count).map { _ in normal() } }
+    public mutating func uniforms(_ count: Int) -> [Float] { (0..<count).map { _ in uniform() } }
+
+    /// A seeded Fisher–Yates permutation of 0..<n.
+    public mutating func permutation(_ n: Int) -> [Int] {
+        var p = Array(0..<n)
+        if n < 2 { return p }
+        for i in stride(from: n - 1, to: 0, by: -1) { p.swapAt(i, below(i + 1)) }
+        return p
+    }
+}
+
+import Foundation

@@ -1,0 +1,109 @@
+// TrainStep: compiles one training step — forward, loss, backward, optimizer update — into a
+// single memory-planned Program over a shared ParameterStore.
+//
+// Contract: a `StepPlan` holds a composed graph (GraphComposer) whose inputs are either fed per
+// step (batches, latents, labels, α) or bound to state by name, its scalar loss value, the state
+// names to train and the optimizer, and the state assignments (BatchNorm running statistics).
+// `TrainStep.compile` binds the fed inputs' shapes, runs the training pipeline (InferShapes,
+// ExpandTrainingBatchNorm, InferShapes), appends the gradient of the loss with respect to the
+// trained inputs (Autodiff), and lowers everything with the optimizer updates and assignments
+// as in-place state updates at the end of the program. `run` feeds inputs, runs the program
+// once (one optimizer step) and returns the graph outputs as scalars (the logged losses).
+
+import GraphIR
+import Kernels
+import Passes
+import Runtime
+
+/// An optimizer for one parameter group.
+public enum OptimizerChoice: Equatable {
+    case adam(AdamConfig)
+    case sgd(SGDConfig)
+    case rmsprop(RMSpropConfig)
+}
+
+/// What one step computes and updates.
+public struct StepPlan {
+    public var graph: Graph
+    public var loss: ValueID
+    public var trainable: [String]
+    public var optimizer: OptimizerChoice?
+    public var assignments: [(name: String, value: ValueID)]
+
+    public init(graph: Graph, loss: ValueID, trainable: [String], optimizer: OptimizerChoice?,
+                assignments: [(name: String, value: ValueID)]) {
+        self.graph = graph
+        self.loss = loss
+        self.trainable = trainable
+        self.optimizer = optimizer
+        self.assignments = assignments
+    }
+}
+
+public final class TrainStep {
+    public let program: Program
+    /// The compiled graph (after passes and autodiff), for printing.
+    public let graph: Graph
+    /// Names of the graph outputs, in order.
+    public let outputNames: [String]
+    /// Gradient value names per trained parameter (for tests and gradient-norm logging).
+    public let gradientNames: [String: String]
+
+    /// The training pipeline run before autodiff.
+    public static let pipeline: [Pass] = [InferShapes(), ExpandTrainingBatchNorm(), InferShapes()]
+
+    public init(plan: StepPlan, store: ParameterStore, inputShapes: [String: [Int]], pool: ThreadPool,
+                exposeGradients: Bool = false) throws {
+        let fedNames = plan.graph.inputs.map { plan.graph.name(of: $0) }
+        var shapes: [[Int]] = []
+        for (v, name) in zip(plan.graph.inputs, fedNames) {
+            if let e = store.entry(name) { shapes.append(e.shape) }
+            else if let s = inputShapes[name] { shapes.append(s) }
+            else if let s = plan.graph.type(of: v)?.fixedShape { shapes.append(s) }
+            else { throw RuntimeError("step input '\(name)' needs a shape") }
+        }
+        var g = try Session.bind(plan.graph, shapes)
+        try Pipelines.run(Self.pipeline, on: &g)
+        let wrt = try plan.trainable.map { name -> ValueID in
+            guard let v = g.inputs.first(where: { g.name(of: $0) == name }) else {
+                throw RuntimeError("trained parameter '\(name)' is not an input of the step graph")
+            }
+            return v
+        }
+        let grads = try Autodiff.gradients(of: plan.loss, wrt: wrt, in: &g)
+        try InferShapes().run(&g)
+        var updates: [StateUpdate] = []
+        var gradientNames: [String: String] = [:]
+        for (name, grad) in zip(plan.trainable, grads) {
+            guard let grad else { continue }
+            gradientNames[name] = g.name(of: grad)
+            switch plan.optimizer {
+            case .adam(let c)?: updates.append(.adam(param: name, grad: grad, config: c))
+            case .sgd(let c)?: updates.append(.sgd(param: name, grad: grad, config: c))
+            case .rmsprop(let c)?: updates.append(.rmsprop(param: name, grad: grad, config: c))
+            case nil: break
+            }
+        }
+        if exposeGradients {
+            for case let grad? in grads where !g.outputs.contains(grad) { g.outputs.append(grad) }
+        }
+        for (name, value) in plan.assignments { updates.append(.assign(state: name, value: value)) }
+        try g.verify()
+        self.graph = g
+        self.outputNames = g.outputs.map { g.name(of: $0) }
+        self.gradientNames = gradientNames
+        self.program = try Lowering.lower(g, pool: pool, store: store, updates: updates)
+    }
+
+    /// Feeds `inputs` (by name), runs one step and returns every output tensor by name.
+    public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+        for (i, v) in program.inputs.enumerated() {
+            guard let t = inputs[v.name] else { throw RuntimeError("step input '\(v.name)' was not fed") }
+            try program.setInput(i, t)
+        }
+        try program.run()
+        var out: [String: Tensor] = [:]
+        for (i, name) in outputNames.enumerated() { out[name] = program.output(i) }
+        return out
+    }
+}

@@ -1,0 +1,185 @@
+// PullbackTests: a finite-difference check of every pullback rule (tolerance: see Support.swift).
+
+import XCTest
+import GraphIR
+import Passes
+
+final class PullbackTests: XCTestCase {
+    func testUnaryRules() throws {
+        let ops: [(Op, [String: Attribute], Bool)] = [   // op, attributes, needs positive input / kink-free
+            (.neg, [:], false), (.exp, [:], false), (.log, [:], true), (.sqrt, [:], true), (.abs, [:], false),
+            (.sigmoid, [:], false), (.tanh, [:], false), (.softplus, [:], false), (.relu, [:], false),
+            (.leakyRelu, ["alpha": .float(0.2)], false), (.leakyRelu, [:], false), (.identity, [:], false),
+        ]
+        for (k, (op, attrs, positive)) in ops.enumerated() {
+            var c = GradCase(seed: 100 + UInt64(k))
+            let x = positive ? c.input("x", [3, 5], 0.5...2) : c.input("x", c.rng.awayFromZero([3, 5]))
+            let y = c.node(op, [x], attrs)
+            try FD.check(c, output: y, wrt: [x], what: "\(op.rawValue)")
+        }
+    }
+
+    func testBinaryRulesWithBroadcasting() throws {
+        let shapes: [([Int], [Int])] = [([3, 5], [3, 5]), ([2, 3, 5], [5]), ([2, 1, 5], [3, 1]), ([3, 5], []), ([1, 5], [3, 1]), ([3], [2, 3, 1])]
+        for op in [Op.add, .sub, .mul, .div, .pow] {
+            for (k, (sa, sb)) in shapes.enumerated() {
+                var c = GradCase(seed: 200 + UInt64(k))
+                let a = op == .pow ? c.input("a", sa, 0.5...2) : c.input("a", sa)
+                let b = op == .div ? c.input("b", c.rng.awayFromZero(sb, 0.5, 2)) : c.input("b", sb)
+                let y = c.node(op, [a, b])
+                try FD.check(c, output: y, wrt: [a, b], what: "\(op.rawValue) \(sa) \(sb)")
+            }
+        }
+        // The same value on both sides (x·x, x/x) sums both cotangents.
+        var c = GradCase(seed: 250)
+        let x = c.input("x", [4, 3])
+        try FD.check(c, output: c.node(.mul, [x, x]), wrt: [x], what: "x*x")
+    }
+
+    func testGemm() throws {
+        var k: UInt64 = 0
+        for tA in [false, true] {
+            for tB in [false, true] {
+                for cShape in [nil, [5], [3, 5], [1, 5], [3, 1], []] as [[Int]?] {
+                    k += 1
+                    var c = GradCase(seed: 300 + k)
+                    let a = c.input("a", tA ? [4, 3] : [3, 4]), b = c.input("b", tB ? [5, 4] : [4, 5])
+                    let cc = cShape.map { c.input("c", $0) }
+                    var attrs: [String: Attribute] = ["transA": .int(tA ? 1 : 0), "transB": .int(tB ? 1 : 0)]
+                    if k % 2 == 0 { attrs["alpha"] = .float(0.7); attrs["beta"] = .float(-1.3) }
+                    let y = c.node(.gemm, [a, b] + (cc.map { [$0] } ?? []), attrs)
+                    try FD.check(c, output: y, wrt: [a, b] + (cc.map { [$0] } ?? []), what: "Gemm tA=\(tA) tB=\(tB) C=\(cShape ?? [-1])")
+                }
+            }
+        }
+    }
+
+    func testMatMul() throws {
+        let cases: [([Int], [Int])] = [([3, 5], [5, 4]), ([2, 3, 5], [5, 4]), ([2, 3, 5], [2, 5, 4]), ([3, 5], [2, 5, 3])]
+        for (k, (sa, sb)) in cases.enumerated() {
+            var c = GradCase(seed: 400 + UInt64(k))
+            let a = c.input("a", sa), b = c.input("b", sb)
+            try FD.check(c, output: c.node(.matMul, [a, b]), wrt: [a, b], what: "MatMul \(sa) \(sb)")
+        }
+    }
+
+    func testConv() throws {
+        struct C { var x: [Int]; var w: [Int]; var attrs: [String: Attribute]; var bias: Bool }
+        let cases: [C] = [
+            C(x: [2, 3, 7, 7], w: [4, 3, 3, 3], attrs: [:], bias: true),
+            C(x: [2, 3, 7, 7], w: [4, 3, 4, 4], attrs: ["strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1])], bias: true),
+            C(x: [1, 2, 9, 8], w: [3, 2, 3, 3], attrs: ["strides": .ints([2, 3]), "pads": .ints([1, 0, 2, 1]), "dilations": .ints([2, 1])], bias: false),
+            C(x: [2, 2, 8, 7], w: [3, 2, 2, 3], attrs: ["dilations": .ints([3, 2]), "pads": .ints([0, 2, 1, 0])], bias: true),
+            C(x: [1, 3, 6, 5], w: [3, 3, 3, 3], attrs: ["auto_pad": .string("SAME_UPPER"), "strides": .ints([2, 2])], bias: false),
+        ]
+        for (k, t) in cases.enumerated() {
+            var c = GradCase(seed: 500 + UInt64(k))
+            let x = c.input("x", t.x), w = c.input("w", t.w)
+            let b = t.bias ? c.input("b", [t.w[0]]) : nil
+            let y = c.node(.conv, [x, w] + (b.map { [$0] } ?? []), t.attrs)
+            try FD.check(c, output: y, wrt: [x, w] + (b.map { [$0] } ?? []), what: "Conv \(t.x) \(t.w) \(t.attrs)")
+        }
+        // Grouped convolution: input and bias gradients (the weight gradient needs group 1).
+        var c = GradCase(seed: 550)
+        let x = c.input("x", [2, 4, 5, 5]), w = c.input("w", [6, 2, 3, 3]), b = c.input("b", [6])
+        let y = c.node(.conv, [x, w, b], ["group": .int(2), "pads": .ints([1, 1, 1, 1])])
+        try FD.check(c, output: y, wrt: [x, b], what: "grouped Conv")
+        var g = c.graph
+        try InferShapes().run(&g)
+        let s = g.addNode(.reduceSum, [y], outputs: ["s"], attributes: ["keepdims": .int(0)])[0]
+        try InferShapes().run(&g)
+        XCTAssertThrowsError(try Autodiff.gradients(of: s, wrt: [w], in: &g)) { e in
+            XCTAssertTrue("\(e)".contains("group 1 only"), "\(e)")
+        }
+    }
+
+    func testConvTranspose() throws {
+        struct C { var x: [Int]; var w: [Int]; var attrs: [String: Attribute]; var bias: Bool }
+        let cases: [C] = [
+            C(x: [2, 3, 4, 4], w: [3, 2, 4, 4], attrs: ["strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1])], bias: true),
+            C(x: [1, 3, 3, 5], w: [3, 2, 3, 3], attrs: ["strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1]), "output_padding": .ints([1, 1])], bias: true),
+            C(x: [2, 2, 3, 3], w: [2, 3, 3, 2], attrs: ["dilations": .ints([2, 1]), "pads": .ints([0, 1, 1, 0])], bias: false),
+            C(x: [1, 2, 3, 4], w: [2, 3, 3, 3], attrs: ["strides": .ints([3, 2]), "output_shape": .ints([9, 8])], bias: false),
+        ]
+        for (k, t) in cases.enumerated() {
+            var c = GradCase(seed: 600 + UInt64(k))
+            let x = c.input("x", t.x), w = c.input("w", t.w)
+            let b = t.bias ? c.input("b", [t.w[1]]) : nil
+            let y = c.node(.convTranspose, [x, w] + (b.map { [$0] } ?? []), t.attrs)
+            try FD.check(c, output: y, wrt: [x, w] + (b.map { [$0] } ?? []), what: "ConvTranspose \(t.x) \(t.w) \(t.attrs)")
+        }
+    }
+
+    func testShapeRules() throws {
+        var c = GradCase(seed: 700)
+        var x = c.input("x", [2, 3, 5])
+        try FD.check(c, output: c.node(.reshape, [x, c.ints("s", [5, -1])]), wrt: [x], what: "Reshape")
+        c = GradCase(seed: 701); x = c.input("x", [2, 3, 5])
+        try FD.check(c, output: c.node(.flatten, [x], ["axis": .int(2)]), wrt: [x], what: "Flatten")
+        c = GradCase(seed: 702); x = c.input("x", [3, 1, 5])
+        try FD.check(c, output: c.node(.squeeze, [x, c.ints("a", [1])]), wrt: [x], what: "Squeeze")
+        c = GradCase(seed: 703); x = c.input("x", [3, 5])
+        try FD.check(c, output: c.node(.unsqueeze, [x, c.ints("a", [0, 2])]), wrt: [x], what: "Unsqueeze")
+        c = GradCase(seed: 704); x = c.input("x", [2, 3, 5])
+        try FD.check(c, output: c.node(.transpose, [x], ["perm": .ints([2, 0, 1])]), wrt: [x], what: "Transpose")
+        c = GradCase(seed: 705); x = c.input("x", [2, 3, 5])
+        let y = c.input("y", [2, 1, 5]), z = c.input("z", [2, 4, 5])
+        try FD.check(c, output: c.node(.concat, [x, y, z, x], ["axis": .int(1)]), wrt: [x, y, z], what: "Concat")
+        c = GradCase(seed: 706); x = c.input("x", [4, 7, 5])
+        let sl = c.node(.slice, [x, c.ints("st", [1, 2]), c.ints("en", [3, -1]), c.ints("ax", [0, 1])])
+        try FD.check(c, output: sl, wrt: [x], what: "Slice")
+        c = GradCase(seed: 707); x = c.input("x", [3, 1, 5])
+        try FD.check(c, output: c.node(.expand, [x, c.ints("sh", [2, 3, 4, 1])]), wrt: [x], what: "Expand")
+        c = GradCase(seed: 708); x = c.input("emb", [6, 4])
+        let idx = c.ints("idx", [1, 5, 1, 0, -1, 3], shape: [2, 3])
+        try FD.check(c, output: c.node(.gather, [x, idx]), wrt: [x], what: "Gather axis 0")
+        c = GradCase(seed: 709); x = c.input("x", [3, 6, 2])
+        try FD.check(c, output: c.node(.gather, [x, c.ints("i", [4, 4, 0])], ["axis": .int(1)]), wrt: [x], what: "Gather axis 1")
+        for (k, (op, keep)) in [(Op.reduceSum, 0), (.reduceSum, 1), (.reduceMean, 0), (.reduceMean, 1)].enumerated() {
+            c = GradCase(seed: 710 + UInt64(k)); x = c.input("x", [3, 4, 5])
+            try FD.check(c, output: c.node(op, [x, c.ints("ax", [0, 2])], ["keepdims": .int(keep)]), wrt: [x], what: "\(op.rawValue) keepdims=\(keep)")
+            c = GradCase(seed: 720 + UInt64(k)); x = c.input("x", [3, 4, 5])
+            try FD.check(c, output: c.node(op, [x], ["keepdims": .int(keep)]), wrt: [x], what: "\(op.rawValue) all axes keepdims=\(keep)")
+        }
+        for (k, op) in [Op.softmax, .logSoftmax].enumerated() {
+            c = GradCase(seed: 730 + UInt64(k)); x = c.input("x", [3, 5, 2], -2...2)
+            try FD.check(c, output: c.node(op, [x], ["axis": .int(1)]), wrt: [x], what: "\(op.rawValue)")
+        }
+        c = GradCase(seed: 740); x = c.input("x", [2, 3, 3, 5])
+        try FD.check(c, output: c.node(.globalAveragePool, [x]), wrt: [x], what: "GlobalAveragePool")
+    }
+
+    func testInferenceBatchNorm() throws {
+        var c = GradCase(seed: 800)
+        let x = c.input("x", [2, 3, 4, 5]), scale = c.input("scale", [3]), bias = c.input("bias", [3])
+        let mean = c.input("mean", [3]), variance = c.input("var", [3], 0.5...2)
+        let y = c.node(.batchNormalization, [x, scale, bias, mean, variance], ["epsilon": .float(1e-3)])
+        try FD.check(c, output: y, wrt: [x, scale, bias, mean, variance], what: "BatchNormalization (inference)")
+    }
+
+    /// The internal gradient ops have rules of their own (second order).
+    func testGradientOpRules() throws {
+        var c = GradCase(seed: 900)
+        let dy = c.input("dy", [3, 5]), y = c.input("y", c.rng.awayFromZero([3, 5]))
+        let g = c.node(.leakyReluGrad, [dy, y], ["alpha": .float(0.2)])
+        try FD.check(c, output: g, wrt: [dy, y], what: "LeakyReluGrad")
+        c = GradCase(seed: 901)
+        let d = c.input("d", [2, 3, 4])
+        let idx = c.ints("idx", [1, 5, 1], shape: [3])
+        try FD.check(c, output: c.node(.gatherGrad, [d, idx], ["axis": .int(1), "size": .int(6)]), wrt: [d], what: "GatherGrad")
+        c = GradCase(seed: 902)
+        let s = c.input("s", c.rng.awayFromZero([4, 3]))
+        try FD.check(c, output: c.node(.sign, [s]), wrt: [s], what: "Sign")
+    }
+
+    /// A small MLP chain: fan-out, several rules composed.
+    func testComposite() throws {
+        var c = GradCase(seed: 950)
+        let x = c.input("x", [4, 6]), w1 = c.input("w1", [6, 5]), b1 = c.input("b1", [5]), w2 = c.input("w2", [3, 5])
+        let h = c.node(.tanh, [c.node(.gemm, [x, w1, b1])])
+        let o = c.node(.gemm, [h, w2], ["transB": .int(1)])
+        let sm = c.node(.logSoftmax, [o], ["axis": .int(1)])
+        let out = c.node(.add, [sm, c.node(.mul, [h, h])].prefix(1).map { $0 } + [c.node(.reduceMean, [h, c.ints("ax", [1])])])
+        try FD.check(c, output: out, wrt: [x, w1, b1, w2], what: "MLP")
+    }
+}

@@ -1,0 +1,2 @@
+import Commands
+GanSample.main()
