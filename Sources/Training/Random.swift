@@ -21,8 +21,8 @@ public struct RandomStream {
         counter = (0, UInt32(truncatingIfNeeded: step), UInt32(truncatingIfNeeded: step >> 32), purpose.rawValue)
     }
 
-    /// One Philox4x32-10 block.
-    static func philox(_ c: (UInt32, UInt32, UInt32, UInt32), _ k: (UInt32, UInt32)) -> (UInt32, UInt32, UInt32, UInt32) {
+    /// One Philox4x32-10 block (Random123's philox4x32_10).
+    public static func philox(_ c: (UInt32, UInt32, UInt32, UInt32), _ k: (UInt32, UInt32)) -> (UInt32, UInt32, UInt32, UInt32) {
         var (x0, x1, x2, x3) = c
         var (k0, k1) = k
         for _ in 0..<10 {
