@@ -45,13 +45,15 @@ public struct Bench: ParsableCommand {
         @Option var n = 512
         @Option var k = 512
         @Option(help: "Timed repeats.") var repeats = 20
+        @Flag(help: "A stored transposed (k×m).") var transA = false
+        @Flag(help: "B stored transposed (n×k).") var transB = false
         @OptionGroup var common: Common
         func validate() throws {
             guard m > 0, n > 0, k > 0, repeats > 0 else { throw ValidationError("--m, --n, --k and --repeats must be positive") }
         }
         func run() throws {
             let pool = ThreadPool(threads: common.threads)
-            let g = KernelBench.gemmGflops(m: m, n: n, k: k, pool: pool, repeats: repeats)
+            let g = KernelBench.gemmGflops(m: m, n: n, k: k, transA: transA, transB: transB, pool: pool, repeats: repeats)
             Bench.emit([("gflops", g)], json: common.json)
         }
     }

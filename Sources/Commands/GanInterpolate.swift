@@ -102,6 +102,9 @@ public struct GanInterpolate: ParsableCommand {
     public func run() throws {
         var model = try common.loadModel()
         let kind = kind!
+        if kind == .mp4, FFmpeg.locate() == nil {
+            throw CommandError("\(out): writing MP4 needs ffmpeg, which is not on PATH (install it, e.g. 'apt-get install ffmpeg', or write .gif or .png instead)")
+        }
         let mode = InterpolationMode(rawValue: mode)!
         let seedList = try Latents.parseSeeds(seeds)
         let interpolatingClass = classFrom != nil

@@ -54,8 +54,10 @@ public enum KernelBench {
         return s.sum()
     }
 
-    /// Median GFLOP/s of `Gemm.sgemm` (no transposes, alpha 1, beta 0) over `repeats` runs.
-    public static func gemmGflops(m: Int, n: Int, k: Int, pool: ThreadPool, repeats: Int) -> Double {
+    /// Median GFLOP/s of `Gemm.sgemm` (alpha 1, beta 0; op(A) m×k, op(B) k×n, optionally stored
+    /// transposed) over `repeats` runs.
+    public static func gemmGflops(m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
+                                  pool: ThreadPool, repeats: Int) -> Double {
         let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
         let b = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
@@ -65,8 +67,8 @@ public enum KernelBench {
         var times: [Double] = []
         for rep in 0...max(1, repeats) {
             let start = now()
-            Gemm.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n,
-                       beta: 0, c: c, ldc: n, pool: pool)
+            Gemm.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: transA ? m : k,
+                       b: b, ldb: transB ? k : n, beta: 0, c: c, ldc: n, pool: pool)
             let dt = now() - start
             if rep > 0 { times.append(dt) }   // the first run warms caches and buffers
         }

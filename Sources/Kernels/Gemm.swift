@@ -35,7 +35,7 @@ public enum Gemm {
     /// while the MC×KC A block (192 KiB) streams from L2.
     static let kcBlock = 256
     static let mcBlock = 12 * 16
-    static let ncBlock = 32 * 64
+    static let ncBlock = 32 * 32
 
     /// Floats of per-thread packing storage needed for one thread's part.
     static func packCount() -> Int {
@@ -326,10 +326,21 @@ public enum Gemm {
                 let kc = min(kcBlock, k - pc)
                 let lastK = pc + kc == k
                 let blockBeta: Float = pc == 0 ? beta : 1
-                packB(transB, b, ldb, pc, kc, jc, nc, bPack)
+                // Small K blocks (little compute per C tile): rows outer, so each 12-row panel of C
+                // is written left to right (contiguous streams) with the whole packed B block in L2.
+                // Otherwise columns outer: a B panel stays in L1 for all row tiles.
+                let rowOuter = kc * nc <= 128 * 1024
+                // Stored B (not transposed) is packed for the whole block up front, row by row
+                // (long contiguous reads). Transposed B panels are packed just before their first
+                // use (by the first row block), so a fresh panel is still in L1; with a single row
+                // block each panel is used once and one panel slot is reused.
+                let prepack = !transB || rowOuter
+                if prepack { packB(transB, b, ldb, pc, kc, jc, nc, bPack) }
+                let singleRowBlock = rows.count <= mcBlock
                 var ic = rows.lowerBound
                 while ic < rows.upperBound {
                     let mc = min(mcBlock, rows.upperBound - ic)
+                    let firstRowBlock = ic == rows.lowerBound
                     let aBlock: UnsafePointer<Float>
                     if let packedA {
                         aBlock = packedA + pc * mPad + ic * kc
@@ -337,15 +348,30 @@ public enum Gemm {
                         packA(transA, a, lda, ic, mc, pc, kc, aPack)
                         aBlock = UnsafePointer(aPack)
                     }
-                    var jr = 0
-                    while jr < nc {
+                    if rowOuter {
                         var ir = 0
                         while ir < mc {
-                            tileOp(kc, aBlock + ir * kc, bPack + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc,
-                                   min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)
+                            var jr = 0
+                            while jr < nc {
+                                tileOp(kc, aBlock + ir * kc, bPack + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc,
+                                       min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)
+                                jr += nr
+                            }
                             ir += mr
                         }
-                        jr += nr
+                    } else {
+                        var jr = 0
+                        while jr < nc {
+                            let bPanel = prepack || !singleRowBlock ? bPack + jr * kc : bPack
+                            if !prepack && firstRowBlock { packB(transB, b, ldb, pc, kc, jc + jr, min(nr, nc - jr), bPanel) }
+                            var ir = 0
+                            while ir < mc {
+                                tileOp(kc, aBlock + ir * kc, bPanel, c + (ic + ir) * ldc + jc + jr, ldc,
+                                       min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)
+                                ir += mr
+                            }
+                            jr += nr
+                        }
                     }
                     if lastK && !epilogue.isEmpty {
                         EpilogueApply.applyRows(c: c, ldc: ldc, rows: ic..<(ic + mc), cols: jc..<(jc + nc),
@@ -363,10 +389,19 @@ public enum Gemm {
     @inline(__always)
     static func tileOp(_ kc: Int, _ ap: UnsafePointer<Float>, _ bp: UnsafePointer<Float>, _ cp: UnsafeMutablePointer<Float>,
                        _ ldc: Int, _ mh: Int, _ nw: Int, _ alpha: Float, _ beta: Float, _ tile: UnsafeMutablePointer<Float>) {
-        if mh == mr && nw == nr {
-            kernel12x32(kc, ap, bp, cp, ldc, alpha, beta)
+        // The last row panel of C may be partial (m % 12 rows): 1–4 rows use the 4-row kernel and
+        // 5–8 rows the 8-row one, instead of a 12-row tile that is mostly padding. Which kernel
+        // computes an element depends only on m and its row, never on the thread split.
+        let rowsK = mh <= 4 ? 4 : (mh <= 8 ? 8 : mr)
+        @inline(__always) func kern(_ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
+            if rowsK == mr { kernel12x32(kc, ap, bp, c, ldc, alpha, beta) }
+            else if rowsK == 8 { kernel8x32(kc, ap, bp, c, ldc, alpha, beta) }
+            else { kernel4x32(kc, ap, bp, c, ldc, alpha, beta) }
+        }
+        if mh == rowsK && nw == nr {
+            kern(cp, ldc, alpha, beta)
         } else {
-            kernel12x32(kc, ap, bp, tile, nr, 1, 0)
+            kern(tile, nr, 1, 0)
             for i in 0..<mh {
                 for j in 0..<nw {
                     let t = tile[i * nr + j] * alpha
@@ -385,7 +420,15 @@ public enum Gemm {
         while q < mc {
             let h = min(mr, mc - q)
             let panel = dst + q * kc
-            if transA {
+            if transA && h == mr {
+                // 12 contiguous floats of each stored row of A per k step.
+                for p in 0..<kc {
+                    let src = UnsafeRawPointer(a + (p0 + p) * lda + i0 + q)
+                    let d = UnsafeMutableRawPointer(panel + p * mr)
+                    d.storeBytes(of: src.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                    d.storeBytes(of: src.loadUnaligned(fromByteOffset: 32, as: SIMD4<Float>.self), toByteOffset: 32, as: SIMD4<Float>.self)
+                }
+            } else if transA {
                 for p in 0..<kc {
                     let src = a + (p0 + p) * lda + i0 + q
                     let d = panel + p * mr
@@ -412,7 +455,23 @@ public enum Gemm {
         while q < nc {
             let w = min(nr, nc - q)
             let panel = dst + q * kc
-            if transB {
+            if transB && w == nr {
+                // 16×16 blocks transposed in registers: rows of stored B (contiguous in k) become
+                // the 16-column halves of each k step of the panel.
+                var p = 0
+                while p + 16 <= kc {
+                    for h in 0..<2 {
+                        transpose16(b + (j0 + q + 16 * h) * ldb + p0 + p, ldb, panel + p * nr + 16 * h, nr)
+                    }
+                    p += 16
+                }
+                if p < kc {
+                    for cidx in 0..<nr {
+                        let src = b + (j0 + q + cidx) * ldb + p0
+                        for pp in p..<kc { panel[pp * nr + cidx] = src[pp] }
+                    }
+                }
+            } else if transB {
                 for cidx in 0..<w {
                     let src = b + (j0 + q + cidx) * ldb + p0
                     for p in 0..<kc { panel[p * nr + cidx] = src[p] }

@@ -33,7 +33,8 @@ final class PullbackTests: XCTestCase {
         // The same value on both sides (x·x, x/x) sums both cotangents.
         var c = GradCase(seed: 250)
         let x = c.input("x", [4, 3])
-        try FD.check(c, output: c.node(.mul, [x, x]), wrt: [x], what: "x*x")
+        let o1 = c.node(.mul, [x, x])
+        try FD.check(c, output: o1, wrt: [x], what: "x*x")
     }
 
     func testGemm() throws {
@@ -59,7 +60,8 @@ final class PullbackTests: XCTestCase {
         for (k, (sa, sb)) in cases.enumerated() {
             var c = GradCase(seed: 400 + UInt64(k))
             let a = c.input("a", sa), b = c.input("b", sb)
-            try FD.check(c, output: c.node(.matMul, [a, b]), wrt: [a, b], what: "MatMul \(sa) \(sb)")
+            let o2 = c.node(.matMul, [a, b])
+            try FD.check(c, output: o2, wrt: [a, b], what: "MatMul \(sa) \(sb)")
         }
     }
 
@@ -113,40 +115,53 @@ final class PullbackTests: XCTestCase {
     func testShapeRules() throws {
         var c = GradCase(seed: 700)
         var x = c.input("x", [2, 3, 5])
-        try FD.check(c, output: c.node(.reshape, [x, c.ints("s", [5, -1])]), wrt: [x], what: "Reshape")
+        let o3 = c.node(.reshape, [x, c.ints("s", [5, -1])])
+        try FD.check(c, output: o3, wrt: [x], what: "Reshape")
         c = GradCase(seed: 701); x = c.input("x", [2, 3, 5])
-        try FD.check(c, output: c.node(.flatten, [x], ["axis": .int(2)]), wrt: [x], what: "Flatten")
+        let o4 = c.node(.flatten, [x], ["axis": .int(2)])
+        try FD.check(c, output: o4, wrt: [x], what: "Flatten")
         c = GradCase(seed: 702); x = c.input("x", [3, 1, 5])
-        try FD.check(c, output: c.node(.squeeze, [x, c.ints("a", [1])]), wrt: [x], what: "Squeeze")
+        let o5 = c.node(.squeeze, [x, c.ints("a", [1])])
+        try FD.check(c, output: o5, wrt: [x], what: "Squeeze")
         c = GradCase(seed: 703); x = c.input("x", [3, 5])
-        try FD.check(c, output: c.node(.unsqueeze, [x, c.ints("a", [0, 2])]), wrt: [x], what: "Unsqueeze")
+        let o6 = c.node(.unsqueeze, [x, c.ints("a", [0, 2])])
+        try FD.check(c, output: o6, wrt: [x], what: "Unsqueeze")
         c = GradCase(seed: 704); x = c.input("x", [2, 3, 5])
-        try FD.check(c, output: c.node(.transpose, [x], ["perm": .ints([2, 0, 1])]), wrt: [x], what: "Transpose")
+        let o7 = c.node(.transpose, [x], ["perm": .ints([2, 0, 1])])
+        try FD.check(c, output: o7, wrt: [x], what: "Transpose")
         c = GradCase(seed: 705); x = c.input("x", [2, 3, 5])
         let y = c.input("y", [2, 1, 5]), z = c.input("z", [2, 4, 5])
-        try FD.check(c, output: c.node(.concat, [x, y, z, x], ["axis": .int(1)]), wrt: [x, y, z], what: "Concat")
+        let o8 = c.node(.concat, [x, y, z, x], ["axis": .int(1)])
+        try FD.check(c, output: o8, wrt: [x, y, z], what: "Concat")
         c = GradCase(seed: 706); x = c.input("x", [4, 7, 5])
         let sl = c.node(.slice, [x, c.ints("st", [1, 2]), c.ints("en", [3, -1]), c.ints("ax", [0, 1])])
         try FD.check(c, output: sl, wrt: [x], what: "Slice")
         c = GradCase(seed: 707); x = c.input("x", [3, 1, 5])
-        try FD.check(c, output: c.node(.expand, [x, c.ints("sh", [2, 3, 4, 1])]), wrt: [x], what: "Expand")
+        let o9 = c.node(.expand, [x, c.ints("sh", [2, 3, 4, 1])])
+        try FD.check(c, output: o9, wrt: [x], what: "Expand")
         c = GradCase(seed: 708); x = c.input("emb", [6, 4])
         let idx = c.ints("idx", [1, 5, 1, 0, -1, 3], shape: [2, 3])
-        try FD.check(c, output: c.node(.gather, [x, idx]), wrt: [x], what: "Gather axis 0")
+        let o10 = c.node(.gather, [x, idx])
+        try FD.check(c, output: o10, wrt: [x], what: "Gather axis 0")
         c = GradCase(seed: 709); x = c.input("x", [3, 6, 2])
-        try FD.check(c, output: c.node(.gather, [x, c.ints("i", [4, 4, 0])], ["axis": .int(1)]), wrt: [x], what: "Gather axis 1")
+        let o11 = c.node(.gather, [x, c.ints("i", [4, 4, 0])], ["axis": .int(1)])
+        try FD.check(c, output: o11, wrt: [x], what: "Gather axis 1")
         for (k, (op, keep)) in [(Op.reduceSum, 0), (.reduceSum, 1), (.reduceMean, 0), (.reduceMean, 1)].enumerated() {
             c = GradCase(seed: 710 + UInt64(k)); x = c.input("x", [3, 4, 5])
-            try FD.check(c, output: c.node(op, [x, c.ints("ax", [0, 2])], ["keepdims": .int(keep)]), wrt: [x], what: "\(op.rawValue) keepdims=\(keep)")
+            let o12 = c.node(op, [x, c.ints("ax", [0, 2])], ["keepdims": .int(keep)])
+            try FD.check(c, output: o12, wrt: [x], what: "\(op.rawValue) keepdims=\(keep)")
             c = GradCase(seed: 720 + UInt64(k)); x = c.input("x", [3, 4, 5])
-            try FD.check(c, output: c.node(op, [x], ["keepdims": .int(keep)]), wrt: [x], what: "\(op.rawValue) all axes keepdims=\(keep)")
+            let o13 = c.node(op, [x], ["keepdims": .int(keep)])
+            try FD.check(c, output: o13, wrt: [x], what: "\(op.rawValue) all axes keepdims=\(keep)")
         }
         for (k, op) in [Op.softmax, .logSoftmax].enumerated() {
             c = GradCase(seed: 730 + UInt64(k)); x = c.input("x", [3, 5, 2], -2...2)
-            try FD.check(c, output: c.node(op, [x], ["axis": .int(1)]), wrt: [x], what: "\(op.rawValue)")
+            let o14 = c.node(op, [x], ["axis": .int(1)])
+            try FD.check(c, output: o14, wrt: [x], what: "\(op.rawValue)")
         }
         c = GradCase(seed: 740); x = c.input("x", [2, 3, 3, 5])
-        try FD.check(c, output: c.node(.globalAveragePool, [x]), wrt: [x], what: "GlobalAveragePool")
+        let o15 = c.node(.globalAveragePool, [x])
+        try FD.check(c, output: o15, wrt: [x], what: "GlobalAveragePool")
     }
 
     func testInferenceBatchNorm() throws {
@@ -166,10 +181,12 @@ final class PullbackTests: XCTestCase {
         c = GradCase(seed: 901)
         let d = c.input("d", [2, 3, 4])
         let idx = c.ints("idx", [1, 5, 1], shape: [3])
-        try FD.check(c, output: c.node(.gatherGrad, [d, idx], ["axis": .int(1), "size": .int(6)]), wrt: [d], what: "GatherGrad")
+        let o16 = c.node(.gatherGrad, [d, idx], ["axis": .int(1), "size": .int(6)])
+        try FD.check(c, output: o16, wrt: [d], what: "GatherGrad")
         c = GradCase(seed: 902)
         let s = c.input("s", c.rng.awayFromZero([4, 3]))
-        try FD.check(c, output: c.node(.sign, [s]), wrt: [s], what: "Sign")
+        let o17 = c.node(.sign, [s])
+        try FD.check(c, output: o17, wrt: [s], what: "Sign")
     }
 
     /// A small MLP chain: fan-out, several rules composed.
@@ -179,7 +196,10 @@ final class PullbackTests: XCTestCase {
         let h = c.node(.tanh, [c.node(.gemm, [x, w1, b1])])
         let o = c.node(.gemm, [h, w2], ["transB": .int(1)])
         let sm = c.node(.logSoftmax, [o], ["axis": .int(1)])
-        let out = c.node(.add, [sm, c.node(.mul, [h, h])].prefix(1).map { $0 } + [c.node(.reduceMean, [h, c.ints("ax", [1])])])
+        let hh = c.node(.mul, [h, h])
+        let ax = c.ints("ax", [1])
+        let rm = c.node(.reduceMean, [hh, ax])
+        let out = c.node(.add, [sm, rm])
         try FD.check(c, output: out, wrt: [x, w1, b1, w2], what: "MLP")
     }
 }

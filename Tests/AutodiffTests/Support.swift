@@ -110,7 +110,9 @@ enum FD {
         let r = g.addInitializer("R", c.rng.tensor(outShape, -1...1))
         let prod = g.addNode(.mul, [output, r], outputs: ["out_times_R"], name: "out_times_R")[0]
         let loss = g.addNode(.reduceSum, [prod], outputs: ["loss"], attributes: ["keepdims": .int(0)], name: "loss")[0]
+        g.outputs = [loss]
         try InferShapes().run(&g)
+        try g.verify()
         let grads = try Autodiff.gradients(of: loss, wrt: wrt, in: &g)
         try g.verify()
         try checkAgainstFD(g, c.feeds, loss: loss, wrt: wrt, grads: grads, h: h, tol: tol, maxChecks: maxChecks,

@@ -48,6 +48,9 @@ final class RoundTripTests: XCTestCase {
             t = g.add(op, t, output: "un.\(op.rawValue)")
         }
         t = g.add(.leakyRelu, t, output: "lrelu", attributes: ["alpha": .float(0.2)])
+        t = g.add(.sign, t, output: "un.Sign")
+        t = g.add(.leakyReluGrad, t, mm, output: "lrelu.grad", attributes: ["alpha": .float(0.2)])
+        t = g.add(.gatherGrad, t, idx, output: "gather.grad", attributes: ["axis": .int(1), "size": .int(7)])
         let r = g.add(.reshape, bn, shape, output: "reshape", attributes: ["allowzero": .int(0)])
         let fl = g.add(.flatten, bn, output: "flat", attributes: ["axis": .int(-1)])
         let tr = g.add(.transpose, x, output: "tr", attributes: ["perm": .ints([0, 2, 3, 1])])

@@ -9,12 +9,21 @@ final class InferShapesTests: XCTestCase {
     }
 
     func testUnaryOps() {
-        for op in [Op.identity, .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs] {
+        for op in [Op.identity, .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .sign] {
             XCTAssertEqual(shape(op, [.t("f32[N,3,5]")]), "f32[N,3,5]", "\(op)")
         }
         XCTAssertEqual(shape(.softmax, [.t("f32[N,10]")]), "f32[N,10]")
         XCTAssertEqual(shape(.logSoftmax, [.t("f32[N,10]")], ["axis": .int(1)]), "f32[N,10]")
         assertError(inferError(.softmax, [.t("f32[N,10]")], ["axis": .int(2)]), "(Softmax)", "axis 2 is out of range for rank 2")
+    }
+
+    func testGradientOps() {
+        XCTAssertEqual(shape(.leakyReluGrad, [.t("f32[N,3,5]"), .t("f32[N,3,5]")], ["alpha": .float(0.2)]), "f32[N,3,5]")
+        assertError(inferError(.leakyReluGrad, [.t("f32[N,3,5]"), .t("f32[N,3,4]")]), "(LeakyReluGrad)", "same shape")
+        let idx = In.c(Tensor(shape: [2, 3], int64s: [0, 1, 2, 3, 4, 5]))
+        XCTAssertEqual(shape(.gatherGrad, [.t("f32[N,2,3,4]"), idx], ["axis": .int(1), "size": .int(9)]), "f32[N,9,4]")
+        assertError(inferError(.gatherGrad, [.t("f32[N,2,3,4]"), idx], ["axis": .int(1)]), "(GatherGrad)", "positive size")
+        assertError(inferError(.gatherGrad, [.t("f32[N,3,2,4]"), idx], ["axis": .int(1), "size": .int(9)]), "(GatherGrad)", "does not hold indices")
     }
 
     func testConv() {
@@ -271,6 +280,6 @@ final class InferShapesTests: XCTestCase {
 
     func testEveryOpCovered() {
         // Keeps this file honest when an Op case is added (fused ops are checked in FusionTests).
-        XCTAssertEqual(Op.allCases.filter { !$0.isInternal }.count, 38)
+        XCTAssertEqual(Op.allCases.filter { !$0.isInternal }.count, 41)
     }
 }

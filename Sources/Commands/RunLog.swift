@@ -1,0 +1,47 @@
+// RunLog: a training run's logs — metrics.jsonl (one JSON object per logged step) and, when the
+// TensorBoard writer is available, event files with the same scalars and images.
+
+import Foundation
+import Media
+
+final class RunLog {
+    let jsonl: FileHandle
+    let events: TensorBoardLog?
+
+    init(directory: String, resumedAt: Int?) throws {
+        let path = (directory as NSString).appendingPathComponent("metrics.jsonl")
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let h = FileHandle(forWritingAtPath: path) else { throw CommandError("\(path): cannot open for writing") }
+        h.seekToEndOfFile()
+        jsonl = h
+        events = try TensorBoardLog.open(directory: directory, resumedAt: resumedAt)
+    }
+
+    func scalars(_ values: [String: Float], step: Int, epoch: Int, time: Double) throws {
+        var fields = ["\"step\": \(step)", "\"epoch\": \(epoch)", String(format: "\"time\": %.3f", time)]
+        for k in values.keys.sorted() {
+            let v = values[k]!
+            fields.append("\"\(k)\": " + (v.isFinite ? "\(v)" : "null"))
+        }
+        jsonl.write(("{" + fields.joined(separator: ", ") + "}\n").data(using: .utf8)!)
+        try events?.scalars(values, step: step)
+    }
+
+    func image(tag: String, image: Image8, step: Int) throws {
+        try events?.image(tag: tag, image: image, step: step)
+    }
+
+    func close() throws {
+        try jsonl.synchronize()
+        jsonl.closeFile()
+        try events?.close()
+    }
+}
+
+/// Adapter over Media's TensorBoard writer.
+final class TensorBoardLog {
+    static func open(directory: String, resumedAt: Int?) throws -> TensorBoardLog? { nil }
+    func scalars(_ values: [String: Float], step: Int) throws {}
+    func image(tag: String, image: Image8, step: Int) throws {}
+    func close() throws {}
+}

@@ -1,0 +1,91 @@
+// TrainingData: the spec's dataset (or --dataset's) as a GAN BatchSource.
+//
+// Contract: `fashion-mnist` (default for MNIST-like specs) reads Debian's package location,
+// `mnist:DIR`/`cifar10:DIR`/`folder:DIR` or a bare directory read those; images are resized when
+// the spec asks (DCGAN: 64×64 bilinear) and mapped to the spec's range. Batches follow a
+// permutation keyed by (seed, epoch) when shuffling, so resumed runs see the same order; the
+// last partial batch is kept unless the spec drops it.
+
+import Data
+import Foundation
+import GAN
+import GraphIR
+import SpecFormat
+import Training
+
+final class DatasetBatches: BatchSource {
+    let data: Dataset
+    let batchSize: Int
+    let shuffle: Bool
+    let dropLast: Bool
+    let seed: UInt64
+    let withLabels: Bool
+    private var order: (epoch: Int, permutation: [Int])? = nil
+
+    init(data: Dataset, batchSize: Int, shuffle: Bool, dropLast: Bool, seed: UInt64, withLabels: Bool) {
+        self.data = data
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.dropLast = dropLast
+        self.seed = seed
+        self.withLabels = withLabels
+    }
+
+    var batchesPerEpoch: Int { dropLast ? data.count / batchSize : (data.count + batchSize - 1) / batchSize }
+
+    func batch(epoch: Int, index: Int) throws -> (images: Tensor, labels: Tensor?) {
+        if order?.epoch != epoch {
+            var r = RandomStream(seed: seed, step: UInt64(epoch), purpose: .shuffle)
+            order = (epoch, shuffle ? r.permutation(data.count) : Array(0..<data.count))
+        }
+        let lo = index * batchSize, hi = min(data.count, lo + batchSize)
+        let indices = Array(order!.permutation[lo..<hi])
+        var pixels = [Float](repeating: 0, count: indices.count * data.imageSize)
+        pixels.withUnsafeMutableBufferPointer { data.fill(indices, into: $0.baseAddress!) }
+        let images = Tensor(shape: [indices.count] + data.imageShape, floats: pixels)
+        var labels: Tensor? = nil
+        if withLabels {
+            guard let all = data.labels else { throw CommandError("\(data.source): the spec needs labels but the dataset has none") }
+            labels = Tensor(shape: [indices.count], int64s: indices.map { all[$0] })
+        }
+        return (images, labels)
+    }
+
+    /// Loads the dataset a spec names (or `override`).
+    static func load(_ spec: Spec, override: String?) throws -> Dataset {
+        let d = spec.dataset
+        let range: PixelRange = d.range.low < 0 ? .minusOneToOne : .zeroToOne
+        let name = override ?? d.name
+        let split: Split = d.split == "test" ? .test : .train
+        var data: Dataset
+        do {
+            if name == "fashion-mnist" {
+                data = try Dataset.fashionMNIST(directory: d.path ?? Dataset.defaultFashionMNISTDirectory, split: split, range: range)
+            } else if name.hasPrefix("fashion-mnist:") {
+                data = try Dataset.fashionMNIST(directory: String(name.dropFirst(14)), split: split, range: range)
+            } else if name == "mnist" || name.hasPrefix("mnist:") {
+                guard let dir = name.hasPrefix("mnist:") ? String(name.dropFirst(6)) : d.path else {
+                    throw CommandError("MNIST needs its directory: --dataset mnist:DIR (the four IDX files)")
+                }
+                data = try Dataset.mnist(directory: dir, split: split, range: range)
+            } else if name == "cifar10" || name.hasPrefix("cifar10:") {
+                guard let dir = name.hasPrefix("cifar10:") ? String(name.dropFirst(8)) : d.path else {
+                    throw CommandError("CIFAR-10 needs its directory: --dataset cifar10:DIR (data_batch_1.bin … from the binary version)")
+                }
+                data = try Dataset.cifar10(directory: dir, split: split, range: range)
+            } else {
+                let dir = name.hasPrefix("folder:") ? String(name.dropFirst(7)) : name
+                data = try Dataset.imageFolder(dir, channels: d.shape[0], size: (d.shape[1], d.shape[2]), range: range)
+            }
+            if let r = d.resize, r != data.height || r != data.width {
+                data = try data.resized(height: r, width: r)
+            }
+        } catch let e as DataError {
+            throw CommandError(e.message)
+        }
+        guard data.imageShape == d.imageShape else {
+            throw CommandError("\(data.source): images are \(data.imageShape), the spec's networks expect \(d.imageShape)")
+        }
+        return data
+    }
+}

@@ -1,0 +1,102 @@
+// Checkpoint: the complete state of a training run, written atomically.
+//
+// Contract: a checkpoint holds every ParameterStore buffer (weights, optimizer moments, running
+// statistics) and counter (optimizer steps), the trainer's counters and the spec it ran. The
+// file is `GANNETCK` + u32 header length + JSON header + raw little-endian floats in header
+// order; it is written to `<path>.tmp` and renamed, so an interrupted write leaves the previous
+// checkpoint intact. Loading validates sizes and names and reports the file and the problem.
+
+import Foundation
+import Runtime
+
+public struct TrainerCounters: Codable, Equatable {
+    /// D iterations done (resumes included).
+    public var iteration = 0
+    public var epoch = 0
+    /// Batches of `epoch` already consumed.
+    public var cursor = 0
+    /// The seed's generator-frequency counter (never reset at epoch ends).
+    public var generatorCounter = 0
+    /// The frame saver's counter.
+    public var frameCounter = 0
+    public var framesWritten = 0
+    public var generatorSteps = 0
+    public init() {}
+}
+
+public struct CheckpointError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+public enum Checkpoint {
+    static let magic = Array("GANNETCK".utf8)
+
+    struct Header: Codable {
+        var version = 1
+        var spec: String
+        var seed: UInt64
+        var threads: Int
+        var counters: TrainerCounters
+        var buffers: [Buffer]
+        var optimizerCounters: [String: Int]
+        struct Buffer: Codable { var name: String; var shape: [Int] }
+    }
+
+    /// Writes the store and counters to `path` atomically.
+    public static func write(_ store: ParameterStore, counters: TrainerCounters, spec: String, seed: UInt64, threads: Int,
+                             to path: String) throws {
+        let header = Header(spec: spec, seed: seed, threads: threads, counters: counters,
+                            buffers: store.entries.map { .init(name: $0.name, shape: $0.shape) },
+                            optimizerCounters: Dictionary(uniqueKeysWithValues: store.counters))
+        let json = try JSONEncoder().encode(header)
+        var data = Data(magic)
+        var n = UInt32(json.count).littleEndian
+        data.append(Data(bytes: &n, count: 4))
+        data.append(json)
+        for e in store.entries { data.append(Data(bytes: e.pointer, count: e.count * 4)) }
+        let tmp = path + ".tmp"
+        do {
+            try data.write(to: URL(fileURLWithPath: tmp))
+            if FileManager.default.fileExists(atPath: path) { _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: tmp)) }
+            else { try FileManager.default.moveItem(atPath: tmp, toPath: path) }
+        } catch {
+            throw CheckpointError(message: "\(path): cannot write checkpoint: \(error.localizedDescription)")
+        }
+    }
+
+    /// What a checkpoint file holds.
+    public struct Contents {
+        public var spec: String
+        public var seed: UInt64
+        public var threads: Int
+        public var counters: TrainerCounters
+        public var tensors: [(name: String, shape: [Int], values: [Float])]
+        public var optimizerCounters: [String: Int]
+    }
+
+    public static func read(_ path: String) throws -> Contents {
+        func fail(_ m: String) -> CheckpointError { CheckpointError(message: "\(path): \(m)") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot read checkpoint") }
+        guard data.count >= 12, Array(data.prefix(8)) == magic else { throw fail("not a Gannet checkpoint (bad magic)") }
+        let n = Int(data[8]) | Int(data[9]) << 8 | Int(data[10]) << 16 | Int(data[11]) << 24
+        guard n > 0, 12 + n <= data.count else { throw fail("truncated header") }
+        let header: Header
+        do { header = try JSONDecoder().decode(Header.self, from: data.subdata(in: 12..<(12 + n))) }
+        catch { throw fail("corrupt header: \(error.localizedDescription)") }
+        var offset = 12 + n
+        var tensors: [(String, [Int], [Float])] = []
+        for b in header.buffers {
+            guard b.shape.allSatisfy({ $0 >= 0 && $0 < 1 << 31 }) else { throw fail("buffer '\(b.name)' has bad shape \(b.shape)") }
+            let count = b.shape.reduce(1, *)
+            guard count >= 0, offset + count * 4 <= data.count else { throw fail("truncated at buffer '\(b.name)'") }
+            var values = [Float](repeating: 0, count: count)
+            _ = values.withUnsafeMutableBytes { data.copyBytes(to: $0, from: offset..<(offset + count * 4)) }
+            tensors.append((b.name, b.shape, values))
+            offset += count * 4
+        }
+        guard offset == data.count else { throw fail("\(data.count - offset) unexpected trailing bytes") }
+        return Contents(spec: header.spec, seed: header.seed, threads: header.threads, counters: header.counters,
+                        tensors: tensors.map { (name: $0.0, shape: $0.1, values: $0.2) }, optimizerCounters: header.optimizerCounters)
+    }
+}

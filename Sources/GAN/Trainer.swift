@@ -1,0 +1,166 @@
+// Trainer: the seed experiments' training loop (inferno semantics), with checkpoints and exact
+// resume.
+//
+// Contract (seed-experiments.md §2.3–§2.4): before each iteration the loop stops when the
+// epoch count reaches `epochs` (or the iteration count reaches `maxSteps`); fetching past the
+// last batch advances the epoch and takes the first batch of the next, so a full run is
+// epochs × batches + 1 D iterations. Each iteration runs one D step on the batch; then the
+// frame saver's and the generator's counters advance (count += 1; when count > frequency the
+// action fires and count = 0; never reset at epoch ends); the G step uses the schedule's batch
+// size. A checkpoint is written whenever the epoch advanced since the last one, and on request
+// (signals). Every random draw is keyed by (seed, iteration, purpose) and the data order by
+// (seed, epoch), so a run resumed from a checkpoint ends bit-identical to an uninterrupted one
+// with the same thread count.
+
+import Foundation
+import GraphIR
+import Runtime
+import SpecFormat
+import Training
+
+/// Batches of real data by (epoch, index within the epoch).
+public protocol BatchSource {
+    var batchesPerEpoch: Int { get }
+    /// Images (N,C,H,W) in the spec's range, and labels (N) when the data has them.
+    func batch(epoch: Int, index: Int) throws -> (images: Tensor, labels: Tensor?)
+}
+
+/// What the loop reports after each iteration.
+public struct IterationReport {
+    public var counters: TrainerCounters
+    public var dOutputs: [String: Float]
+    public var gOutputs: [String: Float]?
+    public var frame: Tensor?
+    public var epochEnded: Bool
+}
+
+public final class Trainer {
+    public let steps: GANSteps
+    public let data: BatchSource
+    public var counters = TrainerCounters()
+    public let sampler: Sampler
+    public let fixedLatents: Tensor
+    public let fixedLabels: Tensor?
+    public var maxSteps: Int?
+    public var epochs: Int
+    public var generatorFrequency: Int
+    /// Frames every (frequency + 1) iterations; nil: once per epoch.
+    public var frameFrequency: Int?
+
+    public init(steps: GANSteps, data: BatchSource, epochs: Int? = nil, maxSteps: Int? = nil,
+                generatorFrequency: Int? = nil, fixedSamples: Int = 100) {
+        self.steps = steps
+        self.data = data
+        let schedule = steps.spec.schedule
+        self.epochs = epochs ?? schedule.epochs
+        self.maxSteps = maxSteps
+        self.generatorFrequency = generatorFrequency ?? schedule.generatorFrequency
+        self.frameFrequency = schedule.imageEvery == "epoch" ? nil : schedule.imageFrequency
+        sampler = Sampler(generator: steps.generator, store: steps.store, pool: steps.pool)
+        var r = RandomStream(seed: steps.seed, step: 0, purpose: .sampling)
+        fixedLatents = Tensor(shape: [fixedSamples, steps.latentSize], floats: r.normals(fixedSamples * steps.latentSize))
+        if let k = steps.classes {
+            // Row r of the 10×10 grid is class r.
+            let perClass = max(1, fixedSamples / k)
+            fixedLabels = Tensor(shape: [fixedSamples], int64s: (0..<fixedSamples).map { Int64(min($0 / perClass, k - 1)) })
+        } else {
+            fixedLabels = nil
+        }
+    }
+
+    /// The total number of D iterations of a full run.
+    public var plannedIterations: Int {
+        let full = epochs * data.batchesPerEpoch + 1
+        return maxSteps.map { min($0, full) } ?? full
+    }
+
+    public var isFinished: Bool {
+        counters.epoch >= epochs || (maxSteps.map { counters.iteration >= $0 } ?? false)
+    }
+
+    /// Runs one iteration; nil when the run is finished.
+    public func iterate() throws -> IterationReport? {
+        if isFinished { return nil }
+        var epochEnded = false
+        if counters.cursor == data.batchesPerEpoch {
+            counters.epoch += 1
+            counters.cursor = 0
+            epochEnded = true
+        }
+        let (images, labels) = try data.batch(epoch: counters.epoch, index: counters.cursor)
+        counters.cursor += 1
+        let it = counters.iteration
+        let d = try steps.dStep(batch: images.shape[0])
+        let dOut = try d.run(steps.dInputs(real: images, labels: labels, iteration: it))
+        var frame: Tensor? = nil
+        if let f = frameFrequency {
+            counters.frameCounter += 1
+            if counters.frameCounter > f {
+                counters.frameCounter = 0
+                frame = try sampleFixed()
+            }
+        } else if epochEnded || it == 0 {
+            frame = try sampleFixed()
+        }
+        var gOut: [String: Tensor]? = nil
+        counters.generatorCounter += 1
+        if counters.generatorCounter > generatorFrequency {
+            counters.generatorCounter = 0
+            let n = steps.spec.schedule.batchSize
+            gOut = try steps.gStep(batch: n).run(steps.gInputs(batch: n, iteration: it))
+            counters.generatorSteps += 1
+        }
+        if frame != nil { counters.framesWritten += 1 }
+        counters.iteration += 1
+        return IterationReport(counters: counters, dOutputs: scalars(dOut, names: d.outputNames, labels: dLabels),
+                               gOutputs: gOut.map { scalars($0, names: ["g_loss"], labels: ["g_loss"], raw: true) },
+                               frame: frame, epochEnded: epochEnded)
+    }
+
+    var dLabels: [String] {
+        switch steps.spec.loss.kind {
+        case "wgan_gp", "cwgan_gp": return ["d_loss", "d_real", "d_fake", "wdist", "gp"]
+        case "dragan": return ["d_loss", "d_real", "d_fake", "bce", "gp"]
+        default: return ["d_loss", "d_real", "d_fake"]
+        }
+    }
+
+    func scalars(_ out: [String: Tensor], names: [String], labels: [String], raw: Bool = false) -> [String: Float] {
+        var r: [String: Float] = [:]
+        if raw {
+            if let t = out.values.first { r[labels[0]] = t.floats.first ?? .nan }
+            return r
+        }
+        for (name, label) in zip(names, labels) { r[label] = out[name]?.floats.first ?? .nan }
+        return r
+    }
+
+    /// The fixed-latent samples (inference mode).
+    public func sampleFixed() throws -> Tensor {
+        try sampler.sample(z: fixedLatents, labels: fixedLabels)
+    }
+
+    // MARK: checkpoints
+
+    public func saveCheckpoint(to path: String, specPath: String) throws {
+        try Checkpoint.write(steps.store, counters: counters, spec: specPath, seed: steps.seed,
+                             threads: steps.pool.threads, to: path)
+    }
+
+    /// Restores the store and counters from a checkpoint of the same spec.
+    public func restore(_ c: Checkpoint.Contents, file: String) throws {
+        for t in c.tensors {
+            guard let e = steps.store.entry(t.name) else {
+                // Optimizer moments appear once the steps are compiled; create them now.
+                try steps.store.set(t.name, Tensor(shape: t.shape, floats: t.values))
+                continue
+            }
+            guard e.shape == t.shape else {
+                throw CheckpointError(message: "\(file): '\(t.name)' has shape \(t.shape), the spec's network has \(e.shape)")
+            }
+            try steps.store.set(t.name, Tensor(shape: t.shape, floats: t.values))
+        }
+        for (name, value) in c.optimizerCounters { steps.store.setCounter(name, value) }
+        counters = c.counters
+    }
+}
