@@ -27,6 +27,9 @@ public enum ONNXExport {
         do { try g.verify() } catch let e as GraphError {
             throw ONNXError("cannot export graph '\(g.name)': \(e.message)")
         }
+        if let (i, n) = g.nodes.enumerated().first(where: { $0.element.op.isInternal || $0.element.op.isGradientInternal }) {
+            throw ONNXError("cannot export graph '\(g.name)': \(g.describeNode(i)) is a Gannet-internal op (\(n.op.rawValue)) with no ONNX equivalent; export the graph before fusion or differentiation")
+        }
         let h = try opsetForms(g, opset: opset)
         let arena = CArena()
         let model = try ModelWriter(graph: h, arena: arena).model(opset: opset, producerVersion: producerVersion)
