@@ -22,9 +22,13 @@
 //   |Δsum| ≤ 1e-3·√(count·sumsq_ref) + 1e-6 (√(n·Σw²) ≥ Σ|w| bounds the sum's scale).
 //   Exception: biases feeding a training-mode BatchNorm have an exactly-zero true gradient, so
 //   Adam (update ≈ lr·g/(|g|+eps)) moves them by amounts set by rounding noise, differently in
-//   any two implementations; they cancel in the BN and change nothing else but the running
-//   means. For those the test checks |w| ≤ iterations·3·lr elementwise via sumsq, and the
-//   running means right after them are compared with an absolute allowance of that bound.
+//   any two implementations. The reference therefore zeroes those gradients (the exact value)
+//   before each Adam step: with the noise left in, PyTorch alone moves its own D/G losses by
+//   ~1e-5 from iteration 5 on and 1e-4 by iteration 9 (tiny_gan; "plain_*_losses" in the
+//   JSON), while Gannet follows the exact-gradient run to ~1e-6. For those biases the test only
+//   checks Adam's reach (Σw² ≤ count·(iterations·3·lr)²), and the running means of the BN right
+//   after them get an absolute allowance of iterations·3·lr (the mean includes the bias).
+// - final running statistics, per tensor: max|Δ| ≤ 1e-3·max|ref| + 1e-5.
 
 import Foundation
 import GAN
@@ -73,11 +77,14 @@ final class FixtureTests: XCTestCase {
         return (d, g)
     }
 
+    /// Writes a report line to stderr, unbuffered (buffered stdout lines got lost between tests).
+    func report(_ line: String) { FileHandle.standardError.write((line + "\n").data(using: .utf8)!) }
+
     func scalar(_ t: Tensor?) -> Double { Double(t!.floats[0]) }
 
     func checkScalar(_ what: String, _ got: Double, _ ref: Double, rel: Double, abs: Double) {
         let diff = Swift.abs(got - ref)
-        print(String(format: "  %-34@ gannet %.8g torch %.8g |Δ| %.3g", what as NSString, got, ref, diff))
+        report(String(format: "  %-34@ gannet %.8g torch %.8g |Δ| %.3g", what as NSString, got, ref, diff))
         XCTAssertLessThanOrEqual(diff, rel * Swift.abs(ref) + abs, "\(what): gannet \(got), torch \(ref)")
     }
 
@@ -94,7 +101,7 @@ final class FixtureTests: XCTestCase {
             scale = max(scale, Swift.abs(Double(b[i])))
         }
         let relative = scale > 0 ? maxAbs / scale : maxAbs
-        print(String(format: "  %-34@ max|Δ| %.3g  max|ref| %.3g  max|Δ|/max|ref| %.3g", what as NSString, maxAbs, scale, relative))
+        report(String(format: "  %-34@ max|Δ| %.3g  max|ref| %.3g  max|Δ|/max|ref| %.3g", what as NSString, maxAbs, scale, relative))
         XCTAssertLessThanOrEqual(maxAbs, rel * scale + abs, "\(what): max|Δ| \(maxAbs), max|ref| \(scale)")
         return maxAbs
     }
@@ -116,7 +123,7 @@ final class FixtureTests: XCTestCase {
     func runFixture(_ name: String) throws {
         let f = try load(name)
         let n = f.batch
-        print("== \(name) ==")
+        report("== \(name) ==")
         let lossKind = f.spec.loss.kind
         let wgan = lossKind == "wgan_gp" || lossKind == "cwgan_gp"
 
@@ -126,7 +133,7 @@ final class FixtureTests: XCTestCase {
             let step = try TrainStep(plan: try gs.dPlan(batch: n), store: gs.store, inputShapes: [:], pool: gs.pool, exposeGradients: true)
             let out = try step.run(stepInputs(f, 0).d)
             let s0 = f.step0
-            print(" step 0, D step")
+            report(" step 0, D step")
             checkScalar("d_loss", scalar(out[step.outputNames[0]]), (s0["d_loss"] as! NSNumber).doubleValue, rel: 1e-5, abs: 1e-6)
             let terms = s0["d_terms"] as! [String: NSNumber]
             checkScalar("mean D(real)", scalar(out[step.outputNames[1]]), terms["mean_real"]!.doubleValue, rel: 1e-5, abs: 1e-6)
@@ -152,7 +159,7 @@ final class FixtureTests: XCTestCase {
             let step = try TrainStep(plan: try gs.gPlan(batch: n), store: gs.store, inputShapes: [:], pool: gs.pool, exposeGradients: true)
             let out = try step.run(stepInputs(f, 0).g)
             let s0 = f.step0
-            print(" step 0, G step")
+            report(" step 0, G step")
             checkScalar("g_loss", scalar(out[step.outputNames[0]]), (s0["g_loss"] as! NSNumber).doubleValue, rel: 1e-5, abs: 1e-6)
             let refGrads = s0["g_grads"] as! [String: Any]
             XCTAssertEqual(Set(refGrads.keys), Set(gs.generatorParameters), "G parameters")
@@ -172,7 +179,10 @@ final class FixtureTests: XCTestCase {
         let refD = (tr["d_losses"] as! [NSNumber]).map { $0.doubleValue }
         let refG = (tr["g_losses"] as! [NSNumber]).map { $0.doubleValue }
         let refTerms = tr["d_terms"] as! [[String: NSNumber]]
-        print(" \(f.iterations) iterations of (D step, G step)")
+        let plainD = (tr["plain_d_losses"] as! [NSNumber]).map { $0.doubleValue }
+        let plainG = (tr["plain_g_losses"] as! [NSNumber]).map { $0.doubleValue }
+        report(String(format: " %d iterations of (D step, G step); torch with vs without BN-cancelled bias noise: max |Δ loss| %.3g",
+                     f.iterations, zip(refD + refG, plainD + plainG).map { Swift.abs($0 - $1) }.max() ?? 0))
         for i in 0..<f.iterations {
             let (din, gin) = stepInputs(f, i)
             let d = try dStep.run(din)
@@ -186,14 +196,15 @@ final class FixtureTests: XCTestCase {
         let lr = 3e-4
         let noiseBound = Double(f.iterations) * 3 * lr
         let cancelled = biasesBeforeBatchNorm(gs)
-        print(" checksums after \(f.iterations) iterations")
+        report(" checksums after \(f.iterations) iterations")
         for (name, any) in (tr["checksums"] as! [String: [String: NSNumber]]).sorted(by: { $0.key < $1.key }) {
+            if name.hasSuffix(".running_mean") || name.hasSuffix(".running_var") { continue }   // compared in full below
             guard let t = gs.store.tensor(name) else { XCTFail("\(name): not in the store"); continue }
             let v = t.floats.map(Double.init)
             let sum = v.reduce(0, +), sumsq = v.reduce(0) { $0 + $1 * $1 }
             let rs = any["sum"]!.doubleValue, rq = any["sumsq"]!.doubleValue, count = Double(any["count"]!.intValue)
             let dsum = Swift.abs(sum - rs), dsq = Swift.abs(sumsq - rq)
-            print(String(format: "  %-34@ sum %.7g (torch %.7g, |Δ| %.2g)  sumsq %.7g (torch %.7g, rel %.2g)%@",
+            report(String(format: "  %-34@ sum %.7g (torch %.7g, |Δ| %.2g)  sumsq %.7g (torch %.7g, rel %.2g)%@",
                          name as NSString, sum, rs, dsum, sumsq, rq, rq > 0 ? dsq / rq : dsq,
                          cancelled.contains(name) ? " [bias before BN: noise-driven]" as NSString : "" as NSString))
             if cancelled.contains(name) {
