@@ -5,8 +5,13 @@
 //
 // Fast path (BLIS-style): loop over column blocks (NC) → K blocks (KC; B block packed into
 // NR-wide panels) → row blocks (MC; A block packed into MR-high panels) → NR × MR register
-// tiles computed by `kernel12x32`. Partial tiles come from zero-padded panels and are computed
+// tiles computed by `kernel12x32` (the last row panel, when m % 12 is 1–4 or 5–8, by
+// `kernel4x32` / `kernel8x32`). Partial tiles come from zero-padded panels and are computed
 // into a per-thread tile buffer, then merged with the same arithmetic as full tiles.
+// Within a K block, small blocks (kc·nc ≤ 128 Ki floats, e.g. k = 64) run row panels outer so
+// each C row panel is written as contiguous streams; larger ones run column panels outer.
+// Transposed B is packed by 16×16 register transposes (`transpose16`), panel by panel just
+// before the first row block uses it; transposed A by contiguous 12-float copies.
 // After the last K block of a row block, the epilogue runs on that block while it is in cache.
 // m < 4 (e.g. a convolution to 1–3 channels) skips the tile and uses a row-SIMD loop instead.
 // `packA` + `sgemmPacked` let a caller pack a reused A once (convolution weights) and share it
@@ -32,7 +37,8 @@ public enum Gemm {
     /// Cache blocking: K block, rows per A block, columns per B block.
     /// (kc 192…384 and either loop order measured within noise of each other at 512³: ~76–79%
     /// of the FMA peak per CPU-second.) A 32-wide B micro-panel (kc·128 B = 32 KiB) stays in L1
-    /// while the MC×KC A block (192 KiB) streams from L2.
+    /// while the MC×KC A block (192 KiB) streams from L2. NC = 1024 keeps the packed B block
+    /// (1 MiB) within L2 (2 MiB), which matters for small m where B is the streamed operand.
     static let kcBlock = 256
     static let mcBlock = 12 * 16
     static let ncBlock = 32 * 32

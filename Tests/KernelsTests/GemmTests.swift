@@ -92,6 +92,51 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// Edge row panels (m % 12 in 1…4 → 4-row kernel, 5…8 → 8-row kernel), register-transposed
+    /// B panels (k tails not a multiple of 16, several K blocks accumulated), vectorised A^T
+    /// packs, the rows-outer order for small K blocks and the fused per-panel B pack for one row
+    /// block: all four transpose combinations, alpha/beta/epilogues, 1 vs 2 threads bit-identical.
+    func testEdgeKernelsAndTransposedPacks() {
+        var rng = SplitMix64(seed: 31)
+        let sizes: [(Int, Int, Int)] = [(64, 300, 290), (76, 97, 40), (20, 65, 530), (17, 129, 16), (8, 64, 15),
+                                        (200, 70, 64), (5, 1100, 33), (101, 40, 257), (64, 96, 1030)]
+        let eps: [[EpilogueOp]] = [[], [.bias(perRow: false)], [.bias(perRow: true), .activation(.relu)],
+                                   [.activation(.leakyRelu(0.2))]]
+        for (i, (m, n, k)) in sizes.enumerated() {
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    let j = i * 4 + (ta ? 2 : 0) + (tb ? 1 : 0)
+                    let t = Case(transA: ta, transB: tb, m: m, n: n, k: k, alpha: [1, 0.5, -2][j % 3],
+                                 beta: [0, 0.25, 1, 0][j % 4], lda: (ta ? m : k) + j % 3, ldb: (tb ? k : n) + (j / 3) % 3,
+                                 ldc: n + j % 2, epilogue: eps[j % eps.count])
+                    check(t, &rng)
+                }
+            }
+        }
+    }
+
+    /// `transpose16`-based B^T packing and every other path against sgemmPacked, bit for bit, on
+    /// shapes whose last row panel uses an edge kernel.
+    func testEdgeKernelsPrepackedBitIdentical() {
+        var rng = SplitMix64(seed: 32)
+        for (m, n, k) in [(64, 200, 300), (44, 70, 48), (16, 33, 17)] {
+            for tb in [false, true] {
+                let ldb = tb ? k : n
+                let a = rng.floats(m * k), b = rng.floats((tb ? n : k) * ldb)
+                var c1 = [Float](repeating: 0, count: m * n), c2 = c1
+                var packed = [Float](repeating: .nan, count: Gemm.packedACount(m: m, k: k))
+                Gemm.sgemm(transA: false, transB: tb, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: ldb,
+                           beta: 0, c: &c1, ldc: n, pool: GemmTests.pool2)
+                Gemm.packA(transA: false, m: m, k: k, a: a, lda: k, into: &packed, pool: .serial)
+                packed.withUnsafeBufferPointer { pa in
+                    Gemm.sgemmPacked(m: m, n: n, k: k, alpha: 1, packedA: pa.baseAddress!, transB: tb, b: b, ldb: ldb,
+                                     beta: 0, c: &c2, ldc: n, pool: .serial)
+                }
+                XCTAssertEqual(c1, c2, "m\(m) n\(n) k\(k) tb\(tb)")
+            }
+        }
+    }
+
     func testRandomSmallSizes() {
         var rng = SplitMix64(seed: 1)
         for _ in 0..<300 { check(randomCase(&rng, maxDim: 40), &rng) }
