@@ -38,10 +38,33 @@ final class RunLog {
     }
 }
 
-/// Adapter over Media's TensorBoard writer.
+/// TensorBoard scalars under `loss/…` (losses and their terms) and `train/…` (rates), images
+/// under their tags; a resumed run starts a new event file with a SessionLog START.
 final class TensorBoardLog {
-    static func open(directory: String, resumedAt: Int?) throws -> TensorBoardLog? { nil }
-    func scalars(_ values: [String: Float], step: Int) throws {}
-    func image(tag: String, image: Image8, step: Int) throws {}
-    func close() throws {}
+    let writer: EventWriter
+
+    init(_ writer: EventWriter) { self.writer = writer }
+
+    static func open(directory: String, resumedAt: Int?) throws -> TensorBoardLog? {
+        let w = try EventWriter(directory: directory)
+        if let step = resumedAt { try w.sessionLogStart(step: Int64(step)) }
+        return TensorBoardLog(w)
+    }
+
+    static func tag(_ key: String) -> String {
+        switch key {
+        case "it_s", "images_s", "lr_d", "lr_g": return "train/\(key)"
+        default: return "loss/\(key)"
+        }
+    }
+
+    func scalars(_ values: [String: Float], step: Int) throws {
+        for k in values.keys.sorted() { try writer.scalar(tag: Self.tag(k), value: values[k]!, step: Int64(step)) }
+    }
+
+    func image(tag: String, image: Image8, step: Int) throws {
+        try writer.image(tag: tag, image: image, step: Int64(step))
+    }
+
+    func close() throws { try writer.close() }
 }

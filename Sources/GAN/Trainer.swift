@@ -103,34 +103,33 @@ public final class Trainer {
             frame = try sampleFixed()
         }
         var gOut: [String: Tensor]? = nil
+        var gNames: [String] = []
         counters.generatorCounter += 1
         if counters.generatorCounter > generatorFrequency {
             counters.generatorCounter = 0
             let n = steps.spec.schedule.batchSize
-            gOut = try steps.gStep(batch: n).run(steps.gInputs(batch: n, iteration: it))
+            let g = try steps.gStep(batch: n)
+            gNames = g.outputNames
+            gOut = try g.run(steps.gInputs(batch: n, iteration: it))
             counters.generatorSteps += 1
         }
         if frame != nil { counters.framesWritten += 1 }
         counters.iteration += 1
         return IterationReport(counters: counters, dOutputs: scalars(dOut, names: d.outputNames, labels: dLabels),
-                               gOutputs: gOut.map { scalars($0, names: ["g_loss"], labels: ["g_loss"], raw: true) },
+                               gOutputs: gOut.map { scalars($0, names: gNames, labels: ["g_loss", "g_grad_norm"]) },
                                frame: frame, epochEnded: epochEnded)
     }
 
     var dLabels: [String] {
         switch steps.spec.loss.kind {
-        case "wgan_gp", "cwgan_gp": return ["d_loss", "d_real", "d_fake", "wdist", "gp"]
-        case "dragan": return ["d_loss", "d_real", "d_fake", "bce", "gp"]
-        default: return ["d_loss", "d_real", "d_fake"]
+        case "wgan_gp", "cwgan_gp": return ["d_loss", "d_real", "d_fake", "wdist", "gp", "d_grad_norm"]
+        case "dragan": return ["d_loss", "d_real", "d_fake", "bce", "gp", "d_grad_norm"]
+        default: return ["d_loss", "d_real", "d_fake", "d_grad_norm"]
         }
     }
 
-    func scalars(_ out: [String: Tensor], names: [String], labels: [String], raw: Bool = false) -> [String: Float] {
+    func scalars(_ out: [String: Tensor], names: [String], labels: [String]) -> [String: Float] {
         var r: [String: Float] = [:]
-        if raw {
-            if let t = out.values.first { r[labels[0]] = t.floats.first ?? .nan }
-            return r
-        }
         for (name, label) in zip(names, labels) { r[label] = out[name]?.floats.first ?? .nan }
         return r
     }

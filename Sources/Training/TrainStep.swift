@@ -71,6 +71,16 @@ public final class TrainStep {
             return v
         }
         let grads = try Autodiff.gradients(of: plan.loss, wrt: wrt, in: &g)
+        // The global gradient norm √Σ‖g‖², logged as the last output.
+        var squares: [ValueID] = []
+        for case let grad? in grads {
+            let sq = g.add(.mul, grad, grad, output: "gradnorm/\(g.name(of: grad))/sq")
+            squares.append(g.add(.reduceSum, sq, output: "gradnorm/\(g.name(of: grad))/sum", attributes: ["keepdims": .int(0)]))
+        }
+        if var total = squares.first {
+            for s in squares.dropFirst() { total = g.add(.add, total, s, output: "gradnorm/total#\(s.index)") }
+            g.outputs.append(g.add(.sqrt, total, output: "grad_norm"))
+        }
         try InferShapes().run(&g)
         var updates: [StateUpdate] = []
         var gradientNames: [String: String] = [:]
