@@ -30,10 +30,9 @@ public struct GanInterpolate: ParsableCommand {
           gan-interpolate cgan.onnx --seeds 3 --class-from 1 --class-to 7 --out morph.gif
           gan-interpolate cgan.onnx --seeds 3,4 --class 2 --out walk.gif
 
-        The output kind follows the --out extension: .gif (Gannet's own encoder), .mp4 (needs
-        ffmpeg on PATH), .png (rows = seed pairs, columns = steps, endpoints included).
-        slerp (default) keeps the latent norm of Gaussian z (lerp's midpoint shrinks it by ~√2).
-        Class embeddings are interpolated linearly.
+        The output kind follows the --out extension: .gif (Gannet's own encoder), .mp4 (needs ffmpeg on PATH), .png (rows = seed pairs, columns = steps, endpoints included).
+
+        slerp (default) keeps the norm of Gaussian latents (lerp's midpoint shrinks it by about √2). Endpoint k is the latent of seed k, as in gan-sample --seeds. Class embeddings are interpolated linearly. --truncation ψ resamples coordinates with |z_i| > ψ.
         """,
         version: GannetVersion.string)
 
@@ -183,8 +182,11 @@ public struct GanInterpolate: ParsableCommand {
         let t0 = Date()
         let total = frames.count
         let classes = model.classInput != nil && cuts.isEmpty ? [Int](repeating: fixedClass ?? 0, count: frames.count) : nil
+        var last = -1.0
         let images = try runner.generate(latents: frames.map(\.z), classes: classes, extra: extra) { done in
             let dt = Date().timeIntervalSince(t0)
+            guard done == total || dt - last >= 0.5 else { return }
+            last = dt
             common.info(String(format: "generated %d/%d frames [%.2fs]", done, total, dt))
         }
         let shape = runner.imageShape!

@@ -108,21 +108,16 @@ public struct GanSample: ParsableCommand {
         Examples:
           gan-sample generator.onnx --n 64 --seed 1 --out samples.png
           gan-sample generator.onnx --seeds 0-63 --nrow 8
-          gan-sample generator.onnx --seeds 17 --out tile17.png        (one tile again)
-          gan-sample cgan.onnx --class all --seed 3                     (one row per class)
+          gan-sample generator.onnx --seeds 17 --out tile17.png   # one tile again
+          gan-sample cgan.onnx --class all --seed 3               # a row per class
           gan-sample cgan.onnx --class 7 --n 16 --truncation 1.5
           gan-sample torch_export.onnx --range=-1,1 --individual out/
 
-        Latents: image i of --seed S uses a Philox4x32-10 stream keyed by (S, i); each seed of
-        --seeds uses stream (seed, 0), so one tile can be regenerated alone (the sidecar JSON
-        records a command per tile). The same seed gives the same image at any --batch.
-        --truncation ψ RESAMPLES every latent coordinate with |z_i| > ψ (truncated normal);
-        it does not scale z.
-        The model's latent input, class input, class count and output range come from the
-        graph's metadata (gannet.latent_input, gannet.label_input, gannet.num_classes,
-        gannet.output_range) or are inferred (float [N,Z]/[N,Z,1,1] input; integer input;
-        Embedding size; final Tanh → [-1,1], Sigmoid → [0,1]); otherwise pass the flag the
-        error names.
+        Latents: image i of --seed S uses a Philox4x32-10 stream keyed by (S, i); each seed of --seeds uses stream (seed, 0), so one tile can be regenerated alone (the sidecar JSON records a command per tile). The same seed gives the same image at any --batch.
+
+        --truncation ψ RESAMPLES every latent coordinate with |z_i| > ψ (truncated normal); it does not scale z.
+
+        The latent input, class input, class count and output range come from the model's metadata (gannet.latent_input, gannet.label_input, gannet.num_classes, gannet.output_range) or are inferred (float [N,Z] or [N,Z,1,1] input; integer input; Embedding size; final Tanh → [-1,1], Sigmoid → [0,1]); otherwise the error names the flag to pass.
         """,
         version: GannetVersion.string)
 
@@ -234,8 +229,11 @@ public struct GanSample: ParsableCommand {
         let runner = try GeneratorRunner(model: model, batch: common.batch, threads: common.threadCount)
         let t0 = Date()
         let total = tiles.count
+        var last = -1.0
         let images = try runner.generate(latents: latents, classes: model.isConditional ? tiles.map { $0.label! } : nil) { done in
             let dt = Date().timeIntervalSince(t0)
+            guard done == total || dt - last >= 0.5 else { return }
+            last = dt
             common.info(String(format: "sampled %d/%d [%.2fs, %.1f img/s]", done, total, dt, Double(done) / max(dt, 1e-9)))
         }
         let shape = runner.imageShape!

@@ -182,6 +182,21 @@ final class GanSampleTests: XCTestCase {
         XCTAssertEqual(json["num_classes"] as? Int, 3)
     }
 
+    func testGannetExportReadsMetadata() throws {
+        let spec = Paths.root.appendingPathComponent("Tests/Fixtures/train/tiny_cwgangp.yaml").path
+        guard FileManager.default.fileExists(atPath: spec) else { throw XCTSkip("no tiny_cwgangp spec") }
+        let dir = Paths.temp("tiny")
+        let g = try SpecConversion.convert(specPath: spec, outDir: dir, seed: 3)[0]
+        let model = try GeneratorModel.load(g)
+        XCTAssertEqual(model.rangeSource, "metadata gannet.output_range")
+        XCTAssertNotNil(model.numClasses)
+        let out = Paths.temp("tiny.png")
+        try sample([g, "--class", "all", "--seeds", "0-2", "--out", out])
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Paths.temp("tiny.json")))) as! [String: Any]
+        XCTAssertEqual((json["grid"] as! [String: Any])["rows"] as? Int, model.numClasses)
+        try interpolate([g, "--seeds", "0", "--class-from", "0", "--class-to", "1", "--steps", "3", "--out", Paths.temp("tiny-m.png")])
+    }
+
     func testIndividualFiles() throws {
         let dir = Paths.temp("single")
         try sample([Paths.torch("uncond_ts17.onnx"), "--seeds", "4,9", "--individual", dir])
@@ -272,6 +287,11 @@ final class GanInterpolateTests: XCTestCase {
         if FFmpeg.locate() == nil {
             let m3 = errorMessage { try interpolate([Paths.torch("uncond_ts17.onnx"), "--seeds", "1,2", "--out", Paths.temp("w.mp4")]) }
             XCTAssertTrue(m3.contains("ffmpeg"), m3)
+        } else {
+            let mp4 = Paths.temp("w.mp4")
+            try interpolate([Paths.torch("uncond_ts17.onnx"), "--seeds", "1,2", "--steps", "3", "--out", mp4])
+            let head = [UInt8](try Data(contentsOf: URL(fileURLWithPath: mp4)).prefix(12))
+            XCTAssertEqual(Array(head[4..<8]), Array("ftyp".utf8))
         }
     }
 }
