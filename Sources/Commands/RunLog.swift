@@ -47,7 +47,9 @@ final class TensorBoardLog {
 
     static func open(directory: String, resumedAt: Int?) throws -> TensorBoardLog? {
         let w = try EventWriter(directory: directory)
-        if let step = resumedAt { try w.sessionLogStart(step: Int64(step)) }
+        // TensorBoard's Python loader ignores the first START of a run, so a fresh run writes
+        // one at step 0; a resume's START then purges the steps after the checkpoint.
+        try w.sessionLogStart(step: Int64(resumedAt ?? 0))
         return TensorBoardLog(w)
     }
 

@@ -203,8 +203,11 @@ public final class EventWriter {
                        step: step, wallTime: wallTime)
     }
 
-    /// SessionLog START at `step`: after resuming from a checkpoint at step T, TensorBoard
-    /// drops the earlier run's points with step > T. Flushed at once.
+    /// SessionLog START at `step`, flushed at once. Call it at the start of every run: step 0
+    /// (or the first step) for a fresh run, T when resuming at step T. TensorBoard then drops
+    /// the earlier files' points with step ≥ T. The server's accumulator
+    /// (plugin_event_accumulator) ignores the *first* START of a run, so a resume's START only
+    /// purges if the original run wrote one too.
     public func sessionLogStart(step: Int64, wallTime: Double? = nil) throws {
         try append(TensorBoardEvent.sessionLog(.start, step: step, wallTime: wallTime ?? Self.now()))
         try flush()
