@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "gan-train", targets: ["gan-train"]),
         .executable(name: "gan-sample", targets: ["gan-sample"]),
         .executable(name: "gan-interpolate", targets: ["gan-interpolate"]),
+        .executable(name: "gan-eval", targets: ["gan-eval"]),
         .library(name: "GannetCommands", targets: ["Commands"]),
     ],
     dependencies: [
@@ -41,16 +42,18 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Data", dependencies: ["CZlib", "Media", "GraphIR"], swiftSettings: plain),
         .target(name: "Training", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat"], swiftSettings: plain),
+        .target(name: "Metrics", dependencies: ["GraphIR", "Runtime", "Kernels"], swiftSettings: fast),
         .target(name: "GAN", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat", "Training"], swiftSettings: plain),
         .target(name: "SpecFormat", dependencies: ["GraphIR", "Passes", .product(name: "Yams", package: "Yams")], swiftSettings: plain),
         .target(name: "Commands", dependencies: [
-            "SpecFormat", "Training", "GAN", "Data", "GraphIR", "Passes", "Runtime", "Kernels", "Media", "ONNX",
+            "SpecFormat", "Training", "GAN", "Data", "GraphIR", "Passes", "Runtime", "Kernels", "Media", "ONNX", "Metrics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: plain),
         .executableTarget(name: "gan-train", dependencies: ["Commands"], path: "Tools/gan-train", swiftSettings: plain),
         .executableTarget(name: "gannet", dependencies: ["Commands"], path: "Tools/gannet", swiftSettings: plain),
         .executableTarget(name: "gan-sample", dependencies: ["Commands"], path: "Tools/gan-sample", swiftSettings: plain),
         .executableTarget(name: "gan-interpolate", dependencies: ["Commands"], path: "Tools/gan-interpolate", swiftSettings: plain),
+        .executableTarget(name: "gan-eval", dependencies: ["Commands"], path: "Tools/gan-eval", swiftSettings: plain),
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"], swiftSettings: plain),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: plain),
         .testTarget(name: "PassesTests", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels"], exclude: ["Golden"], swiftSettings: plain),
@@ -62,6 +65,7 @@ let package = Package(
         .testTarget(name: "GANTests", dependencies: ["GAN", "GraphIR", "Runtime", "SpecFormat"], swiftSettings: plain),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "GAN", "GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat"], swiftSettings: plain),
         .testTarget(name: "SpecFormatTests", dependencies: ["SpecFormat", "GraphIR"], swiftSettings: plain),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Kernels"], swiftSettings: plain),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Media", "GraphIR"], swiftSettings: plain),
     ]
 )

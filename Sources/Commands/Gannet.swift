@@ -14,7 +14,7 @@ public struct Gannet: ParsableCommand {
           gannet bench model seed:mnist-generator --batch 64 --threads 2 --json
         """,
         version: GannetVersion.string,
-        subcommands: [Print.self, Run.self, Convert.self, TestONNX.self, Bench.self, Demo.self])
+        subcommands: [Print.self, Run.self, Convert.self, TestONNX.self, Bench.self, TrainClassifier.self, Demo.self])
 
     public init() {}
 }

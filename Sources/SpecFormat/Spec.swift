@@ -98,7 +98,7 @@ public struct ConditionalSpec: Equatable, Sendable {
 
 /// The loss recipe.
 public struct LossSpec: Equatable, Sendable {
-    /// gan_bce_logits, bce_sigmoid, wgan_gp, cwgan_gp, lsgan, hinge, dragan.
+    /// gan_bce_logits, bce_sigmoid, wgan_gp, cwgan_gp, lsgan, hinge, dragan; cross_entropy for classifiers.
     public var kind: String
     /// λ of a gradient penalty (wgan_gp, cwgan_gp, dragan).
     public var penaltyWeight: Double?
@@ -106,7 +106,7 @@ public struct LossSpec: Equatable, Sendable {
     public var realLabel: Double
     public var fakeLabel: Double
 
-    public static let kinds = ["gan_bce_logits", "bce_sigmoid", "wgan_gp", "cwgan_gp", "lsgan", "hinge", "dragan"]
+    public static let kinds = ["gan_bce_logits", "bce_sigmoid", "wgan_gp", "cwgan_gp", "lsgan", "hinge", "dragan", "cross_entropy"]
     public var hasPenalty: Bool { ["wgan_gp", "cwgan_gp", "dragan"].contains(kind) }
 }
 

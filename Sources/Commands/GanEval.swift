@@ -1,0 +1,216 @@
+// GanEval: `gan-eval MODEL [--n 10000] [--reference test|train] [--json] [--classifier PATH]
+// [--class K] [--seed S] [--threads T]` — FID, Inception Score, precision/recall/F1 and
+// density/coverage of a generator on the features of Gannet's own Fashion-MNIST classifier,
+// always beside the real-vs-real baseline.
+//
+// Contract (shared/reference/gan-metrics.md):
+// - Generated set: n images; image i uses latent stream (seed, i) (Latents.vector, as
+//   gan-sample --seed S); conditional models get class K (`--class K`) or classes i mod K.
+//   Images are mapped from the generator's output range to the classifier's input range.
+// - Real sets: the first n images of the reference split (default test) and of the other
+//   split. Model metrics compare generated vs reference; the baseline compares the other split
+//   (in the generator's role) vs reference, with the same n and code path.
+// - FID on the classifier's feature output (unbiased covariances, symmetric-eigen trace term);
+//   IS on its softmax, 10 contiguous splits, mean ± population std; precision/recall with
+//   k = 3 (`<=`), density/coverage with k = 5 (`<`); F1 = 2PR/(P+R); for conditional models,
+//   classifier accuracy = fraction of samples classified as the requested class.
+// - Mode collapse is flagged when recall and coverage are both below 0.1.
+// - `--json` prints exactly {"fid", "is_mean", "is_std", "precision", "recall", "f1",
+//   "density", "coverage", "baseline": {same keys}, "classifier_accuracy"} (null for
+//   unconditional models) on stdout; info lines go to stderr.
+
+import ArgumentParser
+import Data
+import Foundation
+import GraphIR
+import Kernels
+import Metrics
+import Runtime
+
+public struct GanEval: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "gan-eval",
+        abstract: "Evaluate a generator: FID, IS, precision/recall, density/coverage, beside the real-vs-real baseline.",
+        discussion: """
+        Examples:
+          gan-eval output/mnist_gan/generator.pb
+          gan-eval seed:mnist-generator --n 2000 --json
+          gan-eval cgan.pb --class 7 --n 5000
+
+        Metrics use the features of Gannet's own Fashion-MNIST classifier
+        (Models/classifier_fashion_mnist.pb, trained by `gannet train-classifier`), so they are
+        NOT comparable with published Inception-based FID/IS; compare with the baseline printed
+        beside them (real train split vs real test split, same n).
+        """,
+        version: GannetVersion.string)
+
+    @OptionGroup public var common: GeneratorOptions
+
+    @Option(help: "Images per set (generated, reference, baseline).")
+    public var n = 10000
+
+    @Option(help: "Real reference split: test or train.")
+    public var reference = "test"
+
+    @Flag(help: "Print one JSON object on stdout.")
+    public var json = false
+
+    @Option(help: "Classifier (feature network) model.")
+    public var classifier = "Models/classifier_fashion_mnist.pb"
+
+    @Option(name: .customLong("class"), help: "Class for a conditional model (default: classes i mod K).")
+    public var classLabel: Int?
+
+    @Option(help: "Latent seed: image i uses latent stream (S, i).")
+    public var seed: UInt64 = 0
+
+    @Option(help: "Fashion-MNIST directory.")
+    public var data = Dataset.defaultFashionMNISTDirectory
+
+    public init() {}
+
+    public func validate() throws {
+        try common.validateCommon()
+        guard (10...60000).contains(n) else { throw ValidationError("--n must be in 10...60000") }
+        guard reference == "test" || reference == "train" else { throw ValidationError("--reference must be test or train") }
+    }
+
+    struct Scores {
+        var fid: Double, isMean: Double, isStd: Double
+        var prdc: PRDCResult
+        var json: [String: Any] {
+            func num(_ v: Double) -> Any { v.isFinite ? v : NSNull() }
+            return ["fid": num(fid), "is_mean": num(isMean), "is_std": num(isStd), "precision": num(prdc.precision),
+                    "recall": num(prdc.recall), "f1": num(prdc.f1), "density": num(prdc.density), "coverage": num(prdc.coverage)]
+        }
+        var collapsed: Bool { prdc.recall < 0.1 && prdc.coverage < 0.1 }
+    }
+
+    public func run() throws {
+        let threads = common.threadCount
+        let pool = ThreadPool(threads: threads)
+        let t0 = Date()
+        func info(_ s: String) { common.info(String(format: "[%5.1fs] ", Date().timeIntervalSince(t0)) + s) }
+
+        // Classifier.
+        guard FileManager.default.fileExists(atPath: classifier) else {
+            throw CommandError("\(classifier): classifier not found; train one with `gannet train-classifier Specs/classifier_fashion_mnist.yaml --out \(classifier)` or pass --classifier PATH")
+        }
+        let net: FeatureNetwork
+        do { net = try FeatureNetwork(graph: try loadGraph(path: classifier), threads: threads) }
+        catch let e as MetricsError { throw CommandError("\(classifier): \(e)") }
+        catch let e as GraphError { throw CommandError("\(classifier): \(e.message)") }
+        let acc = net.graph.metadata["gannet.test_accuracy"].map { ", test accuracy \($0)" } ?? ""
+        info("classifier \(classifier): features '\(net.featureOutput)' (\(net.featureDimension)-d), logits '\(net.logitsOutput)' (\(net.classes) classes)\(acc)")
+
+        // Real sets.
+        let refSplit: Split = reference == "test" ? .test : .train
+        let otherSplit: Split = refSplit == .test ? .train : .test
+        let ref: Dataset, other: Dataset
+        do {
+            ref = try Dataset.fashionMNIST(directory: data, split: refSplit)
+            other = try Dataset.fashionMNIST(directory: data, split: otherSplit)
+        } catch let e as DataError { throw CommandError(e.message) }
+        let count = min(n, ref.count, other.count)
+        if count < n { common.warn("--n \(n) reduced to \(count): the \(ref.count < other.count ? refSplit.rawValue : otherSplit.rawValue) split has \(min(ref.count, other.count)) images") }
+        guard ref.imageShape == net.imageShape else {
+            throw CommandError("\(classifier): the classifier takes \(net.imageShape) images, Fashion-MNIST has \(ref.imageShape)")
+        }
+        func realImages(_ d: Dataset) -> [Float] {
+            var x = [Float](repeating: 0, count: count * d.imageSize)
+            x.withUnsafeMutableBufferPointer { d.fill(Array(0..<count), into: $0.baseAddress!) }
+            return x
+        }
+
+        // Generated set.
+        let model = try common.loadModel()
+        var classes: [Int]? = nil
+        var requested: [Int]? = nil
+        if model.isConditional {
+            if let k = classLabel {
+                try model.checkClass(k)
+                requested = Array(repeating: k, count: count)
+            } else {
+                let k = try model.requireNumClasses()
+                requested = (0..<count).map { $0 % k }
+            }
+            classes = requested
+        } else if let k = classLabel {
+            common.warn("--class \(k) ignored: \(model.path) is not a conditional generator")
+        }
+        let latents = (0..<count).map { Latents.vector(seed: seed, index: UInt64($0), size: model.latentSize, truncation: common.truncation) }
+        let runner = try GeneratorRunner(model: model, batch: common.batch, threads: threads)
+        var lastReport = Date()
+        let fakes = try runner.generate(latents: latents, classes: classes) { done in
+            if Date().timeIntervalSince(lastReport) > 5 || done == count { lastReport = Date(); info("sampled \(done)/\(count)") }
+        }
+        let shape = runner.imageShape!
+        guard [shape.channels, shape.height, shape.width] == net.imageShape else {
+            throw CommandError("\(model.path): generates \(shape.channels)x\(shape.height)x\(shape.width) images; the classifier takes \(net.imageShape.map(String.init).joined(separator: "x"))")
+        }
+
+        // Features.
+        func features(_ images: [Float], _ range: ClosedRange<Float>, _ what: String) throws -> (features: [Float], logits: [Float]) {
+            do {
+                let r = try net.extract(images: images, range: range)
+                info("features of \(what): \(images.count / net.imageSize) images")
+                return r
+            } catch let e as RuntimeError { throw CommandError("\(classifier): \(e.message)") }
+            catch let e as GraphError { throw CommandError("\(classifier): \(e.message)") }
+        }
+        let fake = try features(fakes, model.range, "generated images")
+        let real = try features(realImages(ref), 0...1, "\(refSplit.rawValue) split")
+        let base = try features(realImages(other), 0...1, "\(otherSplit.rawValue) split")
+
+        // Metrics.
+        let d = net.featureDimension
+        let refStats = FeatureStatistics(features: real.features, count: count, dimension: d, pool: pool)
+        func scores(_ x: (features: [Float], logits: [Float]), _ what: String) -> Scores {
+            let fid = FID.distance(refStats, FeatureStatistics(features: x.features, count: count, dimension: d, pool: pool))
+            let inception = InceptionScore.compute(logits: x.logits, classes: net.classes, splits: 10)
+            let prdc = PRDC.compute(real: real.features, fake: x.features, dimension: d, options: .standard, pool: pool)
+            info("metrics of \(what) done")
+            return Scores(fid: fid, isMean: inception.mean, isStd: inception.std, prdc: prdc)
+        }
+        let modelScores = scores(fake, "the model")
+        let baseScores = scores(base, "the baseline")
+        let accuracy = requested.map { req -> Double in
+            Classification.accuracy(logits: fake.logits, classes: net.classes, labels: req)
+        }
+
+        if json {
+            var obj = modelScores.json
+            obj["baseline"] = baseScores.json
+            obj["classifier_accuracy"] = accuracy.map { $0 as Any } ?? NSNull()
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            let title = "\(common.model) vs Fashion-MNIST \(refSplit.rawValue) (n = \(count), seed \(seed))"
+            print(title)
+            print("features: \(classifier) '\(net.featureOutput)' (\(d)-d)\(acc); not comparable with Inception-based numbers")
+            let col1 = "model", col2 = "baseline (real \(otherSplit.rawValue) vs \(refSplit.rawValue))"
+            func row(_ name: String, _ a: String, _ b: String) {
+                print(name.padding(toLength: 14, withPad: " ", startingAt: 0) + a.padding(toLength: 20, withPad: " ", startingAt: 0) + b)
+            }
+            func f(_ v: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", v) }
+            row("metric", col1, col2)
+            row("FID", f(modelScores.fid, 3), f(baseScores.fid, 3))
+            row("IS", "\(f(modelScores.isMean, 3)) ± \(f(modelScores.isStd, 3))", "\(f(baseScores.isMean, 3)) ± \(f(baseScores.isStd, 3))")
+            row("precision", f(modelScores.prdc.precision), f(baseScores.prdc.precision))
+            row("recall", f(modelScores.prdc.recall), f(baseScores.prdc.recall))
+            row("F1", f(modelScores.prdc.f1), f(baseScores.prdc.f1))
+            row("density", f(modelScores.prdc.density), f(baseScores.prdc.density))
+            row("coverage", f(modelScores.prdc.coverage), f(baseScores.prdc.coverage))
+            if let a = accuracy {
+                let what = classLabel.map { "class \($0)" } ?? "requested classes (i mod K)"
+                row("class acc.", f(a), "(\(what))")
+            }
+            print("precision/recall: k = 3 (Kynkäänniemi et al.); density/coverage: k = 5 (Naeem et al.); IS: 10 splits")
+        }
+        if modelScores.collapsed {
+            let msg = String(format: "mode collapse: recall %.3f and coverage %.3f are near 0 (baseline %.3f / %.3f)",
+                             modelScores.prdc.recall, modelScores.prdc.coverage, baseScores.prdc.recall, baseScores.prdc.coverage)
+            if json { common.warn(msg) } else { print("WARNING: " + msg) }
+        }
+    }
+}

@@ -1,0 +1,215 @@
+// TrainClassifier: `gannet train-classifier SPEC [--epochs E] [--out MODEL.pb] [--seed S]
+// [--threads T] [--batch B] [--lr LR] [--init-from MODEL.pb] [--limit N] [--data DIR]` — trains the spec's classifier network on
+// Fashion-MNIST (train split) and exports it as the feature network of gan-eval.
+//
+// Contract: the network is the spec's `role: classifier` network (else one named
+// `classifier`); its LAST output is the logits (N, K), its first output (when there are two)
+// the features. One step = cross-entropy (GraphComposer.crossEntropy) over a batch, Adam (the
+// spec's optimizer settings), compiled once per batch size with TrainStep. Data order is a
+// seeded permutation per epoch (RandomStream(seed, epoch, .shuffle)); the last partial batch is
+// kept. After each epoch the test split is classified by a Session in inference mode and the
+// accuracy printed. The exported ONNX model carries metadata `gannet.feature_output`,
+// `gannet.logits_output`, `gannet.classes` (class count), `gannet.class_names`,
+// `gannet.test_accuracy`, `gannet.input_range` ("0,1" or "-1,1") and `gannet.image_shape`.
+
+import ArgumentParser
+import Foundation
+import GraphIR
+import Kernels
+import Passes
+import Runtime
+import SpecFormat
+import Training
+import Data
+
+public struct TrainClassifier: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "train-classifier",
+        abstract: "Train a spec's classifier network on Fashion-MNIST (the feature network of gan-eval).",
+        discussion: """
+        Example:
+          gannet train-classifier Specs/classifier_fashion_mnist.yaml --epochs 4 \\
+              --out Models/classifier_fashion_mnist.pb
+        The spec's classifier must output logits (N, 10) last, and may output features first.
+        """,
+        version: GannetVersion.string)
+
+    @Argument(help: "Spec file (.yaml) with a classifier network.") var spec: String
+    @Option(help: "Epochs (default: the spec's).") var epochs: Int?
+    @Option(name: .shortAndLong, help: "Output ONNX model.") var out = "Models/classifier_fashion_mnist.pb"
+    @Option(help: "Seed for initialisation and data order (default: the spec's).") var seed: UInt64?
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: "Batch size (default: the spec's).") var batch: Int?
+    @Option(help: "Train on the first N training images only (quick runs).") var limit: Int?
+    @Option(help: "Evaluate on the first N test images only (quick runs).") var testLimit: Int?
+    @Option(help: "Fashion-MNIST directory.") var data = Dataset.defaultFashionMNISTDirectory
+    @Option(help: "Log the running loss every N steps.") var logEvery = 50
+    @Option(help: "Learning rate override (default: the spec's).") var lr: Double?
+    @Option(help: "Start from the weights of this model (a classifier exported earlier; fine-tuning).") var initFrom: String?
+
+    public init() {}
+
+    public func validate() throws {
+        if let e = epochs, e < 1 { throw ValidationError("--epochs must be at least 1") }
+        if let b = batch, b < 1 { throw ValidationError("--batch must be at least 1") }
+        if let t = threads, t < 1 || t > 256 { throw ValidationError("--threads must be in 1...256") }
+        if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1") }
+        if let l = testLimit, l < 1 { throw ValidationError("--test-limit must be at least 1") }
+        if let r = lr, !(r > 0 && r.isFinite) { throw ValidationError("--lr must be a number > 0") }
+        guard logEvery >= 1 else { throw ValidationError("--log-every must be at least 1") }
+    }
+
+    func say(_ s: String) { print(s); fflush(stdout) }
+
+    public func run() throws {
+        let spec: Spec
+        do { spec = try Spec.load(path: self.spec) } catch let e as SpecError { throw CommandError("\(e)") }
+        guard let net = spec.network(role: .classifier) ?? spec.network("classifier") else {
+            throw CommandError("\(self.spec): the spec has no network with role 'classifier' (networks: \(spec.networkNames.joined(separator: ", ")))")
+        }
+        let seed = self.seed ?? spec.seed
+        let graph: Graph
+        do { graph = try spec.buildGraph(network: net.name, seed: seed) } catch let e as SpecError { throw CommandError("\(e)") }
+        guard graph.inputs.count == 1, let inType = graph.type(of: graph.inputs[0]), inType.rank == 4 else {
+            throw CommandError("\(self.spec): classifier '\(net.name)' must take one image input [N, C, H, W]")
+        }
+        guard let logitsV = graph.outputs.last, let lt = graph.type(of: logitsV), lt.rank == 2, let classes = lt.shape[1].value else {
+            throw CommandError("\(self.spec): classifier '\(net.name)' must output logits [N, K] last")
+        }
+        let featureV = graph.outputs.count >= 2 ? graph.outputs[0] : logitsV
+        let range: PixelRange = spec.dataset.range.low < 0 ? .minusOneToOne : .zeroToOne
+        let threadCount = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let pool = ThreadPool(threads: threadCount)
+
+        var train: Dataset, test: Dataset
+        do {
+            train = try Dataset.fashionMNIST(directory: data, split: .train, range: range)
+            test = try Dataset.fashionMNIST(directory: data, split: .test, range: range)
+        } catch let e as DataError { throw CommandError(e.message) }
+        if let l = limit { train = train.prefix(l) }
+        if let l = testLimit { test = test.prefix(l) }
+        guard train.imageShape == inType.shape.dropFirst().compactMap(\.value), let trainLabels = train.labels, let testLabels = test.labels else {
+            throw CommandError("\(self.spec): the classifier input \(inType) does not match Fashion-MNIST images \(train.imageShape) with labels")
+        }
+
+        // Parameters.
+        let store = ParameterStore()
+        for (v, t) in graph.initializers where t.dtype == .float32 { try store.set("\(graph.name)/\(graph.name(of: v))", t) }
+        var priorEpochs = 0
+        if let path = initFrom {
+            let start = try loadGraph(path: path)
+            var loaded = 0
+            for (v, t) in start.initializers where t.dtype == .float32 {
+                let name = "\(graph.name)/\(start.name(of: v))"
+                guard let e = store.entry(name) else { continue }
+                guard e.shape == t.shape else { throw CommandError("\(path): '\(start.name(of: v))' is \(t.shape), the spec's is \(e.shape)") }
+                try store.set(name, t)
+                loaded += 1
+            }
+            priorEpochs = start.metadata["gannet.trained_epochs"].flatMap { Int($0) } ?? 0
+            say("initialised \(loaded) tensors from \(path)")
+        }
+        let trainable = (graph.metadata["gannet.parameters"] ?? "").split(separator: ",").map { "\(graph.name)/\($0)" }
+        let opt: OptimizerChoice
+        let o = spec.optimizers[net.name]
+        switch o?.kind {
+        case "sgd": opt = .sgd(SGDConfig(lr: Float(lr ?? o!.lr), momentum: Float(o!.momentum), weightDecay: Float(o!.weightDecay)))
+        case "rmsprop": opt = .rmsprop(RMSpropConfig(lr: Float(lr ?? o!.lr), alpha: Float(o!.alpha), eps: Float(o!.eps), weightDecay: Float(o!.weightDecay)))
+        default: opt = .adam(AdamConfig(lr: Float(lr ?? o?.lr ?? 1e-3), beta1: Float(o?.beta1 ?? 0.9), beta2: Float(o?.beta2 ?? 0.999),
+                                        eps: Float(o?.eps ?? 1e-8), weightDecay: Float(o?.weightDecay ?? 0)))
+        }
+        var steps: [Int: TrainStep] = [:]
+        func step(_ n: Int) throws -> TrainStep {
+            if let s = steps[n] { return s }
+            var c = GraphComposer(name: "classifier_step")
+            let x = c.input("x", TensorType(.float32, fixed: [n] + train.imageShape))
+            let y = c.input("labels", TensorType(.int64, fixed: [n]))
+            let outs = try c.call(graph, [x], training: true)
+            let loss = c.crossEntropy(outs.last!, labels: y, classes: classes)
+            c.output([loss])
+            let plan = StepPlan(graph: c.graph, loss: loss, trainable: trainable, optimizer: opt, assignments: c.finalState)
+            let s = try TrainStep(plan: plan, store: store, inputShapes: [:], pool: pool)
+            steps[n] = s
+            return s
+        }
+
+        func currentGraph() -> Graph {
+            var g = graph
+            for v in g.initializers.keys {
+                if let t = store.tensor("\(graph.name)/\(g.name(of: v))") { g.initializers[v] = t }
+            }
+            return g
+        }
+
+        func evaluate() throws -> Double {
+            let session = try Session(graph: currentGraph(), threads: threadCount)
+            let bs = 500
+            var correct = 0
+            var start = 0
+            var buf = [Float](repeating: 0, count: bs * test.imageSize)
+            while start < test.count {
+                let n = min(bs, test.count - start)
+                buf.withUnsafeMutableBufferPointer { test.fill(Array(start..<(start + n)), into: $0.baseAddress!) }
+                let outs = try session.run([Tensor(shape: [n] + test.imageShape, floats: Array(buf[0..<(n * test.imageSize)]))])
+                let logits = outs.last!.floats
+                for i in 0..<n {
+                    var best = 0
+                    for k in 1..<classes where logits[i * classes + k] > logits[i * classes + best] { best = k }
+                    if Int64(best) == testLabels[start + i] { correct += 1 }
+                }
+                start += n
+            }
+            return Double(correct) / Double(test.count)
+        }
+
+        let epochs = self.epochs ?? spec.schedule.epochs
+        let bs = batch ?? spec.schedule.batchSize
+        say("train-classifier: \(net.name) (\(Spec.parameterCount(graph)) parameters), \(train.count) train / \(test.count) test images, batch \(bs), \(epochs) epochs, \(threadCount) threads, seed \(seed)")
+        let t0 = Date()
+        var accuracy = 0.0
+        var xbuf = [Float](repeating: 0, count: bs * train.imageSize)
+        var stepCount = 0
+        for epoch in 0..<epochs {
+            var rng = RandomStream(seed: seed, step: UInt64(epoch), purpose: .shuffle)
+            let order = rng.permutation(train.count)
+            var start = 0
+            var lossSum = 0.0, lossCount = 0
+            while start < train.count {
+                let n = min(bs, train.count - start)
+                let idx = Array(order[start..<(start + n)])
+                xbuf.withUnsafeMutableBufferPointer { train.fill(idx, into: $0.baseAddress!) }
+                let x = Tensor(shape: [n] + train.imageShape, floats: Array(xbuf[0..<(n * train.imageSize)]))
+                let y = Tensor(shape: [n], int64s: idx.map { trainLabels[$0] })
+                let s = try step(n)
+                let out = try s.run(["x": x, "labels": y])
+                let loss = Double(out[s.outputNames[0]]!.floats[0])
+                guard loss.isFinite else { throw CommandError("training diverged: loss \(loss) at epoch \(epoch + 1), step \(stepCount + 1)") }
+                lossSum += loss; lossCount += 1
+                stepCount += 1
+                start += n
+                if stepCount % logEvery == 0 {
+                    say(String(format: "epoch %d step %d: loss %.4f [%.0fs]", epoch + 1, stepCount, lossSum / Double(lossCount), Date().timeIntervalSince(t0)))
+                }
+            }
+            accuracy = try evaluate()
+            say(String(format: "epoch %d: train loss %.4f, test accuracy %.4f [%.0fs]", epoch + 1, lossSum / Double(max(lossCount, 1)), accuracy, Date().timeIntervalSince(t0)))
+        }
+
+        var g = currentGraph()
+        g.metadata["gannet.feature_output"] = g.name(of: featureV)
+        g.metadata["gannet.logits_output"] = g.name(of: logitsV)
+        g.metadata["gannet.classes"] = String(classes)
+        g.metadata["gannet.num_classes"] = String(classes)
+        if let names = train.classNames { g.metadata["gannet.class_names"] = names.joined(separator: ",") }
+        g.metadata["gannet.test_accuracy"] = String(format: "%.4f", accuracy)
+        g.metadata["gannet.input_range"] = range == .minusOneToOne ? "-1,1" : "0,1"
+        g.metadata["gannet.image_shape"] = train.imageShape.map(String.init).joined(separator: ",")
+        g.metadata["gannet.trained_epochs"] = String(epochs + priorEpochs)
+        g.metadata["gannet.dataset"] = "fashion-mnist"
+        try InferShapes().run(&g)
+        let dir = (out as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        try saveGraph(g, path: out)
+        say(String(format: "wrote %@ (test accuracy %.4f, %.0fs)", out, accuracy, Date().timeIntervalSince(t0)))
+    }
+}
