@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "AutodiffTests", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels"], swiftSettings: plain),
         .testTarget(name: "MediaTests", dependencies: ["Media"], swiftSettings: plain),
         .testTarget(name: "DataTests", dependencies: ["Data", "Media", "GraphIR"], swiftSettings: plain),
-        .testTarget(name: "ONNXTests", dependencies: ["GraphIR", "ONNX"], swiftSettings: plain),
+        .testTarget(name: "ONNXTests", dependencies: ["GraphIR", "ONNX", "Runtime", "Passes"], swiftSettings: plain),
         .testTarget(name: "GANTests", dependencies: ["GAN", "GraphIR", "Runtime", "SpecFormat"], swiftSettings: plain),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "GAN", "GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat"], swiftSettings: plain),
         .testTarget(name: "SpecFormatTests", dependencies: ["SpecFormat", "GraphIR"], swiftSettings: plain),

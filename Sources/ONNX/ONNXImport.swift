@@ -179,6 +179,8 @@ struct ModelReader {
         }
         if g.outputs.isEmpty { throw fail("graph '\(g.name)' has no outputs") }
 
+        // Constant shape arithmetic with ops outside the IR → Constant nodes.
+        try foldShapeConstants(&read)
         // Legacy attribute forms → the IR's (newest) semantics.
         for r in read { for o in r.node.outputs { producer[o] = r.node } }
         for r in read { try appendNormalised(r) }
@@ -203,7 +205,8 @@ struct ModelReader {
         guard domain == "" || domain == "ai.onnx" else {
             throw fail("\(here): operator domain '\(domain)' is not supported (Gannet reads the default ONNX domain only)")
         }
-        guard let op = Op(onnxName: opType) else {
+        // Ops outside the IR read as constant shape arithmetic (ONNXImport+ShapeFold.swift).
+        guard let op = Op(onnxName: opType) ?? (Self.shapeFoldOnly.contains(opType) ? .constant : nil) else {
             throw fail("\(here): operator '\(opType)' is not supported by Gannet")
         }
         var inputs: [ValueID?] = cArray(n.input, n.n_input).map { p in

@@ -4,7 +4,8 @@
 # Usage: Tools/conformance/run.sh [SECTION…]      (default: tier1; e.g. tier1 tier2)
 # Env:   GANNET=path/to/gannet (default .build/release/gannet)
 #        PYTHON=python with onnx==1.22.0 (default .venv/bin/python, then python3)
-#        SELECT=selection file (default /work/shared/reference/onnx-select.txt)
+#        SELECT=selection file (default: ../shared/reference/onnx-select.txt beside the repository,
+#               as in CI where shared/ is copied next to the clone; then /work/shared/reference/…)
 #        DATA=onnx/backend/test/data directory (default: found in the python's onnx package)
 # Each case runs in its own process, so a crash counts as one failure instead of ending the
 # run. Prints gannet's PASS/FAIL lines, then per section "SECTION: N passed, N failed".
@@ -12,7 +13,10 @@
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 GANNET="${GANNET:-$root/.build/release/gannet}"
-SELECT="${SELECT:-/work/shared/reference/onnx-select.txt}"
+if [[ -z "${SELECT:-}" ]]; then
+    SELECT="$root/../shared/reference/onnx-select.txt"
+    [[ -f "$SELECT" ]] || SELECT="/work/shared/reference/onnx-select.txt"
+fi
 if [[ -z "${PYTHON:-}" ]]; then
     if [[ -x "$root/.venv/bin/python" ]]; then PYTHON="$root/.venv/bin/python"; else PYTHON=python3; fi
 fi

@@ -7,6 +7,8 @@ FID for each case, plus the PRDC reference counts computed with the prdc package
 MetricsTests reads both, so ordinary test runs need no Python.
 
     .venv/bin/python Tools/interop/check_fid.py            # regenerate the fixtures
+    .venv/bin/python Tools/interop/check_fid.py --verify
+        # check the committed fixtures against a fresh scipy computation (Tools/interop/run.sh)
     .venv/bin/python Tools/interop/check_fid.py --check A.bin B.bin D
         # FID (scipy route) of two raw float32 row-major feature files of width D
 
@@ -63,13 +65,7 @@ def prdc(real, fake, k):
     return dict(precision=float(precision), recall=float(recall), density=float(density), coverage=float(coverage))
 
 
-def main():
-    if len(sys.argv) == 5 and sys.argv[1] == "--check":
-        d = int(sys.argv[4])
-        a = np.fromfile(sys.argv[2], dtype="<f4").astype(np.float64).reshape(-1, d)
-        b = np.fromfile(sys.argv[3], dtype="<f4").astype(np.float64).reshape(-1, d)
-        print(json.dumps({"fid_scipy": fid_scipy(a, b), "fid_symmetric": fid_symmetric(a, b)}))
-        return
+def make_arrays():
     rs = np.random.RandomState(0)
     arrays = {}
     arrays["fid16_a"] = rs.randn(500, 16)
@@ -85,13 +81,11 @@ def main():
     mix_b = mix_a + rs2.randn(48, 48) / 28
     arrays["corr_a"] = rs2.randn(500, 48) @ mix_a
     arrays["corr_b"] = rs2.randn(500, 48) @ mix_b + 0.05
-    os.makedirs(OUT, exist_ok=True)
-    layout = []
-    with open(os.path.join(OUT, "features.bin"), "wb") as f:
-        for name, a in arrays.items():
-            a.astype("<f8").tofile(f)
-            layout.append({"name": name, "rows": a.shape[0], "cols": a.shape[1]})
-    expected = {
+    return arrays
+
+
+def expected_for(arrays, layout):
+    return {
         "layout": layout,
         "fid": {
             case: {"scipy": fid_scipy(arrays[case + "_a"], arrays[case + "_b"]),
@@ -103,6 +97,54 @@ def main():
             "collapsed": prdc(arrays["prdc_real"], arrays["prdc_collapsed"], 3),
         },
     }
+
+
+def verify():
+    """Checks the committed fixtures against a fresh computation; exit status 1 on a mismatch."""
+    arrays = make_arrays()
+    blob = b"".join(a.astype("<f8").tobytes() for a in arrays.values())
+    with open(os.path.join(OUT, "features.bin"), "rb") as f:
+        if f.read() != blob:
+            print("FAIL features.bin differs from the numpy draws")
+            return 1
+    with open(os.path.join(OUT, "expected.json")) as f:
+        committed = json.load(f)
+    layout = [{"name": n, "rows": a.shape[0], "cols": a.shape[1]} for n, a in arrays.items()]
+    fresh = expected_for(arrays, layout)
+    if committed["layout"] != layout:
+        print("FAIL expected.json layout differs")
+        return 1
+    worst = 0.0
+    for sect in ["fid", "prdc_k3_strict"]:
+        for case, vals in fresh[sect].items():
+            for key, v in vals.items():
+                c = committed[sect][case][key]
+                rel = abs(c - v) / max(abs(v), 1e-12)
+                worst = max(worst, rel)
+                if rel > 1e-6:
+                    print(f"FAIL {sect}.{case}.{key}: committed {c}, scipy now {v}")
+                    return 1
+    print(f"fixtures match scipy FID and PRDC (worst relative difference {worst:.2g})")
+    return 0
+
+
+def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "--check":
+        d = int(sys.argv[4])
+        a = np.fromfile(sys.argv[2], dtype="<f4").astype(np.float64).reshape(-1, d)
+        b = np.fromfile(sys.argv[3], dtype="<f4").astype(np.float64).reshape(-1, d)
+        print(json.dumps({"fid_scipy": fid_scipy(a, b), "fid_symmetric": fid_symmetric(a, b)}))
+        return
+    if len(sys.argv) == 2 and sys.argv[1] == "--verify":
+        sys.exit(verify())
+    arrays = make_arrays()
+    os.makedirs(OUT, exist_ok=True)
+    layout = []
+    with open(os.path.join(OUT, "features.bin"), "wb") as f:
+        for name, a in arrays.items():
+            a.astype("<f8").tofile(f)
+            layout.append({"name": name, "rows": a.shape[0], "cols": a.shape[1]})
+    expected = expected_for(arrays, layout)
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1, sort_keys=True)
         f.write("\n")
