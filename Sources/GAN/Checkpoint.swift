@@ -58,10 +58,14 @@ public enum Checkpoint {
         let tmp = path + ".tmp"
         do {
             try data.write(to: URL(fileURLWithPath: tmp))
-            if FileManager.default.fileExists(atPath: path) { _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: tmp)) }
-            else { try FileManager.default.moveItem(atPath: tmp, toPath: path) }
         } catch {
             throw CheckpointError(message: "\(path): cannot write checkpoint: \(error.localizedDescription)")
+        }
+        // rename(2) replaces an existing checkpoint atomically.
+        guard rename(tmp, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(tmp)
+            throw CheckpointError(message: "\(path): cannot write checkpoint: \(reason)")
         }
     }
 

@@ -58,7 +58,10 @@ final class ResumeTests: XCTestCase {
             for _ in 0..<4 { _ = try first.iterate() }
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("gannet-resume-\(getpid()).gck").path
             defer { try? FileManager.default.removeItem(atPath: path) }
+            // Written twice: the second write replaces the first atomically.
             try first.saveCheckpoint(to: path, specPath: name)
+            try first.saveCheckpoint(to: path, specPath: name)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".tmp"))
             let resumed = try trainer()
             _ = try resumed.steps.dStep(batch: 16)
             _ = try resumed.steps.gStep(batch: 16)
