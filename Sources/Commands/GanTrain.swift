@@ -62,15 +62,13 @@ public struct GanTrain: ParsableCommand {
     func loadSpec(_ path: String) throws -> Spec {
         var s: Spec
         do { s = try Spec.load(path: path) } catch let e as SpecError { throw CommandError("\(e)") }
-        if let f = generatorFrequency { s.schedule.generatorFrequency = f }
-        for (name, lr) in [("generator", gLr), ("discriminator", dLr), ("critic", dLr)] {
-            if let lr, s.optimizers[name] != nil { s.optimizers[name]!.lr = lr }
-        }
+        var b: (Double, Double)? = nil
         if let betas {
             let parts = betas.split(separator: ",").compactMap { Double($0) }
             guard parts.count == 2 else { throw CommandError("--betas must be b1,b2, got '\(betas)'") }
-            for k in s.optimizers.keys { s.optimizers[k]!.beta1 = parts[0]; s.optimizers[k]!.beta2 = parts[1] }
+            b = (parts[0], parts[1])
         }
+        s.applyTrainingOverrides(generatorFrequency: generatorFrequency, dLR: dLr, gLR: gLr, betas: b)
         return s
     }
 

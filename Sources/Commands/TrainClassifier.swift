@@ -181,7 +181,8 @@ public struct TrainClassifier: ParsableCommand {
                 let x = Tensor(shape: [n] + train.imageShape, floats: Array(xbuf[0..<(n * train.imageSize)]))
                 let y = Tensor(shape: [n], int64s: idx.map { trainLabels[$0] })
                 let s = try step(n)
-                let out = try s.run(["x": x, "labels": y])
+                let inputs = ["x": x, "labels": y].merging(s.dropoutInputs(seed: seed, step: stepCount)) { a, _ in a }
+                let out = try s.run(inputs)
                 let loss = Double(out[s.outputNames[0]]!.floats[0])
                 guard loss.isFinite else { throw CommandError("training diverged: loss \(loss) at epoch \(epoch + 1), step \(stepCount + 1)") }
                 lossSum += loss; lossCount += 1

@@ -10,7 +10,8 @@
 //   The fake is not detached; gradients stop at D's parameters because only they are asked for.
 // - G step: z of the schedule's batch size (labels uniform for conditional), D(G(z[, y])) with
 //   both in train mode; only G's weights are updated.
-// Random inputs come from RandomStream keyed by (seed, iteration, purpose).
+// Random inputs come from RandomStream keyed by (seed, iteration, purpose); dropout masks
+// (networks with Dropout layers train with them on) also by the mask's name (TrainStep.dropoutInputs).
 
 import GraphIR
 import Kernels
@@ -29,7 +30,7 @@ public final class GANSteps {
     public let generatorParameters: [String]
     public let discriminatorParameters: [String]
     private var dSteps: [Int: TrainStep] = [:]
-    private var gSteps: [Int: TrainStep] = [:]
+    private var gSteps: [[Int]: TrainStep] = [:]
 
     public var latentSize: Int { spec.latent?.size ?? 100 }
     public var classes: Int? { spec.conditional?.classes }
@@ -61,7 +62,8 @@ public final class GANSteps {
         }
     }
 
-    func optimizer(_ network: String) -> OptimizerChoice {
+    /// The optimizer of `network` as compiled into its steps (spec settings, overrides applied).
+    public func optimizer(_ network: String) -> OptimizerChoice {
         guard let o = spec.optimizers[network] else { return .adam(AdamConfig()) }
         switch o.kind {
         case "sgd": return .sgd(SGDConfig(lr: Float(o.lr), momentum: Float(o.momentum), weightDecay: Float(o.weightDecay)))
@@ -71,6 +73,10 @@ public final class GANSteps {
     }
 
     var conditional: Bool { spec.conditional != nil }
+
+    /// Whether the G step reads a real batch (feature matching): inputs `real` and, for
+    /// conditional specs, `real_labels`.
+    public var gStepNeedsRealBatch: Bool { spec.loss.featureMatching != nil }
 
     /// The D-step plan for a real batch of `n`.
     public func dPlan(batch n: Int) throws -> StepPlan {
@@ -123,20 +129,36 @@ public final class GANSteps {
                         optimizer: optimizer(discriminator.name), assignments: c.finalState)
     }
 
-    /// The G-step plan for a batch of `n`.
-    public func gPlan(batch n: Int) throws -> StepPlan {
+    /// The G-step plan for a batch of `n` (and, with feature matching, a real batch of
+    /// `realBatch`, default `n`).
+    /// Feature matching: D runs on the real batch (with its labels), then on G(z); the loss is
+    /// ‖mean f(real) − mean f(G(z))‖² over the named D value f (the other G losses are replaced).
+    public func gPlan(batch n: Int, realBatch: Int? = nil) throws -> StepPlan {
         var c = GraphComposer(name: "g_step")
         let z = c.input("z", TensorType(.float32, fixed: [n, latentSize]))
         let y = conditional ? c.input("labels", TensorType(.int64, fixed: [n])) : nil
         let labelArgs = y.map { [$0] } ?? []
+        var realFeatures: ValueID? = nil
+        let fm = spec.loss.featureMatching
+        if let fm {
+            let m = realBatch ?? n
+            let real = c.input("real", TensorType(.float32, fixed: [m] + imageShape))
+            let realLabels = conditional ? [c.input("real_labels", TensorType(.int64, fixed: [m]))] : []
+            realFeatures = try c.call(discriminator, [real] + realLabels, training: true, returning: [fm]).internals[0]
+        }
         let fake = try c.call(generator, [z] + labelArgs, training: true)[0]
-        let dFake = try c.call(discriminator, [fake] + labelArgs, training: true)[0]
+        let dCall = try c.call(discriminator, [fake] + labelArgs, training: true, returning: fm.map { [$0] } ?? [])
+        let dFake = dCall.outputs[0]
         let total: ValueID
+        if let realFeatures {
+            total = c.featureMatching(real: realFeatures, fake: dCall.internals[0])
+        } else {
         switch spec.loss.kind {
         case "gan_bce_logits", "dragan": total = c.bceWithLogits(dFake, target: 1)
         case "bce_sigmoid": total = c.bce(dFake, target: 1)
         case "lsgan": total = c.mse(dFake, target: 1)
         default: total = c.negate(c.mean(dFake))
+        }
         }
         c.output([total])
         return StepPlan(graph: c.graph, loss: total, trainable: generatorParameters,
@@ -150,10 +172,11 @@ public final class GANSteps {
         return s
     }
 
-    public func gStep(batch n: Int) throws -> TrainStep {
-        if let s = gSteps[n] { return s }
-        let s = try TrainStep(plan: try gPlan(batch: n), store: store, inputShapes: [:], pool: pool)
-        gSteps[n] = s
+    public func gStep(batch n: Int, realBatch: Int? = nil) throws -> TrainStep {
+        let key = gStepNeedsRealBatch ? [n, realBatch ?? n] : [n]
+        if let s = gSteps[key] { return s }
+        let s = try TrainStep(plan: try gPlan(batch: n, realBatch: realBatch), store: store, inputShapes: [:], pool: pool)
+        gSteps[key] = s
         return s
     }
 
@@ -175,16 +198,30 @@ public final class GANSteps {
             var ru = RandomStream(seed: seed, step: UInt64(iteration), purpose: .alpha)
             inputs["perturbed"] = Tensor(shape: real.shape, floats: f.map { $0 + 0.5 * std * ru.uniform() })
         }
+        if hasDropout, let step = try? dStep(batch: n) {
+            inputs.merge(step.dropoutInputs(seed: seed, step: iteration)) { a, _ in a }
+        }
         return inputs
     }
 
-    /// The random inputs of the G step at `iteration`.
-    public func gInputs(batch n: Int, iteration: Int) -> [String: Tensor] {
+    /// Whether either network has Dropout (its steps then read per-step masks).
+    var hasDropout: Bool { (generator.nodes + discriminator.nodes).contains { $0.op == .dropout } }
+
+    /// The random inputs of the G step at `iteration`, plus the real batch (and its labels) when
+    /// the step reads one (feature matching).
+    public func gInputs(batch n: Int, iteration: Int, real: Tensor? = nil, realLabels: Tensor? = nil) -> [String: Tensor] {
         var rz = RandomStream(seed: seed, step: UInt64(iteration), purpose: .generatorLatent)
         var inputs = ["z": Tensor(shape: [n, latentSize], floats: rz.normals(n * latentSize))]
         if let k = classes {
             var rl = RandomStream(seed: seed, step: UInt64(iteration), purpose: .generatorLabels)
             inputs["labels"] = Tensor(shape: [n], int64s: (0..<n).map { _ in Int64(rl.below(k)) })
+        }
+        if gStepNeedsRealBatch {
+            if let real { inputs["real"] = real }
+            if conditional, let realLabels { inputs["real_labels"] = realLabels }
+        }
+        if hasDropout, let step = try? gStep(batch: n, realBatch: real?.shape[0]) {
+            inputs.merge(step.dropoutInputs(seed: seed, step: iteration)) { a, _ in a }
         }
         return inputs
     }

@@ -108,9 +108,11 @@ public final class Trainer {
         if counters.generatorCounter > generatorFrequency {
             counters.generatorCounter = 0
             let n = steps.spec.schedule.batchSize
-            let g = try steps.gStep(batch: n)
+            // Feature matching: the G step also reads this iteration's real batch.
+            let real = steps.gStepNeedsRealBatch
+            let g = try steps.gStep(batch: n, realBatch: real ? images.shape[0] : nil)
             gNames = g.outputNames
-            gOut = try g.run(steps.gInputs(batch: n, iteration: it))
+            gOut = try g.run(steps.gInputs(batch: n, iteration: it, real: real ? images : nil, realLabels: real ? labels : nil))
             counters.generatorSteps += 1
         }
         if frame != nil { counters.framesWritten += 1 }

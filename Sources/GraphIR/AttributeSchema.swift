@@ -21,6 +21,7 @@ extension Op {
         case .leakyRelu: return ["alpha": "float", "consumed_inputs": "ints"]
         case .relu, .sigmoid, .tanh, .exp, .log, .sqrt, .neg, .abs: return ["consumed_inputs": "ints"]
         case .softplus, .identity, .matMul, .expand, .globalAveragePool, .sign: return [:]
+        case .dropout: return ["seed": "int", "ratio": "float", "is_test": "int", "consumed_inputs": "ints"]
         case .leakyReluGrad: return ["alpha": "float"]
         case .gatherGrad: return ["axis": "int", "size": "int"]
         case .reshape: return ["allowzero": "int", "shape": "ints"]

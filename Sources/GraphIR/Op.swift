@@ -45,6 +45,10 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     case abs = "Abs"
     /// Copies its input.
     case identity = "Identity"
+    /// Inputs (data, ratio = 0.5, training_mode = false), outputs (output[, mask]); attribute seed.
+    /// Inference (training_mode absent/false) is the identity; training mode is rewritten by
+    /// Passes.ExpandDropout into Mul by a fed inverted-dropout mask (0 or 1/(1 − ratio)).
+    case dropout = "Dropout"
     /// −1, 0 or 1 by the sign of x (0 for ±0 and NaN).
     case sign = "Sign"
     /// Reshapes to the shape given by input 2 (0 copies a dim unless allowzero, −1 infers one).
@@ -134,6 +138,7 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
         case .concat: return 1...Int.max
         case .unsqueeze, .squeeze, .reduceMean, .reduceSum: return 1...2
         case .slice: return 1...5
+        case .dropout: return 1...3
         case .constant: return 0...0
         }
     }
@@ -142,7 +147,7 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     public var outputArity: ClosedRange<Int> {
         switch self {
         case .batchNormalization: return 1...5
-        case .maxPool: return 1...2
+        case .maxPool, .dropout: return 1...2
         default: return 1...1
         }
     }

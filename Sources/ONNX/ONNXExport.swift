@@ -71,6 +71,16 @@ public enum ONNXExport {
                     throw ONNXError("\(here) has a legacy broadcast axis, which no opset \(opset) op has")
                 }
                 n.attributes["broadcast"] = nil
+            case .dropout:
+                // The legacy ratio attribute becomes input 1 (opset 12+).
+                if let r = try n.attributes.float("ratio") {
+                    n.attributes["ratio"] = nil
+                    if n.input(1) == nil {
+                        let ratio = h.addInitializer(fresh((n.name.isEmpty ? h.name(of: n.outputs[0]) : n.name) + "_ratio"),
+                                                     Tensor(shape: [], floats: [r]))
+                        n.inputs = [n.inputs[0], ratio] + n.inputs.dropFirst(2)
+                    }
+                }
             case .unsqueeze, .squeeze, .reduceSum, .reduceMean:
                 let inputForm = n.op == .reduceMean ? opset >= 18 : true
                 if inputForm, case .ints(let axes)? = n.attributes["axes"] {

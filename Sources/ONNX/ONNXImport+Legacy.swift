@@ -25,7 +25,7 @@ extension ModelReader {
         if let t = g.type(of: v) { return t }
         guard depth < 256, let p = producer[v], p.outputs.first == v, let x = p.input(0) else { return nil }
         switch p.op {
-        case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .identity,
+        case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .identity, .dropout,
              .softmax, .logSoftmax, .batchNormalization:
             return knownType(x, depth: depth + 1)
         default:

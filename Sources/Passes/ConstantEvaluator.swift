@@ -25,6 +25,12 @@ public enum ConstantEvaluator {
         switch node.op {
         case .reshape, .flatten, .squeeze, .unsqueeze, .identity:
             y = fx(0)
+        case .dropout:
+            // Inference Dropout is the identity (mask all true); training mode is random.
+            if try Dropout.isTraining(node, graph: g) { throw GraphError("training-mode Dropout is not constant") }
+            let y0 = Tensor(shape: outShape, floats: fx(0))
+            if node.outputs.count < 2 { return [y0] }
+            return [y0, Tensor(shape: outShape, int64s: [Int64](repeating: 1, count: count), dtype: .bool)]
         case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs:
             Unary.reference(try unaryOp(node), fx(0), &y, count: count)
         case .add, .sub, .mul, .div, .pow:

@@ -117,6 +117,10 @@ public enum ShapeRules {
         switch node.op {
         case .identity, .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .sign:
             return [x]
+        case .dropout:
+            if ts.count > 1, let r = ts[1], r.dtype != .float32 || r.rank != 0 { throw fail("ratio must be a float scalar, got \(r)") }
+            if ts.count > 2, let m = ts[2], m.dtype != .bool || m.rank != 0 { throw fail("training_mode must be a bool scalar, got \(m)") }
+            return node.outputs.count > 1 ? [x, TensorType(.bool, x.shape)] : [x]
         case .leakyReluGrad:
             guard ts[1]!.shape == x.shape else { throw fail("dY \(x) and Y \(ts[1]!) must have the same shape") }
             return [x]

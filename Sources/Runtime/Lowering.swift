@@ -2,8 +2,9 @@
 //
 // Contract: input — a verified graph whose every value has a fixed shape (run InferShapes with
 // the batch bound first). Each node becomes one kernel call, except: Constant nodes and
-// initializers go to the constant pool; Reshape, Flatten, Squeeze, Unsqueeze and Identity
-// alias their input's storage and emit nothing. Every other value gets an arena buffer live
+// initializers go to the constant pool; Reshape, Flatten, Squeeze, Unsqueeze, Identity and
+// inference Dropout (its optional mask output a constant of trues) alias their input's
+// storage and emit nothing. Every other value gets an arena buffer live
 // from its producing step to its last reader (graph inputs from the start, graph outputs to
 // the end); convolution scratch is live for its own step only. Errors name the node and op.
 
@@ -86,6 +87,17 @@ public enum Lowering {
                     continue
                 case .reshape, .flatten, .squeeze, .unsqueeze, .identity:
                     operand[node.outputs[0]] = resolve(node.inputs[0]!)
+                    continue
+                case .dropout:
+                    // Inference Dropout is the identity; its mask, if asked for, is all true.
+                    if try ExpandDropout.isTraining(node, graph: graph) {
+                        throw GraphError("training-mode Dropout must be expanded first (ExpandDropout)")
+                    }
+                    operand[node.outputs[0]] = resolve(node.inputs[0]!)
+                    if node.outputs.count > 1 {
+                        let s = try shape(node.outputs[1])
+                        addConstant(node.outputs[1], Tensor(shape: s, int64s: [Int64](repeating: 1, count: s.reduce(1, *)), dtype: .bool))
+                    }
                     continue
                 default: break
                 }
@@ -328,7 +340,7 @@ public enum Lowering {
             return .pool(p, max: node.op == .maxPool)
         case .globalAveragePool:
             return .globalAveragePool(planes: x[0] * x[1], size: x[2...].reduce(1, *))
-        case .constant, .reshape, .flatten, .squeeze, .unsqueeze, .identity, .fusedConv, .fusedConvTranspose, .fusedGemm:
+        case .constant, .reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout, .fusedConv, .fusedConvTranspose, .fusedGemm:
             throw GraphError("internal: \(node.op.rawValue) has no kernel")
         }
     }

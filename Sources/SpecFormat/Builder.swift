@@ -4,7 +4,8 @@
 //   linear → Gemm(x, W (out,in), b) transB=1;  conv → Conv(x, W, b);  conv_transpose →
 //   ConvTranspose(x, W (in,out,k,k), b);  batchnorm → BatchNormalization(x, γ, β, mean 0, var 1)
 //   with epsilon and momentum = 1 − PyTorch momentum (ONNX's convention);  leaky_relu → LeakyRelu;
-//   relu/sigmoid/tanh;  reshape → Reshape with a constant shape;  flatten → Flatten axis 1;
+//   relu/sigmoid/tanh;  dropout: p → Dropout(x, ratio p as a Constant node) (inference form;
+//   GraphComposer turns training on);  reshape → Reshape with a constant shape;  flatten → Flatten axis 1;
 //   embedding → Gather(table, indices) axis 0;  concat → Concat;  broadcast → Unsqueeze (axes
 //   as a constant input) then Expand to a constant shape.
 // Graph inputs have the symbolic batch `N`. Parameters are named `<layer>.weight`, `.bias`,
@@ -191,6 +192,7 @@ struct GraphBuilder {
         case .batchNorm: baseName = "bn"
         case .leakyRelu: baseName = "lrelu"
         case .embedding: baseName = "embedding"
+        case .minibatchDiscrimination: baseName = "mbd"
         default: baseName = l.layer.kind
         }
         let name: String
@@ -256,6 +258,10 @@ struct GraphBuilder {
             out = g.addNode(.sigmoid, [x], outputs: [name], name: name)[0]
         case .tanh:
             out = g.addNode(.tanh, [x], outputs: [name], name: name)[0]
+        case .dropout(let p):
+            let ratio = g.addNode(.constant, [], outputs: ["\(name).ratio"],
+                                  attributes: ["value": .tensor(Tensor(shape: [], floats: [Float(p)]))], name: "\(name).ratio")[0]
+            out = g.addNode(.dropout, [x, ratio], outputs: [name], name: name)[0]
         case .reshape(let shape):
             let s = constant("\(name).shape", shape)
             out = g.addNode(.reshape, [x, s], outputs: [name], name: name)[0]
@@ -283,6 +289,26 @@ struct GraphBuilder {
             let u = g.addNode(.unsqueeze, [x, axes], outputs: ["\(name).unsqueezed"], name: "\(name).unsqueeze")[0]
             let s = constant("\(name).shape", [1] + shape)
             out = g.addNode(.expand, [u, s], outputs: [name], name: name)[0]
+        case .minibatchDiscrimination(let kernels, let dims):
+            guard xt.rank == 2, let f = xt.shape[1].value else {
+                throw fail(pos, "\(what): expects a 2-D input (N, features), got \(shapeText(xt)); add a flatten or reshape first")
+            }
+            // T (F, B·C); M = x·T (N, B·C) → (N, B, C); |M_i − M_j| over (N, N, B, C) by
+            // broadcasting (N,1,B,C) − (1,N,B,C); L1 over C; exp(−·); sum over j → (N, B).
+            let t = param("\(name).weight", .weight, [f, kernels * dims], override: l.weightInit)
+            let m = g.addNode(.gemm, [x, t], outputs: ["\(name).m"], name: "\(name).gemm")[0]
+            let m3 = g.addNode(.reshape, [m, constant("\(name).shape", [-1, kernels, dims])], outputs: ["\(name).m3"], name: "\(name).reshape")[0]
+            let mi = g.addNode(.unsqueeze, [m3, constant("\(name).axes_i", [1])], outputs: ["\(name).mi"], name: "\(name).unsqueeze_i")[0]
+            let mj = g.addNode(.unsqueeze, [m3, constant("\(name).axes_j", [0])], outputs: ["\(name).mj"], name: "\(name).unsqueeze_j")[0]
+            let diff = g.addNode(.sub, [mi, mj], outputs: ["\(name).diff"], name: "\(name).sub")[0]
+            let absd = g.addNode(.abs, [diff], outputs: ["\(name).abs"], name: "\(name).abs")[0]
+            let l1 = g.addNode(.reduceSum, [absd, constant("\(name).axes_l1", [3])], outputs: ["\(name).l1"],
+                               attributes: ["keepdims": .int(0)], name: "\(name).l1")[0]
+            let neg = g.addNode(.neg, [l1], outputs: ["\(name).neg"], name: "\(name).neg")[0]
+            let c = g.addNode(.exp, [neg], outputs: ["\(name).c"], name: "\(name).exp")[0]
+            let o = g.addNode(.reduceSum, [c, constant("\(name).axes_j_sum", [1])], outputs: ["\(name).o"],
+                              attributes: ["keepdims": .int(0)], name: "\(name).o")[0]
+            out = g.addNode(.concat, [x, o], outputs: [name], attributes: ["axis": .int(1)], name: name)[0]
         }
         // Shape walk: type every value so far; a failure belongs to this layer.
         do {

@@ -21,6 +21,8 @@ public enum Layer: Equatable, Sendable {
     case batchNorm(rank: Int?, eps: Double, momentum: Double)
     case leakyRelu(slope: Double)
     case relu, sigmoid, tanh
+    /// Dropout with drop probability `ratio` (identity at inference; masked while training).
+    case dropout(ratio: Double)
     /// Reshape to a constant shape, batch included (PyTorch's view(-1, …)).
     case reshape([Int])
     /// Flatten at axis 1.
@@ -31,6 +33,9 @@ public enum Layer: Equatable, Sendable {
     case concat(axis: Int)
     /// (N, C) → (N, C, d1, …) by Unsqueeze then Expand; `shape` is the per-sample target.
     case broadcast(shape: [Int])
+    /// Minibatch discrimination (Salimans et al. 2016): (N, F) → M = x·T, T (F, kernels·dims)
+    /// → (N, kernels, dims) → o_b(x_i) = Σ_j exp(−‖M_i,b − M_j,b‖₁) → concat([x, o], 1) (N, F+kernels).
+    case minibatchDiscrimination(kernels: Int, dims: Int)
 
     /// The spec's name of the kind.
     public var kind: String {
@@ -43,18 +48,20 @@ public enum Layer: Equatable, Sendable {
         case .relu: return "relu"
         case .sigmoid: return "sigmoid"
         case .tanh: return "tanh"
+        case .dropout: return "dropout"
         case .reshape: return "reshape"
         case .flatten: return "flatten"
         case .embedding: return "embedding"
         case .concat: return "concat"
         case .broadcast: return "broadcast"
+        case .minibatchDiscrimination: return "minibatch_discrimination"
         }
     }
 
     /// Every kind a spec may name (`convT` is an alias of `conv_transpose`).
     public static let kinds = ["linear", "conv", "conv_transpose", "convT", "batchnorm", "batchnorm1d", "batchnorm2d",
-                               "leaky_relu", "relu", "sigmoid", "tanh", "reshape", "flatten", "embedding",
-                               "concat", "broadcast"]
+                               "leaky_relu", "relu", "sigmoid", "tanh", "reshape", "flatten", "embedding", "dropout",
+                               "concat", "broadcast", "minibatch_discrimination"]
 }
 
 /// One layer of a network: the macro, its value name, its inputs and init overrides.
@@ -256,6 +263,12 @@ extension SpecContext {
             if case .scalar = args { return .leakyRelu(slope: try double(args, "\(what) slope")) }
             let r = try map(["slope"])
             return .leakyRelu(slope: try r?.double("slope") ?? 0.01)
+        case "dropout":
+            let p: Double
+            if let args, case .scalar = args { p = try double(args, "\(what) p") }
+            else { p = try map(["p"])?.double("p") ?? 0.5 }
+            guard p >= 0 && p < 1 else { throw error(args ?? at, "\(what): p must be in [0, 1), got \(p)") }
+            return .dropout(ratio: p)
         case "relu", "sigmoid", "tanh", "flatten":
             if let args { throw error(args, "\(what): takes no arguments") }
             return kind == "relu" ? .relu : kind == "sigmoid" ? .sigmoid : kind == "tanh" ? .tanh : .flatten
@@ -280,6 +293,10 @@ extension SpecContext {
             try noShorthand()
             let r = try map(["classes", "dim", "init"])
             return .embedding(classes: try need(r, "classes"), dim: try need(r, "dim"))
+        case "minibatch_discrimination":
+            try noShorthand()
+            let r = try map(["kernels", "dims", "weight_init"])
+            return .minibatchDiscrimination(kernels: try need(r, "kernels"), dims: try need(r, "dims"))
         case "concat":
             guard let args else { return .concat(axis: 1) }
             if case .scalar = args { return .concat(axis: try int(args, "\(what) axis")) }

@@ -105,6 +105,9 @@ public struct LossSpec: Equatable, Sendable {
     /// Target for real samples (1; 0.9 is one-sided label smoothing).
     public var realLabel: Double
     public var fakeLabel: Double
+    /// Feature matching (Salimans et al. 2016): the name of a value of the discriminator (critic);
+    /// the G loss becomes ‖mean_batch f(x_real) − mean_batch f(G(z))‖² over that value's features.
+    public var featureMatching: String? = nil
 
     public static let kinds = ["gan_bce_logits", "bce_sigmoid", "wgan_gp", "cwgan_gp", "lsgan", "hinge", "dragan", "cross_entropy"]
     public var hasPenalty: Bool { ["wgan_gp", "cwgan_gp", "dragan"].contains(kind) }
@@ -220,6 +223,20 @@ extension Spec {
         }
     }
 
+    /// Command-line overrides of the training recipe (gan-train --generator-frequency, --d-lr,
+    /// --g-lr, --betas): `dLR` sets the discriminator's and critic's learning rate, `gLR` the
+    /// generator's, `betas` every optimizer's Adam (β1, β2).
+    public mutating func applyTrainingOverrides(generatorFrequency: Int? = nil, dLR: Double? = nil, gLR: Double? = nil,
+                                                betas: (Double, Double)? = nil) {
+        if let f = generatorFrequency { schedule.generatorFrequency = f }
+        for (name, lr) in [("generator", gLR), ("discriminator", dLR), ("critic", dLR)] {
+            if let lr, optimizers[name] != nil { optimizers[name]!.lr = lr }
+        }
+        if let betas {
+            for k in optimizers.keys { optimizers[k]!.beta1 = betas.0; optimizers[k]!.beta2 = betas.1 }
+        }
+    }
+
     /// Builds every network without drawing weights, so shape errors surface at parse time.
     func checkShapes() throws {
         for n in networks { _ = try GraphBuilder.build(self, n, seed: seed, materialize: false) }
@@ -274,6 +291,17 @@ struct SpecReader {
                 optimizers[n.name] = f
             } else {
                 throw ctx.error(optNode, "optimizers: missing settings for network '\(n.name)'")
+            }
+        }
+        if let f = loss.featureMatching {
+            // The named value must be a layer (or input) of the discriminator/critic.
+            let node = try MapReader(try m.required("loss"), "loss", ctx, keys: nil).value("feature_matching")!
+            guard let d = networks.first(where: { $0.name == "discriminator" || $0.name == "critic" }) else {
+                throw ctx.error(node, "loss.feature_matching: the spec has no network named 'discriminator' or 'critic'")
+            }
+            let names = d.layers.compactMap(\.name) + d.inputs.map(\.name)
+            guard names.contains(f) else {
+                throw ctx.error(node, "loss.feature_matching: '\(f)' is not a named layer of '\(d.name)' (named: \(names.joined(separator: ", ")))")
             }
         }
         if loss.kind == "cwgan_gp" && conditional == nil {
@@ -335,7 +363,7 @@ struct SpecReader {
             guard LossSpec.kinds.contains(k) else { throw ctx.error(node, "loss: unknown loss '\(k)' (expected one of: \(LossSpec.kinds.joined(separator: ", ")))") }
             return LossSpec(kind: k, penaltyWeight: ["wgan_gp", "cwgan_gp", "dragan"].contains(k) ? 10 : nil, realLabel: 1, fakeLabel: 0)
         }
-        let m = try MapReader(node, "loss", ctx, keys: ["kind", "lambda", "real_label", "fake_label"])
+        let m = try MapReader(node, "loss", ctx, keys: ["kind", "lambda", "real_label", "fake_label", "feature_matching"])
         guard let kind = try m.choice("kind", LossSpec.kinds) else { throw ctx.error(node, "loss: missing required key 'kind'") }
         var l = LossSpec(kind: kind, penaltyWeight: nil, realLabel: try m.double("real_label") ?? 1, fakeLabel: try m.double("fake_label") ?? 0)
         if let lam = m.value("lambda") {
@@ -345,6 +373,10 @@ struct SpecReader {
             l.penaltyWeight = v
         } else if l.hasPenalty {
             l.penaltyWeight = 10
+        }
+        if let f = m.value("feature_matching") {
+            guard kind != "cross_entropy" else { throw ctx.error(m.keyNode("feature_matching"), "loss: 'feature_matching' applies to GAN losses only") }
+            l.featureMatching = try ctx.string(f, "loss.feature_matching")
         }
         return l
     }

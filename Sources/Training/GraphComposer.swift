@@ -7,9 +7,12 @@
 // copy gets its own value names (`<copy>/<name>`). In `training` mode, inference
 // BatchNormalization nodes become training-mode ones whose running statistics are threaded
 // through copies in call order (the second pass sees the statistics the first one updated, as
-// in PyTorch); `finalState` names the values to assign back after the step.
+// in PyTorch); `finalState` names the values to assign back after the step. Dropout nodes get
+// training_mode true (a constant ratio, a unique node name) in training mode and lose it
+// otherwise; `dropoutMasks` lists the mask inputs ExpandDropout will add.
 
 import GraphIR
+import Passes
 
 public struct GraphComposer {
     public private(set) var graph: Graph
@@ -43,6 +46,17 @@ public struct GraphComposer {
     /// Inlines `net` with its graph inputs bound to `args` (in order) and returns its outputs.
     /// `training` switches BatchNormalization to batch statistics.
     public mutating func call(_ net: Graph, _ args: [ValueID], training: Bool, label: String? = nil) throws -> [ValueID] {
+        try call(net, args, training: training, label: label, returning: []).outputs
+    }
+
+    /// As `call`, and also returns the composed values of `net`'s internal values named
+    /// `internals` (e.g. a discriminator layer's activations, for feature matching), in order.
+    public mutating func call(_ net: Graph, _ args: [ValueID], training: Bool, label: String? = nil,
+                              returning internals: [String]) throws -> (outputs: [ValueID], internals: [ValueID]) {
+        let wanted = try internals.map { name -> ValueID in
+            guard let v = net.value(named: name) else { throw GraphError("network '\(net.name)' has no value named '\(name)'") }
+            return v
+        }
         guard args.count == net.inputs.count else {
             throw GraphError("network '\(net.name)' takes \(net.inputs.count) inputs, got \(args.count)")
         }
@@ -84,9 +98,30 @@ public struct GraphComposer {
                 }
             }
             n.name = node.name.isEmpty ? "" : "\(prefix)/\(node.name)"
+            if node.op == .dropout { try setDropoutMode(&n, node, net, prefix: prefix, training: training) }
             graph.nodes.append(n)
         }
-        return net.outputs.map { map[$0]! }
+        return (net.outputs.map { map[$0]! }, wanted.map { map[$0]! })
+    }
+
+    /// Mask inputs ("dropout/<node>") the training-mode Dropout nodes will need once
+    /// ExpandDropout runs (in TrainStep), with their drop ratios; shapes are those of the
+    /// dropped values after binding (TrainStep.dropoutMasks lists them bound).
+    public private(set) var dropoutMasks: [(name: String, ratio: Float)] = []
+
+    /// Makes an inlined Dropout node train (constant ratio, training_mode true, a unique name)
+    /// or infer (training_mode removed).
+    private mutating func setDropoutMode(_ n: inout Node, _ node: Node, _ net: Graph, prefix: String, training: Bool) throws {
+        guard training else {
+            if n.inputs.count > 2 { n.inputs[2] = nil }
+            return
+        }
+        let p = try ExpandDropout.ratio(node, graph: net)
+        if n.name.isEmpty { n.name = "\(prefix)/\(net.name(of: node.outputs[0]))" }
+        n.attributes["ratio"] = nil
+        n.inputs = [n.inputs[0], addConstant(Tensor(shape: [], floats: [p]), name: "\(n.name)/ratio"),
+                    addConstant(Tensor(shape: [], int64s: [1], dtype: .bool), name: "\(n.name)/training_mode")]
+        dropoutMasks.append((name: "dropout/\(n.name)", ratio: p))
     }
 
     private var nameCounts: [String: Int] = [:]

@@ -59,6 +59,17 @@ extension GraphComposer {
         return mean(apply(.relu, [margin]))
     }
 
+    /// Feature matching (Salimans et al. 2016): ‖mean_batch f_real − mean_batch f_fake‖², the
+    /// means over axis 0 (the batch sizes may differ) and the squared L2 norm over every other
+    /// axis, as f32[1].
+    public mutating func featureMatching(real: ValueID, fake: ValueID) -> ValueID {
+        let mr = apply(.reduceMean, [real], ["axes": .ints([0]), "keepdims": .int(0)], name: "fm/mean_real")
+        let mf = apply(.reduceMean, [fake], ["axes": .ints([0]), "keepdims": .int(0)], name: "fm/mean_fake")
+        let d = apply(.sub, [mr, mf], name: "fm/diff")
+        let ss = apply(.reduceSum, [apply(.mul, [d, d], name: "fm/square")], ["keepdims": .int(0)], name: "fm/sum")
+        return apply(.reshape, [ss, addConstant(Tensor(shape: [1], int64s: [1]), name: "shape1")], name: "fm/loss")
+    }
+
     /// a + b for scalars.
     public mutating func add(_ a: ValueID, _ b: ValueID) -> ValueID { apply(.add, [a, b]) }
     public mutating func sub(_ a: ValueID, _ b: ValueID) -> ValueID { apply(.sub, [a, b]) }
@@ -81,7 +92,7 @@ extension GraphComposer {
         let y = try critic(&self, x)
         let total = apply(.reduceSum, [y], ["keepdims": .int(0)], name: "gp/sum")
         var g = graph
-        try Pipelines.run([InferShapes(), ExpandTrainingBatchNorm(), InferShapes()], on: &g)
+        try Pipelines.run([InferShapes(), ExpandDropout(), ExpandTrainingBatchNorm(), InferShapes()], on: &g)
         guard let grad = try Autodiff.gradients(of: total, wrt: [x], in: &g)[0] else {
             throw GraphError("gradient penalty: the critic output does not depend on its input")
         }

@@ -3,7 +3,8 @@
 // Contract: `RandomStream(seed:step:purpose:)` yields the same numbers on every machine and
 // thread count; draws for (seed, step, purpose) never depend on how many numbers other
 // purposes drew, so a resumed run reproduces an uninterrupted one from the counters alone.
-// uniform() ∈ [0,1) with 24 random bits; normal() by Box–Muller on uniforms in (0,1].
+// An optional 32-bit stream id splits (seed, step, purpose) further (one stream per dropout
+// mask, keyed by the mask's name). uniform() ∈ [0,1) with 24 random bits; normal() by Box–Muller on uniforms in (0,1].
 
 /// What a stream of numbers is for; each purpose is an independent stream.
 public enum RandomPurpose: UInt32, Sendable {
@@ -17,8 +18,30 @@ public struct RandomStream {
     private var spareNormal: Float? = nil
 
     public init(seed: UInt64, step: UInt64, purpose: RandomPurpose) {
+        self.init(seed: seed, step: step, purpose: purpose, stream: 0)
+    }
+
+    /// One of 2³² independent streams of (seed, step, purpose) — e.g. one per dropout mask,
+    /// `stream` being `RandomStream.streamID(name)`. Stream 0 is the plain stream. The stream id
+    /// is XORed into the step's high counter word, so streams are distinct for steps below 2³².
+    public init(seed: UInt64, step: UInt64, purpose: RandomPurpose, stream: UInt32) {
         key = (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32))
-        counter = (0, UInt32(truncatingIfNeeded: step), UInt32(truncatingIfNeeded: step >> 32), purpose.rawValue)
+        counter = (0, UInt32(truncatingIfNeeded: step), UInt32(truncatingIfNeeded: step >> 32) ^ stream, purpose.rawValue)
+    }
+
+    /// A stable 32-bit id for a name (FNV-1a over its UTF-8 bytes; never 0), the same on every
+    /// machine and run (unlike `hashValue`).
+    public static func streamID(_ name: String) -> UInt32 {
+        var h: UInt32 = 0x811C_9DC5
+        for b in name.utf8 { h = (h ^ UInt32(b)) &* 0x0100_0193 }
+        return h == 0 ? 1 : h
+    }
+
+    /// An inverted-dropout mask of `count` elements: 0 with probability `ratio`, else
+    /// 1/(1 − ratio) (PyTorch's Dropout in training).
+    public mutating func dropoutMask(_ count: Int, ratio: Float) -> [Float] {
+        let keep = 1 / (1 - ratio)
+        return (0..<count).map { _ in uniform() < ratio ? 0 : keep }
     }
 
     /// One Philox4x32-10 block (Random123's philox4x32_10).

@@ -5,10 +5,12 @@
 // step (batches, latents, labels, α) or bound to state by name, its scalar loss value, the state
 // names to train and the optimizer, and the state assignments (BatchNorm running statistics).
 // `TrainStep.compile` binds the fed inputs' shapes, runs the training pipeline (InferShapes,
-// ExpandTrainingBatchNorm, InferShapes), appends the gradient of the loss with respect to the
+// ExpandDropout, ExpandTrainingBatchNorm, InferShapes), appends the gradient of the loss with respect to the
 // trained inputs (Autodiff), and lowers everything with the optimizer updates and assignments
 // as in-place state updates at the end of the program. `run` feeds inputs, runs the program
 // once (one optimizer step) and returns the graph outputs as scalars (the logged losses).
+// Training-mode Dropout becomes a Mul by a fed mask input (`dropoutMasks`); callers feed
+// `dropoutInputs(seed:step:)` with the other inputs each step.
 
 import GraphIR
 import Kernels
@@ -50,7 +52,28 @@ public final class TrainStep {
     public let gradientNames: [String: String]
 
     /// The training pipeline run before autodiff.
-    public static let pipeline: [Pass] = [InferShapes(), ExpandTrainingBatchNorm(), InferShapes()]
+    public static let pipeline: [Pass] = [InferShapes(), ExpandDropout(), ExpandTrainingBatchNorm(), InferShapes()]
+
+    /// The dropout mask inputs the step reads (ExpandDropout), fed by `dropoutInputs`.
+    public let dropoutMasks: [DropoutMask]
+
+    /// Fresh masks for step `step` of a run seeded `seed`: each from
+    /// `RandomStream(seed:step:purpose: .dropout, stream: streamID("<graph name>/<mask name>"))`,
+    /// so masks are reproducible (and a resumed run bit-identical) and differ per step, per mask
+    /// and per step graph (a D step's masks are not a G step's).
+    public func dropoutInputs(seed: UInt64, step: Int) -> [String: Tensor] {
+        Self.dropoutInputs(dropoutMasks, seed: seed, step: step, scope: graph.name)
+    }
+
+    /// The masks `dropoutInputs` draws, for a given mask list and step-graph name.
+    public static func dropoutInputs(_ masks: [DropoutMask], seed: UInt64, step: Int, scope: String) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for m in masks {
+            var r = RandomStream(seed: seed, step: UInt64(step), purpose: .dropout, stream: RandomStream.streamID("\(scope)/\(m.name)"))
+            out[m.name] = Tensor(shape: m.shape, floats: r.dropoutMask(m.shape.reduce(1, *), ratio: m.ratio))
+        }
+        return out
+    }
 
     public init(plan: StepPlan, store: ParameterStore, inputShapes: [String: [Int]], pool: ThreadPool,
                 exposeGradients: Bool = false) throws {
@@ -64,6 +87,7 @@ public final class TrainStep {
         }
         var g = try Session.bind(plan.graph, shapes)
         try Pipelines.run(Self.pipeline, on: &g)
+        self.dropoutMasks = try ExpandDropout.masks(in: g)
         let wrt = try plan.trainable.map { name -> ValueID in
             guard let v = g.inputs.first(where: { g.name(of: $0) == name }) else {
                 throw RuntimeError("trained parameter '\(name)' is not an input of the step graph")

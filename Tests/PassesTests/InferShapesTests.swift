@@ -268,6 +268,10 @@ final class InferShapesTests: XCTestCase {
         XCTAssert(inferError(.constant, []).contains("no value attribute"))
     }
 
+    func testDropout() {
+        XCTAssertEqual(shape(.dropout, [In.t("f32[N,3,4,5]")]), "f32[N,3,4,5]")
+    }
+
     func testUntypedInputIsAnError() {
         var g = Graph()
         let x = g.addValue("x")
@@ -280,6 +284,6 @@ final class InferShapesTests: XCTestCase {
 
     func testEveryOpCovered() {
         // Keeps this file honest when an Op case is added (fused ops are checked in FusionTests).
-        XCTAssertEqual(Op.allCases.filter { !$0.isInternal }.count, 41)
+        XCTAssertEqual(Op.allCases.filter { !$0.isInternal }.count, 42)
     }
 }

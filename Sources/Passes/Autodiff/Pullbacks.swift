@@ -16,6 +16,13 @@ public enum Pullbacks {
     /// The rule of every differentiable op.
     public static let table: [Op: Pullback] = [
         .identity: { _, _, dy, _ in [dy[0]] },
+        // Inference Dropout is the identity; training mode is expanded to Mul first (ExpandDropout).
+        .dropout: { b, n, dy, _ in
+            if try ExpandDropout.isTraining(n, graph: b.graph) {
+                throw GraphError("training-mode Dropout '\(n.name)' must be expanded (ExpandDropout) before Autodiff")
+            }
+            return [dy[0]] + Array(repeating: nil, count: n.inputs.count - 1)
+        },
         .neg: { b, _, dy, _ in [try b.neg(dy[0]!)] },
         .exp: { b, n, dy, _ in [try b.mul(dy[0]!, n.outputs[0])] },
         .log: { b, n, dy, _ in [try b.div(dy[0]!, n.inputs[0]!)] },
