@@ -3,7 +3,7 @@
 // Contract: `fashion-mnist` (default for MNIST-like specs) reads Debian's package location,
 // `mnist:DIR`/`cifar10:DIR`/`folder:DIR` or a bare directory read those; images are resized when
 // the spec asks (DCGAN: 64×64 bilinear) and mapped to the spec's range. Batches follow a
-// permutation keyed by (seed, epoch) when shuffling, so resumed runs see the same order; the
+// permutation keyed by (seed, epoch) when shuffling (Data's BatchSampler), so resumed runs see the same order; the
 // last partial batch is kept unless the spec drops it.
 
 import Data
@@ -11,34 +11,24 @@ import Foundation
 import GAN
 import GraphIR
 import SpecFormat
-import Training
 
 final class DatasetBatches: BatchSource {
     let data: Dataset
-    let batchSize: Int
-    let shuffle: Bool
-    let dropLast: Bool
-    let seed: UInt64
+    let sampler: BatchSampler
     let withLabels: Bool
     private var order: (epoch: Int, permutation: [Int])? = nil
 
     init(data: Dataset, batchSize: Int, shuffle: Bool, dropLast: Bool, seed: UInt64, withLabels: Bool) {
         self.data = data
-        self.batchSize = batchSize
-        self.shuffle = shuffle
-        self.dropLast = dropLast
-        self.seed = seed
+        self.sampler = BatchSampler(count: data.count, batchSize: batchSize, dropLast: dropLast, seed: seed, shuffle: shuffle)
         self.withLabels = withLabels
     }
 
-    var batchesPerEpoch: Int { dropLast ? data.count / batchSize : (data.count + batchSize - 1) / batchSize }
+    var batchesPerEpoch: Int { sampler.batchesPerEpoch }
 
     func batch(epoch: Int, index: Int) throws -> (images: Tensor, labels: Tensor?) {
-        if order?.epoch != epoch {
-            var r = RandomStream(seed: seed, step: UInt64(epoch), purpose: .shuffle)
-            order = (epoch, shuffle ? r.permutation(data.count) : Array(0..<data.count))
-        }
-        let lo = index * batchSize, hi = min(data.count, lo + batchSize)
+        if order?.epoch != epoch { order = (epoch, sampler.permutation(epoch: epoch)) }
+        let lo = index * sampler.batchSize, hi = min(data.count, lo + sampler.batchSize)
         let indices = Array(order!.permutation[lo..<hi])
         var pixels = [Float](repeating: 0, count: indices.count * data.imageSize)
         pixels.withUnsafeMutableBufferPointer { data.fill(indices, into: $0.baseAddress!) }
