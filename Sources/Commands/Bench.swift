@@ -6,6 +6,7 @@ import GraphIR
 import Kernels
 import Passes
 import Runtime
+import Training
 import SpecFormat
 import GAN
 
@@ -72,7 +73,7 @@ public struct Bench: ParsableCommand {
                                       passes: noFuse ? Pipelines.inferenceUnfused : Pipelines.inference)
             let shapes = graph.inputs.map { v in graph.type(of: v)!.shape.map { $0.value ?? batch } }
             let program = try session.program(for: shapes)
-            var rng = BenchRandom(seed: 7)
+            var rng = RandomStream(seed: 7, step: 0, purpose: .sampling)
             for (i, v) in program.inputs.enumerated() {
                 if v.dtype == .float32 {
                     try program.setInput(i, Tensor(shape: v.shape, floats: (0..<v.count).map { _ in rng.normal() }))
@@ -144,23 +145,5 @@ extension Bench {
             }
             Bench.emit([("d_step_ms", dms), ("g_step_ms", gms)], json: common.json)
         }
-    }
-}
-
-/// A small seeded normal generator for benchmark inputs (not the training RNG).
-struct BenchRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
-    mutating func normal() -> Float {
-        let u1 = max(uniform(), 1e-7), u2 = uniform()
-        return (-2 * logf(u1)).squareRoot() * cosf(2 * .pi * u2)
     }
 }

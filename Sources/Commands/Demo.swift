@@ -6,6 +6,7 @@ import Foundation
 import GraphIR
 import Media
 import Runtime
+import Training
 
 public struct Demo: ParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -27,7 +28,7 @@ public struct Demo: ParsableCommand {
     public func run() throws {
         let graph = SeedGraphs.mnistGenerator()
         let session = try Session(graph: graph, threads: threads)
-        var rng = BenchRandom(seed: seed)
+        var rng = RandomStream(seed: seed, step: 0, purpose: .sampling)
         let z = Tensor(shape: [n, 100], floats: (0..<(n * 100)).map { _ in rng.normal() })
         let t0 = Date()
         let y = try session.run([z])[0]
