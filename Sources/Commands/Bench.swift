@@ -115,11 +115,13 @@ extension Bench {
         @Option(help: "Batch size.") var batch = 64
         @Option(help: "Timed steps of each kind.") var repeats = 10
         @Flag(help: "Print each D-step instruction's median time to stderr.") var profile = false
+        @Flag(help: "Compile without the training fusion (FuseConvTransposeBatchNorm).") var noFuse = false
         @OptionGroup var common: Common
         func run() throws {
             let s: Spec
             do { s = try Spec.load(path: spec) } catch let e as SpecError { throw CommandError("\(e)") }
             let steps = try GANSteps(spec: s, threads: common.threads)
+            if noFuse { steps.passes = TrainStep.pipelineUnfused }
             let real = Tensor(shape: [batch] + steps.imageShape, floats: (0..<(batch * steps.imageShape.reduce(1, *))).map { Float($0 % 255) / 255 })
             let labels = steps.classes.map { k in Tensor(shape: [batch], int64s: (0..<batch).map { Int64($0 % k) }) }
             let d = try steps.dStep(batch: batch), g = try steps.gStep(batch: batch)

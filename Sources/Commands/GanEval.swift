@@ -141,11 +141,18 @@ public struct GanEval: ParsableCommand {
         let latents = (0..<count).map { Latents.vector(seed: seed, index: UInt64($0), size: model.latentSize, truncation: common.truncation) }
         let runner = try GeneratorRunner(model: model, batch: common.batch, threads: threads)
         var lastReport = Date()
-        let fakes = try runner.generate(latents: latents, classes: classes) { done in
+        let generated = try runner.generate(latents: latents, classes: classes) { done in
             if Date().timeIntervalSince(lastReport) > 5 || done == count { lastReport = Date(); info("sampled \(done)/\(count)") }
         }
         let shape = runner.imageShape!
-        guard [shape.channels, shape.height, shape.width] == net.imageShape else {
+        var fakes = generated
+        if shape.channels == net.imageShape[0] && [shape.height, shape.width] != Array(net.imageShape[1...]) {
+            // A generator of another size (the 64×64 DCGAN, say) is scored at the classifier's size.
+            fakes = FloatResize.bilinear(generated, planes: count * shape.channels, inH: shape.height, inW: shape.width,
+                                         outH: net.imageShape[1], outW: net.imageShape[2])
+            info("resized generated \(shape.height)x\(shape.width) images to \(net.imageShape[1])x\(net.imageShape[2]) (Pillow bilinear, antialiased)")
+        }
+        guard shape.channels == net.imageShape[0] else {
             throw CommandError("\(model.path): generates \(shape.channels)x\(shape.height)x\(shape.width) images; the classifier takes \(net.imageShape.map(String.init).joined(separator: "x"))")
         }
 

@@ -47,15 +47,13 @@ struct Resizer {
         return t
     }
 
-    /// Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear filter.
-    static func coefficients(inSize: Int, outSize: Int) -> (Int, [(Int, Int)], [Int32]) {
+    /// Pillow's precompute_coeffs for the bilinear filter: per output index, the first source
+    /// index and the normalised weights of its taps (all ≥ 0, summing to 1).
+    static func weights(inSize: Int, outSize: Int) -> [(first: Int, taps: [Double])] {
         let scale = Double(inSize) / Double(outSize)
         let filterscale = max(scale, 1.0)
         let support = 1.0 * filterscale
-        let ksize = Int(support.rounded(.up)) * 2 + 1
-        var bounds: [(Int, Int)] = []
-        var kk = [Int32](repeating: 0, count: outSize * ksize)
-        var k = [Double](repeating: 0, count: ksize)
+        var out: [(first: Int, taps: [Double])] = []
         for xx in 0..<outSize {
             let center = (Double(xx) + 0.5) * scale
             let ss = 1.0 / filterscale
@@ -64,21 +62,33 @@ struct Resizer {
             var xmax = Int(center + support + 0.5)
             if xmax > inSize { xmax = inSize }
             xmax -= xmin
+            var k: [Double] = []
             var ww = 0.0
-            for x in 0..<ksize { k[x] = 0 }
             for x in 0..<max(xmax, 0) {
                 var t = (Double(x + xmin) - center + 0.5) * ss
                 if t < 0 { t = -t }
                 let w = t < 1.0 ? 1.0 - t : 0.0
-                k[x] = w
+                k.append(w)
                 ww += w
             }
-            for x in 0..<max(xmax, 0) where ww != 0 { k[x] /= ww }
-            for x in 0..<ksize {
-                let v = k[x] * Double(1 << precisionBits)
-                kk[xx * ksize + x] = Int32(k[x] < 0 ? (-0.5 + v).rounded(.towardZero) : (0.5 + v).rounded(.towardZero))
+            if ww != 0 { k = k.map { $0 / ww } }
+            out.append((xmin, k))
+        }
+        return out
+    }
+
+    /// Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear filter.
+    static func coefficients(inSize: Int, outSize: Int) -> (Int, [(Int, Int)], [Int32]) {
+        let support = max(Double(inSize) / Double(outSize), 1.0)
+        let ksize = Int(support.rounded(.up)) * 2 + 1
+        var bounds: [(Int, Int)] = []
+        var kk = [Int32](repeating: 0, count: outSize * ksize)
+        for (xx, w) in weights(inSize: inSize, outSize: outSize).enumerated() {
+            for (x, k) in w.taps.enumerated() {
+                let v = k * Double(1 << precisionBits)
+                kk[xx * ksize + x] = Int32(k < 0 ? (-0.5 + v).rounded(.towardZero) : (0.5 + v).rounded(.towardZero))
             }
-            bounds.append((xmin, max(xmax, 0)))
+            bounds.append((w.first, w.taps.count))
         }
         return (ksize, bounds, kk)
     }
@@ -128,5 +138,36 @@ struct Resizer {
                 }
             }
         }
+    }
+}
+
+/// Float image planes resized with Pillow's BILINEAR weights (antialiased when shrinking),
+/// separable, horizontal pass first, without rounding. Values stay within the input's range
+/// (every output is a convex combination). gan-eval uses it to bring generated images to the
+/// classifier's size.
+public enum FloatResize {
+    /// `src` holds `planes` planes of inH × inW; returns `planes` planes of outH × outW.
+    public static func bilinear(_ src: [Float], planes: Int, inH: Int, inW: Int, outH: Int, outW: Int) -> [Float] {
+        let hw = Resizer.weights(inSize: inW, outSize: outW), vw = Resizer.weights(inSize: inH, outSize: outH)
+        var out = [Float](repeating: 0, count: planes * outH * outW)
+        var tmp = [Double](repeating: 0, count: inH * outW)
+        for p in 0..<planes {
+            let base = p * inH * inW
+            for y in 0..<inH {
+                for (xx, w) in hw.enumerated() {
+                    var s = 0.0
+                    for (k, t) in w.taps.enumerated() { s += Double(src[base + y * inW + w.first + k]) * t }
+                    tmp[y * outW + xx] = s
+                }
+            }
+            for (yy, w) in vw.enumerated() {
+                for xx in 0..<outW {
+                    var s = 0.0
+                    for (k, t) in w.taps.enumerated() { s += tmp[(w.first + k) * outW + xx] * t }
+                    out[(p * outH + yy) * outW + xx] = Float(s)
+                }
+            }
+        }
+        return out
     }
 }

@@ -29,6 +29,8 @@ public final class GANSteps {
     public let discriminator: Graph
     public let generatorParameters: [String]
     public let discriminatorParameters: [String]
+    /// The pass pipeline each step is compiled with (set before the first step is built).
+    public var passes: [Pass] = TrainStep.pipeline
     private var dSteps: [Int: TrainStep] = [:]
     private var gSteps: [[Int]: TrainStep] = [:]
 
@@ -167,7 +169,7 @@ public final class GANSteps {
 
     public func dStep(batch n: Int) throws -> TrainStep {
         if let s = dSteps[n] { return s }
-        let s = try TrainStep(plan: try dPlan(batch: n), store: store, inputShapes: [:], pool: pool)
+        let s = try TrainStep(plan: try dPlan(batch: n), store: store, inputShapes: [:], pool: pool, passes: passes)
         dSteps[n] = s
         return s
     }
@@ -175,7 +177,7 @@ public final class GANSteps {
     public func gStep(batch n: Int, realBatch: Int? = nil) throws -> TrainStep {
         let key = gStepNeedsRealBatch ? [n, realBatch ?? n] : [n]
         if let s = gSteps[key] { return s }
-        let s = try TrainStep(plan: try gPlan(batch: n, realBatch: realBatch), store: store, inputShapes: [:], pool: pool)
+        let s = try TrainStep(plan: try gPlan(batch: n, realBatch: realBatch), store: store, inputShapes: [:], pool: pool, passes: passes)
         gSteps[key] = s
         return s
     }

@@ -10,6 +10,8 @@ extension Op {
         switch self {
         case .fusedConv, .fusedConvTranspose, .fusedGemm:
             return baseOp.attributeSchema.merging(fused) { a, _ in a }
+        case .fusedConvTransposeBatchNorm:
+            return baseOp.attributeSchema.merging(fused) { a, _ in a }.merging(["epsilon": "float"]) { a, _ in a }
         case .conv: return convLike
         case .convTranspose: return convLike.merging(["output_padding": "ints", "output_shape": "ints"]) { a, _ in a }
         case .batchNormalization:

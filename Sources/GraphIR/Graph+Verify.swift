@@ -49,7 +49,7 @@ extension Graph {
             if !n.op.outputArity.contains(n.outputs.count) {
                 throw GraphError("\(here) produces \(arity(n.op.outputArity)) outputs, got \(n.outputs.count)")
             }
-            for k in 0..<n.op.inputArity.lowerBound where n.inputs[k] == nil {
+            for k in 0..<n.op.inputArity.lowerBound where n.inputs[k] == nil && !n.op.optionalInputs.contains(k) {
                 throw GraphError("\(here) is missing its required input \(k)")
             }
             for case let v? in n.inputs {

@@ -97,6 +97,12 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     case fusedConvTranspose = "FusedConvTranspose"
     /// Gemm (C only as a bias row) + activation in one kernel.
     case fusedGemm = "FusedGemm"
+    /// ConvTranspose + training-mode BatchNormalization (+ activation) in one kernel: inputs
+    /// (X, W, B or absent, scale, bias); outputs (Y, Z, mean, var) where Z = ConvTranspose(X, W, B)
+    /// (N, C, …), mean and var (C) are Z's biased batch statistics over N and the spatial axes,
+    /// accumulated in the ConvTranspose epilogue, and Y = act((Z − mean)/√(var + epsilon)·scale + bias).
+    /// Attributes: ConvTranspose's, `epsilon` and the fused `activation`/`activation_alpha`.
+    case fusedConvTransposeBatchNorm = "FusedConvTransposeBatchNorm"
 
     // Gannet-internal gradient ops made by Autodiff (never imported; no ONNX equivalent).
 
@@ -110,14 +116,14 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
 
     /// True for the ops fusion passes create; they have no ONNX equivalent.
     public var isInternal: Bool {
-        self == .fusedConv || self == .fusedConvTranspose || self == .fusedGemm
+        self == .fusedConv || self == .fusedConvTranspose || self == .fusedGemm || self == .fusedConvTransposeBatchNorm
     }
 
     /// The standard op a fused op extends.
     public var baseOp: Op {
         switch self {
         case .fusedConv: return .conv
-        case .fusedConvTranspose: return .convTranspose
+        case .fusedConvTranspose, .fusedConvTransposeBatchNorm: return .convTranspose
         case .fusedGemm: return .gemm
         default: return self
         }
@@ -127,7 +133,7 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     public var inputArity: ClosedRange<Int> {
         switch self {
         case .conv, .convTranspose, .fusedConv, .fusedConvTranspose: return 2...3
-        case .batchNormalization: return 5...5
+        case .batchNormalization, .fusedConvTransposeBatchNorm: return 5...5
         case .gemm, .fusedGemm: return 2...3
         case .matMul, .add, .sub, .mul, .div, .pow, .gather, .expand, .leakyReluGrad, .gatherGrad: return 2...2
         case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .sign,
@@ -143,11 +149,15 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
         }
     }
 
+    /// Inputs below `inputArity.lowerBound` that may still be absent (FusedConvTransposeBatchNorm's bias).
+    public var optionalInputs: Set<Int> { self == .fusedConvTransposeBatchNorm ? [2] : [] }
+
     /// The number of outputs produced.
     public var outputArity: ClosedRange<Int> {
         switch self {
         case .batchNormalization: return 1...5
         case .maxPool, .dropout: return 1...2
+        case .fusedConvTransposeBatchNorm: return 4...4
         default: return 1...1
         }
     }

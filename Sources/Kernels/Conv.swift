@@ -102,7 +102,8 @@ public enum Conv2D {
     /// then the epilogue (bias per output channel, activations).
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                               epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool) {
+                               epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool,
+                               planeStats: UnsafeMutablePointer<Double>? = nil) {
         let g = s.group
         let cg = s.inChannels / g, mg = s.outChannels / g
         let p = s.outHeight * s.outWidth
@@ -384,9 +385,12 @@ public enum ConvTranspose2D {
     /// y (N, outC, outH, outW) = convTranspose(x (N, inC, inH, inW), weight (inC, outC/group, kH, kW)),
     /// then the epilogue (bias per output channel, activations). ONNX ConvTranspose semantics:
     /// input pixel (ih, iw) and tap (kh, kw) land on output (ih·sH − padTop + kh·dH, iw·sW − padLeft + kw·dW).
+    /// With `planeStats` (2·N·outC doubles), each finished output plane (n, c) also stores its sum and
+    /// sum of squares at planeStats[2(n·outC + c)], [2(n·outC + c) + 1] while it is in cache.
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                               epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool) {
+                               epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool,
+                               planeStats: UnsafeMutablePointer<Double>? = nil) {
         let g = s.group
         let cg = s.inChannels / g, mg = s.outChannels / g
         let khw = s.kernelH * s.kernelW
@@ -406,10 +410,15 @@ public enum ConvTranspose2D {
                            beta: 0, c: y + gi * m, ldc: s.outChannels * pout, pool: pool)
             }
             EpilogueApply.applyNCHW(y: y, batch: s.batch, channels: s.outChannels, plane: pout, bias: bias, ops: ops, pool: pool)
+            if let planeStats {
+                pool.parallelFor(s.batch * s.outChannels) { r in
+                    for p in r { ConvTransposeBatchNorm.storePlaneSums(y + p * pout, pout, into: planeStats + 2 * p) }
+                }
+            }
             return
         }
         if isPhased(s) {
-            forwardPhased(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool)
+            forwardPhased(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool, planeStats: planeStats)
             return
         }
         let nb = chunk(s)
@@ -453,6 +462,9 @@ public enum ConvTranspose2D {
                             EpilogueApply.applyRows(c: plane - ch * pout, ldc: pout, rows: ch..<(ch + 1), cols: 0..<pout,
                                                     bias: bias, ops: ops)
                         }
+                        if let planeStats {
+                            ConvTransposeBatchNorm.storePlaneSums(plane, pout, into: planeStats + 2 * ((n0 + j) * s.outChannels + ch))
+                        }
                     }
                 }
             }
@@ -473,7 +485,8 @@ public enum ConvTranspose2D {
     /// Threads split output channels in step 3–4: the same bits for any thread count.
     static func forwardPhased(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
-                              scratch: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+                              scratch: UnsafeMutablePointer<Float>, pool: ThreadPool,
+                              planeStats: UnsafeMutablePointer<Double>?) {
         typealias V = SIMD16<Float>
         let g = s.group, cg = s.inChannels / g, mg = s.outChannels / g
         let kH = s.kernelH, kW = s.kernelW, sH = s.strideH, sW = s.strideW
@@ -562,6 +575,9 @@ public enum ConvTranspose2D {
                             if !ops.isEmpty {
                                 EpilogueApply.applyRows(c: plane - ch * pout, ldc: pout, rows: ch..<(ch + 1), cols: 0..<pout,
                                                         bias: bias, ops: ops)
+                            }
+                            if let planeStats {
+                                ConvTransposeBatchNorm.storePlaneSums(plane, pout, into: planeStats + 2 * ((n0 + j) * s.outChannels + ch))
                             }
                         }
                     }

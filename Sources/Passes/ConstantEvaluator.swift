@@ -58,6 +58,20 @@ public enum ConstantEvaluator {
             try applyActivation(node, &y)
         case .matMul:
             try matMul(first, x[1]!, outShape, &y)
+        case .fusedConvTransposeBatchNorm:
+            var base = node
+            base.op = .convTranspose
+            base.inputs = Array(node.inputs.prefix(3))
+            base.outputs = [node.outputs[1]]
+            base.attributes.values = a.values.filter { !$0.key.hasPrefix("activation") && $0.key != "epsilon" }
+            let z = try evaluate(base, Array(x.prefix(3)), [outTypes[1]], graph: g)[0]
+            let c = outShape[1]
+            var mean = [Float](repeating: 0, count: c), variance = mean
+            ConvTransposeBatchNorm.normalizeReference(z.floats, batch: outShape[0], channels: c, plane: outShape[2...].reduce(1, *),
+                                                      scale: fx(3), beta: fx(4), epsilon: try a.float("epsilon", default: 1e-5),
+                                                      activation: nil, y: &y, mean: &mean, variance: &variance)
+            try applyActivation(node, &y)
+            return [Tensor(shape: outShape, floats: y), z, Tensor(shape: [c], floats: mean), Tensor(shape: [c], floats: variance)]
         case .conv, .convTranspose, .fusedConv, .fusedConvTranspose:
             let xs = first.shape, ws = x[1]!.shape
             guard xs.count == 4 else { throw GraphError("reference convolution supports 2-D only, got \(xs)") }

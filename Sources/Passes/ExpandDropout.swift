@@ -73,13 +73,7 @@ public struct ExpandDropout: Pass {
     }
 
     public func run(_ graph: inout Graph) throws {
-        var names = Set(graph.values.map(\.name))
-        func fresh(_ base: String) -> String {
-            var n = base, k = 1
-            while names.contains(n) { n = "\(base)_\(k)"; k += 1 }
-            names.insert(n)
-            return n
-        }
+        let fresh = FreshNames(graph).make
         let consumers = graph.consumers()
         let old = graph.nodes
         graph.nodes = []

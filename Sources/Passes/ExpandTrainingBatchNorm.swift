@@ -19,13 +19,7 @@ public struct ExpandTrainingBatchNorm: Pass {
     public init() {}
 
     public func run(_ graph: inout Graph) throws {
-        var names = Set(graph.values.map(\.name))
-        func fresh(_ base: String) -> String {
-            var n = base, k = 1
-            while names.contains(n) { n = "\(base)_\(k)"; k += 1 }
-            names.insert(n)
-            return n
-        }
+        let fresh = FreshNames(graph).make
         let old = graph.nodes
         graph.nodes = []
         var changed = false
@@ -41,7 +35,6 @@ public struct ExpandTrainingBatchNorm: Pass {
                 throw GraphError("\(here): X needs a known type with a static channel count")
             }
             let eps = try node.attributes.float("epsilon", default: 1e-5)
-            let momentum = try node.attributes.float("momentum", default: 0.9)
             let base = node.name.isEmpty ? graph.name(of: node.outputs[0]) : node.name
             func emit(_ op: Op, _ ins: [ValueID?], _ what: String, _ attrs: [String: Attribute] = [:], output: ValueID? = nil) -> ValueID {
                 let out = output ?? graph.addValue(fresh("\(base)/\(what)"))
@@ -61,25 +54,44 @@ public struct ExpandTrainingBatchNorm: Pass {
             let scaled = emit(.mul, [normalized, emit(.reshape, [scale, shapeV], "scale_c")], "scaled")
             _ = emit(.add, [scaled, emit(.reshape, [bias, shapeV], "bias_c")], "y", output: node.outputs[0])
             if node.outputs.count > 1 {
-                let m = 1 - momentum
-                let keep = const(Tensor(shape: [], floats: [momentum]), "keep"), take = const(Tensor(shape: [], floats: [m]), "take")
-                let squeezed = emit(.squeeze, [mean, axesV], "batch_mean")
-                _ = emit(.add, [emit(.mul, [node.inputs[3]!, keep], "old_mean"), emit(.mul, [squeezed, take], "new_mean")],
-                         "running_mean", output: node.outputs[1])
-                if node.outputs.count > 2 {
-                    guard let n = TensorType(xt.dtype, axes.map { xt.shape[$0] }).elementCount, n > 1 else {
-                        throw GraphError("\(here): the running variance needs a static batch·spatial count above 1, X is \(xt)")
-                    }
-                    let unbias = const(Tensor(shape: [], floats: [m * Float(n) / Float(n - 1)]), "take_unbiased")
-                    let sv = emit(.squeeze, [variance, axesV], "batch_var")
-                    _ = emit(.add, [emit(.mul, [node.inputs[4]!, keep], "old_var"), emit(.mul, [sv, unbias], "new_var")],
-                             "running_var", output: node.outputs[2])
-                }
-                if node.outputs.count > 3 { throw GraphError("\(here): outputs beyond running_var are not supported") }
+                let n = TensorType(xt.dtype, axes.map { xt.shape[$0] }).elementCount
+                let batchMean = emit(.squeeze, [mean, axesV], "batch_mean")
+                let batchVar = node.outputs.count > 2 ? emit(.squeeze, [variance, axesV], "batch_var") : nil
+                try Self.runningUpdates(node, mean: batchMean, variance: batchVar, count: n, base: base,
+                                        in: &graph, fresh: fresh, here: here, xType: xt)
             }
         }
         if changed && graph.inputs.allSatisfy({ graph.type(of: $0) != nil }) {
             try InferShapes().run(&graph)
         }
+    }
+
+    /// Appends the running-statistics outputs of training-mode BatchNormalization `node` (its
+    /// outputs 1 and 2, when present) from the batch mean and biased variance (f32[C] values):
+    /// running_mean = momentum·input_mean + (1 − momentum)·mean and
+    /// running_var = momentum·input_var + (1 − momentum)·var·n/(n − 1), n = `count` elements per channel.
+    static func runningUpdates(_ node: Node, mean: ValueID, variance: ValueID?, count: Int?, base: String,
+                               in graph: inout Graph, fresh: (String) -> String, here: String, xType: TensorType) throws {
+        guard node.outputs.count > 1 else { return }
+        let momentum = try node.attributes.float("momentum", default: 0.9)
+        func emit(_ op: Op, _ ins: [ValueID?], _ what: String, _ attrs: [String: Attribute] = [:], output: ValueID? = nil) -> ValueID {
+            let out = output ?? graph.addValue(fresh("\(base)/\(what)"))
+            graph.nodes.append(Node(op, name: "\(base)/\(what)", inputs: ins, outputs: [out], attributes: Attributes(attrs)))
+            return out
+        }
+        func const(_ v: Float, _ what: String) -> ValueID { emit(.constant, [], what, ["value": .tensor(Tensor(shape: [], floats: [v]))]) }
+        let m = 1 - momentum
+        let keep = const(momentum, "keep"), take = const(m, "take")
+        _ = emit(.add, [emit(.mul, [node.inputs[3]!, keep], "old_mean"), emit(.mul, [mean, take], "new_mean")],
+                 "running_mean", output: node.outputs[1])
+        if node.outputs.count > 2 {
+            guard let n = count, n > 1, let variance else {
+                throw GraphError("\(here): the running variance needs a static batch·spatial count above 1, X is \(xType)")
+            }
+            let unbias = const(m * Float(n) / Float(n - 1), "take_unbiased")
+            _ = emit(.add, [emit(.mul, [node.inputs[4]!, keep], "old_var"), emit(.mul, [variance, unbias], "new_var")],
+                     "running_var", output: node.outputs[2])
+        }
+        if node.outputs.count > 3 { throw GraphError("\(here): outputs beyond running_var are not supported") }
     }
 }

@@ -33,6 +33,8 @@ public enum KernelCall: CustomStringConvertible {
               lda: Int, ldb: Int, epilogue: [EpilogueOp], batches: [(Int, Int, Int)], fillC: BroadcastPlan?)
     case conv(Conv2DShape, epilogue: [EpilogueOp])
     case convTranspose(Conv2DShape, epilogue: [EpilogueOp])
+    /// FusedConvTransposeBatchNorm: inputs (x, w, bias?, scale, beta), outputs (y, z, mean, var).
+    case convTransposeBatchNorm(Conv2DShape, epsilon: Float, activation: Activation?)
     case batchNorm(batch: Int, channels: Int, spatial: Int, epsilon: Float, activation: Activation?)
     case unary(UnaryOp, count: Int)
     case binary(BinaryOp, BroadcastPlan)
@@ -77,6 +79,9 @@ public enum KernelCall: CustomStringConvertible {
             if c.group != 1 { s += " g=\(c.group)" }
             if !epi.isEmpty { s += " epilogue=[\(epi.map(\.description).joined(separator: ", "))]" }
             return s
+        case let .convTransposeBatchNorm(c, eps, act):
+            return "convTransposeBatchNorm(training) " + KernelCall.convTranspose(c, epilogue: []).description.dropFirst("convTranspose2d ".count)
+                + " eps=\(eps)" + (act.map { " then \($0)" } ?? "")
         case let .batchNorm(b, c, sp, eps, act):
             return "batchNorm n=\(b) c=\(c) spatial=\(sp) eps=\(eps)" + (act.map { " then \($0)" } ?? "")
         case let .unary(op, n): return "\(op) count=\(n)"
@@ -108,6 +113,7 @@ public enum KernelCall: CustomStringConvertible {
         switch self {
         case .conv(let s, _): return Conv2D.scratchCount(s, threads: threads)
         case .convTranspose(let s, _): return ConvTranspose2D.scratchCount(s, threads: threads)
+        case .convTransposeBatchNorm(let s, _, _): return ConvTransposeBatchNorm.scratchCount(s, threads: threads)
         default: return 0
         }
     }
@@ -297,6 +303,15 @@ public final class Program {
             let xp = fin(0), w = fin(1)
             let bias = x.count > 2 ? x[2].map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) } : nil
             return { ConvTranspose2D.forward(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, scratch: scratch, pool: pool) }
+        case let .convTransposeBatchNorm(shape, eps, act):
+            let xp = fin(0), w = fin(1), sc = fin(3), be = fin(4)
+            let bias = x[2].map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) }
+            let z = y[1].assumingMemoryBound(to: Float.self), mean = y[2].assumingMemoryBound(to: Float.self)
+            let variance = y[3].assumingMemoryBound(to: Float.self)
+            return {
+                ConvTransposeBatchNorm.forward(shape, x: xp, weight: w, bias: bias, scale: sc, beta: be, epsilon: eps, activation: act,
+                                               y: out, z: z, mean: mean, variance: variance, scratch: scratch, pool: pool)
+            }
         case let .batchNorm(n, c, sp, eps, act):
             let xp = fin(0), sc = fin(1), bi = fin(2), mean = fin(3), variance = fin(4)
             return {

@@ -4,9 +4,9 @@
 // Contract: a `StepPlan` holds a composed graph (GraphComposer) whose inputs are either fed per
 // step (batches, latents, labels, α) or bound to state by name, its scalar loss value, the state
 // names to train and the optimizer, and the state assignments (BatchNorm running statistics).
-// `TrainStep.compile` binds the fed inputs' shapes, runs the training pipeline (InferShapes,
-// ExpandDropout, ExpandTrainingBatchNorm, InferShapes), appends the gradient of the loss with respect to the
-// trained inputs (Autodiff), and lowers everything with the optimizer updates and assignments
+// `TrainStep.compile` binds the fed inputs' shapes, runs the training pipeline (`pipeline`:
+// InferShapes, ExpandDropout, FuseConvTransposeBatchNorm, ExpandTrainingBatchNorm, InferShapes),
+// appends the gradient of the loss with respect to the trained inputs (Autodiff), and lowers everything with the optimizer updates and assignments
 // as in-place state updates at the end of the program. `run` feeds inputs, runs the program
 // once (one optimizer step) and returns the graph outputs as scalars (the logged losses).
 // Training-mode Dropout becomes a Mul by a fed mask input (`dropoutMasks`); callers feed
@@ -52,7 +52,16 @@ public final class TrainStep {
     public let gradientNames: [String: String]
 
     /// The training pipeline run before autodiff.
-    public static let pipeline: [Pass] = [InferShapes(), ExpandDropout(), ExpandTrainingBatchNorm(), InferShapes()]
+    public static let pipeline: [Pass] = [
+        InferShapes(),
+        ExpandDropout(),
+        FuseConvTransposeBatchNorm(),
+        ExpandTrainingBatchNorm(),
+        InferShapes(),
+    ]
+
+    /// `pipeline` without fusion: what `--no-fuse` and the fusion tests compare against.
+    public static let pipelineUnfused: [Pass] = [InferShapes(), ExpandDropout(), ExpandTrainingBatchNorm(), InferShapes()]
 
     /// The dropout mask inputs the step reads (ExpandDropout), fed by `dropoutInputs`.
     public let dropoutMasks: [DropoutMask]
@@ -76,7 +85,7 @@ public final class TrainStep {
     }
 
     public init(plan: StepPlan, store: ParameterStore, inputShapes: [String: [Int]], pool: ThreadPool,
-                exposeGradients: Bool = false) throws {
+                exposeGradients: Bool = false, passes: [Pass] = TrainStep.pipeline) throws {
         let fedNames = plan.graph.inputs.map { plan.graph.name(of: $0) }
         var shapes: [[Int]] = []
         for (v, name) in zip(plan.graph.inputs, fedNames) {
@@ -86,7 +95,7 @@ public final class TrainStep {
             else { throw RuntimeError("step input '\(name)' needs a shape") }
         }
         var g = try Session.bind(plan.graph, shapes)
-        try Pipelines.run(Self.pipeline, on: &g)
+        try Pipelines.run(passes, on: &g)
         self.dropoutMasks = try ExpandDropout.masks(in: g)
         let wrt = try plan.trainable.map { name -> ValueID in
             guard let v = g.inputs.first(where: { g.name(of: $0) == name }) else {

@@ -112,6 +112,26 @@ final class PullbackTests: XCTestCase {
         }
     }
 
+    /// FusedConvTransposeBatchNorm: gradients through each of its outputs (Y with and without an
+    /// activation, Z, and the batch statistics mean and var, whose cotangents arrive in double backward).
+    func testFusedConvTransposeBatchNorm() throws {
+        let attrs: [String: Attribute] = ["strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1]), "epsilon": .float(1e-3)]
+        for (k, (act, output, bias)) in [("LeakyRelu", 0, true), ("", 0, false), ("Tanh", 1, true), ("", 2, true), ("Sigmoid", 3, false)].enumerated() {
+            var c = GradCase(seed: 900 + UInt64(k))
+            let x = c.input("x", [2, 3, 3, 3]), w = c.input("w", [3, 2, 4, 4])
+            let b = bias ? c.input("b", [2]) : nil
+            let scale = c.input("scale", [2], 0.5...1.5), beta = c.input("beta", [2])
+            var a = attrs
+            if !act.isEmpty { a["activation"] = .string(act) }
+            if act == "LeakyRelu" { a["activation_alpha"] = .float(0.2) }
+            let outs = c.graph.addNode(.fusedConvTransposeBatchNorm, [x, w, b, scale, beta], outputs: ["y", "z", "mean", "var"],
+                                       attributes: a, name: "fused")
+            let wrt = [x, w] + (b.map { [$0] } ?? []) + [scale, beta]
+            // LeakyRelu's kink sits inside the normalised data: a smaller step keeps the differences off it.
+            try FD.check(c, output: outs[output], wrt: wrt, h: act == "LeakyRelu" ? 1e-3 : 1e-2, what: "FusedConvTransposeBatchNorm act=\(act) output \(output) bias=\(bias)")
+        }
+    }
+
     func testShapeRules() throws {
         var c = GradCase(seed: 700)
         var x = c.input("x", [2, 3, 5])

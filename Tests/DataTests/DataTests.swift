@@ -237,6 +237,22 @@ final class ResizeTests: XCTestCase {
         XCTAssertEqual(stride(from: 0, to: up.count, by: 97).map { up[$0] }, golden3)
     }
 
+    /// The float resize gan-eval uses has Pillow's bilinear weights: on byte images it equals the
+    /// byte resizer up to the byte rounding of each of its two passes, shrinking (64×64 → 28×28)
+    /// and growing, and stays within the input range.
+    func testFloatResizeMatchesPillowBilinear() throws {
+        let pixels: [UInt8] = (0..<(64 * 64)).map { (i: Int) -> UInt8 in UInt8((i * i * 5 + i * 11 + 3) % 256) }
+        for (h, w) in [(28, 28), (11, 16), (64, 64)] {
+            let bytes = try dataset(pixels, 64, 64).resized(height: h, width: w).pixels
+            let floats = FloatResize.bilinear(pixels.map(Float.init), planes: 1, inH: 64, inW: 64, outH: h, outW: w)
+            XCTAssertEqual(floats.count, h * w)
+            for (b, f) in zip(bytes, floats) { XCTAssertEqual(Float(b), f, accuracy: 1.01, "\(h)x\(w)") }
+            XCTAssertTrue(floats.allSatisfy { $0 >= 0 && $0 <= 255 })
+        }
+        let two = FloatResize.bilinear([Float](repeating: 0.25, count: 2 * 9), planes: 2, inH: 3, inW: 3, outH: 2, outW: 2)
+        XCTAssertEqual(two, [Float](repeating: 0.25, count: 8))
+    }
+
     func testNearest() throws {
         let d = try dataset([1, 2, 3, 4], 2, 2).resized(height: 4, width: 4, filter: .nearest)
         XCTAssertEqual(Array(d.pixels), [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4])

@@ -55,6 +55,9 @@ final class RoundTripTests: XCTestCase {
         _ = g.add(.fusedConv, x, w, output: "fused.conv", attributes: ["activation": .string("LeakyRelu"), "activation_alpha": .float(0.2)])
         _ = g.add(.fusedConvTranspose, x, w, output: "fused.convT", attributes: ["activation": .string("Relu")])
         _ = g.add(.fusedGemm, v, big, output: "fused.gemm", attributes: ["activation": .string("Tanh"), "transB": .int(1)])
+        _ = g.addNode(.fusedConvTransposeBatchNorm, [x, w, nil, one, one], outputs: ["fused.ctbn", "fused.ctbn.z", "fused.ctbn.mean", "fused.ctbn.var"],
+                      attributes: ["activation": .string("LeakyRelu"), "activation_alpha": .float(0.2), "epsilon": .float(1e-3),
+                                   "strides": .ints([2, 2])], name: "ctbn")
         let r = g.add(.reshape, bn, shape, output: "reshape", attributes: ["allowzero": .int(0)])
         let fl = g.add(.flatten, bn, output: "flat", attributes: ["axis": .int(-1)])
         let tr = g.add(.transpose, x, output: "tr", attributes: ["perm": .ints([0, 2, 3, 1])])

@@ -19,8 +19,9 @@
 // Limits: shapes on the differentiated path may keep a symbolic batch dim only where no rule
 // needs its size (reducing or broadcasting over a symbolic dim, or a zero pad along it, is an
 // error naming the node); bind the batch first (Session.bind + InferShapes) otherwise.
-// Training-mode BatchNormalization must be expanded first (ExpandTrainingBatchNorm); fused ops
-// are not differentiable (differentiate before fusion). Errors name the node and op.
+// Training-mode BatchNormalization must be expanded first (ExpandTrainingBatchNorm) or fused
+// into its ConvTranspose (FuseConvTransposeBatchNorm); the inference fusions are not
+// differentiable (differentiate before fusion). Errors name the node and op.
 
 import GraphIR
 

@@ -5,8 +5,9 @@
 // wanted; it appends ordinary ops through the builder and returns one cotangent per input
 // (nil where not wanted or identically zero), shaped like that input. Rules read forward
 // values (inputs and outputs) freely, so every backward op is itself differentiable and a
-// second `gradients` call yields second-order gradients. Ops without a rule (pooling, fused
-// ops, training-mode BatchNormalization) are errors when they lie on a differentiated path.
+// second `gradients` call yields second-order gradients. Ops without a rule (pooling, the
+// epilogue-fused inference ops, training-mode BatchNormalization) are errors when they lie on a
+// differentiated path; FusedConvTransposeBatchNorm, the training fusion, has its own rule.
 
 import GraphIR
 
@@ -109,6 +110,7 @@ public enum Pullbacks {
         .matMul: matMul,
         .conv: conv,
         .convTranspose: convTranspose,
+        .fusedConvTransposeBatchNorm: convTransposeBatchNorm,
         .batchNormalization: batchNorm,
     ]
 
