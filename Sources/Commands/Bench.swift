@@ -48,12 +48,19 @@ public struct Bench: ParsableCommand {
         @Option(help: "Timed repeats.") var repeats = 20
         @Flag(help: "A stored transposed (k×m).") var transA = false
         @Flag(help: "B stored transposed (n×k).") var transB = false
+        @Flag(help: "Also run on 1 thread, interleaved with the --threads runs, and print the speed-up.") var scaling = false
         @OptionGroup var common: Common
         func validate() throws {
             guard m > 0, n > 0, k > 0, repeats > 0 else { throw ValidationError("--m, --n, --k and --repeats must be positive") }
         }
         func run() throws {
             let pool = ThreadPool(threads: common.threads)
+            if scaling {
+                let g = KernelBench.gemmGflops(m: m, n: n, k: k, transA: transA, transB: transB,
+                                               pools: [ThreadPool(threads: 1), pool], repeats: repeats)
+                Bench.emit([("gflops_1_thread", g[0]), ("gflops", g[1]), ("speedup", g[1] / g[0])], json: common.json)
+                return
+            }
             let g = KernelBench.gemmGflops(m: m, n: n, k: k, transA: transA, transB: transB, pool: pool, repeats: repeats)
             Bench.emit([("gflops", g)], json: common.json)
         }

@@ -1,6 +1,10 @@
-// Print: `gannet print MODEL [--after PASS | --after-all] [--batch B]`.
+// Print: `gannet print MODEL [--after PASS | --after-all] [--batch B]`; `--training` for a spec's
+// compiled D and G steps.
 
 import ArgumentParser
+import GAN
+import SpecFormat
+import Training
 import GraphIR
 import Passes
 import Runtime
@@ -17,10 +21,12 @@ public struct Print: ParsableCommand {
     @Option(help: "Batch size bound to the symbolic batch dim for the Program.") var batch = 1
     @Option(help: "Threads the Program is planned for.") var threads = 1
     @Flag(help: "Print every weight (the text then parses back); by default large tensors are elided.") var weights = false
+    @Flag(help: "For a spec: compile its D and G training steps at --batch and print the IR after each training pass, the step graph with its backward and the Program.") var training = false
 
     public init() {}
 
     public func run() throws {
+        if training { return try printTraining() }
         let passes = Pipelines.inference
         if let after, !passes.contains(where: { $0.name == after }) {
             throw CommandError("unknown pass '\(after)' (passes: \(passes.map(\.name).joined(separator: ", ")))")
@@ -39,6 +45,31 @@ public struct Print: ParsableCommand {
             try Pipelines.run(passes, on: &bound)
             let program = try Lowering.lower(bound, pool: ThreadPool(threads: threads))
             print("# \(name): program (batch \(batch))\n" + program.text, terminator: "")
+        }
+    }
+
+    /// The training pipeline (TrainStep.pipeline) on a spec's D and G steps, then each step's
+    /// graph (forward, loss, backward) and Program.
+    func printTraining() throws {
+        guard model.hasSuffix(".yaml") || model.hasSuffix(".yml") else {
+            throw CommandError("\(model): --training needs a spec (.yaml)")
+        }
+        let spec: Spec
+        do { spec = try Spec.load(path: model) } catch let e as SpecError { throw CommandError("\(e)") }
+        let passes = TrainStep.pipeline
+        if let after, !passes.contains(where: { $0.name == after }) {
+            throw CommandError("unknown training pass '\(after)' (passes: \(passes.map(\.name).joined(separator: ", ")))")
+        }
+        let elide: Int? = weights ? nil : Graph.literalLimit
+        let steps = try GANSteps(spec: spec, threads: threads)
+        for (name, plan) in [("D step", try steps.dPlan(batch: batch)), ("G step", try steps.gPlan(batch: batch))] {
+            var k = 0
+            let step = try TrainStep(plan: plan, store: steps.store, inputShapes: [:], pool: steps.pool) { pass, result in
+                k += 1
+                if afterAll || pass == after { print("# \(name): after \(k). \(pass)\n" + result.text(elidingAbove: elide), terminator: "") }
+            }
+            print("# \(name): step graph (batch \(batch))\n" + step.graph.text(elidingAbove: elide), terminator: "")
+            print("# \(name): program (batch \(batch))\n" + step.program.text, terminator: "")
         }
     }
 }

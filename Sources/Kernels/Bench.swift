@@ -58,22 +58,32 @@ public enum KernelBench {
     /// transposed) over `repeats` runs.
     public static func gemmGflops(m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
                                   pool: ThreadPool, repeats: Int) -> Double {
-        let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
-        let b = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
-        let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
-        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        gemmGflops(m: m, n: n, k: k, transA: transA, transB: transB, pools: [pool], repeats: repeats)[0]
+    }
+
+    /// Median GFLOP/s of the same SGEMM on each pool, the pools' runs interleaved (pool 0, pool 1,
+    /// pool 0, …) so that slow drifts of the machine (a busy host, clock changes) affect every
+    /// pool alike: the ratio of two entries is the thread scaling measured in one process.
+    public static func gemmGflops(m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
+                                  pools: [ThreadPool], repeats: Int) -> [Double] {
+        // Operands on huge pages, as the runtime's arena and constant pool are.
+        let a = HugePages.allocateIfLarge(m * k * 4).bindMemory(to: Float.self, capacity: m * k)
+        let b = HugePages.allocateIfLarge(k * n * 4).bindMemory(to: Float.self, capacity: k * n)
+        let c = HugePages.allocateIfLarge(m * n * 4).bindMemory(to: Float.self, capacity: m * n)
+        defer { free(a); free(b); free(c) }
         for i in 0..<(m * k) { a[i] = Float(i % 7) * 0.1 - 0.3 }
         for i in 0..<(k * n) { b[i] = Float(i % 5) * 0.1 - 0.2 }
-        var times: [Double] = []
+        var times = [[Double]](repeating: [], count: pools.count)
         for rep in 0...max(1, repeats) {
-            let start = now()
-            Gemm.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: transA ? m : k,
-                       b: b, ldb: transB ? k : n, beta: 0, c: c, ldc: n, pool: pool)
-            let dt = now() - start
-            if rep > 0 { times.append(dt) }   // the first run warms caches and buffers
+            for (i, pool) in pools.enumerated() {
+                let start = now()
+                Gemm.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: transA ? m : k,
+                           b: b, ldb: transB ? k : n, beta: 0, c: c, ldc: n, pool: pool)
+                let dt = now() - start
+                if rep > 0 { times[i].append(dt) }   // the first run warms caches and buffers
+            }
         }
-        times.sort()
-        return 2 * Double(m) * Double(n) * Double(k) / times[times.count / 2] / 1e9
+        return times.map { t in 2 * Double(m) * Double(n) * Double(k) / t.sorted()[t.count / 2] / 1e9 }
     }
 }
 

@@ -6,6 +6,9 @@
 // `text` prints every instruction with its operands' locations.
 
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import GraphIR
 import Kernels
 
@@ -168,16 +171,16 @@ public final class Program {
         self.plan = plan
         self.pool = pool
         constantBytes = constantData.count
-        arena = UnsafeMutableRawPointer.allocate(byteCount: max(plan.arenaBytes, 64), alignment: MemoryPlan.alignment)
+        arena = HugePages.allocateIfLarge(max(plan.arenaBytes, 64))
         arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(plan.arenaBytes, 64))
-        constants = UnsafeMutableRawPointer.allocate(byteCount: max(constantData.count, 64), alignment: MemoryPlan.alignment)
+        constants = HugePages.allocateIfLarge(max(constantData.count, 64))
         constantData.withUnsafeBytes { constants.copyMemory(from: $0.baseAddress!, byteCount: constantData.count) }
         thunks = instructions.map { bind($0) }
     }
 
     deinit {
-        arena.deallocate()
-        constants.deallocate()
+        free(arena)
+        free(constants)
     }
 
     /// The raw address of a location.

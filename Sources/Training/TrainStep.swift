@@ -85,7 +85,8 @@ public final class TrainStep {
     }
 
     public init(plan: StepPlan, store: ParameterStore, inputShapes: [String: [Int]], pool: ThreadPool,
-                exposeGradients: Bool = false, passes: [Pass] = TrainStep.pipeline) throws {
+                exposeGradients: Bool = false, passes: [Pass] = TrainStep.pipeline,
+                afterPass: ((String, Graph) -> Void)? = nil) throws {
         let fedNames = plan.graph.inputs.map { plan.graph.name(of: $0) }
         var shapes: [[Int]] = []
         for (v, name) in zip(plan.graph.inputs, fedNames) {
@@ -95,7 +96,7 @@ public final class TrainStep {
             else { throw RuntimeError("step input '\(name)' needs a shape") }
         }
         var g = try Session.bind(plan.graph, shapes)
-        try Pipelines.run(passes, on: &g)
+        try Pipelines.run(passes, on: &g, after: afterPass)
         self.dropoutMasks = try ExpandDropout.masks(in: g)
         let wrt = try plan.trainable.map { name -> ValueID in
             guard let v = g.inputs.first(where: { g.name(of: $0) == name }) else {
