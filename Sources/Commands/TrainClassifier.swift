@@ -42,7 +42,7 @@ public struct TrainClassifier: ParsableCommand {
     @Option(help: "Batch size (default: the spec's).") var batch: Int?
     @Option(help: "Train on the first N training images only (quick runs).") var limit: Int?
     @Option(help: "Evaluate on the first N test images only (quick runs).") var testLimit: Int?
-    @Option(help: "Fashion-MNIST directory.") var data = Dataset.defaultFashionMNISTDirectory
+    @Option(help: "IDX dataset directory: Fashion-MNIST (default), or MNIST (train-/t10k-images-idx3-ubyte[.gz] and labels).") var data = Dataset.defaultFashionMNISTDirectory
     @Option(help: "Log the running loss every N steps.") var logEvery = 50
     @Option(help: "Learning rate override (default: the spec's).") var lr: Double?
     @Option(help: "Start from the weights of this model (a classifier exported earlier; fine-tuning).") var initFrom: String?
@@ -206,7 +206,8 @@ public struct TrainClassifier: ParsableCommand {
         g.metadata["gannet.input_range"] = range == .minusOneToOne ? "-1,1" : "0,1"
         g.metadata["gannet.image_shape"] = train.imageShape.map(String.init).joined(separator: ",")
         g.metadata["gannet.trained_epochs"] = String(epochs + priorEpochs)
-        g.metadata["gannet.dataset"] = "fashion-mnist"
+        // IDX files of another dataset (MNIST from a directory the user names) under the same names.
+        g.metadata["gannet.dataset"] = data == Dataset.defaultFashionMNISTDirectory ? "fashion-mnist" : "idx:\(data)"
         try InferShapes().run(&g)
         let dir = (out as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }

@@ -141,7 +141,8 @@ public struct GraphComposer {
         return graph.addNode(op, inputs, outputs: [name], attributes: attributes, name: name)[0]
     }
 
-    mutating func addConstant(_ t: Tensor, name: String) -> ValueID {
+    /// An initializer named "const/<name>" (made unique).
+    public mutating func addConstant(_ t: Tensor, name: String) -> ValueID {
         graph.addInitializer(uniqueName("const/\(name)"), t)
     }
 

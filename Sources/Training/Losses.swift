@@ -2,8 +2,8 @@
 //
 // Contract: each builder appends standard ops reading the given values and returns a scalar
 // (f32[1]) value: the batch mean, as PyTorch's default reduction. Logits are (N,) or (N,1).
-// BCE on probabilities uses the logits behind a final Sigmoid when there is one (the stable
-// form, equal in exact arithmetic), else −(t·log p + (1−t)·log(1−p)).
+// BCE on probabilities uses the logits behind a final Sigmoid when there is one, also behind
+// shape-only ops (the stable form, equal in exact arithmetic), else −(t·log p + (1−t)·log(1−p)).
 
 import GraphIR
 import Passes
@@ -37,9 +37,23 @@ extension GraphComposer {
     }
 
     /// BCE on probabilities p against a constant target.
+    /// The Sigmoid may sit behind shape-only ops (the seed DCGAN's `sigmoid` then `reshape [-1]`):
+    /// they are replayed on the logits. Without this, saturated probabilities (p = 0 in float32)
+    /// give log 0 = −inf and NaN gradients (PyTorch's BCELoss clamps the log at −100 instead).
     public mutating func bce(_ p: ValueID, target: Float) -> ValueID {
-        if let producer = graph.nodes.last(where: { $0.outputs.contains(p) }), producer.op == .sigmoid {
-            return bceWithLogits(producer.inputs[0]!, target: target)
+        var chain: [Node] = []
+        var v = p
+        while let producer = graph.nodes.last(where: { $0.outputs.contains(v) }) {
+            if producer.op == .sigmoid {
+                var logits = producer.inputs[0]!
+                for node in chain.reversed() {
+                    logits = apply(node.op, [logits] + node.inputs.dropFirst(), node.attributes.values, name: "loss/logits_\(node.op.rawValue)")
+                }
+                return bceWithLogits(logits, target: target)
+            }
+            guard [.reshape, .flatten, .squeeze, .unsqueeze, .identity].contains(producer.op), let x = producer.inputs[0] else { break }
+            chain.append(producer)
+            v = x
         }
         let logp = apply(.log, [p])
         let log1mp = apply(.log, [apply(.sub, [scalar(1), p])])
