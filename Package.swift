@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "ONNX", dependencies: ["GraphIR", "CONNXProto", "CProtobufC"], swiftSettings: plain),
         .target(name: "Runtime", dependencies: ["GraphIR", "Passes", "Kernels"], swiftSettings: fast),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
-        .target(name: "Media", dependencies: ["CPNG"], swiftSettings: plain),
+        .target(name: "Media", dependencies: ["CPNG", "GraphIR"], swiftSettings: plain),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Data", dependencies: ["CZlib", "Media", "GraphIR"], swiftSettings: plain),
         .target(name: "Training", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat"], swiftSettings: plain),

@@ -88,7 +88,7 @@ enum Sidecar {
     static func write(_ object: Any, to path: String) throws {
         do {
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-            try (data + Data("\n".utf8)).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try AtomicFile.write([UInt8](data + Data("\n".utf8)), to: path)
         } catch {
             throw CommandError("\(path): cannot write the JSON sidecar: \(error.localizedDescription)")
         }

@@ -28,7 +28,7 @@ public func saveGraph(_ g: Graph, path: String, opset: Int = 17) throws {
     }
     guard lower.hasSuffix(".ir") else { throw CommandError("\(path): unknown model format (expected .ir, .pb or .onnx)") }
     do {
-        try Data(g.text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try AtomicFile.write(Array(g.text.utf8), to: path)
     } catch {
         throw CommandError("\(path): cannot write: \(error.localizedDescription)")
     }

@@ -13,6 +13,7 @@
 //   a 6×7×6 colour cube (252 colours, nearest level per channel).
 
 import Foundation
+import GraphIR
 
 public enum GIF {
     /// The LZW code stream (packed bytes, before sub-blocking) of `indices`, each < 2^minCodeSize.
@@ -164,9 +165,9 @@ public enum GIF {
     public static func write(_ images: [Image8], delay: Int, loop: Int? = 0, to path: String) throws {
         let bytes = try encode(images: images, delay: delay, loop: loop)
         do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try AtomicFile.write(bytes, to: path)
         } catch {
-            throw MediaError("\(path): cannot write GIF: \(error.localizedDescription)")
+            throw MediaError("cannot write GIF: \(error)")
         }
     }
 }

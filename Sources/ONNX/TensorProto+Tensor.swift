@@ -164,10 +164,9 @@ func readFileBytes(_ path: String) throws -> [UInt8] {
 
 /// Writes bytes to `path` through a temporary file and a rename.
 func writeFileBytes(_ bytes: [UInt8], path: String) throws {
-    let url = URL(fileURLWithPath: path)
     do {
-        try Data(bytes).write(to: url, options: .atomic)
+        try AtomicFile.write(bytes, to: path)
     } catch {
-        throw ONNXError("\(path): cannot write: \(error.localizedDescription)")
+        throw ONNXError("\(error)")
     }
 }
