@@ -165,3 +165,17 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     /// Looks an op up by its ONNX name.
     public init?(onnxName: String) { self.init(rawValue: onnxName) }
 }
+
+extension Node {
+    /// The ConvTranspose half of a FusedConvTransposeBatchNorm node: ConvTranspose(X, W, B?) → Z
+    /// with the node's convolution attributes (no epsilon, no activation), for the shape rule,
+    /// the reference evaluator, lowering and the pullback to reuse ConvTranspose's.
+    public var fusedConvTransposePart: Node {
+        var base = self
+        base.op = .convTranspose
+        base.inputs = Array(inputs.prefix(3))
+        base.outputs = [outputs[1]]
+        base.attributes.values = attributes.values.filter { !$0.key.hasPrefix("activation") && $0.key != "epsilon" }
+        return base
+    }
+}

@@ -59,12 +59,7 @@ public enum ConstantEvaluator {
         case .matMul:
             try matMul(first, x[1]!, outShape, &y)
         case .fusedConvTransposeBatchNorm:
-            var base = node
-            base.op = .convTranspose
-            base.inputs = Array(node.inputs.prefix(3))
-            base.outputs = [node.outputs[1]]
-            base.attributes.values = a.values.filter { !$0.key.hasPrefix("activation") && $0.key != "epsilon" }
-            let z = try evaluate(base, Array(x.prefix(3)), [outTypes[1]], graph: g)[0]
+            let z = try evaluate(node.fusedConvTransposePart, Array(x.prefix(3)), [outTypes[1]], graph: g)[0]
             let c = outShape[1]
             var mean = [Float](repeating: 0, count: c), variance = mean
             ConvTransposeBatchNorm.normalizeReference(z.floats, batch: outShape[0], channels: c, plane: outShape[2...].reduce(1, *),

@@ -108,11 +108,7 @@ public enum ShapeRules {
     static func infer(_ node: Node, _ ts: [TensorType?], _ g: Graph) throws -> [TensorType] {
         if node.op == .fusedConvTransposeBatchNorm {
             // (Y, Z, mean, var): Y and Z are ConvTranspose's output, the statistics per channel.
-            var base = node
-            base.op = .convTranspose
-            base.inputs = Array(node.inputs.prefix(3))
-            base.attributes.values = base.attributes.values.filter { !$0.key.hasPrefix("activation") && $0.key != "epsilon" }
-            let z = try infer(base, Array(ts.prefix(3)), g)[0]
+            let z = try infer(node.fusedConvTransposePart, Array(ts.prefix(3)), g)[0]
             guard z.rank >= 3, let c = z.shape[1].value else { throw fail("needs a static channel count, Z is \(z)") }
             for (i, what) in [(3, "scale"), (4, "bias")] {
                 guard let t = ts[i], t.shape == [.fixed(c)] else { throw fail("\(what) must be f32[\(c)], got \(ts[i]?.description ?? "nothing")") }

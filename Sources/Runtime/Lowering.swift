@@ -360,16 +360,16 @@ public enum Lowering {
 
     /// A fused op: its base op's call with the activation appended to the epilogue.
     static func lowerFused(_ node: Node, _ g: Graph, _ shape: (ValueID) throws -> [Int]) throws -> KernelCall {
-        var base = node
-        base.op = node.op.baseOp
-        base.attributes.values = node.attributes.values.filter { !$0.key.hasPrefix("activation") && $0.key != "epsilon" }
         if node.op == .fusedConvTransposeBatchNorm {
-            base.inputs = Array(node.inputs.prefix(3))
-            base.outputs = [node.outputs[1]]
-            guard case let .convTranspose(s, _) = try lowerNode(base, g, shape) else { throw GraphError("internal: ConvTranspose lowering") }
+            guard case let .convTranspose(s, _) = try lowerNode(node.fusedConvTransposePart, g, shape) else {
+                throw GraphError("internal: ConvTranspose lowering")
+            }
             guard try shape(node.inputs[0]!).count == 4 else { throw GraphError("FusedConvTransposeBatchNorm supports 2-D only") }
             return .convTransposeBatchNorm(s, epsilon: try node.attributes.float("epsilon", default: 1e-5), activation: try fusedActivation(node))
         }
+        var base = node
+        base.op = node.op.baseOp
+        base.attributes.values = node.attributes.values.filter { !$0.key.hasPrefix("activation") }
         let call = try lowerNode(base, g, shape)
         guard let act = try fusedActivation(node) else { return call }
         switch call {

@@ -66,12 +66,8 @@ extension Pullbacks {
             if let gv = dys[3] { try accumulate(b.mul(centered, b.mul(perChannel(gv), 2 / Float(count)))) }
         }
         if wantsConv, let gz {
-            var conv = n
-            conv.op = .convTranspose
-            conv.inputs = Array(n.inputs.prefix(3))
-            conv.outputs = [z]
-            conv.attributes.values = n.attributes.values.filter { !$0.key.hasPrefix("activation") && $0.key != "epsilon" }
-            conv.inputs = Array(conv.inputs.prefix(2))
+            var conv = n.fusedConvTransposePart
+            conv.inputs = Array(conv.inputs.prefix(2))   // B's gradient is set above
             let g = try convTranspose(b, conv, [gz], Array(wants.prefix(2)))
             out[0] = g[0]
             out[1] = g[1]
