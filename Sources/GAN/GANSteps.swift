@@ -174,6 +174,9 @@ public final class GANSteps {
         return s
     }
 
+    /// The latent batch sizes G steps have been compiled for so far.
+    public var compiledGeneratorBatches: Set<Int> { Set(gSteps.keys.map { $0[0] }) }
+
     public func gStep(batch n: Int, realBatch: Int? = nil) throws -> TrainStep {
         let key = gStepNeedsRealBatch ? [n, realBatch ?? n] : [n]
         if let s = gSteps[key] { return s }

@@ -7,7 +7,9 @@
 // epochs × batches + 1 D iterations. Each iteration runs one D step on the batch; then the
 // frame saver's and the generator's counters advance (count += 1; when count > frequency the
 // action fires and count = 0; never reset at epoch ends); the G step uses the schedule's batch
-// size. A checkpoint is written whenever the epoch advanced since the last one, and on request
+// size. With `schedule.loop: epochs` (the DCGAN notebook, §7) the run is epochs × batches
+// iterations, the G step draws as many latents as this iteration's real batch, and per-epoch
+// frames are sampled after each epoch's last iteration (G step included). A checkpoint is written whenever the epoch advanced since the last one, and on request
 // (signals). Every random draw is keyed by (seed, iteration, purpose) and the data order by
 // (seed, epoch), so a run resumed from a checkpoint ends bit-identical to an uninterrupted one
 // with the same thread count.
@@ -68,14 +70,19 @@ public final class Trainer {
         }
     }
 
+    /// True for the notebook's plain epoch loop, false for the inferno loop.
+    var epochLoop: Bool { steps.spec.schedule.loop == "epochs" }
+
     /// The total number of D iterations of a full run.
     public var plannedIterations: Int {
-        let full = epochs * data.batchesPerEpoch + 1
+        let full = epochs * data.batchesPerEpoch + (epochLoop ? 0 : 1)
         return maxSteps.map { min($0, full) } ?? full
     }
 
     public var isFinished: Bool {
-        counters.epoch >= epochs || (maxSteps.map { counters.iteration >= $0 } ?? false)
+        if counters.epoch >= epochs { return true }
+        if epochLoop && counters.epoch == epochs - 1 && counters.cursor == data.batchesPerEpoch { return true }
+        return maxSteps.map { counters.iteration >= $0 } ?? false
     }
 
     /// Runs one iteration; nil when the run is finished.
@@ -99,7 +106,7 @@ public final class Trainer {
                 counters.frameCounter = 0
                 frame = try sampleFixed()
             }
-        } else if epochEnded || it == 0 {
+        } else if !epochLoop && (epochEnded || it == 0) {
             frame = try sampleFixed()
         }
         var gOut: [String: Tensor]? = nil
@@ -107,13 +114,16 @@ public final class Trainer {
         counters.generatorCounter += 1
         if counters.generatorCounter > generatorFrequency {
             counters.generatorCounter = 0
-            let n = steps.spec.schedule.batchSize
+            let n = epochLoop ? images.shape[0] : steps.spec.schedule.batchSize
             // Feature matching: the G step also reads this iteration's real batch.
             let real = steps.gStepNeedsRealBatch
             let g = try steps.gStep(batch: n, realBatch: real ? images.shape[0] : nil)
             gNames = g.outputNames
             gOut = try g.run(steps.gInputs(batch: n, iteration: it, real: real ? images : nil, realLabels: real ? labels : nil))
             counters.generatorSteps += 1
+        }
+        if frameFrequency == nil && epochLoop && counters.cursor == data.batchesPerEpoch {
+            frame = try sampleFixed()
         }
         if frame != nil { counters.framesWritten += 1 }
         counters.iteration += 1

@@ -125,6 +125,11 @@ public struct ScheduleSpec: Equatable, Sendable {
     public var imageEvery: String
     /// TensorBoard images when iteration % log_image_frequency == 0; nil: none.
     public var logImageFrequency: Int?
+    /// `inferno` (the five inferno scripts: epochs × batches + 1 D iterations, G steps on
+    /// batch_size latents) or `epochs` (a plain epoch loop as in the DCGAN notebook: epochs ×
+    /// batches iterations, G steps on as many latents as this iteration's real batch, per-epoch
+    /// frames after the epoch's last G step).
+    public var loop: String = "inferno"
 }
 
 /// One network's optimizer.
@@ -382,7 +387,7 @@ struct SpecReader {
     }
 
     func schedule(_ node: Node) throws -> ScheduleSpec {
-        let m = try MapReader(node, "schedule", ctx, keys: ["epochs", "batch_size", "generator_frequency", "image_frequency", "log_image_frequency"])
+        let m = try MapReader(node, "schedule", ctx, keys: ["epochs", "batch_size", "generator_frequency", "image_frequency", "log_image_frequency", "loop"])
         var imageFrequency: Int? = 10
         var imageEvery = "iterations"
         if let f = m.value("image_frequency") {
@@ -396,7 +401,8 @@ struct SpecReader {
         return ScheduleSpec(epochs: try m.requiredPositive("epochs"), batchSize: try m.requiredPositive("batch_size"),
                             generatorFrequency: try m.nonNegative("generator_frequency") ?? 0,
                             imageFrequency: imageFrequency, imageEvery: imageEvery,
-                            logImageFrequency: try m.positive("log_image_frequency"))
+                            logImageFrequency: try m.positive("log_image_frequency"),
+                            loop: try m.choice("loop", ["inferno", "epochs"]) ?? "inferno")
     }
 
     func optimizer(_ node: Node, _ what: String) throws -> OptimizerSpec {

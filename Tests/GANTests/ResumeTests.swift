@@ -44,6 +44,36 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(t.plannedIterations, 7)
     }
 
+    func testEpochLoopFollowsTheNotebook() throws {
+        // schedule.loop: epochs — epochs × batches iterations, a G step after each D step on
+        // the real batch's size (16, 16, 8 here), one frame after each epoch's last iteration.
+        var s = try spec("tiny_gan")
+        s.schedule.loop = "epochs"
+        s.schedule.imageEvery = "epoch"
+        s.schedule.imageFrequency = nil
+        let steps = try GANSteps(spec: s, seed: 1, threads: 1)
+        let t = Trainer(steps: steps, data: SyntheticBatches(batchSize: 16), epochs: 2, generatorFrequency: 0, fixedSamples: 4)
+        XCTAssertEqual(t.plannedIterations, 2 * 3)
+        var frames: [Int] = []
+        var n = 0, gSteps = 0
+        while let r = try t.iterate() {
+            n += 1
+            if r.gOutputs != nil { gSteps += 1 }
+            if r.frame != nil { frames.append(r.counters.iteration) }
+        }
+        XCTAssertEqual(n, 6)
+        XCTAssertEqual(gSteps, 6)
+        XCTAssertEqual(frames, [3, 6])
+        XCTAssertEqual(t.counters.framesWritten, 2)
+        // The short last batch compiled a G step of its own size.
+        XCTAssertEqual(steps.compiledGeneratorBatches, [16, 8])
+        // Resuming a finished run with more epochs continues into the next epoch.
+        t.epochs = 3
+        XCTAssertFalse(t.isFinished)
+        while try t.iterate() != nil { n += 1 }
+        XCTAssertEqual(n, 9)
+    }
+
     func testResumedRunIsBitIdentical() throws {
         for name in ["tiny_gan", "tiny_wgangp"] {
             let s = try spec(name)

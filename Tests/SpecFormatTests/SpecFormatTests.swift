@@ -171,6 +171,8 @@ final class SpecFormatTests: XCTestCase {
         XCTAssertEqual(dc.optimizers["discriminator"]?.lr, 2e-4)
         XCTAssertEqual(dc.schedule.generatorFrequency, 0)
         XCTAssertEqual(dc.schedule.imageEvery, "epoch")
+        XCTAssertEqual(dc.schedule.loop, "epochs")
+        XCTAssertEqual(gan.schedule.loop, "inferno")
         XCTAssertEqual(dc.loss.kind, "bce_sigmoid")
     }
 
