@@ -66,6 +66,6 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "GAN", "GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat"], swiftSettings: plain),
         .testTarget(name: "SpecFormatTests", dependencies: ["SpecFormat", "GraphIR"], swiftSettings: plain),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Kernels"], swiftSettings: plain),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Media", "GraphIR"], swiftSettings: plain),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Media", "GraphIR", "GAN"], swiftSettings: plain),
     ]
 )

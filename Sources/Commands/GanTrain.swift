@@ -3,7 +3,9 @@
 // spec.yaml, metrics.jsonl (one JSON object per logged step), TensorBoard events, frames/
 // (fixed-latent grids), checkpoint.gck (every epoch and on SIGINT/SIGTERM, atomic), and at the
 // end generator.pb / discriminator.pb (ONNX with sampler metadata) and an animation of the
-// frames (MP4 through ffmpeg when installed, else GIF).
+// frames (MP4 through ffmpeg when installed, else GIF). The spec's `output` section switches
+// frame files, the animation (its fps and x264 CRF), TensorBoard and per-epoch checkpoints;
+// with `checkpoint: never` one is still written at the end and on SIGINT/SIGTERM.
 
 import ArgumentParser
 import Data
@@ -109,7 +111,7 @@ public struct GanTrain: ParsableCommand {
             _ = try steps.gStep(batch: s.schedule.batchSize)
             try trainer.restore(checkpoint, file: resume!)
         }
-        let log = try RunLog(directory: dir, resumedAt: checkpoint.map { $0.counters.iteration })
+        let log = try RunLog(directory: dir, resumedAt: checkpoint.map { $0.counters.iteration }, tensorboard: s.output.tensorboard)
         let checkpointPath = (dir as NSString).appendingPathComponent("checkpoint.gck")
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
@@ -128,7 +130,7 @@ public struct GanTrain: ParsableCommand {
             if let frame = r.frame {
                 let path = (dir as NSString).appendingPathComponent(String(format: "frames/frame_%05d.png", r.counters.framesWritten))
                 let image = try frameImage(frame, spec: s)
-                try PNG.write(image, to: path)
+                if s.output.frames { try PNG.write(image, to: path) }
                 try log.image(tag: "samples/fixed", image: image, step: it)
             }
             if (it - 1) % logEvery == 0 || r.epochEnded {
@@ -151,7 +153,7 @@ public struct GanTrain: ParsableCommand {
             let dl = r.dOutputs["d_loss"] ?? .nan
             progress.update(it, epoch: r.counters.epoch, epochs: trainer.epochs,
                             postfix: String(format: "d_loss=%.4f g_loss=%.4f", dl, lastG))
-            if r.epochEnded {
+            if r.epochEnded && s.output.checkpoint == "epoch" {
                 try trainer.saveCheckpoint(to: checkpointPath, specPath: specCopy)
             }
             if stopRequested != 0 {
@@ -167,7 +169,9 @@ public struct GanTrain: ParsableCommand {
         try trainer.saveCheckpoint(to: checkpointPath, specPath: specCopy)
         try log.close()
         try exportModels(steps: steps, trainer: trainer, dir: dir)
-        try makeAnimation(dir: dir, frames: trainer.counters.framesWritten)
+        if s.output.frames, let fps = s.output.videoFPS {
+            try makeAnimation(dir: dir, frames: trainer.counters.framesWritten, fps: fps, crf: s.output.videoCRF)
+        }
         _ = lastReport
         if !quiet {
             FileHandle.standardError.write("trained \(trainer.counters.iteration) D iterations, \(trainer.counters.generatorSteps) G steps in \(Progress.clock(Date().timeIntervalSince(t0))); run directory \(dir)\n".data(using: .utf8)!)
@@ -198,14 +202,17 @@ public struct GanTrain: ParsableCommand {
         }
     }
 
-    func makeAnimation(dir: String, frames: Int) throws {
+    /// training.mp4 at `fps` (x264 `crf`) when ffmpeg is installed, else training.gif.
+    func makeAnimation(dir: String, frames: Int, fps: Int, crf: Int) throws {
         guard frames > 1 else { return }
         let paths = (1...frames).map { (dir as NSString).appendingPathComponent(String(format: "frames/frame_%05d.png", $0)) }
         let images = try paths.map { try PNG.read($0) }
         if FFmpeg.locate() != nil {
-            try FFmpeg.writeMP4(images, fps: 24, to: (dir as NSString).appendingPathComponent("training.mp4"))
+            try FFmpeg.writeMP4(images, fps: fps, crf: crf, to: (dir as NSString).appendingPathComponent("training.mp4"))
         } else {
-            try GIF.write(images, delay: 8, loop: 0, to: (dir as NSString).appendingPathComponent("training.gif"))
+            // GIF delays are in centiseconds; viewers play delays under 2 as 10.
+            let delay = max(2, Int((100.0 / Double(fps)).rounded()))
+            try GIF.write(images, delay: delay, loop: 0, to: (dir as NSString).appendingPathComponent("training.gif"))
         }
     }
 }

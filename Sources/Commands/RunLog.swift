@@ -1,5 +1,5 @@
 // RunLog: a training run's logs — metrics.jsonl (one JSON object per logged step) and, when the
-// TensorBoard writer is available, event files with the same scalars and images.
+// spec asks for TensorBoard, event files with the same scalars and images.
 
 import Foundation
 import Media
@@ -8,13 +8,13 @@ final class RunLog {
     let jsonl: FileHandle
     let events: TensorBoardLog?
 
-    init(directory: String, resumedAt: Int?) throws {
+    init(directory: String, resumedAt: Int?, tensorboard: Bool = true) throws {
         let path = (directory as NSString).appendingPathComponent("metrics.jsonl")
         if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
         guard let h = FileHandle(forWritingAtPath: path) else { throw CommandError("\(path): cannot open for writing") }
         h.seekToEndOfFile()
         jsonl = h
-        events = try TensorBoardLog.open(directory: directory, resumedAt: resumedAt)
+        events = tensorboard ? try TensorBoardLog.open(directory: directory, resumedAt: resumedAt) : nil
     }
 
     func scalars(_ values: [String: Float], step: Int, epoch: Int, time: Double) throws {

@@ -64,7 +64,15 @@ final class DatasetBatches: BatchSource {
                 }
                 data = try Dataset.cifar10(directory: dir, split: split, range: range)
             } else {
-                let dir = name.hasPrefix("folder:") ? String(name.dropFirst(7)) : name
+                let dir: String
+                if name == "folder" {
+                    guard let p = d.path else {
+                        throw CommandError("a folder dataset needs its directory: dataset.path in the spec, or --dataset folder:DIR")
+                    }
+                    dir = p
+                } else {
+                    dir = name.hasPrefix("folder:") ? String(name.dropFirst(7)) : name
+                }
                 data = try Dataset.imageFolder(dir, channels: d.shape[0], size: (d.shape[1], d.shape[2]), range: range)
             }
             if let r = d.resize, r != data.height || r != data.width {

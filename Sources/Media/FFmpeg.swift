@@ -19,8 +19,9 @@ public enum FFmpeg {
         return nil
     }
 
-    /// Encodes same-sized frames as an H.264 MP4 at `fps` frames per second.
-    public static func writeMP4(_ frames: [Image8], fps: Int, to path: String) throws {
+    /// Encodes same-sized frames as an H.264 MP4 at `fps` frames per second (x264 quality `crf`,
+    /// 0–51, lower is better; nil: ffmpeg's default).
+    public static func writeMP4(_ frames: [Image8], fps: Int, crf: Int? = nil, to path: String) throws {
         guard let exe = locate() else {
             throw MediaError("\(path): writing MP4 needs ffmpeg, which is not on PATH (install it, e.g. 'apt-get install ffmpeg', or write .gif or .png instead)")
         }
@@ -35,7 +36,8 @@ public enum FFmpeg {
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = ["-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", pixFmt,
                        "-s", "\(w)x\(h)", "-framerate", "\(max(1, fps))", "-i", "-",
-                       "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", tmp]
+                       "-c:v", "libx264"] + (crf.map { ["-crf", "\(min(max($0, 0), 51))"] } ?? [])
+            + ["-pix_fmt", "yuv420p", "-movflags", "+faststart", tmp]
         let stdin = Pipe()
         let errPath = NSTemporaryDirectory() + "gannet-ffmpeg-\(getpid()).log"
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)

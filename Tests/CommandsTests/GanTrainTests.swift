@@ -1,0 +1,148 @@
+// GanTrainTests: `gan-train` end to end on a tiny spec over a folder of PNGs — the run
+// directory (issue 6 item 3), the spec's `output` switches, resume through the command line,
+// the notebook loop's run length, and errors that name the file.
+
+import Commands
+import Foundation
+import GAN
+import Media
+import XCTest
+
+final class GanTrainTests: XCTestCase {
+    var root = ""
+
+    override func setUpWithError() throws {
+        root = NSTemporaryDirectory() + "gannet-gantrain-\(getpid())-\(UUID().uuidString.prefix(8))"
+        let images = root + "/images"
+        try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
+        // 14 images of 8×8: batches of 6, 6, 2.
+        for i in 0..<14 {
+            let pixels = (0..<64).map { UInt8(($0 * 29 + i * 53) % 256) }
+            try PNG.write(Image8(width: 8, height: 8, channels: 1, pixels: pixels), to: images + String(format: "/%02d.png", i))
+        }
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// A tiny no-BN GAN over the image folder; `schedule` and `output` are spliced in.
+    func writeSpec(schedule: String = "{epochs: 2, batch_size: 6, image_frequency: 2}", output: String = "{}") throws -> String {
+        let yaml = """
+        name: tiny_run
+        seed: 3
+        dataset: {name: folder, path: \(root)/images, range: [0, 1], shape: [1, 8, 8], labels: false}
+        latent: {size: 8}
+        networks:
+          generator:
+            role: generator
+            inputs: {z: latent}
+            layers:
+              - linear: 32
+              - leaky_relu: 0.2
+              - linear: 64
+              - sigmoid
+              - {reshape: [-1, 1, 8, 8], name: image}
+          discriminator:
+            role: discriminator
+            inputs: {x: image}
+            layers:
+              - conv: {out: 4, kernel: 4, stride: 2, padding: 1}
+              - leaky_relu: 0.2
+              - reshape: [-1, 64]
+              - linear: 1
+              - {reshape: [-1], name: logit}
+        loss: gan_bce_logits
+        schedule: \(schedule)
+        optimizers: {default: {kind: adam, lr: 1.0e-3}}
+        output: \(output)
+        """
+        let path = root + "/tiny_run.yaml"
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func train(_ args: [String]) throws { try GanTrain.parse(args + ["--quiet", "--threads", "1"]).run() }
+
+    func files(_ dir: String) -> Set<String> {
+        Set((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+    }
+
+    func metricSteps(_ dir: String) throws -> [Int] {
+        try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").map { line in
+            let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            return o["step"] as! Int
+        }
+    }
+
+    func testRunDirectoryHoldsEverything() throws {
+        let spec = try writeSpec()
+        let dir = root + "/run"
+        try train([spec, "--out", dir])
+        let names = files(dir)
+        for f in ["spec.yaml", "metrics.jsonl", "checkpoint.gck", "generator.pb", "discriminator.pb", "frames"] {
+            XCTAssertTrue(names.contains(f), "missing \(f) in \(names.sorted())")
+        }
+        XCTAssertTrue(names.contains { $0.hasPrefix("events.out.tfevents.") }, "\(names.sorted())")
+        XCTAssertTrue(names.contains("training.mp4") || names.contains("training.gif"), "\(names.sorted())")
+        // 2 epochs × 3 batches + 1 iterations; a frame every 3 of them.
+        XCTAssertEqual(files(dir + "/frames").count, 7 / 3)
+        let c = try Checkpoint.read(dir + "/checkpoint.gck")
+        XCTAssertEqual(c.counters.iteration, 7)
+
+        // Resuming with more epochs continues the same run directory.
+        try train(["--resume", dir, "--epochs", "3"])
+        XCTAssertEqual(try Checkpoint.read(dir + "/checkpoint.gck").counters.iteration, 10)
+        XCTAssertEqual(try metricSteps(dir).last, 10)
+        XCTAssertEqual(files(dir).filter { $0.hasPrefix("events.out.tfevents.") }.count, 2)
+    }
+
+    func testOutputSwitchesAreHonoured() throws {
+        let spec = try writeSpec(output: "{frames: false, video: false, tensorboard: false, checkpoint: never}")
+        let dir = root + "/quiet"
+        try train([spec, "--out", dir])
+        let names = files(dir)
+        XCTAssertFalse(names.contains { $0.hasPrefix("events.out.tfevents.") }, "\(names.sorted())")
+        XCTAssertFalse(names.contains("training.mp4") || names.contains("training.gif"), "\(names.sorted())")
+        XCTAssertEqual(files(dir + "/frames").count, 0)
+        // The final checkpoint is still written, so the run can be resumed.
+        XCTAssertTrue(names.contains("checkpoint.gck"))
+        XCTAssertTrue(names.contains("metrics.jsonl"))
+        XCTAssertTrue(names.contains("generator.pb"))
+    }
+
+    func testGIFFollowsTheSpecFrameRate() throws {
+        // Without ffmpeg the animation is a GIF whose delay is 100 / fps centiseconds.
+        let saved = ProcessInfo.processInfo.environment["PATH"]
+        let savedFFmpeg = ProcessInfo.processInfo.environment["GANNET_FFMPEG"]
+        setenv("PATH", "/nonexistent", 1)
+        unsetenv("GANNET_FFMPEG")
+        defer {
+            setenv("PATH", saved ?? "/usr/bin:/bin", 1)
+            if let savedFFmpeg { setenv("GANNET_FFMPEG", savedFFmpeg, 1) }
+        }
+        let spec = try writeSpec(output: "{video: {fps: 25}}")
+        let dir = root + "/gif"
+        try train([spec, "--out", dir])
+        let gif = try Data(contentsOf: URL(fileURLWithPath: dir + "/training.gif"))
+        // Graphic Control Extension: 21 F9 04 <flags> <delay lo> <delay hi>.
+        let bytes = [UInt8](gif)
+        let gce = try XCTUnwrap((0..<(bytes.count - 6)).first { bytes[$0] == 0x21 && bytes[$0 + 1] == 0xF9 && bytes[$0 + 2] == 4 })
+        XCTAssertEqual(Int(bytes[gce + 4]) | Int(bytes[gce + 5]) << 8, 4)
+    }
+
+    func testNotebookLoopRunsEpochsTimesBatches() throws {
+        let spec = try writeSpec(schedule: "{epochs: 2, batch_size: 6, image_frequency: epoch, loop: epochs}")
+        let dir = root + "/notebook"
+        try train([spec, "--out", dir])
+        XCTAssertEqual(try Checkpoint.read(dir + "/checkpoint.gck").counters.iteration, 6)
+        XCTAssertEqual(files(dir + "/frames").count, 2)
+    }
+
+    func testBadSpecValueNamesTheFile() throws {
+        let spec = try writeSpec(schedule: "{epochs: 2, batch_size: 6, loop: forever}")
+        let message = errorMessage { try self.train([spec, "--out", self.root + "/bad"]) }
+        XCTAssertTrue(message.contains("tiny_run.yaml"), message)
+        XCTAssertTrue(message.contains("schedule.loop"), message)
+    }
+}
