@@ -41,7 +41,7 @@ public struct GanTrain: ParsableCommand {
     @Option(help: "Epochs (default: the spec's).") var epochs: Int?
     @Option(help: "Stop when the run's D-iteration count reaches N (resumes included).") var maxSteps: Int?
     @Option(help: "Seed for initialisation, latents, data order (default: the spec's).") var seed: UInt64?
-    @Option(help: "Worker threads.") var threads = 2
+    @Option(help: "Worker threads (default 2; --resume keeps the checkpoint's count unless this is given).") var threads: Int?
     @Option(help: "Resume from the checkpoint in DIR; everything else comes from it.") var resume: String?
     @Option(help: "Dataset: fashion-mnist, mnist:DIR, cifar10:DIR, folder:DIR.") var dataset: String?
     @Option(help: "Generator frequency override (G trains once every N+1 D steps).") var generatorFrequency: Int?
@@ -55,7 +55,7 @@ public struct GanTrain: ParsableCommand {
 
     public func validate() throws {
         if spec == nil && resume == nil { throw ValidationError("give a SPEC or --resume DIR") }
-        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be in 1...256") }
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be in 1...256") }
         if let e = epochs, e < 1 { throw ValidationError("--epochs must be at least 1") }
         if let m = maxSteps, m < 1 { throw ValidationError("--max-steps must be at least 1") }
         guard logEvery >= 1 else { throw ValidationError("--log-every must be at least 1") }
@@ -88,7 +88,11 @@ public struct GanTrain: ParsableCommand {
         let s = try loadSpec(specPath!)
         let dir = runDir ?? s.output.directory
         let runSeed = checkpoint?.seed ?? seed ?? s.seed
-        let runThreads = checkpoint?.threads ?? threads
+        let runThreads = threads ?? checkpoint?.threads ?? 2
+        // Kernels split work without changing reduction orders, so results do not depend on it.
+        if let c = checkpoint, c.threads != runThreads, !quiet {
+            FileHandle.standardError.write("note: resuming with \(runThreads) threads (the checkpoint was written with \(c.threads))\n".data(using: .utf8)!)
+        }
         let fm = FileManager.default
         try fm.createDirectory(atPath: (dir as NSString).appendingPathComponent("frames"), withIntermediateDirectories: true)
         let specCopy = (dir as NSString).appendingPathComponent("spec.yaml")

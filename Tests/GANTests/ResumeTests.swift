@@ -75,16 +75,26 @@ final class ResumeTests: XCTestCase {
     }
 
     func testResumedRunIsBitIdentical() throws {
+        try checkResume(threads: 2, resumedThreads: 2)
+    }
+
+    func testResumeWithAnotherThreadCountIsBitIdentical() throws {
+        // Kernels split work without changing any reduction order, so the thread count of a
+        // resumed run does not change its results.
+        try checkResume(threads: 1, resumedThreads: 2)
+    }
+
+    func checkResume(threads: Int, resumedThreads: Int) throws {
         for name in ["tiny_gan", "tiny_wgangp"] {
             let s = try spec(name)
-            func trainer() throws -> Trainer {
-                let steps = try GANSteps(spec: s, seed: 5, threads: 2)
+            func trainer(_ threads: Int) throws -> Trainer {
+                let steps = try GANSteps(spec: s, seed: 5, threads: threads)
                 return Trainer(steps: steps, data: SyntheticBatches(batchSize: 16), epochs: 3, generatorFrequency: 1, fixedSamples: 4)
             }
-            let straight = try trainer()
+            let straight = try trainer(threads)
             while try straight.iterate() != nil {}
 
-            let first = try trainer()
+            let first = try trainer(threads)
             for _ in 0..<4 { _ = try first.iterate() }
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("gannet-resume-\(getpid()).gck").path
             defer { try? FileManager.default.removeItem(atPath: path) }
@@ -92,7 +102,7 @@ final class ResumeTests: XCTestCase {
             try first.saveCheckpoint(to: path, specPath: name)
             try first.saveCheckpoint(to: path, specPath: name)
             XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".tmp"))
-            let resumed = try trainer()
+            let resumed = try trainer(resumedThreads)
             _ = try resumed.steps.dStep(batch: 16)
             _ = try resumed.steps.gStep(batch: 16)
             try resumed.restore(try Checkpoint.read(path), file: path)
