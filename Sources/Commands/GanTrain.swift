@@ -174,7 +174,8 @@ public struct GanTrain: ParsableCommand {
         try log.close()
         try exportModels(steps: steps, trainer: trainer, dir: dir)
         if s.output.frames, let fps = s.output.videoFPS {
-            try makeAnimation(dir: dir, frames: trainer.counters.framesWritten, fps: fps, crf: s.output.videoCRF)
+            try makeAnimation(dir: dir, frames: trainer.counters.framesWritten, fps: fps, crf: s.output.videoCRF,
+                              format: s.output.videoFormat)
         }
         _ = lastReport
         if !quiet {
@@ -206,12 +207,17 @@ public struct GanTrain: ParsableCommand {
         }
     }
 
-    /// training.mp4 at `fps` (x264 `crf`) when ffmpeg is installed, else training.gif.
-    func makeAnimation(dir: String, frames: Int, fps: Int, crf: Int) throws {
+    /// training.mp4 at `fps` (x264 `crf`) when the format allows it and ffmpeg is installed, else
+    /// training.gif (an `mp4` request without ffmpeg says so and writes the GIF).
+    func makeAnimation(dir: String, frames: Int, fps: Int, crf: Int, format: String) throws {
         guard frames > 1 else { return }
         let paths = (1...frames).map { (dir as NSString).appendingPathComponent(String(format: "frames/frame_%05d.png", $0)) }
         let images = try paths.map { try PNG.read($0) }
-        if FFmpeg.locate() != nil {
+        let haveFFmpeg = FFmpeg.locate() != nil
+        if format == "mp4" && !haveFFmpeg && !quiet {
+            FileHandle.standardError.write("note: ffmpeg is not installed; writing training.gif instead of training.mp4\n".data(using: .utf8)!)
+        }
+        if format != "gif" && haveFFmpeg {
             try FFmpeg.writeMP4(images, fps: fps, crf: crf, to: (dir as NSString).appendingPathComponent("training.mp4"))
         } else {
             // GIF delays are in centiseconds; viewers play delays under 2 as 10.

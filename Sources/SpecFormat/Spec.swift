@@ -157,6 +157,8 @@ public struct OutputSpec: Equatable, Sendable {
     /// Video frame rate and x264 CRF; nil: no video.
     public var videoFPS: Int?
     public var videoCRF: Int
+    /// `auto` (MP4 when ffmpeg is installed, else GIF), `mp4` or `gif`.
+    public var videoFormat: String = "auto"
     public var tensorboard: Bool
     /// Checkpoints: `epoch` (once per epoch) or `never`.
     public var checkpoint: String
@@ -437,9 +439,10 @@ struct SpecReader {
                 if ctx.plainScalar(v) == "false" || ctx.plainScalar(v) == "off" {
                     o.videoFPS = nil
                 } else {
-                    let r = try MapReader(v, "output.video", ctx, keys: ["fps", "crf"])
+                    let r = try MapReader(v, "output.video", ctx, keys: ["fps", "crf", "format"])
                     o.videoFPS = try r.positive("fps") ?? 60
                     o.videoCRF = try r.nonNegative("crf") ?? 25
+                    o.videoFormat = try r.choice("format", ["auto", "mp4", "gif"]) ?? "auto"
                 }
             } else {
                 o.videoFPS = nil

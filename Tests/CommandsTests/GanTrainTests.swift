@@ -111,6 +111,14 @@ final class GanTrainTests: XCTestCase {
         XCTAssertTrue(names.contains("generator.pb"))
     }
 
+    /// The delay (centiseconds) of a GIF's first frame.
+    func gifDelay(_ path: String) throws -> Int {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        // Graphic Control Extension: 21 F9 04 <flags> <delay lo> <delay hi>.
+        let gce = try XCTUnwrap((0..<(bytes.count - 6)).first { bytes[$0] == 0x21 && bytes[$0 + 1] == 0xF9 && bytes[$0 + 2] == 4 })
+        return Int(bytes[gce + 4]) | Int(bytes[gce + 5]) << 8
+    }
+
     func testGIFFollowsTheSpecFrameRate() throws {
         // Without ffmpeg the animation is a GIF whose delay is 100 / fps centiseconds.
         let saved = ProcessInfo.processInfo.environment["PATH"]
@@ -124,19 +132,19 @@ final class GanTrainTests: XCTestCase {
         let spec = try writeSpec(output: "{video: {fps: 25}}")
         let dir = root + "/gif"
         try train([spec, "--out", dir])
-        let gif = try Data(contentsOf: URL(fileURLWithPath: dir + "/training.gif"))
-        // Graphic Control Extension: 21 F9 04 <flags> <delay lo> <delay hi>.
-        let bytes = [UInt8](gif)
-        let gce = try XCTUnwrap((0..<(bytes.count - 6)).first { bytes[$0] == 0x21 && bytes[$0 + 1] == 0xF9 && bytes[$0 + 2] == 4 })
-        XCTAssertEqual(Int(bytes[gce + 4]) | Int(bytes[gce + 5]) << 8, 4)
+        XCTAssertEqual(try gifDelay(dir + "/training.gif"), 4)
     }
 
     func testNotebookLoopRunsEpochsTimesBatches() throws {
-        let spec = try writeSpec(schedule: "{epochs: 2, batch_size: 6, image_frequency: epoch, loop: epochs}")
+        // As dcgan_mnist64: per-epoch frames, and a 5 fps GIF of them even when ffmpeg is installed.
+        let spec = try writeSpec(schedule: "{epochs: 2, batch_size: 6, image_frequency: epoch, loop: epochs}",
+                                 output: "{video: {fps: 5, format: gif}}")
         let dir = root + "/notebook"
         try train([spec, "--out", dir])
         XCTAssertEqual(try Checkpoint.read(dir + "/checkpoint.gck").counters.iteration, 6)
         XCTAssertEqual(files(dir + "/frames").count, 2)
+        XCTAssertFalse(files(dir).contains("training.mp4"))
+        XCTAssertEqual(try gifDelay(dir + "/training.gif"), 20)
     }
 
     func testBadSpecValueNamesTheFile() throws {

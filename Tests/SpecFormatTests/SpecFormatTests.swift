@@ -172,6 +172,10 @@ final class SpecFormatTests: XCTestCase {
         XCTAssertEqual(dc.schedule.generatorFrequency, 0)
         XCTAssertEqual(dc.schedule.imageEvery, "epoch")
         XCTAssertEqual(dc.schedule.loop, "epochs")
+        XCTAssertEqual(dc.output.videoFPS, 5)
+        XCTAssertEqual(dc.output.videoFormat, "gif")
+        XCTAssertEqual(gan.output.videoFPS, 60)
+        XCTAssertEqual(gan.output.videoFormat, "auto")
         XCTAssertEqual(gan.schedule.loop, "inferno")
         XCTAssertEqual(dc.loss.kind, "bce_sigmoid")
     }
