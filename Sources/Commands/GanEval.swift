@@ -138,7 +138,8 @@ public struct GanEval: ParsableCommand {
         } else if let k = classLabel {
             common.warn("--class \(k) ignored: \(model.path) is not a conditional generator")
         }
-        let latents = (0..<count).map { Latents.vector(seed: seed, index: UInt64($0), size: model.latentSize, truncation: common.truncation) }
+        let latents = (0..<count).map { Latents.vector(seed: seed, index: UInt64($0), size: model.latentSize, truncation: common.truncation,
+                                          distribution: model.latentDistribution) }
         let runner = try GeneratorRunner(model: model, batch: common.batch, threads: threads)
         var lastReport = Date()
         let generated = try runner.generate(latents: latents, classes: classes) { done in

@@ -137,7 +137,8 @@ public struct GanInterpolate: ParsableCommand {
         }
 
         // Endpoints and segments.
-        let ends = seedList.map { Latents.vector(seed: $0, index: 0, size: model.latentSize, truncation: common.truncation) }
+        let ends = seedList.map { Latents.vector(seed: $0, index: 0, size: model.latentSize, truncation: common.truncation,
+                                          distribution: model.latentDistribution) }
         var segments: [(Int, Int)] = seedList.count == 1 ? [(0, 0)] : (0..<(seedList.count - 1)).map { ($0, $0 + 1) }
         if loop && seedList.count >= 2 { segments.append((seedList.count - 1, 0)) }
 

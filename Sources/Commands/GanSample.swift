@@ -221,7 +221,8 @@ public struct GanSample: ParsableCommand {
         let latents: [[Float]] = tiles.map { t in
             let key = "\(t.seed):\(t.index)"
             if let z = zCache[key] { return z }
-            let z = Latents.vector(seed: t.seed, index: t.index, size: model.latentSize, truncation: common.truncation)
+            let z = Latents.vector(seed: t.seed, index: t.index, size: model.latentSize, truncation: common.truncation,
+                                          distribution: model.latentDistribution)
             zCache[key] = z
             return z
         }
@@ -258,7 +259,9 @@ public struct GanSample: ParsableCommand {
         var meta: [String: Any] = [
             "tool": "gan-sample", "version": GannetVersion.string, "model": common.model,
             "latent_input": model.latentInput, "latent_shape": model.latentShape,
-            "latent_rng": "philox4x32-10 keyed by seed, stream index in counter words 2-3, Box-Muller normals",
+            "latent_rng": "philox4x32-10 keyed by seed, stream index in counter words 2-3, "
+                + (model.latentDistribution == "uniform" ? "uniforms 2u-1 in (-1, 1)" : "Box-Muller normals"),
+            "latent_distribution": model.latentDistribution,
             "truncation": common.truncation.map { ["psi": $0, "meaning": "resample |z_i| > psi"] as [String: Any] } ?? NSNull(),
             "output_range": [model.range.lowerBound, model.range.upperBound].map(Sidecar.number),
             "image": ["channels": shape.channels, "height": shape.height, "width": shape.width],

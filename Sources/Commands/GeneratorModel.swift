@@ -55,6 +55,8 @@ public struct GeneratorModel {
     /// Per-sample latent shape ([Z] or [Z,1,1]).
     public let latentShape: [Int]
     public var latentSize: Int { latentShape.reduce(1, *) }
+    /// `normal` or `uniform` (metadata gannet.latent_distribution; default normal).
+    public let latentDistribution: String
     public let classInput: String?
     public let classDType: DType
     /// Per-sample class shape ([] for [N], [1] for [N,1]).
@@ -116,6 +118,10 @@ public struct GeneratorModel {
         guard zShape.reduce(1, *) > 0 else { throw CommandError("\(path): latent input '\(z.name)' is empty (\(z.type))") }
         latentInput = z.name
         latentShape = zShape
+        latentDistribution = md["gannet.latent_distribution"] ?? "normal"
+        guard ["normal", "uniform"].contains(latentDistribution) else {
+            throw CommandError("\(path): metadata gannet.latent_distribution is '\(latentDistribution)'; the sampling tools draw 'normal' or 'uniform' latents")
+        }
 
         // Class input.
         var cls: (name: String, type: TensorType)?
@@ -208,6 +214,7 @@ public struct GeneratorModel {
     /// A description for stderr.
     public var summary: String {
         var s = "\(path): latent '\(latentInput)' [N,\(latentShape.map(String.init).joined(separator: ","))]"
+        if latentDistribution != "normal" { s += " (\(latentDistribution))" }
         if let c = classInput { s += ", class '\(c)' (\(numClasses.map { "\($0) classes" } ?? "class count unknown"))" }
         s += ", output '\(output)' in [\(range.lowerBound), \(range.upperBound)] (\(rangeSource))"
         return s

@@ -35,6 +35,8 @@ public final class GANSteps {
     private var gSteps: [[Int]: TrainStep] = [:]
 
     public var latentSize: Int { spec.latent?.size ?? 100 }
+    /// `normal` (N(0,1)) or `uniform` (U[−1,1)), from the spec's latent section.
+    public var latentDistribution: String { spec.latent?.distribution ?? "normal" }
     public var classes: Int? { spec.conditional?.classes }
     public var imageShape: [Int] { spec.dataset.imageShape }
 
@@ -189,7 +191,7 @@ public final class GANSteps {
     public func dInputs(real: Tensor, labels: Tensor?, iteration: Int) -> [String: Tensor] {
         let n = real.shape[0]
         var rz = RandomStream(seed: seed, step: UInt64(iteration), purpose: .latent)
-        var inputs: [String: Tensor] = ["real": real, "z": Tensor(shape: [n, latentSize], floats: rz.normals(n * latentSize))]
+        var inputs: [String: Tensor] = ["real": real, "z": Tensor(shape: [n, latentSize], floats: rz.latents(n * latentSize, distribution: latentDistribution))]
         if let labels { inputs["labels"] = labels }
         if spec.loss.kind == "wgan_gp" || spec.loss.kind == "cwgan_gp" {
             var ra = RandomStream(seed: seed, step: UInt64(iteration), purpose: .alpha)
@@ -216,7 +218,7 @@ public final class GANSteps {
     /// the step reads one (feature matching).
     public func gInputs(batch n: Int, iteration: Int, real: Tensor? = nil, realLabels: Tensor? = nil) -> [String: Tensor] {
         var rz = RandomStream(seed: seed, step: UInt64(iteration), purpose: .generatorLatent)
-        var inputs = ["z": Tensor(shape: [n, latentSize], floats: rz.normals(n * latentSize))]
+        var inputs = ["z": Tensor(shape: [n, latentSize], floats: rz.latents(n * latentSize, distribution: latentDistribution))]
         if let k = classes {
             var rl = RandomStream(seed: seed, step: UInt64(iteration), purpose: .generatorLabels)
             inputs["labels"] = Tensor(shape: [n], int64s: (0..<n).map { _ in Int64(rl.below(k)) })

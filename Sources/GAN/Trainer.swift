@@ -60,7 +60,7 @@ public final class Trainer {
         self.frameFrequency = schedule.imageEvery == "epoch" ? nil : schedule.imageFrequency
         sampler = Sampler(generator: steps.generator, store: steps.store, pool: steps.pool)
         var r = RandomStream(seed: steps.seed, step: 0, purpose: .sampling)
-        fixedLatents = Tensor(shape: [fixedSamples, steps.latentSize], floats: r.normals(fixedSamples * steps.latentSize))
+        fixedLatents = Tensor(shape: [fixedSamples, steps.latentSize], floats: r.latents(fixedSamples * steps.latentSize, distribution: steps.latentDistribution))
         if let k = steps.classes {
             // Row r of the 10×10 grid is class r.
             let perClass = max(1, fixedSamples / k)

@@ -97,6 +97,10 @@ public struct RandomStream {
 
     public mutating func normals(_ count: Int) -> [Float] { (0..<count).map { _ in normal() } }
     public mutating func uniforms(_ count: Int) -> [Float] { (0..<count).map { _ in uniform() } }
+    /// Latent draws: standard normals, or for `uniform` values in [−1, 1).
+    public mutating func latents(_ count: Int, distribution: String) -> [Float] {
+        distribution == "uniform" ? (0..<count).map { _ in 2 * uniform() - 1 } : normals(count)
+    }
 
     /// A seeded Fisher–Yates permutation of 0..<n.
     public mutating func permutation(_ n: Int) -> [Int] {

@@ -27,12 +27,13 @@ final class GanTrainTests: XCTestCase {
     }
 
     /// A tiny no-BN GAN over the image folder; `schedule` and `output` are spliced in.
-    func writeSpec(schedule: String = "{epochs: 2, batch_size: 6, image_frequency: 2}", output: String = "{}") throws -> String {
+    func writeSpec(schedule: String = "{epochs: 2, batch_size: 6, image_frequency: 2}", output: String = "{}",
+                   latent: String = "{size: 8}") throws -> String {
         let yaml = """
         name: tiny_run
         seed: 3
         dataset: {name: folder, path: \(root)/images, range: [0, 1], shape: [1, 8, 8], labels: false}
-        latent: {size: 8}
+        latent: \(latent)
         networks:
           generator:
             role: generator
@@ -145,6 +146,20 @@ final class GanTrainTests: XCTestCase {
         XCTAssertEqual(files(dir + "/frames").count, 2)
         XCTAssertFalse(files(dir).contains("training.mp4"))
         XCTAssertEqual(try gifDelay(dir + "/training.gif"), 20)
+    }
+
+    func testUniformLatentsReachTheSamplers() throws {
+        let spec = try writeSpec(latent: "{size: 8, distribution: uniform}")
+        let dir = root + "/uniform"
+        try train([spec, "--out", dir])
+        let model = try GeneratorModel.load(dir + "/generator.pb")
+        XCTAssertEqual(model.latentDistribution, "uniform")
+        let out = root + "/uniform.png"
+        try GanSample.parse([dir + "/generator.pb", "--n", "4", "--seed", "0", "--out", out, "--quiet"]).run()
+        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/uniform.json"))) as! [String: Any]
+        XCTAssertEqual(meta["latent_distribution"] as? String, "uniform")
+        let z = try XCTUnwrap(((meta["tiles"] as? [[String: Any]])?.first?["z"]) as? [Double])
+        XCTAssertEqual(z.map(Float.init), Latents.vector(seed: 0, index: 0, size: 8, distribution: "uniform"))
     }
 
     func testBadSpecValueNamesTheFile() throws {

@@ -71,6 +71,18 @@ final class LatentTests: XCTestCase {
         XCTAssertEqual(sq / Double(n), 1, accuracy: 0.02)
     }
 
+    func testUniformLatents() {
+        let u = Latents.vector(seed: 2, index: 0, size: 50_000, distribution: "uniform")
+        XCTAssertEqual(u, Latents.vector(seed: 2, index: 0, size: 50_000, distribution: "uniform"))
+        XCTAssertNotEqual(Array(u.prefix(10)), Latents.vector(seed: 2, index: 0, size: 10))
+        XCTAssertTrue(u.allSatisfy { $0 > -1 && $0 < 1 })
+        let mean = u.reduce(0.0) { $0 + Double($1) } / Double(u.count)
+        let sq = u.reduce(0.0) { $0 + Double($1 * $1) } / Double(u.count)
+        XCTAssertEqual(mean, 0, accuracy: 0.01)
+        XCTAssertEqual(sq, 1.0 / 3, accuracy: 0.01)
+        XCTAssertTrue(Latents.vector(seed: 2, index: 0, size: 1000, truncation: 0.25, distribution: "uniform").allSatisfy { abs($0) <= 0.25 })
+    }
+
     func testTruncationResamples() {
         let z = Latents.vector(seed: 5, index: 0, size: 10_000, truncation: 0.5)
         XCTAssertTrue(z.allSatisfy { abs($0) <= 0.5 })

@@ -50,6 +50,17 @@ final class TricksTests: XCTestCase {
         """
     }
 
+    func testUniformLatentDistribution() throws {
+        let yaml = Self.yaml(loss: "gan_bce_logits").replacingOccurrences(of: "latent: {size: 8}", with: "latent: {size: 8, distribution: uniform}")
+        let s = try GANSteps(spec: try Spec.parse(yaml: yaml, file: "tiny_uniform.yaml"), seed: 11, threads: 1)
+        let z = try XCTUnwrap(s.gInputs(batch: 500, iteration: 3)["z"]).floats
+        XCTAssertTrue(z.allSatisfy { $0 >= -1 && $0 < 1 })
+        XCTAssertEqual(z.reduce(0, +) / Float(z.count), 0, accuracy: 0.03)
+        XCTAssertEqual(z.map { $0 * $0 }.reduce(0, +) / Float(z.count), 1.0 / 3, accuracy: 0.02)
+        let d = try XCTUnwrap(s.dInputs(real: realBatch(500), labels: nil, iteration: 3)["z"]).floats
+        XCTAssertTrue(d.allSatisfy { $0 >= -1 && $0 < 1 })
+    }
+
     func steps(loss: String, extraDLayer: String = "") throws -> GANSteps {
         try GANSteps(spec: try Spec.parse(yaml: Self.yaml(loss: loss, extraDLayer: extraDLayer), file: "tiny_tricks.yaml"),
                      seed: 11, threads: 1)
