@@ -9,10 +9,10 @@
 // action fires and count = 0; never reset at epoch ends); the G step uses the schedule's batch
 // size. With `schedule.loop: epochs` (the DCGAN notebook, §7) the run is epochs × batches
 // iterations, the G step draws as many latents as this iteration's real batch, and per-epoch
-// frames are sampled after each epoch's last iteration (G step included). A checkpoint is written whenever the epoch advanced since the last one, and on request
-// (signals). Every random draw is keyed by (seed, iteration, purpose) and the data order by
-// (seed, epoch), so a run resumed from a checkpoint ends bit-identical to an uninterrupted one
-// with the same thread count.
+// frames are sampled after each epoch's last iteration (G step included). A checkpoint is
+// written whenever the epoch advanced since the last one, and on request (signals). Every
+// random draw is keyed by (seed, iteration, purpose) and the data order by (seed, epoch), so a
+// run resumed from a checkpoint ends bit-identical to an uninterrupted one, at any thread count.
 
 import Foundation
 import GraphIR
