@@ -19,22 +19,12 @@ script records how a run develops over that length so two specs can be compared 
    of a sample to itself in the previous frame; oscillating training scores high).
 Binaries come from .build/release (`swift build -c release`); Pillow reads the frames.
 """
-import argparse, json, os, shutil, subprocess, sys, time
+import argparse, json, os, shutil, subprocess, sys
 
 import numpy as np
 from PIL import Image
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.path.join(ROOT, ".build", "release")
-
-
-def run(cmd, log):
-    t = time.time()
-    with open(log, "w") as f:
-        r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
-    if r.returncode != 0:
-        raise SystemExit(f"failed ({r.returncode}): {' '.join(cmd)}; see {log}")
-    return time.time() - t
+from compare_seeds import BIN, ROOT, run
 
 
 def frame_tiles(path, grid=10):
