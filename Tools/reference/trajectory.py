@@ -2,7 +2,7 @@
 """One seed spec trained in chunks with gan-train --resume, scored after each chunk.
 
     .venv/bin/python Tools/reference/trajectory.py SPEC --out DIR --epochs 4,8,12,...
-        [--threads 2] [--n 10000]
+        [--threads 2] [--n 10000] [--dataset mnist:DIR]
 
 The seed notebook shows its "failed GAN" (mnist_gan_freq1) only as a video of 50 epochs; this
 script records how a run develops over that length so two specs can be compared on numbers:
@@ -75,6 +75,7 @@ def main():
     ap.add_argument("--epochs", required=True, help="comma-separated, increasing epoch counts")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--dataset", help="gan-train --dataset (e.g. mnist:DIR for the seed's own data)")
     ap.add_argument("--iterations-per-frame", type=int, default=11, help="image_frequency + 1 of the spec")
     a = ap.parse_args()
     epochs = [int(e) for e in a.epochs.split(",")]
@@ -93,6 +94,8 @@ def main():
             cmd = [os.path.join(BIN, "gan-train"), "--resume", rundir]
         else:
             cmd = [os.path.join(BIN, "gan-train"), spec_path, "--out", rundir]
+        if a.dataset:
+            cmd += ["--dataset", a.dataset]
         s = run(cmd + ["--epochs", str(e), "--threads", str(a.threads), "--quiet"], os.path.join(a.out, f"train_{e}.log"))
         pb = os.path.join(a.out, f"generator_{e}.pb")
         shutil.copyfile(os.path.join(rundir, "generator.pb"), pb)
