@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Data", dependencies: ["CZlib", "Media", "GraphIR"], swiftSettings: plain),
         .target(name: "Training", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat"], swiftSettings: plain),
         .target(name: "Metrics", dependencies: ["GraphIR", "Runtime", "Kernels"], swiftSettings: fast),
-        .target(name: "GAN", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat", "Training"], swiftSettings: plain),
+        .target(name: "GAN", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat", "Training", "CZlib"], swiftSettings: plain),
         .target(name: "SpecFormat", dependencies: ["GraphIR", "Passes", .product(name: "Yams", package: "Yams")], swiftSettings: plain),
         .target(name: "Commands", dependencies: [
             "SpecFormat", "Training", "GAN", "Data", "GraphIR", "Passes", "Runtime", "Kernels", "Media", "ONNX", "Metrics",

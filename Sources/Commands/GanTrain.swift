@@ -1,11 +1,17 @@
 // GanTrain: `gan-train SPEC [--out DIR] [--epochs E] [--max-steps N] [--seed S] [--threads T]
-// [--resume DIR]` — trains a spec's GAN with the seed's semantics and writes a run directory:
+// [--resume DIR] [--overwrite] [--allow-spec-change] [--on-nonfinite stop|rollback]` — trains a
+// spec's GAN with the seed's semantics and writes a run directory:
 // spec.yaml, metrics.jsonl (one JSON object per logged step), TensorBoard events, frames/
 // (fixed-latent grids), checkpoint.gck (every epoch and on SIGINT/SIGTERM, atomic), and at the
 // end generator.pb / discriminator.pb (ONNX with sampler metadata) and an animation of the
 // frames (MP4 through ffmpeg when installed, else GIF). The spec's `output` section switches
 // frame files, the animation (its fps and x264 CRF), TensorBoard and per-epoch checkpoints;
 // with `checkpoint: never` one is still written at the end and on SIGINT/SIGTERM.
+// Reliability (RELIABILITY.md): the run directory is locked for the run and never reused by a
+// fresh run without --overwrite (RunDirectory); the spec and overrides are saved in each
+// checkpoint and enforced on --resume (GanTrain+RunConfig); a NaN or infinity stops the run in
+// the step it appears without writing a checkpoint, or with --on-nonfinite rollback restores
+// the last checkpoint with halved learning rates (at most `maxRollbacks` times).
 
 import ArgumentParser
 import Data
@@ -42,16 +48,28 @@ public struct GanTrain: ParsableCommand {
     @Option(help: "Stop when the run's D-iteration count reaches N (resumes included).") var maxSteps: Int?
     @Option(help: "Seed for initialisation, latents, data order (default: the spec's).") var seed: UInt64?
     @Option(help: "Worker threads (default 2; --resume keeps the checkpoint's count unless this is given).") var threads: Int?
-    @Option(help: "Resume from the checkpoint in DIR; everything else comes from it.") var resume: String?
+    @Option(help: "Resume from the checkpoint in DIR; the spec and overrides come from it.") var resume: String?
     @Option(help: "Dataset: fashion-mnist, mnist:DIR, cifar10:DIR, folder:DIR.") var dataset: String?
-    @Option(help: "Generator frequency override (G trains once every N+1 D steps).") var generatorFrequency: Int?
-    @Option(help: "Learning rate of D (critic).") var dLr: Double?
-    @Option(help: "Learning rate of G.") var gLr: Double?
-    @Option(help: "Adam betas for both networks, as b1,b2.") var betas: String?
+    @Option(parsing: .unconditional, help: "Generator frequency override (G trains once every N+1 D steps).") var generatorFrequency: Int?
+    @Option(parsing: .unconditional, help: "Learning rate of D (critic), in (0, 10].") var dLr: Double?
+    @Option(parsing: .unconditional, help: "Learning rate of G, in (0, 10].") var gLr: Double?
+    @Option(help: "Adam betas for both networks, as b1,b2 (each in [0, 1)).") var betas: String?
     @Option(help: "Log scalars every N iterations.") var logEvery = 10
+    @Option(help: "On a NaN or infinity: stop (keep the last checkpoint, exit 1) or rollback (restore the last checkpoint, halve both learning rates; at most \(GanTrain.maxRollbacks) times).")
+    var onNonfinite: NonFinitePolicy = .stop
+    @Flag(help: "Allow a fresh run into a directory that holds a run (its files are replaced).") var overwrite = false
+    @Flag(help: "Allow --resume with another spec or other overrides than the run was started with.") var allowSpecChange = false
     @Flag(name: .shortAndLong, help: "No progress line.") var quiet = false
 
     public init() {}
+
+    /// What a NaN or infinity in training does.
+    public enum NonFinitePolicy: String, ExpressibleByArgument, CaseIterable, Sendable {
+        case stop, rollback
+    }
+
+    /// Rollbacks allowed in one invocation before the run stops.
+    public static let maxRollbacks = 3
 
     public func validate() throws {
         if spec == nil && resume == nil { throw ValidationError("give a SPEC or --resume DIR") }
@@ -61,73 +79,116 @@ public struct GanTrain: ParsableCommand {
         guard logEvery >= 1 else { throw ValidationError("--log-every must be at least 1") }
     }
 
-    func loadSpec(_ path: String) throws -> Spec {
-        var s: Spec
-        do { s = try Spec.load(path: path) } catch let e as SpecError { throw CommandError("\(e)") }
-        var b: (Double, Double)? = nil
-        if let betas {
-            let parts = betas.split(separator: ",").compactMap { Double($0) }
-            guard parts.count == 2 else { throw CommandError("--betas must be b1,b2, got '\(betas)'") }
-            b = (parts[0], parts[1])
-        }
-        s.applyTrainingOverrides(generatorFrequency: generatorFrequency, dLR: dLr, gLR: gLr, betas: b)
-        return s
-    }
-
     public func run() throws {
         var checkpoint: Checkpoint.Contents? = nil
-        var specPath = spec
-        var runDir = out
         if let resume {
             let file = (resume as NSString).appendingPathComponent("checkpoint.gck")
             do { checkpoint = try Checkpoint.read(FileManager.default.fileExists(atPath: file) ? file : resume) }
             catch let e as CheckpointError { throw CommandError(e.message) }
-            specPath = specPath ?? (resume as NSString).appendingPathComponent("spec.yaml")
-            runDir = runDir ?? resume
         }
-        let s = try loadSpec(specPath!)
-        let dir = runDir ?? s.output.directory
-        let runSeed = checkpoint?.seed ?? seed ?? s.seed
+        let resumeDir = resume.map { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("checkpoint.gck")) ? $0 : ($0 as NSString).deletingLastPathComponent }
+        var resolved = try resolveRun(checkpoint: checkpoint, resumeDir: resumeDir)
+        let dir = out ?? resumeDir ?? resolved.spec.output.directory
+        // Resuming in place continues the run; anything else starts a run in `dir`.
+        let inPlace = resumeDir.map { Self.samePath($0, dir) } ?? false
+        let runDir = try RunDirectory(dir, fresh: !inPlace, overwrite: overwrite)
+        let runSeed = checkpoint?.seed ?? seed ?? resolved.spec.seed
         let runThreads = threads ?? checkpoint?.threads ?? 2
         // Kernels split work without changing reduction orders, so results do not depend on it.
         if let c = checkpoint, c.threads != runThreads, !quiet {
             FileHandle.standardError.write("note: resuming with \(runThreads) threads (the checkpoint was written with \(c.threads))\n".data(using: .utf8)!)
         }
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: (dir as NSString).appendingPathComponent("frames"), withIntermediateDirectories: true)
-        let specCopy = (dir as NSString).appendingPathComponent("spec.yaml")
-        if checkpoint == nil || !fm.fileExists(atPath: specCopy) {
-            if fm.fileExists(atPath: specCopy) { try fm.removeItem(atPath: specCopy) }
-            try fm.copyItem(atPath: specPath!, toPath: specCopy)
-        }
+        let specCopy = runDir.file("spec.yaml")
+        do { try AtomicFile.write(Array(resolved.config.spec.utf8), to: specCopy) } catch { throw CommandError("\(error)") }
 
-        let data = try DatasetBatches.load(s, override: dataset)
-        let source = DatasetBatches(data: data, batchSize: s.schedule.batchSize, shuffle: s.dataset.shuffle,
-                                    dropLast: s.dataset.dropLast, seed: runSeed, withLabels: s.conditional != nil)
-        let steps: GANSteps
-        do { steps = try GANSteps(spec: s, seed: runSeed, threads: runThreads) }
-        catch let e as GraphError { throw CommandError("\(specPath!): \(e.message)") }
-        let trainer = Trainer(steps: steps, data: source, epochs: epochs, maxSteps: maxSteps,
-                              generatorFrequency: generatorFrequency, fixedSamples: s.output.fixedSamples)
-        if let checkpoint {
-            // Compile first so optimizer state exists, then overwrite it.
-            _ = try steps.dStep(batch: s.schedule.batchSize)
-            _ = try steps.gStep(batch: s.schedule.batchSize)
-            try trainer.restore(checkpoint, file: resume!)
+        let data = try DatasetBatches.load(resolved.spec, override: resolved.config.dataset)
+        let checkpointPath = runDir.file("checkpoint.gck")
+        func makeTrainer(_ from: Checkpoint.Contents?) throws -> Trainer {
+            let s = resolved.spec
+            let source = DatasetBatches(data: data, batchSize: s.schedule.batchSize, shuffle: s.dataset.shuffle,
+                                        dropLast: s.dataset.dropLast, seed: runSeed, withLabels: s.conditional != nil)
+            let steps: GANSteps
+            do { steps = try GANSteps(spec: s, seed: runSeed, threads: runThreads) }
+            catch let e as GraphError { throw CommandError("\(resolved.specFile): \(e.message)") }
+            let trainer = Trainer(steps: steps, data: source, epochs: epochs, maxSteps: maxSteps,
+                                  generatorFrequency: resolved.config.generatorFrequency, fixedSamples: s.output.fixedSamples)
+            trainer.run = resolved.config
+            if let from {
+                // Compile first so optimizer state exists, then overwrite it.
+                _ = try steps.dStep(batch: s.schedule.batchSize)
+                _ = try steps.gStep(batch: s.schedule.batchSize)
+                do { try trainer.restore(from, file: resume.map { inPlace ? checkpointPath : $0 } ?? checkpointPath) }
+                catch let e as CheckpointError { throw CommandError(e.message) }
+            }
+            return trainer
         }
-        let log = try RunLog(directory: dir, resumedAt: checkpoint.map { $0.counters.iteration }, tensorboard: s.output.tensorboard)
-        let checkpointPath = (dir as NSString).appendingPathComponent("checkpoint.gck")
+        var trainer = try makeTrainer(checkpoint)
+        if let c = checkpoint, inPlace { try runDir.truncateMetrics(after: c.counters.iteration) }
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
 
+        var rollbacks = 0
+        let t0 = Date()
+        while true {
+            do {
+                try train(trainer, spec: resolved.spec, dir: dir, checkpointPath: checkpointPath, specCopy: specCopy,
+                          resumedAt: trainer.counters.iteration > 0 ? trainer.counters.iteration : checkpoint.map { $0.counters.iteration })
+                break
+            } catch let e as NonFiniteError {
+                let kept = FileManager.default.fileExists(atPath: checkpointPath)
+                    ? (try? Checkpoint.read(checkpointPath)) : (inPlace ? nil : checkpoint)
+                let keptText = kept.map { "the last good checkpoint (after step \($0.counters.iteration)) is kept in \(checkpointPath)" }
+                    ?? "no checkpoint had been written"
+                guard onNonfinite == .rollback, rollbacks < Self.maxRollbacks else {
+                    let why = onNonfinite == .rollback ? " after \(rollbacks) rollbacks" : ""
+                    throw CommandError("\(dir): \(e)\(why); training stopped, \(keptText)")
+                }
+                rollbacks += 1
+                let d = resolved.spec.optimizers[trainer.steps.discriminator.name]?.lr, g = resolved.spec.optimizers["generator"]?.lr
+                resolved.config.dLR = d.map { $0 / 2 }
+                resolved.config.gLR = g.map { $0 / 2 }
+                resolved.spec = try Self.effectiveSpec(resolved.config.spec, file: resolved.specFile, resolved.config)
+                trainer = try makeTrainer(kept)
+                try runDir.truncateMetrics(after: kept?.counters.iteration ?? 0)
+                if !quiet {
+                    let from = kept.map { "the checkpoint after step \($0.counters.iteration)" } ?? "the start"
+                    FileHandle.standardError.write("\(e)\nrollback \(rollbacks)/\(Self.maxRollbacks): restarting from \(from) with learning rates d \(d.map { "\($0 / 2)" } ?? "-"), g \(g.map { "\($0 / 2)" } ?? "-")\n".data(using: .utf8)!)
+                }
+            }
+        }
+        try exportModels(steps: trainer.steps, trainer: trainer, dir: dir)
+        let s = resolved.spec
+        if s.output.frames, let fps = s.output.videoFPS {
+            try makeAnimation(dir: dir, frames: trainer.counters.framesWritten, fps: fps, crf: s.output.videoCRF,
+                              format: s.output.videoFormat)
+        }
+        if !quiet {
+            FileHandle.standardError.write("trained \(trainer.counters.iteration) D iterations, \(trainer.counters.generatorSteps) G steps in \(Progress.clock(Date().timeIntervalSince(t0))); run directory \(dir)\n".data(using: .utf8)!)
+        }
+        withExtendedLifetime(runDir) {}
+    }
+
+    /// Whether two paths name the same directory.
+    static func samePath(_ a: String, _ b: String) -> Bool {
+        func canonical(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+        return canonical(a) == canonical(b)
+    }
+
+    /// Trains until `trainer` is finished, logging and checkpointing into `dir`; writes the
+    /// final checkpoint. Throws NonFiniteError from the step that produced a NaN or infinity
+    /// (no checkpoint is written after it) and ExitCode(130) after a signal.
+    func train(_ trainer: Trainer, spec s: Spec, dir: String, checkpointPath: String, specCopy: String, resumedAt: Int?) throws {
+        let steps = trainer.steps
+        let source = trainer.data
+        let log = try RunLog(directory: dir, resumedAt: resumedAt, tensorboard: s.output.tensorboard)
+        defer { try? log.close() }
         let progress = Progress(total: trainer.plannedIterations, startCount: trainer.counters.iteration, quiet: quiet)
+        defer { progress.finish() }
         var lastG: Float = .nan
         let t0 = Date()
         var itersSinceLog = 0
         var logClock = Date()
-        var lastReport: IterationReport? = nil
         while let r = try trainer.iterate() {
-            lastReport = r
             itersSinceLog += 1
             if let g = r.gOutputs?["g_loss"] { lastG = g }
             let it = r.counters.iteration
@@ -158,29 +219,22 @@ public struct GanTrain: ParsableCommand {
             progress.update(it, epoch: r.counters.epoch, epochs: trainer.epochs,
                             postfix: String(format: "d_loss=%.4f g_loss=%.4f", dl, lastG))
             if r.epochEnded && s.output.checkpoint == "epoch" {
-                try trainer.saveCheckpoint(to: checkpointPath, specPath: specCopy)
+                try saveCheckpoint(trainer, checkpointPath, specCopy)
             }
             if stopRequested != 0 {
-                try trainer.saveCheckpoint(to: checkpointPath, specPath: specCopy)
-                progress.finish()
+                try saveCheckpoint(trainer, checkpointPath, specCopy)
                 try log.close()
                 FileHandle.standardError.write("interrupted at iteration \(it); checkpoint written to \(checkpointPath) (resume with --resume \(dir))\n".data(using: .utf8)!)
                 throw ExitCode(130)
             }
         }
         progress.update(trainer.counters.iteration, epoch: trainer.counters.epoch, epochs: trainer.epochs, postfix: "done", force: true)
-        progress.finish()
-        try trainer.saveCheckpoint(to: checkpointPath, specPath: specCopy)
-        try log.close()
-        try exportModels(steps: steps, trainer: trainer, dir: dir)
-        if s.output.frames, let fps = s.output.videoFPS {
-            try makeAnimation(dir: dir, frames: trainer.counters.framesWritten, fps: fps, crf: s.output.videoCRF,
-                              format: s.output.videoFormat)
-        }
-        _ = lastReport
-        if !quiet {
-            FileHandle.standardError.write("trained \(trainer.counters.iteration) D iterations, \(trainer.counters.generatorSteps) G steps in \(Progress.clock(Date().timeIntervalSince(t0))); run directory \(dir)\n".data(using: .utf8)!)
-        }
+        try saveCheckpoint(trainer, checkpointPath, specCopy)
+    }
+
+    func saveCheckpoint(_ trainer: Trainer, _ path: String, _ specCopy: String) throws {
+        do { try trainer.saveCheckpoint(to: path, specPath: specCopy) }
+        catch let e as CheckpointError { throw CommandError(e.message) }
     }
 
     func frameImage(_ t: Tensor, spec: Spec) throws -> Image8 {

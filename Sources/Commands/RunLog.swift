@@ -1,18 +1,22 @@
 // RunLog: a training run's logs — metrics.jsonl (one JSON object per logged step) and, when the
-// spec asks for TensorBoard, event files with the same scalars and images.
+// spec asks for TensorBoard, event files with the same scalars and images. A failed write is
+// an error naming the file and the reason; `close` may be called more than once.
 
 import Foundation
 import Media
 
 final class RunLog {
     let jsonl: FileHandle
+    let path: String
     let events: TensorBoardLog?
+    var closed = false
 
     init(directory: String, resumedAt: Int?, tensorboard: Bool = true) throws {
         let path = (directory as NSString).appendingPathComponent("metrics.jsonl")
+        self.path = path
         if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let h = FileHandle(forWritingAtPath: path) else { throw CommandError("\(path): cannot open for writing") }
-        h.seekToEndOfFile()
+        guard let h = FileHandle(forWritingAtPath: path) else { throw CommandError("\(path): cannot open for writing: \(String(cString: strerror(errno)))") }
+        do { try h.seekToEnd() } catch { throw CommandError("\(path): cannot append: \(IOFailure.reason(error))") }
         jsonl = h
         events = tensorboard ? try TensorBoardLog.open(directory: directory, resumedAt: resumedAt) : nil
     }
@@ -23,7 +27,8 @@ final class RunLog {
             let v = values[k]!
             fields.append("\"\(k)\": " + (v.isFinite ? "\(v)" : "null"))
         }
-        jsonl.write(("{" + fields.joined(separator: ", ") + "}\n").data(using: .utf8)!)
+        do { try jsonl.write(contentsOf: ("{" + fields.joined(separator: ", ") + "}\n").data(using: .utf8)!) }
+        catch { throw CommandError("\(path): cannot write: \(IOFailure.reason(error))") }
         try events?.scalars(values, step: step)
     }
 
@@ -32,8 +37,14 @@ final class RunLog {
     }
 
     func close() throws {
-        try jsonl.synchronize()
-        jsonl.closeFile()
+        if closed { return }
+        closed = true
+        do {
+            try jsonl.synchronize()
+            try jsonl.close()
+        } catch {
+            throw CommandError("\(path): cannot write: \(IOFailure.reason(error))")
+        }
         try events?.close()
     }
 }

@@ -1,12 +1,17 @@
 // Checkpoint: the complete state of a training run, written atomically.
 //
 // Contract: a checkpoint holds every ParameterStore buffer (weights, optimizer moments, running
-// statistics) and counter (optimizer steps), the trainer's counters and the spec it ran. The
-// file is `GANNETCK` + u32 header length + JSON header + raw little-endian floats in header
-// order; it is written to `<path>.tmp` and renamed, so an interrupted write leaves the previous
-// checkpoint intact. Loading validates sizes and names and reports the file and the problem.
+// statistics) and counter (optimizer steps), the trainer's counters, the spec path and, from
+// format version 2, the run's configuration (spec text, its hash, command-line overrides:
+// RunConfig). The file is `GANNETCK` + u32 header length + JSON header + raw little-endian
+// floats in header order; the header carries the format version and (version 2) zlib's CRC-32
+// of each buffer's bytes. It is written to a temporary file and renamed (AtomicFile), so an
+// interrupted write leaves the previous checkpoint intact, and a store holding a non-finite
+// value is never written. Loading validates the version, sizes, checksums, finiteness and
+// counters (Checkpoint+Integrity) and reports the file and the problem.
 
 import Foundation
+import GraphIR
 import Runtime
 
 public struct TrainerCounters: Codable, Equatable {
@@ -33,40 +38,42 @@ public enum Checkpoint {
     static let magic = Array("GANNETCK".utf8)
 
     struct Header: Codable {
-        var version = 1
+        var version = Checkpoint.formatVersion
         var spec: String
         var seed: UInt64
         var threads: Int
         var counters: TrainerCounters
         var buffers: [Buffer]
         var optimizerCounters: [String: Int]
-        struct Buffer: Codable { var name: String; var shape: [Int] }
+        /// Absent in version 1.
+        var run: RunConfig?
+        struct Buffer: Codable {
+            var name: String
+            var shape: [Int]
+            /// zlib's CRC-32 of the buffer's bytes; absent in version 1.
+            var crc32: UInt32?
+        }
     }
 
-    /// Writes the store and counters to `path` atomically.
+    /// Writes the store and counters to `path` atomically; throws, leaving `path` untouched,
+    /// when a buffer holds a NaN or an infinity.
     public static func write(_ store: ParameterStore, counters: TrainerCounters, spec: String, seed: UInt64, threads: Int,
-                             to path: String) throws {
+                             run: RunConfig? = nil, to path: String) throws {
+        if let bad = NonFiniteGuard.firstNonFinite(in: store) {
+            throw CheckpointError(message: "\(path): not written: state '\(bad.name)' holds \(bad.count) non-finite values")
+        }
         let header = Header(spec: spec, seed: seed, threads: threads, counters: counters,
-                            buffers: store.entries.map { .init(name: $0.name, shape: $0.shape) },
-                            optimizerCounters: Dictionary(uniqueKeysWithValues: store.counters))
+                            buffers: store.entries.map { .init(name: $0.name, shape: $0.shape, crc32: crc32($0.pointer, count: $0.count)) },
+                            optimizerCounters: Dictionary(uniqueKeysWithValues: store.counters), run: run)
         let json = try JSONEncoder().encode(header)
         var data = Data(magic)
         var n = UInt32(json.count).littleEndian
         data.append(Data(bytes: &n, count: 4))
         data.append(json)
         for e in store.entries { data.append(Data(bytes: e.pointer, count: e.count * 4)) }
-        let tmp = path + ".tmp"
-        do {
-            try data.write(to: URL(fileURLWithPath: tmp))
-        } catch {
-            throw CheckpointError(message: "\(path): cannot write checkpoint: \(error.localizedDescription)")
-        }
-        // rename(2) replaces an existing checkpoint atomically.
-        guard rename(tmp, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(tmp)
-            throw CheckpointError(message: "\(path): cannot write checkpoint: \(reason)")
-        }
+        // A temporary file renamed over the old checkpoint: readers see the old or the new one.
+        do { try AtomicFile.write([UInt8](data), to: path) }
+        catch let e as AtomicFile.WriteError { throw CheckpointError(message: "\(e.description) (checkpoint)") }
     }
 
     /// What a checkpoint file holds.
@@ -77,6 +84,10 @@ public enum Checkpoint {
         public var counters: TrainerCounters
         public var tensors: [(name: String, shape: [Int], values: [Float])]
         public var optimizerCounters: [String: Int]
+        /// The format version the file was written with.
+        public var version: Int
+        /// The run's configuration; nil in version-1 files.
+        public var run: RunConfig?
     }
 
     public static func read(_ path: String) throws -> Contents {
@@ -88,6 +99,7 @@ public enum Checkpoint {
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: data.subdata(in: 12..<(12 + n))) }
         catch { throw fail("corrupt header: \(error.localizedDescription)") }
+        try verify(header, file: path)
         var offset = 12 + n
         var tensors: [(String, [Int], [Float])] = []
         for b in header.buffers {
@@ -96,11 +108,13 @@ public enum Checkpoint {
             guard count >= 0, offset + count * 4 <= data.count else { throw fail("truncated at buffer '\(b.name)'") }
             var values = [Float](repeating: 0, count: count)
             _ = values.withUnsafeMutableBytes { data.copyBytes(to: $0, from: offset..<(offset + count * 4)) }
+            try verify(b, values: values, version: header.version, file: path)
             tensors.append((b.name, b.shape, values))
             offset += count * 4
         }
         guard offset == data.count else { throw fail("\(data.count - offset) unexpected trailing bytes") }
         return Contents(spec: header.spec, seed: header.seed, threads: header.threads, counters: header.counters,
-                        tensors: tensors.map { (name: $0.0, shape: $0.1, values: $0.2) }, optimizerCounters: header.optimizerCounters)
+                        tensors: tensors.map { (name: $0.0, shape: $0.1, values: $0.2) }, optimizerCounters: header.optimizerCounters,
+                        version: header.version, run: header.run)
     }
 }

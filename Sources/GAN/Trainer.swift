@@ -13,6 +13,8 @@
 // written whenever the epoch advanced since the last one, and on request (signals). Every
 // random draw is keyed by (seed, iteration, purpose) and the data order by (seed, epoch), so a
 // run resumed from a checkpoint ends bit-identical to an uninterrupted one, at any thread count.
+// A NaN or infinity in a step's outputs or written state throws NonFiniteError from `iterate`
+// in that step; the trainer's state is then unusable (restore a checkpoint to continue).
 
 import Foundation
 import GraphIR
@@ -48,6 +50,10 @@ public final class Trainer {
     public var generatorFrequency: Int
     /// Frames every (frequency + 1) iterations; nil: once per epoch.
     public var frameFrequency: Int?
+    /// Saved with each checkpoint (spec text, overrides); nil: none.
+    public var run: RunConfig?
+    /// Checks each step's outputs and written state for NaN and infinity (NonFiniteGuard).
+    public lazy var nonFiniteGuard = NonFiniteGuard(steps: steps)
 
     public init(steps: GANSteps, data: BatchSource, epochs: Int? = nil, maxSteps: Int? = nil,
                 generatorFrequency: Int? = nil, fixedSamples: Int = 100) {
@@ -99,6 +105,8 @@ public final class Trainer {
         let it = counters.iteration
         let d = try steps.dStep(batch: images.shape[0])
         let dOut = try d.run(steps.dInputs(real: images, labels: labels, iteration: it))
+        let dScalars = scalars(dOut, names: d.outputNames, labels: dLabels)
+        try nonFiniteGuard.check(dScalars, order: dLabels, network: steps.discriminator.name, iteration: it)
         var frame: Tensor? = nil
         if let f = frameFrequency {
             counters.frameCounter += 1
@@ -120,6 +128,7 @@ public final class Trainer {
             let g = try steps.gStep(batch: n, realBatch: real ? images.shape[0] : nil)
             gNames = g.outputNames
             gOut = try g.run(steps.gInputs(batch: n, iteration: it, real: real ? images : nil, realLabels: real ? labels : nil))
+            try nonFiniteGuard.check(scalars(gOut!, names: gNames, labels: gLabels), order: gLabels, network: steps.generator.name, iteration: it)
             counters.generatorSteps += 1
         }
         if frameFrequency == nil && epochLoop && counters.cursor == data.batchesPerEpoch {
@@ -127,8 +136,8 @@ public final class Trainer {
         }
         if frame != nil { counters.framesWritten += 1 }
         counters.iteration += 1
-        return IterationReport(counters: counters, dOutputs: scalars(dOut, names: d.outputNames, labels: dLabels),
-                               gOutputs: gOut.map { scalars($0, names: gNames, labels: ["g_loss", "g_grad_norm"]) },
+        return IterationReport(counters: counters, dOutputs: dScalars,
+                               gOutputs: gOut.map { scalars($0, names: gNames, labels: gLabels) },
                                frame: frame, epochEnded: epochEnded)
     }
 
@@ -139,6 +148,8 @@ public final class Trainer {
         default: return ["d_loss", "d_real", "d_fake", "d_grad_norm"]
         }
     }
+
+    let gLabels = ["g_loss", "g_grad_norm"]
 
     func scalars(_ out: [String: Tensor], names: [String], labels: [String]) -> [String: Float] {
         var r: [String: Float] = [:]
@@ -155,17 +166,17 @@ public final class Trainer {
 
     public func saveCheckpoint(to path: String, specPath: String) throws {
         try Checkpoint.write(steps.store, counters: counters, spec: specPath, seed: steps.seed,
-                             threads: steps.pool.threads, to: path)
+                             threads: steps.pool.threads, run: run, to: path)
     }
 
-    /// Restores the store and counters from a checkpoint of the same spec.
+    /// Restores the store and counters from a checkpoint of the same spec (compile the steps
+    /// first so optimizer state exists); throws when the checkpoint does not fit
+    /// (Checkpoint.checkFits).
     public func restore(_ c: Checkpoint.Contents, file: String) throws {
+        try Checkpoint.checkFits(c, store: steps.store, required: steps.generatorParameters + steps.discriminatorParameters,
+                                 batchesPerEpoch: data.batchesPerEpoch, file: file)
         for t in c.tensors {
-            guard let e = steps.store.entry(t.name) else {
-                // Optimizer moments appear once the steps are compiled; create them now.
-                try steps.store.set(t.name, Tensor(shape: t.shape, floats: t.values))
-                continue
-            }
+            let e = steps.store.entry(t.name)!  // checkFits: every buffer exists
             guard e.shape == t.shape else {
                 throw CheckpointError(message: "\(file): '\(t.name)' has shape \(t.shape), the spec's network has \(e.shape)")
             }

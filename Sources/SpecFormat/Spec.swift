@@ -230,20 +230,6 @@ extension Spec {
         }
     }
 
-    /// Command-line overrides of the training recipe (gan-train --generator-frequency, --d-lr,
-    /// --g-lr, --betas): `dLR` sets the discriminator's and critic's learning rate, `gLR` the
-    /// generator's, `betas` every optimizer's Adam (β1, β2).
-    public mutating func applyTrainingOverrides(generatorFrequency: Int? = nil, dLR: Double? = nil, gLR: Double? = nil,
-                                                betas: (Double, Double)? = nil) {
-        if let f = generatorFrequency { schedule.generatorFrequency = f }
-        for (name, lr) in [("generator", gLR), ("discriminator", dLR), ("critic", dLR)] {
-            if let lr, optimizers[name] != nil { optimizers[name]!.lr = lr }
-        }
-        if let betas {
-            for k in optimizers.keys { optimizers[k]!.beta1 = betas.0; optimizers[k]!.beta2 = betas.1 }
-        }
-    }
-
     /// Builds every network without drawing weights, so shape errors surface at parse time.
     func checkShapes() throws {
         for n in networks { _ = try GraphBuilder.build(self, n, seed: seed, materialize: false) }
@@ -411,18 +397,19 @@ struct SpecReader {
         let m = try MapReader(node, what, ctx, keys: ["kind", "lr", "betas", "eps", "weight_decay", "momentum", "alpha"])
         let kind = try m.choice("kind", ["adam", "sgd", "rmsprop"]) ?? "adam"
         let lr = try m.requiredDouble("lr")
-        guard lr > 0 else { throw ctx.error(m.value("lr")!, "\(what).lr must be positive") }
         var b = (0.9, 0.999)
         if let betas = m.value("betas") {
             guard kind == "adam" else { throw ctx.error(m.keyNode("betas"), "\(what): 'betas' applies to adam only") }
             let v = try ctx.doubles(betas, "\(what).betas")
-            guard v.count == 2, v.allSatisfy({ (0..<1).contains($0) }) else { throw ctx.error(betas, "\(what).betas: expected [beta1, beta2] in [0, 1)") }
+            guard v.count == 2 else { throw ctx.error(betas, "\(what).betas: expected [beta1, beta2] in [0, 1)") }
             b = (v[0], v[1])
         }
         let eps = try m.double("eps") ?? (kind == "rmsprop" ? 1e-8 : 1e-8)
-        guard eps >= 0 else { throw ctx.error(m.value("eps")!, "\(what).eps must not be negative") }
-        return OptimizerSpec(kind: kind, lr: lr, beta1: b.0, beta2: b.1, eps: eps, weightDecay: try m.double("weight_decay") ?? 0,
-                             momentum: try m.double("momentum") ?? 0, alpha: try m.double("alpha") ?? 0.99)
+        let o = OptimizerSpec(kind: kind, lr: lr, beta1: b.0, beta2: b.1, eps: eps, weightDecay: try m.double("weight_decay") ?? 0,
+                              momentum: try m.double("momentum") ?? 0, alpha: try m.double("alpha") ?? 0.99)
+        // The same bounds as the command-line overrides (Hyperparameters.swift).
+        if let p = o.problem { throw ctx.error(m.value(p.key) ?? node, "\(what).\(p.message)") }
+        return o
     }
 
     func output(_ node: Node?, name: String) throws -> OutputSpec {

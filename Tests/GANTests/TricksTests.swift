@@ -341,7 +341,7 @@ final class TricksTests: XCTestCase {
 
     func testTrainingOverridesReachTheCompiledSteps() throws {
         var spec = try Spec.parse(yaml: Self.yaml(loss: "gan_bce_logits"), file: "o.yaml")
-        spec.applyTrainingOverrides(generatorFrequency: 3, dLR: 2e-4, gLR: 5e-4, betas: (0.5, 0.9))
+        try spec.applyTrainingOverrides(generatorFrequency: 3, dLR: 2e-4, gLR: 5e-4, betas: (0.5, 0.9))
         let s = try GANSteps(spec: spec, seed: 11, threads: 1)
         let dPlan = try s.dPlan(batch: 6), gPlan = try s.gPlan(batch: 6)
         XCTAssertEqual(dPlan.optimizer, .adam(AdamConfig(lr: 2e-4, beta1: 0.5, beta2: 0.9, eps: 1e-8)))
@@ -371,7 +371,7 @@ final class TricksTests: XCTestCase {
         // A critic gets the D rate too; no override leaves the spec as it was.
         var plain = try Spec.parse(yaml: Self.yaml(loss: "gan_bce_logits"), file: "o.yaml")
         let before = plain.optimizers
-        plain.applyTrainingOverrides()
+        try plain.applyTrainingOverrides()
         XCTAssertEqual(plain.optimizers, before)
     }
 }

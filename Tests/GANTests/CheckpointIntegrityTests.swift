@@ -1,0 +1,175 @@
+// CheckpointIntegrityTests: damaged or foreign checkpoints are clear errors naming the file and
+// the problem (issue 15: flipped payload bytes, NaN buffers, a renamed buffer, `version: 99`, a
+// negative Adam step, iteration −5 and cursor 1e9 were resumed silently or trapped), and a
+// store holding a NaN is never written over a good checkpoint.
+
+import Foundation
+import GAN
+import GraphIR
+import Runtime
+import SpecFormat
+import XCTest
+
+final class CheckpointIntegrityTests: XCTestCase {
+    var path = ""
+
+    override func setUp() {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("gannet-integrity-\(getpid())-\(UUID().uuidString.prefix(8)).gck").path
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: path) }
+
+    /// A tiny_gan trainer after `steps` iterations, both steps compiled.
+    func trainer(steps: Int = 2) throws -> Trainer {
+        let s = try Spec.load(path: ResumeTests.fixtures.appendingPathComponent("tiny_gan.yaml").path)
+        let g = try GANSteps(spec: s, seed: 5, threads: 1)
+        let t = Trainer(steps: g, data: SyntheticBatches(batchSize: 16), epochs: 2, generatorFrequency: 0, fixedSamples: 4)
+        _ = try g.dStep(batch: 16)
+        _ = try g.gStep(batch: 16)
+        for _ in 0..<steps { _ = try t.iterate() }
+        return t
+    }
+
+    /// The file split into its JSON header (as a mutable object) and payload.
+    func parts() throws -> (header: [String: Any], payload: [UInt8]) {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let n = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
+        let header = try JSONSerialization.jsonObject(with: Data(bytes[12..<(12 + n)])) as! [String: Any]
+        return (header, Array(bytes[(12 + n)...]))
+    }
+
+    func assemble(_ header: [String: Any], _ payload: [UInt8]) throws {
+        let json = try JSONSerialization.data(withJSONObject: header)
+        var out = Array("GANNETCK".utf8)
+        withUnsafeBytes(of: UInt32(json.count).littleEndian) { out += $0 }
+        out += json
+        out += payload
+        try Data(out).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// Edits the header, keeping the payload.
+    func editHeader(_ edit: (inout [String: Any]) -> Void) throws {
+        var (h, p) = try parts()
+        edit(&h)
+        try assemble(h, p)
+    }
+
+    func readError() -> String {
+        do { _ = try Checkpoint.read(path); return "read without error" } catch { return "\(error)" }
+    }
+
+    func testWrittenCheckpointCarriesVersionAndChecksums() throws {
+        let t = try trainer()
+        try t.saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
+        let (h, _) = try parts()
+        XCTAssertEqual(h["version"] as? Int, 2)
+        let buffers = try XCTUnwrap(h["buffers"] as? [[String: Any]])
+        XCTAssertEqual(buffers.count, t.steps.store.entries.count)
+        XCTAssertTrue(buffers.allSatisfy { $0["crc32"] is Int }, "\(buffers.first!)")
+        let c = try Checkpoint.read(path)
+        XCTAssertEqual(c.version, 2)
+        XCTAssertEqual(c.counters.iteration, 2)
+    }
+
+    func testFlippedPayloadByteFailsTheChecksum() throws {
+        try trainer().saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
+        let (h, q) = try parts()
+        var p = q
+        p[p.count / 2] ^= 0x10
+        try assemble(h, p)
+        let m = readError()
+        XCTAssertTrue(m.hasPrefix(path + ": buffer '"), m)
+        XCTAssertTrue(m.contains("fails its CRC-32 check"), m)
+    }
+
+    func testNaNBufferIsRejectedEvenWithAMatchingChecksum() throws {
+        try trainer().saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
+        var (h, p) = try parts()
+        // Buffer 0's first float becomes NaN; its CRC is recomputed so only the value is wrong.
+        var buffers = h["buffers"] as! [[String: Any]]
+        let count = (buffers[0]["shape"] as! [Int]).reduce(1, *)
+        withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { for i in 0..<4 { p[i] = $0[i] } }
+        buffers[0]["crc32"] = Int(crc32(Array(p[0..<(count * 4)])))
+        h["buffers"] = buffers
+        try assemble(h, p)
+        let m = readError()
+        XCTAssertTrue(m.contains("buffer '\(buffers[0]["name"]!)' holds 1 non-finite values"), m)
+    }
+
+    /// zlib's CRC-32, bitwise (the reference for the checkpoint's table-free zlib call).
+    func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for b in bytes {
+            c ^= UInt32(b)
+            for _ in 0..<8 { c = (c >> 1) ^ (c & 1 == 1 ? 0xEDB8_8320 : 0) }
+        }
+        return ~c
+    }
+
+    func testCRCIsZlibs() {
+        // The standard check value of CRC-32/ISO-HDLC (zlib's): "123456789" → cbf43926.
+        XCTAssertEqual(crc32(Array("123456789".utf8)), 0xCBF4_3926)
+        XCTAssertEqual(RunConfig.hash("123456789"), "cbf43926")
+    }
+
+    func testHeaderDamageIsAClearError() throws {
+        try trainer().saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+        let cases: [(String, (inout [String: Any]) -> Void)] = [
+            ("unsupported checkpoint format version 99", { $0["version"] = 99 }),
+            ("counter 'iteration' is -5", { h in var c = h["counters"] as! [String: Any]; c["iteration"] = -5; h["counters"] = c }),
+            ("counter 'cursor' is -1", { h in var c = h["counters"] as! [String: Any]; c["cursor"] = -1; h["counters"] = c }),
+            ("counter 'epoch' is 1000000000000000000", { h in var c = h["counters"] as! [String: Any]; c["epoch"] = 1_000_000_000_000_000_000; h["counters"] = c }),
+            ("optimizer counter", { h in
+                var o = h["optimizerCounters"] as! [String: Int]
+                o[o.keys.sorted()[0]] = -3
+                h["optimizerCounters"] = o
+            }),
+            ("has no checksum", { h in var b = h["buffers"] as! [[String: Any]]; b[1]["crc32"] = nil; h["buffers"] = b }),
+        ]
+        for (expected, edit) in cases {
+            try good.write(to: URL(fileURLWithPath: path))
+            try editHeader(edit)
+            let m = readError()
+            XCTAssertTrue(m.hasPrefix(path + ": "), m)
+            XCTAssertTrue(m.contains(expected), "\(expected): \(m)")
+        }
+    }
+
+    func testRenamedBufferAndForeignCursorAreRejectedOnRestore() throws {
+        let t = try trainer()
+        try t.saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+        func restoreError() throws -> String {
+            let c = try Checkpoint.read(path)
+            do { try trainer(steps: 0).restore(c, file: path); return "restored" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(try restoreError(), "restored")
+        try editHeader { h in
+            var b = h["buffers"] as! [[String: Any]]
+            b[0]["name"] = "generator/renamed"
+            h["buffers"] = b
+        }
+        XCTAssertTrue(try restoreError().contains("buffer 'generator/renamed' is not a state of the spec's networks"))
+        // A cursor past the dataset's 3 batches per epoch (1e9 in the issue).
+        try good.write(to: URL(fileURLWithPath: path))
+        try editHeader { h in var c = h["counters"] as! [String: Any]; c["cursor"] = 1_000_000_000; h["counters"] = c }
+        let m = try restoreError()
+        XCTAssertTrue(m.contains("data cursor is batch 1000000000 of its epoch, but the dataset has 3 batches per epoch"), m)
+    }
+
+    func testNonFiniteStoreNeverReplacesAGoodCheckpoint() throws {
+        let t = try trainer()
+        try t.saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+        let w = t.steps.discriminatorParameters[0]
+        t.steps.store.pointer(w)![3] = .infinity
+        XCTAssertThrowsError(try t.saveCheckpoint(to: path, specPath: "tiny_gan.yaml")) { e in
+            XCTAssertTrue("\(e)".contains("not written: state '\(w)' holds 1 non-finite values"), "\(e)")
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), good)
+        let dir = (path as NSString).deletingLastPathComponent
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix((path as NSString).lastPathComponent + ".tmp") }
+        XCTAssertEqual(leftovers, [])
+    }
+}
