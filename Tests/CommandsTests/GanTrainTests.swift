@@ -28,7 +28,8 @@ final class GanTrainTests: XCTestCase {
 
     /// A tiny no-BN GAN over the image folder; `schedule` and `output` are spliced in.
     func writeSpec(schedule: String = "{epochs: 2, batch_size: 6, image_frequency: 2}", output: String = "{}",
-                   latent: String = "{size: 8}") throws -> String {
+                   latent: String = "{size: 8}", loss: String = "gan_bce_logits",
+                   optimizer: String = "{kind: adam, lr: 1.0e-3}", name: String = "tiny_run") throws -> String {
         let yaml = """
         name: tiny_run
         seed: 3
@@ -53,12 +54,12 @@ final class GanTrainTests: XCTestCase {
               - reshape: [-1, 64]
               - linear: 1
               - {reshape: [-1], name: logit}
-        loss: gan_bce_logits
+        loss: \(loss)
         schedule: \(schedule)
-        optimizers: {default: {kind: adam, lr: 1.0e-3}}
+        optimizers: {default: \(optimizer)}
         output: \(output)
         """
-        let path = root + "/tiny_run.yaml"
+        let path = root + "/\(name).yaml"
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
