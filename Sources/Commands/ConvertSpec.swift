@@ -22,11 +22,7 @@ public enum SpecConversion {
     public static func convert(specPath: String, outDir: String, seed: UInt64? = nil) throws -> [String] {
         let spec: Spec
         do { spec = try Spec.load(path: specPath) } catch let e as SpecError { throw CommandError(e.description) }
-        do {
-            try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
-        } catch {
-            throw CommandError("\(outDir): cannot create the directory: \(error.localizedDescription)")
-        }
+        try IOFailure.createDirectory(outDir)
         var written: [String] = []
         for name in spec.networkNames {
             let g: Graph

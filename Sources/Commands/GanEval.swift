@@ -182,6 +182,9 @@ public struct GanEval: ParsableCommand {
         }
         let modelScores = scores(fake, "the model")
         let baseScores = scores(base, "the baseline")
+        for (what, v) in [("FID", modelScores.fid), ("IS", modelScores.isMean), ("baseline FID", baseScores.fid)] where !v.isFinite {
+            throw CommandError("\(model.path): \(what) is not finite (\(v)); the features of the generated images hold NaN or infinity")
+        }
         let accuracy = requested.map { req -> Double in
             Classification.accuracy(logits: fake.logits, classes: net.classes, labels: req)
         }

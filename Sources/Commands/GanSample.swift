@@ -90,7 +90,7 @@ enum Sidecar {
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
             try AtomicFile.write([UInt8](data + Data("\n".utf8)), to: path)
         } catch {
-            throw CommandError("\(path): cannot write the JSON sidecar: \(error.localizedDescription)")
+            throw IOFailure.error(error, path: path, doing: "write the JSON sidecar")
         }
     }
 
@@ -271,9 +271,7 @@ public struct GanSample: ParsableCommand {
         if let c = model.classInput { meta["class_input"] = c; meta["num_classes"] = model.numClasses ?? NSNull() }
 
         if let dir = individual {
-            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-                throw CommandError("\(dir): cannot create the directory: \(error.localizedDescription)")
-            }
+            try IOFailure.createDirectory(dir)
             var files: [String] = []
             try images.withUnsafeBufferPointer { buf in
                 for (i, t) in tiles.enumerated() {

@@ -18,9 +18,13 @@
 // - `cutClassEmbedding()` replaces every Gather(weight initializer, class input) by a new graph
 //   input `<gather output>` of type f32[N, D] (the class input is dropped when nothing else reads
 //   it), so a caller can feed interpolated embedding rows.
+// - A float initializer holding a NaN or an infinity is an error at load, and so is a
+//   non-finite generated value (naming the output and the sample): no image of NaNs is written
+//   and no metric of one is reported.
 // Every failure is a CommandError naming the model file and, where it helps, the flag to pass.
 
 import Foundation
+import GAN
 import GraphIR
 import Runtime
 
@@ -190,6 +194,12 @@ public struct GeneratorModel {
             if let b = graph.type(of: v)!.shape.first?.value { fixed = b }
         }
         fixedBatch = fixed
+        for (v, t) in graph.initializers.sorted(by: { $0.key < $1.key }) where t.dtype == .float32 {
+            let bad = NonFiniteGuard.nonFiniteCount(t.floats)
+            guard bad == 0 else {
+                throw CommandError("\(path): initializer '\(graph.name(of: v))' holds \(bad) non-finite values (NaN or infinity) of \(t.count); the model is broken (was it saved from a diverged run?)")
+            }
+        }
     }
 
     /// The [lo, hi] of a final Tanh/Sigmoid, looking through shape-only ops.
@@ -342,6 +352,10 @@ public final class GeneratorRunner {
             let shape = try imageShape(of: y)
             if imageShape == nil { imageShape = shape }
             let f = y.floats
+            let first = f[0..<(real * shape.count)].firstIndex { !$0.isFinite }
+            if let first {
+                throw CommandError("\(model.path): output '\(model.output)' is not finite (\(f[first])) for sample \(start + first / shape.count); no image is written")
+            }
             result += f[0..<(real * shape.count)]
             start += real
             progress?(start)

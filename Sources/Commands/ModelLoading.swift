@@ -30,7 +30,7 @@ public func saveGraph(_ g: Graph, path: String, opset: Int = 17) throws {
     do {
         try AtomicFile.write(Array(g.text.utf8), to: path)
     } catch {
-        throw CommandError("\(path): cannot write: \(error.localizedDescription)")
+        throw IOFailure.error(error, path: path, doing: "write")
     }
 }
 

@@ -50,7 +50,7 @@ public struct Run: ParsableCommand {
         do { outputs = try session.run(given) }
         catch let e as GraphError { throw CommandError("\(model): \(e.message)") }
         catch let e as RuntimeError { throw CommandError("\(model): \(e.message)") }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try IOFailure.createDirectory(out)
         for (i, v) in graph.outputs.enumerated() {
             let name = graph.name(of: v)
             let path = (out as NSString).appendingPathComponent("output_\(i).pb")

@@ -26,7 +26,7 @@ final class RunDirectory {
 
     init(_ path: String, fresh: Bool, overwrite: Bool) throws {
         self.path = path
-        try Self.createDirectory((path as NSString).appendingPathComponent("frames"))
+        try IOFailure.createDirectory((path as NSString).appendingPathComponent("frames"))
         let lockPath = (path as NSString).appendingPathComponent(Self.lockName)
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CommandError("\(lockPath): cannot open the run lock: \(String(cString: strerror(errno)))") }
@@ -50,11 +50,6 @@ final class RunDirectory {
     }
 
     deinit { close(lockFD) }
-
-    static func createDirectory(_ dir: String) throws {
-        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        catch { throw CommandError("\(dir): cannot create the directory: \(IOFailure.reason(error))") }
-    }
 
     func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
@@ -106,27 +101,8 @@ final class RunDirectory {
             }
         }
         if dropped > 0 {
-            do { try AtomicFile.write(kept, to: p) } catch { throw CommandError("\(error)") }
+            do { try AtomicFile.write(kept, to: p) } catch { throw IOFailure.error(error, path: p, doing: "write") }
         }
         return dropped
-    }
-}
-
-/// The reason of a failed file operation, without Foundation's wrapping.
-enum IOFailure {
-    static func reason(_ error: Error) -> String {
-        let ns = error as NSError
-        if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(posix.code)))
-        }
-        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
-        switch CocoaError.Code(rawValue: ns.code) {
-        case .fileWriteNoPermission, .fileReadNoPermission: return "permission denied"
-        case .fileWriteOutOfSpace: return "no space left on device"
-        case .fileNoSuchFile, .fileReadNoSuchFile: return "no such file or directory"
-        case .fileWriteFileExists: return "a file is in the way"
-        case .fileWriteVolumeReadOnly: return "read-only file system"
-        default: return ns.localizedDescription
-        }
     }
 }

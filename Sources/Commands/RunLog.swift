@@ -14,7 +14,7 @@ final class RunLog {
     init(directory: String, resumedAt: Int?, tensorboard: Bool = true) throws {
         let path = (directory as NSString).appendingPathComponent("metrics.jsonl")
         self.path = path
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let h = FileHandle(forWritingAtPath: path) else { throw CommandError("\(path): cannot open for writing: \(String(cString: strerror(errno)))") }
         do { try h.seekToEnd() } catch { throw CommandError("\(path): cannot append: \(IOFailure.reason(error))") }
         jsonl = h

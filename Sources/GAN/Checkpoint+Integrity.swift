@@ -22,8 +22,9 @@ extension Checkpoint {
     static let plausible = 0...(1 << 48)
 
     /// zlib's CRC-32 of `count` floats' bytes.
-    static func crc32(_ p: UnsafePointer<Float>, count: Int) -> UInt32 {
+    static func crc32(_ p: UnsafePointer<Float>?, count: Int) -> UInt32 {
         var crc: uLong = CZlib.crc32(0, nil, 0)
+        guard let p, count > 0 else { return UInt32(truncatingIfNeeded: crc) }
         var bytes = UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self)
         var left = count * 4
         while left > 0 {
@@ -59,13 +60,13 @@ extension Checkpoint {
     /// One buffer's checksum (version 2) and finiteness.
     static func verify(_ b: Header.Buffer, values: [Float], version: Int, file: String) throws {
         if version >= 2, let stored = b.crc32 {
-            let actual = values.withUnsafeBufferPointer { crc32($0.baseAddress!, count: values.count) }
+            let actual = values.withUnsafeBufferPointer { b in b.baseAddress.map { crc32($0, count: b.count) } ?? crc32(nil, count: 0) }
             guard actual == stored else {
                 throw CheckpointError(message: String(format: "%@: buffer '%@' fails its CRC-32 check (stored %08x, computed %08x): the file is corrupt",
                                                       file, b.name, stored, actual))
             }
         }
-        let bad = values.withUnsafeBufferPointer { NonFiniteGuard.nonFiniteCount($0.baseAddress!, count: values.count) }
+        let bad = NonFiniteGuard.nonFiniteCount(values)
         guard bad == 0 else {
             throw CheckpointError(message: "\(file): buffer '\(b.name)' holds \(bad) non-finite values (NaN or infinity)")
         }

@@ -100,6 +100,11 @@ public final class NonFiniteGuard {
         return n
     }
 
+    /// How many of `values` are NaN or infinite.
+    public static func nonFiniteCount(_ values: [Float]) -> Int {
+        values.withUnsafeBufferPointer { b in b.baseAddress.map { nonFiniteCount($0, count: b.count) } ?? 0 }
+    }
+
     /// The first buffer of `store` (in store order) holding non-finite values, with their count.
     public static func firstNonFinite(in store: ParameterStore) -> (name: String, count: Int)? {
         for e in store.entries where !allFinite(e.pointer, count: e.count) {
