@@ -117,7 +117,7 @@ public struct Bench: ParsableCommand {
 extension Bench {
     struct StepBench: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "step",
-            abstract: "Median wall time of a spec's D (critic) step and G step, optimizer update included.")
+            abstract: "Median wall time of a spec's D (critic) step and G step, optimizer update included, and of the NaN/Inf guard's check after each.")
         @Argument(help: "Spec (.yaml).") var spec: String
         @Option(help: "Batch size.") var batch = 64
         @Option(help: "Timed steps of each kind.") var repeats = 10
@@ -152,7 +152,12 @@ extension Bench {
                     FileHandle.standardError.write(String(format: "%8.3f ms  %@  # %@\n", ts.sorted()[2], "\(ins.call)", ins.label).data(using: .utf8)!)
                 }
             }
-            Bench.emit([("d_step_ms", dms), ("g_step_ms", gms)], json: common.json)
+            // The trainer's per-step NaN/Inf check (NonFiniteGuard), as a share of the steps.
+            let check = NonFiniteGuard(steps: steps)
+            let dGuard = try time { try check.check(["d_loss": 0], order: ["d_loss"], network: steps.discriminator.name, iteration: 0) }
+            let gGuard = try time { try check.check(["g_loss": 0], order: ["g_loss"], network: steps.generator.name, iteration: 0) }
+            Bench.emit([("d_step_ms", dms), ("g_step_ms", gms), ("d_guard_ms", dGuard), ("g_guard_ms", gGuard),
+                        ("guard_overhead_pct", 100 * (dGuard + gGuard) / (dms + gms))], json: common.json)
         }
     }
 }
