@@ -262,10 +262,13 @@ public struct GanTrain: ParsableCommand {
     }
 
     /// training.mp4 at `fps` (x264 `crf`) when the format allows it and ffmpeg is installed, else
-    /// training.gif (an `mp4` request without ffmpeg says so and writes the GIF).
+    /// training.gif (an `mp4` request without ffmpeg says so and writes the GIF), of the frames
+    /// this directory holds (a run resumed into another directory has only the later ones).
     func makeAnimation(dir: String, frames: Int, fps: Int, crf: Int, format: String) throws {
         guard frames > 1 else { return }
         let paths = (1...frames).map { (dir as NSString).appendingPathComponent(String(format: "frames/frame_%05d.png", $0)) }
+            .filter { FileManager.default.fileExists(atPath: $0) }
+        guard paths.count > 1 else { return }
         let images = try paths.map { try PNG.read($0) }
         let haveFFmpeg = FFmpeg.locate() != nil
         if format == "mp4" && !haveFFmpeg && !quiet {

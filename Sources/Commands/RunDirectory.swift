@@ -41,7 +41,7 @@ final class RunDirectory {
         lockFD = fd
         if fresh, let marker = Self.markers.first(where: { FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent($0)) }) {
             guard overwrite else {
-                close(fd)
+                // deinit closes the lock (the object is fully initialised here).
                 throw CommandError("\(path): already holds a run (\(marker)); continue it with --resume \(path), or pass --overwrite to replace it")
             }
             try removeRun()

@@ -28,6 +28,9 @@ final class DatasetBatches: BatchSource {
 
     func batch(epoch: Int, index: Int) throws -> (images: Tensor, labels: Tensor?) {
         if order?.epoch != epoch { order = (epoch, sampler.permutation(epoch: epoch)) }
+        guard (0..<batchesPerEpoch).contains(index) else {
+            throw CommandError("\(data.source): batch \(index) of epoch \(epoch) does not exist (\(batchesPerEpoch) batches per epoch)")
+        }
         let lo = index * sampler.batchSize, hi = min(data.count, lo + sampler.batchSize)
         let indices = Array(order!.permutation[lo..<hi])
         var pixels = [Float](repeating: 0, count: indices.count * data.imageSize)

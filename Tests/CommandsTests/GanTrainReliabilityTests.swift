@@ -68,6 +68,21 @@ extension GanTrainTests {
         XCTAssertEqual(try metricSteps(dir).last, 10)
     }
 
+    func testResumeIntoAnotherDirectoryStartsARunThere() throws {
+        let spec = try writeSpec()
+        let dir = root + "/first"
+        try train([spec, "--out", dir])
+        let before = try bytes(dir + "/checkpoint.gck")
+        let branch = root + "/branch"
+        try train(["--resume", dir, "--out", branch, "--epochs", "3"])
+        XCTAssertEqual(try Checkpoint.read(branch + "/checkpoint.gck").counters.iteration, 10)
+        XCTAssertEqual(try bytes(dir + "/checkpoint.gck"), before)
+        // The branch now holds a run of its own.
+        XCTAssertTrue(errorMessage { try self.train(["--resume", dir, "--out", branch, "--epochs", "3"]) }.contains("already holds a run"))
+        try train(["--resume", dir, "--out", branch, "--epochs", "3", "--overwrite"])
+        XCTAssertEqual(try metricSteps(branch), [10])
+    }
+
     // MARK: resume keeps the run's configuration
 
     func testResumeEnforcesTheSpecAndOverrides() throws {

@@ -71,6 +71,24 @@ final class CheckpointIntegrityTests: XCTestCase {
         XCTAssertEqual(c.counters.iteration, 2)
     }
 
+    func testVersionOneStillLoads() throws {
+        // Written before checksums and run configurations: no CRC to check, no RunConfig.
+        let t = try trainer()
+        try t.saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
+        try editHeader { h in
+            h["version"] = 1
+            h["run"] = nil
+            h["buffers"] = (h["buffers"] as! [[String: Any]]).map { b in var b = b; b["crc32"] = nil; return b }
+        }
+        let c = try Checkpoint.read(path)
+        XCTAssertEqual(c.version, 1)
+        XCTAssertNil(c.run)
+        let fresh = try trainer(steps: 0)
+        try fresh.restore(c, file: path)
+        XCTAssertEqual(fresh.counters, t.counters)
+        for e in t.steps.store.entries { XCTAssertEqual(fresh.steps.store.tensor(e.name)!.floats, t.steps.store.tensor(e.name)!.floats, e.name) }
+    }
+
     func testFlippedPayloadByteFailsTheChecksum() throws {
         try trainer().saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
         let (h, q) = try parts()
