@@ -53,7 +53,7 @@ def main():
         gpb = os.path.join(gdir, "generator.pb")
         if not os.path.exists(gpb):
             s = run([os.path.join(BIN, "gan-train"), os.path.join(ROOT, "Specs", f"{spec}.yaml"), *steps,
-                     "--threads", str(a.threads), "--quiet", "--out", gdir], os.path.join(a.out, f"gannet_{spec}.log"))
+                     "--threads", str(a.threads), "--quiet", "--out", gdir, "--overwrite"], os.path.join(a.out, f"gannet_{spec}.log"))
             print(f"{spec}: gan-train {s:.0f} s", file=sys.stderr)
         tpb = os.path.join(a.out, f"torch_{spec}.onnx")
         if not os.path.exists(tpb):

@@ -8,7 +8,7 @@ Tools/scripts/install-deps.sh --data
 swift build -c release
 bin=.build/release
 # A short training run of the shipped spec (the full one is in Models/README.md).
-$bin/gan-train Specs/fashion_dcgan.yaml --max-steps 300 --out runs/quickstart
+$bin/gan-train Specs/fashion_dcgan.yaml --max-steps 300 --out runs/quickstart --overwrite
 $bin/gan-sample runs/quickstart/generator.pb --n 64 --seed 0 --out runs/quickstart/samples.png
 # The shipped, fully trained models.
 $bin/gan-sample Models/fashion_dcgan.pb --n 64 --seed 0 --out samples.png
