@@ -99,7 +99,7 @@ public struct GanTrain: ParsableCommand {
             FileHandle.standardError.write("note: resuming with \(runThreads) threads (the checkpoint was written with \(c.threads))\n".data(using: .utf8)!)
         }
         let specCopy = runDir.file("spec.yaml")
-        do { try AtomicFile.write(Array(resolved.config.spec.utf8), to: specCopy) } catch { throw CommandError("\(error)") }
+        do { try AtomicFile.write(Array(resolved.config.spec.utf8), to: specCopy) } catch { throw IOFailure.error(error, path: specCopy, doing: "write") }
 
         let data = try DatasetBatches.load(resolved.spec, override: resolved.config.dataset)
         let checkpointPath = runDir.file("checkpoint.gck")
@@ -135,8 +135,9 @@ public struct GanTrain: ParsableCommand {
                           resumedAt: trainer.counters.iteration > 0 ? trainer.counters.iteration : checkpoint.map { $0.counters.iteration })
                 break
             } catch let e as NonFiniteError {
+                // Every checkpoint written was checked finite, so the one on disk is good.
                 let kept = FileManager.default.fileExists(atPath: checkpointPath)
-                    ? (try? Checkpoint.read(checkpointPath)) : (inPlace ? nil : checkpoint)
+                    ? try Checkpoint.read(checkpointPath) : (inPlace ? nil : checkpoint)
                 let keptText = kept.map { "the last good checkpoint (after step \($0.counters.iteration)) is kept in \(checkpointPath)" }
                     ?? "no checkpoint had been written"
                 guard onNonfinite == .rollback, rollbacks < Self.maxRollbacks else {
