@@ -38,7 +38,8 @@ final class RunLog {
     }
 }
 
-/// TensorBoard scalars under `loss/…` (losses and their terms) and `train/…` (rates), images
+/// TensorBoard scalars under `loss/…` (losses and their terms), `train/…` (rates) and
+/// `began/…` (BEGAN's k_t and convergence measure M_global), images
 /// under their tags; a resumed run starts a new event file with a SessionLog START.
 final class TensorBoardLog {
     let writer: EventWriter
@@ -56,6 +57,7 @@ final class TensorBoardLog {
     static func tag(_ key: String) -> String {
         switch key {
         case "it_s", "images_s", "lr_d", "lr_g": return "train/\(key)"
+        case "k_t", "m_global": return "began/\(key)"
         default: return "loss/\(key)"
         }
     }

@@ -99,6 +99,8 @@ public final class Trainer {
         let it = counters.iteration
         let d = try steps.dStep(batch: images.shape[0])
         let dOut = try d.run(steps.dInputs(real: images, labels: labels, iteration: it))
+        var dScalars = scalars(dOut, names: d.outputNames, labels: dLabels)
+        dScalars.merge(try steps.advanceBEGAN(dScalars)) { a, _ in a }
         var frame: Tensor? = nil
         if let f = frameFrequency {
             counters.frameCounter += 1
@@ -127,7 +129,7 @@ public final class Trainer {
         }
         if frame != nil { counters.framesWritten += 1 }
         counters.iteration += 1
-        return IterationReport(counters: counters, dOutputs: scalars(dOut, names: d.outputNames, labels: dLabels),
+        return IterationReport(counters: counters, dOutputs: dScalars,
                                gOutputs: gOut.map { scalars($0, names: gNames, labels: ["g_loss", "g_grad_norm"]) },
                                frame: frame, epochEnded: epochEnded)
     }
@@ -136,6 +138,7 @@ public final class Trainer {
         switch steps.spec.loss.kind {
         case "wgan_gp", "cwgan_gp": return ["d_loss", "d_real", "d_fake", "wdist", "gp", "d_grad_norm"]
         case "dragan": return ["d_loss", "d_real", "d_fake", "bce", "gp", "d_grad_norm"]
+        case "began": return ["d_loss", "l_real", "l_fake", "d_grad_norm"]
         default: return ["d_loss", "d_real", "d_fake", "d_grad_norm"]
         }
     }

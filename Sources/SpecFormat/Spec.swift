@@ -108,8 +108,12 @@ public struct LossSpec: Equatable, Sendable {
     /// Feature matching (Salimans et al. 2016): the name of a value of the discriminator (critic);
     /// the G loss becomes ‖mean_batch f(x_real) − mean_batch f(G(z))‖² over that value's features.
     public var featureMatching: String? = nil
+    /// BEGAN (`began`): the diversity ratio γ = E[L(G(z))] / E[L(x)] the k_t control aims for.
+    public var gamma: Double = 0.5
+    /// BEGAN: λ_k, the proportional gain of the k_t control.
+    public var lambdaK: Double = 0.001
 
-    public static let kinds = ["gan_bce_logits", "bce_sigmoid", "wgan_gp", "cwgan_gp", "lsgan", "hinge", "dragan", "cross_entropy"]
+    public static let kinds = ["gan_bce_logits", "bce_sigmoid", "wgan_gp", "cwgan_gp", "lsgan", "hinge", "dragan", "began", "cross_entropy"]
     public var hasPenalty: Bool { ["wgan_gp", "cwgan_gp", "dragan"].contains(kind) }
 }
 
@@ -370,7 +374,7 @@ struct SpecReader {
             guard LossSpec.kinds.contains(k) else { throw ctx.error(node, "loss: unknown loss '\(k)' (expected one of: \(LossSpec.kinds.joined(separator: ", ")))") }
             return LossSpec(kind: k, penaltyWeight: ["wgan_gp", "cwgan_gp", "dragan"].contains(k) ? 10 : nil, realLabel: 1, fakeLabel: 0)
         }
-        let m = try MapReader(node, "loss", ctx, keys: ["kind", "lambda", "real_label", "fake_label", "feature_matching"])
+        let m = try MapReader(node, "loss", ctx, keys: ["kind", "lambda", "real_label", "fake_label", "feature_matching", "gamma", "lambda_k"])
         guard let kind = try m.choice("kind", LossSpec.kinds) else { throw ctx.error(node, "loss: missing required key 'kind'") }
         var l = LossSpec(kind: kind, penaltyWeight: nil, realLabel: try m.double("real_label") ?? 1, fakeLabel: try m.double("fake_label") ?? 0)
         if let lam = m.value("lambda") {
@@ -385,6 +389,7 @@ struct SpecReader {
             guard kind != "cross_entropy" else { throw ctx.error(m.keyNode("feature_matching"), "loss: 'feature_matching' applies to GAN losses only") }
             l.featureMatching = try ctx.string(f, "loss.feature_matching")
         }
+        try beganOptions(m, into: &l)
         return l
     }
 

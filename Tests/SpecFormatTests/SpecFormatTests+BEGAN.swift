@@ -1,0 +1,24 @@
+// The `began` loss's spec options (issue 18 item 1): defaults, values, and errors at the key.
+
+import SpecFormat
+import XCTest
+
+extension SpecFormatTests {
+    func testBEGANOptions() throws {
+        let plain = try Spec.parse(yaml: Self.good.replacingOccurrences(of: "loss: gan_bce_logits", with: "loss: began"))
+        XCTAssertEqual(plain.loss.kind, "began")
+        XCTAssertEqual(plain.loss.gamma, 0.5)
+        XCTAssertEqual(plain.loss.lambdaK, 0.001)
+        let set = try Spec.parse(yaml: Self.good.replacingOccurrences(of: "loss: gan_bce_logits", with: "loss: {kind: began, gamma: 0.7, lambda_k: 0.01}"))
+        XCTAssertEqual(set.loss.gamma, 0.7)
+        XCTAssertEqual(set.loss.lambdaK, 0.01)
+        XCTAssertEqual(try loadSpec("began_fashion").loss.kind, "began")
+
+        var e = specError(Self.good.replacingOccurrences(of: "loss: gan_bce_logits", with: "loss: {kind: lsgan, gamma: 0.5}"))
+        XCTAssertTrue(e.hasPrefix("bad.yaml:3:22: loss: 'gamma' applies to began only"), e)
+        e = specError(Self.good.replacingOccurrences(of: "loss: gan_bce_logits", with: "loss: {kind: began, gamma: 1.5}"))
+        XCTAssertTrue(e.hasPrefix("bad.yaml:3:29: loss.gamma must be in (0, 1]"), e)
+        e = specError(Self.good.replacingOccurrences(of: "loss: gan_bce_logits", with: "loss: {kind: began, lambda_k: -1}"))
+        XCTAssertTrue(e.contains("loss.lambda_k must not be negative"), e)
+    }
+}
