@@ -5,7 +5,8 @@
 // end generator.pb / discriminator.pb (ONNX with sampler metadata) and an animation of the
 // frames (MP4 through ffmpeg when installed, else GIF). The spec's `output` section switches
 // frame files, the animation (its fps and x264 CRF), TensorBoard and per-epoch checkpoints;
-// with `checkpoint: never` one is still written at the end and on SIGINT/SIGTERM.
+// with `checkpoint: never` one is still written at the end and on SIGINT/SIGTERM. The spec's
+// `health` section drives the live training-health monitor (GanTrain+Health.swift).
 
 import ArgumentParser
 import Data
@@ -101,7 +102,9 @@ public struct GanTrain: ParsableCommand {
             try fm.copyItem(atPath: specPath!, toPath: specCopy)
         }
 
-        let data = try DatasetBatches.load(s, override: dataset)
+        let data = try DatasetBatches.load(s, override: dataset) { message in
+            if !quiet { FileHandle.standardError.write("note: \(message)\n".data(using: .utf8)!) }
+        }
         let source = DatasetBatches(data: data, batchSize: s.schedule.batchSize, shuffle: s.dataset.shuffle,
                                     dropLast: s.dataset.dropLast, seed: runSeed, withLabels: s.conditional != nil)
         let steps: GANSteps
@@ -126,8 +129,12 @@ public struct GanTrain: ParsableCommand {
         var itersSinceLog = 0
         var logClock = Date()
         var lastReport: IterationReport? = nil
+        let health = HealthHook(spec: s)
         while let r = try trainer.iterate() {
             lastReport = r
+            if let (warnings, report) = health?.observe(r) {
+                try logHealth(warnings, report, log: log)
+            }
             itersSinceLog += 1
             if let g = r.gOutputs?["g_loss"] { lastG = g }
             let it = r.counters.iteration
@@ -181,6 +188,16 @@ public struct GanTrain: ParsableCommand {
         if !quiet {
             FileHandle.standardError.write("trained \(trainer.counters.iteration) D iterations, \(trainer.counters.generatorSteps) G steps in \(Progress.clock(Date().timeIntervalSince(t0))); run directory \(dir)\n".data(using: .utf8)!)
         }
+    }
+
+    /// Health warnings: a line on stderr each (also with --quiet) and TensorBoard text; the
+    /// check's quantities as `health/…` scalars.
+    func logHealth(_ warnings: [HealthWarning], _ report: HealthReport?, log: RunLog) throws {
+        for w in warnings {
+            FileHandle.standardError.write("\nwarning: \(w)\n".data(using: .utf8)!)
+            try log.text(tag: "health/\(w.kind.rawValue)", text: "iteration \(w.iteration): \(w.evidence)", step: w.iteration)
+        }
+        if let report, !report.scalars.isEmpty { try log.events?.scalars(report.scalars, step: report.iteration) }
     }
 
     func frameImage(_ t: Tensor, spec: Spec) throws -> Image8 {

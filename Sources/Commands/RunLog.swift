@@ -1,5 +1,6 @@
 // RunLog: a training run's logs — metrics.jsonl (one JSON object per logged step) and, when the
-// spec asks for TensorBoard, event files with the same scalars and images.
+// spec asks for TensorBoard, event files with the same scalars and images (and text: the
+// health monitor's warnings).
 
 import Foundation
 import Media
@@ -31,6 +32,11 @@ final class RunLog {
         try events?.image(tag: tag, image: image, step: step)
     }
 
+    /// A TensorBoard text summary (not in metrics.jsonl).
+    func text(tag: String, text: String, step: Int) throws {
+        try events?.writer.text(tag: tag, text: text, step: Int64(step))
+    }
+
     func close() throws {
         try jsonl.synchronize()
         jsonl.closeFile()
@@ -39,7 +45,8 @@ final class RunLog {
 }
 
 /// TensorBoard scalars under `loss/…` (losses and their terms), `train/…` (rates) and
-/// `began/…` (BEGAN's k_t and convergence measure M_global), images
+/// `began/…` (BEGAN's k_t and convergence measure M_global), `health/…` (the health monitor's
+/// diversity, frame change, score gap and G gradient ratio at its checks), images
 /// under their tags; a resumed run starts a new event file with a SessionLog START.
 final class TensorBoardLog {
     let writer: EventWriter
@@ -58,6 +65,7 @@ final class TensorBoardLog {
         switch key {
         case "it_s", "images_s", "lr_d", "lr_g": return "train/\(key)"
         case "k_t", "m_global": return "began/\(key)"
+        case "diversity", "frame_change", "score_gap", "g_grad_ratio": return "health/\(key)"
         default: return "loss/\(key)"
         }
     }
