@@ -75,8 +75,8 @@ final class DatasetBatches: BatchSource {
                 } else {
                     dir = name.hasPrefix("folder:") ? String(name.dropFirst(7)) : name
                 }
-                // Crop, then one resize straight to the networks' size (resize, else the stored shape).
-                let size = d.resize.map { ($0, $0) } ?? (d.shape[1], d.shape[2])
+                // Crop, then one resize straight to the networks' size (resize, else the crop, else the stored shape).
+                let size = (d.resize ?? d.crop).map { ($0, $0) } ?? (d.shape[1], d.shape[2])
                 let load = try Dataset.loadImageFolder(dir, channels: d.shape[0], size: size, crop: d.crop, range: range,
                                                        skipBadImages: d.skipBadImages)
                 if let first = load.skipped.first {

@@ -69,8 +69,8 @@ public struct DatasetSpec: Equatable, Sendable {
     public var shuffle: Bool
     public var dropLast: Bool
 
-    /// The shape the networks see: (C, resize, resize) or `shape`.
-    public var imageShape: [Int] { resize.map { [shape[0], $0, $0] } ?? shape }
+    /// The shape the networks see: (C, resize, resize), else (C, crop, crop), else `shape`.
+    public var imageShape: [Int] { (resize ?? crop).map { [shape[0], $0, $0] } ?? shape }
 
     public static func == (a: DatasetSpec, b: DatasetSpec) -> Bool {
         a.name == b.name && a.alternatives == b.alternatives && a.path == b.path && a.split == b.split

@@ -29,6 +29,11 @@ extension SpecFormatTests {
         let s = try Spec.parse(yaml: folder)
         XCTAssertEqual(s.dataset.crop, 178)
         XCTAssertTrue(s.dataset.skipBadImages)
+        // The networks see the crop when there is no resize.
+        XCTAssertEqual(s.dataset.imageShape, [1, 178, 178])
+        var resized = s.dataset
+        resized.resize = 64
+        XCTAssertEqual(resized.imageShape, [1, 64, 64])
         let plain = try Spec.parse(yaml: Self.good)
         XCTAssertNil(plain.dataset.crop)
         XCTAssertFalse(plain.dataset.skipBadImages)
