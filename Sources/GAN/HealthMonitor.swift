@@ -14,6 +14,7 @@
 //   oscillationRatio × the mean change of the window oscillationLookback iterations earlier;
 // - divergence: a non-finite loss or score in the window, or a window maximum of |loss|,
 //   |score| or a gradient norm > divergenceFactor × its running median (and > 1).
+// Running medians are over the last `historyLimit` (5,000) values before the window.
 // Diversity and change are the numbers of Tools/reference/trajectory.py (mean pairwise L2
 // distance of the samples, and a sample's mean L2 distance from itself in the previous frame,
 // pixels in [0, 1]); the thresholds use them divided by √(pixels per sample), so they do not
@@ -132,7 +133,9 @@ public struct HealthMonitor {
     private var window: [HealthObservation] = []
     private var active: Set<HealthWarning.Kind> = []
     private var latestFrame: FrameStatistics?
-    /// Every G gradient norm seen before the current window (for the running median).
+    /// Values kept for each running median.
+    public static let historyLimit = 5000
+    /// The G gradient norms seen before the current window (for the running median).
     private var gradientHistory: [Double] = []
     /// Running histories of |loss|, |score| and gradient norms by name.
     private var magnitudeHistory: [String: [Double]] = [:]
@@ -220,11 +223,11 @@ public struct HealthMonitor {
             if let m = Self.median(magnitudeHistory[name] ?? []), peak > 1, peak > settings.divergenceFactor * m {
                 divergence.append("|\(name)| reached \(Self.fmt(peak)), \(Self.fmt(peak / max(m, 1e-30)))× its running median \(Self.fmt(m))")
             }
-            magnitudeHistory[name, default: []].append(contentsOf: v.map(abs))
+            Self.append(v.map(abs), to: &magnitudeHistory[name, default: []])
         }
         if !divergence.isEmpty { firing[.divergence] = divergence.joined(separator: "; ") }
 
-        gradientHistory.append(contentsOf: gNorms)
+        Self.append(gNorms, to: &gradientHistory)
         lastReport = report
         var warnings: [HealthWarning] = []
         for kind in HealthWarning.Kind.allCases {
@@ -236,6 +239,12 @@ public struct HealthMonitor {
             }
         }
         return warnings
+    }
+
+    /// Appends, keeping the last `historyLimit` values.
+    static func append(_ values: [Double], to history: inout [Double]) {
+        history.append(contentsOf: values)
+        if history.count > historyLimit { history.removeFirst(history.count - historyLimit) }
     }
 
     mutating func endWindow() {
