@@ -1,4 +1,4 @@
-// Bench: `gannet bench peak|gemm|model …`, one JSON object per line with --json.
+// Bench: `gannet bench peak|gemm|model|step|loader …`, one JSON object per line with --json.
 
 import ArgumentParser
 import Foundation
@@ -14,7 +14,7 @@ public struct Bench: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure kernels and models.",
-        subcommands: [Peak.self, GemmBench.self, ModelBench.self, StepBench.self])
+        subcommands: [Peak.self, GemmBench.self, ModelBench.self, StepBench.self, LoaderBench.self])
     public init() {}
 
     struct Common: ParsableArguments {

@@ -6,7 +6,8 @@
 // end generator.pb / discriminator.pb (ONNX with sampler metadata) and an animation of the
 // frames (MP4 through ffmpeg when installed, else GIF). The spec's `output` section switches
 // frame files, the animation (its fps and x264 CRF), TensorBoard and per-epoch checkpoints;
-// with `checkpoint: never` one is still written at the end and on SIGINT/SIGTERM.
+// with `checkpoint: never` one is still written at the end and on SIGINT/SIGTERM. The spec's
+// `health` section drives the live training-health monitor (GanTrain+Health.swift).
 // Reliability (RELIABILITY.md): the run directory is locked for the run and never reused by a
 // fresh run without --overwrite (RunDirectory); the spec and overrides are saved in each
 // checkpoint and enforced on --resume (GanTrain+RunConfig); a NaN or infinity stops the run in
@@ -101,7 +102,9 @@ public struct GanTrain: ParsableCommand {
         let specCopy = runDir.file("spec.yaml")
         do { try AtomicFile.write(Array(resolved.config.spec.utf8), to: specCopy) } catch { throw IOFailure.error(error, path: specCopy, doing: "write") }
 
-        let data = try DatasetBatches.load(resolved.spec, override: resolved.config.dataset)
+        let data = try DatasetBatches.load(resolved.spec, override: resolved.config.dataset) { message in
+            if !quiet { FileHandle.standardError.write("note: \(message)\n".data(using: .utf8)!) }
+        }
         let checkpointPath = runDir.file("checkpoint.gck")
         func makeTrainer(_ from: Checkpoint.Contents?) throws -> Trainer {
             let s = resolved.spec
@@ -189,7 +192,11 @@ public struct GanTrain: ParsableCommand {
         let t0 = Date()
         var itersSinceLog = 0
         var logClock = Date()
+        let health = HealthHook(spec: s)
         while let r = try trainer.iterate() {
+            if let (warnings, report) = health?.observe(r) {
+                try logHealth(warnings, report, log: log)
+            }
             itersSinceLog += 1
             if let g = r.gOutputs?["g_loss"] { lastG = g }
             let it = r.counters.iteration
@@ -236,6 +243,16 @@ public struct GanTrain: ParsableCommand {
     func saveCheckpoint(_ trainer: Trainer, _ path: String, _ specCopy: String) throws {
         do { try trainer.saveCheckpoint(to: path, specPath: specCopy) }
         catch let e as CheckpointError { throw CommandError(e.message) }
+    }
+
+    /// Health warnings: a line on stderr each (also with --quiet) and TensorBoard text; the
+    /// check's quantities as `health/…` scalars.
+    func logHealth(_ warnings: [HealthWarning], _ report: HealthReport?, log: RunLog) throws {
+        for w in warnings {
+            FileHandle.standardError.write("\nwarning: \(w)\n".data(using: .utf8)!)
+            try log.text(tag: "health/\(w.kind.rawValue)", text: "iteration \(w.iteration): \(w.evidence)", step: w.iteration)
+        }
+        if let report, !report.scalars.isEmpty { try log.events?.scalars(report.scalars, step: report.iteration) }
     }
 
     func frameImage(_ t: Tensor, spec: Spec) throws -> Image8 {

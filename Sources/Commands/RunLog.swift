@@ -1,6 +1,7 @@
 // RunLog: a training run's logs — metrics.jsonl (one JSON object per logged step) and, when the
-// spec asks for TensorBoard, event files with the same scalars and images. A failed write is
-// an error naming the file and the reason; `close` may be called more than once.
+// spec asks for TensorBoard, event files with the same scalars and images (and text: the
+// health monitor's warnings). A failed write is an error naming the file and the reason;
+// `close` may be called more than once.
 
 import Foundation
 import Media
@@ -36,6 +37,11 @@ final class RunLog {
         try events?.image(tag: tag, image: image, step: step)
     }
 
+    /// A TensorBoard text summary (not in metrics.jsonl).
+    func text(tag: String, text: String, step: Int) throws {
+        try events?.writer.text(tag: tag, text: text, step: Int64(step))
+    }
+
     func close() throws {
         if closed { return }
         closed = true
@@ -49,7 +55,9 @@ final class RunLog {
     }
 }
 
-/// TensorBoard scalars under `loss/…` (losses and their terms) and `train/…` (rates), images
+/// TensorBoard scalars under `loss/…` (losses and their terms), `train/…` (rates) and
+/// `began/…` (BEGAN's k_t and convergence measure M_global), `health/…` (the health monitor's
+/// diversity, frame change, score gap and G gradient ratio at its checks), images
 /// under their tags; a resumed run starts a new event file with a SessionLog START.
 final class TensorBoardLog {
     let writer: EventWriter
@@ -67,6 +75,8 @@ final class TensorBoardLog {
     static func tag(_ key: String) -> String {
         switch key {
         case "it_s", "images_s", "lr_d", "lr_g": return "train/\(key)"
+        case "k_t", "m_global": return "began/\(key)"
+        case "diversity", "frame_change", "score_gap", "g_grad_ratio": return "health/\(key)"
         default: return "loss/\(key)"
         }
     }

@@ -2,7 +2,9 @@
 //
 // Contract: `fashion-mnist` (default for MNIST-like specs) reads Debian's package location,
 // `mnist:DIR`/`cifar10:DIR`/`folder:DIR` or a bare directory read those; images are resized when
-// the spec asks (DCGAN: 64×64 bilinear) and mapped to the spec's range. Batches follow a
+// the spec asks (DCGAN: 64×64 bilinear) and mapped to the spec's range. Folders (PNG and JPEG)
+// are decoded in parallel before training, center-cropped (`crop`) and resized once; with
+// `skip_bad_images` unreadable files are skipped with a note on stderr giving the count. Batches follow a
 // permutation keyed by (seed, epoch) when shuffling (Data's BatchSampler), so resumed runs see the same order; the
 // last partial batch is kept unless the spec drops it.
 
@@ -45,7 +47,7 @@ final class DatasetBatches: BatchSource {
     }
 
     /// Loads the dataset a spec names (or `override`).
-    static func load(_ spec: Spec, override: String?) throws -> Dataset {
+    static func load(_ spec: Spec, override: String?, note: (String) -> Void = { _ in }) throws -> Dataset {
         let d = spec.dataset
         let range: PixelRange = d.range.low < 0 ? .minusOneToOne : .zeroToOne
         let name = override ?? d.name
@@ -76,7 +78,14 @@ final class DatasetBatches: BatchSource {
                 } else {
                     dir = name.hasPrefix("folder:") ? String(name.dropFirst(7)) : name
                 }
-                data = try Dataset.imageFolder(dir, channels: d.shape[0], size: (d.shape[1], d.shape[2]), range: range)
+                // Crop, then one resize straight to the networks' size (resize, else the crop, else the stored shape).
+                let size = (d.resize ?? d.crop).map { ($0, $0) } ?? (d.shape[1], d.shape[2])
+                let load = try Dataset.loadImageFolder(dir, channels: d.shape[0], size: size, crop: d.crop, range: range,
+                                                       skipBadImages: d.skipBadImages)
+                if let first = load.skipped.first {
+                    note("skipped \(load.skipped.count) unreadable image\(load.skipped.count == 1 ? "" : "s") in \(dir) (first: \(first.reason))")
+                }
+                data = load.dataset
             }
             if let r = d.resize, r != data.height || r != data.width {
                 data = try data.resized(height: r, width: r)

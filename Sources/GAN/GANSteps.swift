@@ -10,6 +10,7 @@
 //   The fake is not detached; gradients stop at D's parameters because only they are asked for.
 // - G step: z of the schedule's batch size (labels uniform for conditional), D(G(z[, y])) with
 //   both in train mode; only G's weights are updated.
+// BEGAN (`loss: began`, BEGAN.swift) reads k_t as the D step's runtime input `k`.
 // Random inputs come from RandomStream keyed by (seed, iteration, purpose); dropout masks
 // (networks with Dropout layers train with them on) also by the mask's name (TrainStep.dropoutInputs).
 
@@ -64,6 +65,7 @@ public final class GANSteps {
                 try store.set("\(net.name)/\(net.name(of: v))", t)
             }
         }
+        try prepareBEGAN()
     }
 
     /// The optimizer of `network` as compiled into its steps (spec settings, overrides applied).
@@ -94,6 +96,7 @@ public final class GANSteps {
         let dFake = try c.call(discriminator, [fake] + labelArgs, training: true)[0]
         let loss = spec.loss
         var outputs: [ValueID] = []
+        var scores: (real: ValueID, fake: ValueID)? = nil
         let total: ValueID
         switch loss.kind {
         case "gan_bce_logits":
@@ -124,11 +127,16 @@ public final class GANSteps {
             }
             outputs = [bce, gp]
             total = c.add(bce, gp)
+        case "began":
+            let terms = beganDiscriminatorLoss(&c, real: x, reconstructedReal: dReal, fake: fake, reconstructedFake: dFake)
+            total = terms[0]
+            scores = (terms[1], terms[2])
         default:
             throw GraphError("\(spec.file): unknown loss '\(loss.kind)'")
         }
-        let meanReal = c.mean(dReal), meanFake = c.mean(dFake)
-        c.output([total, meanReal, meanFake] + outputs)
+        // Second and third outputs: mean D(real), mean D(fake); BEGAN: L(x), L(G(z)).
+        let (sReal, sFake) = scores ?? (c.mean(dReal), c.mean(dFake))
+        c.output([total, sReal, sFake] + outputs)
         return StepPlan(graph: c.graph, loss: total, trainable: discriminatorParameters,
                         optimizer: optimizer(discriminator.name), assignments: c.finalState)
     }
@@ -161,6 +169,7 @@ public final class GANSteps {
         case "gan_bce_logits", "dragan": total = c.bceWithLogits(dFake, target: 1)
         case "bce_sigmoid": total = c.bce(dFake, target: 1)
         case "lsgan": total = c.mse(dFake, target: 1)
+        case "began": total = c.autoencoderLoss(fake, reconstruction: dFake)
         default: total = c.negate(c.mean(dFake))
         }
         }
@@ -193,6 +202,7 @@ public final class GANSteps {
         var rz = RandomStream(seed: seed, step: UInt64(iteration), purpose: .latent)
         var inputs: [String: Tensor] = ["real": real, "z": Tensor(shape: [n, latentSize], floats: rz.latents(n * latentSize, distribution: latentDistribution))]
         if let labels { inputs["labels"] = labels }
+        if let k = beganK { inputs["k"] = Tensor(shape: [1], floats: [k]) }
         if spec.loss.kind == "wgan_gp" || spec.loss.kind == "cwgan_gp" {
             var ra = RandomStream(seed: seed, step: UInt64(iteration), purpose: .alpha)
             inputs["alpha"] = Tensor(shape: [n] + Array(repeating: 1, count: imageShape.count), floats: ra.uniforms(n))

@@ -105,8 +105,9 @@ public final class Trainer {
         let it = counters.iteration
         let d = try steps.dStep(batch: images.shape[0])
         let dOut = try d.run(steps.dInputs(real: images, labels: labels, iteration: it))
-        let dScalars = scalars(dOut, names: d.outputNames, labels: dLabels)
+        var dScalars = scalars(dOut, names: d.outputNames, labels: dLabels)
         try nonFiniteGuard.check(dScalars, order: dLabels, network: steps.discriminator.name, iteration: it)
+        dScalars.merge(try steps.advanceBEGAN(dScalars)) { a, _ in a }
         var frame: Tensor? = nil
         if let f = frameFrequency {
             counters.frameCounter += 1
@@ -145,6 +146,7 @@ public final class Trainer {
         switch steps.spec.loss.kind {
         case "wgan_gp", "cwgan_gp": return ["d_loss", "d_real", "d_fake", "wdist", "gp", "d_grad_norm"]
         case "dragan": return ["d_loss", "d_real", "d_fake", "bce", "gp", "d_grad_norm"]
+        case "began": return ["d_loss", "l_real", "l_fake", "d_grad_norm"]
         default: return ["d_loss", "d_real", "d_fake", "d_grad_norm"]
         }
     }

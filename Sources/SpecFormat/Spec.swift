@@ -25,6 +25,8 @@ public struct Spec: Sendable {
     /// Optimizer settings keyed by network name.
     public var optimizers: [String: OptimizerSpec]
     public var output: OutputSpec
+    /// gan-train's training-health monitor (Spec+Health.swift).
+    public var health = HealthSpec()
     /// The networks, in spec order.
     public var networks: [NetworkSpec]
 
@@ -58,18 +60,22 @@ public struct DatasetSpec: Equatable, Sendable {
     public var shape: [Int]
     /// Square size to resize to (bilinear), if any.
     public var resize: Int?
+    /// Image folders: a center square of crop × crop pixels is cut before resizing.
+    public var crop: Int? = nil
+    /// Image folders: skip unreadable, corrupt or truncated files (with a count) instead of failing.
+    public var skipBadImages = false
     /// Whether the label of each sample is used.
     public var labels: Bool
     public var shuffle: Bool
     public var dropLast: Bool
 
-    /// The shape the networks see: (C, resize, resize) or `shape`.
-    public var imageShape: [Int] { resize.map { [shape[0], $0, $0] } ?? shape }
+    /// The shape the networks see: (C, resize, resize), else (C, crop, crop), else `shape`.
+    public var imageShape: [Int] { (resize ?? crop).map { [shape[0], $0, $0] } ?? shape }
 
     public static func == (a: DatasetSpec, b: DatasetSpec) -> Bool {
         a.name == b.name && a.alternatives == b.alternatives && a.path == b.path && a.split == b.split
             && a.range == b.range && a.shape == b.shape && a.resize == b.resize && a.labels == b.labels
-            && a.shuffle == b.shuffle && a.dropLast == b.dropLast
+            && a.shuffle == b.shuffle && a.dropLast == b.dropLast && a.crop == b.crop && a.skipBadImages == b.skipBadImages
     }
 }
 
@@ -108,8 +114,12 @@ public struct LossSpec: Equatable, Sendable {
     /// Feature matching (Salimans et al. 2016): the name of a value of the discriminator (critic);
     /// the G loss becomes ‖mean_batch f(x_real) − mean_batch f(G(z))‖² over that value's features.
     public var featureMatching: String? = nil
+    /// BEGAN (`began`): the diversity ratio γ = E[L(G(z))] / E[L(x)] the k_t control aims for.
+    public var gamma: Double = 0.5
+    /// BEGAN: λ_k, the proportional gain of the k_t control.
+    public var lambdaK: Double = 0.001
 
-    public static let kinds = ["gan_bce_logits", "bce_sigmoid", "wgan_gp", "cwgan_gp", "lsgan", "hinge", "dragan", "cross_entropy"]
+    public static let kinds = ["gan_bce_logits", "bce_sigmoid", "wgan_gp", "cwgan_gp", "lsgan", "hinge", "dragan", "began", "cross_entropy"]
     public var hasPenalty: Bool { ["wgan_gp", "cwgan_gp", "dragan"].contains(kind) }
 }
 
@@ -242,7 +252,7 @@ struct SpecReader {
 
     func spec(_ root: Node) throws -> Spec {
         let m = try MapReader(root, "the spec", ctx, keys: ["name", "description", "seed", "dataset", "latent", "conditional",
-                                                             "init", "networks", "loss", "schedule", "optimizers", "output"])
+                                                             "init", "networks", "loss", "schedule", "optimizers", "output", "health"])
         let name = try m.string("name") ?? ""
         let seed: UInt64
         if let s = m.value("seed") {
@@ -300,15 +310,17 @@ struct SpecReader {
         if loss.kind == "cwgan_gp" && conditional == nil {
             throw ctx.error(m.keyNode("loss"), "loss: cwgan_gp needs a 'conditional' section")
         }
-        return Spec(file: ctx.file, name: name, description: try m.string("description") ?? "", seed: seed,
-                    dataset: dataset, latent: latent, conditional: conditional, loss: loss, schedule: schedule,
-                    optimizers: optimizers, output: output, networks: networks)
+        var spec = Spec(file: ctx.file, name: name, description: try m.string("description") ?? "", seed: seed,
+                        dataset: dataset, latent: latent, conditional: conditional, loss: loss, schedule: schedule,
+                        optimizers: optimizers, output: output, networks: networks)
+        spec.health = try health(m.has("health") ? m.value("health") : nil)
+        return spec
     }
 
     func dataset(_ node: Node) throws -> DatasetSpec {
         let names = ["fashion-mnist", "mnist", "cifar10", "folder"]
         let m = try MapReader(node, "dataset", ctx, keys: ["name", "alternatives", "path", "split", "range", "shape",
-                                                            "resize", "labels", "shuffle", "drop_last"])
+                                                            "resize", "crop", "skip_bad_images", "labels", "shuffle", "drop_last"])
         let name = try m.choice("name", names) ?? "fashion-mnist"
         var alternatives: [String] = []
         if let a = m.value("alternatives") {
@@ -335,9 +347,15 @@ struct SpecReader {
                 throw ctx.error(s, "dataset.shape: \(name) images are \(defaultShape), not \(shape)")
             }
         }
-        return DatasetSpec(name: name, alternatives: alternatives, path: try m.string("path"), split: try m.choice("split", ["train", "test"]) ?? "train",
-                           range: range, shape: shape, resize: try m.positive("resize"), labels: try m.bool("labels") ?? false,
-                           shuffle: try m.bool("shuffle") ?? true, dropLast: try m.bool("drop_last") ?? false)
+        var d = DatasetSpec(name: name, alternatives: alternatives, path: try m.string("path"), split: try m.choice("split", ["train", "test"]) ?? "train",
+                            range: range, shape: shape, resize: try m.positive("resize"), labels: try m.bool("labels") ?? false,
+                            shuffle: try m.bool("shuffle") ?? true, dropLast: try m.bool("drop_last") ?? false)
+        for key in ["crop", "skip_bad_images"] where m.has(key) && name != "folder" {
+            throw ctx.error(m.keyNode(key)!, "dataset: '\(key)' applies to folder datasets only")
+        }
+        d.crop = try m.positive("crop")
+        d.skipBadImages = try m.bool("skip_bad_images") ?? false
+        return d
     }
 
     func latent(_ node: Node) throws -> LatentSpec {
@@ -356,7 +374,7 @@ struct SpecReader {
             guard LossSpec.kinds.contains(k) else { throw ctx.error(node, "loss: unknown loss '\(k)' (expected one of: \(LossSpec.kinds.joined(separator: ", ")))") }
             return LossSpec(kind: k, penaltyWeight: ["wgan_gp", "cwgan_gp", "dragan"].contains(k) ? 10 : nil, realLabel: 1, fakeLabel: 0)
         }
-        let m = try MapReader(node, "loss", ctx, keys: ["kind", "lambda", "real_label", "fake_label", "feature_matching"])
+        let m = try MapReader(node, "loss", ctx, keys: ["kind", "lambda", "real_label", "fake_label", "feature_matching", "gamma", "lambda_k"])
         guard let kind = try m.choice("kind", LossSpec.kinds) else { throw ctx.error(node, "loss: missing required key 'kind'") }
         var l = LossSpec(kind: kind, penaltyWeight: nil, realLabel: try m.double("real_label") ?? 1, fakeLabel: try m.double("fake_label") ?? 0)
         if let lam = m.value("lambda") {
@@ -371,6 +389,7 @@ struct SpecReader {
             guard kind != "cross_entropy" else { throw ctx.error(m.keyNode("feature_matching"), "loss: 'feature_matching' applies to GAN losses only") }
             l.featureMatching = try ctx.string(f, "loss.feature_matching")
         }
+        try beganOptions(m, into: &l)
         return l
     }
 

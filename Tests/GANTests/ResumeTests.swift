@@ -85,7 +85,7 @@ final class ResumeTests: XCTestCase {
     }
 
     func checkResume(threads: Int, resumedThreads: Int) throws {
-        for name in ["tiny_gan", "tiny_wgangp"] {
+        for name in ["tiny_gan", "tiny_wgangp", "tiny_began"] {
             let s = try spec(name)
             func trainer(_ threads: Int) throws -> Trainer {
                 let steps = try GANSteps(spec: s, seed: 5, threads: threads)
@@ -116,6 +116,12 @@ final class ResumeTests: XCTestCase {
             let initial = try GANSteps(spec: s, seed: 5, threads: 1)
             let w = initial.generatorParameters[0]
             XCTAssertNotEqual(initial.store.tensor(w)!.floats, a[w])
+            if s.loss.kind == "began" {
+                // k_t is part of the checkpointed state and moved during training.
+                let k = try XCTUnwrap(a[BEGANControl.stateName], name)
+                XCTAssertNotEqual(k, [0], name)
+                XCTAssertEqual(resumed.steps.beganK, straight.steps.beganK, name)
+            }
         }
     }
 

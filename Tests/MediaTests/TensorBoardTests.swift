@@ -128,7 +128,7 @@ final class TensorBoardTests: XCTestCase {
             throw XCTSkip("set GANNET_TENSORBOARD_SAMPLE_DIR to write the TensorBoard interop sample")
         }
         let t0 = 1_700_000_000.0
-        // First run: SessionLog START at 0, steps 0…9; an image at steps 0 and 5.
+        // First run: SessionLog START at 0, steps 0…9; an image at steps 0 and 5; a text summary at step 3.
         let w = try EventWriter(directory: dir, wallTime: t0)
         try w.sessionLogStart(step: 0, wallTime: t0)
         for s in 0..<10 {
@@ -139,6 +139,9 @@ final class TensorBoardTests: XCTestCase {
                 try w.image(tag: "real_images/0", image: gray, step: Int64(s), wallTime: t0 + Double(s))
                 let rgb = Image8(width: 4, height: 3, channels: 3, pixels: (0..<36).map { UInt8($0 * 7) })
                 try w.image(tag: "generated_images/0", image: rgb, step: Int64(s), wallTime: t0 + Double(s))
+            }
+            if s == 3 {
+                try w.text(tag: "health/mode_collapse", text: "iteration 3: frame diversity 0.5 < 4 — *Gannet* ✓", step: 3, wallTime: t0 + Double(s))
             }
         }
         try w.close()

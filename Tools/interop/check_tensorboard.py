@@ -9,7 +9,8 @@ Without LOGDIR, writes the sample into a temporary directory by running the Swif
 
 The sample: a first event file with SessionLog START at step 0, scalars `training_loss` = 0.5*s and `learning_rate` =
 3e-4 at steps 0..9, and images `real_images/0` (28x20 gray, pixel (x, y) = (7x + 13y + s) % 256)
-and `generated_images/0` (4x3 RGB, byte i = 7i) at steps 0 and 5; then a second file (a
+and `generated_images/0` (4x3 RGB, byte i = 7i) at steps 0 and 5, a text summary
+`health/mode_collapse` at step 3 (TEXT below, non-ASCII included); then a second file (a
 "resume") with SessionLog START at step 5 and `training_loss` = 100 + s at steps 6 and 7.
 A START purges the points with step >= its step from earlier files; the server's
 plugin_event_accumulator ignores a run's *first* START, hence the START at step 0.
@@ -18,8 +19,8 @@ Checks, each printed on one line; exits non-zero on the first failure:
 1. EventFileLoader reads every record of every file (CRCs pass): file_version first.
 2. Legacy EventAccumulator: scalar steps/values after the START purge, images byte-exact
    PNGs with the right size and pixels.
-3. plugin_event_accumulator (what the server uses): tags under the `scalars` and `images`
-   plugins.
+3. plugin_event_accumulator (what the server uses): tags under the `scalars`, `images` and
+   `text` plugins; the text tensor is a rank-0 DT_STRING holding TEXT.
 4. `tensorboard --inspect --logdir DIR` exits 0 and lists the tags.
 5. With --server: starts `tensorboard --logdir DIR` (Rust fast-loading backend, the default)
    on 127.0.0.1:--port and queries /data/plugin/scalars/scalars and the image blobs. That
@@ -42,6 +43,7 @@ from tensorboard.backend.event_processing import plugin_event_accumulator as pea
 from tensorboard.util import tensor_util
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TEXT = "iteration 3: frame diversity 0.5 < 4 — *Gannet* ✓"
 
 
 def ok(msg):
@@ -93,7 +95,7 @@ def main():
         counts.append(len(events))
         raw = list(event_file_loader.RawEventFileLoader(f).Load())
         check(len(raw) == len(events), f"{os.path.basename(f)}: {len(raw)} records, all CRCs valid")
-    check(counts == [1 + 1 + 20 + 4, 1 + 1 + 2], f"event counts {counts} (expected [26, 4])")
+    check(counts == [1 + 1 + 20 + 4 + 1, 1 + 1 + 2], f"event counts {counts} (expected [27, 4])")
     second = list(event_file_loader.EventFileLoader(files[1]).Load())
     check(second[1].WhichOneof("what") == "session_log" and second[1].session_log.status == 1
           and second[1].step == 5, "second file: SessionLog START at step 5")
@@ -131,7 +133,13 @@ def main():
     pacc = pea.EventAccumulator(logdir, size_guidance={"tensors": 0})
     pacc.Reload()
     ttags = set(pacc.Tags()["tensors"])
-    check(ttags == {"training_loss", "learning_rate", "real_images/0", "generated_images/0"}, f"server tensor tags {sorted(ttags)}")
+    check(ttags == {"training_loss", "learning_rate", "real_images/0", "generated_images/0", "health/mode_collapse"},
+          f"server tensor tags {sorted(ttags)}")
+    check(pacc.SummaryMetadata("health/mode_collapse").plugin_data.plugin_name == "text", "health/mode_collapse under the text plugin")
+    texts = pacc.Tensors("health/mode_collapse")
+    arr = tensor_util.make_ndarray(texts[0].tensor_proto)
+    check(len(texts) == 1 and texts[0].step == 3 and arr.shape == () and arr.item().decode("utf-8") == TEXT,
+          f"health/mode_collapse: one rank-0 string at step 3: {[(t.step, arr.shape, arr.item()) for t in texts]}")
     check(pacc.SummaryMetadata("training_loss").plugin_data.plugin_name == "scalars", "training_loss under the scalars plugin")
     check(pacc.SummaryMetadata("real_images/0").plugin_data.plugin_name == "images", "real_images/0 under the images plugin")
     ploss = [(e.step, float(np.asarray(tensor_util.make_ndarray(e.tensor_proto)))) for e in pacc.Tensors("training_loss")]
