@@ -123,36 +123,78 @@ extension Bench {
         @Option(help: "Timed steps of each kind.") var repeats = 10
         @Flag(help: "Print each D-step instruction's median time to stderr.") var profile = false
         @Flag(help: "Compile without the training fusion (FuseConvTransposeBatchNorm).") var noFuse = false
+        @Flag(help: "Also run the steps on 1 thread, interleaved step by step with the --threads runs, and print the speed-ups.")
+        var scaling = false
         @OptionGroup var common: Common
+
+        func validate() throws {
+            guard batch > 0, repeats > 0 else { throw ValidationError("--batch and --repeats must be positive") }
+        }
+
+        /// One spec's compiled D and G steps on one pool, with inputs ready.
+        struct Runner {
+            let steps: GANSteps
+            let d: TrainStep, g: TrainStep
+            let real: Tensor, labels: Tensor?
+            var it = 0
+            init(spec: Spec, batch: Int, threads: Int, noFuse: Bool) throws {
+                steps = try GANSteps(spec: spec, threads: threads)
+                if noFuse { steps.passes = TrainStep.pipelineUnfused }
+                let shape = steps.imageShape
+                real = Tensor(shape: [batch] + shape, floats: (0..<(batch * shape.reduce(1, *))).map { Float($0 % 255) / 255 })
+                labels = steps.classes.map { k in Tensor(shape: [batch], int64s: (0..<batch).map { Int64($0 % k) }) }
+                d = try steps.dStep(batch: batch)
+                g = try steps.gStep(batch: batch)
+            }
+            /// Milliseconds of one D step (inputs built outside the timed region).
+            mutating func dStep() throws -> Double {
+                it += 1
+                let inputs = steps.dInputs(real: real, labels: labels, iteration: it)
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try d.run(inputs)
+                return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+            }
+            mutating func gStep() throws -> Double {
+                it += 1
+                let inputs = steps.gInputs(batch: real.shape[0], iteration: it)
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try g.run(inputs)
+                return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+            }
+        }
+
+        static func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+
         func run() throws {
             let s: Spec
             do { s = try Spec.load(path: spec) } catch let e as SpecError { throw CommandError("\(e)") }
-            let steps = try GANSteps(spec: s, threads: common.threads)
-            if noFuse { steps.passes = TrainStep.pipelineUnfused }
-            let real = Tensor(shape: [batch] + steps.imageShape, floats: (0..<(batch * steps.imageShape.reduce(1, *))).map { Float($0 % 255) / 255 })
-            let labels = steps.classes.map { k in Tensor(shape: [batch], int64s: (0..<batch).map { Int64($0 % k) }) }
-            let d = try steps.dStep(batch: batch), g = try steps.gStep(batch: batch)
-            func time(_ body: () throws -> Void) rethrows -> Double {
-                var ts: [Double] = []
-                for i in 0..<(repeats + 2) {
-                    let t0 = DispatchTime.now().uptimeNanoseconds
-                    try body()
-                    if i >= 2 { ts.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6) }
-                }
-                return ts.sorted()[ts.count / 2]
+            var runners = [try Runner(spec: s, batch: batch, threads: common.threads, noFuse: noFuse)]
+            if scaling { runners.append(try Runner(spec: s, batch: batch, threads: 1, noFuse: noFuse)) }
+            // Each round runs every runner's D step, then every runner's G step: a slow drift of the
+            // machine (other processes, clock changes) affects all runners alike.
+            var dms = [[Double]](repeating: [], count: runners.count), gms = dms
+            for round in 0..<(repeats + 2) {
+                for i in runners.indices { let t = try runners[i].dStep(); if round >= 2 { dms[i].append(t) } }
+                for i in runners.indices { let t = try runners[i].gStep(); if round >= 2 { gms[i].append(t) } }
             }
-            var it = 0
-            let dms = try time { it += 1; _ = try d.run(steps.dInputs(real: real, labels: labels, iteration: it)) }
-            let gms = try time { it += 1; _ = try g.run(steps.gInputs(batch: batch, iteration: it)) }
-            if profile {
-                try d.program.setInputsForProfile(steps.dInputs(real: real, labels: labels, iteration: 0))
-                var per = [[Double]](repeating: [], count: d.program.instructions.count)
-                for _ in 0..<5 { for (i, t) in try d.program.runProfiled().enumerated() { per[i].append(t) } }
-                for (ins, ts) in zip(d.program.instructions, per) {
-                    FileHandle.standardError.write(String(format: "%8.3f ms  %@  # %@\n", ts.sorted()[2], "\(ins.call)", ins.label).data(using: .utf8)!)
-                }
+            if profile { try printProfile(runners[0]) }
+            var fields = [("d_step_ms", Self.median(dms[0])), ("g_step_ms", Self.median(gms[0]))]
+            if scaling {
+                let d1 = Self.median(dms[1]), g1 = Self.median(gms[1])
+                fields += [("d_step_ms_1_thread", d1), ("g_step_ms_1_thread", g1),
+                           ("d_speedup", d1 / fields[0].1), ("g_speedup", g1 / fields[1].1)]
             }
-            Bench.emit([("d_step_ms", dms), ("g_step_ms", gms)], json: common.json)
+            Bench.emit(fields, json: common.json)
+        }
+
+        func printProfile(_ r: Runner) throws {
+            let d = r.d
+            try d.program.setInputsForProfile(r.steps.dInputs(real: r.real, labels: r.labels, iteration: 0))
+            var per = [[Double]](repeating: [], count: d.program.instructions.count)
+            for _ in 0..<5 { for (i, t) in try d.program.runProfiled().enumerated() { per[i].append(t) } }
+            for (ins, ts) in zip(d.program.instructions, per) {
+                FileHandle.standardError.write(String(format: "%8.3f ms  %@  # %@\n", ts.sorted()[2], "\(ins.call)", ins.label).data(using: .utf8)!)
+            }
         }
     }
 }

@@ -156,7 +156,8 @@ public enum Gemm {
             let per = panelsPerChunk(nPanels, threads)
             pool.dynamicFor((nPanels + per - 1) / per) { q in run(0..<m, (q * per * nr)..<min(n, (q + 1) * per * nr)) }
         } else {
-            pool.parallelFor(mPanels) { r in run((r.lowerBound * mr)..<min(m, r.upperBound * mr), 0..<n) }
+            // Two chunks per thread: each repacks B, so fewer than for elementwise loops.
+            pool.parallelFor(mPanels, chunks: min(mPanels, 2 * threads)) { r in run((r.lowerBound * mr)..<min(m, r.upperBound * mr), 0..<n) }
         }
     }
 
