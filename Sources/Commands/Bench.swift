@@ -181,8 +181,11 @@ extension Bench {
             var fields = [("d_step_ms", Self.median(dms[0])), ("g_step_ms", Self.median(gms[0]))]
             if scaling {
                 let d1 = Self.median(dms[1]), g1 = Self.median(gms[1])
+                let st = runners[0].steps.pool.stats
                 fields += [("d_step_ms_1_thread", d1), ("g_step_ms_1_thread", g1),
-                           ("d_speedup", d1 / fields[0].1), ("g_speedup", g1 / fields[1].1)]
+                           ("d_speedup", d1 / fields[0].1), ("g_speedup", g1 / fields[1].1),
+                           ("parallel_loops", Double(st.parallelLoops)), ("serial_loops", Double(st.serialLoops)),
+                           ("saved_ms", Double(st.savedNanoseconds) / 1e6), ("waited_ms", Double(st.waitedNanoseconds) / 1e6)]
             }
             Bench.emit(fields, json: common.json)
         }

@@ -18,6 +18,9 @@
 // loops cost no system call. When no chunk is left to claim, the caller polls until the chunks
 // other threads hold are done for about twice its own mean chunk time, then sleeps until the
 // last one finishes (a worker preempted inside its chunk then gets the caller's core).
+// A `Governor` runs loops on the caller alone for a while when, over a window, the caller
+// waited longer for the workers' chunks than those chunks would have taken it.
+// Serial and parallel runs compute the same bits (chunks write disjoint outputs).
 //
 // Why (a 2-core VM): with equal static chunks and spin-waiting, a D step of mnist_gan ran
 // 6× slower on 2 threads than on 1 when other processes kept the cores busy: each of the
@@ -35,6 +38,10 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// How long an idle worker polls for the next loop before it sleeps, by default.
     public static let defaultSpinNanoseconds: UInt64 = 1_000_000
+    /// Default chunks per thread of a loop.
+    static let chunksPerThread = 4
+    /// How long an idle worker polls before it starts yielding its core between polls.
+    static let yieldAfter: UInt64 = 50_000
 
     // Ticket layout: generation (28 bits) | chunk count (18 bits) | next chunk (18 bits).
     static let indexBits: UInt64 = 18
@@ -60,6 +67,8 @@ public final class ThreadPool: @unchecked Sendable {
         var job: ((Range<Int>) -> Void)?
         var n = 0
         var inLoop = false
+        /// Caller-side only.
+        var governor = Governor()
 
         init(spin: UInt64) { spinNanoseconds = spin }
 
@@ -113,7 +122,7 @@ public final class ThreadPool: @unchecked Sendable {
                     let elapsed = DispatchTime.now().uptimeNanoseconds - start
                     if elapsed > spinNanoseconds { break }
                     // Past 50 µs, give the core to whoever waits for it (on a busy machine, maybe the caller).
-                    if elapsed > 50_000 { sched_yield() }
+                    if elapsed > ThreadPool.yieldAfter { sched_yield() }
                 }
             }
             wake.lock()
@@ -128,6 +137,59 @@ public final class ThreadPool: @unchecked Sendable {
             return shuttingDown.load(ordering: .relaxed) ? nil : t
         }
     }
+
+    /// Decides, from what the workers' chunks saved the caller against how long the caller waited
+    /// for them, whether loops run in parallel or (for a while) on the caller alone. On a machine
+    /// whose cores are all busy, a worker is often descheduled while it holds a chunk, and the
+    /// caller then waits a whole scheduler time slice for it: worse than doing the work itself.
+    /// Over each window of 25 ms, it compares the caller time the workers' chunks would have taken
+    /// (their count × the caller's mean chunk time) with the caller time spent waiting for them;
+    /// when the waiting was longer, loops run on the caller for 20 ms, doubling (up to 640 ms)
+    /// while windows keep losing.
+    public struct Governor {
+        /// Length of an accounting window and the shortest and longest serial period (ns).
+        public static let window: UInt64 = 25_000_000
+        public static let minSerial: UInt64 = 20_000_000, maxSerial: UInt64 = 640_000_000
+        public init() {}
+        var windowStart: UInt64 = 0
+        /// Caller time the workers' chunks would have taken, and caller time spent waiting for them.
+        var saved: UInt64 = 0, waited: UInt64 = 0
+        public private(set) var serialUntil: UInt64 = 0
+        var backoff = Governor.minSerial
+        /// Totals since the pool started, for reports (see `ThreadPool.Stats`).
+        public internal(set) var stats = Stats()
+
+        /// Whether loops issued at `now` (uptime ns) run on the caller alone.
+        @inline(__always) public func serial(_ now: UInt64) -> Bool { now < serialUntil }
+
+        /// Accounts one parallel loop that ended at `now`.
+        public mutating func record(now: UInt64, saved s: UInt64, waited w: UInt64) {
+            stats.parallelLoops += 1
+            stats.savedNanoseconds += s
+            stats.waitedNanoseconds += w
+            if windowStart == 0 || windowStart < serialUntil { windowStart = now; saved = 0; waited = 0 }
+            saved += s; waited += w
+            guard now - windowStart >= Governor.window else { return }
+            if waited > saved {
+                serialUntil = now + backoff
+                backoff = min(2 * backoff, Governor.maxSerial)
+            } else {
+                backoff = Governor.minSerial
+            }
+            windowStart = now; saved = 0; waited = 0
+        }
+    }
+
+    /// What the pool did since it started.
+    public struct Stats: Equatable, Sendable {
+        /// Loops shared with the workers, and loops the governor ran on the caller alone.
+        public var parallelLoops = 0, serialLoops = 0
+        /// Caller time the workers' chunks would have taken, and caller time spent waiting for them.
+        public var savedNanoseconds: UInt64 = 0, waitedNanoseconds: UInt64 = 0
+    }
+
+    /// What the pool did since it started (read it from the thread that issues the loops).
+    public var stats: Stats { state.governor.stats }
 
     /// A pool that runs everything on the calling thread.
     public static let serial = ThreadPool(threads: 1)
@@ -152,7 +214,7 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// The default number of chunks for a loop of `n` units.
-    public func defaultChunks(_ n: Int) -> Int { min(n, 4 * threads) }
+    public func defaultChunks(_ n: Int) -> Int { min(n, ThreadPool.chunksPerThread * threads) }
 
     /// Runs `body` over `chunks` contiguous chunks of 0..<n (see the file header); by default
     /// `defaultChunks(n)`.
@@ -161,6 +223,12 @@ public final class ThreadPool: @unchecked Sendable {
         let count = min(max(1, chunks ?? defaultChunks(n)), n, ThreadPool.maxChunks)
         let s = state
         if threads == 1 || count == 1 || s.inLoop {
+            body(0..<n)
+            return
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        if s.governor.serial(start) {
+            s.governor.stats.serialLoops += 1
             body(0..<n)
             return
         }
@@ -175,13 +243,13 @@ public final class ThreadPool: @unchecked Sendable {
             if s.sleepingWorkers.load(ordering: .sequentiallyConsistent) > 0 {
                 s.wake.lock(); s.wake.broadcast(); s.wake.unlock()
             }
-            let start = DispatchTime.now().uptimeNanoseconds
             var mine = 0
             while let c = s.claim(gen) { s.run(c, of: count); mine += 1 }
+            let now = DispatchTime.now().uptimeNanoseconds
+            let perChunk = (now - start) / UInt64(max(mine, 1))
             if s.pending.load(ordering: .acquiring) > 0 {
                 // Poll for about twice the caller's mean chunk time, then sleep.
-                let now = DispatchTime.now().uptimeNanoseconds
-                let budget = min(2_000_000, max(20_000, 2 * (now - start) / UInt64(max(mine, 1))))
+                let budget = min(2_000_000, max(20_000, 2 * perChunk))
                 var spins = 0
                 while s.pending.load(ordering: .acquiring) > 0 {
                     spins += 1
@@ -194,6 +262,8 @@ public final class ThreadPool: @unchecked Sendable {
                     }
                 }
             }
+            let end = DispatchTime.now().uptimeNanoseconds
+            s.governor.record(now: end, saved: UInt64(count - mine) * perChunk, waited: end - now)
             s.job = nil
             s.inLoop = false
         }

@@ -46,9 +46,10 @@ final class ThreadPoolTests: XCTestCase {
     /// A thread stalled inside a chunk (as one the OS deschedules) keeps only the chunk it holds:
     /// the caller claims all the others instead of waiting for it.
     func testStalledThreadTakesFewerChunks() {
-        let pool = ThreadPool(threads: 2)
         let caller = pthread_self()
         for _ in 0..<3 {
+            // A fresh pool each time: after such a loop the governor rightly runs the next ones serially.
+            let pool = ThreadPool(threads: 2)
             let c = Counts(64)
             let workerStarted = Atomic<Bool>(false)
             var byWorker = 0
@@ -65,7 +66,7 @@ final class ThreadPoolTests: XCTestCase {
                 for i in r { c.hit(i) }
             }
             XCTAssertEqual(c.c, Array(repeating: 1, count: 64))
-            XCTAssertLessThanOrEqual(byWorker, 1, "the stalled worker should hold only the chunk it took")
+            XCTAssertEqual(byWorker, 1, "the stalled worker should hold only the chunk it took")
         }
     }
 
@@ -83,5 +84,33 @@ final class ThreadPoolTests: XCTestCase {
             pool.dynamicFor(8) { i in d.hit(i) }
             XCTAssertEqual(d.c, Array(repeating: 1, count: 8))
         }
+    }
+
+    /// The governor goes serial after a window where waiting cost more than the workers saved,
+    /// for twice as long after each further losing window, and back to the first period after a
+    /// winning one.
+    func testGovernorBacksOffWhenWaitingCostsMore() {
+        typealias G = ThreadPool.Governor
+        var g = G()
+        var t: UInt64 = 1_000_000_000
+        // A winning window: stays parallel.
+        g.record(now: t, saved: 5_000_000, waited: 1_000_000)
+        t += G.window
+        g.record(now: t, saved: 5_000_000, waited: 1_000_000)
+        XCTAssertFalse(g.serial(t + 1))
+        // A losing window: serial for minSerial.
+        g.record(now: t + 1, saved: 0, waited: 3_000_000)
+        t += 1 + G.window
+        g.record(now: t, saved: 0, waited: 3_000_000)
+        XCTAssertTrue(g.serial(t + G.minSerial - 1))
+        XCTAssertFalse(g.serial(t + G.minSerial))
+        // Losing again right after: twice as long.
+        t += G.minSerial
+        g.record(now: t, saved: 0, waited: 1)
+        t += G.window
+        g.record(now: t, saved: 0, waited: 1)
+        XCTAssertTrue(g.serial(t + 2 * G.minSerial - 1))
+        XCTAssertFalse(g.serial(t + 2 * G.minSerial))
+        XCTAssertEqual(g.stats.parallelLoops, 6)
     }
 }
