@@ -121,7 +121,8 @@ extension Bench {
         @Argument(help: "Spec (.yaml).") var spec: String
         @Option(help: "Batch size.") var batch = 64
         @Option(help: "Timed steps of each kind.") var repeats = 10
-        @Flag(help: "Print each D-step instruction's median time to stderr.") var profile = false
+        @Flag(help: "Print each D-step instruction's median time, FLOPs, GFLOP/s and % of the measured FMA peak, and totals, to stderr.")
+        var profile = false
         @Flag(help: "Compile without the training fusion (FuseConvTransposeBatchNorm).") var noFuse = false
         @Flag(help: "Also run the steps on 1 thread, interleaved step by step with the --threads runs, and print the speed-ups.")
         var scaling = false
@@ -177,7 +178,6 @@ extension Bench {
                 for i in runners.indices { let t = try runners[i].dStep(); if round >= 2 { dms[i].append(t) } }
                 for i in runners.indices { let t = try runners[i].gStep(); if round >= 2 { gms[i].append(t) } }
             }
-            if profile { try printProfile(runners[0]) }
             var fields = [("d_step_ms", Self.median(dms[0])), ("g_step_ms", Self.median(gms[0]))]
             if scaling {
                 let d1 = Self.median(dms[1]), g1 = Self.median(gms[1])
@@ -187,17 +187,54 @@ extension Bench {
                            ("parallel_loops", Double(st.parallelLoops)), ("serial_loops", Double(st.serialLoops)),
                            ("saved_ms", Double(st.savedNanoseconds) / 1e6), ("waited_ms", Double(st.waitedNanoseconds) / 1e6)]
             }
+            if profile { fields += try printProfile(runners[0]) }
             Bench.emit(fields, json: common.json)
         }
 
-        func printProfile(_ r: Runner) throws {
+        /// Prints each D-step instruction's median time (5 profiled runs), FLOPs, GFLOP/s and % of
+        /// the measured FMA peak of the pool's threads, then totals per kernel family and for the
+        /// step, to stderr. Returns the summary fields for the JSON line.
+        func printProfile(_ r: Runner) throws -> [(String, Double)] {
             let d = r.d
+            let pool = r.steps.pool
+            let peak = KernelBench.peakGflops(threads: pool.threads, pool: pool)
             try d.program.setInputsForProfile(r.steps.dInputs(real: r.real, labels: r.labels, iteration: 0))
             var per = [[Double]](repeating: [], count: d.program.instructions.count)
             for _ in 0..<5 { for (i, t) in try d.program.runProfiled().enumerated() { per[i].append(t) } }
-            for (ins, ts) in zip(d.program.instructions, per) {
-                FileHandle.standardError.write(String(format: "%8.3f ms  %@  # %@\n", ts.sorted()[2], "\(ins.call)", ins.label).data(using: .utf8)!)
+            func log(_ line: String) { FileHandle.standardError.write((line + "\n").data(using: .utf8)!) }
+            func pct(_ flops: Double, _ ms: Double) -> String {
+                flops > 0 && ms > 0 ? String(format: "%6.1f%%", flops / (ms * 1e6) / peak * 100) : "      -"
             }
+            func rate(_ flops: Double, _ ms: Double) -> String {
+                flops > 0 && ms > 0 ? String(format: "%8.1f", flops / (ms * 1e6)) : "       -"
+            }
+            log(String(format: "D step profile, %d thread(s), measured FMA peak %.1f GFLOP/s", pool.threads, peak))
+            log("      ms    GFLOP  GFLOP/s   %peak  instruction  # node")
+            var families: [String: (ms: Double, flops: Double, count: Int)] = [:]
+            var totalMs = 0.0, totalFlops = 0.0
+            for (ins, ts) in zip(d.program.instructions, per) {
+                let ms = ts.sorted()[2], flops = ins.call.flops
+                totalMs += ms; totalFlops += flops
+                families[ins.call.family, default: (0, 0, 0)].ms += ms
+                families[ins.call.family, default: (0, 0, 0)].flops += flops
+                families[ins.call.family, default: (0, 0, 0)].count += 1
+                log(String(format: "%8.3f %8.3f %@ %@  %@  # %@", ms, flops / 1e9, rate(flops, ms), pct(flops, ms), "\(ins.call)", ins.label))
+            }
+            log("\nper kernel family, by time:")
+            log("      ms  share    GFLOP  GFLOP/s   %peak  calls  family")
+            for (name, f) in families.sorted(by: { $0.value.ms > $1.value.ms }) {
+                log(String(format: "%8.2f %5.1f%% %8.3f %@ %@  %5d  %@", f.ms, f.ms / totalMs * 100, f.flops / 1e9,
+                           rate(f.flops, f.ms), pct(f.flops, f.ms), f.count, name))
+            }
+            let dense = families.filter { $0.value.flops > 0 }.values
+            let denseMs = dense.map(\.ms).reduce(0, +), denseFlops = dense.map(\.flops).reduce(0, +)
+            log(String(format: "\nGEMM/conv kernels: %.2f ms (%.1f%% of the step), %.1f GFLOP/s, %.1f%% of peak",
+                       denseMs, denseMs / totalMs * 100, denseFlops / (denseMs * 1e6), denseFlops / (denseMs * 1e6) / peak * 100))
+            log(String(format: "whole step: %.2f ms (sum of instructions), %.3f GFLOP, %.1f GFLOP/s, %.1f%% of peak",
+                       totalMs, totalFlops / 1e9, totalFlops / (totalMs * 1e6), totalFlops / (totalMs * 1e6) / peak * 100))
+            return [("peak_gflops", peak), ("profile_step_ms", totalMs), ("step_gflop", totalFlops / 1e9),
+                    ("step_pct_of_peak", totalFlops / (totalMs * 1e6) / peak * 100),
+                    ("dense_pct_of_peak", denseFlops / (denseMs * 1e6) / peak * 100), ("dense_share_of_step", denseMs / totalMs)]
         }
     }
 }
