@@ -18,10 +18,11 @@
 // between threads and calls; results are bit-identical to `sgemm`.
 //
 // Threads: the work is split into chunks of NR-wide column panels handed to whichever thread
-// is free (`dynamicFor`: a core slowed by a neighbour takes fewer), or into one contiguous range
-// of MR-high row panels per thread when N is narrow; each runs the whole serial algorithm on
-// its part. Every C element is computed by the same microkernel with the same k order, so the
-// result is bit-identical for any thread count and any schedule.
+// is free (`dynamicFor`: a core slowed by a neighbour takes fewer), or, when N is narrow, into
+// two contiguous ranges of MR-high row panels per thread, also claimed by whichever is free;
+// each runs the whole serial algorithm on its part. Every C element is computed by the same
+// microkernel with the same k order, so the result is bit-identical for any thread count and
+// any schedule.
 //
 // Packing buffers live in per-thread storage (pthread TLS), allocated on a thread's first
 // GEMM and grown only when a larger problem arrives; no allocation in a steady state.
