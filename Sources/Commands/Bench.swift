@@ -121,17 +121,75 @@ extension Bench {
         @Argument(help: "Spec (.yaml).") var spec: String
         @Option(help: "Batch size.") var batch = 64
         @Option(help: "Timed steps of each kind.") var repeats = 10
-        @Flag(help: "Print each D-step instruction's median time to stderr.") var profile = false
+        @Flag(help: "Print each D-step instruction's median time, FLOPs, GFLOP/s and % of the measured FMA peak, and totals, to stderr.")
+        var profile = false
         @Flag(help: "Compile without the training fusion (FuseConvTransposeBatchNorm).") var noFuse = false
+        @Flag(help: "Also run the steps on 1 thread, interleaved step by step with the --threads runs, and print the speed-ups.")
+        var scaling = false
         @OptionGroup var common: Common
+
+        func validate() throws {
+            guard batch > 0, repeats > 0 else { throw ValidationError("--batch and --repeats must be positive") }
+        }
+
+        /// One spec's compiled D and G steps on one pool, with inputs ready.
+        struct Runner {
+            let steps: GANSteps
+            let d: TrainStep, g: TrainStep
+            let real: Tensor, labels: Tensor?
+            var it = 0
+            init(spec: Spec, batch: Int, threads: Int, noFuse: Bool) throws {
+                steps = try GANSteps(spec: spec, threads: threads)
+                if noFuse { steps.passes = TrainStep.pipelineUnfused }
+                let shape = steps.imageShape
+                real = Tensor(shape: [batch] + shape, floats: (0..<(batch * shape.reduce(1, *))).map { Float($0 % 255) / 255 })
+                labels = steps.classes.map { k in Tensor(shape: [batch], int64s: (0..<batch).map { Int64($0 % k) }) }
+                d = try steps.dStep(batch: batch)
+                g = try steps.gStep(batch: batch)
+            }
+            /// Milliseconds of one D step (inputs built outside the timed region).
+            mutating func dStep() throws -> Double {
+                it += 1
+                let inputs = steps.dInputs(real: real, labels: labels, iteration: it)
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try d.run(inputs)
+                return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+            }
+            mutating func gStep() throws -> Double {
+                it += 1
+                let inputs = steps.gInputs(batch: real.shape[0], iteration: it)
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try g.run(inputs)
+                return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+            }
+        }
+
+        static func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+
         func run() throws {
             let s: Spec
             do { s = try Spec.load(path: spec) } catch let e as SpecError { throw CommandError("\(e)") }
-            let steps = try GANSteps(spec: s, threads: common.threads)
-            if noFuse { steps.passes = TrainStep.pipelineUnfused }
-            let real = Tensor(shape: [batch] + steps.imageShape, floats: (0..<(batch * steps.imageShape.reduce(1, *))).map { Float($0 % 255) / 255 })
-            let labels = steps.classes.map { k in Tensor(shape: [batch], int64s: (0..<batch).map { Int64($0 % k) }) }
-            let d = try steps.dStep(batch: batch), g = try steps.gStep(batch: batch)
+            var runners = [try Runner(spec: s, batch: batch, threads: common.threads, noFuse: noFuse)]
+            if scaling { runners.append(try Runner(spec: s, batch: batch, threads: 1, noFuse: noFuse)) }
+            // Each round runs every runner's D step, then every runner's G step: a slow drift of the
+            // machine (other processes, clock changes) affects all runners alike.
+            var dms = [[Double]](repeating: [], count: runners.count), gms = dms
+            for round in 0..<(repeats + 2) {
+                for i in runners.indices { let t = try runners[i].dStep(); if round >= 2 { dms[i].append(t) } }
+                for i in runners.indices { let t = try runners[i].gStep(); if round >= 2 { gms[i].append(t) } }
+            }
+            var fields = [("d_step_ms", Self.median(dms[0])), ("g_step_ms", Self.median(gms[0]))]
+            if scaling {
+                let d1 = Self.median(dms[1]), g1 = Self.median(gms[1])
+                let st = runners[0].steps.pool.stats
+                fields += [("d_step_ms_1_thread", d1), ("g_step_ms_1_thread", g1),
+                           ("d_speedup", d1 / fields[0].1), ("g_speedup", g1 / fields[1].1),
+                           ("parallel_loops", Double(st.parallelLoops)), ("serial_loops", Double(st.serialLoops)),
+                           ("saved_ms", Double(st.savedNanoseconds) / 1e6), ("waited_ms", Double(st.waitedNanoseconds) / 1e6)]
+            }
+            // The trainer's per-step NaN/Inf check (NonFiniteGuard), as a share of the steps.
+            let steps = runners[0].steps
+            let check = NonFiniteGuard(steps: steps)
             func time(_ body: () throws -> Void) rethrows -> Double {
                 var ts: [Double] = []
                 for i in 0..<(repeats + 2) {
@@ -139,25 +197,60 @@ extension Bench {
                     try body()
                     if i >= 2 { ts.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6) }
                 }
-                return ts.sorted()[ts.count / 2]
+                return Self.median(ts)
             }
-            var it = 0
-            let dms = try time { it += 1; _ = try d.run(steps.dInputs(real: real, labels: labels, iteration: it)) }
-            let gms = try time { it += 1; _ = try g.run(steps.gInputs(batch: batch, iteration: it)) }
-            if profile {
-                try d.program.setInputsForProfile(steps.dInputs(real: real, labels: labels, iteration: 0))
-                var per = [[Double]](repeating: [], count: d.program.instructions.count)
-                for _ in 0..<5 { for (i, t) in try d.program.runProfiled().enumerated() { per[i].append(t) } }
-                for (ins, ts) in zip(d.program.instructions, per) {
-                    FileHandle.standardError.write(String(format: "%8.3f ms  %@  # %@\n", ts.sorted()[2], "\(ins.call)", ins.label).data(using: .utf8)!)
-                }
-            }
-            // The trainer's per-step NaN/Inf check (NonFiniteGuard), as a share of the steps.
-            let check = NonFiniteGuard(steps: steps)
             let dGuard = try time { try check.check(["d_loss": 0], order: ["d_loss"], network: steps.discriminator.name, iteration: 0) }
             let gGuard = try time { try check.check(["g_loss": 0], order: ["g_loss"], network: steps.generator.name, iteration: 0) }
-            Bench.emit([("d_step_ms", dms), ("g_step_ms", gms), ("d_guard_ms", dGuard), ("g_guard_ms", gGuard),
-                        ("guard_overhead_pct", 100 * (dGuard + gGuard) / (dms + gms))], json: common.json)
+            fields += [("d_guard_ms", dGuard), ("g_guard_ms", gGuard),
+                       ("guard_overhead_pct", 100 * (dGuard + gGuard) / (fields[0].1 + fields[1].1))]
+            if profile { fields += try printProfile(runners[0]) }
+            Bench.emit(fields, json: common.json)
+        }
+
+        /// Prints each D-step instruction's median time (5 profiled runs), FLOPs, GFLOP/s and % of
+        /// the measured FMA peak of the pool's threads, then totals per kernel family and for the
+        /// step, to stderr. Returns the summary fields for the JSON line.
+        func printProfile(_ r: Runner) throws -> [(String, Double)] {
+            let d = r.d
+            let pool = r.steps.pool
+            let peak = KernelBench.peakGflops(threads: pool.threads, pool: pool)
+            try d.program.setInputsForProfile(r.steps.dInputs(real: r.real, labels: r.labels, iteration: 0))
+            var per = [[Double]](repeating: [], count: d.program.instructions.count)
+            for _ in 0..<5 { for (i, t) in try d.program.runProfiled().enumerated() { per[i].append(t) } }
+            func log(_ line: String) { FileHandle.standardError.write((line + "\n").data(using: .utf8)!) }
+            func pct(_ flops: Double, _ ms: Double) -> String {
+                flops > 0 && ms > 0 ? String(format: "%6.1f%%", flops / (ms * 1e6) / peak * 100) : "      -"
+            }
+            func rate(_ flops: Double, _ ms: Double) -> String {
+                flops > 0 && ms > 0 ? String(format: "%8.1f", flops / (ms * 1e6)) : "       -"
+            }
+            log(String(format: "D step profile, %d thread(s), measured FMA peak %.1f GFLOP/s", pool.threads, peak))
+            log("      ms    GFLOP  GFLOP/s   %peak  instruction  # node")
+            var families: [String: (ms: Double, flops: Double, count: Int)] = [:]
+            var totalMs = 0.0, totalFlops = 0.0
+            for (ins, ts) in zip(d.program.instructions, per) {
+                let ms = ts.sorted()[2], flops = ins.call.flops
+                totalMs += ms; totalFlops += flops
+                families[ins.call.family, default: (0, 0, 0)].ms += ms
+                families[ins.call.family, default: (0, 0, 0)].flops += flops
+                families[ins.call.family, default: (0, 0, 0)].count += 1
+                log(String(format: "%8.3f %8.3f %@ %@  %@  # %@", ms, flops / 1e9, rate(flops, ms), pct(flops, ms), "\(ins.call)", ins.label))
+            }
+            log("\nper kernel family, by time:")
+            log("      ms  share    GFLOP  GFLOP/s   %peak  calls  family")
+            for (name, f) in families.sorted(by: { $0.value.ms > $1.value.ms }) {
+                log(String(format: "%8.2f %5.1f%% %8.3f %@ %@  %5d  %@", f.ms, f.ms / totalMs * 100, f.flops / 1e9,
+                           rate(f.flops, f.ms), pct(f.flops, f.ms), f.count, name))
+            }
+            let dense = families.filter { $0.value.flops > 0 }.values
+            let denseMs = dense.map(\.ms).reduce(0, +), denseFlops = dense.map(\.flops).reduce(0, +)
+            log(String(format: "\nGEMM/conv kernels: %.2f ms (%.1f%% of the step), %.1f GFLOP/s, %.1f%% of peak",
+                       denseMs, denseMs / totalMs * 100, denseFlops / (denseMs * 1e6), denseFlops / (denseMs * 1e6) / peak * 100))
+            log(String(format: "whole step: %.2f ms (sum of instructions), %.3f GFLOP, %.1f GFLOP/s, %.1f%% of peak",
+                       totalMs, totalFlops / 1e9, totalFlops / (totalMs * 1e6), totalFlops / (totalMs * 1e6) / peak * 100))
+            return [("peak_gflops", peak), ("profile_step_ms", totalMs), ("step_gflop", totalFlops / 1e9),
+                    ("step_pct_of_peak", totalFlops / (totalMs * 1e6) / peak * 100),
+                    ("dense_pct_of_peak", denseFlops / (denseMs * 1e6) / peak * 100), ("dense_share_of_step", denseMs / totalMs)]
         }
     }
 }

@@ -187,10 +187,10 @@ final class GemmTests: XCTestCase {
     }
 
     func testTinyMLargeN() {
-        // m < 4 takes a dedicated path; wide n exercises its 64-column blocks and tails.
+        // m < 4 takes a dedicated path; wide n exercises its 8192-column blocks (untransposed B) and tails.
         var rng = SplitMix64(seed: 6)
         for m in 1...4 {
-            for (n, k) in [(1000, 37), (77, 300), (64, 1), (129, 16)] {
+            for (n, k) in [(1000, 37), (77, 300), (64, 1), (129, 16), (8300, 9)] {
                 for ta in [false, true] {
                     for tb in [false, true] {
                         let t = Case(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, beta: 0.25,

@@ -1,9 +1,11 @@
 import Kernels
+import Synchronization
 import XCTest
 
-/// ThreadPool: parallelFor's split is fixed by n and the thread count; dynamicFor runs every
-/// index exactly once whoever takes it; nested loops run serially; loops issued back to back
-/// and after the workers went to sleep all complete.
+/// ThreadPool: parallelFor's split is fixed by n, the chunk count and the thread count; chunks
+/// go to whichever thread is free, so a stalled thread takes fewer; dynamicFor runs every index
+/// exactly once whoever takes it; nested loops run serially; loops issued back to back and after
+/// the workers went to sleep all complete.
 final class ThreadPoolTests: XCTestCase {
     final class Counts: @unchecked Sendable {
         var c: [Int]
@@ -29,8 +31,43 @@ final class ThreadPoolTests: XCTestCase {
         let pool = ThreadPool(threads: 3)
         let ranges = Counts(0)
         var seen: [Range<Int>] = []
-        pool.parallelFor(10) { r in ranges.lock.lock(); seen.append(r); ranges.lock.unlock() }
-        XCTAssertEqual(seen.sorted { $0.lowerBound < $1.lowerBound }, [0..<4, 4..<8, 8..<10])
+        pool.parallelFor(10, chunks: 3) { r in ranges.lock.lock(); seen.append(r); ranges.lock.unlock() }
+        XCTAssertEqual(seen.sorted { $0.lowerBound < $1.lowerBound }, [0..<3, 3..<6, 6..<10])
+        // By default 4 chunks per thread (at most one per index).
+        seen = []
+        pool.parallelFor(25) { r in ranges.lock.lock(); seen.append(r); ranges.lock.unlock() }
+        XCTAssertEqual(seen.count, 12)
+        XCTAssertEqual(seen.sorted { $0.lowerBound < $1.lowerBound }.map(\.count), [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3])
+        seen = []
+        pool.parallelFor(5) { r in ranges.lock.lock(); seen.append(r); ranges.lock.unlock() }
+        XCTAssertEqual(seen.sorted { $0.lowerBound < $1.lowerBound }, (0..<5).map { $0..<($0 + 1) })
+    }
+
+    /// A thread stalled inside a chunk (as one the OS deschedules) keeps only the chunk it holds:
+    /// the caller claims all the others instead of waiting for it.
+    func testStalledThreadTakesFewerChunks() {
+        let caller = pthread_self()
+        for _ in 0..<3 {
+            // A fresh pool each time: after such a loop the governor rightly runs the next ones serially.
+            let pool = ThreadPool(threads: 2)
+            let c = Counts(64)
+            let workerStarted = Atomic<Bool>(false)
+            var byWorker = 0
+            pool.parallelFor(64, chunks: 64) { r in
+                if pthread_equal(pthread_self(), caller) == 0 {
+                    workerStarted.store(true, ordering: .releasing)
+                    Thread.sleep(forTimeInterval: 0.2)
+                    c.lock.lock(); byWorker += r.count; c.lock.unlock()
+                } else {
+                    // Let the worker take its first chunk (bounded, so a busy machine cannot hang the test).
+                    let t0 = Date()
+                    while !workerStarted.load(ordering: .acquiring) && Date().timeIntervalSince(t0) < 2 { sched_yield() }
+                }
+                for i in r { c.hit(i) }
+            }
+            XCTAssertEqual(c.c, Array(repeating: 1, count: 64))
+            XCTAssertEqual(byWorker, 1, "the stalled worker should hold only the chunk it took")
+        }
     }
 
     func testNestedAndAfterSleep() {
@@ -47,5 +84,33 @@ final class ThreadPoolTests: XCTestCase {
             pool.dynamicFor(8) { i in d.hit(i) }
             XCTAssertEqual(d.c, Array(repeating: 1, count: 8))
         }
+    }
+
+    /// The governor goes serial after a window where waiting cost more than the workers saved,
+    /// for twice as long after each further losing window, and back to the first period after a
+    /// winning one.
+    func testGovernorBacksOffWhenWaitingCostsMore() {
+        typealias G = ThreadPool.Governor
+        var g = G()
+        var t: UInt64 = 1_000_000_000
+        // A winning window: stays parallel.
+        g.record(now: t, saved: 5_000_000, waited: 1_000_000)
+        t += G.window
+        g.record(now: t, saved: 5_000_000, waited: 1_000_000)
+        XCTAssertFalse(g.serial(t + 1))
+        // A losing window: serial for minSerial.
+        g.record(now: t + 1, saved: 0, waited: 3_000_000)
+        t += 1 + G.window
+        g.record(now: t, saved: 0, waited: 3_000_000)
+        XCTAssertTrue(g.serial(t + G.minSerial - 1))
+        XCTAssertFalse(g.serial(t + G.minSerial))
+        // Losing again right after: twice as long.
+        t += G.minSerial
+        g.record(now: t, saved: 0, waited: 1)
+        t += G.window
+        g.record(now: t, saved: 0, waited: 1)
+        XCTAssertTrue(g.serial(t + 2 * G.minSerial - 1))
+        XCTAssertFalse(g.serial(t + 2 * G.minSerial))
+        XCTAssertEqual(g.stats.parallelLoops, 6)
     }
 }

@@ -12,6 +12,8 @@ full size, train mode, Adam 3e-4 (0.9, 0.999), float32:
 - mnist_gan D step: fake = G(z).detach(); BCEWithLogits(D(real),1) + BCEWithLogits(D(fake),0);
   backward; D Adam step. (Gannet does not detach but asks only for D's gradients: same work.)
 - mnist_gan G step: BCEWithLogits(D(G(z)),1); backward through D and G; G Adam step.
+- dcgan_mnist64 (Specs/dcgan_mnist64.yaml, 64x64): as mnist_gan with BCE on D's sigmoid output,
+  Adam 2e-4 (0.5, 0.999).
 - mnist_wgangp / cifar10_wgangp critic step: fake detached; wdist + λ·mean((‖∇D(xmix)‖−1)²) with
   create_graph=True (double backward); critic Adam step. G step: −mean(D(G(z))).
 Each step is timed as the median of --repeats runs after 3 warm-up runs; `gannet bench step
@@ -73,6 +75,23 @@ def cifar_generator():
     return nn.Sequential(*layers)
 
 
+def dcgan_generator():
+    # The CMU 11-785 DCGAN notebook (Specs/dcgan_mnist64.yaml): width 128, ReLU, tanh, 64x64.
+    layers = [Reshape(-1, 100, 1, 1), nn.ConvTranspose2d(100, 1024, 4, 1, 0), nn.BatchNorm2d(1024), nn.ReLU()]
+    for cin, cout in [(1024, 512), (512, 256), (256, 128)]:
+        layers += [nn.ConvTranspose2d(cin, cout, 4, 2, 1), nn.BatchNorm2d(cout), nn.ReLU()]
+    layers += [nn.ConvTranspose2d(128, 1, 4, 2, 1), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+def dcgan_discriminator():
+    layers = [nn.Conv2d(1, 128, 4, 2, 1), nn.LeakyReLU(0.2)]
+    for cin, cout in [(128, 256), (256, 512), (512, 1024)]:
+        layers += [nn.Conv2d(cin, cout, 4, 2, 1), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2)]
+    layers += [nn.Conv2d(1024, 1, 4, 1, 0), nn.Sigmoid(), Reshape(-1)]
+    return nn.Sequential(*layers)
+
+
 def cifar_critic():
     layers = []
     for cin, cout in [(3, 64), (64, 128), (128, 256), (256, 512)]:
@@ -85,11 +104,13 @@ EXPERIMENTS = {
     "mnist_gan": dict(G=mnist_generator, D=lambda: mnist_discriminator(True), shape=(1, 28, 28), loss="gan"),
     "mnist_wgangp": dict(G=mnist_generator, D=lambda: mnist_discriminator(False), shape=(1, 28, 28), loss="wgan", lam=20.0),
     "cifar10_wgangp": dict(G=cifar_generator, D=cifar_critic, shape=(3, 32, 32), loss="wgan", lam=10.0),
+    "dcgan_mnist64": dict(G=dcgan_generator, D=dcgan_discriminator, shape=(1, 64, 64), loss="bce",
+                          lr=2e-4, betas=(0.5, 0.999)),
 }
 
 
-def median_ms(fn, repeats):
-    for _ in range(3):
+def median_ms(fn, repeats, warmup=3):
+    for _ in range(warmup):
         fn()
     ts = []
     for _ in range(repeats):
@@ -99,12 +120,13 @@ def median_ms(fn, repeats):
     return statistics.median(ts)
 
 
-def torch_times(cfg, batch, repeats):
+def torch_times(cfg, batch, repeats, warmup=3):
     G, D = cfg["G"](), cfg["D"]()
     G.train()
     D.train()
-    dopt = torch.optim.Adam(D.parameters(), lr=3e-4, betas=(0.9, 0.999))
-    gopt = torch.optim.Adam(G.parameters(), lr=3e-4, betas=(0.9, 0.999))
+    lr, betas = cfg.get("lr", 3e-4), cfg.get("betas", (0.9, 0.999))
+    dopt = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
+    gopt = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
     real = torch.rand(batch, *cfg["shape"])
 
     def d_step():
@@ -115,6 +137,9 @@ def torch_times(cfg, batch, repeats):
         if cfg["loss"] == "gan":
             loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
                     + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        elif cfg["loss"] == "bce":
+            loss = (F.binary_cross_entropy(d_real, torch.ones_like(d_real))
+                    + F.binary_cross_entropy(d_fake, torch.zeros_like(d_fake)))
         else:
             alpha = torch.rand(batch, 1, 1, 1)
             xmix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
@@ -130,12 +155,14 @@ def torch_times(cfg, batch, repeats):
         d_fake = D(G(z))
         if cfg["loss"] == "gan":
             loss = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
+        elif cfg["loss"] == "bce":
+            loss = F.binary_cross_entropy(d_fake, torch.ones_like(d_fake))
         else:
             loss = -d_fake.mean()
         loss.backward()
         gopt.step()
 
-    return median_ms(d_step, repeats), median_ms(g_step, repeats)
+    return median_ms(d_step, repeats, warmup), median_ms(g_step, repeats, warmup)
 
 
 def gannet_times(name, batch, threads):
