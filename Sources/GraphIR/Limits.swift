@@ -100,15 +100,19 @@ public enum Limits {
 
     /// Bytes of a tensor of `shape` with `elementBytes`-byte elements, or an error naming
     /// `what` when a dim is negative, the size overflows or it exceeds `maxTensorBytes`.
+    /// An empty tensor (a zero dim) is sized by its other dims: strides and loop bounds are
+    /// products of them, so they must fit as if the tensor were not empty.
     @discardableResult
     public static func checkTensor(_ shape: [Int], elementBytes: Int, _ what: @autoclosure () -> String) throws -> Int {
         let count = try elementCount(shape, what())
-        let (bytes, o) = count.multipliedReportingOverflow(by: elementBytes)
+        let span = count == 0 ? try elementCount(shape.filter { $0 != 0 }, what()) : count
+        let (bytes, o) = span.multipliedReportingOverflow(by: elementBytes)
         if o || bytes > maxTensorBytes {
             let size = o ? "more than \(describeBytes(Int.max))" : describeBytes(bytes)
-            throw GraphError("\(what()): a tensor of shape \(shape) needs \(size), over the \(describeBytes(maxTensorBytes)) limit on one tensor (set \(tensorBytesVariable) to raise it)")
+            let empty = count == 0 ? " (empty, but its other dims span that much)" : ""
+            throw GraphError("\(what()): a tensor of shape \(shape) needs \(size)\(empty), over the \(describeBytes(maxTensorBytes)) limit on one tensor (set \(tensorBytesVariable) to raise it)")
         }
-        return bytes
+        return count * elementBytes
     }
 
     /// `checkTensor` for a dtype.

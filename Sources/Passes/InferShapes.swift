@@ -6,7 +6,7 @@
 // Constant nodes). A symbolic dim passes through ops that keep it; arithmetic that would need
 // its value (a symbolic spatial dim under Conv, say) is an error naming the node. Existing
 // output types are replaced. Errors name the node and op and say what does not fit.
-// Sizes: graph input types and every inferred type are checked with `Limits` (no negative
+// Sizes: initializer and graph input types and every inferred type are checked with `Limits` (no negative
 // dim, no overflow, at most `Limits.maxTensorBytes` per sample with symbols counted as 1),
 // and all arithmetic on dims is overflow-checked, so a hostile model is an error, not a trap.
 
@@ -17,7 +17,10 @@ public struct InferShapes: Pass {
     public init() {}
 
     public func run(_ graph: inout Graph) throws {
-        for v in graph.initializers.keys { graph[v].type = graph.initializers[v]!.type }
+        for (v, t) in graph.initializers {
+            graph[v].type = t.type
+            try Limits.checkType(t.type, "initializer '\(graph.name(of: v))'")
+        }
         for v in graph.inputs {
             if let t = graph.type(of: v) { try Limits.checkType(t, "graph input '\(graph.name(of: v))'") }
         }

@@ -64,6 +64,8 @@ final class LimitsTests: XCTestCase {
         assertTypeRejected("f32[4294967296,4294967296]", "more elements than fit in 64 bits")
         assertTypeRejected("f32[9223372036854775807]", "over the 8 GiB limit")
         assertTypeRejected("i64[N,1073741824,2]", "over the 8 GiB limit")
+        assertTypeRejected("f32[0,4294967296,4294967296]", "more elements than fit in 64 bits")
+        assertTypeRejected("f32[4294967296,0,4]", "(empty, but its other dims span that much)")
         XCTAssertNoThrow(try Graph.parse("graph \"g\" {\n  input %x: f32[N,4]\n  %y: f32[N,4] = Relu(%x)\n  output %y\n}\n"))
     }
 }

@@ -89,6 +89,20 @@ final class HostileSizeTests: XCTestCase {
         XCTAssertGreaterThan(errors, 200)
     }
 
+    /// Found by Tools/fuzz (fuzz-onnx): an empty int64 initializer whose other dims multiply
+    /// past 64 bits ([69,127,0,0,16383,10485502,130979,2172]) sliced by constant folding
+    /// trapped computing strides.
+    func testFuzzEmptyTensorWithHugeDims() throws {
+        let b64 = "CAg68QEKHgoBeAoBaRIBYSIGR2F0aGVyKgsKBGF4aXMYAaABAgoeCgFpegFhEgFjIgZDb25jYXQqCwoEYXhpcxgBoAECChYKAWMKAnN0CgJlbhICczIiBVNsaWNlSiEKAnMyEgF5IglUcmFuc3Bvc2UqDQoEcG4AAAAAAAAAAQcSAWcqGQhFEAdCAWkKEP8AAAD//wD+/f8Eo/8H/BAqGggCEAdCAnN0ShAAAAAAAAAAAP7///8F/wAAKhoIAhAHQgJlbkoQAgAAAAAAAAQEAAAAAAAAAFoTCgF4Eg4KDAgBEggKAggCCgIIA2IJCgFpEgQKAggBQgQKABAR"
+        expectFailure(Array(Data(base64Encoded: b64)!), ["hostile.onnx", "initializer 'i'", "more elements than fit in 64 bits"])
+        let empty = B.model(nodes: [B.node("Slice", ["e", "st", "en"], ["y"])], inputs: [B.valueInfo("x", dims: [1])],
+                            outputs: [B.valueInfo("y", dims: nil)],
+                            initializers: [B.tensor("e", dims: [0, 1 << 31, 1 << 31, 1 << 31], type: B.INT64, raw: []),
+                                           B.tensor("st", dims: [1], type: B.INT64, ints64: [0]),
+                                           B.tensor("en", dims: [1], type: B.INT64, ints64: [1])])
+        expectFailure(empty, ["hostile.onnx", "initializer 'e'"])
+    }
+
     /// An `If` whose then_branch holds an `If` … `levels` deep.
     static func nestedIf(levels: Int) -> [UInt8] {
         var inner = PB()
