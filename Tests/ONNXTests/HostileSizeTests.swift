@@ -103,6 +103,17 @@ final class HostileSizeTests: XCTestCase {
         expectFailure(empty, ["hostile.onnx", "initializer 'e'"])
     }
 
+    /// Found by Tools/fuzz (fuzz-onnx): a float shape operand of 1e30 trapped converting to Int64.
+    func testFuzzFloatShapeOperandOutOfInt64Range() {
+        for v: Float in [1e30, -1e30, .infinity, .nan, 0x1p63] {
+            let m = B.model(nodes: [B.node("Reshape", ["x", "s"], ["y"], name: "r")],
+                            inputs: [B.valueInfo("x", dims: [1, 4])], outputs: [B.valueInfo("y", dims: nil)],
+                            initializers: [B.tensor("s", dims: [2], type: B.FLOAT, floats: [v, 1])])
+            expectFailure(m, ["hostile.onnx", "'r'"])
+        }
+        XCTAssertEqual(Tensor(shape: [5], floats: [1e30, -1e30, .nan, -3.7, 0x1p62]).int64s, [.max, .min, 0, -3, 1 << 62])
+    }
+
     /// An `If` whose then_branch holds an `If` … `levels` deep.
     static func nestedIf(levels: Int) -> [UInt8] {
         var inner = PB()
