@@ -1,5 +1,6 @@
 // swift-tools-version:5.9
 // Gannet: a GAN toolkit built as an ONNX-style graph compiler and SIMD runtime.
+import Foundation
 import PackageDescription
 
 /// Release builds target the build machine's CPU: the default x86-64 target has no FMA and
@@ -70,3 +71,23 @@ let package = Package(
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Media", "GraphIR", "GAN"], swiftSettings: plain),
     ]
 )
+
+/// libFuzzer targets (Tools/fuzz), only when GANNET_FUZZ is set: they have no `main` (libFuzzer
+/// provides it under `--sanitize=fuzzer`), so ordinary builds must not see them. Build and run
+/// them with Tools/fuzz/run.sh.
+if ProcessInfo.processInfo.environment["GANNET_FUZZ"] != nil {
+    let fuzzTargets: [(name: String, dir: String, deps: [Target.Dependency])] = [
+        ("fuzz-onnx", "onnx", ["ONNX", "Passes", "GraphIR"]),
+        ("fuzz-ir", "ir", ["GraphIR", "Passes"]),
+        ("fuzz-spec", "spec", ["SpecFormat"]),
+        ("fuzz-checkpoint", "checkpoint", ["GAN"]),
+        ("fuzz-idx", "idx", ["Data"]),
+        ("fuzz-png", "png", ["Media"]),
+    ]
+    package.targets.append(.target(name: "FuzzSupport", path: "Tools/fuzz/Support", swiftSettings: plain))
+    for t in fuzzTargets {
+        package.targets.append(.executableTarget(name: t.name, dependencies: t.deps + ["FuzzSupport"],
+                                                 path: "Tools/fuzz/\(t.dir)", exclude: ["corpus"], swiftSettings: plain))
+        package.products.append(.executable(name: t.name, targets: [t.name]))
+    }
+}

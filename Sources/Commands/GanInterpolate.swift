@@ -41,7 +41,7 @@ public struct GanInterpolate: ParsableCommand {
     @Option(help: ArgumentHelp("Endpoint seeds: A,B[,C…] or a range A-B (one seed with --class-from/--class-to).", valueName: "seeds"))
     public var seeds: String
 
-    @Option(help: "Steps per segment (default 10 for a PNG strip, 30 for GIF/MP4).")
+    @Option(parsing: .unconditional, help: "Steps per segment (default 10 for a PNG strip, 30 for GIF/MP4).")
     public var steps: Int?
 
     @Option(help: "Interpolation: slerp or lerp.")
@@ -50,25 +50,25 @@ public struct GanInterpolate: ParsableCommand {
     @Flag(help: "Walk back from the last seed to the first.")
     public var loop = false
 
-    @Option(name: .customLong("class"), help: "Fixed class for a conditional model.")
+    @Option(name: .customLong("class"), parsing: .unconditional, help: "Fixed class for a conditional model.")
     public var classLabel: Int?
 
-    @Option(help: "Interpolate the class embedding from this class…")
+    @Option(parsing: .unconditional, help: "Interpolate the class embedding from this class…")
     public var classFrom: Int?
 
-    @Option(help: "…to this class.")
+    @Option(parsing: .unconditional, help: "…to this class.")
     public var classTo: Int?
 
     @Option(name: .shortAndLong, help: "Output: walk.gif, walk.mp4 or strip.png (sidecar: same name, .json).")
     public var out = "walk.gif"
 
-    @Option(help: "Nearest-neighbour upscale factor (default: ×4 for images ≤ 32 px in GIF/MP4, ×2 ≤ 64 px, else 1; 1 for PNG).")
+    @Option(parsing: .unconditional, help: "Nearest-neighbour upscale factor (default: ×4 for images ≤ 32 px in GIF/MP4, ×2 ≤ 64 px, else 1; 1 for PNG).")
     public var scale: Int?
 
-    @Option(help: "Frames per second for GIF/MP4.")
+    @Option(parsing: .unconditional, help: "Frames per second for GIF/MP4.")
     public var fps = 12
 
-    @Option(help: "Padding between PNG strip tiles.")
+    @Option(parsing: .unconditional, help: "Padding between PNG strip tiles.")
     public var padding = 2
 
     public init() {}
@@ -76,6 +76,9 @@ public struct GanInterpolate: ParsableCommand {
     enum Kind: String { case gif, mp4, png }
 
     var kind: Kind? { Kind(rawValue: (out as NSString).pathExtension.lowercased()) }
+
+    /// The most images (frames or strip tiles) one walk renders.
+    public static let maxFrames = 20_000
 
     public func validate() throws {
         try common.validateCommon()
@@ -111,6 +114,10 @@ public struct GanInterpolate: ParsableCommand {
             throw CommandError("--seeds \(seeds): give at least two seeds to walk between (or one seed with --class-from/--class-to)")
         }
         let steps = self.steps ?? (kind == .png ? 10 : 30)
+        let segmentCount = seedList.count == 1 ? 1 : seedList.count - (loop ? 0 : 1)
+        guard segmentCount * steps <= Self.maxFrames else {
+            throw CommandError("--seeds \(seeds) with --steps \(steps) makes \(segmentCount * steps) frames, more than \(Self.maxFrames)")
+        }
 
         // Class handling.
         var cuts: [GeneratorModel.EmbeddingCut] = []

@@ -20,13 +20,13 @@ public struct GeneratorOptions: ParsableArguments {
     @Argument(help: "Generator: ONNX (.pb/.onnx, Gannet's or PyTorch's export), IR text (.ir) or seed:mnist-generator.")
     public var model: String
 
-    @Option(help: ArgumentHelp("Truncation ψ > 0: every latent coordinate with |z_i| > ψ is resampled from its own stream (BigGAN-style truncated normal; not a scaling of z). Default: none.", valueName: "psi"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Truncation ψ > 0: every latent coordinate with |z_i| > ψ is resampled from its own stream (BigGAN-style truncated normal; not a scaling of z). Default: none.", valueName: "psi"))
     public var truncation: Double?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Output value range a,b when the model does not record it and has no final Tanh/Sigmoid (e.g. -1,1).", valueName: "a,b"))
     public var range: String?
 
-    @Option(help: "Class count, when neither metadata nor an Embedding tells it.")
+    @Option(parsing: .unconditional, help: "Class count, when neither metadata nor an Embedding tells it.")
     public var numClasses: Int?
 
     @Option(help: "Name of the latent input, when it cannot be found (a float input [N,Z] or [N,Z,1,1]).")
@@ -35,10 +35,10 @@ public struct GeneratorOptions: ParsableArguments {
     @Option(help: "Name of the integer class input, when it cannot be found.")
     public var classInput: String?
 
-    @Option(help: "Images per forward pass (memory control; does not change any image).")
+    @Option(parsing: .unconditional, help: "Images per forward pass (memory control; does not change any image).")
     public var batch = 64
 
-    @Option(help: "Worker threads (default: all cores).")
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).")
     public var threads: Int?
 
     @Flag(name: .shortAndLong, help: "No info lines on stderr.")
@@ -47,8 +47,10 @@ public struct GeneratorOptions: ParsableArguments {
     public init() {}
 
     func validateCommon() throws {
-        if let t = truncation, !(t > 0 && t.isFinite) { throw ValidationError("--truncation must be a number > 0 (coordinates with |z| > ψ are resampled)") }
-        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        if let t = truncation, !(t >= Latents.minTruncation && t.isFinite) {
+            throw ValidationError("--truncation must be a number ≥ \(Latents.minTruncation) (coordinates with |z| > ψ are resampled; a smaller ψ would take ~1/ψ draws each)")
+        }
+        guard (1...Latents.maxSeeds).contains(batch) else { throw ValidationError("--batch must be in 1...\(Latents.maxSeeds)") }
         if let t = threads, t < 1 || t > 256 { throw ValidationError("--threads must be in 1...256") }
         if let n = numClasses, n < 1 { throw ValidationError("--num-classes must be at least 1") }
     }
@@ -123,28 +125,28 @@ public struct GanSample: ParsableCommand {
 
     @OptionGroup public var common: GeneratorOptions
 
-    @Option(help: "Number of images (default 64; with --class all: images per class row, default --nrow).")
+    @Option(parsing: .unconditional, help: "Number of images (default 64; with --class all: images per class row, default --nrow).")
     public var n: Int?
 
-    @Option(help: "Base seed: image i uses latent stream (S, i). Default: random, printed.")
+    @Option(parsing: .unconditional, help: "Base seed: image i uses latent stream (S, i). Default: random, printed.")
     public var seed: UInt64?
 
     @Option(help: ArgumentHelp("One seed per image: a range 0-63, a list 1,5,9, or both (0-3,10).", valueName: "seeds"))
     public var seeds: String?
 
-    @Option(help: "With --seed: the stream index of the first image (regenerates tile i alone with --n 1).")
+    @Option(parsing: .unconditional, help: "With --seed: the stream index of the first image (regenerates tile i alone with --n 1).")
     public var firstIndex: UInt64 = 0
 
     @Option(name: .customLong("class"), help: ArgumentHelp("Class for a conditional model: K, or 'all' for one row per class.", valueName: "K|all"))
     public var classLabel: String?
 
-    @Option(help: "Grid columns.")
+    @Option(parsing: .unconditional, help: "Grid columns.")
     public var nrow = 8
 
-    @Option(help: "Pixels between and around tiles.")
+    @Option(parsing: .unconditional, help: "Pixels between and around tiles.")
     public var padding = 2
 
-    @Option(help: "Gray level (0-255) of the padding.")
+    @Option(parsing: .unconditional, help: "Gray level (0-255) of the padding.")
     public var padValue = 0
 
     @Option(name: .shortAndLong, help: "Output PNG grid (sidecar: same name, .json).")
@@ -157,9 +159,9 @@ public struct GanSample: ParsableCommand {
 
     public func validate() throws {
         try common.validateCommon()
-        if let n, !(1...65536).contains(n) { throw ValidationError("--n must be in 1...65536") }
+        if let n, !(1...Latents.maxSeeds).contains(n) { throw ValidationError("--n must be in 1...\(Latents.maxSeeds), got \(n)") }
         if seed != nil && seeds != nil { throw ValidationError("give --seed or --seeds, not both") }
-        guard nrow >= 1 else { throw ValidationError("--nrow must be at least 1") }
+        guard (1...Latents.maxSeeds).contains(nrow) else { throw ValidationError("--nrow must be in 1...\(Latents.maxSeeds)") }
         guard (0...1024).contains(padding) else { throw ValidationError("--padding must be in 0...1024") }
         guard (0...255).contains(padValue) else { throw ValidationError("--pad-value must be in 0...255") }
         if let c = classLabel, c != "all", Int(c) == nil { throw ValidationError("--class must be a class number or 'all', got '\(c)'") }

@@ -11,7 +11,10 @@
 //   two uniforms to 2u − 1 in (−1, 1) instead. Stream (S, i) is latent i of
 //   `--seed S`; `--seeds K` uses stream (K, 0), so `--seed K` tile 0 equals `--seeds K`.
 // - Truncation ψ resamples: each coordinate takes the next normal of its stream with |v| ≤ ψ
-//   (the BigGAN truncated normal). ψ = nil means no truncation.
+//   (the BigGAN truncated normal). ψ = nil means no truncation. ψ must be at least
+//   `minTruncation` (0.01: about 125 draws per coordinate on average; smaller ψ takes time
+//   ∝ 1/ψ and is refused by the tools); below it `vector` uses `minTruncation`.
+// - `parseSeeds` gives at most `maxSeeds` seeds (65536, gan-sample's largest --n).
 // - `Interpolation.slerp` follows user-expectations §2: endpoints exact for t ≤ 0 / t ≥ 1,
 //   dot of the normalised vectors clamped to [−1, 1], lerp when sin Ω ≈ 0 (incl. a ≈ b).
 
@@ -89,6 +92,7 @@ public enum Latents {
     /// stream) until |v| ≤ ψ.
     public static func vector(seed: UInt64, index: UInt64, size: Int, truncation: Double? = nil,
                               distribution: String = "normal") -> [Float] {
+        let truncation = truncation.map { $0.isNaN ? minTruncation : max($0, minTruncation) }
         var s = LatentStream(seed: seed, index: index)
         let uniform = distribution == "uniform"
         func draw() -> Double { uniform ? s.nextSymmetricUniform() : s.nextNormal() }
@@ -104,16 +108,23 @@ public enum Latents {
         return out
     }
 
-    /// Parses a seed list: `7`, `0-63`, `1,5,9`, or a mix (`0-3,10`). Ranges are inclusive.
+    /// The smallest truncation ψ the tools accept.
+    public static let minTruncation = 0.01
+    /// The most seeds one seed list may give.
+    public static let maxSeeds = 65536
+
+    /// Parses a seed list: `7`, `0-63`, `1,5,9`, or a mix (`0-3,10`). Ranges are inclusive;
+    /// at most `maxSeeds` seeds in all.
     public static func parseSeeds(_ text: String) throws -> [UInt64] {
         var seeds: [UInt64] = []
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             let p = part.trimmingCharacters(in: .whitespaces)
             let bounds = p.split(separator: "-", omittingEmptySubsequences: false)
             if bounds.count == 1, let v = UInt64(p) {
+                guard seeds.count < maxSeeds else { throw CommandError("--seeds \(text): gives more than \(maxSeeds) seeds") }
                 seeds.append(v)
             } else if bounds.count == 2, let a = UInt64(bounds[0]), let b = UInt64(bounds[1]), a <= b {
-                guard b - a < 1_000_000 else { throw CommandError("--seeds \(text): range \(p) is too long (at most 1000000 seeds)") }
+                guard b - a < UInt64(maxSeeds - seeds.count) else { throw CommandError("--seeds \(text): gives more than \(maxSeeds) seeds") }
                 seeds += Array(a...b)
             } else {
                 throw CommandError("--seeds \(text): '\(p)' is not a seed, a range a-b (a ≤ b) or a comma list")

@@ -33,19 +33,24 @@ public struct Print: ParsableCommand {
         }
         let elide: Int? = weights ? nil : Graph.literalLimit
         for (name, graph) in try GraphSources.loadAll(model) {
-            print("# \(name): input\n" + graph.text(elidingAbove: elide), terminator: "")
-            var g = graph
-            var step = 0
-            try Pipelines.run(passes, on: &g) { pass, result in
-                step += 1
-                if afterAll || pass == after { print("# \(name): after \(step). \(pass)\n" + result.text(elidingAbove: elide), terminator: "") }
-            }
-            let shapes = graph.inputs.map { v in graph.type(of: v)!.shape.map { d in d.value ?? batch } }
-            var bound = try Session.bind(graph, shapes)
-            try Pipelines.run(passes, on: &bound)
-            let program = try Lowering.lower(bound, pool: ThreadPool(threads: threads))
-            print("# \(name): program (batch \(batch))\n" + program.text, terminator: "")
+            do { try printPipeline(name, graph, passes, elide) } catch let e as GraphError { throw CommandError("\(model): \(e.message)") }
         }
+    }
+
+    /// The IR before and after the inference passes, then the lowered Program at --batch.
+    func printPipeline(_ name: String, _ graph: Graph, _ passes: [Pass], _ elide: Int?) throws {
+        print("# \(name): input\n" + graph.text(elidingAbove: elide), terminator: "")
+        var g = graph
+        var step = 0
+        try Pipelines.run(passes, on: &g) { pass, result in
+            step += 1
+            if afterAll || pass == after { print("# \(name): after \(step). \(pass)\n" + result.text(elidingAbove: elide), terminator: "") }
+        }
+        let shapes = graph.inputs.map { v in graph.type(of: v)!.shape.map { d in d.value ?? batch } }
+        var bound = try Session.bind(graph, shapes)
+        try Pipelines.run(passes, on: &bound)
+        let program = try Lowering.lower(bound, pool: ThreadPool(threads: threads))
+        print("# \(name): program (batch \(batch))\n" + program.text, terminator: "")
     }
 
     /// The training pipeline (TrainStep.pipeline) on a spec's D and G steps, then each step's

@@ -2,7 +2,8 @@
 //
 // Contract: `Graph.parse(text)` returns a graph whose `text` equals the input when the input
 // is canonical; errors are `IRParseError` with 1-based line and column. The result is not
-// verified: call `verify()` to check it.
+// verified: call `verify()` to check it. Every declared type is checked with `Limits` (no
+// dim overflow, at most `Limits.maxTensorBytes` per tensor) at its line and column.
 import Foundation
 
 /// A syntax error in IR text, at a 1-based line and column.
@@ -207,7 +208,11 @@ private struct Parser {
             } while try accept(",")
             try expect("]")
         }
-        return TensorType(dt, dims)
+        let t = TensorType(dt, dims)
+        do { try Limits.checkType(t, "type \(t)") } catch let e as GraphError {
+            throw IRParseError(line: l, column: c, message: e.message)
+        }
+        return t
     }
 
     mutating func tensor(_ type: TensorType) throws -> Tensor {

@@ -43,11 +43,20 @@ public struct Tensor: Equatable, Sendable {
         }
     }
 
-    /// Integer elements (floats truncated toward zero; non-finite floats become 0).
+    /// Integer elements (floats truncated toward zero, saturating at the Int64 range;
+    /// non-finite floats become 0).
     public var int64s: [Int64] {
         switch storage {
         case .int64(let i): return i
-        case .float(let f): return f.map { $0.isFinite ? Int64($0) : 0 }
+        case .float(let f): return f.map(Self.int64)
         }
+    }
+
+    /// `v` truncated toward zero and clamped to the Int64 range (NaN, ±inf: 0).
+    static func int64(_ v: Float) -> Int64 {
+        guard v.isFinite else { return 0 }
+        if v >= 0x1p63 { return .max }
+        if v < -0x1p63 { return .min }
+        return Int64(v)
     }
 }

@@ -64,8 +64,8 @@ public struct TensorType: Hashable, CustomStringConvertible, Sendable {
         return out
     }
 
-    /// Element count when static.
-    public var elementCount: Int? { fixedShape.map { $0.reduce(1, *) } }
+    /// Element count when static (nil also when a dim is negative or the count overflows).
+    public var elementCount: Int? { fixedShape.flatMap { Limits.elementCountIfValid($0) } }
 
     /// Replaces each symbol found in `bindings` by its size.
     public func binding(_ bindings: [String: Int]) -> TensorType {

@@ -52,10 +52,9 @@ extension ModelReader {
         switch op {
         case "ConstantOfShape":
             let shape = a[0].int64s.map(Int.init)
-            guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, { $0.multipliedReportingOverflow(by: $1).partialValue }) <= 1 << 20 else {
+            guard let count = Limits.elementCountIfValid(shape), count <= 1 << 20 else {
                 throw fail("\(here): ConstantOfShape shape \(shape) is negative or too large")
             }
-            let count = shape.reduce(1, *)
             if case .tensor(let v)? = attrs["value"] {
                 guard v.count == 1 else { throw fail("\(here): ConstantOfShape value must hold one element") }
                 switch v.storage {
@@ -101,8 +100,9 @@ extension ModelReader {
                 out[d] = s[d]
             }
         }
-        let count = out.reduce(1, *)
-        guard count <= 1 << 20 else { throw fail("\(here): constant of \(count) elements is too large to evaluate") }
+        guard let count = Limits.elementCountIfValid(out), count <= 1 << 20 else {
+            throw fail("\(here): a constant of shape \(out) is too large to evaluate")
+        }
         let data = a.map { $0.int64s }
         var result = [Int64](repeating: 0, count: count)
         var idx = [Int](repeating: 0, count: rank)

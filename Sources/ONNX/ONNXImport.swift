@@ -9,7 +9,10 @@
 // metadata_props. The result is topologically sorted and verified. Anything Gannet cannot
 // represent (an unknown op or domain, external data, another element type, a malformed or
 // cyclic graph) is one `ONNXError` naming the file and, where there is one, the node (index,
-// name, op). No optimisation here.
+// name, op). No optimisation here. Before decoding, the message nesting depth is checked
+// (ONNXNesting, at most 100 levels); then ir_version must be at most `maxIRVersion`, an
+// opset_import must exist and the default-domain opset lie in 1...`maxOpset` (ONNX Runtime
+// 1.32's limits; it too loads opset 1–6 models, with a warning, when it has the kernels).
 import CONNXProto
 import CProtobufC
 import GraphIR
@@ -22,6 +25,7 @@ public enum ONNXImport {
 
     /// Decodes a serialized ModelProto; `file` names the source in errors.
     public static func graph(fromModelBytes bytes: [UInt8], file: String) throws -> Graph {
+        try checkNesting(bytes, file: file)
         let m = bytes.withUnsafeBufferPointer { onnx__model_proto__unpack(nil, $0.count, $0.baseAddress) }
         guard let m else { throw ONNXError("\(file): not a valid ONNX model (protobuf decoding failed)") }
         defer { onnx__model_proto__free_unpacked(m, nil) }
@@ -29,8 +33,22 @@ public enum ONNXImport {
         return try builder.read(m)
     }
 
+    /// Newest default-domain opset and IR version read (those ONNX Runtime 1.32 loads).
+    public static let maxOpset = 28
+    public static let maxIRVersion = 14
+
+    /// Rejects a model nesting messages deeper than `ONNXNesting.maxDepth` (subgraphs in
+    /// subgraphs…) before libprotobuf-c recurses into it.
+    static func checkNesting(_ bytes: [UInt8], file: String) throws {
+        let depth = bytes.withUnsafeBytes { ONNXNesting.depth(ofModel: $0) }
+        if depth > ONNXNesting.maxDepth {
+            throw ONNXError("\(file): messages nest more than \(ONNXNesting.maxDepth) levels deep (subgraphs within subgraphs); Gannet, like ONNX Runtime, reads at most \(ONNXNesting.maxDepth)")
+        }
+    }
+
     /// The opset of the default domain declared by a model file (nil when it declares none).
     public static func opset(fromModelBytes bytes: [UInt8]) -> Int? {
+        guard (try? checkNesting(bytes, file: "")) != nil else { return nil }
         let m = bytes.withUnsafeBufferPointer { onnx__model_proto__unpack(nil, $0.count, $0.baseAddress) }
         guard let m else { return nil }
         defer { onnx__model_proto__free_unpacked(m, nil) }
@@ -103,9 +121,18 @@ struct ModelReader {
     }
 
     mutating func read(_ m: UnsafePointer<Onnx__ModelProto>) throws -> Graph {
-        irVersion = Int(m.pointee.ir_version)
-        opset = Self.defaultOpset(m) ?? 1
         guard let gp = m.pointee.graph else { throw fail("not a valid ONNX model (it has no graph)") }
+        irVersion = Int(m.pointee.ir_version)
+        guard irVersion <= ONNXImport.maxIRVersion else {
+            throw fail("ir_version \(irVersion) is newer than the newest Gannet reads (\(ONNXImport.maxIRVersion))")
+        }
+        guard m.pointee.n_opset_import > 0 else {
+            throw fail("the model declares no opset_import; every ONNX model must name the operator set version it uses")
+        }
+        opset = Self.defaultOpset(m) ?? 1
+        guard (1...ONNXImport.maxOpset).contains(opset) else {
+            throw fail("opset \(opset) of the default ONNX domain is not supported (Gannet reads opsets 1 to \(ONNXImport.maxOpset))")
+        }
         let graph = gp.pointee
         g.name = swiftString(graph.name).isEmpty ? "graph" : swiftString(graph.name)
         g.docString = swiftString(graph.doc_string)
@@ -304,7 +331,9 @@ struct ModelReader {
                 }
             }
         }
-        return TensorType(dtype, dims)
+        let t = TensorType(dtype, dims)
+        do { try Limits.checkType(t, what) } catch let e as GraphError { throw fail(e.message) }
+        return t
     }
 
     /// A dim_param as an IR symbol: a word of [A-Za-z0-9_./-] that starts with a letter.

@@ -5,7 +5,8 @@
 // and the output types InferShapes assigned. Integer tensors are supported for the
 // data-movement ops that shape computations use (Reshape, Flatten, Squeeze, Unsqueeze,
 // Identity, Concat, Gather, Slice, Transpose, Expand) and for Add/Sub/Mul/Div. It is the
-// oracle that interpreter tests compare against and the engine of FoldConstants.
+// oracle that interpreter tests compare against and the engine of FoldConstants. An output
+// shape over `Limits` is an error before anything is allocated.
 
 import GraphIR
 import Kernels
@@ -13,6 +14,7 @@ import Kernels
 public enum ConstantEvaluator {
     public static func evaluate(_ node: Node, _ x: [Tensor?], _ outTypes: [TensorType], graph g: Graph) throws -> [Tensor] {
         let outShape = outTypes[0].fixedShape ?? []
+        try Limits.checkTensor(outShape, outTypes[0].dtype, "\(node.op.rawValue) output")
         let count = outShape.reduce(1, *)
         let a = node.attributes
         if node.op == .constant { return [try Graph.constantTensor(of: node)] }

@@ -1,4 +1,7 @@
 // ConvGeometry: ONNX output-size and padding rules for Conv, ConvTranspose and pooling.
+//
+// Contract: all arithmetic on kernel, stride, dilation, pad and input sizes is overflow-checked
+// (`Limits`): a size that does not fit is a `GraphError` naming the node, never a trap.
 
 import GraphIR
 
@@ -60,16 +63,20 @@ public struct ConvGeometry: Equatable {
             throw GraphError("\(what): strides, dilations and kernel must be positive and pads non-negative")
         }
         var out = [Int](repeating: 0, count: r)
+        func mul(_ a: Int, _ b: Int) throws -> Int { try Limits.multiply(a, b, what) }
+        func add(_ a: Int, _ b: Int) throws -> Int { try Limits.add(a, b, what) }
+        func sub(_ a: Int, _ b: Int) throws -> Int { try Limits.subtract(a, b, what) }
         for i in 0..<r {
-            let eff = (kernel[i] - 1) * dilations[i] + 1
+            let eff = try add(try mul(kernel[i] - 1, dilations[i]), 1)
             switch kind {
             case .conv, .pool:
                 switch autoPad {
                 case "NOTSET":
-                    let span = input[i] + pads[i] + pads[i + r] - eff
+                    let span = try sub(try add(try add(input[i], pads[i]), pads[i + r]), eff)
                     if ceilMode && kind == .pool {
-                        out[i] = (span + strides[i] - 1) / strides[i] + 1
-                        if (out[i] - 1) * strides[i] >= input[i] + pads[i] { out[i] -= 1 }
+                        let up = span >= 0 ? span / strides[i] + (span % strides[i] == 0 ? 0 : 1) : (span + strides[i] - 1) / strides[i]
+                        out[i] = try add(up, 1)
+                        if try mul(out[i] - 1, strides[i]) >= (try add(input[i], pads[i])) { out[i] -= 1 }
                     } else {
                         out[i] = span < 0 ? 0 : span / strides[i] + 1
                     }
@@ -77,20 +84,22 @@ public struct ConvGeometry: Equatable {
                     pads[i] = 0; pads[i + r] = 0
                     out[i] = max(0, (input[i] - eff) / strides[i] + 1)
                 case "SAME_UPPER", "SAME_LOWER":
-                    out[i] = (input[i] + strides[i] - 1) / strides[i]
-                    let total = max(0, (out[i] - 1) * strides[i] + eff - input[i])
+                    out[i] = input[i] / strides[i] + (input[i] % strides[i] == 0 ? 0 : 1)
+                    let total = max(0, try sub(try add(try mul(out[i] - 1, strides[i]), eff), input[i]))
                     let small = total / 2, large = total - total / 2
                     (pads[i], pads[i + r]) = autoPad == "SAME_UPPER" ? (small, large) : (large, small)
                 default:
                     throw GraphError("\(what): unknown auto_pad '\(autoPad)'")
                 }
             case .convTranspose:
+                // strides·(input − 1) + output_padding + eff: the full (unpadded) output size.
+                let full = try add(try add(try mul(strides[i], input[i] - 1), outputPadding[i]), eff)
                 if let shape = try a.ints("output_shape") {
                     let target = shape.count == r ? shape[i] : (shape.count == r + 2 ? shape[i + 2] : -1)
                     guard target > 0 else { throw GraphError("\(what): output_shape \(shape) does not match \(r) spatial dims") }
-                    let total = strides[i] * (input[i] - 1) + outputPadding[i] + eff - target
+                    let total = full - target
                     let small = total / 2, large = total - total / 2
-                    if total < 0 { outputPadding[i] += -total; pads[i] = 0; pads[i + r] = 0 } else {
+                    if total < 0 { outputPadding[i] = try add(outputPadding[i], -total); pads[i] = 0; pads[i + r] = 0 } else {
                         (pads[i], pads[i + r]) = autoPad == "SAME_UPPER" ? (small, large) : (large, small)
                     }
                     out[i] = target
@@ -99,13 +108,13 @@ public struct ConvGeometry: Equatable {
                     case "NOTSET": break
                     case "VALID": pads[i] = 0; pads[i + r] = 0
                     case "SAME_UPPER", "SAME_LOWER":
-                        let target = input[i] * strides[i]
-                        let total = max(0, strides[i] * (input[i] - 1) + outputPadding[i] + eff - target)
+                        let target = try mul(input[i], strides[i])
+                        let total = max(0, full - target)
                         let small = total / 2, large = total - total / 2
                         (pads[i], pads[i + r]) = autoPad == "SAME_UPPER" ? (small, large) : (large, small)
                     default: throw GraphError("\(what): unknown auto_pad '\(autoPad)'")
                     }
-                    out[i] = strides[i] * (input[i] - 1) + outputPadding[i] + eff - pads[i] - pads[i + r]
+                    out[i] = try sub(full, try add(pads[i], pads[i + r]))
                 }
             }
             guard out[i] > 0 else {

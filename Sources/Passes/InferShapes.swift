@@ -6,6 +6,9 @@
 // Constant nodes). A symbolic dim passes through ops that keep it; arithmetic that would need
 // its value (a symbolic spatial dim under Conv, say) is an error naming the node. Existing
 // output types are replaced. Errors name the node and op and say what does not fit.
+// Sizes: initializer and graph input types and every inferred type are checked with `Limits` (no negative
+// dim, no overflow, at most `Limits.maxTensorBytes` per sample with symbols counted as 1),
+// and all arithmetic on dims is overflow-checked, so a hostile model is an error, not a trap.
 
 import GraphIR
 
@@ -14,15 +17,31 @@ public struct InferShapes: Pass {
     public init() {}
 
     public func run(_ graph: inout Graph) throws {
-        for v in graph.initializers.keys { graph[v].type = graph.initializers[v]!.type }
-        for (i, node) in graph.nodes.enumerated() {
+        for (v, t) in graph.initializers {
+            graph[v].type = t.type
+            try Limits.checkType(t.type, "initializer '\(graph.name(of: v))'")
+        }
+        for v in graph.inputs {
+            if let t = graph.type(of: v) { try Limits.checkType(t, "graph input '\(graph.name(of: v))'") }
+        }
+        try run(&graph, fromNode: 0)
+    }
+
+    /// Types the outputs of nodes `start...` only (earlier nodes and initializers are already
+    /// typed): a builder that appends nodes re-infers just what it added, in linear time.
+    public func run(_ graph: inout Graph, fromNode start: Int) throws {
+        for i in start..<graph.nodes.count {
+            let node = graph.nodes[i]
             let types: [TensorType?] = node.inputs.map { $0.flatMap { graph.type(of: $0) } }
             for (k, v) in node.inputs.enumerated() where v != nil && types[k] == nil {
                 throw GraphError("\(graph.describeNode(i)): input \(k) '\(graph.name(of: v!))' has no known type")
             }
             do {
                 let outs = try ShapeRules.infer(node, types, graph)
-                for (o, t) in zip(node.outputs, outs) { graph[o].type = t }
+                for (k, (o, t)) in zip(node.outputs, outs).enumerated() {
+                    try Limits.checkType(t, "output \(k) '\(graph.name(of: o))'")
+                    graph[o].type = t
+                }
             } catch let e as GraphError {
                 throw GraphError("\(graph.describeNode(i)): \(e.message)")
             }
@@ -35,16 +54,17 @@ struct SymbolicProduct: Equatable {
     var coefficient = 1
     var symbols: [String: Int] = [:]
 
-    init(_ dims: ArraySlice<Dim>) {
+    init(_ dims: ArraySlice<Dim>) throws {
         for d in dims {
             switch d {
-            case .fixed(let v): coefficient *= v
+            case .fixed(let v): coefficient = try Limits.multiply(coefficient, v, "element count")
             case .symbol(let s): symbols[s, default: 0] += 1
             }
         }
     }
 
-    init(_ dims: [Dim]) { self.init(dims[...]) }
+    init(_ dims: [Dim]) throws { try self.init(dims[...]) }
+    init() {}
 
     /// The single dim this product equals, if it is a constant or one symbol.
     var dim: Dim? {
@@ -139,7 +159,7 @@ public enum ShapeRules {
             guard idx.dtype != .float32 else { throw fail("indices must be integers, got \(idx)") }
             guard let size = try a.int("size"), size > 0 else { throw fail("GatherGrad needs a positive size") }
             let axis = try a.int("axis", default: 0)
-            guard axis >= 0, axis + idx.rank <= x.rank else { throw fail("axis \(axis) does not fit dY \(x) with indices \(idx)") }
+            guard axis >= 0, axis <= x.rank - idx.rank else { throw fail("axis \(axis) does not fit dY \(x) with indices \(idx)") }
             if Array(x.shape[axis..<(axis + idx.rank)]) != idx.shape { throw fail("dY \(x) does not hold indices \(idx) at axis \(axis)") }
             return [TensorType(x.dtype, Array(x.shape[..<axis]) + [.fixed(size)] + Array(x.shape[(axis + idx.rank)...]))]
         case .softmax, .logSoftmax:
@@ -192,7 +212,7 @@ public enum ShapeRules {
                 : try ConvGeometry.convTranspose(node, input: spatial, weightKernel: Array(ws[2...]))
             let channels: Dim
             if node.op == .conv {
-                if let c = x.shape[1].value, c != ws[1] * geo.group {
+                if let c = x.shape[1].value, c != (try Limits.multiply(ws[1], geo.group, "input channels")) {
                     throw fail("X has \(c) channels, W expects \(ws[1]) × group \(geo.group)")
                 }
                 guard ws[0] % geo.group == 0 else { throw fail("W's \(ws[0]) output channels do not divide by group \(geo.group)") }
@@ -201,7 +221,7 @@ public enum ShapeRules {
                 if let c = x.shape[1].value, c != ws[0] {
                     throw fail("X has \(c) channels, W expects \(ws[0])")
                 }
-                channels = .fixed(ws[1] * geo.group)
+                channels = .fixed(try Limits.multiply(ws[1], geo.group, "output channels"))
             }
             if let b = ts.count > 2 ? ts[2] : nil, b.shape != [channels] {
                 throw fail("bias \(b) must be [\(channels)]")
@@ -235,8 +255,8 @@ public enum ShapeRules {
                     out.append(.fixed(s))
                 }
             }
-            let total = SymbolicProduct(x.shape)
-            let known = SymbolicProduct(out.compactMap { $0 })
+            let total = try SymbolicProduct(x.shape)
+            let known = try SymbolicProduct(out.compactMap { $0 })
             if let i = inferred {
                 guard let q = total.divided(by: known), let d = q.dim else {
                     throw fail("cannot reshape \(x) to \(spec)")
@@ -250,7 +270,7 @@ public enum ShapeRules {
             var axis = try a.int("axis", default: 1)
             if axis < 0 { axis += x.rank }
             guard axis >= 0 && axis <= x.rank else { throw fail("axis \(axis) is out of range for \(x)") }
-            guard let d0 = SymbolicProduct(x.shape[..<axis]).dim, let d1 = SymbolicProduct(x.shape[axis...]).dim else {
+            guard let d0 = try SymbolicProduct(x.shape[..<axis]).dim, let d1 = try SymbolicProduct(x.shape[axis...]).dim else {
                 throw fail("cannot flatten \(x) at axis \(axis) with symbolic dims")
             }
             return [TensorType(x.dtype, [d0, d1])]
@@ -261,8 +281,6 @@ public enum ShapeRules {
         case .concat:
             guard let ax = try a.int("axis") else { throw fail("Concat needs an axis") }
             let axis = try normalizeAxis(ax, x.rank)
-            var total = SymbolicProduct([])
-            total.coefficient = 0
             var sum = 0
             var symbolic: Dim? = nil
             for t in ts {
@@ -270,7 +288,7 @@ public enum ShapeRules {
                 for i in 0..<x.rank where i != axis && t.shape[i] != x.shape[i] {
                     throw fail("input \(t) does not match \(x) off the concat axis")
                 }
-                if let v = t.shape[axis].value { sum += v } else { symbolic = t.shape[axis] }
+                if let v = t.shape[axis].value { sum = try Limits.add(sum, v, "concatenated size") } else { symbolic = t.shape[axis] }
             }
             if symbolic != nil && (sum != 0 || ts.count != 1) { throw fail("cannot concatenate along a symbolic dim") }
             var shape = x.shape
@@ -370,15 +388,15 @@ public struct SliceRule {
             let step = steps[k]
             guard step != 0 else { throw GraphError("Slice step must not be 0") }
             var s = startsIn[k], e = endsIn[k]
-            if s < 0 { s += dim }
-            if e < 0 { e += dim }
+            if s < 0 { s = s < -dim ? -1 : s + dim }
+            if e < 0 { e = e < -dim ? -1 : e + dim }
             let count: Int
             if step > 0 {
                 s = min(max(s, 0), dim); e = min(max(e, 0), dim)
-                count = e > s ? (e - s + step - 1) / step : 0
+                count = e > s ? (e - s - 1) / step + 1 : 0
             } else {
                 s = min(max(s, 0), dim - 1); e = min(max(e, -1), dim - 1)
-                count = s > e ? (s - e + (-step) - 1) / (-step) : 0
+                count = s > e ? (s - e - 1) / (step == Int.min ? Int.max : -step) + 1 : 0
             }
             rule.starts[axis] = s
             rule.steps[axis] = step

@@ -7,6 +7,8 @@
 // storage and emit nothing. Every other value gets an arena buffer live
 // from its producing step to its last reader (graph inputs from the start, graph outputs to
 // the end); convolution scratch is live for its own step only. Errors name the node and op.
+// Each buffer is checked against `Limits.maxTensorBytes` and the planned arena plus constants
+// against `Limits.maxTotalBytes` before anything is allocated.
 
 import GraphIR
 import Passes
@@ -53,7 +55,7 @@ public enum Lowering {
         func addConstant(_ v: ValueID, _ t: Tensor) { operand[v] = appendConstant(t) }
         func newBuffer(_ v: ValueID, first: Int) throws -> Operand {
             let t = graph.type(of: v)!
-            let bytes = try shape(v).reduce(1, *) * runtimeBytes(t.dtype)
+            let bytes = try Limits.checkTensor(try shape(v), elementBytes: runtimeBytes(t.dtype), "value '\(graph.name(of: v))'")
             buffers.append(BufferRequest(bytes: bytes, first: first, last: first))
             bufferOf[v] = buffers.count - 1
             return .buffer(buffers.count - 1)
@@ -207,6 +209,8 @@ public enum Lowering {
             ProgramValue(name: graph.name(of: v), dtype: graph.type(of: v)!.dtype, shape: try shape(v), location: location(operand[v]!))
         }
         let fed = graph.inputs.filter { if case .state = operand[$0]! { return false }; return true }
+        try Limits.checkTotal(try Limits.add(plan.arenaBytes, constantData.count, "program memory"),
+                              "graph '\(graph.name)' (arena \(Limits.describeBytes(plan.arenaBytes)), constants \(Limits.describeBytes(constantData.count)))")
         return Program(instructions: instructions, inputs: try fed.map(programValue),
                        outputs: try graph.outputs.map(programValue), plan: plan,
                        constantData: constantData, pool: pool, store: store)

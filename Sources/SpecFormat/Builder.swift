@@ -17,6 +17,12 @@
 // (comma-separated trainable initializer names), and for generators gannet.latent_size,
 // gannet.latent_distribution, gannet.latent_input, gannet.num_classes, gannet.label_input,
 // gannet.output_range ("0,1" or "-1,1") and gannet.image_shape ("C,H,W").
+// Sizes: a layer's parameters are declared (typed, not allocated), the layer's new nodes are
+// shape-checked, and only then are its parameters drawn; every parameter and every value is
+// checked with `Limits` (per tensor, with the batch bound to schedule.batch_size, and to
+// output.fixed_samples for generators; parameters and activations against the total), so an
+// absurd size is a SpecError before any allocation. Building is linear in the layer count:
+// each layer infers only its own nodes and names are looked up in a dictionary.
 
 import GraphIR
 import Passes
@@ -69,6 +75,12 @@ struct GraphBuilder {
     var ctx: SpecContext
     var trainable: [String] = []
     var counters: [String: Int] = [:]
+    /// Value names → ids for `g.values[..<indexed]` (kept up to date by `value(named:)`).
+    var byName: [String: ValueID] = [:]
+    var indexed = 0
+    /// Parameters declared by the current layer, drawn once its shapes check out.
+    var pending: [(value: ValueID, scheme: Initializer, role: ParameterRole, shape: [Int], weightShape: [Int]?, name: String)] = []
+    var parameterBytes = 0
 
     init(spec: Spec, network: NetworkSpec, seed: UInt64, materialize: Bool) {
         self.spec = spec
@@ -89,17 +101,24 @@ struct GraphBuilder {
     mutating func build() throws -> Graph {
         for inp in net.inputs {
             let t = TensorType(inp.dtype == "i64" ? .int64 : .float32, [.symbol("N")] + inp.shape.map { .fixed($0) })
+            do { try Limits.checkType(t, "networks.\(net.name).input '\(inp.name)'") } catch let e as GraphError {
+                throw fail(net.position, e.message)
+            }
             g.addInput(inp.name, t)
         }
         var current: ValueID = g.inputs[0]
         for (i, layer) in net.layers.enumerated() {
-            current = try add(layer, index: i, previous: current)
+            do {
+                current = try add(layer, index: i, previous: current)
+            } catch let e as GraphError {
+                throw fail(layer.position, "networks.\(net.name).layers[\(i)] (\(layer.layer.kind)): \(e.message)")
+            }
         }
         if net.outputs.isEmpty {
             g.outputs = [current]
         } else {
             g.outputs = try net.outputs.map { o in
-                guard let v = g.value(named: o) else { throw fail(net.position, "networks.\(net.name).output: no value named '\(o)'") }
+                guard let v = value(named: o) else { throw fail(net.position, "networks.\(net.name).output: no value named '\(o)'") }
                 return v
             }
         }
@@ -108,10 +127,38 @@ struct GraphBuilder {
         do {
             try g.verify()
             try InferShapes().run(&g)
+            try checkBatchSizes()
         } catch let e as GraphError {
             throw fail(net.position, "networks.\(net.name): \(e.message)")
         }
         return g
+    }
+
+    /// Every value with the batch bound to the sizes training and sampling run at
+    /// (schedule.batch_size; output.fixed_samples for a generator) fits `Limits`, one tensor
+    /// and all values together (a lower bound on what a step allocates).
+    func checkBatchSizes() throws {
+        var batches = [("schedule.batch_size", spec.schedule.batchSize)]
+        if net.role == .generator { batches.append(("output.fixed_samples", spec.output.fixedSamples)) }
+        for (setting, n) in batches {
+            var total = parameterBytes
+            for (i, v) in g.values.enumerated() where g.initializers[ValueID(i)] == nil {
+                guard let t = v.type else { continue }
+                let bound = t.shape.map { $0.value ?? n }
+                let bytes = try Limits.checkTensor(bound, t.dtype, "value '\(v.name)' at \(setting) \(n)")
+                total = try Limits.add(total, bytes, "memory at \(setting) \(n)")
+            }
+            try Limits.checkTotal(total, "at \(setting) \(n), the network's parameters and values")
+        }
+    }
+
+    /// The value named `name` (indexing values added since the last call).
+    mutating func value(named name: String) -> ValueID? {
+        while indexed < g.values.count {
+            byName[g.values[indexed].name] = byName[g.values[indexed].name] ?? ValueID(indexed)
+            indexed += 1
+        }
+        return byName[name]
     }
 
     mutating func metadata() {
@@ -145,21 +192,39 @@ struct GraphBuilder {
     mutating func freshName(_ base: String) -> String {
         counters[base, default: 0] += 1
         var n = "\(base)\(counters[base]!)"
-        while g.value(named: n) != nil {
+        while value(named: n) != nil {
             counters[base]! += 1
             n = "\(base)\(counters[base]!)"
         }
         return n
     }
 
+    /// Declares a trainable parameter: typed now, drawn by `drawPending` once the layer's
+    /// shapes check out. Errors when its size is over `Limits`.
     mutating func param(_ name: String, _ role: ParameterRole, _ shape: [Int], weightShape: [Int]? = nil,
-                        override: Initializer?) -> ValueID {
+                        override: Initializer?) throws -> ValueID {
+        let bytes = try Limits.checkTensor(shape, .float32, "parameter '\(name)'")
+        parameterBytes = try Limits.add(parameterBytes, bytes, "parameters of network '\(net.name)'")
+        try Limits.checkTotal(parameterBytes, "the parameters of network '\(net.name)'")
         let scheme = override ?? net.initRule.scheme(for: role)
-        let t = materialize
-            ? initialize(scheme, role: role, shape: shape, weightShape: weightShape, seed: seed, name: "\(net.name)/\(name)")
-            : Tensor(shape: shape, repeating: 0)
         trainable.append(name)
-        return g.addInitializer(name, t)
+        let v = g.addValue(name, TensorType(.float32, fixed: shape))
+        pending.append((v, scheme, role, shape, weightShape, name))
+        return v
+    }
+
+    func multiply(_ a: Int, _ b: Int, _ pos: SpecPosition, _ what: String) throws -> Int {
+        do { return try Limits.multiply(a, b, "\(what): size") } catch let e as GraphError { throw fail(pos, e.message) }
+    }
+
+    /// Draws (or zero-fills) the parameters the current layer declared.
+    mutating func drawPending() {
+        for p in pending {
+            g.initializers[p.value] = materialize
+                ? initialize(p.scheme, role: p.role, shape: p.shape, weightShape: p.weightShape, seed: seed, name: "\(net.name)/\(p.name)")
+                : Tensor(shape: p.shape, repeating: 0)
+        }
+        pending = []
     }
 
     mutating func constant(_ name: String, _ values: [Int]) -> ValueID {
@@ -169,10 +234,11 @@ struct GraphBuilder {
     mutating func add(_ l: LayerSpec, index: Int, previous: ValueID) throws -> ValueID {
         let what = "networks.\(net.name).layers[\(index)] (\(l.layer.kind))"
         let pos = l.position
+        let firstNode = g.nodes.count
         // Resolve inputs.
         var ins: [ValueID] = []
         for name in l.inputs {
-            guard let v = g.value(named: name), g.type(of: v) != nil, g.initializers[v] == nil else {
+            guard let v = value(named: name), g.type(of: v) != nil, g.initializers[v] == nil else {
                 throw fail(pos, "\(what): no value named '\(name)' (inputs and earlier layers' names can be read)")
             }
             ins.append(v)
@@ -197,7 +263,7 @@ struct GraphBuilder {
         }
         let name: String
         if let n = l.name {
-            guard g.value(named: n) == nil else { throw fail(pos, "\(what): the name '\(n)' is already used") }
+            guard value(named: n) == nil else { throw fail(pos, "\(what): the name '\(n)' is already used") }
             name = n
         } else {
             name = freshName(baseName)
@@ -214,8 +280,8 @@ struct GraphBuilder {
                 throw fail(pos, "\(what): expects a 2-D input (N, features), got \(shapeText(xt)); add a flatten or reshape first")
             }
             let wShape = [nOut, nIn]
-            let w = param("\(name).weight", .weight, wShape, override: l.weightInit)
-            let b = bias ? param("\(name).bias", .bias, [nOut], weightShape: wShape, override: l.biasInit) : nil
+            let w = try param("\(name).weight", .weight, wShape, override: l.weightInit)
+            let b = bias ? try param("\(name).bias", .bias, [nOut], weightShape: wShape, override: l.biasInit) : nil
             out = g.addNode(.gemm, [x, w] + (b.map { [$0] } ?? []), outputs: [name], attributes: ["transB": .int(1)], name: name)[0]
         case .conv(let cOut, let k, let s, let p, let bias), .convTranspose(let cOut, let k, let s, let p, _, let bias):
             guard xt.rank == 4, let cIn = xt.shape[1].value else {
@@ -233,8 +299,8 @@ struct GraphBuilder {
                 transpose = false
             }
             let wShape = transpose ? [cIn, cOut, k, k] : [cOut, cIn, k, k]
-            let w = param("\(name).weight", .weight, wShape, override: l.weightInit)
-            let b = bias ? param("\(name).bias", .bias, [cOut], weightShape: wShape, override: l.biasInit) : nil
+            let w = try param("\(name).weight", .weight, wShape, override: l.weightInit)
+            let b = bias ? try param("\(name).bias", .bias, [cOut], weightShape: wShape, override: l.biasInit) : nil
             out = g.addNode(transpose ? .convTranspose : .conv, [x, w] + (b.map { [$0] } ?? []), outputs: [name],
                             attributes: attrs, name: name)[0]
         case .batchNorm(let rank, let eps, let momentum):
@@ -244,8 +310,8 @@ struct GraphBuilder {
             guard xt.rank == 2 || xt.rank == 4, let c = xt.shape[1].value else {
                 throw fail(pos, "\(what): expects a 2-D (N, C) or 4-D (N, C, H, W) input, got \(shapeText(xt))")
             }
-            let gamma = param("\(name).weight", .batchNormScale, [c], override: l.weightInit)
-            let beta = param("\(name).bias", .batchNormBias, [c], override: l.biasInit)
+            let gamma = try param("\(name).weight", .batchNormScale, [c], override: l.weightInit)
+            let beta = try param("\(name).bias", .batchNormBias, [c], override: l.biasInit)
             let mean = g.addInitializer("\(name).running_mean", Tensor(shape: [c], repeating: 0))
             let variance = g.addInitializer("\(name).running_var", Tensor(shape: [c], repeating: 1))
             out = g.addNode(.batchNormalization, [x, gamma, beta, mean, variance], outputs: [name],
@@ -271,7 +337,7 @@ struct GraphBuilder {
             guard xt.dtype != .float32 else {
                 throw fail(pos, "\(what): indices must be integers (an input of kind label or dtype i64), got \(xt)")
             }
-            let table = param("\(name).weight", .embedding, [classes, dim], override: l.weightInit)
+            let table = try param("\(name).weight", .embedding, [classes, dim], override: l.weightInit)
             out = g.addNode(.gather, [table, x], outputs: [name], attributes: ["axis": .int(0)], name: name)[0]
         case .concat(let axis):
             for v in ins where type(v).dtype != .float32 {
@@ -295,7 +361,7 @@ struct GraphBuilder {
             }
             // T (F, B·C); M = x·T (N, B·C) → (N, B, C); |M_i − M_j| over (N, N, B, C) by
             // broadcasting (N,1,B,C) − (1,N,B,C); L1 over C; exp(−·); sum over j → (N, B).
-            let t = param("\(name).weight", .weight, [f, kernels * dims], override: l.weightInit)
+            let t = try param("\(name).weight", .weight, [f, try multiply(kernels, dims, pos, what)], override: l.weightInit)
             let m = g.addNode(.gemm, [x, t], outputs: ["\(name).m"], name: "\(name).gemm")[0]
             let m3 = g.addNode(.reshape, [m, constant("\(name).shape", [-1, kernels, dims])], outputs: ["\(name).m3"], name: "\(name).reshape")[0]
             let mi = g.addNode(.unsqueeze, [m3, constant("\(name).axes_i", [1])], outputs: ["\(name).mi"], name: "\(name).unsqueeze_i")[0]
@@ -310,12 +376,14 @@ struct GraphBuilder {
                               attributes: ["keepdims": .int(0)], name: "\(name).o")[0]
             out = g.addNode(.concat, [x, o], outputs: [name], attributes: ["axis": .int(1)], name: name)[0]
         }
-        // Shape walk: type every value so far; a failure belongs to this layer.
+        // Shape walk: type this layer's nodes; a failure belongs to this layer.
         do {
-            try InferShapes().run(&g)
+            try InferShapes().run(&g, fromNode: firstNode)
         } catch let e as GraphError {
+            pending = []
             throw fail(pos, "\(what): \(e.message)")
         }
+        drawPending()
         return out
     }
 

@@ -214,6 +214,7 @@ extension Spec {
     public static func parse(yaml: String, file: String = "<spec>") throws -> Spec {
         let ctx = SpecContext(file: file)
         let root: Node
+        try YAMLDepth.check(yaml, file: file)
         do {
             guard let r = try Yams.compose(yaml: yaml) else {
                 throw SpecError(file: file, line: 1, column: 1, message: "the spec is empty")

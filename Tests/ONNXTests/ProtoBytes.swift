@@ -115,7 +115,7 @@ enum ONNXBytes {
         return n
     }
 
-    static func model(opset: Int64 = 17, nodes: [PB], inputs: [PB], outputs: [PB],
+    static func model(opset: Int64? = 17, nodes: [PB], inputs: [PB], outputs: [PB],
                       initializers: [PB] = [], valueInfo: [PB] = [], irVersion: Int64 = 8) -> [UInt8] {
         var g = PB()
         for n in nodes { _ = g.message(1, n) }
@@ -126,12 +126,12 @@ enum ONNXBytes {
         for v in valueInfo { _ = g.message(13, v) }
         var o = PB()
         _ = o.string(1, "")
-        _ = o.int(2, opset)
+        _ = o.int(2, opset ?? 0)
         var m = PB()
         _ = m.int(1, irVersion)
         _ = m.string(2, "test")
         _ = m.message(7, g)
-        _ = m.message(8, o)
+        if opset != nil { _ = m.message(8, o) }
         return m.bytes
     }
 }

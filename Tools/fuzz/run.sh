@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds and runs one libFuzzer target (or all of them in turn).
+#
+# Usage: Tools/fuzz/run.sh TARGET|all [SECONDS]      TARGET: onnx ir spec checkpoint idx png
+#        SECONDS defaults to $FUZZ_SECONDS, else 60 (per target).
+# Env:   FUZZ_ARGS  extra libFuzzer flags (e.g. "-runs=1000000" or "-seed=1").
+# The product fuzz-TARGET is built with `swift build -c release --sanitize=fuzzer
+# --sanitize=address` into .build-fuzz (GANNET_FUZZ=1 adds the fuzz products to Package.swift;
+# ordinary builds never see them). The run mutates a working copy of the committed seed
+# corpus (.build-fuzz/corpus/TARGET, so the repository stays clean), one process (-jobs is not
+# used), SWIFT_BACKTRACE=enable=no so a Swift trap is a libFuzzer crash; crashes, leaks-off
+# ASan reports and inputs running over 10 s are written to .build-fuzz/artifacts/TARGET/.
+# Exit status: non-zero when the build fails or any input crashed or hung.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+targets=(onnx ir spec checkpoint idx png)
+target="${1:-}"
+seconds="${2:-${FUZZ_SECONDS:-60}}"
+if [[ -z "$target" ]]; then echo "usage: $0 TARGET|all [SECONDS]  (TARGET: ${targets[*]})" >&2; exit 2; fi
+if [[ "$target" == all ]]; then
+    for t in "${targets[@]}"; do "$0" "$t" "$seconds"; done
+    exit 0
+fi
+[[ " ${targets[*]} " == *" $target "* ]] || { echo "error: unknown target '$target' (${targets[*]})" >&2; exit 2; }
+[[ "$seconds" =~ ^[0-9]+$ ]] || { echo "error: SECONDS must be a whole number, got '$seconds'" >&2; exit 2; }
+
+product="fuzz-$target"
+start=$(date +%s)
+GANNET_FUZZ=1 swift build -c release --sanitize=fuzzer --sanitize=address --scratch-path .build-fuzz --product "$product" >&2
+echo "fuzz: built $product in $(( $(date +%s) - start )) s" >&2
+bin="$(GANNET_FUZZ=1 swift build -c release --sanitize=fuzzer --sanitize=address --scratch-path .build-fuzz --show-bin-path)/$product"
+
+work=".build-fuzz/corpus/$target"
+artifacts=".build-fuzz/artifacts/$target/"
+mkdir -p "$work" "$artifacts"
+case "$target" in
+    onnx|png|spec) maxlen=65536 ;;
+    *) maxlen=16384 ;;
+esac
+export SWIFT_BACKTRACE=enable=no
+export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+log=".build-fuzz/logs/$target.log"
+mkdir -p "$(dirname "$log")"
+set +e
+# shellcheck disable=SC2086
+"$bin" "$work" "Tools/fuzz/$target/corpus" -max_total_time="$seconds" -max_len="$maxlen" -timeout=10 \
+    -rss_limit_mb=4096 -artifact_prefix="$artifacts" -print_final_stats=1 ${FUZZ_ARGS:-} > "$log" 2>&1
+status=$?
+set -e
+grep -E '^(#[0-9]+ +(INITED|DONE)|Done|stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written|INFO: Seed|Fatal error)' "$log" || true
+if [[ $status -ne 0 ]]; then
+    echo "fuzz: $product FAILED (status $status); log $log, reproducer in $artifacts" >&2
+    tail -40 "$log" >&2
+fi
+exit "$status"
