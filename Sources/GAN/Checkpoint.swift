@@ -104,8 +104,10 @@ public enum Checkpoint {
         var tensors: [(String, [Int], [Float])] = []
         for b in header.buffers {
             guard b.shape.allSatisfy({ $0 >= 0 && $0 < 1 << 31 }) else { throw fail("buffer '\(b.name)' has bad shape \(b.shape)") }
-            let count = b.shape.reduce(1, *)
-            guard count >= 0, offset + count * 4 <= data.count else { throw fail("truncated at buffer '\(b.name)'") }
+            // Checked: dims under 2^31 can still multiply past 64 bits.
+            guard let count = Limits.elementCountIfValid(b.shape), count <= (data.count - offset) / 4 else {
+                throw fail("truncated at buffer '\(b.name)' (shape \(b.shape) needs more bytes than the file holds)")
+            }
             var values = [Float](repeating: 0, count: count)
             _ = values.withUnsafeMutableBytes { data.copyBytes(to: $0, from: offset..<(offset + count * 4)) }
             try verify(b, values: values, version: header.version, file: path)

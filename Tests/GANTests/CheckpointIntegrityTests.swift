@@ -154,6 +154,20 @@ final class CheckpointIntegrityTests: XCTestCase {
         }
     }
 
+    func testBufferShapeWhoseProductOverflowsIsAClearError() throws {
+        // Found while writing the checkpoint fuzz target: every dim is under the per-dim bound,
+        // but their product overflows 64 bits; the reader trapped computing the byte count.
+        try trainer().saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
+        try editHeader { h in
+            var b = h["buffers"] as! [[String: Any]]
+            b[0]["shape"] = [1_073_741_824, 1_073_741_824, 1_073_741_824]
+            h["buffers"] = b
+        }
+        let m = readError()
+        XCTAssertTrue(m.hasPrefix(path + ": "), m)
+        XCTAssertTrue(m.contains("truncated at buffer"), m)
+    }
+
     func testRenamedBufferAndForeignCursorAreRejectedOnRestore() throws {
         let t = try trainer()
         try t.saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
