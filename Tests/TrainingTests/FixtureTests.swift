@@ -88,6 +88,17 @@ final class FixtureTests: XCTestCase {
         XCTAssertLessThanOrEqual(diff, rel * Swift.abs(ref) + abs, "\(what): gannet \(got), torch \(ref)")
     }
 
+    /// Compares every gradient PyTorch recorded in `ref` (parameter name → tensor JSON) with the
+    /// one `step` exposed in `out`; the recorded parameters must be exactly `parameters`.
+    func checkGradients(_ ref: Any?, parameters: [String], step: TrainStep, out: [String: Tensor], _ what: String) {
+        guard let refGrads = ref as? [String: Any] else { XCTFail("\(what): no reference gradients in the fixture"); return }
+        XCTAssertEqual(Set(refGrads.keys), Set(parameters), "\(what) parameters")
+        for (param, ref) in refGrads.sorted(by: { $0.key < $1.key }) {
+            guard let gname = step.gradientNames[param] else { XCTFail("no gradient for \(param)"); continue }
+            checkTensor("∂/∂\(param)", out[gname], Self.tensor(ref), rel: 1e-4, abs: 1e-6)
+        }
+    }
+
     /// Per-tensor comparison; returns the max abs difference.
     @discardableResult
     func checkTensor(_ what: String, _ got: Tensor?, _ ref: Tensor, rel: Double, abs: Double) -> Double {
@@ -142,12 +153,7 @@ final class FixtureTests: XCTestCase {
                 checkScalar("wdist", scalar(out[step.outputNames[3]]), terms["wdist"]!.doubleValue, rel: 1e-5, abs: 1e-6)
                 checkScalar("gp", scalar(out[step.outputNames[4]]), terms["gp"]!.doubleValue, rel: 1e-5, abs: 1e-6)
             }
-            let refGrads = s0["d_grads"] as! [String: Any]
-            XCTAssertEqual(Set(refGrads.keys), Set(gs.discriminatorParameters), "D parameters")
-            for (param, ref) in refGrads.sorted(by: { $0.key < $1.key }) {
-                guard let gname = step.gradientNames[param] else { XCTFail("no gradient for \(param)"); continue }
-                checkTensor("∂/∂\(param)", out[gname], Self.tensor(ref), rel: 1e-4, abs: 1e-6)
-            }
+            checkGradients(s0["d_grads"], parameters: gs.discriminatorParameters, step: step, out: out, "D")
             for (stat, ref) in (s0["d_running_stats"] as! [String: Any]).sorted(by: { $0.key < $1.key }) {
                 checkTensor("after D: \(stat)", gs.store.tensor(stat), Self.tensor(ref), rel: 1e-4, abs: 1e-6)
             }
@@ -161,12 +167,7 @@ final class FixtureTests: XCTestCase {
             let s0 = f.step0
             report(" step 0, G step")
             checkScalar("g_loss", scalar(out[step.outputNames[0]]), (s0["g_loss"] as! NSNumber).doubleValue, rel: 1e-5, abs: 1e-6)
-            let refGrads = s0["g_grads"] as! [String: Any]
-            XCTAssertEqual(Set(refGrads.keys), Set(gs.generatorParameters), "G parameters")
-            for (param, ref) in refGrads.sorted(by: { $0.key < $1.key }) {
-                guard let gname = step.gradientNames[param] else { XCTFail("no gradient for \(param)"); continue }
-                checkTensor("∂/∂\(param)", out[gname], Self.tensor(ref), rel: 1e-4, abs: 1e-6)
-            }
+            checkGradients(s0["g_grads"], parameters: gs.generatorParameters, step: step, out: out, "G")
             for (stat, ref) in (s0["g_running_stats"] as! [String: Any]).sorted(by: { $0.key < $1.key }) {
                 checkTensor("after G: \(stat)", gs.store.tensor(stat), Self.tensor(ref), rel: 1e-4, abs: 1e-6)
             }
