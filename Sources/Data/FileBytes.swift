@@ -26,17 +26,22 @@ final class GzipReader {
     deinit { if let f = file { gzclose(f) } }
 
     /// Reads up to `count` bytes, appending them to `out`; returns how many arrived (fewer
-    /// only at the end of the data). The array grows as data arrives, in chunks of at most
-    /// 4 MiB, so a header that claims more than the file holds costs nothing.
+    /// only at the end of the data). `out` grows as data arrives, in chunks that start at
+    /// 64 KiB and double up to 4 MiB, so a header that claims more than the file holds costs
+    /// at most one 64 KiB chunk beyond what the file really has.
     @discardableResult
     func read(_ count: Int, appendingTo out: inout [UInt8]) throws -> Int {
-        guard let f = file else { return 0 }
+        guard let f = file, count > 0 else { return 0 }
         var remaining = count
         var got = 0
-        var chunk = [UInt8](repeating: 0, count: min(count, 1 << 22))
+        var step = 1 << 16
         while remaining > 0 {
-            let want = min(remaining, chunk.count)
-            let n = chunk.withUnsafeMutableBytes { gzread(f, $0.baseAddress, UInt32(want)) }
+            let want = min(remaining, step)
+            let base = out.count
+            out.append(contentsOf: repeatElement(0, count: want))
+            let n = out.withUnsafeMutableBytes { gzread(f, $0.baseAddress! + base, UInt32(want)) }
+            // Invariant: `out` holds exactly the bytes read so far when this loop exits.
+            out.removeLast(want - max(Int(n), 0))
             if n < 0 { throw DataError("\(path): read error: \(errorMessage())") }
             if n == 0 {
                 // End of data; a truncated gzip stream reports an error here.
@@ -47,9 +52,9 @@ final class GzipReader {
                 }
                 break
             }
-            out.append(contentsOf: chunk[0..<Int(n)])
             got += Int(n)
             remaining -= Int(n)
+            step = min(step * 2, 1 << 22)
         }
         return got
     }
