@@ -1,7 +1,10 @@
 // Lowering: turns a fully typed, statically shaped graph into a memory-planned Program.
 //
 // Contract: input — a verified graph whose every value has a fixed shape (run InferShapes with
-// the batch bound first). Each node becomes one kernel call, except: Constant nodes and
+// the batch bound first). The graph rewrites kernels need (`Pipelines.lowering`: Gemm's
+// constant B pre-transposed, integer constant operands of float arithmetic made float) run
+// first, on a copy; lowering itself rewrites nothing. Each node becomes what its op family's
+// `lower` says (Passes/Operators): one kernel call, except: Constant nodes and
 // initializers go to the constant pool; Reshape, Flatten, Squeeze, Unsqueeze, Identity and
 // inference Dropout (its optional mask output a constant of trues) alias their input's
 // storage and emit nothing. Every other value gets an arena buffer live
@@ -32,6 +35,8 @@ public enum Lowering {
     /// program inputs); `updates` run after the graph, in order (optimizer steps, assignments).
     public static func lower(_ graph: Graph, pool: ThreadPool, store: ParameterStore? = nil,
                              updates: [StateUpdate] = []) throws -> Program {
+        var graph = graph
+        try Pipelines.run(Pipelines.lowering, on: &graph)
         var constantData: [UInt8] = []
         var operand: [ValueID: Operand] = [:]
         var buffers: [BufferRequest] = []
@@ -85,8 +90,8 @@ public enum Lowering {
             do {
                 let ctx = LoweringContext(graph: graph, shape: shape)
                 let lowered = try node.op.family.lower(node, ctx)
-                var call: KernelCall
-                var operands: Int?
+                let call: KernelCall
+                let operands: Int?
                 switch lowered {
                 case .constant(let tensors):
                     for (v, t) in zip(node.outputs, tensors) { addConstant(v, t) }
@@ -99,30 +104,9 @@ public enum Lowering {
                     call = c
                     operands = n
                 }
-                var override: [Int: Operand] = [:]
-                // A constant B of a transposed Gemm is stored pre-transposed, so the kernel packs
-                // contiguous rows.
-                if case let .gemm(tA, true, m, n, k, alpha, beta, lda, _, epi, batches, fill) = call,
-                   let w = graph.constantValue(node.inputs[1]!), w.dtype == .float32 {
-                    let f = w.floats
-                    var t = [Float](repeating: 0, count: f.count)
-                    for r in 0..<n { for c in 0..<k { t[c * n + r] = f[r * k + c] } }
-                    override[1] = appendConstant(Tensor(shape: [k, n], floats: t))
-                    call = .gemm(transA: tA, transB: false, m: m, n: n, k: k, alpha: alpha, beta: beta,
-                                 lda: lda, ldb: n, epilogue: epi, batches: batches, fillC: fill)
-                }
-                // Integer constants feeding float arithmetic (Pow's exponent, say) become float.
-                if [.add, .sub, .mul, .div, .pow].contains(node.op), let b = node.inputs[1],
-                   let bt = graph.type(of: b), bt.dtype != .float32 {
-                    guard let c = graph.constantValue(b) else {
-                        throw GraphError("\(node.op.rawValue) with a \(bt.dtype.rawValue) operand that is not constant is not supported")
-                    }
-                    override[1] = appendConstant(Tensor(shape: c.shape, floats: c.floats))
-                }
                 let step = pending.count
                 var ins: [Operand?] = []
-                for (slot, v) in node.inputs.enumerated() {
-                    if let o = override[slot] { ins.append(o); continue }
+                for v in node.inputs {
                     guard let v else { ins.append(nil); continue }
                     guard let o = resolve(v) else { throw GraphError("input '\(graph.name(of: v))' is undefined") }
                     if case .buffer(let b) = o { buffers[b].last = max(buffers[b].last, step) }
