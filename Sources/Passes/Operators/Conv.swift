@@ -131,13 +131,18 @@ public enum ConvOps: OperatorFamily {
         return try b.reduceSum(dy, axes: [0] + Array(2..<r), keepdims: false)
     }
 
+    /// The spatial dims of a convolution input, which its gradients need static.
+    static func staticSpatial(_ dims: [Dim], _ what: String) throws -> [Int] {
+        try dims[2...].map { d -> Int in
+            guard let v = d.value else { throw GraphError("\(what) gradients need static spatial dims") }
+            return v
+        }
+    }
+
     static func convPullback(_ b: GradientBuilder, _ n: Node, _ dys: [ValueID?], _ wants: [Bool]) throws -> [ValueID?] {
         let x = n.inputs[0]!, w = n.inputs[1]!, dy = dys[0]!
         let xd = try b.dims(x), wd = try b.fixed(w)
-        let spatial = try xd[2...].map { d -> Int in
-            guard let v = d.value else { throw GraphError("Conv gradients need static spatial dims") }
-            return v
-        }
+        let spatial = try staticSpatial(xd, "Conv")
         let geo = try ConvGeometry.conv(n, input: spatial, weightKernel: Array(wd[2...]))
         let r = spatial.count
         // Rows of the padded input that the strided windows never reach.
@@ -164,10 +169,7 @@ public enum ConvOps: OperatorFamily {
     static func convTransposePullback(_ b: GradientBuilder, _ n: Node, _ dys: [ValueID?], _ wants: [Bool]) throws -> [ValueID?] {
         let x = n.inputs[0]!, w = n.inputs[1]!, dy = dys[0]!
         let xd = try b.dims(x), wd = try b.fixed(w)
-        let spatial = try xd[2...].map { d -> Int in
-            guard let v = d.value else { throw GraphError("ConvTranspose gradients need static spatial dims") }
-            return v
-        }
+        let spatial = try staticSpatial(xd, "ConvTranspose")
         let geo = try ConvGeometry.convTranspose(n, input: spatial, weightKernel: Array(wd[2...]))
         let r = spatial.count
         var out: [ValueID?] = Array(repeating: nil, count: n.inputs.count)

@@ -140,28 +140,10 @@ public enum DataMovementOps: OperatorFamily {
             return Tensor(shape: outShape, int64s: out, dtype: dtype)
         case .slice:
             let rule = try SliceRule.resolve(node, first.type, g)
-            let os = IntegerIndexing.strides(outShape), ins = IntegerIndexing.strides(first.shape)
-            return IntegerIndexing.generate(outShape, dtype) { i in
-                var rest = i, at = 0
-                for d in 0..<outShape.count {
-                    let c = rest / os[d]
-                    rest %= os[d]
-                    at += (rule.starts[d] + c * rule.steps[d]) * ins[d]
-                }
-                return data[at]
-            }
+            return IntegerIndexing.permuted(outShape, first.shape, dtype, data) { d, c in (rule.starts[d] + c * rule.steps[d], d) }
         case .transpose:
             let perm = try node.attributes.ints("perm") ?? Array((0..<first.shape.count).reversed())
-            let os = IntegerIndexing.strides(outShape), ins = IntegerIndexing.strides(first.shape)
-            return IntegerIndexing.generate(outShape, dtype) { i in
-                var rest = i, at = 0
-                for d in 0..<outShape.count {
-                    let c = rest / os[d]
-                    rest %= os[d]
-                    at += c * ins[perm[d]]
-                }
-                return data[at]
-            }
+            return IntegerIndexing.permuted(outShape, first.shape, dtype, data) { d, c in (c, perm[d]) }
         default:
             throw GraphError("\(node.op.rawValue) on \(first.dtype.rawValue) data is not supported")
         }

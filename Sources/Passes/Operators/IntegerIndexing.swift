@@ -3,7 +3,8 @@
 //
 // Contract: `broadcastIndex(i)` maps flat output index i (over `outShape`) to the flat index of
 // the numpy-broadcast input element (over `inShape`, right-aligned, size-1 dims repeat).
-// `generate` fills an integer tensor of `outShape` element by element.
+// `generate` fills an integer tensor of `outShape` element by element; `permuted` reads each
+// output element from an input coordinate computed per axis (Slice, Transpose).
 
 import GraphIR
 
@@ -43,5 +44,23 @@ struct IntegerIndexing {
         var out = [Int64](repeating: 0, count: count)
         for i in 0..<count { out[i] = try source(i) }
         return Tensor(shape: shape, int64s: out, dtype: dtype)
+    }
+
+    /// An integer tensor of `outShape` whose element at output coordinate c_d (per output axis d)
+    /// is `data` at input coordinate `source(d, c_d).coordinate` along input axis `.axis`
+    /// (Slice: start + c·step on the same axis; Transpose: c on axis perm[d]).
+    static func permuted(_ outShape: [Int], _ inShape: [Int], _ dtype: DType, _ data: [Int64],
+                         _ source: (Int, Int) -> (coordinate: Int, axis: Int)) -> Tensor {
+        let os = strides(outShape), ins = strides(inShape)
+        return generate(outShape, dtype) { i in
+            var rest = i, at = 0
+            for d in 0..<outShape.count {
+                let c = rest / os[d]
+                rest %= os[d]
+                let (coordinate, axis) = source(d, c)
+                at += coordinate * ins[axis]
+            }
+            return data[at]
+        }
     }
 }
