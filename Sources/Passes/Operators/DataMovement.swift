@@ -244,28 +244,19 @@ public enum DataMovementOps: OperatorFamily {
     }
 }
 
-/// Resolved Slice parameters (constant inputs from opset 10; the importer rewrites the attribute form): per-axis start and step over the input, and the output shape.
+/// Resolved Slice parameters (constant inputs 1–4, the opset 10 form; the importer rewrites the older attributes): per-axis start and step over the input, and the output shape.
 public struct SliceRule {
     public var starts: [Int]
     public var steps: [Int]
     public var outShape: [Dim]
 
     public static func resolve(_ node: Node, _ x: TensorType, _ g: Graph) throws -> SliceRule {
-        let a = node.attributes
-        let startsIn: [Int], endsIn: [Int]
-        var axesIn: [Int]?, stepsIn: [Int]?
-        if let s = try a.ints("starts") {
-            guard let e = try a.ints("ends") else { throw GraphError("Slice needs ends") }
-            startsIn = s; endsIn = e; axesIn = try a.ints("axes")
-        } else {
-            guard let s = try ShapeRules.constantInts(node, 1, g, "starts"),
-                  let e = try ShapeRules.constantInts(node, 2, g, "ends") else {
-                throw GraphError("Slice needs starts and ends")
-            }
-            startsIn = s; endsIn = e
-            axesIn = try ShapeRules.constantInts(node, 3, g, "axes")
-            stepsIn = try ShapeRules.constantInts(node, 4, g, "steps")
+        guard let startsIn = try ShapeRules.constantInts(node, 1, g, "starts"),
+              let endsIn = try ShapeRules.constantInts(node, 2, g, "ends") else {
+            throw GraphError("Slice needs starts and ends")
         }
+        let axesIn = try ShapeRules.constantInts(node, 3, g, "axes")
+        let stepsIn = try ShapeRules.constantInts(node, 4, g, "steps")
         let axes = axesIn ?? Array(0..<startsIn.count)
         let steps = stepsIn ?? Array(repeating: 1, count: startsIn.count)
         guard endsIn.count == startsIn.count, axes.count == startsIn.count, steps.count == startsIn.count else {

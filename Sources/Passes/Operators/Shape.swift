@@ -37,7 +37,7 @@ public enum ShapeOps: OperatorFamily {
             }
             return [TensorType(x.dtype, [d0, d1])]
         case .unsqueeze:
-            guard let axes = try a.ints("axes") ?? ShapeRules.constantInts(node, 1, g, "axes") else { throw GraphError("missing axes") }
+            guard let axes = try ShapeRules.constantInts(node, 1, g, "axes") else { throw GraphError("missing axes") }
             let r = x.rank + axes.count
             let norm = try axes.map { try ShapeRules.normalizeAxis($0, r) }
             guard Set(norm).count == norm.count else { throw GraphError("axes \(axes) repeat") }
@@ -46,7 +46,7 @@ public enum ShapeOps: OperatorFamily {
             for i in 0..<r { out.append(norm.contains(i) ? .fixed(1) : it.next()!) }
             return [TensorType(x.dtype, out)]
         case .squeeze:
-            let axes = try a.ints("axes") ?? ShapeRules.constantInts(node, 1, g, "axes")
+            let axes = try ShapeRules.constantInts(node, 1, g, "axes")
             let norm: Set<Int>
             if let axes {
                 norm = Set(try axes.map { try ShapeRules.normalizeAxis($0, x.rank) })
