@@ -3,8 +3,10 @@
 //
 // Contract: output 0 has input 0's type. Each op maps to one `UnaryOp` of the Unary kernel
 // (`kernelOp`), which is both its reference evaluation and its lowering; Sign and
-// LeakyReluGrad have kernels of their own in `Grad`. A new point-wise op is a case here in
-// `kernelOp` and `pullback` plus its `UnaryOp` case in Kernels (and the `Op` case).
+// LeakyReluGrad have kernels of their own in `Grad`. A new point-wise op is: its `Op` case
+// with arity and attributes (GraphIR/Op.swift), its route to this family (`Op.family`), a case
+// here in `kernelOp` and `pullback`, and its `UnaryOp` case in Kernels; the compiler asks for
+// the first two, the structural tests for the rest.
 // LeakyReluGrad (dY, Y) needs dY and Y of one shape and is linear in dY.
 
 import GraphIR
