@@ -1,4 +1,11 @@
-// Op: every operator a graph may hold, named as in ONNX, with ONNX semantics.
+// Op: every operator a graph may hold, named as in ONNX, with ONNX semantics: its arity and
+// the attributes it accepts (the verifier's view of an op). Its math — shape rule, evaluation,
+// lowering and pullback — lives with its family in Passes/Operators.
+//
+// Attribute schema: the attributes each op accepts, with their kinds (ONNX names), in the IR's
+// one form (the newest opset's: shape-like operands are inputs; the importer drops or rewrites
+// legacy attributes). Exceptions kept for in-tree builders: ReduceMean/ReduceSum `axes` (the
+// loss builders) and Dropout's `ratio`/`is_test`.
 
 /// The operator of a node. Raw values are the ONNX operator names; attribute names and defaults
 /// follow the ONNX operator specification (see `OpAttributes`).
@@ -61,17 +68,17 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     case concat = "Concat"
     /// Takes slices along `axis` (default 0) at integer indices (negative wrap).
     case gather = "Gather"
-    /// Inserts size-1 axes (axes from input 2, or attribute before opset 13).
+    /// Inserts size-1 axes at the constant axes of input 1 (the importer moves the attribute of opsets < 13 there).
     case unsqueeze = "Unsqueeze"
-    /// Removes size-1 axes (axes from input 2, or attribute before opset 13; all if absent).
+    /// Removes size-1 axes at the constant axes of input 1 (all if absent; the importer moves the attribute of opsets < 13 there).
     case squeeze = "Squeeze"
-    /// Slices by starts, ends, axes, steps (inputs; attributes before opset 10).
+    /// Slices by the constant inputs starts, ends, axes, steps (the importer moves the attributes of opsets < 10 there).
     case slice = "Slice"
     /// Broadcasts to a shape (numpy rules, the larger size wins).
     case expand = "Expand"
-    /// Mean over axes (attribute before opset 18, input after); keepdims defaults to 1.
+    /// Mean over axes (constant input 1, as from opset 18; the `axes` attribute is still read); keepdims defaults to 1.
     case reduceMean = "ReduceMean"
-    /// Sum over axes (input from opset 13); keepdims defaults to 1.
+    /// Sum over axes (constant input 1, as from opset 13; the `axes` attribute is still read); keepdims defaults to 1.
     case reduceSum = "ReduceSum"
     /// A constant tensor held in its `value` attribute (or value_float(s)/value_int(s)).
     case constant = "Constant"
@@ -177,5 +184,43 @@ extension Node {
         base.outputs = [outputs[1]]
         base.attributes.values = attributes.values.filter { !$0.key.hasPrefix("activation") && $0.key != "epsilon" }
         return base
+    }
+}
+
+extension Op {
+    /// Attribute name → kind ("int", "float", "string", "ints", "floats", "tensor").
+    public var attributeSchema: [String: String] {
+        let convLike: [String: String] = ["auto_pad": "string", "dilations": "ints", "group": "int",
+                                          "kernel_shape": "ints", "pads": "ints", "strides": "ints"]
+        let reduce: [String: String] = ["axes": "ints", "keepdims": "int", "noop_with_empty_axes": "int"]
+        let fused: [String: String] = ["activation": "string", "activation_alpha": "float"]
+        switch self {
+        case .fusedConv, .fusedConvTranspose, .fusedGemm:
+            return baseOp.attributeSchema.merging(fused) { a, _ in a }
+        case .fusedConvTransposeBatchNorm:
+            return baseOp.attributeSchema.merging(fused) { a, _ in a }.merging(["epsilon": "float"]) { a, _ in a }
+        case .conv: return convLike
+        case .convTranspose: return convLike.merging(["output_padding": "ints", "output_shape": "ints"]) { a, _ in a }
+        case .batchNormalization: return ["epsilon": "float", "momentum": "float", "training_mode": "int"]
+        case .gemm: return ["alpha": "float", "beta": "float", "transA": "int", "transB": "int"]
+        case .add, .sub, .mul, .div, .pow, .relu, .sigmoid, .tanh, .exp, .log, .sqrt, .neg, .abs,
+             .softplus, .identity, .matMul, .expand, .globalAveragePool, .sign, .unsqueeze, .squeeze, .slice:
+            return [:]
+        case .leakyRelu: return ["alpha": "float"]
+        case .dropout: return ["seed": "int", "ratio": "float", "is_test": "int"]
+        case .leakyReluGrad: return ["alpha": "float"]
+        case .gatherGrad: return ["axis": "int", "size": "int"]
+        case .reshape: return ["allowzero": "int"]
+        case .flatten, .concat, .gather, .softmax, .logSoftmax: return ["axis": "int"]
+        case .transpose: return ["perm": "ints"]
+        case .reduceMean, .reduceSum: return reduce
+        case .constant:
+            return ["value": "tensor", "value_float": "float", "value_floats": "floats",
+                    "value_int": "int", "value_ints": "ints"]
+        case .maxPool:
+            return convLike.filter { $0.key != "group" }.merging(["ceil_mode": "int", "storage_order": "int"]) { a, _ in a }
+        case .averagePool:
+            return convLike.filter { $0.key != "group" }.merging(["ceil_mode": "int", "count_include_pad": "int"]) { a, _ in a }
+        }
     }
 }
