@@ -243,7 +243,7 @@ extension Spec {
 
     /// Builds every network without drawing weights, so shape errors surface at parse time.
     func checkShapes() throws {
-        for n in networks { _ = try GraphBuilder.build(self, n, seed: seed, materialize: false) }
+        for n in networks { _ = try NetworkBuilder.build(self, n, seed: seed, materialize: false) }
     }
 }
 
