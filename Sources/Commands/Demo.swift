@@ -7,6 +7,7 @@ import GraphIR
 import Media
 import Runtime
 import Training
+import SeedModels
 
 public struct Demo: ParsableCommand {
     public static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@
 import Foundation
 import GraphIR
 import SpecFormat
+import SeedModels
 
 public enum GraphSources {
     /// Built-in graphs with random weights, for benchmarks and demos: `seed:NAME`.

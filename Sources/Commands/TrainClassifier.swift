@@ -113,8 +113,8 @@ public struct TrainClassifier: ParsableCommand {
         let opt: OptimizerChoice
         let o = spec.optimizers[net.name]
         switch o?.kind {
-        case "sgd": opt = .sgd(SGDConfig(lr: Float(lr ?? o!.lr), momentum: Float(o!.momentum), weightDecay: Float(o!.weightDecay)))
-        case "rmsprop": opt = .rmsprop(RMSpropConfig(lr: Float(lr ?? o!.lr), alpha: Float(o!.alpha), eps: Float(o!.eps), weightDecay: Float(o!.weightDecay)))
+        case .sgd?: opt = .sgd(SGDConfig(lr: Float(lr ?? o!.lr), momentum: Float(o!.momentum), weightDecay: Float(o!.weightDecay)))
+        case .rmsprop?: opt = .rmsprop(RMSpropConfig(lr: Float(lr ?? o!.lr), alpha: Float(o!.alpha), eps: Float(o!.eps), weightDecay: Float(o!.weightDecay)))
         default: opt = .adam(AdamConfig(lr: Float(lr ?? o?.lr ?? 1e-3), beta1: Float(o?.beta1 ?? 0.9), beta2: Float(o?.beta2 ?? 0.999),
                                         eps: Float(o?.eps ?? 1e-8), weightDecay: Float(o?.weightDecay ?? 0)))
         }

@@ -2,8 +2,8 @@
 //
 // Contract: the discriminator is an autoencoder D: image → image (same shape). With the
 // autoencoder loss L(v) = mean |v − D(v)| (over every element of the batch):
-// - D step: L_D = L(x) − k_t·L(G(z)); its outputs are [L_D, L(x), L(G(z))]; k_t is the step's
-//   runtime input `k` (f32[1]).
+// - D step: L_D = L(x) − k_t·L(G(z)); its outputs are [L_D, L(x), L(G(z))] (metrics d_loss,
+//   l_real, l_fake); k_t is the step's runtime input `k` (f32[1]).
 // - G step: L_G = L(G(z)).
 // - After each D step the control advances, in float32:
 //   k_{t+1} = clip(k_t + λ_k·(γ·L(x) − L(G(z))), 0, 1), with L(x), L(G(z)) of that D step, and
@@ -41,7 +41,7 @@ public enum BEGANControl {
 }
 
 extension GANSteps {
-    public var isBEGAN: Bool { spec.loss.kind == "began" }
+    public var isBEGAN: Bool { spec.loss.kind == .began }
 
     /// The current k_t (0 before the first D step; nil for other losses).
     public var beganK: Float? { isBEGAN ? store.tensor(BEGANControl.stateName)?.floats.first ?? 0 : nil }
@@ -57,15 +57,6 @@ extension GANSteps {
         }
     }
 
-    /// The BEGAN D-step loss: [L_D, L(x), L(G(z))], reading the runtime input `k` (f32[1]).
-    func beganDiscriminatorLoss(_ c: inout GraphComposer, real: ValueID, reconstructedReal: ValueID,
-                                fake: ValueID, reconstructedFake: ValueID) -> [ValueID] {
-        let k = c.input("k", TensorType(.float32, fixed: [1]))
-        let lReal = c.autoencoderLoss(real, reconstruction: reconstructedReal)
-        let lFake = c.autoencoderLoss(fake, reconstruction: reconstructedFake)
-        return [c.sub(lReal, c.apply(.mul, [k, lFake], name: "began/k_times_fake")), lReal, lFake]
-    }
-
     /// Advances k_t after a D step with outputs `l_real`, `l_fake`; returns the k_t the step
     /// used and M_global, as `k_t` and `m_global`.
     public func advanceBEGAN(_ d: [String: Float]) throws -> [String: Float] {
@@ -74,5 +65,24 @@ extension GANSteps {
         let next = BEGANControl.next(k: k, lossReal: lr, lossFake: lf, gamma: gamma, lambdaK: Float(spec.loss.lambdaK))
         try store.set(BEGANControl.stateName, Tensor(shape: [1], floats: [next]))
         return ["k_t": k, "m_global": BEGANControl.convergence(lossReal: lr, lossFake: lf, gamma: gamma)]
+    }
+}
+
+/// `began`: the D step's loss L(x) − k_t·L(G(z)) with scores `l_real` = L(x), `l_fake` =
+/// L(G(z)), reading the runtime input `k` (f32[1], fed from the store's k_t); G's loss L(G(z)).
+public struct BEGANRecipe: GANRecipe {
+    public var kind: LossKind { .began }
+    public func discriminatorLoss(_ c: inout GraphComposer, _ d: DiscriminatorStep) throws -> DiscriminatorLoss {
+        let k = c.input("k", TensorType(.float32, fixed: [1]))
+        let lReal = c.autoencoderLoss(d.real, reconstruction: d.dReal)
+        let lFake = c.autoencoderLoss(d.fake, reconstruction: d.dFake)
+        let total = c.sub(lReal, c.apply(.mul, [k, lFake], name: "began/k_times_fake"))
+        return DiscriminatorLoss(total: total, scores: [("l_real", lReal), ("l_fake", lFake)])
+    }
+    public func generatorLoss(_ c: inout GraphComposer, fake: ValueID, dFake: ValueID) -> ValueID {
+        c.autoencoderLoss(fake, reconstruction: dFake)
+    }
+    public func discriminatorInputs(_ steps: GANSteps, real: Tensor, iteration: Int) -> [String: Tensor] {
+        steps.beganK.map { ["k": Tensor(shape: [1], floats: [$0])] } ?? [:]
     }
 }

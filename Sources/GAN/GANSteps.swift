@@ -6,11 +6,12 @@
 // runs (seed-experiments.md §2–§5):
 // - D step on a real batch: z ~ N(0,1) of the real batch size, fake = G(z[, y]) with G in
 //   train mode (its BN statistics update), D(real) then D(fake) as separate passes (each with
-//   its own batch statistics), the recipe's D loss (+ penalty); only D's weights are updated.
-//   The fake is not detached; gradients stop at D's parameters because only they are asked for.
+//   its own batch statistics), the recipe's D loss (+ penalty, GANRecipe); only D's weights are
+//   updated. The fake is not detached; gradients stop at D's parameters because only they are
+//   asked for. Outputs are the recipe's named metrics (d_loss, scores, extras, d_grad_norm).
 // - G step: z of the schedule's batch size (labels uniform for conditional), D(G(z[, y])) with
-//   both in train mode; only G's weights are updated.
-// BEGAN (`loss: began`, BEGAN.swift) reads k_t as the D step's runtime input `k`.
+//   both in train mode, the recipe's G loss (g_loss, g_grad_norm); only G's weights are updated.
+// The recipe's extra D inputs (α, the DRAGAN perturbation, BEGAN's k_t) come with `dInputs`.
 // Random inputs come from RandomStream keyed by (seed, iteration, purpose); dropout masks
 // (networks with Dropout layers train with them on) also by the mask's name (TrainStep.dropoutInputs).
 
@@ -30,6 +31,8 @@ public final class GANSteps {
     public let discriminator: Graph
     public let generatorParameters: [String]
     public let discriminatorParameters: [String]
+    /// The spec's loss recipe.
+    public let recipe: GANRecipe
     /// The pass pipeline each step is compiled with (set before the first step is built).
     public var passes: [Pass] = TrainStep.pipeline
     private var dSteps: [Int: TrainStep] = [:]
@@ -54,6 +57,7 @@ public final class GANSteps {
         }
         generator = g
         discriminator = d
+        recipe = try spec.loss.recipe(file: spec.file)
         func params(_ net: Graph) -> [String] {
             let listed = net.metadata["gannet.parameters"].map { $0.split(separator: ",").map(String.init) } ?? []
             return listed.map { "\(net.name)/\($0)" }
@@ -72,9 +76,9 @@ public final class GANSteps {
     public func optimizer(_ network: String) -> OptimizerChoice {
         guard let o = spec.optimizers[network] else { return .adam(AdamConfig()) }
         switch o.kind {
-        case "sgd": return .sgd(SGDConfig(lr: Float(o.lr), momentum: Float(o.momentum), weightDecay: Float(o.weightDecay)))
-        case "rmsprop": return .rmsprop(RMSpropConfig(lr: Float(o.lr), alpha: Float(o.alpha), eps: Float(o.eps), weightDecay: Float(o.weightDecay)))
-        default: return .adam(AdamConfig(lr: Float(o.lr), beta1: Float(o.beta1), beta2: Float(o.beta2), eps: Float(o.eps), weightDecay: Float(o.weightDecay)))
+        case .sgd: return .sgd(SGDConfig(lr: Float(o.lr), momentum: Float(o.momentum), weightDecay: Float(o.weightDecay)))
+        case .rmsprop: return .rmsprop(RMSpropConfig(lr: Float(o.lr), alpha: Float(o.alpha), eps: Float(o.eps), weightDecay: Float(o.weightDecay)))
+        case .adam: return .adam(AdamConfig(lr: Float(o.lr), beta1: Float(o.beta1), beta2: Float(o.beta2), eps: Float(o.eps), weightDecay: Float(o.weightDecay)))
         }
     }
 
@@ -94,51 +98,18 @@ public final class GANSteps {
         let fake = try c.call(generator, [z] + labelArgs, training: true)[0]
         let dReal = try c.call(discriminator, [x] + labelArgs, training: true)[0]
         let dFake = try c.call(discriminator, [fake] + labelArgs, training: true)[0]
-        let loss = spec.loss
-        var outputs: [ValueID] = []
-        var scores: (real: ValueID, fake: ValueID)? = nil
-        let total: ValueID
-        switch loss.kind {
-        case "gan_bce_logits":
-            total = c.add(c.bceWithLogits(dReal, target: Float(loss.realLabel)), c.bceWithLogits(dFake, target: Float(loss.fakeLabel)))
-        case "bce_sigmoid":
-            total = c.add(c.bce(dReal, target: Float(loss.realLabel)), c.bce(dFake, target: Float(loss.fakeLabel)))
-        case "lsgan":
-            total = c.add(c.mse(dReal, target: Float(loss.realLabel)), c.mse(dFake, target: Float(loss.fakeLabel)))
-        case "hinge":
-            total = c.add(c.hinge(dReal, real: true), c.hinge(dFake, real: false))
-        case "wgan_gp", "cwgan_gp":
-            let wdist = c.sub(c.mean(dFake), c.mean(dReal))
-            let alpha = c.input("alpha", TensorType(.float32, fixed: [n] + Array(repeating: 1, count: imageShape.count)))
-            let one = c.scalar(1)
-            let mix = c.add(c.apply(.mul, [alpha, x]), c.apply(.mul, [c.sub(one, alpha), fake]))
-            let disc = discriminator
-            let gp = try c.gradientPenalty(at: mix, lambda: Float(loss.penaltyWeight ?? 10)) { comp, xm in
-                try comp.call(disc, [xm] + labelArgs, training: true)[0]
-            }
-            outputs = [wdist, gp]
-            total = c.add(wdist, gp)
-        case "dragan":
-            let bce = c.add(c.bceWithLogits(dReal, target: Float(loss.realLabel)), c.bceWithLogits(dFake, target: Float(loss.fakeLabel)))
-            let perturbed = c.input("perturbed", TensorType(.float32, fixed: [n] + imageShape))
-            let disc = discriminator
-            let gp = try c.gradientPenalty(at: perturbed, lambda: Float(loss.penaltyWeight ?? 10)) { comp, xm in
-                try comp.call(disc, [xm] + labelArgs, training: true)[0]
-            }
-            outputs = [bce, gp]
-            total = c.add(bce, gp)
-        case "began":
-            let terms = beganDiscriminatorLoss(&c, real: x, reconstructedReal: dReal, fake: fake, reconstructedFake: dFake)
-            total = terms[0]
-            scores = (terms[1], terms[2])
-        default:
-            throw GraphError("\(spec.file): unknown loss '\(loss.kind)'")
-        }
-        // Second and third outputs: mean D(real), mean D(fake); BEGAN: L(x), L(G(z)).
-        let (sReal, sFake) = scores ?? (c.mean(dReal), c.mean(dFake))
-        c.output([total, sReal, sFake] + outputs)
-        return StepPlan(graph: c.graph, loss: total, trainable: discriminatorParameters,
-                        optimizer: optimizer(discriminator.name), assignments: c.finalState)
+        let disc = discriminator
+        let step = DiscriminatorStep(real: x, fake: fake, dReal: dReal, dFake: dFake, batch: n, imageShape: imageShape,
+                                     critic: { comp, xm in try comp.call(disc, [xm] + labelArgs, training: true)[0] })
+        let loss = try recipe.discriminatorLoss(&c, step)
+        // The scores follow the loss: mean D(real), mean D(fake) unless the recipe names its own.
+        let scores: [Metric]
+        if let s = loss.scores { scores = s } else { scores = [("d_real", c.mean(dReal)), ("d_fake", c.mean(dFake))] }
+        let metrics: [Metric] = [("d_loss", loss.total)] + scores + loss.extra
+        c.output(metrics.map(\.value))
+        return StepPlan(graph: c.graph, loss: loss.total, trainable: discriminatorParameters,
+                        optimizer: optimizer(discriminator.name), assignments: c.finalState,
+                        metrics: metrics, gradientNormMetric: "d_grad_norm")
     }
 
     /// The G-step plan for a batch of `n` (and, with feature matching, a real batch of
@@ -165,17 +136,12 @@ public final class GANSteps {
         if let realFeatures {
             total = c.featureMatching(real: realFeatures, fake: dCall.internals[0])
         } else {
-        switch spec.loss.kind {
-        case "gan_bce_logits", "dragan": total = c.bceWithLogits(dFake, target: 1)
-        case "bce_sigmoid": total = c.bce(dFake, target: 1)
-        case "lsgan": total = c.mse(dFake, target: 1)
-        case "began": total = c.autoencoderLoss(fake, reconstruction: dFake)
-        default: total = c.negate(c.mean(dFake))
-        }
+            total = recipe.generatorLoss(&c, fake: fake, dFake: dFake)
         }
         c.output([total])
         return StepPlan(graph: c.graph, loss: total, trainable: generatorParameters,
-                        optimizer: optimizer(generator.name), assignments: c.finalState)
+                        optimizer: optimizer(generator.name), assignments: c.finalState,
+                        metrics: [("g_loss", total)], gradientNormMetric: "g_grad_norm")
     }
 
     public func dStep(batch n: Int) throws -> TrainStep {
@@ -202,19 +168,7 @@ public final class GANSteps {
         var rz = RandomStream(seed: seed, step: UInt64(iteration), purpose: .latent)
         var inputs: [String: Tensor] = ["real": real, "z": Tensor(shape: [n, latentSize], floats: rz.latents(n * latentSize, distribution: latentDistribution))]
         if let labels { inputs["labels"] = labels }
-        if let k = beganK { inputs["k"] = Tensor(shape: [1], floats: [k]) }
-        if spec.loss.kind == "wgan_gp" || spec.loss.kind == "cwgan_gp" {
-            var ra = RandomStream(seed: seed, step: UInt64(iteration), purpose: .alpha)
-            inputs["alpha"] = Tensor(shape: [n] + Array(repeating: 1, count: imageShape.count), floats: ra.uniforms(n))
-        }
-        if spec.loss.kind == "dragan" {
-            // DRAGAN: x + 0.5·std(x)·u, u ~ U[0,1) per element.
-            let f = real.floats
-            let mean = f.reduce(0, +) / Float(f.count)
-            let std = (f.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(max(f.count - 1, 1))).squareRoot()
-            var ru = RandomStream(seed: seed, step: UInt64(iteration), purpose: .alpha)
-            inputs["perturbed"] = Tensor(shape: real.shape, floats: f.map { $0 + 0.5 * std * ru.uniform() })
-        }
+        inputs.merge(recipe.discriminatorInputs(self, real: real, iteration: iteration)) { a, _ in a }
         if hasDropout, let step = try? dStep(batch: n) {
             inputs.merge(step.dropoutInputs(seed: seed, step: iteration)) { a, _ in a }
         }

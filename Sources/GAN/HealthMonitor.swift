@@ -142,7 +142,7 @@ public struct HealthMonitor {
     /// (check iteration, mean change per pixel) of every check that saw changes.
     private var changeHistory: [(iteration: Int, change: Double)] = []
 
-    public init(settings: HealthSpec, loss: String) {
+    public init(settings: HealthSpec, loss: LossKind) {
         self.settings = settings
         dominatingGap = settings.dominatingGap ?? HealthSpec.defaultDominatingGap(loss: loss)
     }

@@ -77,7 +77,7 @@ public final class Trainer {
     }
 
     /// True for the notebook's plain epoch loop, false for the inferno loop.
-    var epochLoop: Bool { steps.spec.schedule.loop == "epochs" }
+    var epochLoop: Bool { steps.spec.schedule.loop == .epochs }
 
     /// The total number of D iterations of a full run.
     public var plannedIterations: Int {
@@ -105,8 +105,8 @@ public final class Trainer {
         let it = counters.iteration
         let d = try steps.dStep(batch: images.shape[0])
         let dOut = try d.run(steps.dInputs(real: images, labels: labels, iteration: it))
-        var dScalars = scalars(dOut, names: d.outputNames, labels: dLabels)
-        try nonFiniteGuard.check(dScalars, order: dLabels, network: steps.discriminator.name, iteration: it)
+        var dScalars = d.metricValues(dOut)
+        try nonFiniteGuard.check(dScalars, order: d.metrics.map(\.name), network: steps.discriminator.name, iteration: it)
         dScalars.merge(try steps.advanceBEGAN(dScalars)) { a, _ in a }
         var frame: Tensor? = nil
         if let f = frameFrequency {
@@ -118,8 +118,7 @@ public final class Trainer {
         } else if !epochLoop && (epochEnded || it == 0) {
             frame = try sampleFixed()
         }
-        var gOut: [String: Tensor]? = nil
-        var gNames: [String] = []
+        var gScalars: [String: Float]? = nil
         counters.generatorCounter += 1
         if counters.generatorCounter > generatorFrequency {
             counters.generatorCounter = 0
@@ -127,9 +126,10 @@ public final class Trainer {
             // Feature matching: the G step also reads this iteration's real batch.
             let real = steps.gStepNeedsRealBatch
             let g = try steps.gStep(batch: n, realBatch: real ? images.shape[0] : nil)
-            gNames = g.outputNames
-            gOut = try g.run(steps.gInputs(batch: n, iteration: it, real: real ? images : nil, realLabels: real ? labels : nil))
-            try nonFiniteGuard.check(scalars(gOut!, names: gNames, labels: gLabels), order: gLabels, network: steps.generator.name, iteration: it)
+            let gOut = try g.run(steps.gInputs(batch: n, iteration: it, real: real ? images : nil, realLabels: real ? labels : nil))
+            let scalars = g.metricValues(gOut)
+            try nonFiniteGuard.check(scalars, order: g.metrics.map(\.name), network: steps.generator.name, iteration: it)
+            gScalars = scalars
             counters.generatorSteps += 1
         }
         if frameFrequency == nil && epochLoop && counters.cursor == data.batchesPerEpoch {
@@ -138,25 +138,8 @@ public final class Trainer {
         if frame != nil { counters.framesWritten += 1 }
         counters.iteration += 1
         return IterationReport(counters: counters, dOutputs: dScalars,
-                               gOutputs: gOut.map { scalars($0, names: gNames, labels: gLabels) },
+                               gOutputs: gScalars,
                                frame: frame, epochEnded: epochEnded)
-    }
-
-    var dLabels: [String] {
-        switch steps.spec.loss.kind {
-        case "wgan_gp", "cwgan_gp": return ["d_loss", "d_real", "d_fake", "wdist", "gp", "d_grad_norm"]
-        case "dragan": return ["d_loss", "d_real", "d_fake", "bce", "gp", "d_grad_norm"]
-        case "began": return ["d_loss", "l_real", "l_fake", "d_grad_norm"]
-        default: return ["d_loss", "d_real", "d_fake", "d_grad_norm"]
-        }
-    }
-
-    let gLabels = ["g_loss", "g_grad_norm"]
-
-    func scalars(_ out: [String: Tensor], names: [String], labels: [String]) -> [String: Float] {
-        var r: [String: Float] = [:]
-        for (name, label) in zip(names, labels) { r[label] = out[name]?.floats.first ?? .nan }
-        return r
     }
 
     /// The fixed-latent samples (inference mode).

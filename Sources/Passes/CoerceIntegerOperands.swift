@@ -15,7 +15,7 @@ public struct CoerceIntegerOperands: Pass {
     public init() {}
 
     public func run(_ graph: inout Graph) throws {
-        let fresh = FreshNames(graph)
+        let builder = GraphBuilder(graph)
         var converted: [ValueID: ValueID] = [:]
         for i in graph.nodes.indices where BinaryOps.ops.contains(graph.nodes[i].op) {
             let node = graph.nodes[i]
@@ -25,9 +25,12 @@ public struct CoerceIntegerOperands: Pass {
                 guard let c = graph.constantValue(b) else {
                     throw GraphError("\(graph.describeNode(i)): \(node.op.rawValue) with a \(bt.dtype.rawValue) operand that is not constant is not supported")
                 }
-                converted[b] = graph.addInitializer(fresh.make(graph.name(of: b) + "/float"), Tensor(shape: c.shape, floats: c.floats))
+                converted[b] = builder.addInitializer(builder.freshName(graph.name(of: b) + "/float"), Tensor(shape: c.shape, floats: c.floats))
             }
-            graph.nodes[i].inputs[1] = converted[b]
+            var rewritten = node
+            rewritten.inputs[1] = converted[b]
+            builder.setNode(i, rewritten)
         }
+        graph = builder.finish()
     }
 }

@@ -11,17 +11,6 @@ public struct EliminateDeadValues: Pass {
     public init() {}
 
     public func run(_ graph: inout Graph) throws {
-        var live = Set(graph.outputs)
-        var keep = [Bool](repeating: false, count: graph.nodes.count)
-        for i in graph.nodes.indices.reversed() {
-            let n = graph.nodes[i]
-            if n.outputs.contains(where: live.contains) {
-                keep[i] = true
-                for case let v? in n.inputs { live.insert(v) }
-            }
-        }
-        graph.nodes = graph.nodes.indices.filter { keep[$0] }.map { graph.nodes[$0] }
-        graph.initializers = graph.initializers.filter { live.contains($0.key) }
-        graph.compactValues()
+        graph = GraphBuilder(graph).removeDeadNodes()
     }
 }

@@ -73,20 +73,19 @@ public struct ExpandDropout: Pass {
     }
 
     public func run(_ graph: inout Graph) throws {
-        let fresh = FreshNames(graph).make
-        let consumers = graph.consumers()
-        let old = graph.nodes
-        graph.nodes = []
+        let b = GraphBuilder(graph)
+        let readers = Dictionary(uniqueKeysWithValues: graph.nodes.filter { $0.op == .dropout && $0.outputs.count > 1 }
+            .map { ($0.outputs[1], b.readers(of: $0.outputs[1]).count) })
         var changed = false
-        for (i, node) in old.enumerated() {
+        for (i, node) in b.takeNodes().enumerated() {
             guard node.op == .dropout, try Self.isTraining(node, graph: graph) else {
-                graph.nodes.append(node)
+                try b.append(node)
                 continue
             }
             let here = "\(name): node \(i) '\(node.name)' (Dropout)"
             if node.outputs.count > 1 {
                 let m = node.outputs[1]
-                if !(consumers[m] ?? []).isEmpty || graph.outputs.contains(m) {
+                if readers[m, default: 0] > 0 || graph.outputs.contains(m) {
                     throw GraphError("\(here): the mask output of training-mode Dropout is not supported")
                 }
             }
@@ -95,15 +94,16 @@ public struct ExpandDropout: Pass {
             let p = try Self.ratio(node, graph: graph)
             let base = node.name.isEmpty ? graph.name(of: node.outputs[0]) : node.name
             if p == 0 {
-                graph.nodes.append(Node(.identity, name: base, inputs: [x], outputs: [node.outputs[0]]))
+                try b.append(Node(.identity, name: base, inputs: [x], outputs: [node.outputs[0]]))
                 continue
             }
             guard let xt = graph.type(of: x) else { throw GraphError("\(here): X needs a known type") }
-            let maskName = fresh("dropout/\(base)")
-            let mask = graph.addInput(maskName, xt)
-            graph.metadata[Self.ratioKey(maskName)] = "\(p)"
-            graph.nodes.append(Node(.mul, name: base, inputs: [x, mask], outputs: [node.outputs[0]]))
+            let maskName = b.freshName("dropout/\(base)")
+            let mask = b.addInput(maskName, xt)
+            b.setMetadata(Self.ratioKey(maskName), "\(p)")
+            try b.append(Node(.mul, name: base, inputs: [x, mask], outputs: [node.outputs[0]]))
         }
+        graph = b.graph
         if changed && graph.inputs.allSatisfy({ graph.type(of: $0) != nil }) {
             try InferShapes().run(&graph)
         }

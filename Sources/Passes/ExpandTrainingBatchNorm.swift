@@ -19,48 +19,43 @@ public struct ExpandTrainingBatchNorm: Pass {
     public init() {}
 
     public func run(_ graph: inout Graph) throws {
-        let fresh = FreshNames(graph).make
-        let old = graph.nodes
-        graph.nodes = []
+        let b = GraphBuilder(graph)
         var changed = false
-        for (i, node) in old.enumerated() {
+        for (i, node) in b.takeNodes().enumerated() {
             guard node.op == .batchNormalization, try node.attributes.int("training_mode", default: 0) != 0 else {
-                graph.nodes.append(node)
+                try b.append(node)
                 continue
             }
             changed = true
             let here = "\(name): node \(i) '\(node.name)' (BatchNormalization)"
             let x = node.inputs[0]!, scale = node.inputs[1]!, bias = node.inputs[2]!
-            guard let xt = graph.type(of: x), xt.rank >= 2, let c = xt.shape[1].value else {
+            guard let xt = b.graph.type(of: x), xt.rank >= 2, let c = xt.shape[1].value else {
                 throw GraphError("\(here): X needs a known type with a static channel count")
             }
             let eps = try node.attributes.float("epsilon", default: 1e-5)
-            let base = node.name.isEmpty ? graph.name(of: node.outputs[0]) : node.name
-            func emit(_ op: Op, _ ins: [ValueID?], _ what: String, _ attrs: [String: Attribute] = [:], output: ValueID? = nil) -> ValueID {
-                let out = output ?? graph.addValue(fresh("\(base)/\(what)"))
-                graph.nodes.append(Node(op, name: "\(base)/\(what)", inputs: ins, outputs: [out], attributes: Attributes(attrs)))
-                return out
-            }
-            func const(_ t: Tensor, _ what: String) -> ValueID { emit(.constant, [], what, ["value": .tensor(t)]) }
+            let base = node.name.isEmpty ? b.graph.name(of: node.outputs[0]) : node.name
+            let emit = Self.emitter(b, base)
+            func const(_ t: Tensor, _ what: String) throws -> ValueID { try emit(.constant, [], what, ["value": .tensor(t)], nil) }
             let axes = [0] + Array(2..<xt.rank)
-            let axesV = const(Tensor(shape: [axes.count], int64s: axes.map(Int64.init)), "axes")
+            let axesV = try const(Tensor(shape: [axes.count], int64s: axes.map(Int64.init)), "axes")
             let bshape = [1, c] + Array(repeating: 1, count: xt.rank - 2)
-            let shapeV = const(Tensor(shape: [bshape.count], int64s: bshape.map(Int64.init)), "channel_shape")
-            let mean = emit(.reduceMean, [x, axesV], "mean", ["keepdims": .int(1)])
-            let centered = emit(.sub, [x, mean], "centered")
-            let variance = emit(.reduceMean, [emit(.mul, [centered, centered], "squared"), axesV], "var", ["keepdims": .int(1)])
-            let std = emit(.sqrt, [emit(.add, [variance, const(Tensor(shape: [], floats: [eps]), "epsilon")], "var_eps")], "std")
-            let normalized = emit(.div, [centered, std], "normalized")
-            let scaled = emit(.mul, [normalized, emit(.reshape, [scale, shapeV], "scale_c")], "scaled")
-            _ = emit(.add, [scaled, emit(.reshape, [bias, shapeV], "bias_c")], "y", output: node.outputs[0])
+            let shapeV = try const(Tensor(shape: [bshape.count], int64s: bshape.map(Int64.init)), "channel_shape")
+            let mean = try emit(.reduceMean, [x, axesV], "mean", ["keepdims": .int(1)], nil)
+            let centered = try emit(.sub, [x, mean], "centered", [:], nil)
+            let variance = try emit(.reduceMean, [try emit(.mul, [centered, centered], "squared", [:], nil), axesV], "var", ["keepdims": .int(1)], nil)
+            let std = try emit(.sqrt, [try emit(.add, [variance, try const(Tensor(shape: [], floats: [eps]), "epsilon")], "var_eps", [:], nil)], "std", [:], nil)
+            let normalized = try emit(.div, [centered, std], "normalized", [:], nil)
+            let scaled = try emit(.mul, [normalized, try emit(.reshape, [scale, shapeV], "scale_c", [:], nil)], "scaled", [:], nil)
+            _ = try emit(.add, [scaled, try emit(.reshape, [bias, shapeV], "bias_c", [:], nil)], "y", [:], node.outputs[0])
             if node.outputs.count > 1 {
                 let n = TensorType(xt.dtype, axes.map { xt.shape[$0] }).elementCount
-                let batchMean = emit(.squeeze, [mean, axesV], "batch_mean")
-                let batchVar = node.outputs.count > 2 ? emit(.squeeze, [variance, axesV], "batch_var") : nil
+                let batchMean = try emit(.squeeze, [mean, axesV], "batch_mean", [:], nil)
+                let batchVar = node.outputs.count > 2 ? try emit(.squeeze, [variance, axesV], "batch_var", [:], nil) : nil
                 try Self.runningUpdates(node, mean: batchMean, variance: batchVar, count: n, base: base,
-                                        in: &graph, fresh: fresh, here: here, xType: xt)
+                                        in: b, here: here, xType: xt)
             }
         }
+        graph = b.graph
         if changed && graph.inputs.allSatisfy({ graph.type(of: $0) != nil }) {
             try InferShapes().run(&graph)
         }
@@ -71,27 +66,34 @@ public struct ExpandTrainingBatchNorm: Pass {
     /// running_mean = momentum·input_mean + (1 − momentum)·mean and
     /// running_var = momentum·input_var + (1 − momentum)·var·n/(n − 1), n = `count` elements per channel.
     static func runningUpdates(_ node: Node, mean: ValueID, variance: ValueID?, count: Int?, base: String,
-                               in graph: inout Graph, fresh: (String) -> String, here: String, xType: TensorType) throws {
+                               in b: GraphBuilder, here: String, xType: TensorType) throws {
         guard node.outputs.count > 1 else { return }
         let momentum = try node.attributes.float("momentum", default: 0.9)
-        func emit(_ op: Op, _ ins: [ValueID?], _ what: String, _ attrs: [String: Attribute] = [:], output: ValueID? = nil) -> ValueID {
-            let out = output ?? graph.addValue(fresh("\(base)/\(what)"))
-            graph.nodes.append(Node(op, name: "\(base)/\(what)", inputs: ins, outputs: [out], attributes: Attributes(attrs)))
-            return out
-        }
-        func const(_ v: Float, _ what: String) -> ValueID { emit(.constant, [], what, ["value": .tensor(Tensor(shape: [], floats: [v]))]) }
+        let emit = emitter(b, base)
+        func const(_ v: Float, _ what: String) throws -> ValueID { try emit(.constant, [], what, ["value": .tensor(Tensor(shape: [], floats: [v]))], nil) }
         let m = 1 - momentum
-        let keep = const(momentum, "keep"), take = const(m, "take")
-        _ = emit(.add, [emit(.mul, [node.inputs[3]!, keep], "old_mean"), emit(.mul, [mean, take], "new_mean")],
-                 "running_mean", output: node.outputs[1])
+        let keep = try const(momentum, "keep"), take = try const(m, "take")
+        _ = try emit(.add, [try emit(.mul, [node.inputs[3]!, keep], "old_mean", [:], nil), try emit(.mul, [mean, take], "new_mean", [:], nil)],
+                     "running_mean", [:], node.outputs[1])
         if node.outputs.count > 2 {
             guard let n = count, n > 1, let variance else {
                 throw GraphError("\(here): the running variance needs a static batch·spatial count above 1, X is \(xType)")
             }
-            let unbias = const(m * Float(n) / Float(n - 1), "take_unbiased")
-            _ = emit(.add, [emit(.mul, [node.inputs[4]!, keep], "old_var"), emit(.mul, [variance, unbias], "new_var")],
-                     "running_var", output: node.outputs[2])
+            let unbias = try const(m * Float(n) / Float(n - 1), "take_unbiased")
+            _ = try emit(.add, [try emit(.mul, [node.inputs[4]!, keep], "old_var", [:], nil), try emit(.mul, [variance, unbias], "new_var", [:], nil)],
+                         "running_var", [:], node.outputs[2])
         }
         if node.outputs.count > 3 { throw GraphError("\(here): outputs beyond running_var are not supported") }
+    }
+
+    /// Appends node "<base>/<what>" writing `output`, or a new value named "<base>/<what>"
+    /// (made fresh), and returns the value written.
+    static func emitter(_ b: GraphBuilder, _ base: String)
+        -> (Op, [ValueID?], String, [String: Attribute], ValueID?) throws -> ValueID {
+        { op, ins, what, attrs, output in
+            let out = output ?? b.addValue(b.freshName("\(base)/\(what)"))
+            try b.append(Node(op, name: "\(base)/\(what)", inputs: ins, outputs: [out], attributes: Attributes(attrs)))
+            return out
+        }
     }
 }

@@ -18,11 +18,11 @@ public struct FoldBatchNorm: Pass {
     public init() {}
 
     public func run(_ graph: inout Graph) throws {
-        var removed = Set<Int>()
+        let b = GraphBuilder(graph)
         for i in graph.nodes.indices where graph.nodes[i].op == .batchNormalization {
-            if try fold(i, &graph) { removed.insert(i) }
+            if try fold(i, b) { b.remove(nodeAt: i) }
         }
-        graph.nodes = graph.nodes.indices.filter { !removed.contains($0) }.map { graph.nodes[$0] }
+        graph = b.finish()
     }
 
     func constant(_ g: Graph, _ v: ValueID?) -> [Float]? {
@@ -30,11 +30,8 @@ public struct FoldBatchNorm: Pass {
         return t.floats
     }
 
-    func soleReader(_ g: Graph, _ v: ValueID, _ consumers: [ValueID: [Int]]) -> Bool {
-        consumers[v, default: []].count == 1 && !g.outputs.contains(v)
-    }
-
-    func fold(_ bi: Int, _ g: inout Graph) throws -> Bool {
+    func fold(_ bi: Int, _ b: GraphBuilder) throws -> Bool {
+        let g = b.graph
         let bn = g.nodes[bi]
         guard bn.outputs.count == 1, try bn.attributes.int("training_mode", default: 0) == 0,
               let gamma = constant(g, bn.input(1)), let beta = constant(g, bn.input(2)),
@@ -43,8 +40,8 @@ public struct FoldBatchNorm: Pass {
         let eps = try bn.attributes.float("epsilon", default: 1e-5)
         let channels = gamma.count
         let s = (0..<channels).map { gamma[$0] / (variance[$0] + eps).squareRoot() }
-        let consumers = g.consumers(), producers = g.producers()
-        guard soleReader(g, x, consumers), let pi = producers[x] else { return false }
+        let producers = g.producers()
+        guard b.soleReader(of: x) != nil, let pi = producers[x] else { return false }
         var producer = g.nodes[pi]
         switch producer.op {
         case .conv, .convTranspose:
@@ -68,17 +65,17 @@ public struct FoldBatchNorm: Pass {
                 }
             }
             for c in 0..<channels { bias[c] = (bias[c] - mean[c]) * s[c] + beta[c] }
-            producer.inputs = [producer.inputs[0], newConstant(&g, producer.inputs[1]!, Tensor(shape: wShape, floats: w)),
-                               newConstant(&g, producer.input(2) ?? producer.inputs[1]!, Tensor(shape: [channels], floats: bias), suffix: producer.input(2) == nil ? ".bias.bnfold" : ".bnfold")]
+            producer.inputs = [producer.inputs[0], newConstant(b, producer.inputs[1]!, Tensor(shape: wShape, floats: w)),
+                               newConstant(b, producer.input(2) ?? producer.inputs[1]!, Tensor(shape: [channels], floats: bias), suffix: producer.input(2) == nil ? ".bias.bnfold" : ".bnfold")]
             producer.outputs[0] = bn.outputs[0]
-            g.nodes[pi] = producer
+            b.setNode(pi, producer)
             return true
         case .reshape, .gemm:
             var gi = pi
             var reshapeIndex: Int? = nil
             var featuresPerChannel = 1
             if producer.op == .reshape {
-                guard let inner = producer.inputs[0], soleReader(g, inner, consumers), let qi = producers[inner],
+                guard let inner = producer.inputs[0], b.soleReader(of: inner) != nil, let qi = producers[inner],
                       g.nodes[qi].op == .gemm,
                       let from = g.type(of: inner)?.shape, let to = g.type(of: x)?.shape,
                       from.count == 2, to.count >= 2, from[0] == to[0], let f = from[1].value,
@@ -108,15 +105,17 @@ public struct FoldBatchNorm: Pass {
                 let c = j / featuresPerChannel
                 bias[j] = (bias[j] - mean[c]) * sc + beta[c]
             }
-            gemm.inputs = [gemm.inputs[0], newConstant(&g, gemm.inputs[1]!, Tensor(shape: wShape, floats: w2)),
-                           newConstant(&g, gemm.input(2) ?? gemm.inputs[1]!, Tensor(shape: [n], floats: bias), suffix: gemm.input(2) == nil ? ".bias.bnfold" : ".bnfold")]
+            gemm.inputs = [gemm.inputs[0], newConstant(b, gemm.inputs[1]!, Tensor(shape: wShape, floats: w2)),
+                           newConstant(b, gemm.input(2) ?? gemm.inputs[1]!, Tensor(shape: [n], floats: bias), suffix: gemm.input(2) == nil ? ".bias.bnfold" : ".bnfold")]
             gemm.attributes["beta"] = nil
             if let ri = reshapeIndex {
-                g.nodes[ri].outputs[0] = bn.outputs[0]
+                var r = g.nodes[ri]
+                r.outputs[0] = bn.outputs[0]
+                b.setNode(ri, r)
             } else {
                 gemm.outputs[0] = bn.outputs[0]
             }
-            g.nodes[gi] = gemm
+            b.setNode(gi, gemm)
             return true
         default:
             return false
@@ -124,10 +123,7 @@ public struct FoldBatchNorm: Pass {
     }
 
     /// Adds an initializer named after `like` with a unique suffix.
-    func newConstant(_ g: inout Graph, _ like: ValueID, _ t: Tensor, suffix: String = ".bnfold") -> ValueID {
-        var name = g.name(of: like) + suffix
-        var k = 1
-        while g.value(named: name) != nil { k += 1; name = g.name(of: like) + suffix + "\(k)" }
-        return g.addInitializer(name, t)
+    func newConstant(_ b: GraphBuilder, _ like: ValueID, _ t: Tensor, suffix: String = ".bnfold") -> ValueID {
+        b.addInitializer(b.freshName(b.graph.name(of: like) + suffix, style: .suffix), t)
     }
 }

@@ -15,23 +15,22 @@ public struct FoldConstants: Pass {
     public init(maxElements: Int = 1 << 20) { self.maxElements = maxElements }
 
     public func run(_ graph: inout Graph) throws {
-        var kept: [Node] = []
+        let b = GraphBuilder(graph)
         for (i, node) in graph.nodes.enumerated() {
-            let inputsConstant = node.inputs.allSatisfy { $0 == nil || graph.initializers[$0!] != nil }
-            let types = node.outputs.map { graph.type(of: $0) }
+            let g = b.graph
+            let inputsConstant = node.inputs.allSatisfy { $0 == nil || g.initializers[$0!] != nil }
+            let types = node.outputs.map { g.type(of: $0) }
             let small = types.allSatisfy { t in (t?.elementCount).map { $0 <= maxElements } ?? false }
-            guard inputsConstant, small, node.outputs.count == 1, !node.op.isInternal else {
-                kept.append(node)
-                continue
-            }
-            let inputs = node.inputs.map { $0.flatMap { graph.initializers[$0] } }
+            guard inputsConstant, small, node.outputs.count == 1, !node.op.isInternal else { continue }
+            let inputs = node.inputs.map { $0.flatMap { g.initializers[$0] } }
             do {
-                let out = try ConstantEvaluator.evaluate(node, inputs, types.map { $0! }, graph: graph)
-                graph.initializers[node.outputs[0]] = out[0]
+                let out = try ConstantEvaluator.evaluate(node, inputs, types.map { $0! }, graph: g)
+                b.setInitializer(node.outputs[0], out[0])
+                b.remove(nodeAt: i)
             } catch let e as GraphError {
-                throw GraphError("\(graph.describeNode(i)): \(e.message)")
+                throw GraphError("\(g.describeNode(i)): \(e.message)")
             }
         }
-        graph.nodes = kept
+        graph = b.finish()
     }
 }

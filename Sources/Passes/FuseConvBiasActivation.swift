@@ -18,21 +18,16 @@ public struct FuseConvBiasActivation: Pass {
     public init() {}
 
     public func run(_ graph: inout Graph) throws {
-        var removed = Set<Int>()
+        let b = GraphBuilder(graph)
         for i in graph.nodes.indices where [.conv, .convTranspose, .gemm].contains(graph.nodes[i].op) {
-            try fuse(i, &graph, &removed)
+            try fuse(i, b)
         }
-        graph.nodes = graph.nodes.indices.filter { !removed.contains($0) }.map { graph.nodes[$0] }
+        graph = b.finish()
     }
 
-    func soleReader(_ g: Graph, _ v: ValueID, _ removed: Set<Int>) -> Int? {
-        if g.outputs.contains(v) { return nil }
-        let readers = g.consumers()[v, default: []].filter { !removed.contains($0) }
-        return readers.count == 1 ? readers[0] : nil
-    }
-
-    func fuse(_ i: Int, _ g: inout Graph, _ removed: inout Set<Int>) throws {
-        var p = g.nodes[i]
+    func fuse(_ i: Int, _ b: GraphBuilder) throws {
+        var p = b.node(i)
+        let g = b.graph
         let isGemm = p.op == .gemm
         if isGemm {
             guard try p.attributes.float("alpha", default: 1) == 1, try p.attributes.int("transA", default: 0) == 0 else { return }
@@ -42,58 +37,52 @@ public struct FuseConvBiasActivation: Pass {
         guard let outType = g.type(of: p.outputs[0]), let outShape = outType.shape.count >= 2 ? outType.shape : nil,
               let channels = outShape[1].value else { return }
         // (1) bias Add.
-        if let ai = soleReader(g, p.outputs[0], removed), g.nodes[ai].op == .add {
-            let add = g.nodes[ai]
+        if let ai = b.soleReader(of: p.outputs[0]), b.node(ai).op == .add {
+            let add = b.node(ai)
             let other = add.inputs[0] == p.outputs[0] ? add.inputs[1]! : add.inputs[0]!
             if let t = g.initializers[other], t.dtype == .float32, t.count == channels,
                isPerChannel(t.shape, channels, rank: outShape.count, gemm: isGemm) {
                 var bias = t.floats
                 var ok = true
-                if let b = p.input(2) {
-                    if let old = g.initializers[b], old.count == channels { for c in 0..<channels { bias[c] += old.floats[c] } } else { ok = false }
+                if let bv = p.input(2) {
+                    if let old = g.initializers[bv], old.count == channels { for c in 0..<channels { bias[c] += old.floats[c] } } else { ok = false }
                 }
                 if ok {
-                    let name = uniqueName(g, g.name(of: other) + ".fused")
-                    let bv = g.addInitializer(name, Tensor(shape: [channels], floats: bias))
+                    let bv = b.addInitializer(b.freshName(g.name(of: other) + ".fused", style: .suffix), Tensor(shape: [channels], floats: bias))
                     p.inputs = [p.inputs[0], p.inputs[1], bv]
                     p.outputs[0] = add.outputs[0]
-                    removed.insert(ai)
-                    g.nodes[i] = p
+                    b.remove(nodeAt: ai)
+                    b.setNode(i, p)
                 }
             }
         }
-        if isGemm, let c = p.input(2), let t = g.type(of: c), t.elementCount != channels { return }
+        if isGemm, let c = p.input(2), let t = b.graph.type(of: c), t.elementCount != channels { return }
         // (2) activation, for Gemm possibly behind one Reshape.
-        guard var ri = soleReader(g, p.outputs[0], removed) else { return }
+        guard var ri = b.soleReader(of: p.outputs[0]) else { return }
         var reshape: Int? = nil
-        if isGemm && g.nodes[ri].op == .reshape {
-            guard let next = soleReader(g, g.nodes[ri].outputs[0], removed) else { return }
+        if isGemm && b.node(ri).op == .reshape {
+            guard let next = b.soleReader(of: b.node(ri).outputs[0]) else { return }
             reshape = ri
             ri = next
         }
-        let act = g.nodes[ri]
+        let act = b.node(ri)
         guard let activation = try Activation(node: act) else { return }
         p.op = p.op == .conv ? .fusedConv : (p.op == .convTranspose ? .fusedConvTranspose : .fusedGemm)
         for (k, v) in activation.fusedAttributes { p.attributes[k] = v }
         if let r = reshape {
-            g.nodes[r].outputs[0] = act.outputs[0]
+            var rn = b.node(r)
+            rn.outputs[0] = act.outputs[0]
+            b.setNode(r, rn)
         } else {
             p.outputs[0] = act.outputs[0]
         }
-        removed.insert(ri)
-        g.nodes[i] = p
+        b.remove(nodeAt: ri)
+        b.setNode(i, p)
     }
 
     func isPerChannel(_ shape: [Int], _ c: Int, rank: Int, gemm: Bool) -> Bool {
         if gemm { return shape == [c] || shape == [1, c] }
         let trailing = Array(repeating: 1, count: rank - 2)
         return shape == [c] && rank == 2 || shape == [c] + trailing || shape == [1, c] + trailing
-    }
-
-    func uniqueName(_ g: Graph, _ base: String) -> String {
-        var name = base
-        var k = 1
-        while g.value(named: name) != nil { k += 1; name = base + "\(k)" }
-        return name
     }
 }

@@ -24,14 +24,8 @@ public struct FuseConvTransposeBatchNorm: Pass {
     public init() {}
 
     public func run(_ graph: inout Graph) throws {
-        let fresh = FreshNames(graph).make
-        let readers = graph.consumers()
-        let outputs = Set(graph.outputs)
-        func soleReader(_ v: ValueID) -> Int? {
-            if outputs.contains(v) { return nil }
-            let r = readers[v, default: []]
-            return Set(r).count == 1 ? r[0] : nil
-        }
+        let b = GraphBuilder(graph)
+        let soleReader = b.soleReader(of:)
         // Plan: ConvTranspose index → (BatchNorm index, activation index?).
         var plans: [Int: (bn: Int, act: Int?)] = [:]
         var absorbed = Set<Int>()
@@ -51,23 +45,22 @@ public struct FuseConvTransposeBatchNorm: Pass {
             if let act { absorbed.insert(act) }
         }
         if plans.isEmpty { return }
-        let old = graph.nodes
-        graph.nodes = []
+        let old = b.takeNodes()
         for (i, node) in old.enumerated() {
             if absorbed.contains(i) { continue }
             guard let plan = plans[i] else {
-                graph.nodes.append(node)
+                try b.append(node)
                 continue
             }
             let bn = old[plan.bn]
             let here = "\(name): node \(plan.bn) '\(bn.name)' (BatchNormalization)"
-            let base = bn.name.isEmpty ? graph.name(of: bn.outputs[0]) : bn.name
+            let base = bn.name.isEmpty ? b.graph.name(of: bn.outputs[0]) : bn.name
             let z = node.outputs[0]
-            let zt = graph.type(of: z)!
+            let zt = b.graph.type(of: z)!
             let c = zt.shape[1].value!
             let stat = TensorType(zt.dtype, [.fixed(c)])
-            let mean = graph.addValue(fresh("\(base)/batch_mean"), stat)
-            let variance = graph.addValue(fresh("\(base)/batch_var"), stat)
+            let mean = b.addValue(b.freshName("\(base)/batch_mean"), stat)
+            let variance = b.addValue(b.freshName("\(base)/batch_var"), stat)
             var attrs = node.attributes
             attrs["epsilon"] = .float(try bn.attributes.float("epsilon", default: 1e-5))
             var y = bn.outputs[0]
@@ -77,12 +70,13 @@ public struct FuseConvTransposeBatchNorm: Pass {
                 y = a.outputs[0]
             }
             let inputs: [ValueID?] = [node.inputs[0], node.inputs[1], node.input(2), bn.inputs[1], bn.inputs[2]]
-            graph.nodes.append(Node(.fusedConvTransposeBatchNorm, name: node.name.isEmpty ? base : node.name,
-                                    inputs: inputs, outputs: [y, z, mean, variance], attributes: attrs))
+            try b.append(Node(.fusedConvTransposeBatchNorm, name: node.name.isEmpty ? base : node.name,
+                              inputs: inputs, outputs: [y, z, mean, variance], attributes: attrs))
             let count = TensorType(zt.dtype, [zt.shape[0], zt.shape[2], zt.shape[3]]).elementCount
             try ExpandTrainingBatchNorm.runningUpdates(bn, mean: mean, variance: variance, count: count, base: base,
-                                                       in: &graph, fresh: fresh, here: here, xType: zt)
+                                                       in: b, here: here, xType: zt)
         }
+        graph = b.graph
         if graph.inputs.allSatisfy({ graph.type(of: $0) != nil }) {
             try InferShapes().run(&graph)
         }

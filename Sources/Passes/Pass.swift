@@ -44,17 +44,3 @@ public enum Pipelines {
         }
     }
 }
-
-/// Fresh value names for a pass that adds values: `base` when unused, else `base_1`, `base_2`, …,
-/// never a name the graph had when it was made or one handed out before.
-final class FreshNames {
-    private var taken: Set<String>
-    init(_ graph: Graph) { taken = Set(graph.values.map(\.name)) }
-
-    func make(_ base: String) -> String {
-        var n = base, k = 1
-        while taken.contains(n) { n = "\(base)_\(k)"; k += 1 }
-        taken.insert(n)
-        return n
-    }
-}

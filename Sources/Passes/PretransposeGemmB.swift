@@ -16,7 +16,7 @@ public struct PretransposeGemmB: Pass {
     public init() {}
 
     public func run(_ graph: inout Graph) throws {
-        let fresh = FreshNames(graph)
+        let builder = GraphBuilder(graph)
         var transposed: [ValueID: ValueID] = [:]
         for i in graph.nodes.indices where [.gemm, .fusedGemm].contains(graph.nodes[i].op) {
             let node = graph.nodes[i]
@@ -27,10 +27,13 @@ public struct PretransposeGemmB: Pass {
                 let f = w.floats
                 var t = [Float](repeating: 0, count: f.count)
                 for r in 0..<n { for c in 0..<k { t[c * n + r] = f[r * k + c] } }
-                transposed[b] = graph.addInitializer(fresh.make(graph.name(of: b) + "/transposed"), Tensor(shape: [k, n], floats: t))
+                transposed[b] = builder.addInitializer(builder.freshName(graph.name(of: b) + "/transposed"), Tensor(shape: [k, n], floats: t))
             }
-            graph.nodes[i].inputs[1] = transposed[b]
-            graph.nodes[i].attributes["transB"] = nil
+            var rewritten = node
+            rewritten.inputs[1] = transposed[b]
+            rewritten.attributes["transB"] = nil
+            builder.setNode(i, rewritten)
         }
+        graph = builder.finish()
     }
 }

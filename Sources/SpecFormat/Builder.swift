@@ -10,8 +10,8 @@
 //   as a constant input) then Expand to a constant shape.
 // Graph inputs have the symbolic batch `N`. Parameters are named `<layer>.weight`, `.bias`,
 // `.running_mean`, `.running_var` (PyTorch state-dict style); constants `<layer>.shape` /
-// `.axes`. Each layer is shape-checked as it is added (InferShapes over the graph so far); a
-// failure is a SpecError at the layer's position. The result is verified, fully typed, with
+// `.axes`. Each node is typed as it is added (a GraphBuilder with the InferShapes rules); a
+// failure is a SpecError at its layer's position. The result is verified, fully typed, with
 // inputs then initializers first in the value list (so a print/parse round trip is equal),
 // and metadata: gannet.spec, gannet.network, gannet.role, gannet.seed, gannet.parameters
 // (comma-separated trainable initializer names), and for generators gannet.latent_size,
@@ -34,7 +34,7 @@ extension Spec {
             throw SpecError(file: file, line: 1, column: 1,
                             message: "no network named '\(name)' (the spec has: \(networkNames.joined(separator: ", ")))")
         }
-        return try GraphBuilder.build(self, n, seed: seed ?? self.seed, materialize: true)
+        return try NetworkBuilder.build(self, n, seed: seed ?? self.seed, materialize: true)
     }
 
     /// Builds every network, in spec order.
@@ -47,7 +47,7 @@ extension Spec {
         guard let n = network(name) else {
             throw SpecError(file: file, line: 1, column: 1, message: "no network named '\(name)'")
         }
-        return Spec.parameterCount(try GraphBuilder.build(self, n, seed: seed, materialize: false))
+        return Spec.parameterCount(try NetworkBuilder.build(self, n, seed: seed, materialize: false))
     }
 
     /// The trainable parameter names of a built graph (from `gannet.parameters`).
@@ -65,19 +65,18 @@ extension Spec {
     }
 }
 
-struct GraphBuilder {
+/// Builds one network through a GraphBuilder typed as InferShapes types (each node is
+/// shape-checked as it is added).
+struct NetworkBuilder {
     let spec: Spec
     let net: NetworkSpec
     let seed: UInt64
     /// false: parameters are zero-filled (a shape walk, no random draws).
     let materialize: Bool
-    var g: Graph
+    let builder: GraphBuilder
+    var g: Graph { builder.graph }
     var ctx: SpecContext
     var trainable: [String] = []
-    var counters: [String: Int] = [:]
-    /// Value names → ids for `g.values[..<indexed]` (kept up to date by `value(named:)`).
-    var byName: [String: ValueID] = [:]
-    var indexed = 0
     /// Parameters declared by the current layer, drawn once its shapes check out.
     var pending: [(value: ValueID, scheme: Initializer, role: ParameterRole, shape: [Int], weightShape: [Int]?, name: String)] = []
     var parameterBytes = 0
@@ -87,13 +86,13 @@ struct GraphBuilder {
         self.net = network
         self.seed = seed
         self.materialize = materialize
-        g = Graph(name: network.name)
+        builder = GraphBuilder(name: network.name, typer: ShapeRules.checkedTyper)
         ctx = SpecContext(file: spec.file)
     }
 
     static func build(_ spec: Spec, _ n: NetworkSpec, seed: UInt64, materialize: Bool) throws -> Graph {
-        var b = GraphBuilder(spec: spec, network: n, seed: seed, materialize: materialize)
-        return try b.build()
+        var nb = NetworkBuilder(spec: spec, network: n, seed: seed, materialize: materialize)
+        return try nb.build()
     }
 
     func fail(_ pos: SpecPosition, _ msg: String) -> SpecError { ctx.error(pos, msg) }
@@ -104,7 +103,7 @@ struct GraphBuilder {
             do { try Limits.checkType(t, "networks.\(net.name).input '\(inp.name)'") } catch let e as GraphError {
                 throw fail(net.position, e.message)
             }
-            g.addInput(inp.name, t)
+            builder.addInput(inp.name, t)
         }
         var current: ValueID = g.inputs[0]
         for (i, layer) in net.layers.enumerated() {
@@ -115,19 +114,20 @@ struct GraphBuilder {
             }
         }
         if net.outputs.isEmpty {
-            g.outputs = [current]
+            builder.setOutputs([current])
         } else {
-            g.outputs = try net.outputs.map { o in
-                guard let v = value(named: o) else { throw fail(net.position, "networks.\(net.name).output: no value named '\(o)'") }
+            builder.setOutputs(try net.outputs.map { o in
+                guard let v = builder.value(named: o) else { throw fail(net.position, "networks.\(net.name).output: no value named '\(o)'") }
                 return v
-            }
+            })
         }
-        g = reordered(g)
+        builder.orderValuesCanonically()
         metadata()
+        var g = builder.graph
         do {
             try g.verify()
             try InferShapes().run(&g)
-            try checkBatchSizes()
+            try checkBatchSizes(g)
         } catch let e as GraphError {
             throw fail(net.position, "networks.\(net.name): \(e.message)")
         }
@@ -137,7 +137,7 @@ struct GraphBuilder {
     /// Every value with the batch bound to the sizes training and sampling run at
     /// (schedule.batch_size; output.fixed_samples for a generator) fits `Limits`, one tensor
     /// and all values together (a lower bound on what a step allocates).
-    func checkBatchSizes() throws {
+    func checkBatchSizes(_ g: Graph) throws {
         var batches = [("schedule.batch_size", spec.schedule.batchSize)]
         if net.role == .generator { batches.append(("output.fixed_samples", spec.output.fixedSamples)) }
         for (setting, n) in batches {
@@ -150,15 +150,6 @@ struct GraphBuilder {
             }
             try Limits.checkTotal(total, "at \(setting) \(n), the network's parameters and values")
         }
-    }
-
-    /// The value named `name` (indexing values added since the last call).
-    mutating func value(named name: String) -> ValueID? {
-        while indexed < g.values.count {
-            byName[g.values[indexed].name] = byName[g.values[indexed].name] ?? ValueID(indexed)
-            indexed += 1
-        }
-        return byName[name]
     }
 
     mutating func metadata() {
@@ -179,8 +170,7 @@ struct GraphBuilder {
             m["gannet.num_classes"] = String(c.classes)
             m["gannet.label_input"] = y.name
         }
-        g.metadata = m
-        g.docString = spec.description
+        builder.setMetadata(m, docString: spec.description)
     }
 
     // MARK: layers
@@ -188,16 +178,6 @@ struct GraphBuilder {
     func type(_ v: ValueID) -> TensorType { g.type(of: v)! }
 
     func shapeText(_ t: TensorType) -> String { "(\(t.shape.map(\.description).joined(separator: ",")))" }
-
-    mutating func freshName(_ base: String) -> String {
-        counters[base, default: 0] += 1
-        var n = "\(base)\(counters[base]!)"
-        while value(named: n) != nil {
-            counters[base]! += 1
-            n = "\(base)\(counters[base]!)"
-        }
-        return n
-    }
 
     /// Declares a trainable parameter: typed now, drawn by `drawPending` once the layer's
     /// shapes check out. Errors when its size is over `Limits`.
@@ -208,7 +188,7 @@ struct GraphBuilder {
         try Limits.checkTotal(parameterBytes, "the parameters of network '\(net.name)'")
         let scheme = override ?? net.initRule.scheme(for: role)
         trainable.append(name)
-        let v = g.addValue(name, TensorType(.float32, fixed: shape))
+        let v = builder.addValue(name, TensorType(.float32, fixed: shape))
         pending.append((v, scheme, role, shape, weightShape, name))
         return v
     }
@@ -220,25 +200,24 @@ struct GraphBuilder {
     /// Draws (or zero-fills) the parameters the current layer declared.
     mutating func drawPending() {
         for p in pending {
-            g.initializers[p.value] = materialize
+            builder.setInitializer(p.value, materialize
                 ? initialize(p.scheme, role: p.role, shape: p.shape, weightShape: p.weightShape, seed: seed, name: "\(net.name)/\(p.name)")
-                : Tensor(shape: p.shape, repeating: 0)
+                : Tensor(shape: p.shape, repeating: 0))
         }
         pending = []
     }
 
     mutating func constant(_ name: String, _ values: [Int]) -> ValueID {
-        g.addInitializer(name, Tensor(shape: [values.count], int64s: values.map(Int64.init)))
+        builder.addInitializer(name, Tensor(shape: [values.count], int64s: values.map(Int64.init)))
     }
 
     mutating func add(_ l: LayerSpec, index: Int, previous: ValueID) throws -> ValueID {
         let what = "networks.\(net.name).layers[\(index)] (\(l.layer.kind))"
         let pos = l.position
-        let firstNode = g.nodes.count
         // Resolve inputs.
         var ins: [ValueID] = []
         for name in l.inputs {
-            guard let v = value(named: name), g.type(of: v) != nil, g.initializers[v] == nil else {
+            guard let v = builder.value(named: name), g.type(of: v) != nil, g.initializers[v] == nil else {
                 throw fail(pos, "\(what): no value named '\(name)' (inputs and earlier layers' names can be read)")
             }
             ins.append(v)
@@ -263,147 +242,126 @@ struct GraphBuilder {
         }
         let name: String
         if let n = l.name {
-            guard value(named: n) == nil else { throw fail(pos, "\(what): the name '\(n)' is already used") }
+            guard builder.value(named: n) == nil else { throw fail(pos, "\(what): the name '\(n)' is already used") }
             name = n
         } else {
-            name = freshName(baseName)
+            name = builder.freshName(baseName, style: .numbered)
         }
         switch l.layer {
         case .concat, .embedding: break
         default:
             if xt.dtype != .float32 { throw fail(pos, "\(what): input '\(g.name(of: x))' is \(xt), a float tensor is needed") }
         }
+        // Each node is typed as it is added; a failure belongs to this layer.
         let out: ValueID
-        switch l.layer {
-        case .linear(let nOut, let bias):
-            guard xt.rank == 2, let nIn = xt.shape[1].value else {
-                throw fail(pos, "\(what): expects a 2-D input (N, features), got \(shapeText(xt)); add a flatten or reshape first")
-            }
-            let wShape = [nOut, nIn]
-            let w = try param("\(name).weight", .weight, wShape, override: l.weightInit)
-            let b = bias ? try param("\(name).bias", .bias, [nOut], weightShape: wShape, override: l.biasInit) : nil
-            out = g.addNode(.gemm, [x, w] + (b.map { [$0] } ?? []), outputs: [name], attributes: ["transB": .int(1)], name: name)[0]
-        case .conv(let cOut, let k, let s, let p, let bias), .convTranspose(let cOut, let k, let s, let p, _, let bias):
-            guard xt.rank == 4, let cIn = xt.shape[1].value else {
-                throw fail(pos, "\(what): expects a 4-D input (N, C, H, W), got \(shapeText(xt)); add a reshape first")
-            }
-            let transpose: Bool
-            var attrs: [String: Attribute] = [
-                "kernel_shape": .ints([k, k]), "strides": .ints([s, s]), "pads": .ints([p, p, p, p]),
-                "dilations": .ints([1, 1]), "group": .int(1),
-            ]
-            if case .convTranspose(_, _, _, _, let op, _) = l.layer {
-                transpose = true
-                if op != 0 { attrs["output_padding"] = .ints([op, op]) }
-            } else {
-                transpose = false
-            }
-            let wShape = transpose ? [cIn, cOut, k, k] : [cOut, cIn, k, k]
-            let w = try param("\(name).weight", .weight, wShape, override: l.weightInit)
-            let b = bias ? try param("\(name).bias", .bias, [cOut], weightShape: wShape, override: l.biasInit) : nil
-            out = g.addNode(transpose ? .convTranspose : .conv, [x, w] + (b.map { [$0] } ?? []), outputs: [name],
-                            attributes: attrs, name: name)[0]
-        case .batchNorm(let rank, let eps, let momentum):
-            if let rank, xt.rank != rank {
-                throw fail(pos, "\(what): expects a \(rank)-D input, got \(shapeText(xt))")
-            }
-            guard xt.rank == 2 || xt.rank == 4, let c = xt.shape[1].value else {
-                throw fail(pos, "\(what): expects a 2-D (N, C) or 4-D (N, C, H, W) input, got \(shapeText(xt))")
-            }
-            let gamma = try param("\(name).weight", .batchNormScale, [c], override: l.weightInit)
-            let beta = try param("\(name).bias", .batchNormBias, [c], override: l.biasInit)
-            let mean = g.addInitializer("\(name).running_mean", Tensor(shape: [c], repeating: 0))
-            let variance = g.addInitializer("\(name).running_var", Tensor(shape: [c], repeating: 1))
-            out = g.addNode(.batchNormalization, [x, gamma, beta, mean, variance], outputs: [name],
-                            attributes: ["epsilon": .float(Float(eps)), "momentum": .float(Float(1 - momentum))], name: name)[0]
-        case .leakyRelu(let slope):
-            out = g.addNode(.leakyRelu, [x], outputs: [name], attributes: ["alpha": .float(Float(slope))], name: name)[0]
-        case .relu:
-            out = g.addNode(.relu, [x], outputs: [name], name: name)[0]
-        case .sigmoid:
-            out = g.addNode(.sigmoid, [x], outputs: [name], name: name)[0]
-        case .tanh:
-            out = g.addNode(.tanh, [x], outputs: [name], name: name)[0]
-        case .dropout(let p):
-            let ratio = g.addNode(.constant, [], outputs: ["\(name).ratio"],
-                                  attributes: ["value": .tensor(Tensor(shape: [], floats: [Float(p)]))], name: "\(name).ratio")[0]
-            out = g.addNode(.dropout, [x, ratio], outputs: [name], name: name)[0]
-        case .reshape(let shape):
-            let s = constant("\(name).shape", shape)
-            out = g.addNode(.reshape, [x, s], outputs: [name], name: name)[0]
-        case .flatten:
-            out = g.addNode(.flatten, [x], outputs: [name], attributes: ["axis": .int(1)], name: name)[0]
-        case .embedding(let classes, let dim):
-            guard xt.dtype != .float32 else {
-                throw fail(pos, "\(what): indices must be integers (an input of kind label or dtype i64), got \(xt)")
-            }
-            let table = try param("\(name).weight", .embedding, [classes, dim], override: l.weightInit)
-            out = g.addNode(.gather, [table, x], outputs: [name], attributes: ["axis": .int(0)], name: name)[0]
-        case .concat(let axis):
-            for v in ins where type(v).dtype != .float32 {
-                throw fail(pos, "\(what): input '\(g.name(of: v))' is \(type(v)), a float tensor is needed")
-            }
-            out = g.addNode(.concat, ins, outputs: [name], attributes: ["axis": .int(axis)], name: name)[0]
-        case .broadcast(let shape):
-            guard xt.rank == 2, let c = xt.shape[1].value else {
-                throw fail(pos, "\(what): expects a 2-D input (N, C), got \(shapeText(xt))")
-            }
-            guard shape[0] == c else {
-                throw fail(pos, "\(what): cannot broadcast \(shapeText(xt)) to (N,\(shape.map(String.init).joined(separator: ","))): \(c) channels, target has \(shape[0])")
-            }
-            let axes = constant("\(name).axes", Array(2..<(shape.count + 1)))
-            let u = g.addNode(.unsqueeze, [x, axes], outputs: ["\(name).unsqueezed"], name: "\(name).unsqueeze")[0]
-            let s = constant("\(name).shape", [1] + shape)
-            out = g.addNode(.expand, [u, s], outputs: [name], name: name)[0]
-        case .minibatchDiscrimination(let kernels, let dims):
-            guard xt.rank == 2, let f = xt.shape[1].value else {
-                throw fail(pos, "\(what): expects a 2-D input (N, features), got \(shapeText(xt)); add a flatten or reshape first")
-            }
-            // T (F, B·C); M = x·T (N, B·C) → (N, B, C); |M_i − M_j| over (N, N, B, C) by
-            // broadcasting (N,1,B,C) − (1,N,B,C); L1 over C; exp(−·); sum over j → (N, B).
-            let t = try param("\(name).weight", .weight, [f, try multiply(kernels, dims, pos, what)], override: l.weightInit)
-            let m = g.addNode(.gemm, [x, t], outputs: ["\(name).m"], name: "\(name).gemm")[0]
-            let m3 = g.addNode(.reshape, [m, constant("\(name).shape", [-1, kernels, dims])], outputs: ["\(name).m3"], name: "\(name).reshape")[0]
-            let mi = g.addNode(.unsqueeze, [m3, constant("\(name).axes_i", [1])], outputs: ["\(name).mi"], name: "\(name).unsqueeze_i")[0]
-            let mj = g.addNode(.unsqueeze, [m3, constant("\(name).axes_j", [0])], outputs: ["\(name).mj"], name: "\(name).unsqueeze_j")[0]
-            let diff = g.addNode(.sub, [mi, mj], outputs: ["\(name).diff"], name: "\(name).sub")[0]
-            let absd = g.addNode(.abs, [diff], outputs: ["\(name).abs"], name: "\(name).abs")[0]
-            let l1 = g.addNode(.reduceSum, [absd, constant("\(name).axes_l1", [3])], outputs: ["\(name).l1"],
-                               attributes: ["keepdims": .int(0)], name: "\(name).l1")[0]
-            let neg = g.addNode(.neg, [l1], outputs: ["\(name).neg"], name: "\(name).neg")[0]
-            let c = g.addNode(.exp, [neg], outputs: ["\(name).c"], name: "\(name).exp")[0]
-            let o = g.addNode(.reduceSum, [c, constant("\(name).axes_j_sum", [1])], outputs: ["\(name).o"],
-                              attributes: ["keepdims": .int(0)], name: "\(name).o")[0]
-            out = g.addNode(.concat, [x, o], outputs: [name], attributes: ["axis": .int(1)], name: name)[0]
-        }
-        // Shape walk: type this layer's nodes; a failure belongs to this layer.
         do {
-            try InferShapes().run(&g, fromNode: firstNode)
+            switch l.layer {
+            case .linear(let nOut, let bias):
+                guard xt.rank == 2, let nIn = xt.shape[1].value else {
+                    throw fail(pos, "\(what): expects a 2-D input (N, features), got \(shapeText(xt)); add a flatten or reshape first")
+                }
+                let wShape = [nOut, nIn]
+                let w = try param("\(name).weight", .weight, wShape, override: l.weightInit)
+                let b = bias ? try param("\(name).bias", .bias, [nOut], weightShape: wShape, override: l.biasInit) : nil
+                out = try builder.addNode(.gemm, [x, w] + (b.map { [$0] } ?? []), outputs: [name], attributes: ["transB": .int(1)], name: name)[0]
+            case .conv(let cOut, let k, let s, let p, let bias), .convTranspose(let cOut, let k, let s, let p, _, let bias):
+                guard xt.rank == 4, let cIn = xt.shape[1].value else {
+                    throw fail(pos, "\(what): expects a 4-D input (N, C, H, W), got \(shapeText(xt)); add a reshape first")
+                }
+                let transpose: Bool
+                var attrs: [String: Attribute] = [
+                    "kernel_shape": .ints([k, k]), "strides": .ints([s, s]), "pads": .ints([p, p, p, p]),
+                    "dilations": .ints([1, 1]), "group": .int(1),
+                ]
+                if case .convTranspose(_, _, _, _, let op, _) = l.layer {
+                    transpose = true
+                    if op != 0 { attrs["output_padding"] = .ints([op, op]) }
+                } else {
+                    transpose = false
+                }
+                let wShape = transpose ? [cIn, cOut, k, k] : [cOut, cIn, k, k]
+                let w = try param("\(name).weight", .weight, wShape, override: l.weightInit)
+                let b = bias ? try param("\(name).bias", .bias, [cOut], weightShape: wShape, override: l.biasInit) : nil
+                out = try builder.addNode(transpose ? .convTranspose : .conv, [x, w] + (b.map { [$0] } ?? []), outputs: [name],
+                                attributes: attrs, name: name)[0]
+            case .batchNorm(let rank, let eps, let momentum):
+                if let rank, xt.rank != rank {
+                    throw fail(pos, "\(what): expects a \(rank)-D input, got \(shapeText(xt))")
+                }
+                guard xt.rank == 2 || xt.rank == 4, let c = xt.shape[1].value else {
+                    throw fail(pos, "\(what): expects a 2-D (N, C) or 4-D (N, C, H, W) input, got \(shapeText(xt))")
+                }
+                let gamma = try param("\(name).weight", .batchNormScale, [c], override: l.weightInit)
+                let beta = try param("\(name).bias", .batchNormBias, [c], override: l.biasInit)
+                let mean = builder.addInitializer("\(name).running_mean", Tensor(shape: [c], repeating: 0))
+                let variance = builder.addInitializer("\(name).running_var", Tensor(shape: [c], repeating: 1))
+                out = try builder.addNode(.batchNormalization, [x, gamma, beta, mean, variance], outputs: [name],
+                                attributes: ["epsilon": .float(Float(eps)), "momentum": .float(Float(1 - momentum))], name: name)[0]
+            case .leakyRelu(let slope):
+                out = try builder.addNode(.leakyRelu, [x], outputs: [name], attributes: ["alpha": .float(Float(slope))], name: name)[0]
+            case .relu:
+                out = try builder.addNode(.relu, [x], outputs: [name], name: name)[0]
+            case .sigmoid:
+                out = try builder.addNode(.sigmoid, [x], outputs: [name], name: name)[0]
+            case .tanh:
+                out = try builder.addNode(.tanh, [x], outputs: [name], name: name)[0]
+            case .dropout(let p):
+                let ratio = try builder.addNode(.constant, [], outputs: ["\(name).ratio"],
+                                      attributes: ["value": .tensor(Tensor(shape: [], floats: [Float(p)]))], name: "\(name).ratio")[0]
+                out = try builder.addNode(.dropout, [x, ratio], outputs: [name], name: name)[0]
+            case .reshape(let shape):
+                let s = constant("\(name).shape", shape)
+                out = try builder.addNode(.reshape, [x, s], outputs: [name], name: name)[0]
+            case .flatten:
+                out = try builder.addNode(.flatten, [x], outputs: [name], attributes: ["axis": .int(1)], name: name)[0]
+            case .embedding(let classes, let dim):
+                guard xt.dtype != .float32 else {
+                    throw fail(pos, "\(what): indices must be integers (an input of kind label or dtype i64), got \(xt)")
+                }
+                let table = try param("\(name).weight", .embedding, [classes, dim], override: l.weightInit)
+                out = try builder.addNode(.gather, [table, x], outputs: [name], attributes: ["axis": .int(0)], name: name)[0]
+            case .concat(let axis):
+                for v in ins where type(v).dtype != .float32 {
+                    throw fail(pos, "\(what): input '\(g.name(of: v))' is \(type(v)), a float tensor is needed")
+                }
+                out = try builder.addNode(.concat, ins, outputs: [name], attributes: ["axis": .int(axis)], name: name)[0]
+            case .broadcast(let shape):
+                guard xt.rank == 2, let c = xt.shape[1].value else {
+                    throw fail(pos, "\(what): expects a 2-D input (N, C), got \(shapeText(xt))")
+                }
+                guard shape[0] == c else {
+                    throw fail(pos, "\(what): cannot broadcast \(shapeText(xt)) to (N,\(shape.map(String.init).joined(separator: ","))): \(c) channels, target has \(shape[0])")
+                }
+                let axes = constant("\(name).axes", Array(2..<(shape.count + 1)))
+                let u = try builder.addNode(.unsqueeze, [x, axes], outputs: ["\(name).unsqueezed"], name: "\(name).unsqueeze")[0]
+                let s = constant("\(name).shape", [1] + shape)
+                out = try builder.addNode(.expand, [u, s], outputs: [name], name: name)[0]
+            case .minibatchDiscrimination(let kernels, let dims):
+                guard xt.rank == 2, let f = xt.shape[1].value else {
+                    throw fail(pos, "\(what): expects a 2-D input (N, features), got \(shapeText(xt)); add a flatten or reshape first")
+                }
+                // T (F, B·C); M = x·T (N, B·C) → (N, B, C); |M_i − M_j| over (N, N, B, C) by
+                // broadcasting (N,1,B,C) − (1,N,B,C); L1 over C; exp(−·); sum over j → (N, B).
+                let t = try param("\(name).weight", .weight, [f, try multiply(kernels, dims, pos, what)], override: l.weightInit)
+                let m = try builder.addNode(.gemm, [x, t], outputs: ["\(name).m"], name: "\(name).gemm")[0]
+                let m3 = try builder.addNode(.reshape, [m, constant("\(name).shape", [-1, kernels, dims])], outputs: ["\(name).m3"], name: "\(name).reshape")[0]
+                let mi = try builder.addNode(.unsqueeze, [m3, constant("\(name).axes_i", [1])], outputs: ["\(name).mi"], name: "\(name).unsqueeze_i")[0]
+                let mj = try builder.addNode(.unsqueeze, [m3, constant("\(name).axes_j", [0])], outputs: ["\(name).mj"], name: "\(name).unsqueeze_j")[0]
+                let diff = try builder.addNode(.sub, [mi, mj], outputs: ["\(name).diff"], name: "\(name).sub")[0]
+                let absd = try builder.addNode(.abs, [diff], outputs: ["\(name).abs"], name: "\(name).abs")[0]
+                let l1 = try builder.addNode(.reduceSum, [absd, constant("\(name).axes_l1", [3])], outputs: ["\(name).l1"],
+                                   attributes: ["keepdims": .int(0)], name: "\(name).l1")[0]
+                let neg = try builder.addNode(.neg, [l1], outputs: ["\(name).neg"], name: "\(name).neg")[0]
+                let c = try builder.addNode(.exp, [neg], outputs: ["\(name).c"], name: "\(name).exp")[0]
+                let o = try builder.addNode(.reduceSum, [c, constant("\(name).axes_j_sum", [1])], outputs: ["\(name).o"],
+                                  attributes: ["keepdims": .int(0)], name: "\(name).o")[0]
+                out = try builder.addNode(.concat, [x, o], outputs: [name], attributes: ["axis": .int(1)], name: name)[0]
+            }
         } catch let e as GraphError {
             pending = []
             throw fail(pos, "\(what): \(e.message)")
         }
         drawPending()
-        return out
-    }
-
-    /// Moves inputs, then initializers, to the front of the value list (keeping order).
-    func reordered(_ g: Graph) -> Graph {
-        var order: [Int] = g.inputs.map(\.index)
-        order += g.initializers.keys.map(\.index).sorted()
-        let front = Set(order)
-        order += g.values.indices.filter { !front.contains($0) }
-        var map = [Int](repeating: 0, count: order.count)
-        for (new, old) in order.enumerated() { map[old] = new }
-        var out = g
-        out.values = order.map { g.values[$0] }
-        out.inputs = g.inputs.map { ValueID(map[$0.index]) }
-        out.outputs = g.outputs.map { ValueID(map[$0.index]) }
-        out.initializers = Dictionary(uniqueKeysWithValues: g.initializers.map { (ValueID(map[$0.key.index]), $0.value) })
-        for i in out.nodes.indices {
-            out.nodes[i].inputs = out.nodes[i].inputs.map { $0.map { ValueID(map[$0.index]) } }
-            out.nodes[i].outputs = out.nodes[i].outputs.map { ValueID(map[$0.index]) }
-        }
         return out
     }
 }

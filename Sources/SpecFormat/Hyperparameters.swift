@@ -48,15 +48,15 @@ extension OptimizerSpec {
     /// The first setting outside its bounds (see the file header), or nil.
     public var problem: HyperparameterProblem? {
         if let p = Hyperparameters.learningRateProblem(lr) { return .init(key: "lr", message: "lr " + p) }
-        if kind == "adam" {
+        if kind == .adam {
             for (name, b) in [("beta1", beta1), ("beta2", beta2)] {
                 if let p = Hyperparameters.unitIntervalProblem(b) { return .init(key: "betas", message: "betas: \(name) " + p) }
             }
         }
-        if kind == "sgd", let p = Hyperparameters.unitIntervalProblem(momentum) {
+        if kind == .sgd, let p = Hyperparameters.unitIntervalProblem(momentum) {
             return .init(key: "momentum", message: "momentum " + p)
         }
-        if kind == "rmsprop", let p = Hyperparameters.unitIntervalProblem(alpha) {
+        if kind == .rmsprop, let p = Hyperparameters.unitIntervalProblem(alpha) {
             return .init(key: "alpha", message: "alpha " + p)
         }
         if let p = Hyperparameters.nonNegativeProblem(eps) { return .init(key: "eps", message: "eps " + p) }

@@ -10,7 +10,7 @@ import Yams
 
 extension SpecReader {
     func beganOptions(_ m: MapReader, into l: inout LossSpec) throws {
-        let isBEGAN = l.kind == "began"
+        let isBEGAN = l.kind == .began
         for key in ["gamma", "lambda_k"] where m.has(key) && !isBEGAN {
             throw ctx.error(m.keyNode(key)!, "loss: '\(key)' applies to began only")
         }

@@ -37,11 +37,11 @@ public struct HealthSpec: Equatable, Sendable {
     /// The score gap above which D dominates, by loss: logit losses 12 (D's sigmoid ≈ 0.999994
     /// on real, 0.000006 on fake), probabilities (bce_sigmoid) 0.98; nil (off) for critics and
     /// BEGAN, whose scores have no fixed scale.
-    public static func defaultDominatingGap(loss: String) -> Double? {
+    public static func defaultDominatingGap(loss: LossKind) -> Double? {
         switch loss {
-        case "gan_bce_logits", "lsgan", "hinge", "dragan": return 12
-        case "bce_sigmoid": return 0.98
-        default: return nil
+        case .ganBCELogits, .lsgan, .hinge, .dragan: return 12
+        case .bceSigmoid: return 0.98
+        case .wganGP, .cwganGP, .began, .crossEntropy: return nil
         }
     }
 }

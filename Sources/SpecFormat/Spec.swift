@@ -104,8 +104,8 @@ public struct ConditionalSpec: Equatable, Sendable {
 
 /// The loss recipe.
 public struct LossSpec: Equatable, Sendable {
-    /// gan_bce_logits, bce_sigmoid, wgan_gp, cwgan_gp, lsgan, hinge, dragan; cross_entropy for classifiers.
-    public var kind: String
+    /// gan_bce_logits, bce_sigmoid, wgan_gp, cwgan_gp, lsgan, hinge, dragan, began; cross_entropy for classifiers.
+    public var kind: LossKind
     /// λ of a gradient penalty (wgan_gp, cwgan_gp, dragan).
     public var penaltyWeight: Double?
     /// Target for real samples (1; 0.9 is one-sided label smoothing).
@@ -119,8 +119,8 @@ public struct LossSpec: Equatable, Sendable {
     /// BEGAN: λ_k, the proportional gain of the k_t control.
     public var lambdaK: Double = 0.001
 
-    public static let kinds = ["gan_bce_logits", "bce_sigmoid", "wgan_gp", "cwgan_gp", "lsgan", "hinge", "dragan", "began", "cross_entropy"]
-    public var hasPenalty: Bool { ["wgan_gp", "cwgan_gp", "dragan"].contains(kind) }
+    public static let kinds = LossKind.allCases.map(\.rawValue)
+    public var hasPenalty: Bool { kind.hasPenalty }
 }
 
 /// When things happen during training.
@@ -139,13 +139,13 @@ public struct ScheduleSpec: Equatable, Sendable {
     /// batch_size latents) or `epochs` (a plain epoch loop as in the DCGAN notebook: epochs ×
     /// batches iterations, G steps on as many latents as this iteration's real batch, per-epoch
     /// frames after the epoch's last G step).
-    public var loop: String = "inferno"
+    public var loop: TrainingLoop = .inferno
 }
 
 /// One network's optimizer.
 public struct OptimizerSpec: Equatable, Sendable {
     /// adam, sgd or rmsprop.
-    public var kind: String
+    public var kind: OptimizerKind
     public var lr: Double
     public var beta1: Double
     public var beta2: Double
@@ -243,7 +243,7 @@ extension Spec {
 
     /// Builds every network without drawing weights, so shape errors surface at parse time.
     func checkShapes() throws {
-        for n in networks { _ = try GraphBuilder.build(self, n, seed: seed, materialize: false) }
+        for n in networks { _ = try NetworkBuilder.build(self, n, seed: seed, materialize: false) }
     }
 }
 
@@ -308,7 +308,7 @@ struct SpecReader {
                 throw ctx.error(node, "loss.feature_matching: '\(f)' is not a named layer of '\(d.name)' (named: \(names.joined(separator: ", ")))")
             }
         }
-        if loss.kind == "cwgan_gp" && conditional == nil {
+        if loss.kind == .cwganGP && conditional == nil {
             throw ctx.error(m.keyNode("loss"), "loss: cwgan_gp needs a 'conditional' section")
         }
         var spec = Spec(file: ctx.file, name: name, description: try m.string("description") ?? "", seed: seed,
@@ -372,11 +372,11 @@ struct SpecReader {
     func loss(_ node: Node) throws -> LossSpec {
         if case .scalar = node {
             let k = try ctx.string(node, "loss")
-            guard LossSpec.kinds.contains(k) else { throw ctx.error(node, "loss: unknown loss '\(k)' (expected one of: \(LossSpec.kinds.joined(separator: ", ")))") }
-            return LossSpec(kind: k, penaltyWeight: ["wgan_gp", "cwgan_gp", "dragan"].contains(k) ? 10 : nil, realLabel: 1, fakeLabel: 0)
+            guard let kind = LossKind(rawValue: k) else { throw ctx.error(node, "loss: unknown loss '\(k)' (expected one of: \(LossSpec.kinds.joined(separator: ", ")))") }
+            return LossSpec(kind: kind, penaltyWeight: kind.hasPenalty ? 10 : nil, realLabel: 1, fakeLabel: 0)
         }
         let m = try MapReader(node, "loss", ctx, keys: ["kind", "lambda", "real_label", "fake_label", "feature_matching", "gamma", "lambda_k"])
-        guard let kind = try m.choice("kind", LossSpec.kinds) else { throw ctx.error(node, "loss: missing required key 'kind'") }
+        guard let kind = try m.choice("kind", LossKind.self) else { throw ctx.error(node, "loss: missing required key 'kind'") }
         var l = LossSpec(kind: kind, penaltyWeight: nil, realLabel: try m.double("real_label") ?? 1, fakeLabel: try m.double("fake_label") ?? 0)
         if let lam = m.value("lambda") {
             guard l.hasPenalty else { throw ctx.error(m.keyNode("lambda"), "loss: 'lambda' applies to wgan_gp, cwgan_gp and dragan only") }
@@ -387,7 +387,7 @@ struct SpecReader {
             l.penaltyWeight = 10
         }
         if let f = m.value("feature_matching") {
-            guard kind != "cross_entropy" else { throw ctx.error(m.keyNode("feature_matching"), "loss: 'feature_matching' applies to GAN losses only") }
+            guard kind != .crossEntropy else { throw ctx.error(m.keyNode("feature_matching"), "loss: 'feature_matching' applies to GAN losses only") }
             l.featureMatching = try ctx.string(f, "loss.feature_matching")
         }
         try beganOptions(m, into: &l)
@@ -410,21 +410,21 @@ struct SpecReader {
                             generatorFrequency: try m.nonNegative("generator_frequency") ?? 0,
                             imageFrequency: imageFrequency, imageEvery: imageEvery,
                             logImageFrequency: try m.positive("log_image_frequency"),
-                            loop: try m.choice("loop", ["inferno", "epochs"]) ?? "inferno")
+                            loop: try m.choice("loop", TrainingLoop.self) ?? .inferno)
     }
 
     func optimizer(_ node: Node, _ what: String) throws -> OptimizerSpec {
         let m = try MapReader(node, what, ctx, keys: ["kind", "lr", "betas", "eps", "weight_decay", "momentum", "alpha"])
-        let kind = try m.choice("kind", ["adam", "sgd", "rmsprop"]) ?? "adam"
+        let kind = try m.choice("kind", OptimizerKind.self) ?? .adam
         let lr = try m.requiredDouble("lr")
         var b = (0.9, 0.999)
         if let betas = m.value("betas") {
-            guard kind == "adam" else { throw ctx.error(m.keyNode("betas"), "\(what): 'betas' applies to adam only") }
+            guard kind == .adam else { throw ctx.error(m.keyNode("betas"), "\(what): 'betas' applies to adam only") }
             let v = try ctx.doubles(betas, "\(what).betas")
             guard v.count == 2 else { throw ctx.error(betas, "\(what).betas: expected [beta1, beta2] in [0, 1)") }
             b = (v[0], v[1])
         }
-        let eps = try m.double("eps") ?? (kind == "rmsprop" ? 1e-8 : 1e-8)
+        let eps = try m.double("eps") ?? 1e-8
         let o = OptimizerSpec(kind: kind, lr: lr, beta1: b.0, beta2: b.1, eps: eps, weightDecay: try m.double("weight_decay") ?? 0,
                               momentum: try m.double("momentum") ?? 0, alpha: try m.double("alpha") ?? 0.99)
         // The same bounds as the command-line overrides (Hyperparameters.swift).

@@ -15,24 +15,26 @@ import GraphIR
 import Passes
 
 public struct GraphComposer {
-    public private(set) var graph: Graph
+    /// Holds the composed graph: values, nodes, fresh names (`name`, `name#2`, …).
+    public let builder: GraphBuilder
+    public var graph: Graph { builder.graph }
     /// State name → the value holding its latest version in the composed graph.
     public private(set) var current: [String: ValueID] = [:]
     private var stateInputs: [String: ValueID] = [:]
     private var copies: [String: Int] = [:]
     private var constants: [String: ValueID] = [:]
 
-    public init(name: String) { graph = Graph(name: name) }
+    public init(name: String) { builder = GraphBuilder(name: name) }
 
     /// Adds a graph input fed by the caller each step (latents, real batches, labels, α).
     public mutating func input(_ name: String, _ type: TensorType) -> ValueID {
-        graph.addInput(name, type)
+        builder.addInput(name, type)
     }
 
     /// The graph input bound to state `name` (created on first use).
     public mutating func stateInput(_ name: String, _ tensor: Tensor) -> ValueID {
         if let v = stateInputs[name] { return v }
-        let v = graph.addInput(name, tensor.type)
+        let v = builder.addInput(name, tensor.type)
         stateInputs[name] = v
         current[name] = v
         return v
@@ -70,7 +72,7 @@ public struct GraphComposer {
             if t.dtype == .float32 {
                 map[v] = stateInput(name, t)
             } else {
-                if constants[name] == nil { constants[name] = graph.addInitializer(name, t) }
+                if constants[name] == nil { constants[name] = builder.addInitializer(name, t) }
                 map[v] = constants[name]
             }
         }
@@ -83,23 +85,23 @@ public struct GraphComposer {
                 n.inputs[3] = current[meanName]
                 n.inputs[4] = current[varName]
                 n.attributes["training_mode"] = .int(1)
-                let y = graph.addValue("\(prefix)/\(net.name(of: node.outputs[0]))", net.type(of: node.outputs[0]))
-                let rm = graph.addValue("\(prefix)/\(net.name(of: mean)).next", net.type(of: mean))
-                let rv = graph.addValue("\(prefix)/\(net.name(of: variance)).next", net.type(of: variance))
+                let y = builder.addValue("\(prefix)/\(net.name(of: node.outputs[0]))", net.type(of: node.outputs[0]))
+                let rm = builder.addValue("\(prefix)/\(net.name(of: mean)).next", net.type(of: mean))
+                let rv = builder.addValue("\(prefix)/\(net.name(of: variance)).next", net.type(of: variance))
                 n.outputs = [y, rm, rv]
                 map[node.outputs[0]] = y
                 current[meanName] = rm
                 current[varName] = rv
             } else {
                 n.outputs = node.outputs.map { o in
-                    let nv = graph.addValue("\(prefix)/\(net.name(of: o))", net.type(of: o))
+                    let nv = builder.addValue("\(prefix)/\(net.name(of: o))", net.type(of: o))
                     map[o] = nv
                     return nv
                 }
             }
             n.name = node.name.isEmpty ? "" : "\(prefix)/\(node.name)"
             if node.op == .dropout { try setDropoutMode(&n, node, net, prefix: prefix, training: training) }
-            graph.nodes.append(n)
+            builder.appendUntyped(n)
         }
         return (net.outputs.map { map[$0]! }, wanted.map { map[$0]! })
     }
@@ -124,31 +126,19 @@ public struct GraphComposer {
         dropoutMasks.append((name: "dropout/\(n.name)", ratio: p))
     }
 
-    private var nameCounts: [String: Int] = [:]
-
-    /// A fresh value name based on `base`.
-    mutating func uniqueName(_ base: String) -> String {
-        var name = base
-        while graph.value(named: name) != nil {
-            nameCounts[base, default: 1] += 1
-            name = "\(base)#\(nameCounts[base]!)"
-        }
-        return name
-    }
-
+    /// Appends `op` with one output; the output and the node are named `base` made fresh.
     mutating func graphAddNode(_ op: Op, _ inputs: [ValueID?], _ base: String, _ attributes: [String: Attribute]) -> ValueID {
-        let name = uniqueName(base)
-        return graph.addNode(op, inputs, outputs: [name], attributes: attributes, name: name)[0]
+        let name = builder.freshName(base, style: .hash)
+        let v = builder.addValue(name)
+        builder.appendUntyped(Node(op, name: name, inputs: inputs, outputs: [v], attributes: Attributes(attributes)))
+        return v
     }
 
     /// An initializer named "const/<name>" (made unique).
     public mutating func addConstant(_ t: Tensor, name: String) -> ValueID {
-        graph.addInitializer(uniqueName("const/\(name)"), t)
+        builder.addInitializer(builder.freshName("const/\(name)", style: .hash), t)
     }
 
-    /// Replaces the graph with a transformed version of it (same value ids for existing values).
-    mutating func replaceGraph(_ g: Graph) { graph = g }
-
     /// Marks graph outputs.
-    public mutating func output(_ values: [ValueID]) { graph.outputs = values }
+    public mutating func output(_ values: [ValueID]) { builder.setOutputs(values) }
 }

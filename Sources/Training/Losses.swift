@@ -110,7 +110,7 @@ extension GraphComposer {
         guard let grad = try Autodiff.gradients(of: total, wrt: [x], in: &g)[0] else {
             throw GraphError("gradient penalty: the critic output does not depend on its input")
         }
-        replaceGraph(g)
+        builder.replaceGraph(g)
         let sq = apply(.mul, [grad, grad], name: "gp/square")
         let rank = graph.type(of: x)?.rank ?? 4
         let ss = apply(.reduceSum, [sq], ["axes": .ints(Array(1..<rank)), "keepdims": .int(0)], name: "gp/sumsq")

@@ -31,14 +31,21 @@ public struct StepPlan {
     public var trainable: [String]
     public var optimizer: OptimizerChoice?
     public var assignments: [(name: String, value: ValueID)]
+    /// Named scalar outputs (each a graph output), reported by name (`TrainStep.metrics`).
+    public var metrics: [(name: String, value: ValueID)]
+    /// The metric name of the global gradient norm the step appends.
+    public var gradientNormMetric: String
 
     public init(graph: Graph, loss: ValueID, trainable: [String], optimizer: OptimizerChoice?,
-                assignments: [(name: String, value: ValueID)]) {
+                assignments: [(name: String, value: ValueID)], metrics: [(name: String, value: ValueID)] = [],
+                gradientNormMetric: String = "grad_norm") {
         self.graph = graph
         self.loss = loss
         self.trainable = trainable
         self.optimizer = optimizer
         self.assignments = assignments
+        self.metrics = metrics
+        self.gradientNormMetric = gradientNormMetric
     }
 }
 
@@ -50,6 +57,9 @@ public final class TrainStep {
     public let outputNames: [String]
     /// Gradient value names per trained parameter (for tests and gradient-norm logging).
     public let gradientNames: [String: String]
+    /// Each metric of the plan (then the gradient norm) with the output that holds it, by
+    /// name: the pairing never depends on output order.
+    public let metrics: [(name: String, output: String)]
 
     /// The training pipeline run before autodiff.
     public static let pipeline: [Pass] = [
@@ -87,6 +97,9 @@ public final class TrainStep {
     public init(plan: StepPlan, store: ParameterStore, inputShapes: [String: [Int]], pool: ThreadPool,
                 exposeGradients: Bool = false, passes: [Pass] = TrainStep.pipeline,
                 afterPass: ((String, Graph) -> Void)? = nil) throws {
+        for m in plan.metrics where !plan.graph.outputs.contains(m.value) {
+            throw RuntimeError("metric '\(m.name)' is not an output of the step graph")
+        }
         let fedNames = plan.graph.inputs.map { plan.graph.name(of: $0) }
         var shapes: [[Int]] = []
         for (v, name) in zip(plan.graph.inputs, fedNames) {
@@ -111,9 +124,11 @@ public final class TrainStep {
             let sq = g.add(.mul, grad, grad, output: "gradnorm/\(g.name(of: grad))/sq")
             squares.append(g.add(.reduceSum, sq, output: "gradnorm/\(g.name(of: grad))/sum", attributes: ["keepdims": .int(0)]))
         }
+        var metrics = plan.metrics.map { (name: $0.name, output: g.name(of: $0.value)) }
         if var total = squares.first {
             for s in squares.dropFirst() { total = g.add(.add, total, s, output: "gradnorm/total#\(s.index)") }
             g.outputs.append(g.add(.sqrt, total, output: "grad_norm"))
+            metrics.append((plan.gradientNormMetric, "grad_norm"))
         }
         try InferShapes().run(&g)
         var updates: [StateUpdate] = []
@@ -136,7 +151,16 @@ public final class TrainStep {
         self.graph = g
         self.outputNames = g.outputs.map { g.name(of: $0) }
         self.gradientNames = gradientNames
+        self.metrics = metrics
         self.program = try Lowering.lower(g, pool: pool, store: store, updates: updates)
+    }
+
+    /// The metrics of a step's outputs `out` (from `run`) by metric name: each output's first
+    /// element (NaN when missing).
+    public func metricValues(_ out: [String: Tensor]) -> [String: Float] {
+        var r: [String: Float] = [:]
+        for m in metrics { r[m.name] = out[m.output]?.floats.first ?? .nan }
+        return r
     }
 
     /// Feeds `inputs` (by name), runs one step and returns every output tensor by name.

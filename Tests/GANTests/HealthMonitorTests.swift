@@ -37,7 +37,7 @@ final class HealthMonitorTests: XCTestCase {
         })
     }
 
-    func replay(_ t: Trace, _ settings: HealthSpec = HealthSpec(), loss: String = "gan_bce_logits") -> [HealthWarning] {
+    func replay(_ t: Trace, _ settings: HealthSpec = HealthSpec(), loss: LossKind = .ganBCELogits) -> [HealthWarning] {
         var m = HealthMonitor(settings: settings, loss: loss)
         var out: [HealthWarning] = []
         for o in t.observations { out += m.observe(o) }
@@ -65,7 +65,7 @@ final class HealthMonitorTests: XCTestCase {
         let t = try load("fashion_dcgan_healthy")
         XCTAssertEqual(replay(t), [])
         // Its latest diversity is well above the threshold.
-        var m = HealthMonitor(settings: HealthSpec(), loss: "gan_bce_logits")
+        var m = HealthMonitor(settings: HealthSpec(), loss: .ganBCELogits)
         for o in t.observations { _ = m.observe(o) }
         let r = try XCTUnwrap(m.lastReport)
         XCTAssertGreaterThan(try XCTUnwrap(r.diversityPerPixel), 2 * HealthSpec().collapseDiversity)
@@ -109,7 +109,7 @@ final class HealthMonitorTests: XCTestCase {
         }
         XCTAssertEqual(replay(gapOnly), [])
         // Critics (no fixed score scale) have no default gap.
-        XCTAssertEqual(replay(t, loss: "wgan_gp").map(\.kind), [])
+        XCTAssertEqual(replay(t, loss: .wganGP).map(\.kind), [])
     }
 
     func testOscillationWhenChangeStopsFalling() throws {
@@ -138,7 +138,7 @@ final class HealthMonitorTests: XCTestCase {
     }
 
     func testOneWarningPerEpisode() {
-        var m = HealthMonitor(settings: HealthSpec(), loss: "gan_bce_logits")
+        var m = HealthMonitor(settings: HealthSpec(), loss: .ganBCELogits)
         var kinds: [(Int, HealthWarning.Kind)] = []
         // Diversity per pixel: low at checks 200–300, healthy at 350, low again at 400.
         for it in 1...400 {

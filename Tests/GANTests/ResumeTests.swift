@@ -48,7 +48,7 @@ final class ResumeTests: XCTestCase {
         // schedule.loop: epochs — epochs × batches iterations, a G step after each D step on
         // the real batch's size (16, 16, 8 here), one frame after each epoch's last iteration.
         var s = try spec("tiny_gan")
-        s.schedule.loop = "epochs"
+        s.schedule.loop = .epochs
         s.schedule.imageEvery = "epoch"
         s.schedule.imageFrequency = nil
         let steps = try GANSteps(spec: s, seed: 1, threads: 1)
@@ -116,7 +116,7 @@ final class ResumeTests: XCTestCase {
             let initial = try GANSteps(spec: s, seed: 5, threads: 1)
             let w = initial.generatorParameters[0]
             XCTAssertNotEqual(initial.store.tensor(w)!.floats, a[w])
-            if s.loss.kind == "began" {
+            if s.loss.kind == .began {
                 // k_t is part of the checkpointed state and moved during training.
                 let k = try XCTUnwrap(a[BEGANControl.stateName], name)
                 XCTAssertNotEqual(k, [0], name)

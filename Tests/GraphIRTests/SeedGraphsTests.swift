@@ -1,5 +1,6 @@
 import XCTest
 import GraphIR
+import SeedModels
 
 final class SeedGraphsTests: XCTestCase {
     static func isRunningStat(_ name: String) -> Bool { name.hasSuffix(".running_mean") || name.hasSuffix(".running_var") }

@@ -1,5 +1,6 @@
 import XCTest
 import GraphIR
+import SeedModels
 
 final class VerifyTests: XCTestCase {
     /// x → Relu "r1" → Sigmoid "s1" → output.

@@ -2,6 +2,7 @@ import XCTest
 import GraphIR
 import Passes
 import Runtime
+import SeedModels
 
 /// Each fold and fusion: a golden IR test, a structural test (the fused-away ops are gone) and a
 /// numeric test (the optimised graph computes what the plain one does, within 1e-5 relative).

@@ -1,6 +1,7 @@
 import XCTest
 import GraphIR
 import Passes
+import SeedModels
 
 final class GoldenTests: XCTestCase {
     /// The seed MNIST generator's architecture at reduced width (latent 4, hidden 8, 2 feature

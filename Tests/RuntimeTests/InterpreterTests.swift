@@ -74,3 +74,4 @@ final class InterpreterTests: XCTestCase {
 }
 
 import Foundation
+import SeedModels

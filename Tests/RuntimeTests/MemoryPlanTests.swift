@@ -2,6 +2,7 @@ import XCTest
 import GraphIR
 import Kernels
 import Runtime
+import SeedModels
 
 final class MemoryPlanTests: XCTestCase {
     /// Checks that no two buffers live at the same time share bytes.

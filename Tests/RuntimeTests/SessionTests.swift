@@ -1,6 +1,7 @@
 import XCTest
 import GraphIR
 import Runtime
+import SeedModels
 
 final class SessionTests: XCTestCase {
     func testRunsWithSymbolicBatchAndCaches() throws {

@@ -7,13 +7,13 @@ import XCTest
 extension SpecFormatTests {
     func testBEGANOptions() throws {
         let plain = try Spec.parse(yaml: Self.good.replacingOccurrences(of: "loss: gan_bce_logits", with: "loss: began"))
-        XCTAssertEqual(plain.loss.kind, "began")
+        XCTAssertEqual(plain.loss.kind, .began)
         XCTAssertEqual(plain.loss.gamma, 0.5)
         XCTAssertEqual(plain.loss.lambdaK, 0.001)
         let set = try Spec.parse(yaml: Self.good.replacingOccurrences(of: "loss: gan_bce_logits", with: "loss: {kind: began, gamma: 0.7, lambda_k: 0.01}"))
         XCTAssertEqual(set.loss.gamma, 0.7)
         XCTAssertEqual(set.loss.lambdaK, 0.01)
-        XCTAssertEqual(try loadSpec("began_fashion").loss.kind, "began")
+        XCTAssertEqual(try loadSpec("began_fashion").loss.kind, .began)
 
         var e = specError(Self.good.replacingOccurrences(of: "loss: gan_bce_logits", with: "loss: {kind: lsgan, gamma: 0.5}"))
         XCTAssertTrue(e.hasPrefix("bad.yaml:3:21: loss: 'gamma' applies to began only"), e)

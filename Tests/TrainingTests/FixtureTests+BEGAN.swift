@@ -20,7 +20,7 @@ extension FixtureTests {
         let f = try load("tiny_began")
         let n = f.batch
         report("== tiny_began ==")
-        XCTAssertEqual(f.spec.loss.kind, "began")
+        XCTAssertEqual(f.spec.loss.kind, .began)
         XCTAssertEqual(f.spec.loss.gamma, f.json["gamma"] as! Double)
         XCTAssertEqual(f.spec.loss.lambdaK, f.json["lambda_k"] as! Double)
         func inputs(_ i: Int) -> (real: Tensor, z: Tensor, gz: Tensor) {

@@ -136,7 +136,7 @@ final class FixtureTests: XCTestCase {
         let n = f.batch
         report("== \(name) ==")
         let lossKind = f.spec.loss.kind
-        let wgan = lossKind == "wgan_gp" || lossKind == "cwgan_gp"
+        let wgan = lossKind == .wganGP || lossKind == .cwganGP
 
         // Step 0, D step from the initial state.
         do {

@@ -35,7 +35,7 @@ public enum Autodiff {
             throw GraphError("autodiff: loss '\(graph.name(of: loss))' has no type (run InferShapes first)")
         }
         guard lt.dtype == .float32 else { throw GraphError("autodiff: loss '\(graph.name(of: loss))' is \(lt), not float") }
-        let b = GradientBuilder(graph)
+        let b = GraphBuilder.typed(graph, scope: "grad", constantName: "grad/const")
         let seedValue: ValueID
         if let seed {
             guard let st = graph.type(of: seed), st == lt else {
@@ -74,7 +74,7 @@ public enum Autodiff {
             guard let rule = node.op.pullback else {
                 throw GraphError("autodiff: \(graph.describeNode(i)) has no pullback rule for \(node.op.rawValue)")
             }
-            b.current = node
+            b.scope = "grad/" + (node.name.isEmpty ? graph.name(of: node.outputs[0]) : node.name)
             let grads: [ValueID?]
             do {
                 grads = try rule(b, node, outCots, wants)
@@ -96,182 +96,17 @@ public enum Autodiff {
             guard let g = cot[v] else { result.append(nil); continue }
             result.append(g)
         }
-        graph = b.graph
+        var renamed = Set<ValueID>()
         for (v, g) in zip(wrt, result) {
-            guard let g, b.fresh.contains(g), !b.renamed.contains(g) else { continue }
-            b.renamed.insert(g)
-            graph[g].name = b.uniqueValueName("grad/\(graph.name(of: v))", in: graph, excluding: g)
+            guard let g, b.created.contains(g), !renamed.contains(g) else { continue }
+            renamed.insert(g)
+            b.rename(g, freshFrom: "grad/\(b.graph.name(of: v))")
         }
+        graph = b.graph
         return result
     }
 }
 
-/// Appends typed nodes with fresh names; the state of one `gradients` call.
-public final class GradientBuilder {
-    public internal(set) var graph: Graph
-    var names: Set<String>
-    /// Values this builder created.
-    var fresh: Set<ValueID> = []
-    var renamed: Set<ValueID> = []
-    var constants: [(Tensor, ValueID)] = []
-    /// The forward node whose pullback is being built (names its backward nodes).
-    var current: Node?
-
-    init(_ g: Graph) {
-        graph = g
-        names = Set(g.values.map(\.name))
-    }
-
-    func uniqueName(_ base: String) -> String {
-        var name = base, k = 1
-        while names.contains(name) { name = "\(base)_\(k)"; k += 1 }
-        names.insert(name)
-        return name
-    }
-
-    func uniqueValueName(_ base: String, in g: Graph, excluding v: ValueID) -> String {
-        let taken = Set(g.values.enumerated().filter { $0.offset != v.index }.map(\.element.name))
-        var name = base, k = 1
-        while taken.contains(name) { name = "\(base)_\(k)"; k += 1 }
-        return name
-    }
-
-    var nodeBase: String {
-        guard let n = current else { return "grad" }
-        return "grad/" + (n.name.isEmpty ? graph.name(of: n.outputs[0]) : n.name)
-    }
-
-    // MARK: types
-
-    public func type(_ v: ValueID) throws -> TensorType {
-        guard let t = graph.type(of: v) else { throw GraphError("value '\(graph.name(of: v))' has no type (run InferShapes first)") }
-        return t
-    }
-    public func dims(_ v: ValueID) throws -> [Dim] { try type(v).shape }
-    public func rank(_ v: ValueID) throws -> Int { try type(v).rank }
-    public func fixed(_ v: ValueID) throws -> [Int] {
-        guard let s = try type(v).fixedShape else { throw GraphError("'\(graph.name(of: v))' needs a static shape here, got \(try type(v))") }
-        return s
-    }
-
-    // MARK: emitting
-
-    /// Appends a node and types its outputs with the InferShapes rule.
-    public func emitNode(_ op: Op, _ inputs: [ValueID?], outputs count: Int = 1,
-                         attributes: [String: Attribute] = [:], tag: String? = nil) throws -> [ValueID] {
-        let base = nodeBase + "/" + (tag ?? op.rawValue)
-        let outs = (0..<count).map { _ in graph.addValue(uniqueName(base)) }
-        let node = Node(op, name: uniqueNodeName(nodeBase), inputs: inputs, outputs: outs, attributes: Attributes(attributes))
-        let types = try inputs.map { try $0.map { try type($0) } }
-        let ts = try ShapeRules.infer(node, types, graph)
-        for (o, t) in zip(outs, ts) { graph[o].type = t }
-        graph.nodes.append(node)
-        fresh.formUnion(outs)
-        return outs
-    }
-
-    var nodeNames: [String: Int] = [:]
-    func uniqueNodeName(_ base: String) -> String {
-        let k = nodeNames[base, default: 0]
-        nodeNames[base] = k + 1
-        return k == 0 ? base : "\(base)_\(k)"
-    }
-
-    public func emit(_ op: Op, _ inputs: [ValueID?], _ attributes: [String: Attribute] = [:], tag: String? = nil) throws -> ValueID {
-        try emitNode(op, inputs, attributes: attributes, tag: tag)[0]
-    }
-
-    /// A Constant node holding `t` (one per distinct tensor in a `gradients` call).
-    public func constant(_ t: Tensor, name: String? = nil) -> ValueID {
-        if let hit = constants.first(where: { $0.0 == t }) { return hit.1 }
-        let v = graph.addValue(uniqueName(name ?? "grad/const"), t.type)
-        graph.nodes.append(Node(.constant, name: uniqueNodeName(name ?? "grad/const"), inputs: [], outputs: [v],
-                                attributes: Attributes(["value": .tensor(t)])))
-        constants.append((t, v))
-        fresh.insert(v)
-        return v
-    }
-
-    public func scalar(_ x: Float) -> ValueID { constant(Tensor(shape: [], floats: [x])) }
-    public func ints(_ x: [Int]) -> ValueID { constant(Tensor(shape: [x.count], int64s: x.map(Int64.init))) }
-
-    // MARK: arithmetic
-
-    public func add(_ a: ValueID, _ b: ValueID) throws -> ValueID { try emit(.add, [a, b]) }
-    public func sub(_ a: ValueID, _ b: ValueID) throws -> ValueID { try emit(.sub, [a, b]) }
-    public func mul(_ a: ValueID, _ b: ValueID) throws -> ValueID { try emit(.mul, [a, b]) }
-    public func div(_ a: ValueID, _ b: ValueID) throws -> ValueID { try emit(.div, [a, b]) }
-    public func neg(_ a: ValueID) throws -> ValueID { try emit(.neg, [a]) }
-    public func mul(_ a: ValueID, _ s: Float) throws -> ValueID { s == 1 ? a : try mul(a, scalar(s)) }
-
-    public func transpose(_ a: ValueID, _ perm: [Int]) throws -> ValueID {
-        perm == Array(perm.indices) ? a : try emit(.transpose, [a], ["perm": .ints(perm)])
-    }
-
-    public func reduceSum(_ a: ValueID, axes: [Int], keepdims: Bool) throws -> ValueID {
-        if axes.isEmpty { return a }
-        return try emit(.reduceSum, [a, ints(axes)], ["keepdims": .int(keepdims ? 1 : 0)])
-    }
-
-    /// Reshapes `g` to `target` (same element count): fixed dims literally, a symbolic dim by
-    /// 0 when `g` has the same symbol at the same position, else by −1 (once).
-    public func reshape(_ g: ValueID, to target: [Dim]) throws -> ValueID {
-        let gd = try dims(g)
-        if gd == target { return g }
-        var spec: [Int] = []
-        var inferred = false
-        for (i, d) in target.enumerated() {
-            switch d {
-            case .fixed(let v):
-                if v == 0 { throw GraphError("cannot reshape a gradient to a shape with a zero dim") }
-                spec.append(v)
-            case .symbol:
-                if i < gd.count && gd[i] == d { spec.append(0) }
-                else if !inferred { spec.append(-1); inferred = true }
-                else { throw GraphError("cannot reshape a gradient to \(target): more than one symbolic dim moves") }
-            }
-        }
-        return try emit(.reshape, [g, ints(spec)])
-    }
-
-    /// Sums a broadcast cotangent `g` back to `target` (numpy broadcasting in reverse).
-    public func unbroadcast(_ g: ValueID, to target: [Dim]) throws -> ValueID {
-        let gd = try dims(g)
-        if gd == target { return g }
-        let pad = gd.count - target.count
-        guard pad >= 0 else { throw GraphError("cannot unbroadcast \(gd) to \(target)") }
-        var axes = Array(0..<pad)
-        for i in target.indices where target[i] == .fixed(1) && gd[i + pad] != .fixed(1) { axes.append(i + pad) }
-        for i in target.indices where target[i] != .fixed(1) && gd[i + pad] != target[i] {
-            throw GraphError("cannot unbroadcast \(gd) to \(target) (dim \(i))")
-        }
-        for a in axes where gd[a].value == nil { throw GraphError("cannot sum a gradient over symbolic dim \(gd[a])") }
-        var r = try reduceSum(g, axes: axes, keepdims: true)
-        if pad > 0 { r = try emit(.squeeze, [r, ints(Array(0..<pad))]) }
-        return r
-    }
-
-    /// Broadcasts `g` (rank ≤ target rank, broadcast-compatible) to `target` with Expand.
-    public func expand(_ g: ValueID, to target: [Dim]) throws -> ValueID {
-        let gd = try dims(g)
-        if gd == target { return g }
-        let pad = target.count - gd.count
-        let spec: [Int] = try target.enumerated().map { i, d in
-            if i >= pad && gd[i - pad] == d { return 1 }
-            guard let v = d.value else { throw GraphError("cannot broadcast a gradient over symbolic dim \(d)") }
-            return v
-        }
-        return try emit(.expand, [g, ints(spec)])
-    }
-
-    /// A zeros constant of a static shape.
-    public func zeros(_ shape: [Dim]) throws -> ValueID {
-        guard let s = TensorType(.float32, shape).fixedShape else { throw GraphError("cannot make zeros of symbolic shape \(shape)") }
-        return constant(Tensor(shape: s, repeating: 0))
-    }
-
-    /// Slice with step 1 along `axes`.
-    public func slice(_ g: ValueID, starts: [Int], ends: [Int], axes: [Int]) throws -> ValueID {
-        try emit(.slice, [g, ints(starts), ints(ends), ints(axes)])
-    }
-}
+/// The builder pullback rules append to: a GraphBuilder typed by the shape rules, scoped to the
+/// forward node being differentiated ("grad/<node>").
+public typealias GradientBuilder = GraphBuilder

@@ -1,5 +1,7 @@
 // SeedGraphs: the seed experiments' MNIST networks (reference/seed-experiments.md §3) as
-// inference graphs with deterministic random weights, for tests, benchmarks and fixtures.
+// inference graphs with deterministic random weights, for tests, benchmarks and fixtures
+// (`gannet … seed:mnist-generator`). A model zoo, so it lives outside GraphIR, built through
+// GraphIR's GraphBuilder.
 //
 // Contract: the architectures match the seed script layer for layer (Linear as Gemm with
 // transB=1 and W of shape (out, in); Conv W (C_out, C_in, k, k); ConvTranspose W
@@ -9,6 +11,8 @@
 // mean U(−0.1,0.1), running var U(0.5,1.5), all drawn from a SplitMix64 keyed by `seed`,
 // so the same seed gives bit-identical graphs. Initializer names follow PyTorch's
 // state-dict style (`fc1.weight`, `bn1.running_var`, …).
+
+import GraphIR
 
 /// SplitMix64: a tiny seeded generator for deterministic weights.
 struct SplitMix64 {
@@ -56,7 +60,7 @@ public enum SeedGraphs {
     /// 6,698,945 trainable parameters with BN (6,696,449 without) for latent 100.
     public static func mnistGenerator(batchNorm: Bool = true, latent: Int = 100, seed: UInt64 = 1) -> Graph {
         var b = Builder(name: "mnist_generator", seed: seed)
-        var x = b.g.addInput("z", TensorType(.float32, [.symbol("N"), .fixed(latent)]))
+        var x = b.b.addInput("z", TensorType(.float32, [.symbol("N"), .fixed(latent)]))
         x = b.linear(x, latent, 1024, "fc1")
         x = b.bnAct(x, 1024, 1, batchNorm: batchNorm)
         x = b.linear(x, 1024, 6272, "fc2")
@@ -67,16 +71,15 @@ public enum SeedGraphs {
         x = b.conv(x, 64, 32, k: 4, s: 2, p: 1, "deconv2", transpose: true)
         x = b.bnAct(x, 32, 4, batchNorm: batchNorm)
         x = b.conv(x, 32, 1, k: 3, s: 1, p: 1, "conv", transpose: false)
-        x = b.g.add(.sigmoid, x, output: "image")
-        b.g.outputs = [x]
-        return b.finish()
+        x = b.node(.sigmoid, [x], "", output: "image")
+        return b.finish([x])
     }
 
     /// The `mnist_gan` discriminator: x f32[N,1,28,28] → logit f32[N] (raw, no sigmoid).
     /// 6,559,297 trainable parameters with BN (6,556,865 without).
     public static func mnistDiscriminator(batchNorm: Bool = true, seed: UInt64 = 2) -> Graph {
         var b = Builder(name: "mnist_discriminator", seed: seed)
-        var x = b.g.addInput("x", TensorType(.float32, [.symbol("N"), .fixed(1), .fixed(28), .fixed(28)]))
+        var x = b.b.addInput("x", TensorType(.float32, [.symbol("N"), .fixed(1), .fixed(28), .fixed(28)]))
         x = b.conv(x, 1, 64, k: 4, s: 2, p: 1, "conv1", transpose: false)
         x = b.bnAct(x, 64, 1, batchNorm: batchNorm)
         x = b.conv(x, 64, 128, k: 4, s: 2, p: 1, "conv2", transpose: false)
@@ -86,19 +89,19 @@ public enum SeedGraphs {
         x = b.bnAct(x, 1024, 3, batchNorm: batchNorm)
         x = b.linear(x, 1024, 1, "fc2")
         x = b.reshape(x, [-1], "logit", output: "logit")
-        b.g.outputs = [x]
-        return b.finish()
+        return b.finish([x])
     }
 
-    /// Builds layers; initializers are created as layers are added and moved to the front of
-    /// the value list by `finish`, so the graph's value order is the canonical text order
-    /// (inputs, initializers, node outputs) and a print/parse round trip gives an equal graph.
+    /// Builds layers through a GraphBuilder; initializers are created as layers are added and
+    /// moved to the front of the value list by `finish`, so the graph's value order is the
+    /// canonical text order (inputs, initializers, node outputs) and a print/parse round trip
+    /// gives an equal graph.
     struct Builder {
-        var g: Graph
+        let b: GraphBuilder
         var rng: SplitMix64
 
         init(name: String, seed: UInt64) {
-            g = Graph(name: name)
+            b = GraphBuilder(name: name)
             rng = SplitMix64(seed: seed)
         }
 
@@ -112,10 +115,17 @@ public enum SeedGraphs {
             return Tensor(shape: [n], floats: rng.uniform(count: n, -bound, bound))
         }
 
+        func node(_ op: Op, _ inputs: [ValueID], _ name: String, output: String? = nil,
+                  _ attributes: [String: Attribute] = [:]) -> ValueID {
+            let v = b.addValue(output ?? name)
+            b.appendUntyped(Node(op, name: name, inputs: inputs, outputs: [v], attributes: Attributes(attributes)))
+            return v
+        }
+
         mutating func linear(_ x: ValueID, _ nIn: Int, _ nOut: Int, _ name: String) -> ValueID {
-            let w = g.addInitializer("\(name).weight", xavier([nOut, nIn], fanIn: nIn, fanOut: nOut))
-            let b = g.addInitializer("\(name).bias", bias(nOut, fanIn: nIn))
-            return g.addNode(.gemm, [x, w, b], outputs: [name], attributes: ["transB": .int(1)], name: name)[0]
+            let w = b.addInitializer("\(name).weight", xavier([nOut, nIn], fanIn: nIn, fanOut: nOut))
+            let bv = b.addInitializer("\(name).bias", bias(nOut, fanIn: nIn))
+            return node(.gemm, [x, w, bv], name, ["transB": .int(1)])
         }
 
         mutating func conv(_ x: ValueID, _ cIn: Int, _ cOut: Int, k: Int, s: Int, p: Int,
@@ -124,14 +134,13 @@ public enum SeedGraphs {
             let shape = transpose ? [cIn, cOut, k, k] : [cOut, cIn, k, k]
             // PyTorch's fan_in is weight dim 1 × receptive field (C_out·k² for a transposed conv).
             let fanIn = shape[1] * rf, fanOut = shape[0] * rf
-            let w = g.addInitializer("\(name).weight", xavier(shape, fanIn: fanIn, fanOut: fanOut))
-            let b = g.addInitializer("\(name).bias", bias(cOut, fanIn: fanIn))
+            let w = b.addInitializer("\(name).weight", xavier(shape, fanIn: fanIn, fanOut: fanOut))
+            let bv = b.addInitializer("\(name).bias", bias(cOut, fanIn: fanIn))
             let attrs: [String: Attribute] = [
                 "kernel_shape": .ints([k, k]), "strides": .ints([s, s]),
                 "pads": .ints([p, p, p, p]), "dilations": .ints([1, 1]), "group": .int(1),
             ]
-            return g.addNode(transpose ? .convTranspose : .conv, [x, w, b], outputs: [name],
-                             attributes: attrs, name: name)[0]
+            return node(transpose ? .convTranspose : .conv, [x, w, bv], name, attrs)
         }
 
         /// `bn<i>` (when on) then `lrelu<i>`.
@@ -139,39 +148,26 @@ public enum SeedGraphs {
             let name = "bn\(i)", act = "lrelu\(i)"
             var y = x
             if batchNorm {
-                let gamma = g.addInitializer("\(name).weight", Tensor(shape: [c], floats: rng.uniform(count: c, 0, 1)))
-                let beta = g.addInitializer("\(name).bias", Tensor(shape: [c], repeating: 0))
-                let mean = g.addInitializer("\(name).running_mean", Tensor(shape: [c], floats: rng.uniform(count: c, -0.1, 0.1)))
-                let variance = g.addInitializer("\(name).running_var", Tensor(shape: [c], floats: rng.uniform(count: c, 0.5, 1.5)))
-                y = g.addNode(.batchNormalization, [x, gamma, beta, mean, variance], outputs: [name],
-                              attributes: ["epsilon": .float(1e-5), "momentum": .float(0.9)], name: name)[0]
+                let gamma = b.addInitializer("\(name).weight", Tensor(shape: [c], floats: rng.uniform(count: c, 0, 1)))
+                let beta = b.addInitializer("\(name).bias", Tensor(shape: [c], repeating: 0))
+                let mean = b.addInitializer("\(name).running_mean", Tensor(shape: [c], floats: rng.uniform(count: c, -0.1, 0.1)))
+                let variance = b.addInitializer("\(name).running_var", Tensor(shape: [c], floats: rng.uniform(count: c, 0.5, 1.5)))
+                y = node(.batchNormalization, [x, gamma, beta, mean, variance], name,
+                         ["epsilon": .float(1e-5), "momentum": .float(0.9)])
             }
-            return g.addNode(.leakyRelu, [y], outputs: [act], attributes: ["alpha": .float(0.01)], name: act)[0]
+            return node(.leakyRelu, [y], act, ["alpha": .float(0.01)])
         }
 
-        mutating func reshape(_ x: ValueID, _ shape: [Int64], _ name: String, output: String? = nil) -> ValueID {
-            let s = g.addInitializer("\(name).shape", Tensor(shape: [shape.count], int64s: shape))
-            return g.addNode(.reshape, [x, s], outputs: [output ?? name], name: name)[0]
+        func reshape(_ x: ValueID, _ shape: [Int64], _ name: String, output: String? = nil) -> ValueID {
+            let s = b.addInitializer("\(name).shape", Tensor(shape: [shape.count], int64s: shape))
+            return node(.reshape, [x, s], name, output: output)
         }
 
-        /// Moves inputs, then initializers, to the front of the value list (keeping order).
-        func finish() -> Graph {
-            var order: [Int] = g.inputs.map(\.index)
-            order += g.initializers.keys.map(\.index).sorted()
-            let front = Set(order)
-            order += g.values.indices.filter { !front.contains($0) }
-            var map = [Int](repeating: 0, count: order.count)
-            for (new, old) in order.enumerated() { map[old] = new }
-            var out = g
-            out.values = order.map { g.values[$0] }
-            out.inputs = g.inputs.map { ValueID(map[$0.index]) }
-            out.outputs = g.outputs.map { ValueID(map[$0.index]) }
-            out.initializers = Dictionary(uniqueKeysWithValues: g.initializers.map { (ValueID(map[$0.key.index]), $0.value) })
-            for i in out.nodes.indices {
-                out.nodes[i].inputs = out.nodes[i].inputs.map { $0.map { ValueID(map[$0.index]) } }
-                out.nodes[i].outputs = out.nodes[i].outputs.map { ValueID(map[$0.index]) }
-            }
-            return out
+        /// The graph with outputs `outputs`, values in canonical order.
+        func finish(_ outputs: [ValueID]) -> Graph {
+            b.setOutputs(outputs)
+            b.orderValuesCanonically()
+            return b.graph
         }
     }
 }
