@@ -14,6 +14,7 @@
 // Random inputs come from RandomStream keyed by (seed, iteration, purpose); dropout masks
 // (networks with Dropout layers train with them on) also by the mask's name (TrainStep.dropoutInputs).
 
+import Core
 import GraphIR
 import Kernels
 import Passes
@@ -55,7 +56,7 @@ public final class GANSteps {
         generator = g
         discriminator = d
         func params(_ net: Graph) -> [String] {
-            let listed = net.metadata["gannet.parameters"].map { $0.split(separator: ",").map(String.init) } ?? []
+            let listed = net.gannet.parameters ?? []
             return listed.map { "\(net.name)/\($0)" }
         }
         generatorParameters = params(g)

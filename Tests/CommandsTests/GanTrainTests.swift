@@ -2,6 +2,7 @@
 // directory (issue 6 item 3), the spec's `output` switches, resume through the command line,
 // the notebook loop's run length, and errors that name the file.
 
+import Core
 import Commands
 import Foundation
 import GAN
