@@ -57,19 +57,21 @@ let package = Package(
         .executableTarget(name: "gan-sample", dependencies: ["Commands"], path: "Tools/gan-sample", swiftSettings: plain),
         .executableTarget(name: "gan-interpolate", dependencies: ["Commands"], path: "Tools/gan-interpolate", swiftSettings: plain),
         .executableTarget(name: "gan-eval", dependencies: ["Commands"], path: "Tools/gan-eval", swiftSettings: plain),
-        .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"], swiftSettings: plain),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: plain),
+        // Shared test support: the seeded generator, the reference evaluator, the tiny GAN spec.
+        .target(name: "TestSupport", dependencies: ["Core", "GraphIR", "Passes", "Runtime"], path: "Tests/TestSupport", swiftSettings: plain),
+        .testTarget(name: "GraphIRTests", dependencies: ["GraphIR", "TestSupport"], swiftSettings: plain),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: plain),
         .testTarget(name: "PassesTests", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels"], exclude: ["Golden"], swiftSettings: plain),
-        .testTarget(name: "RuntimeTests", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels"], swiftSettings: plain),
-        .testTarget(name: "AutodiffTests", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels"], swiftSettings: plain),
+        .testTarget(name: "RuntimeTests", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels", "TestSupport"], swiftSettings: plain),
+        .testTarget(name: "AutodiffTests", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels", "TestSupport"], swiftSettings: plain),
         .testTarget(name: "MediaTests", dependencies: ["Media"], swiftSettings: plain),
         .testTarget(name: "DataTests", dependencies: ["Core", "Data", "Media", "GraphIR"], swiftSettings: plain),
         .testTarget(name: "ONNXTests", dependencies: ["GraphIR", "ONNX", "Runtime", "Passes"], swiftSettings: plain),
-        .testTarget(name: "GANTests", dependencies: ["Core", "GAN", "GraphIR", "Runtime", "SpecFormat"], swiftSettings: plain),
+        .testTarget(name: "GANTests", dependencies: ["Core", "GAN", "GraphIR", "Runtime", "SpecFormat", "TestSupport"], swiftSettings: plain),
         .testTarget(name: "TrainingTests", dependencies: ["Core", "Training", "GAN", "GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat"], swiftSettings: plain),
         .testTarget(name: "SpecFormatTests", dependencies: ["Core", "SpecFormat", "GraphIR"], swiftSettings: plain),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Kernels"], swiftSettings: plain),
-        .testTarget(name: "CommandsTests", dependencies: ["Core", "Commands", "Media", "GraphIR", "GAN"], swiftSettings: plain),
+        .testTarget(name: "CommandsTests", dependencies: ["Core", "Commands", "Media", "GraphIR", "GAN", "TestSupport"], swiftSettings: plain),
     ]
 )
 
