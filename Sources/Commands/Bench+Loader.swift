@@ -20,10 +20,8 @@ extension Bench {
         func run() throws {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let load: ImageFolderLoad
-            do {
-                load = try Dataset.loadImageFolder(directory, channels: channels, size: resize.map { ($0, $0) }, crop: crop,
-                                                   skipBadImages: skipBadImages, threads: common.threads)
-            } catch let e as DataError { throw CommandError(e.message) }
+            load = try Dataset.loadImageFolder(directory, channels: channels, size: resize.map { ($0, $0) }, crop: crop,
+                                               skipBadImages: skipBadImages, threads: common.threads)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             let n = Double(load.dataset.count)
             Bench.emit([("images", n), ("skipped", Double(load.skipped.count)), ("seconds", seconds), ("images_per_s", n / seconds)],

@@ -1,5 +1,6 @@
 // Bench: `gannet bench peak|gemm|model|step|loader …`, one JSON object per line with --json.
 
+import Core
 import ArgumentParser
 import Foundation
 import GraphIR
@@ -167,8 +168,7 @@ extension Bench {
         static func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 
         func run() throws {
-            let s: Spec
-            do { s = try Spec.load(path: spec) } catch let e as SpecError { throw CommandError("\(e)") }
+            let s = try Spec.load(path: spec)
             var runners = [try Runner(spec: s, batch: batch, threads: common.threads, noFuse: noFuse)]
             if scaling { runners.append(try Runner(spec: s, batch: batch, threads: 1, noFuse: noFuse)) }
             // Each round runs every runner's D step, then every runner's G step: a slow drift of the

@@ -20,13 +20,11 @@ public enum SpecConversion {
     /// `seed` nil takes the spec's seed.
     @discardableResult
     public static func convert(specPath: String, outDir: String, seed: UInt64? = nil) throws -> [String] {
-        let spec: Spec
-        do { spec = try Spec.load(path: specPath) } catch let e as SpecError { throw CommandError(e.description) }
+        let spec = try Spec.load(path: specPath)
         try IOFailure.createDirectory(outDir)
         var written: [String] = []
         for name in spec.networkNames {
-            let g: Graph
-            do { g = try spec.buildGraph(network: name, seed: seed) } catch let e as SpecError { throw CommandError(e.description) }
+            let g = try spec.buildGraph(network: name, seed: seed)
             let path = (outDir as NSString).appendingPathComponent("\(name).pb")
             try saveGraph(g, path: path)
             written.append(path)

@@ -1,6 +1,7 @@
 // Demo: `gannet demo` — the pre-training main job: a forward pass of the seed MNIST generator
 // with random weights, written as a PNG grid.
 
+import Core
 import ArgumentParser
 import Foundation
 import GraphIR

@@ -3,7 +3,8 @@
 // density/coverage of a generator on the features of Gannet's own Fashion-MNIST classifier,
 // always beside the real-vs-real baseline.
 //
-// Contract (shared/reference/gan-metrics.md):
+// Contract (shared/reference/gan-metrics.md; the metrics themselves are Metrics'
+// EvaluationProtocol, this command loads the sets and prints):
 // - Generated set: n images; image i uses latent stream (seed, i) (Latents.vector, as
 //   gan-sample --seed S); conditional models get class K (`--class K`) or classes i mod K.
 //   Images are mapped from the generator's output range to the classifier's input range.
@@ -19,6 +20,8 @@
 //   "density", "coverage", "baseline": {same keys}, "classifier_accuracy"} (null for
 //   unconditional models) on stdout; info lines go to stderr.
 
+import GAN
+import Core
 import ArgumentParser
 import Data
 import Foundation
@@ -75,17 +78,6 @@ public struct GanEval: ParsableCommand {
         guard reference == "test" || reference == "train" else { throw ValidationError("--reference must be test or train") }
     }
 
-    struct Scores {
-        var fid: Double, isMean: Double, isStd: Double
-        var prdc: PRDCResult
-        var json: [String: Any] {
-            func num(_ v: Double) -> Any { v.isFinite ? v : NSNull() }
-            return ["fid": num(fid), "is_mean": num(isMean), "is_std": num(isStd), "precision": num(prdc.precision),
-                    "recall": num(prdc.recall), "f1": num(prdc.f1), "density": num(prdc.density), "coverage": num(prdc.coverage)]
-        }
-        var collapsed: Bool { prdc.recall < 0.1 && prdc.coverage < 0.1 }
-    }
-
     public func run() throws {
         let threads = common.threadCount
         let pool = ThreadPool(threads: threads)
@@ -96,21 +88,16 @@ public struct GanEval: ParsableCommand {
         guard FileManager.default.fileExists(atPath: classifier) else {
             throw CommandError("\(classifier): classifier not found; train one with `gannet train-classifier Specs/classifier_fashion_mnist.yaml --out \(classifier)` or pass --classifier PATH")
         }
-        let net: FeatureNetwork
-        do { net = try FeatureNetwork(graph: try loadGraph(path: classifier), threads: threads) }
-        catch let e as MetricsError { throw CommandError("\(classifier): \(e)") }
-        catch let e as GraphError { throw CommandError("\(classifier): \(e.message)") }
-        let acc = net.graph.metadata["gannet.test_accuracy"].map { ", test accuracy \($0)" } ?? ""
+        let classifierGraph = try loadGraph(path: classifier)
+        let net = try at(classifier) { try FeatureNetwork(graph: classifierGraph, threads: threads) }
+        let acc = net.graph.gannet.testAccuracy.map { ", test accuracy \($0)" } ?? ""
         info("classifier \(classifier): features '\(net.featureOutput)' (\(net.featureDimension)-d), logits '\(net.logitsOutput)' (\(net.classes) classes)\(acc)")
 
         // Real sets.
         let refSplit: Split = reference == "test" ? .test : .train
         let otherSplit: Split = refSplit == .test ? .train : .test
-        let ref: Dataset, other: Dataset
-        do {
-            ref = try Dataset.fashionMNIST(directory: data, split: refSplit)
-            other = try Dataset.fashionMNIST(directory: data, split: otherSplit)
-        } catch let e as DataError { throw CommandError(e.message) }
+        let ref = try Dataset.fashionMNIST(directory: data, split: refSplit)
+        let other = try Dataset.fashionMNIST(directory: data, split: otherSplit)
         let count = min(n, ref.count, other.count)
         if count < n { common.warn("--n \(n) reduced to \(count): the \(ref.count < other.count ? refSplit.rawValue : otherSplit.rawValue) split has \(min(ref.count, other.count)) images") }
         guard ref.imageShape == net.imageShape else {
@@ -157,37 +144,13 @@ public struct GanEval: ParsableCommand {
             throw CommandError("\(model.path): generates \(shape.channels)x\(shape.height)x\(shape.width) images; the classifier takes \(net.imageShape.map(String.init).joined(separator: "x"))")
         }
 
-        // Features.
-        func features(_ images: [Float], _ range: ClosedRange<Float>, _ what: String) throws -> (features: [Float], logits: [Float]) {
-            do {
-                let r = try net.extract(images: images, range: range)
-                info("features of \(what): \(images.count / net.imageSize) images")
-                return r
-            } catch let e as RuntimeError { throw CommandError("\(classifier): \(e.message)") }
-            catch let e as GraphError { throw CommandError("\(classifier): \(e.message)") }
-        }
-        let fake = try features(fakes, model.range, "generated images")
-        let real = try features(realImages(ref), 0...1, "\(refSplit.rawValue) split")
-        let base = try features(realImages(other), 0...1, "\(otherSplit.rawValue) split")
-
-        // Metrics.
+        // Features and metrics (Metrics' EvaluationProtocol).
+        let result = try EvaluationProtocol.run(
+            net: net, count: count, generated: fakes, generatedRange: model.range,
+            reference: (realImages(ref), "\(refSplit.rawValue) split"), other: (realImages(other), "\(otherSplit.rawValue) split"),
+            requested: requested, pool: pool, classifierFile: classifier, generatorFile: model.path, info: info)
+        let modelScores = result.model, baseScores = result.baseline, accuracy = result.classifierAccuracy
         let d = net.featureDimension
-        let refStats = FeatureStatistics(features: real.features, count: count, dimension: d, pool: pool)
-        func scores(_ x: (features: [Float], logits: [Float]), _ what: String) -> Scores {
-            let fid = FID.distance(refStats, FeatureStatistics(features: x.features, count: count, dimension: d, pool: pool))
-            let inception = InceptionScore.compute(logits: x.logits, classes: net.classes, splits: 10)
-            let prdc = PRDC.compute(real: real.features, fake: x.features, dimension: d, options: .standard, pool: pool)
-            info("metrics of \(what) done")
-            return Scores(fid: fid, isMean: inception.mean, isStd: inception.std, prdc: prdc)
-        }
-        let modelScores = scores(fake, "the model")
-        let baseScores = scores(base, "the baseline")
-        for (what, v) in [("FID", modelScores.fid), ("IS", modelScores.isMean), ("baseline FID", baseScores.fid)] where !v.isFinite {
-            throw CommandError("\(model.path): \(what) is not finite (\(v)); the features of the generated images hold NaN or infinity")
-        }
-        let accuracy = requested.map { req -> Double in
-            Classification.accuracy(logits: fake.logits, classes: net.classes, labels: req)
-        }
 
         if json {
             var obj = modelScores.json

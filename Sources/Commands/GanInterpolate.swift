@@ -13,6 +13,8 @@
 //   strip, over the whole walk for an animation (out and back with --loop).
 // A sidecar `<out>.json` records seeds, endpoints' z, mode, per-frame segment/t/class.
 
+import GAN
+import Core
 import ArgumentParser
 import Foundation
 import GraphIR
@@ -210,7 +212,7 @@ public struct GanInterpolate: ParsableCommand {
                                width: shape.width, range: model.range, layout: layout)
             }
             grid = grid.upscaled(by: factor)
-            do { try PNG.write(grid, to: out) } catch let e as MediaError { throw CommandError(e.message) }
+            try PNG.write(grid, to: out)
             geometry.merge(["rows": segments.count, "columns": steps, "padding": padding, "width": grid.width, "height": grid.height,
                             "rows_are": "segments (seed pairs)", "columns_are": "steps t = j/(steps-1)"]) { $1 }
             common.info("wrote \(out) (\(segments.count) rows x \(steps) steps, \(grid.width)x\(grid.height) px)")
@@ -221,13 +223,11 @@ public struct GanInterpolate: ParsableCommand {
                                    width: shape.width, range: model.range, layout: GridLayout(nrow: 1, padding: 0)).upscaled(by: factor)
                 }
             }
-            do {
-                if kind == .gif {
-                    try GIF.write(pics, delay: Int((100.0 / Double(fps)).rounded()), loop: 0, to: out)
-                } else {
-                    try FFmpeg.writeMP4(pics, fps: fps, to: out)
-                }
-            } catch let e as MediaError { throw CommandError(e.message) }
+            if kind == .gif {
+                try GIF.write(pics, delay: Int((100.0 / Double(fps)).rounded()), loop: 0, to: out)
+            } else {
+                try FFmpeg.writeMP4(pics, fps: fps, to: out)
+            }
             geometry.merge(["frames": frames.count, "fps": fps, "width": pics[0].width, "height": pics[0].height]) { $1 }
             common.info("wrote \(out) (\(frames.count) frames, \(pics[0].width)x\(pics[0].height) px, \(fps) fps)")
         }

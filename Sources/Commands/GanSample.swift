@@ -10,6 +10,8 @@
 // seed, stream index, class, z and a command that regenerates it alone. Info goes to stderr;
 // failures are one `Error:` line and a non-zero exit.
 
+import GAN
+import Core
 import ArgumentParser
 import Foundation
 import GraphIR
@@ -282,7 +284,7 @@ public struct GanSample: ParsableCommand {
                     let img = ImageGrid.make(buf.baseAddress! + i * shape.count, count: 1, channels: shape.channels,
                                              height: shape.height, width: shape.width, range: model.range,
                                              layout: GridLayout(nrow: 1, padding: 0))
-                    do { try PNG.write(img, to: (dir as NSString).appendingPathComponent(file)) } catch let e as MediaError { throw CommandError(e.message) }
+                    try PNG.write(img, to: (dir as NSString).appendingPathComponent(file))
                     files.append(file)
                     tileRecords[i]["file"] = file
                 }
@@ -297,7 +299,7 @@ public struct GanSample: ParsableCommand {
                 ImageGrid.make($0.baseAddress!, count: tiles.count, channels: shape.channels, height: shape.height,
                                width: shape.width, range: model.range, layout: layout)
             }
-            do { try PNG.write(grid, to: out) } catch let e as MediaError { throw CommandError(e.message) }
+            try PNG.write(grid, to: out)
             let rows = (tiles.count + columns - 1) / columns
             meta["grid"] = ["file": (out as NSString).lastPathComponent, "rows": rows, "columns": columns, "padding": padding,
                             "pad_value": padValue, "width": grid.width, "height": grid.height,

@@ -30,14 +30,9 @@ extension GanTrain {
 
     /// Parses `text` (named `file` in errors) and applies `config`'s overrides.
     static func effectiveSpec(_ text: String, file: String, _ config: RunConfig) throws -> Spec {
-        var s: Spec
-        do { s = try Spec.parse(yaml: text, file: file) } catch let e as SpecError { throw CommandError("\(e)") }
+        var s = try Spec.parse(yaml: text, file: file)
         let b = config.betas.map { ($0[0], $0[1]) }
-        do {
-            try s.applyTrainingOverrides(generatorFrequency: config.generatorFrequency, dLR: config.dLR, gLR: config.gLR, betas: b)
-        } catch let e as OverrideError {
-            throw CommandError(e.description)
-        }
+        try s.applyTrainingOverrides(generatorFrequency: config.generatorFrequency, dLR: config.dLR, gLR: config.gLR, betas: b)
         return s
     }
 

@@ -14,6 +14,7 @@
 // the step it appears without writing a checkpoint, or with --on-nonfinite rollback restores
 // the last checkpoint with halved learning rates (at most `maxRollbacks` times).
 
+import Core
 import ArgumentParser
 import Data
 import Foundation
@@ -84,8 +85,7 @@ public struct GanTrain: ParsableCommand {
         var checkpoint: Checkpoint.Contents? = nil
         if let resume {
             let file = (resume as NSString).appendingPathComponent("checkpoint.gck")
-            do { checkpoint = try Checkpoint.read(FileManager.default.fileExists(atPath: file) ? file : resume) }
-            catch let e as CheckpointError { throw CommandError(e.message) }
+            checkpoint = try Checkpoint.read(FileManager.default.fileExists(atPath: file) ? file : resume)
         }
         let resumeDir = resume.map { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("checkpoint.gck")) ? $0 : ($0 as NSString).deletingLastPathComponent }
         var resolved = try resolveRun(checkpoint: checkpoint, resumeDir: resumeDir)
@@ -110,9 +110,7 @@ public struct GanTrain: ParsableCommand {
             let s = resolved.spec
             let source = DatasetBatches(data: data, batchSize: s.schedule.batchSize, shuffle: s.dataset.shuffle,
                                         dropLast: s.dataset.dropLast, seed: runSeed, withLabels: s.conditional != nil)
-            let steps: GANSteps
-            do { steps = try GANSteps(spec: s, seed: runSeed, threads: runThreads) }
-            catch let e as GraphError { throw CommandError("\(resolved.specFile): \(e.message)") }
+            let steps = try at(resolved.specFile) { try GANSteps(spec: s, seed: runSeed, threads: runThreads) }
             let trainer = Trainer(steps: steps, data: source, epochs: epochs, maxSteps: maxSteps,
                                   generatorFrequency: resolved.config.generatorFrequency, fixedSamples: s.output.fixedSamples)
             trainer.run = resolved.config
@@ -120,8 +118,7 @@ public struct GanTrain: ParsableCommand {
                 // Compile first so optimizer state exists, then overwrite it.
                 _ = try steps.dStep(batch: s.schedule.batchSize)
                 _ = try steps.gStep(batch: s.schedule.batchSize)
-                do { try trainer.restore(from, file: resume.map { inPlace ? checkpointPath : $0 } ?? checkpointPath) }
-                catch let e as CheckpointError { throw CommandError(e.message) }
+                try trainer.restore(from, file: resume.map { inPlace ? checkpointPath : $0 } ?? checkpointPath)
             }
             return trainer
         }
@@ -241,8 +238,7 @@ public struct GanTrain: ParsableCommand {
     }
 
     func saveCheckpoint(_ trainer: Trainer, _ path: String, _ specCopy: String) throws {
-        do { try trainer.saveCheckpoint(to: path, specPath: specCopy) }
-        catch let e as CheckpointError { throw CommandError(e.message) }
+        try trainer.saveCheckpoint(to: path, specPath: specCopy)
     }
 
     /// Health warnings: a line on stderr each (also with --quiet) and TensorBoard text; the
@@ -271,7 +267,7 @@ public struct GanTrain: ParsableCommand {
         for v in d.initializers.keys {
             if let t = steps.store.tensor("\(d.name)/\(d.name(of: v))") { d.initializers[v] = t }
         }
-        g.metadata["gannet.trained_iterations"] = String(trainer.counters.iteration)
+        g.gannet.trainedIterations = trainer.counters.iteration
         for (graph, file) in [(g, "generator.pb"), (d, "\(d.name).pb")] {
             var typed = graph
             try InferShapes().run(&typed)

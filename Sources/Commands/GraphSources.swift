@@ -1,5 +1,6 @@
 // GraphSources: resolves a MODEL argument to a graph (IR text, ONNX, or a built-in seed graph).
 
+import Core
 import Foundation
 import GraphIR
 import SpecFormat
@@ -15,8 +16,7 @@ public enum GraphSources {
     /// Loads every graph `path` names: each network of a spec (`.yaml`), else the one model.
     public static func loadAll(_ path: String, seed: UInt64? = nil) throws -> [(name: String, graph: Graph)] {
         if SpecConversion.isSpec(path) {
-            do { return try Spec.load(path: path).buildGraphs(seed: seed) }
-            catch let e as SpecError { throw CommandError("\(e)") }
+            return try Spec.load(path: path).buildGraphs(seed: seed)
         }
         return [(path, try load(path))]
     }
@@ -46,15 +46,10 @@ public enum GraphSources {
         guard let text = String(data: data, encoding: .utf8) else {
             throw CommandError("\(path): not UTF-8 text")
         }
-        do {
-            let g = try Graph.parse(text)
-            try g.verify()
-            return g
-        } catch let e as IRParseError {
-            throw CommandError("\(path):\(e.line):\(e.column): \(e.message)")
-        } catch let e as GraphError {
-            throw CommandError("\(path): \(e.message)")
-        }
+        let g: Graph
+        do { g = try Graph.parse(text) } catch let e as IRParseError { throw Failure(e.message, at: "\(path):\(e.line):\(e.column)") }
+        try at(path) { try g.verify() }
+        return g
     }
 }
 

@@ -11,7 +11,7 @@ import ONNX
 public func loadGraph(path: String) throws -> Graph {
     let lower = path.lowercased()
     if lower.hasSuffix(".pb") || lower.hasSuffix(".onnx") {
-        do { return try ONNXImport.graph(path: path) } catch let e as ONNXError { throw CommandError(e.message) }
+        return try ONNXImport.graph(path: path)
     }
     if lower.hasSuffix(".ir") { return try GraphSources.readIRText(path) }
     throw CommandError("\(path): unknown model format (expected .ir, .pb or .onnx)")
@@ -21,9 +21,7 @@ public func loadGraph(path: String) throws -> Graph {
 public func saveGraph(_ g: Graph, path: String, opset: Int = 17) throws {
     let lower = path.lowercased()
     if lower.hasSuffix(".pb") || lower.hasSuffix(".onnx") {
-        do { try ONNXExport.write(g, to: path, opset: opset, producerVersion: GannetVersion.string) } catch let e as ONNXError {
-            throw CommandError(e.message)
-        }
+        try ONNXExport.write(g, to: path, opset: opset, producerVersion: GannetVersion.string)
         return
     }
     guard lower.hasSuffix(".ir") else { throw CommandError("\(path): unknown model format (expected .ir, .pb or .onnx)") }
@@ -41,10 +39,10 @@ public func loadTensor(path: String) throws -> Tensor {
 
 /// Reads a TensorProto (`.pb`) file with the name it stores.
 public func loadNamedTensor(path: String) throws -> (name: String, tensor: Tensor) {
-    do { return try TensorProtoIO.read(path: path) } catch let e as ONNXError { throw CommandError(e.message) }
+    try TensorProtoIO.read(path: path)
 }
 
 /// Writes a TensorProto (`.pb`) file.
 public func saveTensor(_ t: Tensor, name: String = "", path: String) throws {
-    do { try TensorProtoIO.write(t, name: name, path: path) } catch let e as ONNXError { throw CommandError(e.message) }
+    try TensorProtoIO.write(t, name: name, path: path)
 }

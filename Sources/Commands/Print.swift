@@ -1,6 +1,7 @@
 // Print: `gannet print MODEL [--after PASS | --after-all] [--batch B]`; `--training` for a spec's
 // compiled D and G steps.
 
+import Core
 import ArgumentParser
 import GAN
 import SpecFormat
@@ -33,7 +34,7 @@ public struct Print: ParsableCommand {
         }
         let elide: Int? = weights ? nil : Graph.literalLimit
         for (name, graph) in try GraphSources.loadAll(model) {
-            do { try printPipeline(name, graph, passes, elide) } catch let e as GraphError { throw CommandError("\(model): \(e.message)") }
+            try at(model) { try printPipeline(name, graph, passes, elide) }
         }
     }
 
@@ -59,8 +60,7 @@ public struct Print: ParsableCommand {
         guard model.hasSuffix(".yaml") || model.hasSuffix(".yml") else {
             throw CommandError("\(model): --training needs a spec (.yaml)")
         }
-        let spec: Spec
-        do { spec = try Spec.load(path: model) } catch let e as SpecError { throw CommandError("\(e)") }
+        let spec = try Spec.load(path: model)
         let passes = TrainStep.pipeline
         if let after, !passes.contains(where: { $0.name == after }) {
             throw CommandError("unknown training pass '\(after)' (passes: \(passes.map(\.name).joined(separator: ", ")))")

@@ -1,6 +1,7 @@
 // Run: `gannet run MODEL [--input NAME=FILE.pb …] [--out DIR]` — runs a model on TensorProto
 // inputs and writes each output as DIR/output_N.pb (TensorProto, named after the output).
 
+import Core
 import ArgumentParser
 import Foundation
 import GraphIR
@@ -44,12 +45,8 @@ public struct Run: ParsableCommand {
             }
             given[name] = try loadTensor(path: file)
         }
-        let session: Session
-        do { session = try Session(graph: graph, threads: threads) } catch let e as GraphError { throw CommandError("\(model): \(e.message)") }
-        let outputs: [String: Tensor]
-        do { outputs = try session.run(given) }
-        catch let e as GraphError { throw CommandError("\(model): \(e.message)") }
-        catch let e as RuntimeError { throw CommandError("\(model): \(e.message)") }
+        let session = try at(model) { try Session(graph: graph, threads: threads) }
+        let outputs = try at(model) { try session.run(given) }
         try IOFailure.createDirectory(out)
         for (i, v) in graph.outputs.enumerated() {
             let name = graph.name(of: v)

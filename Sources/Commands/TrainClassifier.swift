@@ -4,14 +4,13 @@
 //
 // Contract: the network is the spec's `role: classifier` network (else one named
 // `classifier`); its LAST output is the logits (N, K), its first output (when there are two)
-// the features. One step = cross-entropy (GraphComposer.crossEntropy) over a batch, Adam (the
-// spec's optimizer settings), compiled once per batch size with TrainStep. Data order is a
-// seeded permutation per epoch (RandomStream(seed, epoch, .shuffle)); the last partial batch is
-// kept. After each epoch the test split is classified by a Session in inference mode and the
-// accuracy printed. The exported ONNX model carries metadata `gannet.feature_output`,
+// the features. The loop is Training's `ClassifierTraining` (cross-entropy, the spec's
+// optimizer, a seeded permutation per epoch, test accuracy after each epoch, printed).
+// The exported ONNX model carries metadata (GraphIR's ModelMetadata) `gannet.feature_output`,
 // `gannet.logits_output`, `gannet.classes` (class count), `gannet.class_names`,
 // `gannet.test_accuracy`, `gannet.input_range` ("0,1" or "-1,1") and `gannet.image_shape`.
 
+import Core
 import ArgumentParser
 import Foundation
 import GraphIR
@@ -62,14 +61,12 @@ public struct TrainClassifier: ParsableCommand {
     func say(_ s: String) { print(s); fflush(stdout) }
 
     public func run() throws {
-        let spec: Spec
-        do { spec = try Spec.load(path: self.spec) } catch let e as SpecError { throw CommandError("\(e)") }
+        let spec = try Spec.load(path: self.spec)
         guard let net = spec.network(role: .classifier) ?? spec.network("classifier") else {
             throw CommandError("\(self.spec): the spec has no network with role 'classifier' (networks: \(spec.networkNames.joined(separator: ", ")))")
         }
         let seed = self.seed ?? spec.seed
-        let graph: Graph
-        do { graph = try spec.buildGraph(network: net.name, seed: seed) } catch let e as SpecError { throw CommandError("\(e)") }
+        let graph = try spec.buildGraph(network: net.name, seed: seed)
         guard graph.inputs.count == 1, let inType = graph.type(of: graph.inputs[0]), inType.rank == 4 else {
             throw CommandError("\(self.spec): classifier '\(net.name)' must take one image input [N, C, H, W]")
         }
@@ -79,16 +76,12 @@ public struct TrainClassifier: ParsableCommand {
         let featureV = graph.outputs.count >= 2 ? graph.outputs[0] : logitsV
         let range: PixelRange = spec.dataset.range.low < 0 ? .minusOneToOne : .zeroToOne
         let threadCount = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let pool = ThreadPool(threads: threadCount)
 
-        var train: Dataset, test: Dataset
-        do {
-            train = try Dataset.fashionMNIST(directory: data, split: .train, range: range)
-            test = try Dataset.fashionMNIST(directory: data, split: .test, range: range)
-        } catch let e as DataError { throw CommandError(e.message) }
+        var train = try Dataset.fashionMNIST(directory: data, split: .train, range: range)
+        var test = try Dataset.fashionMNIST(directory: data, split: .test, range: range)
         if let l = limit { train = train.prefix(l) }
         if let l = testLimit { test = test.prefix(l) }
-        guard train.imageShape == inType.shape.dropFirst().compactMap(\.value), let trainLabels = train.labels, let testLabels = test.labels else {
+        guard train.imageShape == inType.shape.dropFirst().compactMap(\.value), train.labels != nil, test.labels != nil else {
             throw CommandError("\(self.spec): the classifier input \(inType) does not match Fashion-MNIST images \(train.imageShape) with labels")
         }
 
@@ -106,10 +99,9 @@ public struct TrainClassifier: ParsableCommand {
                 try store.set(name, t)
                 loaded += 1
             }
-            priorEpochs = start.metadata["gannet.trained_epochs"].flatMap { Int($0) } ?? 0
+            priorEpochs = start.gannet.trainedEpochs ?? 0
             say("initialised \(loaded) tensors from \(path)")
         }
-        let trainable = (graph.metadata["gannet.parameters"] ?? "").split(separator: ",").map { "\(graph.name)/\($0)" }
         let opt: OptimizerChoice
         let o = spec.optimizers[net.name]
         switch o?.kind {
@@ -118,96 +110,28 @@ public struct TrainClassifier: ParsableCommand {
         default: opt = .adam(AdamConfig(lr: Float(lr ?? o?.lr ?? 1e-3), beta1: Float(o?.beta1 ?? 0.9), beta2: Float(o?.beta2 ?? 0.999),
                                         eps: Float(o?.eps ?? 1e-8), weightDecay: Float(o?.weightDecay ?? 0)))
         }
-        var steps: [Int: TrainStep] = [:]
-        func step(_ n: Int) throws -> TrainStep {
-            if let s = steps[n] { return s }
-            var c = GraphComposer(name: "classifier_step")
-            let x = c.input("x", TensorType(.float32, fixed: [n] + train.imageShape))
-            let y = c.input("labels", TensorType(.int64, fixed: [n]))
-            let outs = try c.call(graph, [x], training: true)
-            let loss = c.crossEntropy(outs.last!, labels: y, classes: classes)
-            c.output([loss])
-            let plan = StepPlan(graph: c.graph, loss: loss, trainable: trainable, optimizer: opt, assignments: c.finalState)
-            let s = try TrainStep(plan: plan, store: store, inputShapes: [:], pool: pool)
-            steps[n] = s
-            return s
-        }
-
-        func currentGraph() -> Graph {
-            var g = graph
-            for v in g.initializers.keys {
-                if let t = store.tensor("\(graph.name)/\(g.name(of: v))") { g.initializers[v] = t }
-            }
-            return g
-        }
-
-        func evaluate() throws -> Double {
-            let session = try Session(graph: currentGraph(), threads: threadCount)
-            let bs = 500
-            var correct = 0
-            var start = 0
-            var buf = [Float](repeating: 0, count: bs * test.imageSize)
-            while start < test.count {
-                let n = min(bs, test.count - start)
-                buf.withUnsafeMutableBufferPointer { test.fill(Array(start..<(start + n)), into: $0.baseAddress!) }
-                let outs = try session.run([Tensor(shape: [n] + test.imageShape, floats: Array(buf[0..<(n * test.imageSize)]))])
-                let logits = outs.last!.floats
-                for i in 0..<n {
-                    var best = 0
-                    for k in 1..<classes where logits[i * classes + k] > logits[i * classes + best] { best = k }
-                    if Int64(best) == testLabels[start + i] { correct += 1 }
-                }
-                start += n
-            }
-            return Double(correct) / Double(test.count)
-        }
-
         let epochs = self.epochs ?? spec.schedule.epochs
         let bs = batch ?? spec.schedule.batchSize
         say("train-classifier: \(net.name) (\(Spec.parameterCount(graph)) parameters), \(train.count) train / \(test.count) test images, batch \(bs), \(epochs) epochs, \(threadCount) threads, seed \(seed)")
         let t0 = Date()
-        var accuracy = 0.0
-        var xbuf = [Float](repeating: 0, count: bs * train.imageSize)
-        var stepCount = 0
-        for epoch in 0..<epochs {
-            var rng = RandomStream(seed: seed, step: UInt64(epoch), purpose: .shuffle)
-            let order = rng.permutation(train.count)
-            var start = 0
-            var lossSum = 0.0, lossCount = 0
-            while start < train.count {
-                let n = min(bs, train.count - start)
-                let idx = Array(order[start..<(start + n)])
-                xbuf.withUnsafeMutableBufferPointer { train.fill(idx, into: $0.baseAddress!) }
-                let x = Tensor(shape: [n] + train.imageShape, floats: Array(xbuf[0..<(n * train.imageSize)]))
-                let y = Tensor(shape: [n], int64s: idx.map { trainLabels[$0] })
-                let s = try step(n)
-                let inputs = ["x": x, "labels": y].merging(s.dropoutInputs(seed: seed, step: stepCount)) { a, _ in a }
-                let out = try s.run(inputs)
-                let loss = Double(out[s.outputNames[0]]!.floats[0])
-                guard loss.isFinite else { throw CommandError("training diverged: loss \(loss) at epoch \(epoch + 1), step \(stepCount + 1)") }
-                lossSum += loss; lossCount += 1
-                stepCount += 1
-                start += n
-                if stepCount % logEvery == 0 {
-                    say(String(format: "epoch %d step %d: loss %.4f [%.0fs]", epoch + 1, stepCount, lossSum / Double(lossCount), Date().timeIntervalSince(t0)))
-                }
-            }
-            accuracy = try evaluate()
-            say(String(format: "epoch %d: train loss %.4f, test accuracy %.4f [%.0fs]", epoch + 1, lossSum / Double(max(lossCount, 1)), accuracy, Date().timeIntervalSince(t0)))
-        }
+        let loop = ClassifierTraining(epochs: epochs, batchSize: bs, seed: seed, threads: threadCount, logEvery: logEvery, optimizer: opt)
+        let (trained, accuracy) = try loop.run(graph, classes: classes, trainable: Spec.trainableParameters(graph), store: store,
+                                               train: train, test: test, log: say)
 
-        var g = currentGraph()
-        g.metadata["gannet.feature_output"] = g.name(of: featureV)
-        g.metadata["gannet.logits_output"] = g.name(of: logitsV)
-        g.metadata["gannet.classes"] = String(classes)
-        g.metadata["gannet.num_classes"] = String(classes)
-        if let names = train.classNames { g.metadata["gannet.class_names"] = names.joined(separator: ",") }
-        g.metadata["gannet.test_accuracy"] = String(format: "%.4f", accuracy)
-        g.metadata["gannet.input_range"] = range == .minusOneToOne ? "-1,1" : "0,1"
-        g.metadata["gannet.image_shape"] = train.imageShape.map(String.init).joined(separator: ",")
-        g.metadata["gannet.trained_epochs"] = String(epochs + priorEpochs)
+        var g = trained
+        var md = g.gannet
+        md.featureOutput = g.name(of: featureV)
+        md.logitsOutput = g.name(of: logitsV)
+        md.classes = classes
+        md.numClasses = classes
+        if let names = train.classNames { md.classNames = names }
+        md.testAccuracy = String(format: "%.4f", accuracy)
+        md.inputRange = range == .minusOneToOne ? "-1,1" : "0,1"
+        md.imageShape = train.imageShape
+        md.trainedEpochs = epochs + priorEpochs
         // IDX files of another dataset (MNIST from a directory the user names) under the same names.
-        g.metadata["gannet.dataset"] = data == Dataset.defaultFashionMNISTDirectory ? "fashion-mnist" : "idx:\(data)"
+        md.dataset = data == Dataset.defaultFashionMNISTDirectory ? "fashion-mnist" : "idx:\(data)"
+        g.gannet = md
         try InferShapes().run(&g)
         let dir = (out as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
@@ -215,3 +139,6 @@ public struct TrainClassifier: ParsableCommand {
         say(String(format: "wrote %@ (test accuracy %.4f, %.0fs)", out, accuracy, Date().timeIntervalSince(t0)))
     }
 }
+
+/// Data's datasets feed the classifier loop directly.
+extension Dataset: LabelledImages {}

@@ -53,45 +53,41 @@ final class DatasetBatches: BatchSource {
         let name = override ?? d.name
         let split: Split = d.split == "test" ? .test : .train
         var data: Dataset
-        do {
-            if name == "fashion-mnist" {
-                data = try Dataset.fashionMNIST(directory: d.path ?? Dataset.defaultFashionMNISTDirectory, split: split, range: range)
-            } else if name.hasPrefix("fashion-mnist:") {
-                data = try Dataset.fashionMNIST(directory: String(name.dropFirst(14)), split: split, range: range)
-            } else if name == "mnist" || name.hasPrefix("mnist:") {
-                guard let dir = name.hasPrefix("mnist:") ? String(name.dropFirst(6)) : d.path else {
-                    throw CommandError("MNIST needs its directory: --dataset mnist:DIR (the four IDX files)")
+        if name == "fashion-mnist" {
+            data = try Dataset.fashionMNIST(directory: d.path ?? Dataset.defaultFashionMNISTDirectory, split: split, range: range)
+        } else if name.hasPrefix("fashion-mnist:") {
+            data = try Dataset.fashionMNIST(directory: String(name.dropFirst(14)), split: split, range: range)
+        } else if name == "mnist" || name.hasPrefix("mnist:") {
+            guard let dir = name.hasPrefix("mnist:") ? String(name.dropFirst(6)) : d.path else {
+                throw CommandError("MNIST needs its directory: --dataset mnist:DIR (the four IDX files)")
+            }
+            data = try Dataset.mnist(directory: dir, split: split, range: range)
+        } else if name == "cifar10" || name.hasPrefix("cifar10:") {
+            guard let dir = name.hasPrefix("cifar10:") ? String(name.dropFirst(8)) : d.path else {
+                throw CommandError("CIFAR-10 needs its directory: --dataset cifar10:DIR (data_batch_1.bin … from the binary version)")
+            }
+            data = try Dataset.cifar10(directory: dir, split: split, range: range)
+        } else {
+            let dir: String
+            if name == "folder" {
+                guard let p = d.path else {
+                    throw CommandError("a folder dataset needs its directory: dataset.path in the spec, or --dataset folder:DIR")
                 }
-                data = try Dataset.mnist(directory: dir, split: split, range: range)
-            } else if name == "cifar10" || name.hasPrefix("cifar10:") {
-                guard let dir = name.hasPrefix("cifar10:") ? String(name.dropFirst(8)) : d.path else {
-                    throw CommandError("CIFAR-10 needs its directory: --dataset cifar10:DIR (data_batch_1.bin … from the binary version)")
-                }
-                data = try Dataset.cifar10(directory: dir, split: split, range: range)
+                dir = p
             } else {
-                let dir: String
-                if name == "folder" {
-                    guard let p = d.path else {
-                        throw CommandError("a folder dataset needs its directory: dataset.path in the spec, or --dataset folder:DIR")
-                    }
-                    dir = p
-                } else {
-                    dir = name.hasPrefix("folder:") ? String(name.dropFirst(7)) : name
-                }
-                // Crop, then one resize straight to the networks' size (resize, else the crop, else the stored shape).
-                let size = (d.resize ?? d.crop).map { ($0, $0) } ?? (d.shape[1], d.shape[2])
-                let load = try Dataset.loadImageFolder(dir, channels: d.shape[0], size: size, crop: d.crop, range: range,
-                                                       skipBadImages: d.skipBadImages)
-                if let first = load.skipped.first {
-                    note("skipped \(load.skipped.count) unreadable image\(load.skipped.count == 1 ? "" : "s") in \(dir) (first: \(first.reason))")
-                }
-                data = load.dataset
+                dir = name.hasPrefix("folder:") ? String(name.dropFirst(7)) : name
             }
-            if let r = d.resize, r != data.height || r != data.width {
-                data = try data.resized(height: r, width: r)
+            // Crop, then one resize straight to the networks' size (resize, else the crop, else the stored shape).
+            let size = (d.resize ?? d.crop).map { ($0, $0) } ?? (d.shape[1], d.shape[2])
+            let load = try Dataset.loadImageFolder(dir, channels: d.shape[0], size: size, crop: d.crop, range: range,
+                                                   skipBadImages: d.skipBadImages)
+            if let first = load.skipped.first {
+                note("skipped \(load.skipped.count) unreadable image\(load.skipped.count == 1 ? "" : "s") in \(dir) (first: \(first.reason))")
             }
-        } catch let e as DataError {
-            throw CommandError(e.message)
+            data = load.dataset
+        }
+        if let r = d.resize, r != data.height || r != data.width {
+            data = try data.resized(height: r, width: r)
         }
         guard data.imageShape == d.imageShape else {
             throw CommandError("\(data.source): images are \(data.imageShape), the spec's networks expect \(d.imageShape)")

@@ -1,43 +1,10 @@
 // BatchSampler: seeded shuffling and batching whose order depends only on (seed, epoch),
-// so a resumed run sees the same batches as an uninterrupted one.
+// so a resumed run sees the same batches as an uninterrupted one. The permutation is Core's
+// `RandomStream(seed, step: epoch, purpose: .shuffle).permutation` (Philox4x32-10), the same
+// generator as every other run-time draw.
 
+import Core
 import GraphIR
-
-/// A small counter-based generator: value i of stream (seed, epoch) is a SplitMix64-style
-/// hash of a key derived from both, plus i. No state beyond the counter.
-public struct CounterRNG: Sendable {
-    public let key: UInt64
-    public private(set) var counter: UInt64 = 0
-
-    public init(seed: UInt64, stream: UInt64) {
-        key = CounterRNG.mix(CounterRNG.mix(seed ^ 0x5DEE_CE66_D1CE_4E5B) &+ CounterRNG.mix(stream &+ 0x9E37_79B9_7F4A_7C15))
-    }
-
-    /// SplitMix64's finaliser (Stafford variant 13).
-    @inline(__always) public static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    public mutating func next() -> UInt64 {
-        let v = CounterRNG.mix(key &+ counter &* 0xD1B5_4A32_D192_ED03)
-        counter &+= 1
-        return v
-    }
-
-    /// Uniform in 0..<bound (bound > 0), unbiased (Lemire's multiply-and-reject).
-    public mutating func next(below bound: UInt64) -> UInt64 {
-        precondition(bound > 0)
-        var m = next().multipliedFullWidth(by: bound)
-        if m.low < bound {
-            let threshold = (0 &- bound) % bound
-            while m.low < threshold { m = next().multipliedFullWidth(by: bound) }
-        }
-        return m.high
-    }
-}
 
 /// Index batches for each epoch: a Fisher–Yates permutation of 0..<count keyed by
 /// (seed, epoch) (or 0..<count in order when `shuffle` is false), cut into batches of
@@ -66,14 +33,9 @@ public struct BatchSampler: Sendable, Equatable {
 
     /// The order of the images in `epoch` (0-based).
     public func permutation(epoch: Int) -> [Int] {
-        var p = Array(0..<count)
-        guard shuffle, count > 1 else { return p }
-        var rng = CounterRNG(seed: seed, stream: UInt64(bitPattern: Int64(epoch)))
-        for i in stride(from: count - 1, to: 0, by: -1) {
-            let j = Int(rng.next(below: UInt64(i + 1)))
-            p.swapAt(i, j)
-        }
-        return p
+        guard shuffle, count > 1 else { return Array(0..<count) }
+        var rng = RandomStream(seed: seed, step: UInt64(bitPattern: Int64(epoch)), purpose: .shuffle)
+        return rng.permutation(count)
     }
 
     /// All batches of `epoch`, in order.

@@ -15,6 +15,7 @@
 // Random inputs come from RandomStream keyed by (seed, iteration, purpose); dropout masks
 // (networks with Dropout layers train with them on) also by the mask's name (TrainStep.dropoutInputs).
 
+import Core
 import GraphIR
 import Kernels
 import Passes
@@ -59,7 +60,7 @@ public final class GANSteps {
         discriminator = d
         recipe = try spec.loss.recipe(file: spec.file)
         func params(_ net: Graph) -> [String] {
-            let listed = net.metadata["gannet.parameters"].map { $0.split(separator: ",").map(String.init) } ?? []
+            let listed = net.gannet.parameters ?? []
             return listed.map { "\(net.name)/\($0)" }
         }
         generatorParameters = params(g)

@@ -16,6 +16,7 @@
 // A NaN or infinity in a step's outputs or written state throws NonFiniteError from `iterate`
 // in that step; the trainer's state is then unusable (restore a checkpoint to continue).
 
+import Core
 import Foundation
 import GraphIR
 import Runtime
@@ -65,8 +66,9 @@ public final class Trainer {
         self.generatorFrequency = generatorFrequency ?? schedule.generatorFrequency
         self.frameFrequency = schedule.imageEvery == "epoch" ? nil : schedule.imageFrequency
         sampler = Sampler(generator: steps.generator, store: steps.store, pool: steps.pool)
-        var r = RandomStream(seed: steps.seed, step: 0, purpose: .sampling)
-        fixedLatents = Tensor(shape: [fixedSamples, steps.latentSize], floats: r.latents(fixedSamples * steps.latentSize, distribution: steps.latentDistribution))
+        // Latent i of the run's seed, as `gan-sample --seed <seed>` draws tile i (Core's Latents).
+        fixedLatents = Tensor(shape: [fixedSamples, steps.latentSize], floats: (0..<fixedSamples).flatMap {
+            Latents.vector(seed: steps.seed, index: UInt64($0), size: steps.latentSize, distribution: steps.latentDistribution) })
         if let k = steps.classes {
             // Row r of the 10×10 grid is class r.
             let perClass = max(1, fixedSamples / k)

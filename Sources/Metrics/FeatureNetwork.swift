@@ -35,8 +35,8 @@ public final class FeatureNetwork {
         imageShape = t.shape.dropFirst().map { $0.value! }
         let names = graph.outputs.map { graph.name(of: $0) }
         guard let first = names.first, let last = names.last else { throw MetricsError.invalid("the classifier has no outputs") }
-        featureOutput = graph.metadata["gannet.feature_output"] ?? first
-        logitsOutput = graph.metadata["gannet.logits_output"] ?? last
+        featureOutput = graph.gannet.featureOutput ?? first
+        logitsOutput = graph.gannet.logitsOutput ?? last
         for n in [featureOutput, logitsOutput] where !names.contains(n) {
             throw MetricsError.invalid("the classifier has no output '\(n)' (outputs: \(names.joined(separator: ", ")))")
         }
@@ -51,7 +51,7 @@ public final class FeatureNetwork {
         }
         featureDimension = try width(featureOutput)
         classes = try width(logitsOutput)
-        if let r = graph.metadata["gannet.input_range"] {
+        if let r = graph.gannet.inputRange {
             let p = r.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
             guard p.count == 2, p[0] < p[1] else { throw MetricsError.invalid("metadata gannet.input_range '\(r)' is not 'a,b'") }
             inputRange = p[0]...p[1]

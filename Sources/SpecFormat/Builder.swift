@@ -13,7 +13,7 @@
 // `.axes`. Each node is typed as it is added (a GraphBuilder with the InferShapes rules); a
 // failure is a SpecError at its layer's position. The result is verified, fully typed, with
 // inputs then initializers first in the value list (so a print/parse round trip is equal),
-// and metadata: gannet.spec, gannet.network, gannet.role, gannet.seed, gannet.parameters
+// and metadata (GraphIR's ModelMetadata): gannet.spec, gannet.network, gannet.role, gannet.seed, gannet.parameters
 // (comma-separated trainable initializer names), and for generators gannet.latent_size,
 // gannet.latent_distribution, gannet.latent_input, gannet.num_classes, gannet.label_input,
 // gannet.output_range ("0,1" or "-1,1") and gannet.image_shape ("C,H,W").
@@ -52,8 +52,7 @@ extension Spec {
 
     /// The trainable parameter names of a built graph (from `gannet.parameters`).
     public static func trainableParameters(_ g: Graph) -> [String] {
-        guard let s = g.metadata["gannet.parameters"], !s.isEmpty else { return [] }
-        return s.split(separator: ",").map(String.init)
+        g.gannet.parameters ?? []
     }
 
     /// The trainable parameter count of a built graph.
@@ -153,24 +152,26 @@ struct NetworkBuilder {
     }
 
     mutating func metadata() {
-        var m: [String: String] = [
-            "gannet.spec": spec.name, "gannet.network": net.name, "gannet.role": net.role.rawValue,
-            "gannet.seed": String(seed), "gannet.parameters": trainable.joined(separator: ","),
-        ]
+        var m = ModelMetadata()
+        m.spec = spec.name
+        m.network = net.name
+        m.role = net.role.rawValue
+        m.seed = seed
+        m.parameters = trainable
         if net.role == .generator {
             if let l = spec.latent {
-                m["gannet.latent_size"] = String(l.size)
-                m["gannet.latent_distribution"] = l.distribution
+                m.latentSize = l.size
+                m.latentDistribution = l.distribution
             }
-            if let z = net.inputs.first(where: { $0.kind == "latent" }) { m["gannet.latent_input"] = z.name }
-            m["gannet.output_range"] = spec.dataset.range.low == 0 ? "0,1" : "-1,1"
-            m["gannet.image_shape"] = spec.dataset.imageShape.map(String.init).joined(separator: ",")
+            m.latentInput = net.inputs.first(where: { $0.kind == "latent" })?.name
+            m.outputRange = ModelMetadata.rangeText(low: spec.dataset.range.low)
+            m.imageShape = spec.dataset.imageShape
         }
         if let c = spec.conditional, let y = net.inputs.first(where: { $0.kind == "label" }) {
-            m["gannet.num_classes"] = String(c.classes)
-            m["gannet.label_input"] = y.name
+            m.numClasses = c.classes
+            m.labelInput = y.name
         }
-        builder.setMetadata(m, docString: spec.description)
+        builder.setMetadata(m.entries, docString: spec.description)
     }
 
     // MARK: layers

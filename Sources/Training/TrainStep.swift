@@ -12,6 +12,7 @@
 // Training-mode Dropout becomes a Mul by a fed mask input (`dropoutMasks`); callers feed
 // `dropoutInputs(seed:step:)` with the other inputs each step.
 
+import Core
 import GraphIR
 import Kernels
 import Passes

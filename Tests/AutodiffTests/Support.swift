@@ -13,69 +13,18 @@ import GraphIR
 import Passes
 import Runtime
 import Kernels
+import TestSupport
 
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in the range.
-    mutating func float(in r: ClosedRange<Float>) -> Float {
-        r.lowerBound + (r.upperBound - r.lowerBound) * (Float(next() >> 40) / Float(1 << 24))
-    }
-    mutating func tensor(_ shape: [Int], _ r: ClosedRange<Float> = -1...1) -> Tensor {
-        Tensor(shape: shape, floats: (0..<shape.reduce(1, *)).map { _ in float(in: r) })
-    }
-    /// Values in ±[lo, hi]: away from zero, for kinked ops.
-    mutating func awayFromZero(_ shape: [Int], _ lo: Float = 0.2, _ hi: Float = 1.5) -> Tensor {
-        Tensor(shape: shape, floats: (0..<shape.reduce(1, *)).map { _ in
-            let v = float(in: lo...hi); return next() & 1 == 0 ? v : -v })
-    }
-}
-
-enum Ref {
-    /// Evaluates the values in `want` with the scalar reference kernels, node by node, computing
-    /// only the nodes they need. `feeds` gives graph inputs and may override initializers.
-    static func evaluate(_ g: Graph, _ feeds: [ValueID: Tensor], _ want: [ValueID]) throws -> [Tensor] {
-        var env: [ValueID: Tensor] = g.initializers
-        for (k, v) in feeds { env[k] = v }
-        let producer = g.producers()
-        var needed = Set<Int>()
-        var stack = want
-        while let v = stack.popLast() {
-            guard env[v] == nil, let p = producer[v], needed.insert(p).inserted else { continue }
-            stack += g.nodes[p].inputs.compactMap { $0 }
-        }
-        for i in needed.sorted() {
-            let n = g.nodes[i]
-            let ins = n.inputs.map { $0.flatMap { env[$0] } }
-            let types = n.outputs.map { g.type(of: $0)! }
-            let outs = try ConstantEvaluator.evaluate(n, ins, types, graph: g)
-            for (o, t) in zip(n.outputs, outs) { env[o] = t }
-        }
-        return try want.map { v in
-            guard let t = env[v] else { throw GraphError("value '\(g.name(of: v))' was not computed") }
-            return t
-        }
-    }
-
-    static func scalar(_ g: Graph, _ feeds: [ValueID: Tensor], _ v: ValueID) throws -> Float {
-        try evaluate(g, feeds, [v])[0].floats[0]
-    }
-}
+/// `Ref` is the shared reference evaluator (TestSupport); `SeededRandom` the shared generator.
+typealias Ref = ReferenceEvaluator
 
 /// A forward graph under test: its leaves (graph inputs, all fed) and the output to check.
 struct GradCase {
     var graph = Graph(name: "case")
     var feeds: [ValueID: Tensor] = [:]
-    var rng: SplitMix64
+    var rng: SeededRandom
 
-    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+    init(seed: UInt64) { rng = SeededRandom(seed: seed) }
 
     /// A fed float input with a random value.
     mutating func input(_ name: String, _ shape: [Int], _ range: ClosedRange<Float> = -1...1) -> ValueID {
@@ -121,7 +70,7 @@ enum FD {
     }
 
     static func checkAgainstFD(_ g: Graph, _ feeds: [ValueID: Tensor], loss: ValueID, wrt: [ValueID], grads: [ValueID?],
-                               h: Float, tol: Float, maxChecks: Int, runtime: Bool, what: String, rng: inout SplitMix64,
+                               h: Float, tol: Float, maxChecks: Int, runtime: Bool, what: String, rng: inout SeededRandom,
                                file: StaticString = #filePath, line: UInt = #line) throws {
         let present = grads.compactMap { $0 }
         let analytic = try Ref.evaluate(g, feeds, present)

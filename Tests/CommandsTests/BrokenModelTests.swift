@@ -3,6 +3,7 @@
 // gan-eval reports no `FID nan` (issue 15) — and write failures name the path and the reason
 // instead of Foundation's "NSCocoaErrorDomain error 512".
 
+import GAN
 import Commands
 import Foundation
 import GraphIR

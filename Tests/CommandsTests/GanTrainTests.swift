@@ -2,6 +2,8 @@
 // directory (issue 6 item 3), the spec's `output` switches, resume through the command line,
 // the notebook loop's run length, and errors that name the file.
 
+import Core
+import TestSupport
 import Commands
 import Foundation
 import GAN
@@ -30,35 +32,8 @@ final class GanTrainTests: XCTestCase {
     func writeSpec(schedule: String = "{epochs: 2, batch_size: 6, image_frequency: 2}", output: String = "{}",
                    latent: String = "{size: 8}", loss: String = "gan_bce_logits",
                    optimizer: String = "{kind: adam, lr: 1.0e-3}", name: String = "tiny_run") throws -> String {
-        let yaml = """
-        name: tiny_run
-        seed: 3
-        dataset: {name: folder, path: \(root)/images, range: [0, 1], shape: [1, 8, 8], labels: false}
-        latent: \(latent)
-        networks:
-          generator:
-            role: generator
-            inputs: {z: latent}
-            layers:
-              - linear: 32
-              - leaky_relu: 0.2
-              - linear: 64
-              - sigmoid
-              - {reshape: [-1, 1, 8, 8], name: image}
-          discriminator:
-            role: discriminator
-            inputs: {x: image}
-            layers:
-              - conv: {out: 4, kernel: 4, stride: 2, padding: 1}
-              - leaky_relu: 0.2
-              - reshape: [-1, 64]
-              - linear: 1
-              - {reshape: [-1], name: logit}
-        loss: \(loss)
-        schedule: \(schedule)
-        optimizers: {default: \(optimizer)}
-        output: \(output)
-        """
+        let yaml = TinySpec.yaml(name: "tiny_run", datasetPath: "\(root)/images", latent: latent, loss: loss, schedule: schedule,
+                                 optimizer: optimizer, output: output)
         let path = root + "/\(name).yaml"
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         return path

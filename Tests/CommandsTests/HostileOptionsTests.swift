@@ -1,6 +1,7 @@
 // HostileOptionsTests: gan-sample / gan-interpolate options that hung or ran away (issue 15):
 // a tiny truncation ψ, an endless seed range, an absurd grid width, a negative --n.
 
+import Core
 import Commands
 import Foundation
 import XCTest

@@ -1,3 +1,4 @@
+import Core
 import Data
 import Foundation
 import GraphIR
@@ -297,6 +298,15 @@ final class SamplerTests: XCTestCase {
                        [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]])
         XCTAssertTrue(s.position(ofIteration: 34) == (1, 0))
         XCTAssertTrue(s.position(ofIteration: 40) == (1, 6))
+    }
+
+    func testShuffleIsTheSharedPhiloxStream() {
+        // One generator: epoch e's order is Core's RandomStream(seed, step: e, purpose: .shuffle)
+        // permutation, the same stream the classifier trainer shuffles with.
+        for (seed, epoch) in [(UInt64(42), 0), (7, 3), (1, 100)] {
+            var r = RandomStream(seed: seed, step: UInt64(epoch), purpose: .shuffle)
+            XCTAssertEqual(BatchSampler(count: 257, batchSize: 16, seed: seed).permutation(epoch: epoch), r.permutation(257))
+        }
     }
 
     func testShuffleIsRoughlyUniform() {

@@ -20,16 +20,16 @@ final class HealthMonitorTests: XCTestCase {
 
     func load(_ name: String) throws -> Trace {
         let data = try Data(contentsOf: Self.dir.appendingPathComponent("\(name).json"))
-        let j = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        let its = (j["iterations"] as! [NSNumber]).map(\.intValue)
-        func series(_ k: String) -> [Float?] { (j[k] as! [Any]).map { ($0 as? NSNumber)?.floatValue } }
-        let (dl, dr, df, dg, gl, gg) = (series("d_loss"), series("d_real"), series("d_fake"), series("d_grad_norm"),
-                                        series("g_loss"), series("g_grad_norm"))
-        let pixels = (j["pixels"] as! NSNumber).intValue
+        let j = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let its = (try XCTUnwrap(j["iterations"] as? [NSNumber])).map(\.intValue)
+        func series(_ k: String) throws -> [Float?] { (try XCTUnwrap(j[k] as? [Any], "fixture key '\(k)'")).map { ($0 as? NSNumber)?.floatValue } }
+        let (dl, dr, df, dg, gl, gg) = (try series("d_loss"), try series("d_real"), try series("d_fake"), try series("d_grad_norm"),
+                                        try series("g_loss"), try series("g_grad_norm"))
+        let pixels = (try XCTUnwrap(j["pixels"] as? NSNumber)).intValue
         var frames: [Int: FrameStatistics] = [:]
-        for f in j["frames"] as! [[String: Any]] {
-            frames[(f["iteration"] as! NSNumber).intValue] = FrameStatistics(
-                diversity: (f["diversity"] as! NSNumber).doubleValue, change: (f["change"] as? NSNumber)?.doubleValue, pixels: pixels)
+        for f in try XCTUnwrap(j["frames"] as? [[String: Any]]) {
+            frames[(try XCTUnwrap(f["iteration"] as? NSNumber)).intValue] = FrameStatistics(
+                diversity: (try XCTUnwrap(f["diversity"] as? NSNumber)).doubleValue, change: (f["change"] as? NSNumber)?.doubleValue, pixels: pixels)
         }
         return Trace(observations: its.indices.map { i in
             HealthObservation(iteration: its[i], dLoss: dl[i], dReal: dr[i], dFake: df[i], dGradNorm: dg[i],

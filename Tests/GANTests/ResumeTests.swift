@@ -1,3 +1,4 @@
+import Core
 import XCTest
 import Foundation
 import GAN
@@ -42,6 +43,18 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(n, 2 * 3 + 1)
         XCTAssertEqual(gSteps, n / 3)
         XCTAssertEqual(t.plannedIterations, 7)
+    }
+
+    func testFixedFrameLatentsAreTheSamplersLatents() throws {
+        // Tile i of the training frames uses latent i of the run's seed, exactly as
+        // `gan-sample --seed <seed>` draws tile i (Core's Latents.vector).
+        let steps = try GANSteps(spec: try spec("tiny_gan"), seed: 5, threads: 1)
+        let t = Trainer(steps: steps, data: SyntheticBatches(batchSize: 16), epochs: 1, fixedSamples: 6)
+        XCTAssertEqual(t.fixedLatents.shape, [6, steps.latentSize])
+        for i in 0..<6 {
+            let row = Array(t.fixedLatents.floats[(i * steps.latentSize)..<((i + 1) * steps.latentSize)])
+            XCTAssertEqual(row, Latents.vector(seed: 5, index: UInt64(i), size: steps.latentSize, distribution: steps.latentDistribution))
+        }
     }
 
     func testEpochLoopFollowsTheNotebook() throws {

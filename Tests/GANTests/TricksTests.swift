@@ -12,42 +12,15 @@ import GraphIR
 import Kernels
 import Runtime
 import SpecFormat
+import TestSupport
 import Training
 
 final class TricksTests: XCTestCase {
     /// A tiny no-BN GAN: G z(8) → 1×8×8, D conv → LeakyReLU ("features", N×4×4×4) → linear →
     /// tanh ("hidden", N×16) [→ extra layer] → linear → logit (N,).
     static func yaml(loss: String, extraDLayer: String = "") -> String {
-        """
-        name: tiny_tricks
-        seed: 3
-        dataset: {name: folder, path: /nonexistent, range: [0, 1], shape: [1, 8, 8], labels: false}
-        latent: {size: 8}
-        networks:
-          generator:
-            role: generator
-            inputs: {z: latent}
-            layers:
-              - linear: 32
-              - leaky_relu: 0.2
-              - linear: 64
-              - sigmoid
-              - {reshape: [-1, 1, 8, 8], name: image}
-          discriminator:
-            role: discriminator
-            inputs: {x: image}
-            layers:
-              - conv: {out: 4, kernel: 4, stride: 2, padding: 1}
-              - {leaky_relu: 0.2, name: features}
-              - reshape: [-1, 64]
-              - linear: 16
-              - {tanh: null, name: hidden}
-        \(extraDLayer.isEmpty ? "" : "      - \(extraDLayer)\n")      - linear: 1
-              - {reshape: [-1], name: logit}
-        loss: \(loss)
-        schedule: {epochs: 1, batch_size: 6}
-        optimizers: {default: {kind: adam, lr: 1.0e-3}}
-        """
+        TinySpec.yaml(name: "tiny_tricks", datasetPath: "/nonexistent", loss: loss,
+                      hidden: ["linear: 16", "{tanh: null, name: hidden}"] + (extraDLayer.isEmpty ? [] : [extraDLayer]))
     }
 
     func testUniformLatentDistribution() throws {

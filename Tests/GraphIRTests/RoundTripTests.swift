@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 import GraphIR
 
@@ -189,24 +190,24 @@ final class RoundTripTests: XCTestCase {
     // MARK: property-style round trip
 
     static func randomGraph(_ seed: UInt64) -> Graph {
-        var rng = TestRNG(seed)
+        var rng = SeededRandom(seed: seed)
         var g = Graph(name: rng.pick(["g", "random graph", "q\"uote", "x/y.z-0"]))
         if rng.bool() { g.docString = rng.pick(["doc", "multi\nline \"doc\"", "\\", "\t"]) }
         for i in 0..<rng.int(0...3) { g.metadata["k\(i)\(rng.pick(["", " ", "\"", "::"]))"] = "v\(rng.int(0...99))" }
         var count = 0
-        func freshName(_ rng: inout TestRNG) -> String {
+        func freshName(_ rng: inout SeededRandom) -> String {
             count += 1
             return rng.pick(["v", "onnx::Add_", "/layer/Conv_output_", "a b ", "é", "x.y-", "_", "quote\"", "back\\slash"]) + String(count)
         }
-        func randomType(_ rng: inout TestRNG) -> TensorType {
+        func randomType(_ rng: inout SeededRandom) -> TensorType {
             let dims = (0..<rng.int(0...4)).map { _ in rng.int(0...5) == 0 ? Dim.symbol(rng.pick(["N", "batch", "T_1"])) : .fixed(rng.int(0...9)) }
             return TensorType(rng.pick(DType.allCases), dims)
         }
-        func randomTensor(_ rng: inout TestRNG) -> Tensor {
+        func randomTensor(_ rng: inout SeededRandom) -> Tensor {
             let shape = rng.bool() ? [rng.int(0...40)] : [rng.int(1...5), rng.int(1...6)]
             let n = shape.reduce(1, *)
             let dtype = rng.pick(DType.allCases)
-            if dtype == .float32 { return Tensor(shape: shape, floats: (0..<n).map { _ in rng.float() }) }
+            if dtype == .float32 { return Tensor(shape: shape, floats: (0..<n).map { _ in rng.anyFloat() }) }
             return Tensor(shape: shape, int64s: (0..<n).map { _ in Int64(bitPattern: rng.next()) >> rng.int(0...63) }, dtype: dtype)
         }
         var defined: [ValueID] = []
@@ -221,10 +222,10 @@ final class RoundTripTests: XCTestCase {
                 let key = rng.pick(["axis", "alpha", "perm", "value", "auto_pad", "scales", "x_1", "transB"])
                 switch rng.int(0...5) {
                 case 0: attrs[key] = .int(rng.int(-100...100) * (rng.bool() ? 1 : 1_000_000_007))
-                case 1: attrs[key] = .float(rng.float())
+                case 1: attrs[key] = .float(rng.anyFloat())
                 case 2: attrs[key] = .string(rng.pick(["", "SAME_UPPER", "a \"b\" \\ c\nd\te"]))
                 case 3: attrs[key] = .ints((0..<rng.int(0...5)).map { _ in rng.int(-9...9) })
-                case 4: attrs[key] = .floats((0..<rng.int(0...5)).map { _ in rng.float() })
+                case 4: attrs[key] = .floats((0..<rng.int(0...5)).map { _ in rng.anyFloat() })
                 default: attrs[key] = .tensor(randomTensor(&rng))
                 }
             }

@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 import GraphIR
 
@@ -70,21 +71,10 @@ func graphError(_ body: () throws -> Void, file: StaticString = #filePath, line:
     }
 }
 
-/// A deterministic SplitMix64 for generated test data.
-struct TestRNG {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(next() % UInt64(r.count)) }
-    mutating func bool() -> Bool { next() & 1 == 1 }
-    mutating func pick<T>(_ a: [T]) -> T { a[int(0...(a.count - 1))] }
-    mutating func float() -> Float {
+/// Generated IR test data: TestSupport's `SeededRandom` plus a float that mixes ordinary
+/// values with arbitrary bit patterns.
+extension SeededRandom {
+    mutating func anyFloat() -> Float {
         // Mix ordinary values with arbitrary bit patterns.
         switch int(0...3) {
         case 0:

@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 import GraphIR
 import SeedModels
@@ -113,7 +114,7 @@ final class VerifyTests: XCTestCase {
         let original = g.nodes
         try g.sortTopologically()
         XCTAssertEqual(g.nodes, original)
-        var rng = TestRNG(7)
+        var rng = SeededRandom(seed: 7)
         for _ in 0..<5 {
             var h = g
             for i in stride(from: h.nodes.count - 1, to: 0, by: -1) { h.nodes.swapAt(i, rng.int(0...i)) }

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Kernels
 
 final class BatchNormTests: XCTestCase {
@@ -29,7 +30,7 @@ final class BatchNormTests: XCTestCase {
     }
 
     func testMatchesReference() {
-        var g = SplitMix64(seed: 61)
+        var g = SeededRandom(seed: 61)
         let acts: [Activation?] = [nil, .relu, .leakyRelu(0.2), .sigmoid, .tanh]
         for t in 0..<200 {
             let n = g.int(1, 4), c = g.int(1, 40)

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Kernels
 
 final class ConvTests: XCTestCase {
@@ -8,7 +9,7 @@ final class ConvTests: XCTestCase {
                                             [.bias(perRow: true), .activation(.sigmoid)]]
 
     /// Random Conv2D geometry (valid output size), or nil to retry.
-    func randomShape(_ rng: inout SplitMix64, transposed: Bool, big: Bool = false) -> Conv2DShape? {
+    func randomShape(_ rng: inout SeededRandom, transposed: Bool, big: Bool = false) -> Conv2DShape? {
         let group = [1, 1, 1, 2, 3][rng.int(0, 4)]
         let cin = group * rng.int(1, big ? 12 : 4), cout = group * rng.int(1, big ? 12 : 4)
         let kh = rng.int(1, 4), kw = rng.int(1, 4)
@@ -33,7 +34,7 @@ final class ConvTests: XCTestCase {
                            strideH: sh, strideW: sw, padTop: pt, padLeft: pl, dilationH: dh, dilationW: dw, group: group)
     }
 
-    func check(_ s: Conv2DShape, transposed: Bool, epilogue: [EpilogueOp], _ rng: inout SplitMix64,
+    func check(_ s: Conv2DShape, transposed: Bool, epilogue: [EpilogueOp], _ rng: inout SeededRandom,
                file: StaticString = #filePath, line: UInt = #line) {
         let xCount = s.batch * s.inChannels * s.inHeight * s.inWidth
         let yCount = s.batch * s.outChannels * s.outHeight * s.outWidth
@@ -68,7 +69,7 @@ final class ConvTests: XCTestCase {
     }
 
     func testConvRandomSmall() {
-        var rng = SplitMix64(seed: 11)
+        var rng = SeededRandom(seed: 11)
         var done = 0
         while done < 300 {
             guard let s = randomShape(&rng, transposed: false) else { continue }
@@ -78,7 +79,7 @@ final class ConvTests: XCTestCase {
     }
 
     func testConvTransposeRandomSmall() {
-        var rng = SplitMix64(seed: 12)
+        var rng = SeededRandom(seed: 12)
         var done = 0
         while done < 300 {
             guard let s = randomShape(&rng, transposed: true) else { continue }
@@ -88,7 +89,7 @@ final class ConvTests: XCTestCase {
     }
 
     func testRandomLarger() {
-        var rng = SplitMix64(seed: 13)
+        var rng = SeededRandom(seed: 13)
         var done = 0
         while done < 30 {
             let t = done % 2 == 1
@@ -99,7 +100,7 @@ final class ConvTests: XCTestCase {
     }
 
     func testPointwiseAndSeedLikeLayers() {
-        var rng = SplitMix64(seed: 14)
+        var rng = SeededRandom(seed: 14)
         // 1×1 stride 1 on a large plane (direct GEMM path), grouped and not.
         check(Conv2DShape(batch: 2, inChannels: 6, inHeight: 24, inWidth: 25, outChannels: 4, outHeight: 24, outWidth: 25,
                           kernelH: 1, kernelW: 1, group: 2), transposed: false, epilogue: [.bias(perRow: true)], &rng)
@@ -136,7 +137,7 @@ final class ConvTests: XCTestCase {
     /// two vector pairs, heights not a multiple of the row group, asymmetric pads, groups, and
     /// widths over 64 (GEMM fallback).
     func testDirectSmallMConv() {
-        var rng = SplitMix64(seed: 15)
+        var rng = SeededRandom(seed: 15)
         let shapes: [Conv2DShape] = [
             Conv2DShape(batch: 5, inChannels: 32, inHeight: 28, inWidth: 28, outChannels: 1, outHeight: 28, outWidth: 28,
                         kernelH: 3, kernelW: 3, padTop: 1, padLeft: 1),
@@ -157,7 +158,7 @@ final class ConvTests: XCTestCase {
     /// Phase (sub-pixel) ConvTranspose: the seed layers at reduced channels, odd sizes, stride 3,
     /// output padding, kernels smaller than the stride, asymmetric pads, chunks of many images.
     func testPhasedConvTranspose() {
-        var rng = SplitMix64(seed: 16)
+        var rng = SeededRandom(seed: 16)
         let shapes: [Conv2DShape] = [
             Conv2DShape(batch: 23, inChannels: 16, inHeight: 7, inWidth: 7, outChannels: 8, outHeight: 14, outWidth: 14,
                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),

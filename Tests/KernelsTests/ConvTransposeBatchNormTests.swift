@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Kernels
 
 /// The fused ConvTranspose + training BatchNorm + activation kernel against its scalar reference
@@ -6,7 +7,7 @@ import Kernels
 /// point, phased and general ConvTranspose paths, at 1 and 2 threads.
 extension ConvTests {
     func testConvTransposeBatchNormMatchesReference() {
-        var rng = SplitMix64(seed: 4242)
+        var rng = SeededRandom(seed: 4242)
         let acts: [Activation?] = [nil, .leakyRelu(0.01), .relu, .tanh, .sigmoid]
         var checked = 0
         var shapes: [Conv2DShape] = [

@@ -1,7 +1,8 @@
 import XCTest
+import TestSupport
 import Kernels
 
-// SplitMix64 (seeded generator) lives in TestRandom.swift, shared by all kernel tests.
+// SeededRandom (seeded generator) lives in TestSupport, shared by all test targets.
 
 /// Checks |got - want| <= tol·scale elementwise.
 func assertClose(_ got: [Float], _ want: [Float], tol: Float, scale: Float, _ what: @autoclosure () -> String,
@@ -25,7 +26,7 @@ final class GemmTests: XCTestCase {
         var epilogue: [EpilogueOp]
     }
 
-    func randomCase(_ rng: inout SplitMix64, maxDim: Int) -> Case {
+    func randomCase(_ rng: inout SeededRandom, maxDim: Int) -> Case {
         let m = rng.int(1, maxDim), n = rng.int(1, maxDim), k = rng.int(1, maxDim)
         let ta = rng.bool(), tb = rng.bool()
         let alphas: [Float] = [1, 1, 0.5, -2]
@@ -40,7 +41,7 @@ final class GemmTests: XCTestCase {
     }
 
     /// Runs the fast kernel at 1 and 2 threads and the reference; returns (fast1, fast2, ref).
-    func run(_ t: Case, _ rng: inout SplitMix64) -> ([Float], [Float], [Float]) {
+    func run(_ t: Case, _ rng: inout SeededRandom) -> ([Float], [Float], [Float]) {
         let a = rng.floats((t.transA ? t.k : t.m) * t.lda)
         let b = rng.floats((t.transB ? t.n : t.k) * t.ldb)
         let c0 = rng.floats(t.m * t.ldc)
@@ -67,7 +68,7 @@ final class GemmTests: XCTestCase {
         return (outs[0], outs[1], outs[2])
     }
 
-    func check(_ t: Case, _ rng: inout SplitMix64, file: StaticString = #filePath, line: UInt = #line) {
+    func check(_ t: Case, _ rng: inout SeededRandom, file: StaticString = #filePath, line: UInt = #line) {
         let (f1, f2, r) = run(t, &rng)
         let desc = "\(t)"
         XCTAssertEqual(f1, f2, "1 vs 2 threads not bit-identical: \(desc)", file: file, line: line)
@@ -77,7 +78,7 @@ final class GemmTests: XCTestCase {
     /// Multi-threaded calls with enough column panels pack op(A) once (shared) and split N:
     /// odd sizes, all transposes, a wide row (pack of many full B panels), beta and epilogues.
     func testSharedPackedASplitN() {
-        var rng = SplitMix64(seed: 21)
+        var rng = SeededRandom(seed: 21)
         let sizes: [(Int, Int, Int)] = [(64, 1000, 300), (67, 301, 129), (13, 257, 513), (4, 200, 33), (100, 130, 70)]
         for (i, (m, n, k)) in sizes.enumerated() {
             for ta in [false, true] {
@@ -97,7 +98,7 @@ final class GemmTests: XCTestCase {
     /// packs, the rows-outer order for small K blocks and the fused per-panel B pack for one row
     /// block: all four transpose combinations, alpha/beta/epilogues, 1 vs 2 threads bit-identical.
     func testEdgeKernelsAndTransposedPacks() {
-        var rng = SplitMix64(seed: 31)
+        var rng = SeededRandom(seed: 31)
         let sizes: [(Int, Int, Int)] = [(64, 300, 290), (76, 97, 40), (20, 65, 530), (17, 129, 16), (8, 64, 15),
                                         (200, 70, 64), (5, 1100, 33), (101, 40, 257), (64, 96, 1030)]
         let eps: [[EpilogueOp]] = [[], [.bias(perRow: false)], [.bias(perRow: true), .activation(.relu)],
@@ -118,7 +119,7 @@ final class GemmTests: XCTestCase {
     /// `transpose16`-based B^T packing and every other path against sgemmPacked, bit for bit, on
     /// shapes whose last row panel uses an edge kernel.
     func testEdgeKernelsPrepackedBitIdentical() {
-        var rng = SplitMix64(seed: 32)
+        var rng = SeededRandom(seed: 32)
         for (m, n, k) in [(64, 200, 300), (44, 70, 48), (16, 33, 17)] {
             for tb in [false, true] {
                 let ldb = tb ? k : n
@@ -138,18 +139,18 @@ final class GemmTests: XCTestCase {
     }
 
     func testRandomSmallSizes() {
-        var rng = SplitMix64(seed: 1)
+        var rng = SeededRandom(seed: 1)
         for _ in 0..<300 { check(randomCase(&rng, maxDim: 40), &rng) }
     }
 
     func testRandomMediumSizes() {
-        var rng = SplitMix64(seed: 2)
+        var rng = SeededRandom(seed: 2)
         for _ in 0..<25 { check(randomCase(&rng, maxDim: 300), &rng) }
     }
 
     func testBlockBoundaries() {
         // Sizes around the tile (12×32) and cache blocks (K 256, M 192, N 2048), all transposes.
-        var rng = SplitMix64(seed: 3)
+        var rng = SeededRandom(seed: 3)
         let dims: [(Int, Int, Int)] = [(1, 1, 1), (12, 32, 256), (13, 33, 257), (11, 31, 255), (192, 64, 512),
                                        (193, 65, 513), (1, 2100, 3), (200, 1, 300), (24, 2049, 17), (2, 3, 600)]
         for (m, n, k) in dims {
@@ -164,7 +165,7 @@ final class GemmTests: XCTestCase {
     }
 
     func testPrepackedAMatchesSgemmBitForBit() {
-        var rng = SplitMix64(seed: 5)
+        var rng = SeededRandom(seed: 5)
         for _ in 0..<30 {
             let m = rng.int(4, 150), n = rng.int(1, 300), k = rng.int(1, 600), ta = rng.bool(), tb = rng.bool()
             let lda = ta ? m : k, ldb = tb ? k : n
@@ -188,7 +189,7 @@ final class GemmTests: XCTestCase {
 
     func testTinyMLargeN() {
         // m < 4 takes a dedicated path; wide n exercises its 8192-column blocks (untransposed B) and tails.
-        var rng = SplitMix64(seed: 6)
+        var rng = SeededRandom(seed: 6)
         for m in 1...4 {
             for (n, k) in [(1000, 37), (77, 300), (64, 1), (129, 16), (8300, 9)] {
                 for ta in [false, true] {
@@ -212,7 +213,7 @@ final class GemmTests: XCTestCase {
     }
 
     func testBetaZeroIgnoresNaN() {
-        var rng = SplitMix64(seed: 4)
+        var rng = SeededRandom(seed: 4)
         let m = 20, n = 40, k = 9
         let a = rng.floats(m * k), b = rng.floats(k * n)
         var c = [Float](repeating: .nan, count: m * n)

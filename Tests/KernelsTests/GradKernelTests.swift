@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Kernels
 
 /// Sign, LeakyReluGrad and GatherGrad: the fast kernels equal the scalar references bit for bit
@@ -37,7 +38,7 @@ final class GradKernelTests: XCTestCase {
     }
 
     func testGatherGrad() throws {
-        var g = SplitMix64(seed: 44)
+        var g = SeededRandom(seed: 44)
         for t in 0..<60 {
             let outer = t == 0 ? 301 : g.int(1, 5), axis = g.int(1, 7), inner = t == 1 ? 1003 : g.int(1, 35)
             let count = g.int(0, 9)

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Kernels
 
 final class OptimizerTests: XCTestCase {

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Kernels
 
 final class PoolTests: XCTestCase {
@@ -11,7 +12,7 @@ final class PoolTests: XCTestCase {
         return y
     }
 
-    func randomShape(_ g: inout SplitMix64, big: Bool) -> Pool2DShape? {
+    func randomShape(_ g: inout SeededRandom, big: Bool) -> Pool2DShape? {
         let kH = g.int(1, 4), kW = g.int(1, 4), sH = g.int(1, 3), sW = g.int(1, 3)
         let dH = g.int(0, 3) == 0 ? 2 : 1, dW = g.int(0, 3) == 0 ? 2 : 1
         let inH = g.int(1, big ? 40 : 12), inW = g.int(1, big ? 90 : 40)
@@ -26,7 +27,7 @@ final class PoolTests: XCTestCase {
     }
 
     func testMaxAndAverageMatchReference() {
-        var g = SplitMix64(seed: 51)
+        var g = SeededRandom(seed: 51)
         var tested = 0
         for t in 0..<600 {
             guard let s = randomShape(&g, big: t % 10 == 0) else { continue }

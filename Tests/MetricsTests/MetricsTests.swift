@@ -12,16 +12,16 @@ final class MetricsTests: XCTestCase {
 
     /// The fixture arrays by name (float64 row-major) and expected.json.
     static func load() throws -> (arrays: [String: (rows: Int, cols: Int, values: [Double])], expected: [String: Any]) {
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("expected.json"))) as! [String: Any]
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("expected.json"))) as? [String: Any])
         let bytes = try Data(contentsOf: fixtures.appendingPathComponent("features.bin"))
         let all: [Double] = bytes.withUnsafeBytes { raw in
             (0..<(bytes.count / 8)).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
         }
         var arrays: [String: (rows: Int, cols: Int, values: [Double])] = [:]
         var offset = 0
-        for entry in json["layout"] as! [[String: Any]] {
-            let r = entry["rows"] as! Int, c = entry["cols"] as! Int
-            arrays[entry["name"] as! String] = (r, c, Array(all[offset..<(offset + r * c)]))
+        for entry in try XCTUnwrap(json["layout"] as? [[String: Any]]) {
+            let r = try XCTUnwrap(entry["rows"] as? Int), c = try XCTUnwrap(entry["cols"] as? Int)
+            arrays[try XCTUnwrap(entry["name"] as? String)] = (r, c, Array(all[offset..<(offset + r * c)]))
             offset += r * c
         }
         XCTAssertEqual(offset, all.count)
@@ -64,7 +64,7 @@ final class MetricsTests: XCTestCase {
 
     func testFIDRandomFeaturesMatchReference() throws {
         let (arr, exp) = try Self.load()
-        let fid = exp["fid"] as! [String: [String: Double]]
+        let fid = try XCTUnwrap(exp["fid"] as? [String: [String: Double]])
         func stats(_ name: String) -> FeatureStatistics {
             let a = arr[name]!
             return FeatureStatistics(features: a.values, count: a.rows, dimension: a.cols)
@@ -86,7 +86,7 @@ final class MetricsTests: XCTestCase {
     func testFIDFromFloatFeatures() throws {
         // The gan-eval path (Float features) stays within 1e-4 relative of scipy on float64 data.
         let (arr, exp) = try Self.load()
-        let scipy = (exp["fid"] as! [String: [String: Double]])["corr"]!["scipy"]!
+        let scipy = (try XCTUnwrap(exp["fid"] as? [String: [String: Double]]))["corr"]!["scipy"]!
         let a = arr["corr_a"]!, b = arr["corr_b"]!
         let pool = ThreadPool(threads: 2)
         let v = FID.distance(real: a.values.map(Float.init), fake: b.values.map(Float.init), dimension: a.cols, pool: pool)

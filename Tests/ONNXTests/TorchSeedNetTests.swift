@@ -34,10 +34,10 @@ final class TorchSeedNetTests: XCTestCase {
     }
 
     func testTorchExportsOfSeedNetsMatchONNXRuntime() throws {
-        let ref = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.dir.appendingPathComponent("reference.json"))) as! [String: Any]
-        let specs = ref["inputs"] as! [String: [[String: Any]]]
-        let files = ref["files"] as! [String: [String: Any]]
-        let batches = ref["batches"] as! [Int]
+        let ref = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.dir.appendingPathComponent("reference.json"))) as? [String: Any])
+        let specs = try XCTUnwrap(ref["inputs"] as? [String: [[String: Any]]])
+        let files = try XCTUnwrap(ref["files"] as? [String: [String: Any]])
+        let batches = try XCTUnwrap(ref["batches"] as? [Int])
         XCTAssertEqual(files.count, 16, "8 seed networks x 2 exporters")
         for key in files.keys.sorted() {
             let entry = files[key]!
@@ -52,12 +52,12 @@ final class TorchSeedNetTests: XCTestCase {
             }
             for b in batches {
                 var feeds: [String: Tensor] = [:]
-                for (k, spec) in specs[entry["net"] as! String]!.enumerated() {
-                    let shape = [b] + (spec["shape"] as! [Int])
+                for (k, spec) in specs[try XCTUnwrap(entry["net"] as? String)]!.enumerated() {
+                    let shape = [b] + (try XCTUnwrap(spec["shape"] as? [Int]))
                     let n = shape.reduce(1, *)
-                    switch Self.hashInput(k: k, count: n, kind: spec["kind"] as! String) {
-                    case .float(let f): feeds[spec["name"] as! String] = Tensor(shape: shape, floats: f)
-                    case .int64(let i): feeds[spec["name"] as! String] = Tensor(shape: shape, int64s: i)
+                    switch Self.hashInput(k: k, count: n, kind: try XCTUnwrap(spec["kind"] as? String)) {
+                    case .float(let f): feeds[try XCTUnwrap(spec["name"] as? String)] = Tensor(shape: shape, floats: f)
+                    case .int64(let i): feeds[try XCTUnwrap(spec["name"] as? String)] = Tensor(shape: shape, int64s: i)
                     }
                 }
                 let outs: [String: Tensor]
@@ -65,20 +65,20 @@ final class TorchSeedNetTests: XCTestCase {
                     XCTFail("\(key) batch \(b): run failed: \(error)"); continue
                 }
                 guard let out = outs["out"] else { XCTFail("\(key): no output 'out' (got \(outs.keys.sorted()))"); continue }
-                let want = entry[String(b)] as! [String: Any]
-                XCTAssertEqual(out.shape, want["shape"] as! [Int], "\(key) batch \(b): shape")
-                guard out.shape == want["shape"] as! [Int] else { continue }
+                let want = try XCTUnwrap(entry[String(b)] as? [String: Any])
+                XCTAssertEqual(out.shape, try XCTUnwrap(want["shape"] as? [Int]), "\(key) batch \(b): shape")
+                guard out.shape == (try XCTUnwrap(want["shape"] as? [Int])) else { continue }
                 let got = out.floats
                 var checks: [(Int, Double)] = []
                 if let values = want["values"] as? [Double] {
                     checks = Array(values.enumerated())
                 } else {
-                    let idx = want["indices"] as! [Int], samples = want["samples"] as! [Double]
+                    let idx = try XCTUnwrap(want["indices"] as? [Int]), samples = try XCTUnwrap(want["samples"] as? [Double])
                     checks = Array(zip(idx, samples))
                     // Sums: each element within atol + rtol|x| bounds the sum's difference.
                     let sum = got.reduce(0.0) { $0 + Double($1) }
-                    let bound = Double(got.count) * Self.atol + Self.rtol * (want["abs_sum"] as! Double)
-                    XCTAssertLessThanOrEqual(abs(sum - (want["sum"] as! Double)), bound, "\(key) batch \(b): sum")
+                    let bound = Double(got.count) * Self.atol + Self.rtol * (try XCTUnwrap(want["abs_sum"] as? Double))
+                    XCTAssertLessThanOrEqual(abs(sum - (try XCTUnwrap(want["sum"] as? Double))), bound, "\(key) batch \(b): sum")
                 }
                 var worst = 0.0, bad = 0
                 for (i, w) in checks {

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import GraphIR
 import Runtime
 

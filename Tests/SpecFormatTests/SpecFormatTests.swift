@@ -1,6 +1,7 @@
 // SpecFormatTests: the seed experiments' specs parse and build with the seed's parameter
 // counts and structure; initialisation statistics and determinism; error positions.
 
+import Core
 import Foundation
 import GraphIR
 import SpecFormat
@@ -259,12 +260,12 @@ final class SpecFormatTests: XCTestCase {
         XCTAssertNotEqual(g1.initializers[g1.value(named: "extra.weight")!]!.shape, g2.initializers[g2.value(named: "extra.weight")!]!.shape)
     }
 
-    func testCounterRNG() {
-        let r = CounterRNG(seed: 1, stream: "w")
+    func testCounterHash() {
+        let r = CounterHash(seed: 1, stream: "w")
         let u = r.uniform(count: 5, 0, 1)
         XCTAssertEqual(u, (0..<5).map { r.unit(UInt64($0)) })
-        XCTAssertNotEqual(CounterRNG(seed: 1, stream: "w"), CounterRNG(seed: 1, stream: "v"))
-        XCTAssertNotEqual(CounterRNG(seed: 1, stream: "w"), CounterRNG(seed: 2, stream: "w"))
+        XCTAssertNotEqual(CounterHash(seed: 1, stream: "w"), CounterHash(seed: 1, stream: "v"))
+        XCTAssertNotEqual(CounterHash(seed: 1, stream: "w"), CounterHash(seed: 2, stream: "w"))
     }
 
     // MARK: errors

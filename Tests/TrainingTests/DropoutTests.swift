@@ -1,6 +1,7 @@
 // Dropout (GitHub issue 5, item 2): inference identity, the training expansion to Mul by a fed
 // mask, seeded masks, and gradients through the mask in a compiled TrainStep.
 
+import Core
 import Foundation
 import GAN
 import GraphIR

@@ -21,41 +21,41 @@ extension FixtureTests {
         let n = f.batch
         report("== tiny_began ==")
         XCTAssertEqual(f.spec.loss.kind, .began)
-        XCTAssertEqual(f.spec.loss.gamma, f.json["gamma"] as! Double)
-        XCTAssertEqual(f.spec.loss.lambdaK, f.json["lambda_k"] as! Double)
-        func inputs(_ i: Int) -> (real: Tensor, z: Tensor, gz: Tensor) {
+        XCTAssertEqual(f.spec.loss.gamma, try XCTUnwrap(f.json["gamma"] as? Double))
+        XCTAssertEqual(f.spec.loss.lambdaK, try XCTUnwrap(f.json["lambda_k"] as? Double))
+        func inputs(_ i: Int) throws -> (real: Tensor, z: Tensor, gz: Tensor) {
             let it = f.inputs[i]
-            return (Self.tensor(it["real"]), Self.tensor(it["z"]), Self.tensor(it["gz"]))
+            return (try Self.tensor(it["real"]), try Self.tensor(it["z"]), try Self.tensor(it["gz"]))
         }
         let s0 = f.step0
         do {
             let gs = try GANSteps(spec: f.spec, seed: 1, threads: 1)
             let step = try TrainStep(plan: try gs.dPlan(batch: n), store: gs.store, inputShapes: [:], pool: gs.pool, exposeGradients: true)
-            let (real, z, _) = inputs(0)
-            let k = Float((s0["k"] as! NSNumber).doubleValue)
+            let (real, z, _) = try inputs(0)
+            let k = Float((try XCTUnwrap(s0["k"] as? NSNumber)).doubleValue)
             let out = try step.run(["real": real, "z": z, "k": Tensor(shape: [1], floats: [k])])
             report(" step 0, D step (k = \(k))")
             for (i, key) in ["d_loss", "l_real", "l_fake"].enumerated() {
-                checkScalar(key, scalar(out[step.outputNames[i]]), (s0[key] as! NSNumber).doubleValue, rel: 1e-5, abs: 1e-6)
+                checkScalar(key, scalar(out[step.outputNames[i]]), (try XCTUnwrap(s0[key] as? NSNumber)).doubleValue, rel: 1e-5, abs: 1e-6)
             }
-            checkGradients(s0["d_grads"], parameters: gs.discriminatorParameters, step: step, out: out, "D")
+            try checkGradients(s0["d_grads"], parameters: gs.discriminatorParameters, step: step, out: out, "D")
         }
         do {
             let gs = try GANSteps(spec: f.spec, seed: 1, threads: 1)
             let step = try TrainStep(plan: try gs.gPlan(batch: n), store: gs.store, inputShapes: [:], pool: gs.pool, exposeGradients: true)
             let out = try step.run(["z": inputs(0).gz])
             report(" step 0, G step")
-            checkScalar("g_loss", scalar(out[step.outputNames[0]]), (s0["g_loss"] as! NSNumber).doubleValue, rel: 1e-5, abs: 1e-6)
-            checkGradients(s0["g_grads"], parameters: gs.generatorParameters, step: step, out: out, "G")
+            checkScalar("g_loss", scalar(out[step.outputNames[0]]), (try XCTUnwrap(s0["g_loss"] as? NSNumber)).doubleValue, rel: 1e-5, abs: 1e-6)
+            try checkGradients(s0["g_grads"], parameters: gs.generatorParameters, step: step, out: out, "G")
         }
 
         // Iterations through GANSteps: dInputs supplies k_t from the store, advanceBEGAN moves it.
         let gs = try GANSteps(spec: f.spec, seed: 1, threads: 1)
         XCTAssertEqual(gs.beganK, 0)
         let dStep = try gs.dStep(batch: n), gStep = try gs.gStep(batch: n)
-        let rows = f.train["steps"] as! [[String: NSNumber]]
+        let rows = try XCTUnwrap(f.train["steps"] as? [[String: NSNumber]])
         for i in 0..<f.iterations {
-            let (real, z, gz) = inputs(i)
+            let (real, z, gz) = try inputs(i)
             var din = gs.dInputs(real: real, labels: nil, iteration: i)
             XCTAssertEqual(din["k"]?.floats, [gs.beganK!])
             din["z"] = z
@@ -70,9 +70,9 @@ extension FixtureTests {
             let g = try gStep.run(["z": gz])
             checkScalar("iter \(i) g_loss", scalar(g[gStep.outputNames[0]]), rows[i]["g_loss"]!.doubleValue, rel: 1e-3, abs: 1e-5)
         }
-        checkScalar("final k_t", Double(gs.beganK!), (f.train["final_k"] as! NSNumber).doubleValue, rel: 0, abs: 1e-5)
+        checkScalar("final k_t", Double(gs.beganK!), (try XCTUnwrap(f.train["final_k"] as? NSNumber)).doubleValue, rel: 0, abs: 1e-5)
         XCTAssertGreaterThan(gs.beganK!, 0.3, "k_t moved")
-        for (name, any) in (f.train["checksums"] as! [String: [String: NSNumber]]).sorted(by: { $0.key < $1.key }) {
+        for (name, any) in (try XCTUnwrap(f.train["checksums"] as? [String: [String: NSNumber]])).sorted(by: { $0.key < $1.key }) {
             guard let t = gs.store.tensor(name) else { XCTFail("\(name): not in the store"); continue }
             let v = t.floats.map(Double.init)
             let sum = v.reduce(0, +), sumsq = v.reduce(0) { $0 + $1 * $1 }

@@ -42,36 +42,48 @@ final class FixtureTests: XCTestCase {
     static let dir: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/train")
 
+    /// A fixture file, its top-level sections checked at load (a malformed fixture fails the
+    /// test that loads it, it does not trap).
     struct Fixture {
         let json: [String: Any]
         let spec: Spec
-        var batch: Int { json["batch"] as! Int }
-        var iterations: Int { json["iterations"] as! Int }
-        var inputs: [[String: Any]] { json["inputs"] as! [[String: Any]] }
-        var step0: [String: Any] { json["step0"] as! [String: Any] }
-        var train: [String: Any] { json["train"] as! [String: Any] }
+        let batch: Int
+        let iterations: Int
+        let inputs: [[String: Any]]
+        let step0: [String: Any]
+        let train: [String: Any]
+
+        init(json: [String: Any], spec: Spec) throws {
+            self.json = json
+            self.spec = spec
+            batch = try XCTUnwrap(json["batch"] as? Int, "fixture key 'batch'")
+            iterations = try XCTUnwrap(json["iterations"] as? Int, "fixture key 'iterations'")
+            inputs = try XCTUnwrap(json["inputs"] as? [[String: Any]], "fixture key 'inputs'")
+            step0 = try XCTUnwrap(json["step0"] as? [String: Any], "fixture key 'step0'")
+            train = try XCTUnwrap(json["train"] as? [String: Any], "fixture key 'train'")
+        }
     }
 
     func load(_ name: String) throws -> Fixture {
         let data = try Data(contentsOf: Self.dir.appendingPathComponent("\(name).json"))
-        let json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let spec = try Spec.load(path: Self.dir.appendingPathComponent("\(name).yaml").path)
-        return Fixture(json: json, spec: spec)
+        return try Fixture(json: json, spec: spec)
     }
 
-    static func tensor(_ any: Any?) -> Tensor {
-        let d = any as! [String: Any]
-        let shape = (d["shape"] as! [NSNumber]).map { $0.intValue }
-        let values = (d["values"] as! [NSNumber]).map { $0.floatValue }
+    static func tensor(_ any: Any?) throws -> Tensor {
+        let d = try XCTUnwrap(any as? [String: Any])
+        let shape = (try XCTUnwrap(d["shape"] as? [NSNumber])).map { $0.intValue }
+        let values = (try XCTUnwrap(d["values"] as? [NSNumber])).map { $0.floatValue }
         return Tensor(shape: shape, floats: values)
     }
 
     /// The D-step and G-step inputs of iteration `i`.
-    func stepInputs(_ f: Fixture, _ i: Int) -> (d: [String: Tensor], g: [String: Tensor]) {
+    func stepInputs(_ f: Fixture, _ i: Int) throws -> (d: [String: Tensor], g: [String: Tensor]) {
         let it = f.inputs[i]
-        var d: [String: Tensor] = ["real": Self.tensor(it["real"]), "z": Self.tensor(it["z"])]
-        var g: [String: Tensor] = ["z": Self.tensor(it["gz"])]
-        if let a = it["alpha"] { d["alpha"] = Self.tensor(a) }
+        var d: [String: Tensor] = ["real": try Self.tensor(it["real"]), "z": try Self.tensor(it["z"])]
+        var g: [String: Tensor] = ["z": try Self.tensor(it["gz"])]
+        if let a = it["alpha"] { d["alpha"] = try Self.tensor(a) }
         if let l = it["labels"] as? [NSNumber] { d["labels"] = Tensor(shape: [l.count], int64s: l.map { $0.int64Value }) }
         if let l = it["glabels"] as? [NSNumber] { g["labels"] = Tensor(shape: [l.count], int64s: l.map { $0.int64Value }) }
         return (d, g)
@@ -90,12 +102,12 @@ final class FixtureTests: XCTestCase {
 
     /// Compares every gradient PyTorch recorded in `ref` (parameter name → tensor JSON) with the
     /// one `step` exposed in `out`; the recorded parameters must be exactly `parameters`.
-    func checkGradients(_ ref: Any?, parameters: [String], step: TrainStep, out: [String: Tensor], _ what: String) {
+    func checkGradients(_ ref: Any?, parameters: [String], step: TrainStep, out: [String: Tensor], _ what: String) throws {
         guard let refGrads = ref as? [String: Any] else { XCTFail("\(what): no reference gradients in the fixture"); return }
         XCTAssertEqual(Set(refGrads.keys), Set(parameters), "\(what) parameters")
         for (param, ref) in refGrads.sorted(by: { $0.key < $1.key }) {
             guard let gname = step.gradientNames[param] else { XCTFail("no gradient for \(param)"); continue }
-            checkTensor("∂/∂\(param)", out[gname], Self.tensor(ref), rel: 1e-4, abs: 1e-6)
+            checkTensor("∂/∂\(param)", out[gname], try Self.tensor(ref), rel: 1e-4, abs: 1e-6)
         }
     }
 
@@ -145,17 +157,17 @@ final class FixtureTests: XCTestCase {
             let out = try step.run(stepInputs(f, 0).d)
             let s0 = f.step0
             report(" step 0, D step")
-            checkScalar("d_loss", scalar(out[step.outputNames[0]]), (s0["d_loss"] as! NSNumber).doubleValue, rel: 1e-5, abs: 1e-6)
-            let terms = s0["d_terms"] as! [String: NSNumber]
+            checkScalar("d_loss", scalar(out[step.outputNames[0]]), (try XCTUnwrap(s0["d_loss"] as? NSNumber)).doubleValue, rel: 1e-5, abs: 1e-6)
+            let terms = try XCTUnwrap(s0["d_terms"] as? [String: NSNumber])
             checkScalar("mean D(real)", scalar(out[step.outputNames[1]]), terms["mean_real"]!.doubleValue, rel: 1e-5, abs: 1e-6)
             checkScalar("mean D(fake)", scalar(out[step.outputNames[2]]), terms["mean_fake"]!.doubleValue, rel: 1e-5, abs: 1e-6)
             if wgan {
                 checkScalar("wdist", scalar(out[step.outputNames[3]]), terms["wdist"]!.doubleValue, rel: 1e-5, abs: 1e-6)
                 checkScalar("gp", scalar(out[step.outputNames[4]]), terms["gp"]!.doubleValue, rel: 1e-5, abs: 1e-6)
             }
-            checkGradients(s0["d_grads"], parameters: gs.discriminatorParameters, step: step, out: out, "D")
-            for (stat, ref) in (s0["d_running_stats"] as! [String: Any]).sorted(by: { $0.key < $1.key }) {
-                checkTensor("after D: \(stat)", gs.store.tensor(stat), Self.tensor(ref), rel: 1e-4, abs: 1e-6)
+            try checkGradients(s0["d_grads"], parameters: gs.discriminatorParameters, step: step, out: out, "D")
+            for (stat, ref) in (try XCTUnwrap(s0["d_running_stats"] as? [String: Any])).sorted(by: { $0.key < $1.key }) {
+                checkTensor("after D: \(stat)", gs.store.tensor(stat), try Self.tensor(ref), rel: 1e-4, abs: 1e-6)
             }
         }
 
@@ -166,10 +178,10 @@ final class FixtureTests: XCTestCase {
             let out = try step.run(stepInputs(f, 0).g)
             let s0 = f.step0
             report(" step 0, G step")
-            checkScalar("g_loss", scalar(out[step.outputNames[0]]), (s0["g_loss"] as! NSNumber).doubleValue, rel: 1e-5, abs: 1e-6)
-            checkGradients(s0["g_grads"], parameters: gs.generatorParameters, step: step, out: out, "G")
-            for (stat, ref) in (s0["g_running_stats"] as! [String: Any]).sorted(by: { $0.key < $1.key }) {
-                checkTensor("after G: \(stat)", gs.store.tensor(stat), Self.tensor(ref), rel: 1e-4, abs: 1e-6)
+            checkScalar("g_loss", scalar(out[step.outputNames[0]]), (try XCTUnwrap(s0["g_loss"] as? NSNumber)).doubleValue, rel: 1e-5, abs: 1e-6)
+            try checkGradients(s0["g_grads"], parameters: gs.generatorParameters, step: step, out: out, "G")
+            for (stat, ref) in (try XCTUnwrap(s0["g_running_stats"] as? [String: Any])).sorted(by: { $0.key < $1.key }) {
+                checkTensor("after G: \(stat)", gs.store.tensor(stat), try Self.tensor(ref), rel: 1e-4, abs: 1e-6)
             }
         }
 
@@ -177,15 +189,15 @@ final class FixtureTests: XCTestCase {
         let gs = try GANSteps(spec: f.spec, seed: 1, threads: 1)
         let dStep = try gs.dStep(batch: n), gStep = try gs.gStep(batch: n)
         let tr = f.train
-        let refD = (tr["d_losses"] as! [NSNumber]).map { $0.doubleValue }
-        let refG = (tr["g_losses"] as! [NSNumber]).map { $0.doubleValue }
-        let refTerms = tr["d_terms"] as! [[String: NSNumber]]
-        let plainD = (tr["plain_d_losses"] as! [NSNumber]).map { $0.doubleValue }
-        let plainG = (tr["plain_g_losses"] as! [NSNumber]).map { $0.doubleValue }
+        let refD = (try XCTUnwrap(tr["d_losses"] as? [NSNumber])).map { $0.doubleValue }
+        let refG = (try XCTUnwrap(tr["g_losses"] as? [NSNumber])).map { $0.doubleValue }
+        let refTerms = try XCTUnwrap(tr["d_terms"] as? [[String: NSNumber]])
+        let plainD = (try XCTUnwrap(tr["plain_d_losses"] as? [NSNumber])).map { $0.doubleValue }
+        let plainG = (try XCTUnwrap(tr["plain_g_losses"] as? [NSNumber])).map { $0.doubleValue }
         report(String(format: " %d iterations of (D step, G step); torch with vs without BN-cancelled bias noise: max |Δ loss| %.3g",
                      f.iterations, zip(refD + refG, plainD + plainG).map { Swift.abs($0 - $1) }.max() ?? 0))
         for i in 0..<f.iterations {
-            let (din, gin) = stepInputs(f, i)
+            let (din, gin) = try stepInputs(f, i)
             let d = try dStep.run(din)
             checkScalar("iter \(i) d_loss", scalar(d[dStep.outputNames[0]]), refD[i], rel: 1e-3, abs: 1e-5)
             if wgan {
@@ -198,7 +210,7 @@ final class FixtureTests: XCTestCase {
         let noiseBound = Double(f.iterations) * 3 * lr
         let cancelled = biasesBeforeBatchNorm(gs)
         report(" checksums after \(f.iterations) iterations")
-        for (name, any) in (tr["checksums"] as! [String: [String: NSNumber]]).sorted(by: { $0.key < $1.key }) {
+        for (name, any) in (try XCTUnwrap(tr["checksums"] as? [String: [String: NSNumber]])).sorted(by: { $0.key < $1.key }) {
             if name.hasSuffix(".running_mean") || name.hasSuffix(".running_var") { continue }   // compared in full below
             guard let t = gs.store.tensor(name) else { XCTFail("\(name): not in the store"); continue }
             let v = t.floats.map(Double.init)
@@ -215,11 +227,11 @@ final class FixtureTests: XCTestCase {
             XCTAssertLessThanOrEqual(dsq, 1e-3 * rq + 1e-7, "\(name): sum of squares \(sumsq), torch \(rq)")
             XCTAssertLessThanOrEqual(dsum, 1e-3 * (count * rq).squareRoot() + 1e-6, "\(name): sum \(sum), torch \(rs)")
         }
-        for (stat, ref) in (tr["running_stats"] as! [String: Any]).sorted(by: { $0.key < $1.key }) {
+        for (stat, ref) in (try XCTUnwrap(tr["running_stats"] as? [String: Any])).sorted(by: { $0.key < $1.key }) {
             // A running mean right after a noise-driven bias differs by (1−0.9^k)-weighted bias drifts.
             let prefix = stat.replacingOccurrences(of: ".running_mean", with: "")
             let afterCancelled = stat.hasSuffix(".running_mean") && cancelled.contains { biasFeeds(gs, $0, prefix) }
-            checkTensor("final \(stat)", gs.store.tensor(stat), Self.tensor(ref), rel: 1e-3, abs: afterCancelled ? noiseBound : 1e-5)
+            checkTensor("final \(stat)", gs.store.tensor(stat), try Self.tensor(ref), rel: 1e-3, abs: afterCancelled ? noiseBound : 1e-5)
         }
     }
 

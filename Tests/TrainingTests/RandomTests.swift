@@ -1,14 +1,15 @@
+import Core
 import XCTest
 import Training
 
 final class RandomTests: XCTestCase {
     func testPhiloxKnownAnswer() {
         // Random123 known-answer vectors for philox4x32-10.
-        let zero = RandomStream.philox((0, 0, 0, 0), (0, 0))
+        let zero = Philox4x32.block(counter: (0, 0, 0, 0), key: (0, 0))
         XCTAssertTrue(zero == (0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8), "\(zero)")
-        let ones = RandomStream.philox((0xffff_ffff, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff), (0xffff_ffff, 0xffff_ffff))
+        let ones = Philox4x32.block(counter: (0xffff_ffff, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff), key: (0xffff_ffff, 0xffff_ffff))
         XCTAssertTrue(ones == (0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd), "\(ones)")
-        let pi = RandomStream.philox((0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344), (0xa409_3822, 0x299f_31d0))
+        let pi = Philox4x32.block(counter: (0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344), key: (0xa409_3822, 0x299f_31d0))
         XCTAssertTrue(pi == (0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1), "\(pi)")
     }
 

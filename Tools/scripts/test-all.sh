@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# All tests: install, build release, run the Swift test suites (release, so SIMD kernels run
+# All tests: install, check generated sources are reproducible, build release, run the Swift test suites (release, so SIMD kernels run
 # at speed), then the interop checks against ONNX Runtime, PyTorch exports, Pillow, TensorBoard
 # and scipy, and the ONNX conformance selection: every [tier1] case must pass; the [tier2]
 # count is reported and does not fail the run. Last, a libFuzzer smoke run of each target
@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 Tools/scripts/install-deps.sh
+Tools/scripts/check-generated.sh
 swift build -c release
 swift test -c release
 Tools/scripts/python-env.sh >/dev/null

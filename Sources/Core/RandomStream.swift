@@ -1,10 +1,13 @@
-// Random: a counter-based generator (Philox4x32-10) keyed by seed, step and purpose.
+// RandomStream: Philox4x32-10 (Philox.swift) keyed by seed, step and purpose — training's
+// random inputs, dropout masks, shuffling, and the classifier's batches.
 //
 // Contract: `RandomStream(seed:step:purpose:)` yields the same numbers on every machine and
 // thread count; draws for (seed, step, purpose) never depend on how many numbers other
 // purposes drew, so a resumed run reproduces an uninterrupted one from the counters alone.
 // An optional 32-bit stream id splits (seed, step, purpose) further (one stream per dropout
 // mask, keyed by the mask's name). uniform() ∈ [0,1) with 24 random bits; normal() by Box–Muller on uniforms in (0,1].
+
+import Foundation
 
 /// What a stream of numbers is for; each purpose is an independent stream.
 public enum RandomPurpose: UInt32, Sendable {
@@ -44,25 +47,9 @@ public struct RandomStream {
         return (0..<count).map { _ in uniform() < ratio ? 0 : keep }
     }
 
-    /// One Philox4x32-10 block (Random123's philox4x32_10).
-    public static func philox(_ c: (UInt32, UInt32, UInt32, UInt32), _ k: (UInt32, UInt32)) -> (UInt32, UInt32, UInt32, UInt32) {
-        var (x0, x1, x2, x3) = c
-        var (k0, k1) = k
-        for _ in 0..<10 {
-            let p0 = UInt64(0xD251_1F53) &* UInt64(x0)
-            let p1 = UInt64(0xCD9E_8D57) &* UInt64(x2)
-            let hi0 = UInt32(p0 >> 32), lo0 = UInt32(truncatingIfNeeded: p0)
-            let hi1 = UInt32(p1 >> 32), lo1 = UInt32(truncatingIfNeeded: p1)
-            (x0, x1, x2, x3) = (hi1 ^ x1 ^ k0, lo1, hi0 ^ x3 ^ k1, lo0)
-            k0 &+= 0x9E37_79B9
-            k1 &+= 0xBB67_AE85
-        }
-        return (x0, x1, x2, x3)
-    }
-
     public mutating func nextUInt32() -> UInt32 {
         if buffer.isEmpty {
-            let (a, b, c, d) = Self.philox(counter, key)
+            let (a, b, c, d) = Philox4x32.block(counter: counter, key: key)
             buffer = [d, c, b, a]
             counter.0 &+= 1
             if counter.0 == 0 { counter.1 &+= 1 }
@@ -111,4 +98,3 @@ public struct RandomStream {
     }
 }
 
-import Foundation

@@ -1,5 +1,5 @@
-// GeneratorModel: finds a generator's latent input, class input, class count and output range,
-// and runs it in batches (the engine behind gan-sample and gan-interpolate).
+// GeneratorModel: finds a generator's latent input, class input, class count and output range
+// (GeneratorRunner.swift runs it in batches; the engine behind gan-sample and gan-interpolate).
 //
 // Contract:
 // - Latent input: metadata `gannet.latent_input`, else `--latent-input`, else the only float
@@ -21,10 +21,12 @@
 // - A float initializer holding a NaN or an infinity is an error at load, and so is a
 //   non-finite generated value (naming the output and the sample): no image of NaNs is written
 //   and no metric of one is reported.
-// Every failure is a CommandError naming the model file and, where it helps, the flag to pass.
+// Every failure is a `GannetError` (Core) naming the model file and, where it helps, the flag
+// to pass. Metadata is read through GraphIR's `ModelMetadata` (the keys the spec builder writes).
+// Loading a model file (ONNX or IR text) is the caller's: Commands' `GeneratorModel.load`.
 
+import Core
 import Foundation
-import GAN
 import GraphIR
 import Runtime
 
@@ -45,7 +47,7 @@ public struct GeneratorHints {
     public static func parseRange(_ text: String) throws -> ClosedRange<Float> {
         let p = text.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
         guard p.count == 2, let a = p[0], let b = p[1], a.isFinite, b.isFinite, a < b else {
-            throw CommandError("--range \(text): expected two numbers a,b with a < b (e.g. -1,1 or 0,1)")
+            throw Failure("--range \(text): expected two numbers a,b with a < b (e.g. -1,1 or 0,1)")
         }
         return a...b
     }
@@ -74,86 +76,82 @@ public struct GeneratorModel {
 
     public var isConditional: Bool { classInput != nil }
 
-    public static func load(_ path: String, hints: GeneratorHints = GeneratorHints()) throws -> GeneratorModel {
-        try GeneratorModel(graph: GraphSources.load(path), path: path, hints: hints)
-    }
-
     public init(graph: Graph, path: String, hints: GeneratorHints = GeneratorHints()) throws {
         self.graph = graph
         self.path = path
-        let md = graph.metadata
+        let md = graph.gannet
         let inputs = graph.inputs.map { (name: graph.name(of: $0), type: graph.type(of: $0)!) }
         func input(_ name: String, _ what: String) throws -> (name: String, type: TensorType) {
             guard let i = inputs.first(where: { $0.name == name }) else {
-                throw CommandError("\(path): \(what) '\(name)' is not a graph input (inputs: \(inputs.map(\.name).joined(separator: ", ")))")
+                throw Failure("\(path): \(what) '\(name)' is not a graph input (inputs: \(inputs.map(\.name).joined(separator: ", ")))")
             }
             return i
         }
 
         // Latent input.
         let z: (name: String, type: TensorType)
-        if let name = hints.latentInput ?? md["gannet.latent_input"] {
+        if let name = hints.latentInput ?? md.latentInput {
             z = try input(name, "latent input")
         } else {
             let candidates = inputs.filter { $0.type.dtype == .float32 && ($0.type.rank == 2 || $0.type.rank == 4) }
             guard candidates.count == 1 else {
                 let list = inputs.map { "\($0.name): \($0.type)" }.joined(separator: ", ")
-                throw CommandError(candidates.isEmpty
+                throw Failure(candidates.isEmpty
                     ? "\(path): no latent input found (a float input of shape [N,Z] or [N,Z,1,1]; inputs: \(list)); pass --latent-input NAME"
                     : "\(path): several float inputs could be the latent (\(candidates.map(\.name).joined(separator: ", "))); pass --latent-input NAME")
             }
             z = candidates[0]
         }
         guard z.type.dtype == .float32, z.type.rank >= 2 else {
-            throw CommandError("\(path): latent input '\(z.name)' must be float with a batch dim, got \(z.type)")
+            throw Failure("\(path): latent input '\(z.name)' must be float with a batch dim, got \(z.type)")
         }
         var zShape: [Int] = []
-        let mdLatent = md["gannet.latent_size"].flatMap { Int($0) }
+        let mdLatent = md.latentSize
         for (k, d) in z.type.shape.dropFirst().enumerated() {
             if let v = d.value { zShape.append(v); continue }
             guard k == 0, z.type.rank == 2, let m = mdLatent else {
-                throw CommandError("\(path): latent input '\(z.name)' has a symbolic dim (\(z.type)); only the batch dim may be symbolic")
+                throw Failure("\(path): latent input '\(z.name)' has a symbolic dim (\(z.type)); only the batch dim may be symbolic")
             }
             zShape.append(m)
         }
         if let m = mdLatent, m != zShape.reduce(1, *) {
-            throw CommandError("\(path): metadata gannet.latent_size is \(m) but latent input '\(z.name)' is \(z.type)")
+            throw Failure("\(path): metadata gannet.latent_size is \(m) but latent input '\(z.name)' is \(z.type)")
         }
-        guard zShape.reduce(1, *) > 0 else { throw CommandError("\(path): latent input '\(z.name)' is empty (\(z.type))") }
+        guard zShape.reduce(1, *) > 0 else { throw Failure("\(path): latent input '\(z.name)' is empty (\(z.type))") }
         latentInput = z.name
         latentShape = zShape
-        latentDistribution = md["gannet.latent_distribution"] ?? "normal"
+        latentDistribution = md.latentDistribution ?? "normal"
         guard ["normal", "uniform"].contains(latentDistribution) else {
-            throw CommandError("\(path): metadata gannet.latent_distribution is '\(latentDistribution)'; the sampling tools draw 'normal' or 'uniform' latents")
+            throw Failure("\(path): metadata gannet.latent_distribution is '\(latentDistribution)'; the sampling tools draw 'normal' or 'uniform' latents")
         }
 
         // Class input.
         var cls: (name: String, type: TensorType)?
-        if let name = hints.classInput ?? md["gannet.label_input"] {
+        if let name = hints.classInput ?? md.labelInput {
             cls = try input(name, "class input")
         } else {
             let ints = inputs.filter { $0.type.dtype != .float32 }
             if ints.count > 1 {
-                throw CommandError("\(path): several integer inputs could be the class (\(ints.map(\.name).joined(separator: ", "))); pass --class-input NAME")
+                throw Failure("\(path): several integer inputs could be the class (\(ints.map(\.name).joined(separator: ", "))); pass --class-input NAME")
             }
             cls = ints.first
         }
         let others = inputs.filter { $0.name != z.name && $0.name != cls?.name }
         if !others.isEmpty {
-            throw CommandError("\(path): the sampler feeds only a latent and a class input; the model also needs \(others.map { "\($0.name): \($0.type)" }.joined(separator: ", "))")
+            throw Failure("\(path): the sampler feeds only a latent and a class input; the model also needs \(others.map { "\($0.name): \($0.type)" }.joined(separator: ", "))")
         }
         classInput = cls?.name
         classDType = cls?.type.dtype ?? .int64
         if let c = cls {
             guard c.type.dtype != .float32 else {
-                throw CommandError("\(path): class input '\(c.name)' is float (one-hot class inputs are not supported; expected integer labels)")
+                throw Failure("\(path): class input '\(c.name)' is float (one-hot class inputs are not supported; expected integer labels)")
             }
             let tail = c.type.shape.dropFirst().map { $0.value ?? -1 }
             guard c.type.rank >= 1, tail.allSatisfy({ $0 == 1 }) else {
-                throw CommandError("\(path): class input '\(c.name)' must be [N] or [N,1] integers, got \(c.type)")
+                throw Failure("\(path): class input '\(c.name)' must be [N] or [N,1] integers, got \(c.type)")
             }
             classShape = tail
-            var n = hints.numClasses ?? md["gannet.num_classes"].flatMap { Int($0) }
+            var n = hints.numClasses ?? md.numClasses
             if n == nil, let v = graph.value(named: c.name) {
                 for node in graph.nodes where node.op == .gather && node.input(1) == v {
                     if let w = node.input(0).flatMap({ graph.constantValue($0) }), w.shape.count >= 1,
@@ -170,14 +168,14 @@ public struct GeneratorModel {
         }
 
         // Output and range.
-        guard let out = graph.outputs.first else { throw CommandError("\(path): the graph has no outputs") }
+        guard let out = graph.outputs.first else { throw Failure("\(path): the graph has no outputs") }
         output = graph.name(of: out)
         if let r = hints.range {
             range = r
             rangeSource = "--range"
-        } else if let text = md["gannet.output_range"] {
+        } else if let text = md.outputRange {
             guard let r = try? GeneratorHints.parseRange(text) else {
-                throw CommandError("\(path): metadata gannet.output_range '\(text)' is not 'a,b'; pass --range a,b")
+                throw Failure("\(path): metadata gannet.output_range '\(text)' is not 'a,b'; pass --range a,b")
             }
             range = r
             rangeSource = "metadata gannet.output_range"
@@ -185,7 +183,7 @@ public struct GeneratorModel {
             range = r
             rangeSource = "final \(op.rawValue)"
         } else {
-            throw CommandError("\(path): cannot tell the output value range (no gannet.output_range metadata, output not produced by Tanh or Sigmoid); pass --range a,b (e.g. --range -1,1)")
+            throw Failure("\(path): cannot tell the output value range (no gannet.output_range metadata, output not produced by Tanh or Sigmoid); pass --range a,b (e.g. --range -1,1)")
         }
 
         // Batch dim.
@@ -197,7 +195,7 @@ public struct GeneratorModel {
         for (v, t) in graph.initializers.sorted(by: { $0.key < $1.key }) where t.dtype == .float32 {
             let bad = NonFiniteGuard.nonFiniteCount(t.floats)
             guard bad == 0 else {
-                throw CommandError("\(path): initializer '\(graph.name(of: v))' holds \(bad) non-finite values (NaN or infinity) of \(t.count); the model is broken (was it saved from a diverged run?)")
+                throw Failure("\(path): initializer '\(graph.name(of: v))' holds \(bad) non-finite values (NaN or infinity) of \(t.count); the model is broken (was it saved from a diverged run?)")
             }
         }
     }
@@ -233,13 +231,13 @@ public struct GeneratorModel {
     /// Checks a class label against the model (an error for unconditional models is the caller's).
     public func checkClass(_ k: Int) throws {
         guard let n = numClasses else { return }
-        guard (0..<n).contains(k) else { throw CommandError("\(path): class \(k) is out of range (the model has \(n) classes: 0…\(n - 1))") }
+        guard (0..<n).contains(k) else { throw Failure("\(path): class \(k) is out of range (the model has \(n) classes: 0…\(n - 1))") }
     }
 
     /// The class count, or an error naming `--num-classes`.
     public func requireNumClasses() throws -> Int {
         guard let n = numClasses else {
-            throw CommandError("\(path): cannot tell how many classes class input '\(classInput ?? "?")' has (no gannet.num_classes metadata, no Embedding Gather); pass --num-classes K")
+            throw Failure("\(path): cannot tell how many classes class input '\(classInput ?? "?")' has (no gannet.num_classes metadata, no Embedding Gather); pass --num-classes K")
         }
         return n
     }
@@ -256,7 +254,7 @@ public struct GeneratorModel {
     /// Replaces each Gather(weight initializer, class input) by a new input; returns the cuts.
     public mutating func cutClassEmbedding() throws -> [EmbeddingCut] {
         guard let c = classInput, let cv = graph.value(named: c) else {
-            throw CommandError("\(path): the model has no class input, so there is no class embedding to interpolate")
+            throw Failure("\(path): the model has no class input, so there is no class embedding to interpolate")
         }
         let batchDim = graph.type(of: cv)!.shape[0]
         var cuts: [EmbeddingCut] = []
@@ -265,7 +263,7 @@ public struct GeneratorModel {
             guard node.op == .gather, node.input(1) == cv else { keep.append(node); continue }
             guard let wv = node.input(0), let w = graph.constantValue(wv), w.dtype == .float32, w.shape.count == 2,
                   (try? node.attributes.int("axis", default: 0)) == 0 else {
-                throw CommandError("\(path): class input '\(c)' feeds a Gather that is not an embedding lookup (float [classes, D] weight, axis 0)")
+                throw Failure("\(path): class input '\(c)' feeds a Gather that is not an embedding lookup (float [classes, D] weight, axis 0)")
             }
             let o = node.outputs[0]
             graph[o].type = TensorType(.float32, [batchDim] + classShape.map { .fixed($0) } + [.fixed(w.shape[1])])
@@ -273,108 +271,16 @@ public struct GeneratorModel {
             cuts.append(EmbeddingCut(inputName: graph.name(of: o), weight: w))
         }
         guard !cuts.isEmpty else {
-            throw CommandError("\(path): class input '\(c)' does not feed an Embedding (Gather on a weight); --class-from/--class-to need one")
+            throw Failure("\(path): class input '\(c)' does not feed an Embedding (Gather on a weight); --class-from/--class-to need one")
         }
         graph.nodes = keep
         if !graph.nodes.contains(where: { $0.inputs.contains(cv) }) && !graph.outputs.contains(cv) {
             graph.inputs.removeAll { $0 == cv }
         } else {
-            throw CommandError("\(path): class input '\(c)' is read by more than the embedding; cannot interpolate between classes")
+            throw Failure("\(path): class input '\(c)' is read by more than the embedding; cannot interpolate between classes")
         }
         graph.compactValues()
-        do { try graph.verify() } catch let e as GraphError { throw CommandError("\(path): after cutting the class embedding: \(e.message)") }
+        do { try graph.verify() } catch let e as GraphError { throw Failure("after cutting the class embedding: \(e.message)", at: path) }
         return cuts
-    }
-}
-
-/// Image geometry of a generator output.
-public struct ImageShape: Equatable {
-    public var channels: Int, height: Int, width: Int
-    public var count: Int { channels * height * width }
-}
-
-/// Runs a generator in batches.
-public final class GeneratorRunner {
-    public let model: GeneratorModel
-    public let session: Session
-    public let batch: Int
-    public private(set) var imageShape: ImageShape?
-
-    public init(model: GeneratorModel, batch: Int, threads: Int) throws {
-        self.model = model
-        self.batch = model.fixedBatch ?? max(1, batch)
-        do { session = try Session(graph: model.graph, threads: max(1, threads)) } catch let e as GraphError {
-            throw CommandError("\(model.path): \(e.message)")
-        }
-    }
-
-    /// Per-sample extra float inputs (e.g. cut embedding rows), by input name.
-    public typealias Extra = [String: [[Float]]]
-
-    /// Generates images for `latents` (and `classes`/`extra` when the model takes them); returns
-    /// NCHW floats, one image after the other. `progress` is called with the done count.
-    public func generate(latents: [[Float]], classes: [Int]? = nil, extra: Extra = [:],
-                         progress: ((Int) -> Void)? = nil) throws -> [Float] {
-        let n = latents.count
-        var result: [Float] = []
-        var start = 0
-        let names = Set(session.inputNames)
-        while start < n {
-            let real = min(batch, n - start)
-            let b = model.fixedBatch ?? real
-            var feeds: [String: Tensor] = [:]
-            var z = [Float](repeating: 0, count: b * model.latentSize)
-            for i in 0..<real {
-                let v = latents[start + i]
-                guard v.count == model.latentSize else { throw CommandError("latent \(start + i) has \(v.count) values, the model takes \(model.latentSize)") }
-                z.replaceSubrange(i * model.latentSize..<(i + 1) * model.latentSize, with: v)
-            }
-            feeds[model.latentInput] = Tensor(shape: [b] + model.latentShape, floats: z)
-            if let c = model.classInput, names.contains(c) {
-                guard let classes else { throw CommandError("\(model.path): the model is conditional; a class is needed") }
-                var y = [Int64](repeating: 0, count: b)
-                for i in 0..<real { y[i] = Int64(classes[start + i]) }
-                feeds[c] = Tensor(shape: [b] + model.classShape, int64s: y, dtype: model.classDType)
-            }
-            for (name, rows) in extra {
-                let d = rows.first?.count ?? 0
-                var e = [Float](repeating: 0, count: b * d)
-                for i in 0..<real { e.replaceSubrange(i * d..<(i + 1) * d, with: rows[start + i]) }
-                let t = session.graph.value(named: name).flatMap { session.graph.type(of: $0) }
-                let tail = t.map { $0.shape.dropFirst().map { $0.value ?? 1 } } ?? [d]
-                feeds[name] = Tensor(shape: [b] + tail, floats: e)
-            }
-            let outs: [String: Tensor]
-            do { outs = try session.run(feeds) }
-            catch let e as RuntimeError { throw CommandError("\(model.path): \(e.message)") }
-            catch let e as GraphError { throw CommandError("\(model.path): \(e.message)") }
-            guard let y = outs[model.output] else { throw CommandError("\(model.path): no output '\(model.output)'") }
-            let shape = try imageShape(of: y)
-            if imageShape == nil { imageShape = shape }
-            let f = y.floats
-            let first = f[0..<(real * shape.count)].firstIndex { !$0.isFinite }
-            if let first {
-                throw CommandError("\(model.path): output '\(model.output)' is not finite (\(f[first])) for sample \(start + first / shape.count); no image is written")
-            }
-            result += f[0..<(real * shape.count)]
-            start += real
-            progress?(start)
-        }
-        return result
-    }
-
-    func imageShape(of y: Tensor) throws -> ImageShape {
-        let s = y.shape
-        var shape: ImageShape?
-        if s.count == 4, s[1] == 1 || s[1] == 3 { shape = ImageShape(channels: s[1], height: s[2], width: s[3]) }
-        else if s.count == 3 { shape = ImageShape(channels: 1, height: s[1], width: s[2]) }
-        else if s.count == 2, let md = model.graph.metadata["gannet.image_shape"] {
-            let p = md.split(separator: ",").compactMap { Int($0) }
-            if p.count == 3, p.reduce(1, *) == s[1], p[0] == 1 || p[0] == 3 { shape = ImageShape(channels: p[0], height: p[1], width: p[2]) }
-        }
-        guard let shape, shape.count > 0 else {
-            throw CommandError("\(model.path): output '\(model.output)' has shape \(s); expected images [N,C,H,W] with C = 1 or 3")
-        }
-        return shape
     }
 }

@@ -1,44 +1,23 @@
-// Latents: the sampling tools' latent vectors — a counter-based generator, seed lists,
-// truncation and interpolation (lerp, slerp).
+// Latents: the sampling latents of Gannet — a Philox4x32-10 stream per (seed, index), seed
+// lists, truncation. gan-sample, gan-interpolate, gan-eval and the training loop's fixed frame
+// grid all draw latents here, so latent i of seed S is the same vector everywhere.
 //
 // Contract:
-// - `Philox4x32` is Philox4x32-10 (Salmon et al., SC'11): a pure function of a 128-bit counter
-//   and a 64-bit key; integer arithmetic only, so identical on every platform.
 // - `LatentStream(seed:, index:)` keys Philox by `seed` and puts `index` in counter words 2–3;
 //   block b (words 0–1) yields four 32-bit words → two 53-bit uniforms in (0, 1) → two
 //   standard normals by Box-Muller (computed in Double, rounded to Float); a `uniform` latent
 //   (the spec's latent.distribution, ONNX metadata gannet.latent_distribution) maps the same
 //   two uniforms to 2u − 1 in (−1, 1) instead. Stream (S, i) is latent i of
 //   `--seed S`; `--seeds K` uses stream (K, 0), so `--seed K` tile 0 equals `--seeds K`.
+//   gan-train's fixed frame grid is latents 0..<fixed_samples of the run's seed, so tile i of a
+//   run's frames is `gan-sample --seed <seed>` tile i.
 // - Truncation ψ resamples: each coordinate takes the next normal of its stream with |v| ≤ ψ
 //   (the BigGAN truncated normal). ψ = nil means no truncation. ψ must be at least
 //   `minTruncation` (0.01: about 125 draws per coordinate on average; smaller ψ takes time
 //   ∝ 1/ψ and is refused by the tools); below it `vector` uses `minTruncation`.
 // - `parseSeeds` gives at most `maxSeeds` seeds (65536, gan-sample's largest --n).
-// - `Interpolation.slerp` follows user-expectations §2: endpoints exact for t ≤ 0 / t ≥ 1,
-//   dot of the normalised vectors clamped to [−1, 1], lerp when sin Ω ≈ 0 (incl. a ≈ b).
 
 import Foundation
-
-/// Philox4x32-10: 10 rounds of the Philox bijection over a 4×32-bit counter with a 2×32-bit key.
-public struct Philox4x32 {
-    public static let m0: UInt32 = 0xD251_1F53, m1: UInt32 = 0xCD9E_8D57
-    public static let w0: UInt32 = 0x9E37_79B9, w1: UInt32 = 0xBB67_AE85
-
-    /// The four output words for `counter` under `key`.
-    public static func block(counter: (UInt32, UInt32, UInt32, UInt32), key: (UInt32, UInt32)) -> (UInt32, UInt32, UInt32, UInt32) {
-        var (c0, c1, c2, c3) = counter
-        var (k0, k1) = key
-        for r in 0..<10 {
-            if r > 0 { k0 &+= w0; k1 &+= w1 }
-            let p0 = UInt64(m0) * UInt64(c0), p1 = UInt64(m1) * UInt64(c2)
-            let hi0 = UInt32(truncatingIfNeeded: p0 >> 32), lo0 = UInt32(truncatingIfNeeded: p0)
-            let hi1 = UInt32(truncatingIfNeeded: p1 >> 32), lo1 = UInt32(truncatingIfNeeded: p1)
-            (c0, c1, c2, c3) = (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0)
-        }
-        return (c0, c1, c2, c3)
-    }
-}
 
 /// An endless stream of standard normals (or uniforms) keyed by (seed, index).
 public struct LatentStream {
@@ -121,51 +100,15 @@ public enum Latents {
             let p = part.trimmingCharacters(in: .whitespaces)
             let bounds = p.split(separator: "-", omittingEmptySubsequences: false)
             if bounds.count == 1, let v = UInt64(p) {
-                guard seeds.count < maxSeeds else { throw CommandError("--seeds \(text): gives more than \(maxSeeds) seeds") }
+                guard seeds.count < maxSeeds else { throw Failure("--seeds \(text): gives more than \(maxSeeds) seeds") }
                 seeds.append(v)
             } else if bounds.count == 2, let a = UInt64(bounds[0]), let b = UInt64(bounds[1]), a <= b {
-                guard b - a < UInt64(maxSeeds - seeds.count) else { throw CommandError("--seeds \(text): gives more than \(maxSeeds) seeds") }
+                guard b - a < UInt64(maxSeeds - seeds.count) else { throw Failure("--seeds \(text): gives more than \(maxSeeds) seeds") }
                 seeds += Array(a...b)
             } else {
-                throw CommandError("--seeds \(text): '\(p)' is not a seed, a range a-b (a ≤ b) or a comma list")
+                throw Failure("--seeds \(text): '\(p)' is not a seed, a range a-b (a ≤ b) or a comma list")
             }
         }
         return seeds
-    }
-}
-
-public enum InterpolationMode: String, CaseIterable {
-    case slerp, lerp
-}
-
-public enum Interpolation {
-    /// (1 − t)·a + t·b.
-    public static func lerp(_ t: Double, _ a: [Float], _ b: [Float]) -> [Float] {
-        if t <= 0 { return a }
-        if t >= 1 { return b }
-        return zip(a, b).map { Float((1 - t) * Double($0) + t * Double($1)) }
-    }
-
-    /// Spherical interpolation: sin((1−t)Ω)/sin Ω · a + sin(tΩ)/sin Ω · b, Ω = arccos(â·b̂).
-    public static func slerp(_ t: Double, _ a: [Float], _ b: [Float]) -> [Float] {
-        if t <= 0 { return a }
-        if t >= 1 { return b }
-        var dot = 0.0, na = 0.0, nb = 0.0
-        for (x, y) in zip(a, b) {
-            dot += Double(x) * Double(y)
-            na += Double(x) * Double(x)
-            nb += Double(y) * Double(y)
-        }
-        guard na > 0, nb > 0 else { return lerp(t, a, b) }
-        let c = min(1, max(-1, dot / (na.squareRoot() * nb.squareRoot())))
-        let omega = acos(c)
-        let s = sin(omega)
-        if abs(s) < 1e-6 { return lerp(t, a, b) }
-        let wa = sin((1 - t) * omega) / s, wb = sin(t * omega) / s
-        return zip(a, b).map { Float(wa * Double($0) + wb * Double($1)) }
-    }
-
-    public static func interpolate(_ mode: InterpolationMode, _ t: Double, _ a: [Float], _ b: [Float]) -> [Float] {
-        mode == .slerp ? slerp(t, a, b) : lerp(t, a, b)
     }
 }
