@@ -15,6 +15,7 @@
 // hinge, WGAN-GP and conditional WGAN-GP (λ·(‖∇D(αx + (1−α)G(z))‖ − 1)²), DRAGAN (the
 // penalty at x + 0.5·std(x)·u), BEGAN (BEGAN.swift).
 
+import Core
 import GraphIR
 import SpecFormat
 import Training
