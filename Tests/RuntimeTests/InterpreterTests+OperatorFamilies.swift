@@ -8,6 +8,7 @@ import GraphIR
 import Passes
 import Runtime
 import Kernels
+import TestSupport
 
 extension InterpreterTests {
     /// The ops with no reverse-mode rule, by design (see Pullbacks.swift).
