@@ -45,10 +45,12 @@ let package = Package(
         .target(name: "Data", dependencies: ["CZlib", "CTurboJPEG", "Media", "GraphIR"], swiftSettings: plain),
         .target(name: "Training", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat"], swiftSettings: plain),
         .target(name: "Metrics", dependencies: ["GraphIR", "Runtime", "Kernels"], swiftSettings: fast),
-        .target(name: "GAN", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat", "Training", "CZlib"], swiftSettings: plain),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .target(name: "Distributed", dependencies: ["CMPI"], swiftSettings: plain),
+        .target(name: "GAN", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat", "Training", "CZlib", "Distributed"], swiftSettings: plain),
         .target(name: "SpecFormat", dependencies: ["GraphIR", "Passes", .product(name: "Yams", package: "Yams")], swiftSettings: plain),
         .target(name: "Commands", dependencies: [
-            "SpecFormat", "Training", "GAN", "Data", "GraphIR", "Passes", "Runtime", "Kernels", "Media", "ONNX", "Metrics",
+            "SpecFormat", "Training", "GAN", "Data", "Distributed", "GraphIR", "Passes", "Runtime", "Kernels", "Media", "ONNX", "Metrics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: plain),
         .executableTarget(name: "gan-train", dependencies: ["Commands"], path: "Tools/gan-train", swiftSettings: plain),
@@ -69,6 +71,7 @@ let package = Package(
         .testTarget(name: "SpecFormatTests", dependencies: ["SpecFormat", "GraphIR"], swiftSettings: plain),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Kernels"], swiftSettings: plain),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Media", "GraphIR", "GAN"], swiftSettings: plain),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "GAN", "GraphIR", "Media"], swiftSettings: plain),
     ]
 )
 

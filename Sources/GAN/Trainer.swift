@@ -36,6 +36,8 @@ public struct IterationReport {
     public var gOutputs: [String: Float]?
     public var frame: Tensor?
     public var epochEnded: Bool
+    /// A stop was asked for (a signal; over MPI: on any rank, agreed by all after this iteration).
+    public var stopRequested = false
 }
 
 public final class Trainer {
@@ -54,6 +56,8 @@ public final class Trainer {
     public var run: RunConfig?
     /// Checks each step's outputs and written state for NaN and infinity (NonFiniteGuard).
     public lazy var nonFiniteGuard = NonFiniteGuard(steps: steps)
+    /// Data-parallel training over several ranks (DataParallel.swift); nil: this process alone.
+    public var parallel: DataParallel?
 
     public init(steps: GANSteps, data: BatchSource, epochs: Int? = nil, maxSteps: Int? = nil,
                 generatorFrequency: Int? = nil, fixedSamples: Int = 100) {
@@ -103,9 +107,9 @@ public final class Trainer {
         let (images, labels) = try data.batch(epoch: counters.epoch, index: counters.cursor)
         counters.cursor += 1
         let it = counters.iteration
-        let d = try steps.dStep(batch: images.shape[0])
-        let dOut = try d.run(steps.dInputs(real: images, labels: labels, iteration: it))
-        var dScalars = scalars(dOut, names: d.outputNames, labels: dLabels)
+        let d = try step(steps.dStep(batch: localBatch(images.shape[0])))
+        let dOut = try d.run(shard(steps.dInputs(real: images, labels: labels, iteration: it), global: images.shape[0]))
+        var (dScalars, stop) = try reduceScalars(scalars(dOut, names: d.outputNames, labels: dLabels), order: dLabels)
         try nonFiniteGuard.check(dScalars, order: dLabels, network: steps.discriminator.name, iteration: it)
         dScalars.merge(try steps.advanceBEGAN(dScalars)) { a, _ in a }
         var frame: Tensor? = nil
@@ -119,6 +123,7 @@ public final class Trainer {
             frame = try sampleFixed()
         }
         var gOut: [String: Tensor]? = nil
+        var gScalars: [String: Float]? = nil
         var gNames: [String] = []
         counters.generatorCounter += 1
         if counters.generatorCounter > generatorFrequency {
@@ -126,10 +131,12 @@ public final class Trainer {
             let n = epochLoop ? images.shape[0] : steps.spec.schedule.batchSize
             // Feature matching: the G step also reads this iteration's real batch.
             let real = steps.gStepNeedsRealBatch
-            let g = try steps.gStep(batch: n, realBatch: real ? images.shape[0] : nil)
+            let g = try step(steps.gStep(batch: localBatch(n), realBatch: real ? localBatch(images.shape[0]) : nil))
             gNames = g.outputNames
-            gOut = try g.run(steps.gInputs(batch: n, iteration: it, real: real ? images : nil, realLabels: real ? labels : nil))
-            try nonFiniteGuard.check(scalars(gOut!, names: gNames, labels: gLabels), order: gLabels, network: steps.generator.name, iteration: it)
+            gOut = try g.run(shard(steps.gInputs(batch: n, iteration: it, real: real ? images : nil, realLabels: real ? labels : nil),
+                                   global: n, batches: ["real": images.shape[0], "real_labels": images.shape[0]]))
+            gScalars = try reduceScalars(scalars(gOut!, names: gNames, labels: gLabels), order: gLabels).scalars
+            try nonFiniteGuard.check(gScalars!, order: gLabels, network: steps.generator.name, iteration: it)
             counters.generatorSteps += 1
         }
         if frameFrequency == nil && epochLoop && counters.cursor == data.batchesPerEpoch {
@@ -138,8 +145,7 @@ public final class Trainer {
         if frame != nil { counters.framesWritten += 1 }
         counters.iteration += 1
         return IterationReport(counters: counters, dOutputs: dScalars,
-                               gOutputs: gOut.map { scalars($0, names: gNames, labels: gLabels) },
-                               frame: frame, epochEnded: epochEnded)
+                               gOutputs: gScalars, frame: frame, epochEnded: epochEnded, stopRequested: stop)
     }
 
     var dLabels: [String] {
@@ -161,7 +167,8 @@ public final class Trainer {
 
     /// The fixed-latent samples (inference mode).
     public func sampleFixed() throws -> Tensor {
-        try sampler.sample(z: fixedLatents, labels: fixedLabels)
+        if let p = parallel, p.rank != 0 { return Tensor(shape: [0], floats: []) }  // rank 0 alone writes frames
+        return try sampler.sample(z: fixedLatents, labels: fixedLabels)
     }
 
     // MARK: checkpoints

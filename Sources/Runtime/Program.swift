@@ -160,7 +160,7 @@ public final class Program {
     let constants: UnsafeMutableRawPointer
     /// Persistent state the program reads and updates (nil for pure inference programs).
     public let store: ParameterStore?
-    private var thunks: [() throws -> Void] = []
+    var thunks: [() throws -> Void] = []
 
     init(instructions: [Instruction], inputs: [ProgramValue], outputs: [ProgramValue], plan: MemoryPlan,
          constantData: [UInt8], pool: ThreadPool, store: ParameterStore? = nil) {

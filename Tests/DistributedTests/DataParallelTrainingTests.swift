@@ -1,0 +1,150 @@
+// DataParallelTrainingTests: `mpirun -np K gan-train` on loopback (shared memory, `--mca btl
+// self,vader`) against the single-process run with the same global batch (issue 16 item 2).
+// Each test starts the release `gan-train` next to the test bundle under Open MPI's `mpirun`
+// (Tools/scripts/install-deps.sh installs it) and compares the checkpoints' tensors: every
+// weight, optimizer moment and BatchNorm statistic.
+
+import Foundation
+import GAN
+import Media
+import XCTest
+
+final class DataParallelTrainingTests: XCTestCase {
+    var root = ""
+
+    override func setUpWithError() throws {
+        root = NSTemporaryDirectory() + "gannet-mpi-\(getpid())-\(UUID().uuidString.prefix(8))"
+        let images = root + "/images"
+        try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
+        // 16 images of 8×8: two global batches of 8 per epoch.
+        for i in 0..<16 {
+            let pixels = (0..<64).map { UInt8(($0 * 29 + i * 53) % 256) }
+            try PNG.write(Image8(width: 8, height: 8, channels: 1, pixels: pixels), to: images + String(format: "/%02d.png", i))
+        }
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// A tiny WGAN-GP; `critic` is the critic's layer list, `extra` more top-level spec lines.
+    func writeSpec(critic: String = DataParallelTrainingTests.plainCritic, generatorNorm: String = "", extra: String = "") throws -> String {
+        let yaml = """
+        name: tiny_mpi
+        seed: 3
+        dataset: {name: folder, path: \(root)/images, range: [0, 1], shape: [1, 8, 8], labels: false}
+        latent: {size: 8}
+        networks:
+          generator:
+            role: generator
+            inputs: {z: latent}
+            layers:
+              - linear: 32
+        \(generatorNorm)
+              - leaky_relu: 0.2
+              - linear: 64
+              - sigmoid
+              - {reshape: [-1, 1, 8, 8], name: image}
+          critic:
+            role: discriminator
+            inputs: {x: image}
+            layers:
+        \(critic)
+        loss: wgan_gp
+        schedule: {epochs: 3, batch_size: 8, generator_frequency: 1, image_frequency: 2}
+        optimizers: {default: {kind: adam, lr: 1.0e-3, betas: [0.5, 0.9]}}
+        \(extra)
+        """
+        let path = root + "/spec.yaml"
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static let plainCritic = """
+              - conv: {out: 4, kernel: 4, stride: 2, padding: 1}
+              - leaky_relu: 0.2
+              - reshape: [-1, 64]
+              - linear: 1
+              - {reshape: [-1], name: logit}
+    """
+
+    /// The release binaries sit next to the test bundle.
+    var ganTrain: String {
+        let dir = (CommandLine.arguments[0] as NSString).deletingLastPathComponent
+        let candidates = [dir + "/gan-train", (dir as NSString).deletingLastPathComponent + "/gan-train"]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+
+    static let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// Runs a command; returns its exit status and stderr.
+    @discardableResult
+    func execute(_ argv: [String], expect: Int32 = 0, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: argv[0])
+        p.arguments = Array(argv.dropFirst())
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, expect, "\(argv.joined(separator: " ")): \(text)", file: file, line: line)
+        return text
+    }
+
+    /// `gan-train SPEC --out DIR --threads 1 -q` plus `args`, under `mpirun -np ranks` (nil: directly).
+    func train(_ spec: String, _ out: String, ranks: Int?, _ args: [String] = [], expect: Int32 = 0,
+               file: StaticString = #filePath, line: UInt = #line) throws {
+        guard let mpirun = Self.mpirun else {
+            XCTFail("mpirun not found: run Tools/scripts/install-deps.sh (Open MPI)", file: file, line: line)
+            return
+        }
+        let command = [ganTrain, spec, "--out", root + "/" + out, "--threads", "1", "-q"] + args
+        let prefix = ranks.map { [mpirun, "--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader", "-np", "\($0)"] } ?? []
+        try execute(prefix + command, expect: expect, file: file, line: line)
+    }
+
+    func checkpoint(_ out: String) throws -> Checkpoint.Contents { try Checkpoint.read(root + "/" + out + "/checkpoint.gck") }
+
+    /// Every tensor of `a` equals `b`'s within `tolerance` relative to the tensor's largest magnitude
+    /// (0: bit-identical); the counters are equal.
+    func assertSame(_ a: Checkpoint.Contents, _ b: Checkpoint.Contents, tolerance: Float,
+                    file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.counters, b.counters, file: file, line: line)
+        XCTAssertEqual(a.optimizerCounters, b.optimizerCounters, file: file, line: line)
+        let ta = a.tensors.sorted { $0.name < $1.name }, tb = b.tensors.sorted { $0.name < $1.name }
+        XCTAssertEqual(ta.map(\.name), tb.map(\.name), file: file, line: line)
+        for (x, y) in zip(ta, tb) {
+            XCTAssertEqual(x.shape, y.shape, x.name, file: file, line: line)
+            let scale = x.values.map(abs).max() ?? 0
+            let diff = zip(x.values, y.values).map { abs($0 - $1) }.max() ?? 0
+            if tolerance == 0 {
+                let differing = zip(x.values, y.values).filter { $0.bitPattern != $1.bitPattern }.count
+                XCTAssertEqual(differing, 0, "\(x.name): \(differing) values differ (max difference \(diff))", file: file, line: line)
+            } else {
+                XCTAssertLessThanOrEqual(diff, tolerance * max(scale, 1e-6), "\(x.name): max difference \(diff), largest magnitude \(scale)", file: file, line: line)
+            }
+        }
+    }
+
+    func testTwoRanksEqualOneProcessWithTheSameGlobalBatch() throws {
+        let spec = try writeSpec()
+        try train(spec, "single", ranks: nil, ["--max-steps", "6"])
+        try train(spec, "two", ranks: 2, ["--max-steps", "6", "--check-replicas"])
+        let a = try checkpoint("single"), b = try checkpoint("two")
+        XCTAssertEqual(a.counters.iteration, 6)
+        XCTAssertEqual(a.counters.generatorSteps, 3)
+        assertSame(a, b, tolerance: 1e-5)
+        // Rank 0 alone wrote the run directory; no other rank left a scratch directory behind.
+        let files = Set(try FileManager.default.contentsOfDirectory(atPath: root + "/two"))
+        XCTAssertTrue(files.isSuperset(of: ["checkpoint.gck", "metrics.jsonl", "generator.pb", "critic.pb", "spec.yaml"]), "\(files)")
+    }
+
+    func testOneRankUnderMpirunIsBitIdentical() throws {
+        let spec = try writeSpec()
+        try train(spec, "plain", ranks: nil, ["--max-steps", "5"])
+        try train(spec, "mpi1", ranks: 1, ["--max-steps", "5"])
+        assertSame(try checkpoint("plain"), try checkpoint("mpi1"), tolerance: 0)
+    }
+}
