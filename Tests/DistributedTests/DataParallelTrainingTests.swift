@@ -147,4 +147,47 @@ final class DataParallelTrainingTests: XCTestCase {
         try train(spec, "mpi1", ranks: 1, ["--max-steps", "5"])
         assertSame(try checkpoint("plain"), try checkpoint("mpi1"), tolerance: 0)
     }
+
+    /// A checkpoint written by K ranks resumes under another K, and the result equals the
+    /// uninterrupted single-process run (both directions: 2 → 1 and 1 → 2).
+    func testResumeWithAnotherRankCount() throws {
+        let spec = try writeSpec()
+        try train(spec, "whole", ranks: nil, ["--max-steps", "6"])
+        try train(spec, "twoThenOne", ranks: 2, ["--max-steps", "3"])
+        try execute([ganTrain, "--resume", root + "/twoThenOne", "--max-steps", "6", "--threads", "1", "-q"])
+        try train(spec, "oneThenTwo", ranks: nil, ["--max-steps", "3"])
+        try execute([Self.mpirun!, "--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader", "-np", "2",
+                     ganTrain, "--resume", root + "/oneThenTwo", "--max-steps", "6", "--threads", "1", "-q", "--check-replicas"])
+        let whole = try checkpoint("whole")
+        assertSame(whole, try checkpoint("twoThenOne"), tolerance: 1e-5)
+        assertSame(whole, try checkpoint("oneThenTwo"), tolerance: 1e-5)
+    }
+
+    /// SIGTERM to mpirun: every rank stops after the same iteration, rank 0's checkpoint is
+    /// complete and resumes.
+    func testSignalStopsAllRanksAfterRank0sCheckpoint() throws {
+        let spec = try writeSpec()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.mpirun!)
+        p.arguments = ["--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader", "-np", "2",
+                       ganTrain, spec, "--out", root + "/stopped", "--threads", "1", "-q", "--epochs", "100000"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let metrics = root + "/stopped/metrics.jsonl"
+        let deadline = Date().addingTimeInterval(60)
+        while ((try? String(contentsOfFile: metrics, encoding: .utf8))?.split(separator: "\n").count ?? 0) < 2 && Date() < deadline {
+            usleep(50_000)
+        }
+        p.terminate()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertNotEqual(p.terminationStatus, 0)
+        XCTAssertTrue(text.contains("interrupted at iteration"), text)
+        let c = try checkpoint("stopped")
+        XCTAssertGreaterThan(c.counters.iteration, 2)
+        try execute([ganTrain, "--resume", root + "/stopped", "--epochs", "100000", "--max-steps", "\(c.counters.iteration + 2)", "--threads", "1", "-q"])
+        XCTAssertEqual(try checkpoint("stopped").counters.iteration, c.counters.iteration + 2)
+    }
 }
