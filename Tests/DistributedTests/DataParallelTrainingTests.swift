@@ -190,4 +190,16 @@ final class DataParallelTrainingTests: XCTestCase {
         try execute([ganTrain, "--resume", root + "/stopped", "--epochs", "100000", "--max-steps", "\(c.counters.iteration + 2)", "--threads", "1", "-q"])
         XCTAssertEqual(try checkpoint("stopped").counters.iteration, c.counters.iteration + 2)
     }
+
+    /// BatchNorm with per-rank batch statistics (DDP's default): the running statistics travel
+    /// in the fusion buffer (averaged with the gradients), so every rank still ends each step
+    /// with identical weights and statistics (the replica hash covers every stored buffer).
+    func testPerRankBatchNormKeepsReplicasIdentical() throws {
+        let spec = try writeSpec(generatorNorm: "      - batchnorm1d")
+        try train(spec, "bn", ranks: 2, ["--max-steps", "6", "--check-replicas"])
+        let c = try checkpoint("bn")
+        XCTAssertEqual(c.counters.iteration, 6)
+        let names = Set(c.tensors.map(\.name))
+        XCTAssertTrue(names.isSuperset(of: ["generator/bn1.running_mean", "generator/bn1.running_var"]), "\(names)")
+    }
 }
