@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "SpecFormatTests", dependencies: ["SpecFormat", "GraphIR"], swiftSettings: plain),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Kernels"], swiftSettings: plain),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Media", "GraphIR", "GAN"], swiftSettings: plain),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "GAN", "GraphIR", "Media"], swiftSettings: plain),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "GAN", "GraphIR", "Media", "Runtime", "Training", "Kernels"], swiftSettings: plain),
     ]
 )
 

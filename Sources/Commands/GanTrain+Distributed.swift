@@ -47,6 +47,7 @@ extension GanTrain {
 
     /// A rank other than 0: trains in lockstep with rank 0 and writes nothing.
     func followRank0(_ trainer: Trainer, _ parallel: DataParallel, runDir: RunDirectory) throws {
+        let started = Date()
         defer { try? FileManager.default.removeItem(atPath: runDir.path) }
         while let r = try trainer.iterate() {
             if checkReplicas { try parallel.checkReplicas(trainer.steps.store, iteration: r.counters.iteration) }
@@ -55,18 +56,19 @@ extension GanTrain {
                 throw ExitCode(130)
             }
         }
-        try finishRanks(trainer)
+        try finishRanks(trainer, started: started)
     }
 
     /// The end of a data-parallel run, on every rank: wait for rank 0's final checkpoint; rank 0
     /// reports the share of the run the gradient collectives took.
-    func finishRanks(_ trainer: Trainer) throws {
+    func finishRanks(_ trainer: Trainer, started: Date) throws {
         guard let p = trainer.parallel, p.size > 1 else { return }
         try p.communicator.barrier()
         if p.rank == 0 && !quiet {
             let floats = p.fusionFloats.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) floats" }.joined(separator: ", ")
-            FileHandle.standardError.write(String(format: "data-parallel over %d ranks: gradient allreduce %.2f s in all (fusion buffers: %@)\n",
-                                                  p.size, p.collectiveSeconds, floats).data(using: .utf8)!)
+            let total = Date().timeIntervalSince(started)
+            FileHandle.standardError.write(String(format: "data-parallel over %d ranks: gradient allreduce %.2f s of %.2f s (%.1f%%; fusion buffers: %@)\n",
+                                                  p.size, p.collectiveSeconds, total, 100 * p.collectiveSeconds / max(total, 1e-9), floats).data(using: .utf8)!)
         }
     }
 }

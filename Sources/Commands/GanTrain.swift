@@ -168,7 +168,7 @@ public struct GanTrain: ParsableCommand {
                 }
             }
         }
-        try finishRanks(trainer)
+        try finishRanks(trainer, started: t0)
         try exportModels(steps: trainer.steps, trainer: trainer, dir: dir)
         let s = resolved.spec
         if s.output.frames, let fps = s.output.videoFPS {
