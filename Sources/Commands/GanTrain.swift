@@ -38,6 +38,7 @@ public struct GanTrain: ParsableCommand {
           gan-train Specs/mnist_wgangp.yaml --epochs 5 --threads 2
           gan-train Specs/mnist_gan.yaml --max-steps 200 --out runs/short
           gan-train --resume runs/mnist_gan          (continues from runs/mnist_gan/checkpoint.gck)
+          mpirun -np 2 gan-train Specs/mnist_gan.yaml --threads 1   (data-parallel over 2 ranks; batch_size is the global batch)
         MNIST-like specs train on Fashion-MNIST (Debian: apt-get install dataset-fashion-mnist);
         --dataset mnist:DIR, cifar10:DIR or folder:DIR name other data.
         """,

@@ -7,6 +7,7 @@
 // false), so a single-process run executes exactly the code it did before.
 
 import GraphIR
+import Runtime
 import Training
 
 extension Trainer {
@@ -25,8 +26,15 @@ extension Trainer {
         try parallel?.reduce(s, order: order) ?? (s, false)
     }
 
-    /// Copies rank 0's weights, optimizer state and counters to every rank (call after restore).
+    /// Checks that every batch can be split over the ranks (each needs a sample), then copies
+    /// rank 0's weights, optimizer state and counters to every rank (call after restore).
     public func broadcastInitialState() throws {
-        try parallel?.broadcastState(steps.store, counters: &counters)
+        guard let parallel, parallel.size > 1 else { return }
+        let last = try data.batch(epoch: 0, index: data.batchesPerEpoch - 1).images.shape[0]
+        let smallest = min(last, steps.spec.schedule.batchSize)
+        if smallest < parallel.size {
+            throw RuntimeError("\(steps.spec.file): a batch of \(smallest) cannot be split over \(parallel.size) ranks (each rank needs at least one sample); use a larger batch_size, drop_last: true, or fewer ranks")
+        }
+        try parallel.broadcastState(steps.store, counters: &counters)
     }
 }

@@ -28,7 +28,11 @@ final class DataParallelTrainingTests: XCTestCase {
     }
 
     /// A tiny WGAN-GP; `critic` is the critic's layer list, `extra` more top-level spec lines.
-    func writeSpec(critic: String = DataParallelTrainingTests.plainCritic, generatorNorm: String = "", extra: String = "") throws -> String {
+    /// SGD by default: unlike Adam (whose first update is ±lr whatever the gradient's scale) it
+    /// shows a wrongly scaled average as a wrong weight.
+    func writeSpec(critic: String = DataParallelTrainingTests.plainCritic, generatorNorm: String = "", extra: String = "",
+                   optimizer: String = "{kind: sgd, lr: 0.05, momentum: 0.5}",
+                   schedule: String = "{epochs: 3, batch_size: 8, generator_frequency: 1, image_frequency: 2}") throws -> String {
         let yaml = """
         name: tiny_mpi
         seed: 3
@@ -51,8 +55,8 @@ final class DataParallelTrainingTests: XCTestCase {
             layers:
         \(critic)
         loss: wgan_gp
-        schedule: {epochs: 3, batch_size: 8, generator_frequency: 1, image_frequency: 2}
-        optimizers: {default: {kind: adam, lr: 1.0e-3, betas: [0.5, 0.9]}}
+        schedule: \(schedule)
+        optimizers: {default: \(optimizer)}
         \(extra)
         """
         let path = root + "/spec.yaml"
@@ -151,7 +155,7 @@ final class DataParallelTrainingTests: XCTestCase {
     /// A checkpoint written by K ranks resumes under another K, and the result equals the
     /// uninterrupted single-process run (both directions: 2 → 1 and 1 → 2).
     func testResumeWithAnotherRankCount() throws {
-        let spec = try writeSpec()
+        let spec = try writeSpec(optimizer: "{kind: adam, lr: 1.0e-3, betas: [0.5, 0.9]}")  // Adam: its moments are resumed too
         try train(spec, "whole", ranks: nil, ["--max-steps", "6"])
         try train(spec, "twoThenOne", ranks: 2, ["--max-steps", "3"])
         try execute([ganTrain, "--resume", root + "/twoThenOne", "--max-steps", "6", "--threads", "1", "-q"])
@@ -201,5 +205,25 @@ final class DataParallelTrainingTests: XCTestCase {
         XCTAssertEqual(c.counters.iteration, 6)
         let names = Set(c.tensors.map(\.name))
         XCTAssertTrue(names.isSuperset(of: ["generator/bn1.running_mean", "generator/bn1.running_var"]), "\(names)")
+    }
+
+    /// Three ranks split a batch of 8 as 2, 3, 3: each rank's gradient is weighted by its share,
+    /// so the result still equals the single-process run.
+    func testUnevenShardsAreWeighted() throws {
+        let spec = try writeSpec()
+        try train(spec, "single", ranks: nil, ["--max-steps", "4"])
+        try train(spec, "three", ranks: 3, ["--max-steps", "4", "--check-replicas"])
+        assertSame(try checkpoint("single"), try checkpoint("three"), tolerance: 1e-5)
+    }
+
+    /// A batch smaller than the rank count is refused at the start, naming the spec, on every
+    /// rank; the job ends (no rank waits in a collective) and writes no checkpoint.
+    func testBatchSmallerThanRankCountIsAClearError() throws {
+        let spec = try writeSpec(schedule: "{epochs: 1, batch_size: 2}")
+        guard let mpirun = Self.mpirun else { return XCTFail("mpirun not found") }
+        let text = try execute([mpirun, "--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader", "-np", "3",
+                                ganTrain, spec, "--out", root + "/tooSmall", "--threads", "1", "-q"], expect: 1)
+        XCTAssertTrue(text.contains("\(spec): a batch of 2 cannot be split over 3 ranks"), text)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/tooSmall/checkpoint.gck"))
     }
 }
