@@ -9,7 +9,9 @@
 // order is fixed by the program, so every rank of a job packs the same layout. Only arena
 // buffers take part (a constant gradient is the same on every rank). A program without the hook
 // runs exactly as before: nothing is inserted, the printed instructions are unchanged. Call it
-// at most once per program, before the first run.
+// at most once per program, before the first run. The collective is a step without an
+// instruction: `text` does not show it and `runProfiled` returns one more time (its own, at the
+// first update's index).
 
 import Kernels
 
