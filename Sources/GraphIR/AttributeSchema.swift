@@ -1,4 +1,7 @@
-// AttributeSchema: the attributes each op accepts, with their kinds (ONNX names).
+// AttributeSchema: the attributes each op accepts, with their kinds (ONNX names), in the IR's
+// one form (the newest opset's: shape-like operands are inputs; the importer drops or rewrites
+// legacy attributes). Exceptions kept for in-tree builders: ReduceMean/ReduceSum `axes` (the
+// loss builders) and Dropout's `ratio`/`is_test`.
 
 extension Op {
     /// Attribute name → kind ("int", "float", "string", "ints", "floats", "tensor").
@@ -14,23 +17,18 @@ extension Op {
             return baseOp.attributeSchema.merging(fused) { a, _ in a }.merging(["epsilon": "float"]) { a, _ in a }
         case .conv: return convLike
         case .convTranspose: return convLike.merging(["output_padding": "ints", "output_shape": "ints"]) { a, _ in a }
-        case .batchNormalization:
-            return ["epsilon": "float", "momentum": "float", "training_mode": "int", "spatial": "int",
-                    "is_test": "int", "consumed_inputs": "ints"]
-        case .gemm: return ["alpha": "float", "beta": "float", "transA": "int", "transB": "int", "broadcast": "int"]
-        case .add, .sub, .mul, .div: return ["broadcast": "int", "axis": "int", "consumed_inputs": "ints"]
-        case .pow: return ["broadcast": "int", "axis": "int"]
-        case .leakyRelu: return ["alpha": "float", "consumed_inputs": "ints"]
-        case .relu, .sigmoid, .tanh, .exp, .log, .sqrt, .neg, .abs: return ["consumed_inputs": "ints"]
-        case .softplus, .identity, .matMul, .expand, .globalAveragePool, .sign: return [:]
-        case .dropout: return ["seed": "int", "ratio": "float", "is_test": "int", "consumed_inputs": "ints"]
+        case .batchNormalization: return ["epsilon": "float", "momentum": "float", "training_mode": "int"]
+        case .gemm: return ["alpha": "float", "beta": "float", "transA": "int", "transB": "int"]
+        case .add, .sub, .mul, .div, .pow, .relu, .sigmoid, .tanh, .exp, .log, .sqrt, .neg, .abs,
+             .softplus, .identity, .matMul, .expand, .globalAveragePool, .sign, .unsqueeze, .squeeze, .slice:
+            return [:]
+        case .leakyRelu: return ["alpha": "float"]
+        case .dropout: return ["seed": "int", "ratio": "float", "is_test": "int"]
         case .leakyReluGrad: return ["alpha": "float"]
         case .gatherGrad: return ["axis": "int", "size": "int"]
-        case .reshape: return ["allowzero": "int", "shape": "ints"]
+        case .reshape: return ["allowzero": "int"]
         case .flatten, .concat, .gather, .softmax, .logSoftmax: return ["axis": "int"]
         case .transpose: return ["perm": "ints"]
-        case .unsqueeze, .squeeze: return ["axes": "ints"]
-        case .slice: return ["starts": "ints", "ends": "ints", "axes": "ints"]
         case .reduceMean, .reduceSum: return reduce
         case .constant:
             return ["value": "tensor", "value_float": "float", "value_floats": "floats",

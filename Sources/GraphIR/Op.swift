@@ -61,17 +61,17 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     case concat = "Concat"
     /// Takes slices along `axis` (default 0) at integer indices (negative wrap).
     case gather = "Gather"
-    /// Inserts size-1 axes (axes from input 2, or attribute before opset 13).
+    /// Inserts size-1 axes at the constant axes of input 1 (the importer moves the attribute of opsets < 13 there).
     case unsqueeze = "Unsqueeze"
-    /// Removes size-1 axes (axes from input 2, or attribute before opset 13; all if absent).
+    /// Removes size-1 axes at the constant axes of input 1 (all if absent; the importer moves the attribute of opsets < 13 there).
     case squeeze = "Squeeze"
-    /// Slices by starts, ends, axes, steps (inputs; attributes before opset 10).
+    /// Slices by the constant inputs starts, ends, axes, steps (the importer moves the attributes of opsets < 10 there).
     case slice = "Slice"
     /// Broadcasts to a shape (numpy rules, the larger size wins).
     case expand = "Expand"
-    /// Mean over axes (attribute before opset 18, input after); keepdims defaults to 1.
+    /// Mean over axes (constant input 1, as from opset 18; the `axes` attribute is still read); keepdims defaults to 1.
     case reduceMean = "ReduceMean"
-    /// Sum over axes (input from opset 13); keepdims defaults to 1.
+    /// Sum over axes (constant input 1, as from opset 13; the `axes` attribute is still read); keepdims defaults to 1.
     case reduceSum = "ReduceSum"
     /// A constant tensor held in its `value` attribute (or value_float(s)/value_int(s)).
     case constant = "Constant"

@@ -4,11 +4,11 @@
 // default domain (13...21, default 17), producer "gannet", the graph name and doc string,
 // graph inputs and outputs with their types (symbolic dims as dim_param), value_info for every
 // other typed value, initializers as raw_data, nodes with their attributes and the graph's
-// metadata as metadata_props. Attribute forms are written as the target opset defines them:
-// axes/starts/ends/shape attributes that became inputs are written as initializers (and
-// ReduceMean's constant axes input becomes the attribute before opset 18; AveragePool's
-// dilations need opset 19); legacy-only
-// attributes (consumed_inputs, spatial, is_test, broadcast) are dropped; int values of float
+// metadata as metadata_props. The IR holds the newest opset's forms (the importer rewrites
+// older ones); they are written as the target opset defines them: ReduceMean's constant axes
+// input becomes the attribute before opset 18, ReduceSum/ReduceMean axes attributes (made by
+// the loss builders) become inputs where the opset takes them so, Dropout's legacy ratio
+// attribute becomes input 1; AveragePool's dilations need opset 19; int values of float
 // attributes are written as floats. Standard ops only: no fusions are exported.
 // Every graph output needs a type (run shape inference first); otherwise `ONNXError`.
 import CONNXProto
@@ -64,13 +64,7 @@ public enum ONNXExport {
         for i in h.nodes.indices {
             var n = h.nodes[i]
             let here = "cannot export graph '\(g.name)': \(g.describeNode(i))"
-            for key in ["consumed_inputs", "spatial", "is_test"] { n.attributes[key] = nil }
             switch n.op {
-            case .add, .sub, .mul, .div, .pow, .gemm:
-                if n.attributes["axis"] != nil && n.op != .gemm {
-                    throw ONNXError("\(here) has a legacy broadcast axis, which no opset \(opset) op has")
-                }
-                n.attributes["broadcast"] = nil
             case .dropout:
                 // The legacy ratio attribute becomes input 1 (opset 12+).
                 if let r = try n.attributes.float("ratio") {
@@ -81,7 +75,7 @@ public enum ONNXExport {
                         n.inputs = [n.inputs[0], ratio] + n.inputs.dropFirst(2)
                     }
                 }
-            case .unsqueeze, .squeeze, .reduceSum, .reduceMean:
+            case .reduceSum, .reduceMean:
                 let inputForm = n.op == .reduceMean ? opset >= 18 : true
                 if inputForm, case .ints(let axes)? = n.attributes["axes"] {
                     n.attributes["axes"] = nil
@@ -93,28 +87,12 @@ public enum ONNXExport {
                     n.attributes["axes"] = .ints(t.int64s.map { Int($0) })
                     n.inputs = [n.inputs[0]]
                 }
-            case .slice:
-                if n.inputs.count == 1 {
-                    let a = n.attributes
-                    guard case .ints(let starts)? = a["starts"], case .ints(let ends)? = a["ends"] else {
-                        throw ONNXError("\(here) has neither starts/ends inputs nor attributes")
-                    }
-                    var ins: [ValueID?] = [n.inputs[0], constInput(n, "starts", starts), constInput(n, "ends", ends)]
-                    if case .ints(let axes)? = a["axes"] { ins.append(constInput(n, "axes", axes)) }
-                    n.inputs = ins
-                    for key in ["starts", "ends", "axes"] { n.attributes[key] = nil }
-                }
             case .averagePool:
                 if opset < 19, case .ints(let d)? = n.attributes["dilations"] {
                     guard d.allSatisfy({ $0 == 1 }) else {
                         throw ONNXError("\(here) has dilations \(d), which AveragePool takes from opset 19 (export at opset 19 or newer)")
                     }
                     n.attributes["dilations"] = nil
-                }
-            case .reshape:
-                if case .ints(let shape)? = n.attributes["shape"] {
-                    n.attributes["shape"] = nil
-                    n.inputs = [n.inputs[0], constInput(n, "shape", shape)]
                 }
             default:
                 break

@@ -4,17 +4,20 @@
 // Contract, per op and declared opset of the default domain:
 // - every op: `consumed_inputs` (a memory hint before opset 6) is dropped;
 // - Add/Sub/Mul/Div/Pow before opset 7: `broadcast`/`axis` are dropped; with broadcast=1 and an
-//   axis that does not align B with A's trailing dims, B gets an Unsqueeze of its trailing
-//   dims first (needs both ranks; otherwise an error);
+//   axis that does not align B with A's trailing dims, B gets an Unsqueeze (constant axes
+//   input "<B>_aligned_axes") of its trailing dims first (needs both ranks; otherwise an error);
 // - Gemm before opset 7: `broadcast` is dropped (C broadcasts unidirectionally either way);
 // - BatchNormalization: `spatial`=1 and `is_test`=1 (their inference defaults) are dropped;
 //   spatial=0 or is_test=0 is an error;
 // - Softmax/LogSoftmax before opset 13 (coerce to 2-D at `axis`, default 1): the last axis
 //   becomes `axis` of the new form; another axis becomes Flatten(axis) → op(axis=1) →
 //   Reshape back through a Constant shape (needs the input's shape up to one unknown dim);
-// - Concat before opset 4 without `axis`: axis=1.
-// Slice (< 10), Reshape (< 5), Squeeze/Unsqueeze (< 13) and ReduceMean/ReduceSum attribute
-// forms are accepted by the IR as they are.
+// - Concat before opset 4 without `axis`: axis=1;
+// - Slice before opset 10 (starts/ends/axes attributes), Reshape before opset 5 (shape
+//   attribute), Squeeze/Unsqueeze before opset 13 and ReduceSum before 13 / ReduceMean before 18
+//   (axes attribute): the attributes become constant int64 initializer inputs (named
+//   "<node>_<attribute>"), the one form the IR's shape rules read.
+// Dropout's legacy ratio attribute is kept (ExpandDropout reads it).
 import GraphIR
 
 extension ModelReader {
@@ -62,8 +65,8 @@ extension ModelReader {
                     type?.shape += Array(repeating: .fixed(1), count: trailing)
                     let out = g.addValue(name, type)
                     ids[name] = out
-                    g.nodes.append(Node(.unsqueeze, name: name, inputs: [b], outputs: [out],
-                                        attributes: Attributes(["axes": .ints(Array(rb..<(rb + trailing)))])))
+                    let axes = constantInput(name + "_axes", Array(rb..<(rb + trailing)))
+                    g.nodes.append(Node(.unsqueeze, name: name, inputs: [b, axes], outputs: [out]))
                     n.inputs[1] = out
                 }
             }
@@ -80,6 +83,21 @@ extension ModelReader {
             }
         case .concat:
             if opset < 4 && n.attributes["axis"] == nil { n.attributes["axis"] = .int(1) }
+        case .slice:
+            if n.attributes["starts"] != nil || n.attributes["ends"] != nil {
+                guard n.inputs.count == 1 else { throw fail("\(here): has both starts/ends attributes (opset < 10) and inputs") }
+                guard let starts = try ints(n, "starts", here), let ends = try ints(n, "ends", here) else {
+                    throw fail("\(here): needs both starts and ends")
+                }
+                var inputs = [n.inputs[0], constantInput(n, "starts", starts), constantInput(n, "ends", ends)]
+                if let axes = try ints(n, "axes", here) { inputs.append(constantInput(n, "axes", axes)) }
+                n.inputs = inputs
+                for key in ["starts", "ends", "axes"] { n.attributes[key] = nil }
+            }
+        case .reshape:
+            try attributeToInput(&n, "shape", here)
+        case .squeeze, .unsqueeze, .reduceSum, .reduceMean:
+            try attributeToInput(&n, "axes", here)
         case .softmax, .logSoftmax:
             if opset < 13 {
                 try legacySoftmax(&n, here)
@@ -89,6 +107,31 @@ extension ModelReader {
             break
         }
         g.nodes.append(n)
+    }
+
+    func ints(_ n: Node, _ key: String, _ here: String) throws -> [Int]? {
+        do { return try n.attributes.ints(key) } catch let e as GraphError { throw fail("\(here): \(e.message)") }
+    }
+
+    /// A new int64 initializer holding `values`, named after the node and `key`.
+    mutating func constantInput(_ n: Node, _ key: String, _ values: [Int]) -> ValueID {
+        constantInput((n.name.isEmpty ? g.name(of: n.outputs[0]) : n.name) + "_" + key, values)
+    }
+
+    /// A new int64 initializer holding `values`, named `base` (with a suffix when taken).
+    mutating func constantInput(_ base: String, _ values: [Int]) -> ValueID {
+        let name = freshName(base)
+        let v = g.addInitializer(name, Tensor(shape: [values.count], int64s: values.map(Int64.init)))
+        ids[name] = v
+        return v
+    }
+
+    /// Moves the ints attribute `key` of an older opset to input 1 (a constant).
+    mutating func attributeToInput(_ n: inout Node, _ key: String, _ here: String) throws {
+        guard let values = try ints(n, key, here) else { return }
+        guard n.inputs.count == 1 else { throw fail("\(here): has both an \(key) attribute and input") }
+        n.inputs.append(constantInput(n, key, values))
+        n.attributes[key] = nil
     }
 
     /// Softmax/LogSoftmax before opset 13: the input is coerced to 2-D at `axis` (default 1).

@@ -11,12 +11,11 @@
 // node of a fused chain writes the removed node's output value, so names downstream stay.
 
 import GraphIR
+import Kernels
 
 public struct FuseConvBiasActivation: Pass {
     public let name = "FuseConvBiasActivation"
     public init() {}
-
-    static let activations: [Op: String] = [.relu: "Relu", .leakyRelu: "LeakyRelu", .sigmoid: "Sigmoid", .tanh: "Tanh"]
 
     public func run(_ graph: inout Graph) throws {
         var removed = Set<Int>()
@@ -73,10 +72,9 @@ public struct FuseConvBiasActivation: Pass {
             ri = next
         }
         let act = g.nodes[ri]
-        guard let name = Self.activations[act.op] else { return }
+        guard let activation = try Activation(node: act) else { return }
         p.op = p.op == .conv ? .fusedConv : (p.op == .convTranspose ? .fusedConvTranspose : .fusedGemm)
-        p.attributes["activation"] = .string(name)
-        if act.op == .leakyRelu { p.attributes["activation_alpha"] = .float(try act.attributes.float("alpha", default: 0.01)) }
+        for (k, v) in activation.fusedAttributes { p.attributes[k] = v }
         if let r = reshape {
             g.nodes[r].outputs[0] = act.outputs[0]
         } else {

@@ -17,12 +17,11 @@
 // the activation in one pass over Z.
 
 import GraphIR
+import Kernels
 
 public struct FuseConvTransposeBatchNorm: Pass {
     public let name = "FuseConvTransposeBatchNorm"
     public init() {}
-
-    static let activations: [Op: String] = [.relu: "Relu", .leakyRelu: "LeakyRelu", .sigmoid: "Sigmoid", .tanh: "Tanh"]
 
     public func run(_ graph: inout Graph) throws {
         let fresh = FreshNames(graph).make
@@ -44,7 +43,7 @@ public struct FuseConvTransposeBatchNorm: Pass {
             guard bn.op == .batchNormalization, bn.inputs[0] == p.outputs[0],
                   try bn.attributes.int("training_mode", default: 0) != 0 else { continue }
             var act: Int? = nil
-            if let ai = soleReader(bn.outputs[0]), Self.activations[graph.nodes[ai].op] != nil, graph.nodes[ai].inputs[0] == bn.outputs[0] {
+            if let ai = soleReader(bn.outputs[0]), Activation.fusableOps.contains(graph.nodes[ai].op), graph.nodes[ai].inputs[0] == bn.outputs[0] {
                 act = ai
             }
             plans[i] = (bi, act)
@@ -74,8 +73,7 @@ public struct FuseConvTransposeBatchNorm: Pass {
             var y = bn.outputs[0]
             if let ai = plan.act {
                 let a = old[ai]
-                attrs["activation"] = .string(Self.activations[a.op]!)
-                if a.op == .leakyRelu { attrs["activation_alpha"] = .float(try a.attributes.float("alpha", default: 0.01)) }
+                if let activation = try Activation(node: a) { for (k, v) in activation.fusedAttributes { attrs[k] = v } }
                 y = a.outputs[0]
             }
             let inputs: [ValueID?] = [node.inputs[0], node.inputs[1], node.input(2), bn.inputs[1], bn.inputs[2]]

@@ -29,6 +29,12 @@ public enum Pipelines {
         EliminateDeadValues(),
     ]
 
+    /// The rewrites kernels need, which `Lowering.lower` runs on its copy of every graph it lowers.
+    public static let lowering: [Pass] = [
+        PretransposeGemmB(),
+        CoerceIntegerOperands(),
+    ]
+
     /// Runs `passes` in order, calling `after` with each pass's name and result.
     public static func run(_ passes: [Pass], on graph: inout Graph,
                            after: ((String, Graph) -> Void)? = nil) throws {

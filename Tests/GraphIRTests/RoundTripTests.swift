@@ -64,7 +64,7 @@ final class RoundTripTests: XCTestCase {
         let cc = g.add(.concat, x, x, x, output: "cat", attributes: ["axis": .int(1)])
         let ga = g.add(.gather, x, idx, output: "gather", attributes: ["axis": .int(1)])
         let us = g.add(.unsqueeze, x, shape, output: "unsq")
-        let sq = g.add(.squeeze, us, output: "sq", attributes: ["axes": .ints([0])])
+        let sq = g.add(.squeeze, us, shape, output: "sq")
         let sl = g.addNode(.slice, [x, shape, shape, nil, shape], outputs: ["slice"])[0]
         let ex = g.add(.expand, scalar, shape, output: "expand")
         let rm = g.add(.reduceMean, x, output: "rmean", attributes: ["axes": .ints([2, 3]), "keepdims": .int(0)])

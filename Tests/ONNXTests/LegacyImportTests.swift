@@ -1,5 +1,6 @@
 import GraphIR
 import ONNX
+import Passes
 import XCTest
 
 final class LegacyImportTests: XCTestCase {
@@ -12,7 +13,7 @@ final class LegacyImportTests: XCTestCase {
             outputs: [B.valueInfo("y", dims: [2, 3, 4, 5])])
         let g = try ONNXImport.graph(fromModelBytes: bytes, file: "add6.onnx")
         XCTAssertEqual(g.nodes.map(\.op), [.unsqueeze, .add])
-        XCTAssertEqual(g.nodes[0].attributes["axes"], .ints([1, 2]))
+        XCTAssertEqual(g.constantValue(g.nodes[0].inputs[1]!)?.int64s, [1, 2])
         XCTAssertTrue(g.nodes[1].attributes.isEmpty)
         XCTAssertEqual(g.nodes[1].inputs[1], g.nodes[0].outputs[0])
     }
@@ -81,15 +82,25 @@ final class LegacyImportTests: XCTestCase {
         XCTAssertEqual(try ONNXImport.graph(fromModelBytes: bytes, file: "c.onnx").nodes[0].attributes["axis"], .int(1))
     }
 
-    func testAttributeFormsAcceptedAsIs() throws {
-        let bytes = B.model(opset: 9,
-            nodes: [B.node("Slice", ["x"], ["s"], attrs: [("starts", .ints([0])), ("ends", .ints([1])), ("axes", .ints([1]))]),
+    /// Slice (< 10), Reshape (< 5), Squeeze/Unsqueeze (< 13) and reduction (< 13/18) attributes
+    /// become constant inputs: the IR holds one form.
+    func testAttributeFormsBecomeConstantInputs() throws {
+        let bytes = B.model(opset: 4,
+            nodes: [B.node("Slice", ["x"], ["s"], name: "sl", attrs: [("starts", .ints([0])), ("ends", .ints([1])), ("axes", .ints([1]))]),
                     B.node("Unsqueeze", ["s"], ["u"], attrs: [("axes", .ints([0]))]),
-                    B.node("ReduceSum", ["u"], ["y"], attrs: [("axes", .ints([0])), ("keepdims", .i(0))])],
+                    B.node("Squeeze", ["u"], ["q"], attrs: [("axes", .ints([0]))]),
+                    B.node("Reshape", ["q"], ["r"], attrs: [("shape", .ints([1, 2, 1]))]),
+                    B.node("ReduceSum", ["r"], ["y"], attrs: [("axes", .ints([0])), ("keepdims", .i(0))])],
             inputs: [B.valueInfo("x", dims: [2, 3])], outputs: [B.valueInfo("y", dims: nil)])
-        let g = try ONNXImport.graph(fromModelBytes: bytes, file: "forms.onnx")
-        XCTAssertEqual(g.nodes.map(\.op), [.slice, .unsqueeze, .reduceSum])
-        XCTAssertEqual(g.nodes[0].attributes["starts"], .ints([0]))
+        var g = try ONNXImport.graph(fromModelBytes: bytes, file: "forms.onnx")
+        XCTAssertEqual(g.nodes.map(\.op), [.slice, .unsqueeze, .squeeze, .reshape, .reduceSum])
+        for n in g.nodes { XCTAssertEqual(n.attributes.sortedKeys.filter { $0 != "keepdims" }, [], "\(n.op.rawValue)") }
+        func constant(_ node: Int, _ input: Int) -> [Int64]? { g.constantValue(g.nodes[node].inputs[input]!)?.int64s }
+        XCTAssertEqual([constant(0, 1), constant(0, 2), constant(0, 3)], [[0], [1], [1]])
+        XCTAssertEqual(g.name(of: g.nodes[0].inputs[1]!), "sl_starts")
+        XCTAssertEqual([constant(1, 1), constant(2, 1), constant(3, 1), constant(4, 1)], [[0], [0], [1, 2, 1], [0]])
+        try InferShapes().run(&g)
+        XCTAssertEqual(g.type(of: g.outputs[0])?.description, "f32[2,1]")
     }
 
     func testConstantsAndTypedAttributeTensors() throws {

@@ -205,15 +205,15 @@ final class InferShapesTests: XCTestCase {
     }
 
     func testUnsqueezeSqueeze() {
-        XCTAssertEqual(shape(.unsqueeze, [.t("f32[3,4]")], ["axes": ints([0, -1])]), "f32[1,3,4,1]")
+        XCTAssertEqual(shape(.unsqueeze, [.t("f32[3,4]"), .ints([0, -1])]), "f32[1,3,4,1]")
         XCTAssertEqual(shape(.unsqueeze, [.t("f32[N,4]"), .ints([1])]), "f32[N,1,4]")
         XCTAssertEqual(shape(.unsqueeze, [.t("f32[]"), .ints([0])]), "f32[1]")
         assertError(inferError(.unsqueeze, [.t("f32[3]"), .ints([0, 0])]), "(Unsqueeze)", "repeat")
-        XCTAssertEqual(shape(.squeeze, [.t("f32[1,3,1,4]")], ["axes": ints([0])]), "f32[3,1,4]")
+        XCTAssertEqual(shape(.squeeze, [.t("f32[1,3,1,4]"), .ints([0])]), "f32[3,1,4]")
         XCTAssertEqual(shape(.squeeze, [.t("f32[1,3,1,4]"), .ints([-2])]), "f32[1,3,4]")
         XCTAssertEqual(shape(.squeeze, [.t("f32[1,3,1,4]")]), "f32[3,4]")
         XCTAssertEqual(shape(.squeeze, [.t("f32[N,1]")]), "f32[N]")
-        assertError(inferError(.squeeze, [.t("f32[1,3]")], ["axes": ints([1])]), "(Squeeze)", "cannot squeeze axis 1")
+        assertError(inferError(.squeeze, [.t("f32[1,3]"), .ints([1])]), "(Squeeze)", "cannot squeeze axis 1")
         assertError(inferError(.squeeze, [.t("f32[1,3]"), .t("i64[1]")]), "axes ('in1') must be a constant")
     }
 
@@ -232,8 +232,8 @@ final class InferShapesTests: XCTestCase {
         XCTAssertEqual(shape(.slice, [x, .ints([0]), .ints([.max]), .ints([-1])]), "f32[10,20,30]")
         // x[-3:, 2:-2] → (3, 16)
         XCTAssertEqual(shape(.slice, [x, .ints([-3, 2]), .ints([.max, -2])]), "f32[3,16,30]")
-        // Symbolic dims pass through when not sliced; opset-1 attributes.
-        XCTAssertEqual(shape(.slice, [.t("f32[N,20]")], ["starts": ints([2]), "ends": ints([4]), "axes": ints([1])]), "f32[N,2]")
+        // Symbolic dims pass through when not sliced.
+        XCTAssertEqual(shape(.slice, [.t("f32[N,20]"), .ints([2]), .ints([4]), .ints([1])]), "f32[N,2]")
         assertError(inferError(.slice, [x, .ints([0]), .ints([1]), .none, .ints([0])]), "(Slice)", "step must not be 0")
         assertError(inferError(.slice, [.t("f32[N,20]"), .ints([0]), .ints([1])]), "cannot slice symbolic dim 0")
         assertError(inferError(.slice, [x, .ints([0, 1]), .ints([1])]), "differ in length")

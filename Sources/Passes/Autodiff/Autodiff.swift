@@ -9,7 +9,7 @@
 // Only nodes on a path from some `xs` value to the loss are differentiated (gradients only for
 // what is asked; initializers and inputs off those paths get none), in reverse topological
 // order; cotangents of a value read by several nodes are summed with Add nodes. Each backward
-// node is an ordinary op with its own pullback (see Pullbacks.swift), so calling `gradients`
+// node is an ordinary op with its own pullback (`Op.pullback`, in Operators/), so calling `gradients`
 // again on the extended graph differentiates the gradient (double backward, as in WGAN-GP).
 // New values are named "grad/<value>" (cotangents) or "grad/<node>/<op>" (temporaries), new
 // nodes "grad/<node name>", with a numeric suffix when a name is taken; new nodes are typed
@@ -71,7 +71,7 @@ public enum Autodiff {
             if outCots.allSatisfy({ $0 == nil }) { continue }
             let wants = node.inputs.map { v in v.map { needed.contains($0) && forward.contains($0) } ?? false }
             if !wants.contains(true) { continue }
-            guard let rule = Pullbacks.table[node.op] else {
+            guard let rule = node.op.pullback else {
                 throw GraphError("autodiff: \(graph.describeNode(i)) has no pullback rule for \(node.op.rawValue)")
             }
             b.current = node

@@ -16,6 +16,7 @@
 // var. Every emitted op is ordinary, so the result is differentiable again.
 
 import GraphIR
+import Kernels
 
 extension Pullbacks {
     static func convTransposeBatchNorm(_ b: GradientBuilder, _ n: Node, _ dys: [ValueID?], _ wants: [Bool]) throws -> [ValueID?] {
@@ -39,12 +40,9 @@ extension Pullbacks {
         if let gy = dys[0] {
             // gP from the activation's own rule, on a node that reads only Y.
             var gp = gy
-            if let act = try n.attributes.string("activation") {
-                let op: Op = ["Relu": .relu, "LeakyRelu": .leakyRelu, "Sigmoid": .sigmoid, "Tanh": .tanh][act]!
-                var attrs: [String: Attribute] = [:]
-                if op == .leakyRelu { attrs["alpha"] = .float(try n.attributes.float("activation_alpha", default: 0.01)) }
-                let actNode = Node(op, name: n.name, inputs: [nil], outputs: [y], attributes: Attributes(attrs))
-                gp = try table[op]!(b, actNode, [gy], [true])[0]!
+            if let act = try Activation(fusedAttributesOf: n), let rule = act.op.pullback {
+                let actNode = Node(act.op, name: n.name, inputs: [nil], outputs: [y], attributes: Attributes(act.opAttributes))
+                gp = try rule(b, actNode, [gy], [true])[0]!
             }
             let normalized = try b.div(centered, std)
             if wants[4] { out[4] = try channelSum(gp) }
@@ -68,7 +66,7 @@ extension Pullbacks {
         if wantsConv, let gz {
             var conv = n.fusedConvTransposePart
             conv.inputs = Array(conv.inputs.prefix(2))   // B's gradient is set above
-            let g = try convTranspose(b, conv, [gz], Array(wants.prefix(2)))
+            let g = try ConvOps.convTransposePullback(b, conv, [gz], Array(wants.prefix(2)))
             out[0] = g[0]
             out[1] = g[1]
         }

@@ -1,0 +1,102 @@
+// KernelCall: one kernel invocation over buffers, with every parameter resolved — the
+// instruction set that lowering targets and the interpreter (Runtime) binds to pointers.
+//
+// Contract: a case names a kernel of this module and carries the plan structs it needs (shapes,
+// strides, epilogues, optimizer settings); operands are positional (inputs, then outputs, then
+// an optional scratch buffer of `scratchFloats` floats) and described at each case. It holds
+// no pointers and knows no graph. `description` is the one-line form `gannet print` shows. A new
+// kernel is a case here, its description, and its binding in Runtime's Program+Bind.
+
+/// One kernel call: what to run, with all parameters resolved at compile time.
+public enum KernelCall: CustomStringConvertible {
+    /// Y = alpha·op(A)·op(B) + beta·Y, then the epilogue (bias operand when present); repeated
+    /// over `batches` element offsets (A, B, Y) for batched MatMul.
+    case gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, beta: Float,
+              lda: Int, ldb: Int, epilogue: [EpilogueOp], batches: [(Int, Int, Int)], fillC: BroadcastPlan?)
+    case conv(Conv2DShape, epilogue: [EpilogueOp])
+    case convTranspose(Conv2DShape, epilogue: [EpilogueOp])
+    /// FusedConvTransposeBatchNorm: inputs (x, w, bias?, scale, beta), outputs (y, z, mean, var).
+    case convTransposeBatchNorm(Conv2DShape, epsilon: Float, activation: Activation?)
+    case batchNorm(batch: Int, channels: Int, spatial: Int, epsilon: Float, activation: Activation?)
+    case unary(UnaryOp, count: Int)
+    case binary(BinaryOp, BroadcastPlan)
+    case expand(BroadcastPlan)
+    case copy(bytes: Int)
+    case transpose(TransposePlan)
+    case concat(axisSizes: [Int], outer: Int, inner: Int)
+    case gather(outer: Int, axisSize: Int, inner: Int, indexCount: Int)
+    case slice(SlicePlan)
+    case reduce(ReduceKind, ReducePlan)
+    case softmax(outer: Int, axis: Int, inner: Int, log: Bool)
+    case pool(Pool2DShape, max: Bool)
+    case globalAveragePool(planes: Int, size: Int)
+    /// Sign (−1, 0, 1) of each element.
+    case sign(count: Int)
+    /// dY where Y > 0 else alpha·dY; inputs (dY, Y).
+    case leakyReluGrad(alpha: Float, count: Int)
+    /// Scatter-add of dY rows into a zeroed outer × axisSize × inner output; inputs (dY, indices).
+    case gatherGrad(outer: Int, axisSize: Int, inner: Int, indexCount: Int)
+    /// In-place optimizer updates of a state parameter from a gradient (inputs: grad; outputs:
+    /// param and its optimizer state); the step counter lives in the store.
+    case adam(AdamConfig, count: Int, counter: String)
+    case sgd(SGDConfig, count: Int, counter: String)
+    case rmsprop(RMSpropConfig, count: Int)
+
+    public var description: String {
+        switch self {
+        case let .gemm(tA, tB, m, n, k, alpha, beta, _, _, epi, batches, _):
+            var s = "gemm m=\(m) n=\(n) k=\(k)"
+            if tA { s += " transA" }
+            if tB { s += " transB" }
+            if alpha != 1 { s += " alpha=\(alpha)" }
+            if beta != 0 { s += " beta=\(beta)" }
+            if batches.count > 1 { s += " batches=\(batches.count)" }
+            if !epi.isEmpty { s += " epilogue=[\(epi.map(\.description).joined(separator: ", "))]" }
+            return s
+        case let .conv(c, epi), let .convTranspose(c, epi):
+            var s = (self.isConv ? "conv2d" : "convTranspose2d")
+            s += " n=\(c.batch) \(c.inChannels)x\(c.inHeight)x\(c.inWidth)->\(c.outChannels)x\(c.outHeight)x\(c.outWidth)"
+            s += " k=\(c.kernelH)x\(c.kernelW) s=\(c.strideH)x\(c.strideW) p=\(c.padTop),\(c.padLeft)"
+            if c.dilationH != 1 || c.dilationW != 1 { s += " d=\(c.dilationH)x\(c.dilationW)" }
+            if c.group != 1 { s += " g=\(c.group)" }
+            if !epi.isEmpty { s += " epilogue=[\(epi.map(\.description).joined(separator: ", "))]" }
+            return s
+        case let .convTransposeBatchNorm(c, eps, act):
+            return "convTransposeBatchNorm(training) " + KernelCall.convTranspose(c, epilogue: []).description.dropFirst("convTranspose2d ".count)
+                + " eps=\(eps)" + (act.map { " then \($0)" } ?? "")
+        case let .batchNorm(b, c, sp, eps, act):
+            return "batchNorm n=\(b) c=\(c) spatial=\(sp) eps=\(eps)" + (act.map { " then \($0)" } ?? "")
+        case let .unary(op, n): return "\(op) count=\(n)"
+        case let .binary(op, plan): return "\(op) \(plan)"
+        case let .expand(plan): return "expand \(plan)"
+        case let .copy(bytes): return "copy bytes=\(bytes)"
+        case let .transpose(plan): return "transpose \(plan)"
+        case let .concat(sizes, outer, inner): return "concat sizes=\(sizes) outer=\(outer) inner=\(inner)"
+        case let .gather(outer, axis, inner, count): return "gather outer=\(outer) axis=\(axis) inner=\(inner) indices=\(count)"
+        case let .slice(plan): return "slice \(plan)"
+        case let .reduce(kind, plan): return "reduce\(kind == .sum ? "Sum" : "Mean") \(plan)"
+        case let .softmax(o, a, i, log): return "\(log ? "logSoftmax" : "softmax") outer=\(o) axis=\(a) inner=\(i)"
+        case let .pool(p, isMax):
+            return "\(isMax ? "maxPool" : "averagePool") n=\(p.batch) c=\(p.channels) \(p.inH)x\(p.inW)->\(p.outH)x\(p.outW) k=\(p.kernelH)x\(p.kernelW) s=\(p.strideH)x\(p.strideW)"
+        case let .globalAveragePool(planes, size): return "globalAveragePool planes=\(planes) size=\(size)"
+        case let .sign(n): return "sign count=\(n)"
+        case let .leakyReluGrad(alpha, n): return "leakyReluGrad(\(alpha)) count=\(n)"
+        case let .gatherGrad(outer, axis, inner, count): return "gatherGrad outer=\(outer) axis=\(axis) inner=\(inner) indices=\(count)"
+        case let .adam(c, count, _): return "adam lr=\(c.lr) betas=(\(c.beta1), \(c.beta2)) eps=\(c.eps) wd=\(c.weightDecay) count=\(count)"
+        case let .sgd(c, count, _): return "sgd lr=\(c.lr) momentum=\(c.momentum) count=\(count)"
+        case let .rmsprop(c, count): return "rmsprop lr=\(c.lr) alpha=\(c.alpha) count=\(count)"
+        }
+    }
+
+    public var isConv: Bool { if case .conv = self { return true }; return false }
+
+    /// Scratch floats the kernel needs.
+    public func scratchFloats(threads: Int) -> Int {
+        switch self {
+        case .conv(let s, _): return Conv2D.scratchCount(s, threads: threads)
+        case .convTranspose(let s, _): return ConvTranspose2D.scratchCount(s, threads: threads)
+        case .convTransposeBatchNorm(let s, _, _): return ConvTransposeBatchNorm.scratchCount(s, threads: threads)
+        default: return 0
+        }
+    }
+}

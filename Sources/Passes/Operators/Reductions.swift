@@ -1,0 +1,120 @@
+// Reductions: ReduceMean, ReduceSum, Softmax and LogSoftmax.
+//
+// Contract: ReduceMean/ReduceSum take their axes from the constant input 1 (ONNX opset 13/18
+// form; the importer rewrites the older attribute form) or, until the loss builders in Training
+// emit inputs, from the `axes` attribute they set; absent or empty axes reduce every
+// axis unless noop_with_empty_axes; keepdims (default 1) keeps reduced axes as size 1.
+// Softmax/LogSoftmax normalise along `axis` (default −1) and keep the shape. Pullbacks: the
+// reductions broadcast dY back (divided by the count for the mean); Softmax
+// y·(dY − Σ dY·y), LogSoftmax dY − e^y·Σ dY.
+
+import GraphIR
+import Kernels
+
+public enum ReductionOps: OperatorFamily {
+    public static func outputTypes(_ node: Node, _ ts: [TensorType?], _ g: Graph) throws -> [TensorType] {
+        let x = ts[0]!
+        switch node.op {
+        case .reduceMean, .reduceSum:
+            let axes = try ReduceRule.axes(node, x.rank, g)
+            let keep = try node.attributes.int("keepdims", default: 1) != 0
+            var out: [Dim] = []
+            for (i, d) in x.shape.enumerated() {
+                if axes.contains(i) { if keep { out.append(.fixed(1)) } } else { out.append(d) }
+            }
+            return [TensorType(x.dtype, out)]
+        case .softmax, .logSoftmax:
+            _ = try ShapeRules.normalizeAxis(try node.attributes.int("axis", default: -1), x.rank)
+            return [x]
+        default: throw notInFamily(node.op)
+        }
+    }
+
+    public static func evaluate(_ node: Node, _ x: [Tensor?], _ outTypes: [TensorType], _ g: Graph) throws -> [Tensor] {
+        let outShape = outTypes[0].fixedShape ?? []
+        var y = [Float](repeating: 0, count: outShape.reduce(1, *))
+        let xs = x[0]!.shape
+        switch node.op {
+        case .reduceMean, .reduceSum:
+            Reduce.reference(node.op == .reduceMean ? .mean : .sum, shape: xs, axes: try ReduceRule.axes(node, xs.count, g), x[0]!.floats, &y)
+        case .softmax, .logSoftmax:
+            var axis = try node.attributes.int("axis", default: -1)
+            if axis < 0 { axis += xs.count }
+            Softmax.reference(x[0]!.floats, &y, outer: xs[..<axis].reduce(1, *), axis: xs[axis], inner: xs[(axis + 1)...].reduce(1, *),
+                              log: node.op == .logSoftmax)
+        default: throw notInFamily(node.op)
+        }
+        return [Tensor(shape: outShape, floats: y)]
+    }
+
+    public static func lower(_ node: Node, _ ctx: LoweringContext) throws -> Lowered {
+        let x = try ctx.kernelShapes(node).x
+        switch node.op {
+        case .reduceMean, .reduceSum:
+            let axes = try ReduceRule.axes(node, x.count, ctx.graph)
+            return .kernel(.reduce(node.op == .reduceMean ? .mean : .sum, try ReducePlan(shape: x, axes: axes)), operands: 1)
+        case .softmax, .logSoftmax:
+            var axis = try node.attributes.int("axis", default: -1)
+            if axis < 0 { axis += x.count }
+            return .kernel(.softmax(outer: x[..<axis].reduce(1, *), axis: x[axis], inner: x[(axis + 1)...].reduce(1, *),
+                                    log: node.op == .logSoftmax))
+        default: throw notInFamily(node.op)
+        }
+    }
+
+    public static func pullback(_ op: Op) -> Pullback? {
+        switch op {
+        case .reduceSum: return { b, n, dy, _ in [try reduce(b, n, dy[0]!, mean: false), nil] }
+        case .reduceMean: return { b, n, dy, _ in [try reduce(b, n, dy[0]!, mean: true), nil] }
+        case .softmax:
+            return { b, n, dy, _ in
+                let y = n.outputs[0], g = dy[0]!
+                let axis = try ShapeRules.normalizeAxis(try n.attributes.int("axis", default: -1), b.rank(y))
+                let s = try b.reduceSum(b.mul(g, y), axes: [axis], keepdims: true)
+                return [try b.mul(y, b.sub(g, s))]
+            }
+        case .logSoftmax:
+            return { b, n, dy, _ in
+                let y = n.outputs[0], g = dy[0]!
+                let axis = try ShapeRules.normalizeAxis(try n.attributes.int("axis", default: -1), b.rank(y))
+                let s = try b.reduceSum(g, axes: [axis], keepdims: true)
+                return [try b.sub(g, b.mul(b.emit(.exp, [y]), s))]
+            }
+        default: return nil
+        }
+    }
+
+    static func reduce(_ b: GradientBuilder, _ n: Node, _ dy: ValueID, mean: Bool) throws -> ValueID {
+        let x = n.inputs[0]!
+        let xd = try b.dims(x)
+        let axes = try ReduceRule.axes(n, xd.count, b.graph)
+        var g = dy
+        if try n.attributes.int("keepdims", default: 1) == 0 && !axes.isEmpty {
+            g = try b.emit(.unsqueeze, [g, b.ints(axes)])
+        }
+        g = try b.expand(g, to: xd)
+        if mean && !axes.isEmpty {
+            var count = 1
+            for a in axes {
+                guard let v = xd[a].value else { throw GraphError("ReduceMean over symbolic dim \(xd[a])") }
+                count *= v
+            }
+            g = try b.mul(g, 1 / Float(count))
+        }
+        return g
+    }
+}
+
+/// Resolved axes of ReduceMean/ReduceSum (the `axes` attribute, else constant input 1).
+public enum ReduceRule {
+    public static func axes(_ node: Node, _ rank: Int, _ g: Graph) throws -> [Int] {
+        let given = try node.attributes.ints("axes") ?? ShapeRules.constantInts(node, 1, g, "axes")
+        if let given, !given.isEmpty {
+            let n = try given.map { try ShapeRules.normalizeAxis($0, rank) }
+            guard Set(n).count == n.count else { throw GraphError("axes \(given) repeat") }
+            return n.sorted()
+        }
+        if try node.attributes.int("noop_with_empty_axes", default: 0) != 0 { return [] }
+        return Array(0..<rank)
+    }
+}

@@ -1,0 +1,36 @@
+// PretransposeGemmB: stores the constant B of a transposed Gemm transposed once, at compile
+// time, so the GEMM kernel packs contiguous rows.
+//
+// Contract: input — a typed graph with static shapes. Every Gemm or FusedGemm node with
+// transB=1 whose B is a float constant (initializer or Constant node) [N, K] reads instead a new
+// initializer [K, N] holding Bᵀ, and loses its transB attribute; the result is the same for
+// every input. A constant read transposed by several nodes is transposed once. The original
+// constant stays (other readers may need it; lowering only stores what it reads). New values
+// are named "<B>/transposed" (with a suffix when taken). Runs inside `Lowering.lower`
+// (`Pipelines.lowering`), so every lowered program gets it.
+
+import GraphIR
+
+public struct PretransposeGemmB: Pass {
+    public let name = "PretransposeGemmB"
+    public init() {}
+
+    public func run(_ graph: inout Graph) throws {
+        let fresh = FreshNames(graph)
+        var transposed: [ValueID: ValueID] = [:]
+        for i in graph.nodes.indices where [.gemm, .fusedGemm].contains(graph.nodes[i].op) {
+            let node = graph.nodes[i]
+            guard try node.attributes.int("transB", default: 0) != 0, let b = node.inputs[1],
+                  let w = graph.constantValue(b), w.dtype == .float32, w.shape.count == 2 else { continue }
+            if transposed[b] == nil {
+                let n = w.shape[0], k = w.shape[1]
+                let f = w.floats
+                var t = [Float](repeating: 0, count: f.count)
+                for r in 0..<n { for c in 0..<k { t[c * n + r] = f[r * k + c] } }
+                transposed[b] = graph.addInitializer(fresh.make(graph.name(of: b) + "/transposed"), Tensor(shape: [k, n], floats: t))
+            }
+            graph.nodes[i].inputs[1] = transposed[b]
+            graph.nodes[i].attributes["transB"] = nil
+        }
+    }
+}

@@ -1,0 +1,145 @@
+// Program+Bind: the interpreter — each KernelCall bound to its kernel over fixed pointers.
+//
+// Contract: `bind` resolves every operand location to an address once and returns a closure
+// that calls the kernel with those pointers and the call's parameters; it runs when the
+// Program is made, so a step does no allocation, lookup or shape logic. Kernels that need no
+// scratch get the arena base (never written). A new KernelCall case is bound here.
+
+import GraphIR
+import Kernels
+
+extension Program {
+    func bind(_ ins: Instruction) -> () throws -> Void {
+        let pool = self.pool
+        let x = ins.inputs.map { $0.map { address($0) } }
+        let y = ins.outputs.map { address($0) }
+        func fin(_ i: Int) -> UnsafeMutablePointer<Float> { x[i]!.assumingMemoryBound(to: Float.self) }
+        let out = y[0].assumingMemoryBound(to: Float.self)
+        // Kernels that need no scratch get the arena base (never written).
+        let scratch = ins.scratch.map { f($0) } ?? arena.assumingMemoryBound(to: Float.self)
+        switch ins.call {
+        case let .gemm(tA, tB, m, n, k, alpha, beta, lda, ldb, epi, batches, fill):
+            let a = fin(0), b = fin(1)
+            var bias = x.count > 2 ? x[2].map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) } : nil
+            if let fill, let c = bias {
+                bias = nil
+                return {
+                    Expand.run(fill, c, out, pool: pool)
+                    Gemm.sgemm(transA: tA, transB: tB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                               b: b, ldb: ldb, beta: beta, c: out, ldc: n, bias: nil, epilogue: [], pool: pool)
+                }
+            }
+            return {
+                for (ao, bo, yo) in batches {
+                    Gemm.sgemm(transA: tA, transB: tB, m: m, n: n, k: k, alpha: alpha, a: a + ao, lda: lda,
+                               b: b + bo, ldb: ldb, beta: beta, c: out + yo, ldc: n, bias: bias, epilogue: epi, pool: pool)
+                }
+            }
+        case let .conv(shape, epi):
+            let xp = fin(0), w = fin(1)
+            let bias = x.count > 2 ? x[2].map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) } : nil
+            return { Conv2D.forward(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, scratch: scratch, pool: pool) }
+        case let .convTranspose(shape, epi):
+            let xp = fin(0), w = fin(1)
+            let bias = x.count > 2 ? x[2].map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) } : nil
+            return { ConvTranspose2D.forward(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, scratch: scratch, pool: pool) }
+        case let .convTransposeBatchNorm(shape, eps, act):
+            let xp = fin(0), w = fin(1), sc = fin(3), be = fin(4)
+            let bias = x[2].map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) }
+            let z = y[1].assumingMemoryBound(to: Float.self), mean = y[2].assumingMemoryBound(to: Float.self)
+            let variance = y[3].assumingMemoryBound(to: Float.self)
+            return {
+                ConvTransposeBatchNorm.forward(shape, x: xp, weight: w, bias: bias, scale: sc, beta: be, epsilon: eps, activation: act,
+                                               y: out, z: z, mean: mean, variance: variance, scratch: scratch, pool: pool)
+            }
+        case let .batchNorm(n, c, sp, eps, act):
+            let xp = fin(0), sc = fin(1), bi = fin(2), mean = fin(3), variance = fin(4)
+            return {
+                BatchNormInference.run(xp, out, scale: sc, bias: bi, mean: mean, variance: variance, epsilon: eps,
+                                       batch: n, channels: c, spatial: sp, activation: act, pool: pool)
+            }
+        case let .unary(op, count):
+            let xp = fin(0)
+            return { Unary.run(op, xp, out, count: count, pool: pool) }
+        case let .binary(op, plan):
+            let a = fin(0), b = fin(1)
+            return { Binary.run(op, plan, a, b, out, pool: pool) }
+        case let .expand(plan):
+            let xp = fin(0)
+            return { Expand.run(plan, xp, out, pool: pool) }
+        case let .copy(bytes):
+            let src = x[0]!, dst = y[0]
+            return { dst.copyMemory(from: src, byteCount: bytes) }
+        case let .transpose(plan):
+            let xp = fin(0)
+            return { Transpose.run(plan, xp, out, pool: pool) }
+        case let .concat(sizes, outer, inner):
+            let parts = UnsafeMutableBufferPointer<UnsafePointer<Float>>.allocate(capacity: x.count)
+            for (i, p) in x.enumerated() { parts[i] = UnsafePointer(p!.assumingMemoryBound(to: Float.self)) }
+            let keep = ConcatParts(parts, sizes)
+            return { Concat.run(inputs: UnsafeBufferPointer(keep.parts), axisSizes: UnsafeBufferPointer(keep.sizes), outer: outer, inner: inner, out, pool: pool) }
+        case let .gather(outer, axis, inner, count):
+            let data = fin(0), idx = UnsafePointer(x[1]!.assumingMemoryBound(to: Int64.self))
+            return {
+                try Gather.run(data, indices: idx, indexCount: count, out, outer: outer, axisSize: axis, inner: inner, pool: pool)
+            }
+        case let .slice(plan):
+            let xp = fin(0)
+            return { Slice.run(plan, xp, out, pool: pool) }
+        case let .reduce(kind, plan):
+            let xp = fin(0)
+            return { Reduce.run(kind, plan, xp, out, pool: pool) }
+        case let .softmax(o, a, i, log):
+            let xp = fin(0)
+            return { Softmax.run(xp, out, outer: o, axis: a, inner: i, log: log, pool: pool) }
+        case let .pool(shape, isMax):
+            let xp = fin(0)
+            return {
+                if isMax { Pool2D.max(shape, xp, out, pool: pool) } else { Pool2D.average(shape, xp, out, pool: pool) }
+            }
+        case let .globalAveragePool(planes, size):
+            let xp = fin(0)
+            return { Pool2D.globalAverage(xp, out, planes: planes, spatial: size, pool: pool) }
+        case let .sign(count):
+            let xp = fin(0)
+            return { Grad.sign(xp, out, count: count, pool: pool) }
+        case let .leakyReluGrad(alpha, count):
+            let dy = fin(0), yv = fin(1)
+            return { Grad.leakyReluGrad(alpha: alpha, dy, yv, out, count: count, pool: pool) }
+        case let .gatherGrad(outer, axis, inner, count):
+            let dy = fin(0), idx = UnsafePointer(x[1]!.assumingMemoryBound(to: Int64.self))
+            return {
+                try Grad.gatherGrad(dy, indices: idx, indexCount: count, out, outer: outer, axisSize: axis, inner: inner, pool: pool)
+            }
+        case let .adam(c, count, counter):
+            let g = fin(0), m = y[1].assumingMemoryBound(to: Float.self), v = y[2].assumingMemoryBound(to: Float.self)
+            let step = store!.counter(counter)
+            return {
+                step.pointee += 1
+                Optimizers.adam(c, step: step.pointee, param: out, grad: g, m: m, v: v, count: count, pool: pool)
+            }
+        case let .sgd(c, count, counter):
+            let g = fin(0), b = y[1].assumingMemoryBound(to: Float.self)
+            let step = store!.counter(counter)
+            return {
+                step.pointee += 1
+                Optimizers.sgd(c, step: step.pointee, param: out, grad: g, buffer: b, count: count, pool: pool)
+            }
+        case let .rmsprop(c, count):
+            let g = fin(0), s = y[1].assumingMemoryBound(to: Float.self)
+            return { Optimizers.rmsprop(c, param: out, grad: g, square: s, count: count, pool: pool) }
+        }
+    }
+}
+
+/// Owns the pointer array a Concat thunk reads.
+final class ConcatParts {
+    let parts: UnsafeMutableBufferPointer<UnsafePointer<Float>>
+    let sizes: UnsafeMutableBufferPointer<Int>
+    init(_ p: UnsafeMutableBufferPointer<UnsafePointer<Float>>, _ s: [Int]) {
+        parts = p
+        sizes = .allocate(capacity: s.count)
+        _ = sizes.initialize(from: s)
+    }
+    deinit { parts.deallocate(); sizes.deallocate() }
+}

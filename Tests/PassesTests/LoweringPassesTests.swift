@@ -1,0 +1,82 @@
+// LoweringPassesTests: PretransposeGemmB and CoerceIntegerOperands, the graph rewrites that
+// `Lowering.lower` runs first (Pipelines.lowering): golden IR of each rewrite, the rewritten
+// graph computing the same values as the original (scalar reference evaluator), and the error
+// for a computed integer operand.
+
+import XCTest
+import GraphIR
+import Passes
+
+final class LoweringPassesTests: XCTestCase {
+    /// y = relu(Gemm(x, W, b, transB)) with W read transposed by a second Gemm too, and
+    /// z = y ^ 2 (an int64 exponent) + y · 3 (a Constant node int64).
+    static func graph() -> Graph {
+        var g = Graph(name: "lowering_rewrites")
+        let x = g.addInput("x", TensorType(.float32, fixed: [2, 3]))
+        let w = g.addInitializer("W", Tensor(shape: [4, 3], floats: (0..<12).map { Float($0 % 5) / 4 - 0.5 }))
+        let b = g.addInitializer("b", Tensor(shape: [4], floats: [0.1, -0.2, 0.3, -0.4]))
+        let y = g.addNode(.gemm, [x, w, b], outputs: ["y"], attributes: ["transB": .int(1)], name: "fc")[0]
+        let y2 = g.addNode(.gemm, [x, w], outputs: ["y2"], attributes: ["transB": .int(1), "alpha": .float(0.5)], name: "fc2")[0]
+        let two = g.addInitializer("two", Tensor(shape: [], int64s: [2]))
+        let three = g.addNode(.constant, [], outputs: ["three"], attributes: ["value": .tensor(Tensor(shape: [1], int64s: [3]))], name: "three")[0]
+        let p = g.addNode(.pow, [y, two], outputs: ["p"], name: "square")[0]
+        let m = g.addNode(.mul, [y2, three], outputs: ["m"], name: "triple")[0]
+        g.outputs = [g.addNode(.add, [p, m], outputs: ["z"], name: "sum")[0]]
+        return g
+    }
+
+    func evaluate(_ g: Graph, _ x: Tensor) throws -> [Float] {
+        var g = g
+        try InferShapes().run(&g)
+        var env: [ValueID: Tensor] = g.initializers
+        env[g.inputs[0]] = x
+        for node in g.nodes {
+            let out = try ConstantEvaluator.evaluate(node, node.inputs.map { $0.flatMap { env[$0] } }, node.outputs.map { g.type(of: $0)! }, graph: g)
+            for (v, t) in zip(node.outputs, out) { env[v] = t }
+        }
+        return env[g.outputs[0]]!.floats
+    }
+
+    func testPretransposeGemmB() throws {
+        var g = Self.graph()
+        try InferShapes().run(&g)
+        let before = g
+        try PretransposeGemmB().run(&g)
+        try g.verify()
+        assertGolden(g.text(elidingAbove: nil), "lowering_rewrites.after.PretransposeGemmB")
+        // Both Gemms read one new [3, 4] initializer holding Wᵀ and lost transB.
+        let gemms = g.nodes.filter { $0.op == .gemm }
+        XCTAssertEqual(gemms.count, 2)
+        XCTAssertEqual(gemms[0].inputs[1], gemms[1].inputs[1])
+        XCTAssertEqual(g.initializers[gemms[0].inputs[1]!]?.shape, [3, 4])
+        XCTAssertTrue(gemms.allSatisfy { $0.attributes["transB"] == nil })
+        let x = Tensor(shape: [2, 3], floats: [0.5, -1, 2, 0.25, 1.5, -0.75])
+        XCTAssertEqual(try evaluate(g, x), try evaluate(before, x))
+    }
+
+    func testCoerceIntegerOperands() throws {
+        var g = Self.graph()
+        try InferShapes().run(&g)
+        let before = g
+        try CoerceIntegerOperands().run(&g)
+        try g.verify()
+        assertGolden(g.text(elidingAbove: nil), "lowering_rewrites.after.CoerceIntegerOperands")
+        for n in g.nodes where [.pow, .mul].contains(n.op) {
+            let t = try XCTUnwrap(g.initializers[n.inputs[1]!], "\(n.name) reads a float initializer")
+            XCTAssertEqual(t.dtype, .float32)
+        }
+        let x = Tensor(shape: [2, 3], floats: [0.5, -1, 2, 0.25, 1.5, -0.75])
+        XCTAssertEqual(try evaluate(g, x), try evaluate(before, x))
+    }
+
+    func testComputedIntegerOperandIsAnError() throws {
+        var g = Graph(name: "computed_exponent")
+        let x = g.addInput("x", TensorType(.float32, fixed: [2]))
+        let e = g.addInput("e", TensorType(.int64, fixed: [2]))
+        g.outputs = [g.addNode(.pow, [x, e], outputs: ["y"], name: "p")[0]]
+        try InferShapes().run(&g)
+        XCTAssertThrowsError(try CoerceIntegerOperands().run(&g)) { error in
+            XCTAssertEqual("\(error)", "node 0 'p' (Pow): Pow with a i64 operand that is not constant is not supported")
+        }
+    }
+}
