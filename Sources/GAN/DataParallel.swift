@@ -15,6 +15,8 @@
 // - Logged scalars (losses, gradient norms) are the same weighted mean over ranks, so rank 0
 //   logs global-batch losses and every rank sees the same NaN / stop decisions. The stop flag
 //   (a signal on any rank) travels with them, so all ranks stop after the same iteration.
+// - Synchronised BatchNorm (`sync_batchnorm: true`): a step program's AllReduce instructions
+//   get the communicator too (Program.setCollective): mode mean scales by the share and sums.
 // - `broadcastState` copies rank 0's parameters, optimizer state and counters to every rank.
 // - `replicaHash` / `checkReplicas`: a hash of every stored buffer, compared over ranks.
 // With K = 1 none of this changes a step (no collective is inserted, shards are whole).
@@ -89,6 +91,17 @@ public final class DataParallel {
             for i in buffer.indices { buffer[i] *= w }
             try comm.allreduceSum(buffer)
             self.collectiveSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        }
+        if step.program.hasAllReduce {
+            // Synchronised BatchNorm: batch statistics (and their gradients) as the share-weighted
+            // mean over ranks, element counts as the plain sum.
+            step.program.setCollective { [unowned self] buffer, sum in
+                if !sum {
+                    let w = self.share
+                    for i in buffer.indices { buffer[i] *= w }
+                }
+                try comm.allreduceSum(buffer)
+            }
         }
         fusionFloats[step.graph.name, default: 0] = max(fusionFloats[step.graph.name] ?? 0, n)
     }

@@ -30,7 +30,8 @@ public final class GANSteps {
     public let discriminator: Graph
     public let generatorParameters: [String]
     public let discriminatorParameters: [String]
-    /// The pass pipeline each step is compiled with (set before the first step is built).
+    /// The pass pipeline each step is compiled with (set before the first step is built):
+    /// `TrainStep.pipelineSynchronized` when the spec sets `sync_batchnorm`, else `TrainStep.pipeline`.
     public var passes: [Pass] = TrainStep.pipeline
     private var dSteps: [Int: TrainStep] = [:]
     private var gSteps: [[Int]: TrainStep] = [:]
@@ -45,6 +46,7 @@ public final class GANSteps {
         self.spec = spec
         self.seed = seed ?? spec.seed
         self.pool = ThreadPool(threads: threads)
+        if spec.syncBatchNorm { passes = TrainStep.pipelineSynchronized }
         let graphs = try spec.buildGraphs(seed: self.seed)
         guard let g = graphs.first(where: { $0.name == "generator" })?.graph else {
             throw GraphError("\(spec.file): the spec has no network named 'generator'")
@@ -113,7 +115,8 @@ public final class GANSteps {
             let one = c.scalar(1)
             let mix = c.add(c.apply(.mul, [alpha, x]), c.apply(.mul, [c.sub(one, alpha), fake]))
             let disc = discriminator
-            let gp = try c.gradientPenalty(at: mix, lambda: Float(loss.penaltyWeight ?? 10)) { comp, xm in
+            let gp = try c.gradientPenalty(at: mix, lambda: Float(loss.penaltyWeight ?? 10),
+                                           synchronizedBatchNorm: spec.syncBatchNorm) { comp, xm in
                 try comp.call(disc, [xm] + labelArgs, training: true)[0]
             }
             outputs = [wdist, gp]
@@ -122,7 +125,8 @@ public final class GANSteps {
             let bce = c.add(c.bceWithLogits(dReal, target: Float(loss.realLabel)), c.bceWithLogits(dFake, target: Float(loss.fakeLabel)))
             let perturbed = c.input("perturbed", TensorType(.float32, fixed: [n] + imageShape))
             let disc = discriminator
-            let gp = try c.gradientPenalty(at: perturbed, lambda: Float(loss.penaltyWeight ?? 10)) { comp, xm in
+            let gp = try c.gradientPenalty(at: perturbed, lambda: Float(loss.penaltyWeight ?? 10),
+                                           synchronizedBatchNorm: spec.syncBatchNorm) { comp, xm in
                 try comp.call(disc, [xm] + labelArgs, training: true)[0]
             }
             outputs = [bce, gp]

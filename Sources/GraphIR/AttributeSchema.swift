@@ -26,6 +26,7 @@ extension Op {
         case .dropout: return ["seed": "int", "ratio": "float", "is_test": "int"]
         case .leakyReluGrad: return ["alpha": "float"]
         case .gatherGrad: return ["axis": "int", "size": "int"]
+        case .allReduce: return ["mode": "string"]
         case .reshape: return ["allowzero": "int"]
         case .flatten, .concat, .gather, .softmax, .logSoftmax: return ["axis": "int"]
         case .transpose: return ["perm": "ints"]

@@ -11,12 +11,20 @@
 // "<node>/<what>" (made unique). Autodiff then differentiates the primitives, so BN's
 // backward and double backward need no rules of their own. Inference-mode nodes are left
 // alone. When every graph input is typed the graph is re-typed with InferShapes.
+// `synchronized: true` (SyncBatchNorm, data-parallel training): the batch mean and the biased
+// variance are the global batch's — each per-rank ReduceMean is wrapped in AllReduce (mode
+// "mean", weighted by each rank's share of the batch; its pullback is itself, so the backward
+// pass reduces the gradient sums over ranks as SyncBatchNorm does) — and n in the running
+// variance's n/(n − 1) is the global count, AllReduce (mode "sum") of the rank's static count.
+// In one process AllReduce is the identity, so the values equal the unsynchronised form's.
 
 import GraphIR
 
 public struct ExpandTrainingBatchNorm: Pass {
     public let name = "ExpandTrainingBatchNorm"
-    public init() {}
+    /// Whether batch statistics are reduced over the ranks (see the file header).
+    public let synchronized: Bool
+    public init(synchronized: Bool = false) { self.synchronized = synchronized }
 
     public func run(_ graph: inout Graph) throws {
         let fresh = FreshNames(graph).make
@@ -46,9 +54,13 @@ public struct ExpandTrainingBatchNorm: Pass {
             let axesV = const(Tensor(shape: [axes.count], int64s: axes.map(Int64.init)), "axes")
             let bshape = [1, c] + Array(repeating: 1, count: xt.rank - 2)
             let shapeV = const(Tensor(shape: [bshape.count], int64s: bshape.map(Int64.init)), "channel_shape")
-            let mean = emit(.reduceMean, [x, axesV], "mean", ["keepdims": .int(1)])
+            func global(_ v: ValueID, _ what: String) -> ValueID {
+                synchronized ? emit(.allReduce, [v], what, ["mode": .string("mean")]) : v
+            }
+            let mean = global(emit(.reduceMean, [x, axesV], "mean", ["keepdims": .int(1)]), "global_mean")
             let centered = emit(.sub, [x, mean], "centered")
-            let variance = emit(.reduceMean, [emit(.mul, [centered, centered], "squared"), axesV], "var", ["keepdims": .int(1)])
+            let variance = global(emit(.reduceMean, [emit(.mul, [centered, centered], "squared"), axesV], "var", ["keepdims": .int(1)]),
+                                  "global_var")
             let std = emit(.sqrt, [emit(.add, [variance, const(Tensor(shape: [], floats: [eps]), "epsilon")], "var_eps")], "std")
             let normalized = emit(.div, [centered, std], "normalized")
             let scaled = emit(.mul, [normalized, emit(.reshape, [scale, shapeV], "scale_c")], "scaled")
@@ -57,7 +69,12 @@ public struct ExpandTrainingBatchNorm: Pass {
                 let n = TensorType(xt.dtype, axes.map { xt.shape[$0] }).elementCount
                 let batchMean = emit(.squeeze, [mean, axesV], "batch_mean")
                 let batchVar = node.outputs.count > 2 ? emit(.squeeze, [variance, axesV], "batch_var") : nil
-                try Self.runningUpdates(node, mean: batchMean, variance: batchVar, count: n, base: base,
+                var globalCount: ValueID?
+                if synchronized, batchVar != nil, let n {
+                    globalCount = emit(.allReduce, [const(Tensor(shape: [], floats: [Float(n)]), "count")], "global_count",
+                                       ["mode": .string("sum")])
+                }
+                try Self.runningUpdates(node, mean: batchMean, variance: batchVar, count: n, globalCount: globalCount, base: base,
                                         in: &graph, fresh: fresh, here: here, xType: xt)
             }
         }
@@ -69,8 +86,9 @@ public struct ExpandTrainingBatchNorm: Pass {
     /// Appends the running-statistics outputs of training-mode BatchNormalization `node` (its
     /// outputs 1 and 2, when present) from the batch mean and biased variance (f32[C] values):
     /// running_mean = momentum·input_mean + (1 − momentum)·mean and
-    /// running_var = momentum·input_var + (1 − momentum)·var·n/(n − 1), n = `count` elements per channel.
-    static func runningUpdates(_ node: Node, mean: ValueID, variance: ValueID?, count: Int?, base: String,
+    /// running_var = momentum·input_var + (1 − momentum)·var·n/(n − 1), n = `count` elements per channel,
+    /// or the run-time scalar `globalCount` when given (synchronised statistics).
+    static func runningUpdates(_ node: Node, mean: ValueID, variance: ValueID?, count: Int?, globalCount: ValueID? = nil, base: String,
                                in graph: inout Graph, fresh: (String) -> String, here: String, xType: TensorType) throws {
         guard node.outputs.count > 1 else { return }
         let momentum = try node.attributes.float("momentum", default: 0.9)
@@ -88,7 +106,10 @@ public struct ExpandTrainingBatchNorm: Pass {
             guard let n = count, n > 1, let variance else {
                 throw GraphError("\(here): the running variance needs a static batch·spatial count above 1, X is \(xType)")
             }
-            let unbias = const(m * Float(n) / Float(n - 1), "take_unbiased")
+            // m·n/(n − 1) = m/(1 − 1/n).
+            let unbias = globalCount.map {
+                emit(.div, [take, emit(.sub, [const(1, "one"), emit(.div, [const(1, "one"), $0], "inverse_count")], "unbias")], "take_unbiased")
+            } ?? const(m * Float(n) / Float(n - 1), "take_unbiased")
             _ = emit(.add, [emit(.mul, [node.inputs[4]!, keep], "old_var"), emit(.mul, [variance, unbias], "new_var")],
                      "running_var", output: node.outputs[2])
         }

@@ -12,6 +12,10 @@
 // at most once per program, before the first run. The collective is a step without an
 // instruction: `text` does not show it and `runProfiled` returns one more time (its own, at the
 // first update's index).
+// `setCollective(_:)` gives the program's AllReduce instructions (synchronised BatchNorm
+// statistics) their collective: each copies its input to its output and calls the hook on the
+// output with `sum` (plain sum over ranks) or not (share-weighted mean). Without a hook they are
+// copies, so a single process computes the same values with or without one.
 
 import Kernels
 
@@ -72,6 +76,21 @@ extension Program {
             }
         }, at: at)
         return total
+    }
+}
+
+/// The run-time target of a program's AllReduce instructions (nil: single process, a copy).
+final class CollectiveHook {
+    var reduce: ((UnsafeMutableBufferPointer<Float>, _ sum: Bool) throws -> Void)?
+}
+
+extension Program {
+    /// Whether the program has AllReduce instructions (synchronised BatchNorm).
+    public var hasAllReduce: Bool { instructions.contains { if case .allReduce = $0.call { return true }; return false } }
+
+    /// Sets the collective AllReduce instructions call (see the file header).
+    public func setCollective(_ reduce: @escaping (UnsafeMutableBufferPointer<Float>, _ sum: Bool) throws -> Void) {
+        collectiveHook.reduce = reduce
     }
 }
 

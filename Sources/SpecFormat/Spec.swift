@@ -27,6 +27,9 @@ public struct Spec: Sendable {
     public var output: OutputSpec
     /// gan-train's training-health monitor (Spec+Health.swift).
     public var health = HealthSpec()
+    /// `sync_batchnorm`: data-parallel training reduces BatchNorm batch statistics over the
+    /// ranks (SyncBatchNorm); false (default): each rank normalises with its own shard's.
+    public var syncBatchNorm = false
     /// The networks, in spec order.
     public var networks: [NetworkSpec]
 
@@ -253,7 +256,8 @@ struct SpecReader {
 
     func spec(_ root: Node) throws -> Spec {
         let m = try MapReader(root, "the spec", ctx, keys: ["name", "description", "seed", "dataset", "latent", "conditional",
-                                                             "init", "networks", "loss", "schedule", "optimizers", "output", "health"])
+                                                             "init", "networks", "loss", "schedule", "optimizers", "output", "health",
+                                                             "sync_batchnorm"])
         let name = try m.string("name") ?? ""
         let seed: UInt64
         if let s = m.value("seed") {
@@ -315,6 +319,7 @@ struct SpecReader {
                         dataset: dataset, latent: latent, conditional: conditional, loss: loss, schedule: schedule,
                         optimizers: optimizers, output: output, networks: networks)
         spec.health = try health(m.has("health") ? m.value("health") : nil)
+        spec.syncBatchNorm = try m.value("sync_batchnorm").map { try ctx.bool($0, "sync_batchnorm") } ?? false
         return spec
     }
 

@@ -30,7 +30,8 @@ final class DataParallelTrainingTests: XCTestCase {
     /// A tiny WGAN-GP; `critic` is the critic's layer list, `extra` more top-level spec lines.
     /// SGD by default: unlike Adam (whose first update is ±lr whatever the gradient's scale) it
     /// shows a wrongly scaled average as a wrong weight.
-    func writeSpec(critic: String = DataParallelTrainingTests.plainCritic, generatorNorm: String = "", extra: String = "",
+    func writeSpec(critic: String = DataParallelTrainingTests.plainCritic, generatorFirst: String = "linear: 32",
+                   generatorNorm: String = "", extra: String = "",
                    optimizer: String = "{kind: sgd, lr: 0.05, momentum: 0.5}",
                    schedule: String = "{epochs: 3, batch_size: 8, generator_frequency: 1, image_frequency: 2}") throws -> String {
         let yaml = """
@@ -43,7 +44,7 @@ final class DataParallelTrainingTests: XCTestCase {
             role: generator
             inputs: {z: latent}
             layers:
-              - linear: 32
+              - \(generatorFirst)
         \(generatorNorm)
               - leaky_relu: 0.2
               - linear: 64
@@ -205,6 +206,72 @@ final class DataParallelTrainingTests: XCTestCase {
         XCTAssertEqual(c.counters.iteration, 6)
         let names = Set(c.tensors.map(\.name))
         XCTAssertTrue(names.isSuperset(of: ["generator/bn1.running_mean", "generator/bn1.running_var"]), "\(names)")
+    }
+
+    /// BatchNorm after a bias-free conv (a bias ahead of BatchNorm has a zero gradient in exact
+    /// arithmetic, so its value would be rounding noise, meaningless to compare relatively).
+    static let batchNormCritic = """
+              - conv: {out: 4, kernel: 4, stride: 2, padding: 1, bias: false}
+              - batchnorm2d
+              - leaky_relu: 0.2
+              - reshape: [-1, 64]
+              - linear: 1
+              - {reshape: [-1], name: logit}
+    """
+
+    /// SGD at a rate that keeps a BatchNorm critic under WGAN-GP from blowing up within the
+    /// test's steps (an exploding run amplifies summation-order rounding past any tolerance).
+    static let gentleSGD = "{kind: sgd, lr: 0.01, momentum: 0.5}"
+
+    /// `sync_batchnorm: true` (issue 16): a generator and a critic with BatchNorm trained by two
+    /// ranks equal the single-process run with the same global batch — weights, optimizer state
+    /// and running statistics — within float-summation rounding. The critic's BatchNorm sits
+    /// under WGAN-GP's gradient penalty, so the double backward through the synchronised
+    /// statistics is covered too. Without sync the same job differs (per-rank statistics), so
+    /// the comparison is sensitive to the synchronisation.
+    func testSyncBatchNormTwoRanksEqualOneProcess() throws {
+        let spec = try writeSpec(critic: Self.batchNormCritic, generatorFirst: "linear: {out: 32, bias: false}",
+                                 generatorNorm: "      - batchnorm1d", extra: "sync_batchnorm: true", optimizer: Self.gentleSGD)
+        try train(spec, "single", ranks: nil, ["--max-steps", "6"])
+        try train(spec, "two", ranks: 2, ["--max-steps", "6", "--check-replicas"])
+        let a = try checkpoint("single"), b = try checkpoint("two")
+        XCTAssertEqual(a.counters.iteration, 6)
+        let names = Set(a.tensors.map(\.name))
+        XCTAssertTrue(names.isSuperset(of: ["generator/bn1.running_var", "critic/bn1.running_var"]), "\(names)")
+        assertSame(a, b, tolerance: 1e-5)
+        print("sync_batchnorm K=2 vs 1 process: max relative difference \(maxRelativeDifference(a, b))")
+        // The exported models are inference graphs: no collective in them.
+        for model in ["generator.pb", "critic.pb"] {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: root + "/two/" + model))
+            XCTAssertNil(bytes.range(of: Data("AllReduce".utf8)), model)
+            XCTAssertNotNil(bytes.range(of: Data("BatchNormalization".utf8)), model)
+        }
+
+        let unsynced = try writeSpec(critic: Self.batchNormCritic, generatorFirst: "linear: {out: 32, bias: false}",
+                                     generatorNorm: "      - batchnorm1d", optimizer: Self.gentleSGD)
+        try train(unsynced, "perRank", ranks: 2, ["--max-steps", "6"])
+        let perRank = maxRelativeDifference(a, try checkpoint("perRank"))
+        print("per-rank BatchNorm K=2 vs 1 process: max relative difference \(perRank)")
+        XCTAssertGreaterThan(perRank, 1e-3, "per-rank statistics should differ from the global batch's")
+    }
+
+    /// Synchronised statistics over uneven shards (2, 3, 3 of 8) are the share-weighted means, so
+    /// three ranks still equal one process.
+    func testSyncBatchNormUnevenShards() throws {
+        let spec = try writeSpec(critic: Self.batchNormCritic, generatorFirst: "linear: {out: 32, bias: false}",
+                                 generatorNorm: "      - batchnorm1d", extra: "sync_batchnorm: true", optimizer: Self.gentleSGD)
+        try train(spec, "single", ranks: nil, ["--max-steps", "4"])
+        try train(spec, "three", ranks: 3, ["--max-steps", "4", "--check-replicas"])
+        assertSame(try checkpoint("single"), try checkpoint("three"), tolerance: 1e-5)
+    }
+
+    /// The largest per-tensor difference of two checkpoints relative to the tensor's largest magnitude.
+    func maxRelativeDifference(_ a: Checkpoint.Contents, _ b: Checkpoint.Contents) -> Float {
+        let tb = Dictionary(uniqueKeysWithValues: b.tensors.map { ($0.name, $0.values) })
+        return a.tensors.map { t in
+            let scale = max(t.values.map(abs).max() ?? 0, 1e-6)
+            return (zip(t.values, tb[t.name] ?? []).map { abs($0 - $1) }.max() ?? 0) / scale
+        }.max() ?? 0
     }
 
     /// Three ranks split a batch of 8 as 2, 3, 3: each rank's gradient is weighted by its share,
