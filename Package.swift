@@ -47,10 +47,12 @@ let package = Package(
         .target(name: "Data", dependencies: ["Core", "CZlib", "CTurboJPEG", "Media", "GraphIR"], swiftSettings: plain),
         .target(name: "Training", dependencies: ["Core", "GraphIR", "Passes", "Runtime", "Kernels"], swiftSettings: plain),
         .target(name: "Metrics", dependencies: ["Core", "GraphIR", "Runtime", "Kernels"], swiftSettings: fast),
-        .target(name: "GAN", dependencies: ["Core", "GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat", "Training", "CZlib"], swiftSettings: plain),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .target(name: "Distributed", dependencies: ["CMPI"], swiftSettings: plain),
+        .target(name: "GAN", dependencies: ["Core", "GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat", "Training", "CZlib", "Distributed"], swiftSettings: plain),
         .target(name: "SpecFormat", dependencies: ["Core", "GraphIR", "Passes", .product(name: "Yams", package: "Yams")], swiftSettings: plain),
         .target(name: "Commands", dependencies: [
-            "Core", "SpecFormat", "Training", "GAN", "Data", "GraphIR", "Passes", "Runtime", "Kernels", "Media", "ONNX", "Metrics", "SeedModels",
+            "Core", "SpecFormat", "Training", "GAN", "Data", "Distributed", "GraphIR", "Passes", "Runtime", "Kernels", "Media", "ONNX", "Metrics", "SeedModels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: plain),
         .executableTarget(name: "gan-train", dependencies: ["Commands"], path: "Tools/gan-train", swiftSettings: plain),
@@ -73,6 +75,7 @@ let package = Package(
         .testTarget(name: "SpecFormatTests", dependencies: ["Core", "SpecFormat", "GraphIR"], swiftSettings: plain),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Kernels"], swiftSettings: plain),
         .testTarget(name: "CommandsTests", dependencies: ["Core", "Commands", "Media", "GraphIR", "GAN", "TestSupport"], swiftSettings: plain),
+        .testTarget(name: "DistributedTests", dependencies: ["Core", "Distributed", "GAN", "GraphIR", "Media", "Runtime", "Training", "Kernels", "TestSupport"], swiftSettings: plain),
     ]
 )
 

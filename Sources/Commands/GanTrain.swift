@@ -39,6 +39,7 @@ public struct GanTrain: ParsableCommand {
           gan-train Specs/mnist_wgangp.yaml --epochs 5 --threads 2
           gan-train Specs/mnist_gan.yaml --max-steps 200 --out runs/short
           gan-train --resume runs/mnist_gan          (continues from runs/mnist_gan/checkpoint.gck)
+          mpirun -np 2 gan-train Specs/mnist_gan.yaml --threads 1   (data-parallel over 2 ranks; batch_size is the global batch)
         MNIST-like specs train on Fashion-MNIST (Debian: apt-get install dataset-fashion-mnist);
         --dataset mnist:DIR, cifar10:DIR or folder:DIR name other data.
         """,
@@ -62,6 +63,7 @@ public struct GanTrain: ParsableCommand {
     @Flag(help: "Allow a fresh run into a directory that holds a run (its files are replaced).") var overwrite = false
     @Flag(help: "Allow --resume with another spec or other overrides than the run was started with.") var allowSpecChange = false
     @Flag(name: .shortAndLong, help: "No progress line.") var quiet = false
+    @Flag(help: "Under mpirun: after every iteration, check that all ranks hold identical weights (a hash); a mismatch stops the run.") var checkReplicas = false
 
     public init() {}
 
@@ -81,7 +83,8 @@ public struct GanTrain: ParsableCommand {
         guard logEvery >= 1 else { throw ValidationError("--log-every must be at least 1") }
     }
 
-    public func run() throws {
+    /// The run (GanTrain+Distributed.swift's `run()` calls it with the MPI job's helper, or nil).
+    func runTraining(_ parallel: DataParallel?) throws {
         var checkpoint: Checkpoint.Contents? = nil
         if let resume {
             let file = (resume as NSString).appendingPathComponent("checkpoint.gck")
@@ -92,7 +95,9 @@ public struct GanTrain: ParsableCommand {
         let dir = out ?? resumeDir ?? resolved.spec.output.directory
         // Resuming in place continues the run; anything else starts a run in `dir`.
         let inPlace = resumeDir.map { Self.samePath($0, dir) } ?? false
-        let runDir = try RunDirectory(dir, fresh: !inPlace, overwrite: overwrite)
+        // Rank 0 alone writes the run; other ranks hold a private scratch directory (removed at exit).
+        let writer = parallel.map { $0.rank == 0 } ?? true
+        let runDir = try RunDirectory(writer ? dir : try Self.rankScratch(), fresh: !inPlace, overwrite: overwrite)
         let runSeed = checkpoint?.seed ?? seed ?? resolved.spec.seed
         let runThreads = threads ?? checkpoint?.threads ?? 2
         // Kernels split work without changing reduction orders, so results do not depend on it.
@@ -114,18 +119,22 @@ public struct GanTrain: ParsableCommand {
             let trainer = Trainer(steps: steps, data: source, epochs: epochs, maxSteps: maxSteps,
                                   generatorFrequency: resolved.config.generatorFrequency, fixedSamples: s.output.fixedSamples)
             trainer.run = resolved.config
+            trainer.parallel = parallel
             if let from {
                 // Compile first so optimizer state exists, then overwrite it.
                 _ = try steps.dStep(batch: s.schedule.batchSize)
                 _ = try steps.gStep(batch: s.schedule.batchSize)
                 try trainer.restore(from, file: resume.map { inPlace ? checkpointPath : $0 } ?? checkpointPath)
             }
+            try trainer.broadcastInitialState()
             return trainer
         }
         var trainer = try makeTrainer(checkpoint)
-        if let c = checkpoint, inPlace { try runDir.truncateMetrics(after: c.counters.iteration) }
+        if let c = checkpoint, inPlace, writer { try runDir.truncateMetrics(after: c.counters.iteration) }
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
+        parallel?.stopSignal = { stopRequested != 0 }
+        if let parallel, !writer { return try followRank0(trainer, parallel, runDir: runDir) }
 
         var rollbacks = 0
         let t0 = Date()
@@ -157,6 +166,7 @@ public struct GanTrain: ParsableCommand {
                 }
             }
         }
+        try finishRanks(trainer, started: t0)
         try exportModels(steps: trainer.steps, trainer: trainer, dir: dir)
         let s = resolved.spec
         if s.output.frames, let fps = s.output.videoFPS {
@@ -191,6 +201,7 @@ public struct GanTrain: ParsableCommand {
         var logClock = Date()
         let health = HealthHook(spec: s)
         while let r = try trainer.iterate() {
+            if checkReplicas { try trainer.parallel?.checkReplicas(steps.store, iteration: r.counters.iteration) }
             if let (warnings, report) = health?.observe(r) {
                 try logHealth(warnings, report, log: log)
             }
@@ -226,9 +237,10 @@ public struct GanTrain: ParsableCommand {
             if r.epochEnded && s.output.checkpoint == "epoch" {
                 try saveCheckpoint(trainer, checkpointPath, specCopy)
             }
-            if stopRequested != 0 {
+            if trainer.parallel.map({ _ in r.stopRequested }) ?? (stopRequested != 0) {
                 try saveCheckpoint(trainer, checkpointPath, specCopy)
                 try log.close()
+                try trainer.parallel?.communicator.barrier()  // the other ranks stop once it is written
                 FileHandle.standardError.write("interrupted at iteration \(it); checkpoint written to \(checkpointPath) (resume with --resume \(dir))\n".data(using: .utf8)!)
                 throw ExitCode(130)
             }

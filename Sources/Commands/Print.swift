@@ -61,15 +61,15 @@ public struct Print: ParsableCommand {
             throw CommandError("\(model): --training needs a spec (.yaml)")
         }
         let spec = try Spec.load(path: model)
-        let passes = TrainStep.pipeline
+        let steps = try GANSteps(spec: spec, threads: threads)
+        let passes = steps.passes   // the spec's pipeline (sync_batchnorm: TrainStep.pipelineSynchronized)
         if let after, !passes.contains(where: { $0.name == after }) {
             throw CommandError("unknown training pass '\(after)' (passes: \(passes.map(\.name).joined(separator: ", ")))")
         }
         let elide: Int? = weights ? nil : Graph.literalLimit
-        let steps = try GANSteps(spec: spec, threads: threads)
         for (name, plan) in [("D step", try steps.dPlan(batch: batch)), ("G step", try steps.gPlan(batch: batch))] {
             var k = 0
-            let step = try TrainStep(plan: plan, store: steps.store, inputShapes: [:], pool: steps.pool) { pass, result in
+            let step = try TrainStep(plan: plan, store: steps.store, inputShapes: [:], pool: steps.pool, passes: passes) { pass, result in
                 k += 1
                 if afterAll || pass == after { print("# \(name): after \(k). \(pass)\n" + result.text(elidingAbove: elide), terminator: "") }
             }

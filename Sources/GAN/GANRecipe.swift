@@ -33,6 +33,8 @@ public struct DiscriminatorStep {
     /// The real batch size and the per-sample image shape.
     public var batch: Int
     public var imageShape: [Int]
+    /// Whether the spec sets `sync_batchnorm`: penalties expand the critic's BatchNorms synchronised.
+    public var synchronizedBatchNorm: Bool = false
     /// Inlines another training-mode call of D (with the step's labels) on a value: for penalties.
     public var critic: (inout GraphComposer, ValueID) throws -> ValueID
 }
@@ -132,7 +134,7 @@ public struct WGANGP: GANRecipe {
         let alpha = c.input("alpha", TensorType(.float32, fixed: [d.batch] + Array(repeating: 1, count: d.imageShape.count)))
         let one = c.scalar(1)
         let mix = c.add(c.apply(.mul, [alpha, d.real]), c.apply(.mul, [c.sub(one, alpha), d.fake]))
-        let gp = try c.gradientPenalty(at: mix, lambda: lambda, critic: d.critic)
+        let gp = try c.gradientPenalty(at: mix, lambda: lambda, synchronizedBatchNorm: d.synchronizedBatchNorm, critic: d.critic)
         return DiscriminatorLoss(total: c.add(wdist, gp), extra: [("wdist", wdist), ("gp", gp)])
     }
     public func generatorLoss(_ c: inout GraphComposer, fake: ValueID, dFake: ValueID) -> ValueID { c.negate(c.mean(dFake)) }
@@ -151,7 +153,7 @@ public struct DRAGAN: GANRecipe {
     public func discriminatorLoss(_ c: inout GraphComposer, _ d: DiscriminatorStep) throws -> DiscriminatorLoss {
         let bce = c.add(c.bceWithLogits(d.dReal, target: realLabel), c.bceWithLogits(d.dFake, target: fakeLabel))
         let perturbed = c.input("perturbed", TensorType(.float32, fixed: [d.batch] + d.imageShape))
-        let gp = try c.gradientPenalty(at: perturbed, lambda: lambda, critic: d.critic)
+        let gp = try c.gradientPenalty(at: perturbed, lambda: lambda, synchronizedBatchNorm: d.synchronizedBatchNorm, critic: d.critic)
         return DiscriminatorLoss(total: c.add(bce, gp), extra: [("bce", bce), ("gp", gp)])
     }
     public func generatorLoss(_ c: inout GraphComposer, fake: ValueID, dFake: ValueID) -> ValueID { c.bceWithLogits(dFake, target: 1) }

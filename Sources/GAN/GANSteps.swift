@@ -34,7 +34,8 @@ public final class GANSteps {
     public let discriminatorParameters: [String]
     /// The spec's loss recipe.
     public let recipe: GANRecipe
-    /// The pass pipeline each step is compiled with (set before the first step is built).
+    /// The pass pipeline each step is compiled with (set before the first step is built):
+    /// `TrainStep.pipelineSynchronized` when the spec sets `sync_batchnorm`, else `TrainStep.pipeline`.
     public var passes: [Pass] = TrainStep.pipeline
     private var dSteps: [Int: TrainStep] = [:]
     private var gSteps: [[Int]: TrainStep] = [:]
@@ -49,6 +50,7 @@ public final class GANSteps {
         self.spec = spec
         self.seed = seed ?? spec.seed
         self.pool = ThreadPool(threads: threads)
+        if spec.syncBatchNorm { passes = TrainStep.pipelineSynchronized }
         let graphs = try spec.buildGraphs(seed: self.seed)
         guard let g = graphs.first(where: { $0.name == "generator" })?.graph else {
             throw GraphError("\(spec.file): the spec has no network named 'generator'")
@@ -101,6 +103,7 @@ public final class GANSteps {
         let dFake = try c.call(discriminator, [fake] + labelArgs, training: true)[0]
         let disc = discriminator
         let step = DiscriminatorStep(real: x, fake: fake, dReal: dReal, dFake: dFake, batch: n, imageShape: imageShape,
+                                     synchronizedBatchNorm: spec.syncBatchNorm,
                                      critic: { comp, xm in try comp.call(disc, [xm] + labelArgs, training: true)[0] })
         let loss = try recipe.discriminatorLoss(&c, step)
         // The scores follow the loss: mean D(real), mean D(fake) unless the recipe names its own.

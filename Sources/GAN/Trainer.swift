@@ -37,6 +37,8 @@ public struct IterationReport {
     public var gOutputs: [String: Float]?
     public var frame: Tensor?
     public var epochEnded: Bool
+    /// A stop was asked for (a signal; over MPI: on any rank, agreed by all after this iteration).
+    public var stopRequested = false
 }
 
 public final class Trainer {
@@ -55,6 +57,8 @@ public final class Trainer {
     public var run: RunConfig?
     /// Checks each step's outputs and written state for NaN and infinity (NonFiniteGuard).
     public lazy var nonFiniteGuard = NonFiniteGuard(steps: steps)
+    /// Data-parallel training over several ranks (DataParallel.swift); nil: this process alone.
+    public var parallel: DataParallel?
 
     public init(steps: GANSteps, data: BatchSource, epochs: Int? = nil, maxSteps: Int? = nil,
                 generatorFrequency: Int? = nil, fixedSamples: Int = 100) {
@@ -105,10 +109,11 @@ public final class Trainer {
         let (images, labels) = try data.batch(epoch: counters.epoch, index: counters.cursor)
         counters.cursor += 1
         let it = counters.iteration
-        let d = try steps.dStep(batch: images.shape[0])
-        let dOut = try d.run(steps.dInputs(real: images, labels: labels, iteration: it))
-        var dScalars = d.metricValues(dOut)
-        try nonFiniteGuard.check(dScalars, order: d.metrics.map(\.name), network: steps.discriminator.name, iteration: it)
+        let d = try step(steps.dStep(batch: localBatch(images.shape[0])))
+        let dOut = try d.run(shard(steps.dInputs(real: images, labels: labels, iteration: it), global: images.shape[0]))
+        let dOrder = d.metrics.map(\.name)
+        var (dScalars, stop) = try reduceScalars(d.metricValues(dOut), order: dOrder)
+        try nonFiniteGuard.check(dScalars, order: dOrder, network: steps.discriminator.name, iteration: it)
         dScalars.merge(try steps.advanceBEGAN(dScalars)) { a, _ in a }
         var frame: Tensor? = nil
         if let f = frameFrequency {
@@ -127,10 +132,12 @@ public final class Trainer {
             let n = epochLoop ? images.shape[0] : steps.spec.schedule.batchSize
             // Feature matching: the G step also reads this iteration's real batch.
             let real = steps.gStepNeedsRealBatch
-            let g = try steps.gStep(batch: n, realBatch: real ? images.shape[0] : nil)
-            let gOut = try g.run(steps.gInputs(batch: n, iteration: it, real: real ? images : nil, realLabels: real ? labels : nil))
-            let scalars = g.metricValues(gOut)
-            try nonFiniteGuard.check(scalars, order: g.metrics.map(\.name), network: steps.generator.name, iteration: it)
+            let g = try step(steps.gStep(batch: localBatch(n), realBatch: real ? localBatch(images.shape[0]) : nil))
+            let gOut = try g.run(shard(steps.gInputs(batch: n, iteration: it, real: real ? images : nil, realLabels: real ? labels : nil),
+                                       global: n, batches: ["real": images.shape[0], "real_labels": images.shape[0]]))
+            let gOrder = g.metrics.map(\.name)
+            let scalars = try reduceScalars(g.metricValues(gOut), order: gOrder).scalars
+            try nonFiniteGuard.check(scalars, order: gOrder, network: steps.generator.name, iteration: it)
             gScalars = scalars
             counters.generatorSteps += 1
         }
@@ -140,13 +147,13 @@ public final class Trainer {
         if frame != nil { counters.framesWritten += 1 }
         counters.iteration += 1
         return IterationReport(counters: counters, dOutputs: dScalars,
-                               gOutputs: gScalars,
-                               frame: frame, epochEnded: epochEnded)
+                               gOutputs: gScalars, frame: frame, epochEnded: epochEnded, stopRequested: stop)
     }
 
     /// The fixed-latent samples (inference mode).
     public func sampleFixed() throws -> Tensor {
-        try sampler.sample(z: fixedLatents, labels: fixedLabels)
+        if let p = parallel, p.rank != 0 { return Tensor(shape: [0], floats: []) }  // rank 0 alone writes frames
+        return try sampler.sample(z: fixedLatents, labels: fixedLabels)
     }
 
     // MARK: checkpoints

@@ -118,12 +118,20 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     /// Scatter-add, the gradient of Gather: inputs (dY, indices); output has `size` along `axis`.
     case gatherGrad = "GatherGrad"
 
+    // Gannet-internal collective (made by ExpandTrainingBatchNorm(synchronized: true); never imported).
+
+    /// Element-wise reduction of X over the ranks of a data-parallel job, same shape; attribute
+    /// `mode`: "mean" (default) = Σ_r share_r·X_r with share_r = rank r's fraction of the global
+    /// batch (its own pullback), "sum" = Σ_r X_r (not differentiable). Identity in one process.
+    case allReduce = "AllReduce"
+
     /// True for the gradient ops Autodiff creates; they have no ONNX equivalent.
     public var isGradientInternal: Bool { self == .leakyReluGrad || self == .gatherGrad }
 
     /// True for the ops fusion passes create; they have no ONNX equivalent.
     public var isInternal: Bool {
         self == .fusedConv || self == .fusedConvTranspose || self == .fusedGemm || self == .fusedConvTransposeBatchNorm
+            || self == .allReduce
     }
 
     /// The standard op a fused op extends.
@@ -145,7 +153,7 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
         case .matMul, .add, .sub, .mul, .div, .pow, .gather, .expand, .leakyReluGrad, .gatherGrad: return 2...2
         case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .sign,
              .identity, .flatten, .transpose, .softmax, .logSoftmax, .maxPool, .averagePool,
-             .globalAveragePool:
+             .globalAveragePool, .allReduce:
             return 1...1
         case .reshape: return 2...2
         case .concat: return 1...Int.max
@@ -210,6 +218,7 @@ extension Op {
         case .dropout: return ["seed": "int", "ratio": "float", "is_test": "int"]
         case .leakyReluGrad: return ["alpha": "float"]
         case .gatherGrad: return ["axis": "int", "size": "int"]
+        case .allReduce: return ["mode": "string"]
         case .reshape: return ["allowzero": "int"]
         case .flatten, .concat, .gather, .softmax, .logSoftmax: return ["axis": "int"]
         case .transpose: return ["perm": "ints"]

@@ -36,6 +36,9 @@ public enum KernelCall: CustomStringConvertible {
     case leakyReluGrad(alpha: Float, count: Int)
     /// Scatter-add of dY rows into a zeroed outer × axisSize × inner output; inputs (dY, indices).
     case gatherGrad(outer: Int, axisSize: Int, inner: Int, indexCount: Int)
+    /// Copies `count` floats and reduces them over the ranks through the program's collective
+    /// hook (`sum`: plain sum, else the share-weighted mean); a copy without a hook.
+    case allReduce(count: Int, sum: Bool)
     /// In-place optimizer updates of a state parameter from a gradient (inputs: grad; outputs:
     /// param and its optimizer state); the step counter lives in the store.
     case adam(AdamConfig, count: Int, counter: String)
@@ -81,6 +84,7 @@ public enum KernelCall: CustomStringConvertible {
         case let .globalAveragePool(planes, size): return "globalAveragePool planes=\(planes) size=\(size)"
         case let .sign(n): return "sign count=\(n)"
         case let .leakyReluGrad(alpha, n): return "leakyReluGrad(\(alpha)) count=\(n)"
+        case let .allReduce(count, sum): return "allReduce\(sum ? "Sum" : "Mean") count=\(count)"
         case let .gatherGrad(outer, axis, inner, count): return "gatherGrad outer=\(outer) axis=\(axis) inner=\(inner) indices=\(count)"
         case let .adam(c, count, _): return "adam lr=\(c.lr) betas=(\(c.beta1), \(c.beta2)) eps=\(c.eps) wd=\(c.weightDecay) count=\(count)"
         case let .sgd(c, count, _): return "sgd lr=\(c.lr) momentum=\(c.momentum) count=\(count)"

@@ -11,12 +11,20 @@
 // "<node>/<what>" (made unique). Autodiff then differentiates the primitives, so BN's
 // backward and double backward need no rules of their own. Inference-mode nodes are left
 // alone. When every graph input is typed the graph is re-typed with InferShapes.
+// `synchronized: true` (SyncBatchNorm, data-parallel training): the batch mean and the biased
+// variance are the global batch's — each per-rank ReduceMean is wrapped in AllReduce (mode
+// "mean", weighted by each rank's share of the batch; its pullback is itself, so the backward
+// pass reduces the gradient sums over ranks as SyncBatchNorm does) — and n in the running
+// variance's n/(n − 1) is the global count, AllReduce (mode "sum") of the rank's static count.
+// In one process AllReduce is the identity, so the values equal the unsynchronised form's.
 
 import GraphIR
 
 public struct ExpandTrainingBatchNorm: Pass {
     public let name = "ExpandTrainingBatchNorm"
-    public init() {}
+    /// Whether batch statistics are reduced over the ranks (see the file header).
+    public let synchronized: Bool
+    public init(synchronized: Bool = false) { self.synchronized = synchronized }
 
     public func run(_ graph: inout Graph) throws {
         let b = GraphBuilder(graph)
@@ -40,9 +48,14 @@ public struct ExpandTrainingBatchNorm: Pass {
             let axesV = try const(Tensor(shape: [axes.count], int64s: axes.map(Int64.init)), "axes")
             let bshape = [1, c] + Array(repeating: 1, count: xt.rank - 2)
             let shapeV = try const(Tensor(shape: [bshape.count], int64s: bshape.map(Int64.init)), "channel_shape")
-            let mean = try emit(.reduceMean, [x, axesV], "mean", ["keepdims": .int(1)], nil)
+            let synchronized = self.synchronized
+            func global(_ v: ValueID, _ what: String) throws -> ValueID {
+                synchronized ? try emit(.allReduce, [v], what, ["mode": .string("mean")], nil) : v
+            }
+            let mean = try global(try emit(.reduceMean, [x, axesV], "mean", ["keepdims": .int(1)], nil), "global_mean")
             let centered = try emit(.sub, [x, mean], "centered", [:], nil)
-            let variance = try emit(.reduceMean, [try emit(.mul, [centered, centered], "squared", [:], nil), axesV], "var", ["keepdims": .int(1)], nil)
+            let variance = try global(try emit(.reduceMean, [try emit(.mul, [centered, centered], "squared", [:], nil), axesV], "var", ["keepdims": .int(1)], nil),
+                                      "global_var")
             let std = try emit(.sqrt, [try emit(.add, [variance, try const(Tensor(shape: [], floats: [eps]), "epsilon")], "var_eps", [:], nil)], "std", [:], nil)
             let normalized = try emit(.div, [centered, std], "normalized", [:], nil)
             let scaled = try emit(.mul, [normalized, try emit(.reshape, [scale, shapeV], "scale_c", [:], nil)], "scaled", [:], nil)
@@ -51,7 +64,12 @@ public struct ExpandTrainingBatchNorm: Pass {
                 let n = TensorType(xt.dtype, axes.map { xt.shape[$0] }).elementCount
                 let batchMean = try emit(.squeeze, [mean, axesV], "batch_mean", [:], nil)
                 let batchVar = node.outputs.count > 2 ? try emit(.squeeze, [variance, axesV], "batch_var", [:], nil) : nil
-                try Self.runningUpdates(node, mean: batchMean, variance: batchVar, count: n, base: base,
+                var globalCount: ValueID?
+                if synchronized, batchVar != nil, let n {
+                    globalCount = try emit(.allReduce, [try const(Tensor(shape: [], floats: [Float(n)]), "count")], "global_count",
+                                           ["mode": .string("sum")], nil)
+                }
+                try Self.runningUpdates(node, mean: batchMean, variance: batchVar, count: n, globalCount: globalCount, base: base,
                                         in: b, here: here, xType: xt)
             }
         }
@@ -64,8 +82,9 @@ public struct ExpandTrainingBatchNorm: Pass {
     /// Appends the running-statistics outputs of training-mode BatchNormalization `node` (its
     /// outputs 1 and 2, when present) from the batch mean and biased variance (f32[C] values):
     /// running_mean = momentum·input_mean + (1 − momentum)·mean and
-    /// running_var = momentum·input_var + (1 − momentum)·var·n/(n − 1), n = `count` elements per channel.
-    static func runningUpdates(_ node: Node, mean: ValueID, variance: ValueID?, count: Int?, base: String,
+    /// running_var = momentum·input_var + (1 − momentum)·var·n/(n − 1), n = `count` elements per channel,
+    /// or the run-time scalar `globalCount` when given (synchronised statistics).
+    static func runningUpdates(_ node: Node, mean: ValueID, variance: ValueID?, count: Int?, globalCount: ValueID? = nil, base: String,
                                in b: GraphBuilder, here: String, xType: TensorType) throws {
         guard node.outputs.count > 1 else { return }
         let momentum = try node.attributes.float("momentum", default: 0.9)
@@ -79,7 +98,14 @@ public struct ExpandTrainingBatchNorm: Pass {
             guard let n = count, n > 1, let variance else {
                 throw GraphError("\(here): the running variance needs a static batch·spatial count above 1, X is \(xType)")
             }
-            let unbias = try const(m * Float(n) / Float(n - 1), "take_unbiased")
+            // m·n/(n − 1) = m/(1 − 1/n).
+            let unbias: ValueID
+            if let globalCount {
+                let inverse = try emit(.div, [try const(1, "one"), globalCount], "inverse_count", [:], nil)
+                unbias = try emit(.div, [take, try emit(.sub, [try const(1, "one"), inverse], "unbias", [:], nil)], "take_unbiased", [:], nil)
+            } else {
+                unbias = try const(m * Float(n) / Float(n - 1), "take_unbiased")
+            }
             _ = try emit(.add, [try emit(.mul, [node.inputs[4]!, keep], "old_var", [:], nil), try emit(.mul, [variance, unbias], "new_var", [:], nil)],
                          "running_var", [:], node.outputs[2])
         }

@@ -103,6 +103,12 @@ extension Program {
         case let .sign(count):
             let xp = fin(0)
             return { Grad.sign(xp, out, count: count, pool: pool) }
+        case let .allReduce(count, sum):
+            let xp = fin(0), hook = collectiveHook
+            return {
+                if xp != out { out.update(from: xp, count: count) }
+                try hook.reduce?(UnsafeMutableBufferPointer(start: out, count: count), sum)
+            }
         case let .leakyReluGrad(alpha, count):
             let dy = fin(0), yv = fin(1)
             return { Grad.leakyReluGrad(alpha: alpha, dy, yv, out, count: count, pool: pool) }

@@ -26,6 +26,8 @@ public final class Program {
     /// Persistent state the program reads and updates (nil for pure inference programs).
     public let store: ParameterStore?
     var thunks: [() throws -> Void] = []
+    /// Where AllReduce instructions send their buffers (Program+Collective).
+    let collectiveHook = CollectiveHook()
 
     init(instructions: [Instruction], inputs: [ProgramValue], outputs: [ProgramValue], plan: MemoryPlan,
          constantData: [UInt8], pool: ThreadPool, store: ParameterStore? = nil) {

@@ -29,6 +29,9 @@ public struct Spec: Sendable {
     public var output: OutputSpec
     /// gan-train's training-health monitor (Spec+Health.swift).
     public var health = HealthSpec()
+    /// `sync_batchnorm`: data-parallel training reduces BatchNorm batch statistics over the
+    /// ranks (SyncBatchNorm); false (default): each rank normalises with its own shard's.
+    public var syncBatchNorm = false
     /// The networks, in spec order.
     public var networks: [NetworkSpec]
 

@@ -13,7 +13,8 @@ struct SpecReader {
 
     func spec(_ root: Node) throws -> Spec {
         let m = try MapReader(root, "the spec", ctx, keys: ["name", "description", "seed", "dataset", "latent", "conditional",
-                                                             "init", "networks", "loss", "schedule", "optimizers", "output", "health"])
+                                                             "init", "networks", "loss", "schedule", "optimizers", "output", "health",
+                                                             "sync_batchnorm"])
         let name = try m.string("name") ?? ""
         let seed: UInt64
         if let s = m.value("seed") {
@@ -75,6 +76,7 @@ struct SpecReader {
                         dataset: dataset, latent: latent, conditional: conditional, loss: loss, schedule: schedule,
                         optimizers: optimizers, output: output, networks: networks)
         spec.health = try health(m.has("health") ? m.value("health") : nil)
+        spec.syncBatchNorm = try m.value("sync_batchnorm").map { try ctx.bool($0, "sync_batchnorm") } ?? false
         return spec
     }
 

@@ -102,15 +102,27 @@ extension GraphComposer {
     /// The WGAN-GP (or DRAGAN) penalty λ·mean((‖∇ₓD(x)‖₂ − 1)²) at `x` (N,C,H,W), the norm over
     /// C,H,W per sample with no epsilon, as the seed. `critic` maps x to logits (N,). The graph
     /// is typed and its training BatchNorms expanded before differentiating.
-    public mutating func gradientPenalty(at x: ValueID, lambda: Float, critic: (inout GraphComposer, ValueID) throws -> ValueID) throws -> ValueID {
+    /// `synchronizedBatchNorm` (data-parallel `sync_batchnorm`): the BatchNorms are expanded
+    /// synchronised, and ∇ₓ is taken of mean(D(x)) times the (static) local batch size N rather
+    /// than of sum(D(x)) — equal in value, but a mean is a loss in the share-weighted convention
+    /// AllReduce's pullback assumes, so each rank's ∇ₓ is the global batch's even over uneven shards.
+    public mutating func gradientPenalty(at x: ValueID, lambda: Float, synchronizedBatchNorm: Bool = false,
+                                         critic: (inout GraphComposer, ValueID) throws -> ValueID) throws -> ValueID {
         let y = try critic(&self, x)
-        let total = apply(.reduceSum, [y], ["keepdims": .int(0)], name: "gp/sum")
+        let total = synchronizedBatchNorm ? apply(.reduceMean, [y], ["keepdims": .int(0)], name: "gp/mean")
+            : apply(.reduceSum, [y], ["keepdims": .int(0)], name: "gp/sum")
         var g = graph
-        try Pipelines.run([InferShapes(), ExpandDropout(), ExpandTrainingBatchNorm(), InferShapes()], on: &g)
-        guard let grad = try Autodiff.gradients(of: total, wrt: [x], in: &g)[0] else {
+        try Pipelines.run([InferShapes(), ExpandDropout(), ExpandTrainingBatchNorm(synchronized: synchronizedBatchNorm), InferShapes()], on: &g)
+        guard var grad = try Autodiff.gradients(of: total, wrt: [x], in: &g)[0] else {
             throw GraphError("gradient penalty: the critic output does not depend on its input")
         }
         builder.replaceGraph(g)
+        if synchronizedBatchNorm {
+            guard let n = graph.type(of: x)?.shape.first?.value else {
+                throw GraphError("gradient penalty: synchronised BatchNorm needs a static batch size")
+            }
+            grad = apply(.mul, [grad, scalar(Float(n))], name: "gp/grad_sum")
+        }
         let sq = apply(.mul, [grad, grad], name: "gp/square")
         let rank = graph.type(of: x)?.rank ?? 4
         let ss = apply(.reduceSum, [sq], ["axes": .ints(Array(1..<rank)), "keepdims": .int(0)], name: "gp/sumsq")

@@ -74,6 +74,10 @@ public final class TrainStep {
     /// `pipeline` without fusion: what `--no-fuse` and the fusion tests compare against.
     public static let pipelineUnfused: [Pass] = [InferShapes(), ExpandDropout(), ExpandTrainingBatchNorm(), InferShapes()]
 
+    /// The pipeline of synchronised BatchNorm (`sync_batchnorm`): no ConvTranspose+BatchNorm
+    /// fusion (its statistics are the rank's own) and ExpandTrainingBatchNorm(synchronized: true).
+    public static let pipelineSynchronized: [Pass] = [InferShapes(), ExpandDropout(), ExpandTrainingBatchNorm(synchronized: true), InferShapes()]
+
     /// The dropout mask inputs the step reads (ExpandDropout), fed by `dropoutInputs`.
     public let dropoutMasks: [DropoutMask]
 

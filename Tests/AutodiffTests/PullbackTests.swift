@@ -5,6 +5,37 @@ import GraphIR
 import Passes
 
 final class PullbackTests: XCTestCase {
+    /// AllReduce (synchronised BatchNorm's collective) is the identity in one process, in the
+    /// reference evaluator and the compiled runtime; its mean's pullback is itself (FD-checked,
+    /// and twice: the gradient of a gradient through it); the sum is not differentiable.
+    func testAllReduce() throws {
+        var c = GradCase(seed: 950)
+        let x = c.input("x", [3, 4])
+        let y = c.node(.allReduce, [x], ["mode": .string("mean")])
+        try InferShapes().run(&c.graph)
+        XCTAssertEqual(try Ref.evaluate(c.graph, c.feeds, [y])[0].floats, c.feeds[x]!.floats)
+        try FD.check(c, output: y, wrt: [x], what: "AllReduce mean")
+        // Through a nonlinearity, so the double backward (a pullback of AllReduce's pullback) is exercised.
+        var c2 = GradCase(seed: 951)
+        let x2 = c2.input("x", [2, 5])
+        let s = c2.node(.sigmoid, [c2.node(.allReduce, [c2.node(.mul, [x2, x2])])])
+        try FD.check(c2, output: s, wrt: [x2], what: "sigmoid(AllReduce(x·x))")
+        XCTAssertEqual(Op.allReduce.pullback.map { _ in true }, true)
+        XCTAssertTrue(Op.allReduce.isInternal, "never folded nor exported")
+
+        var c3 = GradCase(seed: 952)
+        let x3 = c3.input("x", [4])
+        let sum = c3.node(.allReduce, [x3], ["mode": .string("sum")])
+        try InferShapes().run(&c3.graph)
+        XCTAssertEqual(try Ref.evaluate(c3.graph, c3.feeds, [sum])[0].floats, c3.feeds[x3]!.floats)
+        XCTAssertThrowsError(try FD.check(c3, output: sum, wrt: [x3], what: "AllReduce sum"))
+        var c4 = GradCase(seed: 953)
+        _ = c4.node(.allReduce, [c4.input("x", [2])], ["mode": .string("max")])
+        XCTAssertThrowsError(try InferShapes().run(&c4.graph)) {
+            XCTAssertTrue("\($0)".contains("AllReduce mode must be \"mean\" or \"sum\""), "\($0)")
+        }
+    }
+
     func testUnaryRules() throws {
         let ops: [(Op, [String: Attribute], Bool)] = [   // op, attributes, needs positive input / kink-free
             (.neg, [:], false), (.exp, [:], false), (.log, [:], true), (.sqrt, [:], true), (.abs, [:], false),

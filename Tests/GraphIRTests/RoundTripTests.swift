@@ -84,7 +84,8 @@ final class RoundTripTests: XCTestCase {
         g[mp[1]].type = TensorType(.int64, [N, .fixed(3), .fixed(4), .fixed(4)])
         let ap = g.add(.averagePool, x, output: "ap", attributes: ["kernel_shape": .ints([3, 3]), "count_include_pad": .int(1)])
         let gap = g.add(.globalAveragePool, x, output: "gap")
-        g.outputs = [r, fl, tr, cc, ga, sq, sl, ex, rm, rs, k1, k2, k3, k4, k5, k6, sm, lsm, mp[0], mp[1], ap, gap]
+        let ar = g.add(.allReduce, t, output: "allreduce", attributes: ["mode": .string("sum")])
+        g.outputs = [r, fl, tr, cc, ga, sq, sl, ex, rm, rs, k1, k2, k3, k4, k5, k6, sm, lsm, mp[0], mp[1], ap, gap, ar]
         return g
     }
 

@@ -23,6 +23,17 @@ extension SpecFormatTests {
         XCTAssertTrue(e.contains("loss.lambda_k must not be negative"), e)
     }
 
+    /// Issue 16's `sync_batchnorm`: false by default, a boolean, an error at the value otherwise.
+    func testSyncBatchNormOption() throws {
+        XCTAssertFalse(try Spec.parse(yaml: Self.good).syncBatchNorm)
+        XCTAssertTrue(try Spec.parse(yaml: Self.good + "\nsync_batchnorm: true").syncBatchNorm)
+        XCTAssertFalse(try Spec.parse(yaml: Self.good + "\nsync_batchnorm: false").syncBatchNorm)
+        var e = specError(Self.good + "\nsync_batchnorm: sometimes")
+        XCTAssertTrue(e.hasPrefix("bad.yaml:14:17: sync_batchnorm: expected true or false, got"), e)
+        e = specError(Self.good + "\nsync_batch_norm: true")
+        XCTAssertTrue(e.hasPrefix("bad.yaml:14:1:") && e.contains("sync_batch_norm"), e)
+    }
+
     func testFolderCropAndSkipOptions() throws {
         let folder = Self.good.replacingOccurrences(of: "dataset: {name: mnist}",
                                                      with: "dataset: {name: folder, path: /faces, shape: [1, 7, 7], crop: 178, skip_bad_images: true}")

@@ -2,7 +2,7 @@
 # Installs the Debian packages Gannet builds and runs with (idempotent; needs root or sudo).
 # Usage: Tools/scripts/install-deps.sh [--data]   (--data also installs Fashion-MNIST)
 set -euo pipefail
-pkgs=(libprotobuf-c-dev protobuf-c-compiler libpng-dev libturbojpeg0-dev zlib1g-dev pkg-config python3-venv)
+pkgs=(libprotobuf-c-dev protobuf-c-compiler libpng-dev libturbojpeg0-dev zlib1g-dev pkg-config python3-venv libopenmpi-dev openmpi-bin)
 [ "${1:-}" = "--data" ] && pkgs+=(dataset-fashion-mnist)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -2,7 +2,8 @@
 // `Op` to its family.
 //
 // Contract: each file in Operators/ holds one family (element-wise unary, binary, Gemm,
-// convolution, pooling, normalisation, reductions, shape and data-movement ops, fused ops)
+// convolution, pooling, normalisation, reductions, shape and data-movement ops, fused ops,
+// collectives)
 // and gives, for each of its ops: the output types (`outputTypes`), the evaluation on constant
 // tensors with the scalar reference kernels (`evaluate`, float; `evaluateIntegers` for the
 // integer shape computations that family supports), the lowering to one kernel call or to
@@ -93,6 +94,7 @@ extension Op {
         case .identity, .dropout, .reshape, .flatten, .squeeze, .unsqueeze, .constant: return ShapeOps.self
         case .transpose, .concat, .gather, .gatherGrad, .slice, .expand: return DataMovementOps.self
         case .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm: return FusedOps.self
+        case .allReduce: return CollectiveOps.self
         }
     }
 

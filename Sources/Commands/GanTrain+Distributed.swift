@@ -1,0 +1,74 @@
+// GanTrain+Distributed: `mpirun -np K gan-train SPEC …` — data-parallel training over K ranks
+// (GAN/DataParallel.swift holds the semantics; this file holds the command's side).
+//
+// Contract: `run()` starts the job's communicator (MPI only when launched by mpirun; a run
+// without mpirun is the single-process run, unchanged) and trains. Rank 0 does everything a
+// single-process run does (run directory, metrics, TensorBoard, frames, checkpoints, exports);
+// every other rank trains the same model in lockstep (`followRank0`) holding only a private
+// scratch directory, writes nothing else and removes it at exit. All ranks stop after the same
+// iteration: on a signal to any rank (agreed with the iteration's scalars), rank 0 writes the
+// checkpoint and the others wait for it (a barrier), then every rank exits 130. An error on any
+// rank of a job of several prints that rank's message and aborts the whole job (MPI_Abort), so
+// no rank waits forever in a collective. `--on-nonfinite rollback` needs a single rank.
+
+import ArgumentParser
+import Distributed
+import Foundation
+import GAN
+
+extension GanTrain {
+    public func run() throws {
+        let world: Communicator
+        do { world = try Communicators.world() } catch { throw CommandError("cannot start MPI: \(error)") }
+        let parallel = Communicators.launchedByMPI ? DataParallel(communicator: world) : nil
+        guard let parallel else { return try runTraining(nil) }
+        do {
+            if parallel.size > 1 && onNonfinite == .rollback {
+                throw CommandError("--on-nonfinite rollback is not supported with \(parallel.size) ranks (use stop, the default)")
+            }
+            try runTraining(parallel)
+            world.finalize()
+        } catch {
+            let code = Self.exitCode(for: error)
+            if code == ExitCode(130) { world.finalize(); throw error }  // every rank stopped together
+            if parallel.size == 1 { world.finalize(); throw error }
+            let message = Self.fullMessage(for: error)
+            FileHandle.standardError.write("error (rank \(parallel.rank) of \(parallel.size)): \(message)\n".data(using: .utf8)!)
+            world.abort(code: code.rawValue == 0 ? 1 : code.rawValue)
+        }
+    }
+
+    /// A private directory for a rank other than 0 (it must hold a lock and a spec copy).
+    static func rankScratch() throws -> String {
+        let path = NSTemporaryDirectory() + "gannet-rank-\(getpid())"
+        try IOFailure.createDirectory(path)
+        return path
+    }
+
+    /// A rank other than 0: trains in lockstep with rank 0 and writes nothing.
+    func followRank0(_ trainer: Trainer, _ parallel: DataParallel, runDir: RunDirectory) throws {
+        let started = Date()
+        defer { try? FileManager.default.removeItem(atPath: runDir.path) }
+        while let r = try trainer.iterate() {
+            if checkReplicas { try parallel.checkReplicas(trainer.steps.store, iteration: r.counters.iteration) }
+            if r.stopRequested {
+                try parallel.communicator.barrier()  // rank 0 has written the checkpoint
+                throw ExitCode(130)
+            }
+        }
+        try finishRanks(trainer, started: started)
+    }
+
+    /// The end of a data-parallel run, on every rank: wait for rank 0's final checkpoint; rank 0
+    /// reports the share of the run the gradient collectives took.
+    func finishRanks(_ trainer: Trainer, started: Date) throws {
+        guard let p = trainer.parallel, p.size > 1 else { return }
+        try p.communicator.barrier()
+        if p.rank == 0 && !quiet {
+            let floats = p.fusionFloats.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) floats" }.joined(separator: ", ")
+            let total = Date().timeIntervalSince(started)
+            FileHandle.standardError.write(String(format: "data-parallel over %d ranks: gradient allreduce %.2f s of %.2f s (%.1f%%; fusion buffers: %@)\n",
+                                                  p.size, p.collectiveSeconds, total, 100 * p.collectiveSeconds / max(total, 1e-9), floats).data(using: .utf8)!)
+        }
+    }
+}

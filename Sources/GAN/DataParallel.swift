@@ -1,0 +1,160 @@
+// DataParallel: what the training loop does differently when K ranks train one model
+// (data-parallel, as Horovod and PyTorch DDP do).
+//
+// Contract:
+// - Batches: the spec's batch size is the *global* batch. Every rank builds the same global
+//   batch (the data order is keyed by (seed, epoch) whatever K is) and the same random inputs of
+//   the step (latents, α, dropout masks keyed by (seed, iteration, purpose)); rank r keeps rows
+//   [r·n/K, (r+1)·n/K) of each (`shard`), DistributedSampler's "same global order, each rank its
+//   slice". A global batch smaller than K is an error.
+// - Gradients: each step program gets one collective before its optimizer update
+//   (Program.reduceBeforeUpdate): the gradients and the new BatchNorm running statistics, packed
+//   in a fixed order into one flat fusion buffer, are scaled by this rank's share n_r/n and
+//   summed over ranks with one in-place allreduce — the gradient of the global batch's mean loss
+//   — so every rank applies the same update and ends each step with the same weights.
+// - Logged scalars (losses, gradient norms) are the same weighted mean over ranks, so rank 0
+//   logs global-batch losses and every rank sees the same NaN / stop decisions. The stop flag
+//   (a signal on any rank) travels with them, so all ranks stop after the same iteration.
+// - Synchronised BatchNorm (`sync_batchnorm: true`): a step program's AllReduce instructions
+//   get the communicator too (Program.setCollective): mode mean scales by the share and sums.
+// - `broadcastState` copies rank 0's parameters, optimizer state and counters to every rank.
+// - `replicaHash` / `checkReplicas`: a hash of every stored buffer, compared over ranks.
+// With K = 1 none of this changes a step (no collective is inserted, shards are whole).
+
+import Distributed
+import Foundation
+import GraphIR
+import Runtime
+import Training
+
+public final class DataParallel {
+    public let communicator: Communicator
+    /// Read before each iteration's scalar collective: whether this rank was asked to stop.
+    public var stopSignal: () -> Bool = { false }
+    /// This rank's share n_r/n of the current step's global batch.
+    private var share: Float = 1
+    private var prepared = Set<ObjectIdentifier>()
+    /// Fusion-buffer floats per prepared step program (for benchmarks).
+    public private(set) var fusionFloats: [String: Int] = [:]
+    /// Seconds spent in gradient collectives (pack, allreduce, unpack) since the start.
+    public private(set) var collectiveSeconds: Double = 0
+
+    public init(communicator: Communicator) {
+        self.communicator = communicator
+    }
+
+    public var rank: Int { communicator.rank }
+    public var size: Int { communicator.size }
+
+    /// Rows [lo, hi) of a global batch of `n` that this rank takes.
+    public func rows(of n: Int) throws -> Range<Int> {
+        guard n >= size else {
+            throw RuntimeError("a global batch of \(n) cannot be split over \(size) ranks (each rank needs at least one sample)")
+        }
+        return (rank * n / size)..<((rank + 1) * n / size)
+    }
+
+    /// This rank's batch size for a global batch of `n`.
+    public func local(_ n: Int) throws -> Int { try rows(of: n).count }
+
+    /// This rank's rows of every input whose first dimension is its global batch: `batches`
+    /// names inputs with another global size (a feature-matching G step's real batch); every
+    /// other input of leading size `n` is sliced, the rest (k, scalars) pass unchanged.
+    public func shard(_ inputs: [String: Tensor], global n: Int, batches: [String: Int] = [:]) throws -> [String: Tensor] {
+        guard size > 1 else { return inputs }
+        share = Float(try local(n)) / Float(n)
+        var out: [String: Tensor] = [:]
+        for (name, t) in inputs {
+            let g = batches[name] ?? n
+            guard let first = t.shape.first, first == g else { out[name] = t; continue }
+            out[name] = try slice(t, rows: try rows(of: g))
+        }
+        return out
+    }
+
+    func slice(_ t: Tensor, rows r: Range<Int>) throws -> Tensor {
+        let row = t.shape.dropFirst().reduce(1, *)
+        let shape = [r.count] + t.shape.dropFirst()
+        switch t.storage {
+        case .float(let f): return Tensor(shape: shape, floats: Array(f[(r.lowerBound * row)..<(r.upperBound * row)]))
+        case .int64(let i): return Tensor(shape: shape, int64s: Array(i[(r.lowerBound * row)..<(r.upperBound * row)]), dtype: t.dtype)
+        }
+    }
+
+    /// Gives `step` its gradient collective (once per step program).
+    public func prepare(_ step: TrainStep) {
+        guard size > 1, prepared.insert(ObjectIdentifier(step)).inserted else { return }
+        let comm = communicator
+        let n = step.program.reduceBeforeUpdate { [unowned self] buffer in
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let w = self.share
+            for i in buffer.indices { buffer[i] *= w }
+            try comm.allreduceSum(buffer)
+            self.collectiveSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        }
+        if step.program.hasAllReduce {
+            // Synchronised BatchNorm: batch statistics (and their gradients) as the share-weighted
+            // mean over ranks, element counts as the plain sum.
+            step.program.setCollective { [unowned self] buffer, sum in
+                if !sum {
+                    let w = self.share
+                    for i in buffer.indices { buffer[i] *= w }
+                }
+                try comm.allreduceSum(buffer)
+            }
+        }
+        fusionFloats[step.graph.name, default: 0] = max(fusionFloats[step.graph.name] ?? 0, n)
+    }
+
+    /// The weighted mean over ranks of `scalars` (in `order`), and whether any rank asked to stop.
+    public func reduce(_ scalars: [String: Float], order: [String]) throws -> (scalars: [String: Float], stop: Bool) {
+        let stop = stopSignal()
+        guard size > 1 else { return (scalars, stop) }
+        let keys = order.filter { scalars[$0] != nil }
+        var v = keys.map { scalars[$0]! * share } + [stop ? 1 : 0]
+        try v.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+        var out = scalars
+        for (k, x) in zip(keys, v) { out[k] = x }
+        return (out, v.last! > 0)
+    }
+
+    /// Copies rank 0's stored buffers (sorted by name) and counters to every rank.
+    public func broadcastState(_ store: ParameterStore, counters: inout TrainerCounters) throws {
+        guard size > 1 else { return }
+        for e in store.entries.sorted(by: { $0.name < $1.name }) {
+            try communicator.broadcast(UnsafeMutableBufferPointer(start: e.pointer, count: e.count))
+        }
+        let names = store.counters.map(\.0)
+        var values = store.counters.map { Int64($0.1) }
+        values += [counters.iteration, counters.epoch, counters.cursor, counters.generatorCounter,
+                   counters.frameCounter, counters.framesWritten, counters.generatorSteps].map(Int64.init)
+        try communicator.broadcast(&values)
+        for (name, v) in zip(names, values) { store.setCounter(name, Int(v)) }
+        let c = values.suffix(7).map(Int.init)
+        counters.iteration = c[0]; counters.epoch = c[1]; counters.cursor = c[2]; counters.generatorCounter = c[3]
+        counters.frameCounter = c[4]; counters.framesWritten = c[5]; counters.generatorSteps = c[6]
+    }
+
+    /// FNV-1a over every stored buffer's bytes, in name order (weights, optimizer state,
+    /// running statistics).
+    public static func replicaHash(_ store: ParameterStore) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for e in store.entries.sorted(by: { $0.name < $1.name }) {
+            for b in e.name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            let bytes = UnsafeRawBufferPointer(start: e.pointer, count: e.count * 4)
+            for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        }
+        return h
+    }
+
+    /// Throws when any rank's stored state differs from rank 0's (compared by `replicaHash`).
+    public func checkReplicas(_ store: ParameterStore, iteration: Int) throws {
+        guard size > 1 else { return }
+        let mine = Self.replicaHash(store)
+        var root: [Int64] = [Int64(bitPattern: mine)]
+        try communicator.broadcast(&root)
+        if try communicator.any(root[0] != Int64(bitPattern: mine)) {
+            throw RuntimeError("replica check: the ranks' weights differ after iteration \(iteration) (rank \(rank) hash \(String(mine, radix: 16)), rank 0 \(String(UInt64(bitPattern: root[0]), radix: 16)))")
+        }
+    }
+}
