@@ -16,7 +16,9 @@
 // - Slice before opset 10 (starts/ends/axes attributes), Reshape before opset 5 (shape
 //   attribute), Squeeze/Unsqueeze before opset 13 and ReduceSum before 13 / ReduceMean before 18
 //   (axes attribute): the attributes become constant int64 initializer inputs (named
-//   "<node>_<attribute>"), the one form the IR's shape rules read.
+//   "<node>_<attribute>"), the one form the IR's shape rules read;
+// - Clip before opset 11 (min/max float attributes): they become float32 scalar initializer
+//   inputs 1 and 2 ("<node>_min", "<node>_max"; an absent one stays an absent input).
 // Dropout's legacy ratio attribute is kept (ExpandDropout reads it).
 import GraphIR
 
@@ -29,6 +31,7 @@ extension ModelReader {
         guard depth < 256, let p = producer[v], p.outputs.first == v, let x = p.input(0) else { return nil }
         switch p.op {
         case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .identity, .dropout,
+             .elu, .selu, .erf, .hardSigmoid, .hardSwish, .gelu, .clip,
              .softmax, .logSoftmax, .batchNormalization:
             return knownType(x, depth: depth + 1)
         default:
@@ -94,6 +97,20 @@ extension ModelReader {
                 n.inputs = inputs
                 for key in ["starts", "ends", "axes"] { n.attributes[key] = nil }
             }
+        case .clip:
+            if n.attributes["min"] != nil || n.attributes["max"] != nil {
+                guard n.inputs.count == 1 else { throw fail("\(here): has both min/max attributes (opset < 11) and inputs") }
+                var inputs = n.inputs
+                for key in ["min", "max"] {
+                    let bound: Float?
+                    do { bound = try n.attributes.float(key) } catch let e as GraphError { throw fail("\(here): \(e.message)") }
+                    let base = (n.name.isEmpty ? g.name(of: n.outputs[0]) : n.name) + "_" + key
+                    inputs.append(bound.map { floatScalarInput(base, $0) })
+                    n.attributes[key] = nil
+                }
+                while inputs.count > 1, inputs.last! == nil { inputs.removeLast() }
+                n.inputs = inputs
+            }
         case .reshape:
             try attributeToInput(&n, "shape", here)
         case .squeeze, .unsqueeze, .reduceSum, .reduceMean:
@@ -122,6 +139,14 @@ extension ModelReader {
     mutating func constantInput(_ base: String, _ values: [Int]) -> ValueID {
         let name = freshName(base)
         let v = g.addInitializer(name, Tensor(shape: [values.count], int64s: values.map(Int64.init)))
+        ids[name] = v
+        return v
+    }
+
+    /// A new float32 scalar initializer holding `value`, named `base` (with a suffix when taken).
+    mutating func floatScalarInput(_ base: String, _ value: Float) -> ValueID {
+        let name = freshName(base)
+        let v = g.addInitializer(name, Tensor(shape: [], floats: [value]))
         ids[name] = v
         return v
     }

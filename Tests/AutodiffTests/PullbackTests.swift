@@ -10,12 +10,47 @@ final class PullbackTests: XCTestCase {
             (.neg, [:], false), (.exp, [:], false), (.log, [:], true), (.sqrt, [:], true), (.abs, [:], false),
             (.sigmoid, [:], false), (.tanh, [:], false), (.softplus, [:], false), (.relu, [:], false),
             (.leakyRelu, ["alpha": .float(0.2)], false), (.leakyRelu, [:], false), (.identity, [:], false),
+            (.elu, [:], false), (.elu, ["alpha": .float(0.4)], false), (.selu, [:], false),
+            (.selu, ["alpha": .float(1.2), "gamma": .float(0.8)], false), (.erf, [:], false),
+            (.hardSigmoid, [:], false), (.hardSwish, [:], false), (.gelu, [:], false), (.gelu, ["approximate": .string("tanh")], false),
         ]
         for (k, (op, attrs, positive)) in ops.enumerated() {
             var c = GradCase(seed: 100 + UInt64(k))
             let x = positive ? c.input("x", [3, 5], 0.5...2) : c.input("x", c.rng.awayFromZero([3, 5]))
             let y = c.node(op, [x], attrs)
             try FD.check(c, output: y, wrt: [x], what: "\(op.rawValue)")
+        }
+    }
+
+    /// Clip with each bound present or absent, inputs kept away from the bounds (the kinks).
+    func testClip() throws {
+        for (k, (lo, hi)) in [(Float(-0.5), Float(0.7)), (-0.5, nil), (nil, 0.3), (nil, nil)].enumerated() {
+            var c = GradCase(seed: 150 + UInt64(k))
+            let values = c.rng.awayFromZero([4, 5]).floats.map { v -> Float in
+                for b in [lo, hi].compactMap({ $0 }) where Swift.abs(v - b) < 0.05 { return b + 0.1 }
+                return v
+            }
+            let x = c.input("x", Tensor(shape: [4, 5], floats: values))
+            let bound = { (name: String, v: Float?) in v.map { c.graph.addInitializer(name, Tensor(shape: [], floats: [$0])) } }
+            let ins = [x, bound("lo", lo), bound("hi", hi)]
+            let y = c.node(.clip, ins)
+            try FD.check(c, output: y, wrt: [x], what: "Clip \(String(describing: lo)) \(String(describing: hi))")
+        }
+    }
+
+    /// HardSigmoid and HardSwish on both saturated sides and the ramp, away from the kinks.
+    func testHardSigmoidAndHardSwishAcrossTheirKinks() throws {
+        let values: [Float] = [-4, -2.5, -1.4, -0.6, -0.3, 0.4, 0.7, 1.2, 2.7, 3.5, 5, -3.6]
+        let cases: [(Op, [String: Attribute])] = [
+            (.hardSigmoid, ["alpha": .float(0.5), "beta": .float(0.5)]),   // kinks at −1 and 1
+            (.hardSigmoid, ["alpha": .float(-0.8), "beta": .float(0.2)]),  // kinks at −1, 0.25
+            (.hardSwish, [:]),                                              // kinks at ±3
+        ]
+        for (k, (op, attrs)) in cases.enumerated() {
+            var c = GradCase(seed: 170 + UInt64(k))
+            let x = c.input("x", Tensor(shape: [3, 4], floats: values))
+            let y = c.node(op, [x], attrs)
+            try FD.check(c, output: y, wrt: [x], what: "\(op.rawValue) \(attrs)")
         }
     }
 

@@ -37,13 +37,17 @@ enum KCheck {
 }
 
 final class ElementwiseTests: XCTestCase {
-    let ops: [UnaryOp] = [.relu, .leakyRelu(0.2), .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .identity, .reciprocal]
+    let ops: [UnaryOp] = [.relu, .leakyRelu(0.2), .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .identity, .reciprocal,
+                          .elu(1), .elu(0.3), .selu(alpha: 1.6732632, gamma: 1.050701), .erf, .hardSigmoid(alpha: 0.2, beta: 0.5),
+                          .hardSigmoid(alpha: 0.7, beta: -0.1), .hardSwish, .gelu, .geluTanh, .clip(min: -1.5, max: 2.25),
+                          .clip(min: 1, max: -1), .clip(min: -.infinity, max: 0.5)]
 
     func range(_ op: UnaryOp) -> ClosedRange<Float> {
         switch op {
         case .log, .sqrt: return 1e-3...50
         case .exp: return -80...80
-        case .softplus, .sigmoid, .tanh: return -30...30
+        case .softplus, .sigmoid, .tanh, .elu, .selu, .gelu, .geluTanh: return -30...30
+        case .erf: return -6...6
         default: return -10...10
         }
     }
@@ -72,7 +76,7 @@ final class ElementwiseTests: XCTestCase {
                 KCheck.bitwise(y2, y1, "\(op) n=\(n) threads")
                 KCheck.bitwise(y3, y1, "\(op) n=\(n) in place")
                 switch op {
-                case .relu, .leakyRelu, .sqrt, .neg, .abs, .identity, .reciprocal: KCheck.bitwise(y1, want, "\(op) n=\(n)")
+                case .relu, .leakyRelu, .sqrt, .neg, .abs, .identity, .reciprocal, .clip: KCheck.bitwise(y1, want, "\(op) n=\(n)")
                 default: KCheck.near(y1, want, rel: 4e-6, abs: 1e-6, "\(op) n=\(n)")
                 }
             }
@@ -94,6 +98,21 @@ final class ElementwiseTests: XCTestCase {
         XCTAssertEqual(one(.abs, -2.5), 2.5)
         XCTAssertEqual(one(.sqrt, 9), 3)
         XCTAssertTrue(one(.log, -1).isNaN)
+        // Values from scipy.special / torch.nn.functional (float64, rounded).
+        XCTAssertEqual(one(.erf, 0.5), 0.5204998778, accuracy: 1e-7)
+        XCTAssertEqual(one(.erf, -2), -0.9953222650, accuracy: 1e-7)
+        XCTAssertEqual(one(.erf, 1e-6), 1.1283791671e-6, accuracy: 3e-13)
+        XCTAssertEqual(one(.gelu, 1), 0.8413447461, accuracy: 1e-7)
+        XCTAssertEqual(one(.gelu, -3), -0.0040496940, accuracy: 1e-8)
+        XCTAssertEqual(one(.geluTanh, 1), 0.8411919906, accuracy: 1e-7)
+        XCTAssertEqual(one(.elu(1), -1), -0.6321205588, accuracy: 1e-7)
+        XCTAssertEqual(one(.elu(1), -1e-5), -9.99995e-6, accuracy: 1e-12)
+        XCTAssertEqual(one(.selu(alpha: 1.6732632, gamma: 1.050701), -1), -1.1113307, accuracy: 1e-6)
+        XCTAssertEqual(one(.hardSwish, 1), 0.6666667, accuracy: 1e-7)
+        XCTAssertEqual(one(.hardSwish, -4), 0)
+        XCTAssertEqual(one(.hardSigmoid(alpha: 0.2, beta: 0.5), 4), 1)
+        XCTAssertEqual(one(.clip(min: 1, max: -1), 0), -1)
+        XCTAssertTrue(one(.clip(min: 0, max: 1), .nan).isNaN)
     }
 
     // MARK: Binary

@@ -103,6 +103,24 @@ final class LegacyImportTests: XCTestCase {
         XCTAssertEqual(g.type(of: g.outputs[0])?.description, "f32[2,1]")
     }
 
+    /// Clip before opset 11: the min/max attributes become float scalar inputs (an absent one an absent input).
+    func testClipAttributesBecomeInputs() throws {
+        let bytes = B.model(opset: 6,
+            nodes: [B.node("Clip", ["x"], ["a"], name: "both", attrs: [("min", .f(-0.5)), ("max", .f(0.5))]),
+                    B.node("Clip", ["a"], ["b"], name: "hi", attrs: [("max", .f(0.25))]),
+                    B.node("Clip", ["b"], ["y"], name: "lo", attrs: [("min", .f(-0.125))])],
+            inputs: [B.valueInfo("x", dims: [2, 3])], outputs: [B.valueInfo("y", dims: [2, 3])])
+        var g = try ONNXImport.graph(fromModelBytes: bytes, file: "clip6.onnx")
+        XCTAssertEqual(g.nodes.map(\.op), [.clip, .clip, .clip])
+        for n in g.nodes { XCTAssertTrue(n.attributes.isEmpty) }
+        func bound(_ node: Int, _ input: Int) -> [Float]? { g.nodes[node].input(input).flatMap { g.constantValue($0)?.floats } }
+        XCTAssertEqual([bound(0, 1), bound(0, 2), bound(1, 1), bound(1, 2), bound(2, 1), bound(2, 2)],
+                       [[-0.5], [0.5], nil, [0.25], [-0.125], nil])
+        XCTAssertEqual(g.name(of: g.nodes[0].inputs[1]!), "both_min")
+        try InferShapes().run(&g)
+        try g.verify()
+    }
+
     func testConstantsAndTypedAttributeTensors() throws {
         let shape = B.tensor("", dims: [2], type: B.INT64, ints64: [-1, 6])
         let bytes = B.model(opset: 17,

@@ -8,6 +8,7 @@ import GraphIR
 import Passes
 import Runtime
 import Kernels
+import TestSupport
 
 extension InterpreterTests {
     /// The ops with no reverse-mode rule, by design (see Pullbacks.swift).
@@ -60,7 +61,7 @@ extension InterpreterTests {
             case .sign: scalar = a.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
             case .leakyReluGrad: scalar = zip(a, inputs[1].floats).map { dy, y in y > 0 ? dy : 0.2 * dy }
             default:
-                let f = try XCTUnwrap(try UnaryOps.kernelOp(g.nodes[0]), op.rawValue)
+                let f = try XCTUnwrap(try UnaryOps.kernelOp(g.nodes[0], g), op.rawValue)
                 scalar = a.map { Unary.scalar(f, $0) }
             }
             assertClose(expected, Tensor(shape: xs.shape, floats: scalar))
