@@ -30,6 +30,16 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     case div = "Div"
     /// Element-wise A ^ B with numpy broadcasting.
     case pow = "Pow"
+    /// Element-wise sum of one or more inputs with numpy broadcasting.
+    case sum = "Sum"
+    /// Element-wise maximum of one or more inputs with numpy broadcasting (NaN propagates).
+    case max = "Max"
+    /// Element-wise minimum of one or more inputs with numpy broadcasting (NaN propagates).
+    case min = "Min"
+    /// Element-wise mean (sum / count) of one or more inputs with numpy broadcasting.
+    case mean = "Mean"
+    /// x < 0 ? slope·x : x; slope broadcasts to x (unidirectionally).
+    case prelu = "PRelu"
     /// max(x, 0).
     case relu = "Relu"
     /// x ≥ 0 ? x : alpha·x; alpha defaults to 0.01.
@@ -157,13 +167,13 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
         case .conv, .convTranspose, .fusedConv, .fusedConvTranspose: return 2...3
         case .batchNormalization, .fusedConvTransposeBatchNorm: return 5...5
         case .gemm, .fusedGemm: return 2...3
-        case .matMul, .add, .sub, .mul, .div, .pow, .gather, .expand, .leakyReluGrad, .gatherGrad: return 2...2
+        case .matMul, .add, .sub, .mul, .div, .pow, .prelu, .gather, .expand, .leakyReluGrad, .gatherGrad: return 2...2
         case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .sign,
              .elu, .selu, .erf, .hardSigmoid, .hardSwish, .gelu, .identity, .flatten, .transpose, .softmax, .logSoftmax, .maxPool, .averagePool,
              .globalAveragePool:
             return 1...1
         case .reshape: return 2...2
-        case .concat: return 1...Int.max
+        case .concat, .sum, .max, .min, .mean: return 1...Int.max
         case .unsqueeze, .squeeze, .reduceMean, .reduceSum: return 1...2
         case .slice: return 1...5
         case .clip: return 1...3
@@ -225,7 +235,7 @@ extension Op {
         case .leakyRelu, .elu: return ["alpha": "float"]
         case .selu: return ["alpha": "float", "gamma": "float"]
         case .hardSigmoid: return ["alpha": "float", "beta": "float"]
-        case .erf, .hardSwish, .clip: return [:]
+        case .erf, .hardSwish, .clip, .sum, .max, .min, .mean, .prelu: return [:]
         case .gelu: return ["approximate": "string"]
         case .dropout: return ["seed": "int", "ratio": "float", "is_test": "int"]
         case .leakyReluGrad: return ["alpha": "float"]

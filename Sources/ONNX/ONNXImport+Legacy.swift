@@ -6,6 +6,8 @@
 // - Add/Sub/Mul/Div/Pow before opset 7: `broadcast`/`axis` are dropped; with broadcast=1 and an
 //   axis that does not align B with A's trailing dims, B gets an Unsqueeze (constant axes
 //   input "<B>_aligned_axes") of its trailing dims first (needs both ranks; otherwise an error);
+// - PRelu before opset 7: a 1-D slope of more than one value (per channel) gets the same
+//   Unsqueeze to (C, 1, …, 1) when X's rank (≥ 3) is known;
 // - Gemm before opset 7: `broadcast` is dropped (C broadcasts unidirectionally either way);
 // - BatchNormalization: `spatial`=1 and `is_test`=1 (their inference defaults) are dropped;
 //   spatial=0 or is_test=0 is an error;
@@ -31,7 +33,7 @@ extension ModelReader {
         guard depth < 256, let p = producer[v], p.outputs.first == v, let x = p.input(0) else { return nil }
         switch p.op {
         case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .identity, .dropout,
-             .elu, .selu, .erf, .hardSigmoid, .hardSwish, .gelu, .clip,
+             .elu, .selu, .erf, .hardSigmoid, .hardSwish, .gelu, .clip, .prelu,
              .softmax, .logSoftmax, .batchNormalization:
             return knownType(x, depth: depth + 1)
         default:
@@ -62,16 +64,13 @@ extension ModelReader {
                 guard a >= 0, trailing >= 0 else {
                     throw fail("\(here): legacy broadcast axis=\(axis) does not fit input ranks \(ra) and \(rb)")
                 }
-                if trailing > 0 {
-                    let name = freshName(g.name(of: b) + "_aligned")
-                    var type = g.type(of: b)
-                    type?.shape += Array(repeating: .fixed(1), count: trailing)
-                    let out = g.addValue(name, type)
-                    ids[name] = out
-                    let axes = constantInput(name + "_axes", Array(rb..<(rb + trailing)))
-                    g.nodes.append(Node(.unsqueeze, name: name, inputs: [b, axes], outputs: [out]))
-                    n.inputs[1] = out
-                }
+                if trailing > 0 { n.inputs[1] = appendAligning(b, rank: rb, trailing: trailing) }
+            }
+        case .prelu:
+            // Before opset 7 a 1-D slope of C values is per channel (axis 1), not numpy-aligned.
+            if opset < 7, let slope = n.input(1), rank(slope) == 1, let rx = rank(n.inputs[0]), rx >= 3,
+               knownType(slope)?.shape != [.fixed(1)] {
+                n.inputs[1] = appendAligning(slope, rank: 1, trailing: rx - 2)
             }
         case .gemm:
             n.attributes["broadcast"] = nil
@@ -124,6 +123,19 @@ extension ModelReader {
             break
         }
         g.nodes.append(n)
+    }
+
+    /// Appends Unsqueeze(b) adding `trailing` size-1 dims after its `rank` dims (constant axes
+    /// "<b>_aligned_axes") and returns its output "<b>_aligned".
+    mutating func appendAligning(_ b: ValueID, rank rb: Int, trailing: Int) -> ValueID {
+        let name = freshName(g.name(of: b) + "_aligned")
+        var type = g.type(of: b)
+        type?.shape += Array(repeating: .fixed(1), count: trailing)
+        let out = g.addValue(name, type)
+        ids[name] = out
+        let axes = constantInput(name + "_axes", Array(rb..<(rb + trailing)))
+        g.nodes.append(Node(.unsqueeze, name: name, inputs: [b, axes], outputs: [out]))
+        return out
     }
 
     func ints(_ n: Node, _ key: String, _ here: String) throws -> [Int]? {

@@ -72,6 +72,31 @@ final class PullbackTests: XCTestCase {
         try FD.check(c, output: o1, wrt: [x], what: "x*x")
     }
 
+    /// Sum, Mean, Max and Min of one to three broadcast inputs (distinct values, no ties), and PRelu
+    /// with a broadcast slope.
+    func testVariadicAndPRelu() throws {
+        let shapes: [[[Int]]] = [[[3, 4]], [[3, 4], [3, 4]], [[2, 3, 4], [4], [3, 1]], [[1, 4], [3, 1], []]]
+        for op in [Op.sum, .mean, .max, .min] {
+            for (k, ss) in shapes.enumerated() {
+                var c = GradCase(seed: 600 + UInt64(k))
+                let ins = ss.enumerated().map { i, s in c.input("x\(i)", s) }
+                let y = c.node(op, ins)
+                try FD.check(c, output: y, wrt: ins, what: "\(op.rawValue) \(ss)")
+            }
+        }
+        for (k, slope) in [[3, 1, 1], [1], [3, 4, 5], []].enumerated() {
+            var c = GradCase(seed: 650 + UInt64(k))
+            let x = c.input("x", c.rng.awayFromZero([2, 3, 4, 5])), s = c.input("slope", slope)
+            let y = c.node(.prelu, [x, s])
+            try FD.check(c, output: y, wrt: [x, s], what: "PRelu slope \(slope)")
+        }
+        // Ties share dY equally: Max(x, x, z) gives x two halves of dY where x wins.
+        var c = GradCase(seed: 660)
+        let x = c.input("x", [2, 3]), z = c.input("z", [2, 3])
+        let y = c.node(.max, [x, x, z])
+        try FD.check(c, output: y, wrt: [x, z], what: "Max(x, x, z)")
+    }
+
     func testGemm() throws {
         var k: UInt64 = 0
         for tA in [false, true] {

@@ -164,10 +164,32 @@ final class ElementwiseTests: XCTestCase {
         for t in 0..<400 {
             let (out, a, b) = randomBroadcast(&g)
             guard (try? BroadcastPlan.broadcastShape(a, b)) == out else { continue }
-            for op in [BinaryOp.add, .sub, .mul, .div, .pow] { try checkBinary(op, out, a, b, seed: UInt64(t)) }
+            for op in [BinaryOp.add, .sub, .mul, .div, .pow, .max, .min, .prelu] { try checkBinary(op, out, a, b, seed: UInt64(t)) }
             tested += 1
         }
         XCTAssertGreaterThan(tested, 300)
+    }
+
+    /// Max and Min propagate NaN from either side; ties and signed zeros keep the first operand;
+    /// PRelu scales only negatives. Over every fast path (vector/vector, vector/scalar, scalar/vector).
+    func testMaxMinPReluSpecialValues() throws {
+        let a: [Float] = [1, .nan, 3, -0.0, -2, .infinity, -5, 0, 7, -1, 2, .nan, -4, 4, 0.5, -0.5, 9, -9]
+        let b: [Float] = [.nan, 2, 3, 0, -3, 1, -.infinity, -0.0, -7, 1, 2, 5, 0.25, -4, 0.5, 0.5, .nan, 9]
+        for op in [BinaryOp.max, .min, .prelu] {
+            let n = a.count
+            let want = zip(a, b).map { Binary.scalar(op, $0, $1) }
+            KCheck.bitwise(try binary(op, [n], [n], [n], a, b, pool: .serial), want, "\(op) vector")
+            for k in [0, 1, 4] {
+                KCheck.bitwise(try binary(op, [n], [n], [1], a, [b[k]], pool: .serial), a.map { Binary.scalar(op, $0, b[k]) }, "\(op) scalar b")
+                KCheck.bitwise(try binary(op, [n], [1], [n], [a[k]], b, pool: .serial), b.map { Binary.scalar(op, a[k], $0) }, "\(op) scalar a")
+            }
+        }
+        XCTAssertTrue(Binary.scalar(.max, 1, .nan).isNaN)
+        XCTAssertTrue(Binary.scalar(.min, .nan, 1).isNaN)
+        XCTAssertEqual(Binary.scalar(.max, -2, 3), 3)
+        XCTAssertEqual(Binary.scalar(.min, -2, 3), -2)
+        XCTAssertEqual(Binary.scalar(.prelu, -2, 0.25), -0.5)
+        XCTAssertEqual(Binary.scalar(.prelu, 2, 0.25), 2)
     }
 
     func testBinaryFastPathsLarge() throws {

@@ -92,6 +92,22 @@ final class ExportImportTests: XCTestCase {
         }
     }
 
+    /// Sum, Max, Min, Mean (one to three inputs) and PRelu are written as the standard ops.
+    func testVariadicAndPReluRoundTrip() throws {
+        var g = Graph(name: "variadic")
+        let x = g.addInput("x", TensorType(.float32, [.symbol("batch"), .fixed(4)]))
+        let r = g.addInput("r", TensorType(.float32, [.fixed(4)]))
+        let s = g.addNode(.sum, [x, r, x], outputs: ["s"])[0]
+        let m = g.addNode(.max, [s], outputs: ["m"])[0]
+        let n = g.addNode(.min, [m, r], outputs: ["n"])[0]
+        let a = g.addNode(.mean, [n, x, r], outputs: ["a"])[0]
+        g.outputs = g.addNode(.prelu, [a, r], outputs: ["p"])
+        try InferShapes().run(&g)
+        let back = try ONNXImport.graph(fromModelBytes: try ONNXExport.modelBytes(g), file: "variadic.onnx")
+        XCTAssertEqual(back.text, g.text)
+        XCTAssertEqual(back.nodes.map { $0.inputs.count }, [3, 1, 2, 3, 2])
+    }
+
     func testExportNeedsOutputTypes() {
         var g = Graph(name: "untyped")
         let x = g.addInput("x", TensorType(.float32, fixed: [2]))

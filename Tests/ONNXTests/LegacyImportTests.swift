@@ -121,6 +121,24 @@ final class LegacyImportTests: XCTestCase {
         try g.verify()
     }
 
+    /// PRelu before opset 7: a per-channel slope (C) is aligned to axis 1 by an Unsqueeze to (C, 1, 1).
+    func testPReluPerChannelSlopeBeforeOpset7() throws {
+        let bytes = B.model(opset: 6, nodes: [B.node("PRelu", ["x", "s"], ["y"])],
+                            inputs: [B.valueInfo("x", dims: [2, 3, 4, 5]), B.valueInfo("s", dims: [3])],
+                            outputs: [B.valueInfo("y", dims: [2, 3, 4, 5])])
+        var g = try ONNXImport.graph(fromModelBytes: bytes, file: "prelu6.onnx")
+        XCTAssertEqual(g.nodes.map(\.op), [.unsqueeze, .prelu])
+        XCTAssertEqual(g.constantValue(g.nodes[0].inputs[1]!)?.int64s, [1, 2])
+        try InferShapes().run(&g)
+        XCTAssertEqual(g.type(of: g.nodes[0].outputs[0])?.description, "f32[3,1,1]")
+        // From opset 7 the slope broadcasts numpy-style: the same model is an error, not a silent misread.
+        let seven = B.model(opset: 7, nodes: [B.node("PRelu", ["x", "s"], ["y"])],
+                            inputs: [B.valueInfo("x", dims: [2, 3, 4, 5]), B.valueInfo("s", dims: [3])],
+                            outputs: [B.valueInfo("y", dims: [2, 3, 4, 5])])
+        var g7 = try ONNXImport.graph(fromModelBytes: seven, file: "prelu7.onnx")
+        XCTAssertThrowsError(try InferShapes().run(&g7))
+    }
+
     func testConstantsAndTypedAttributeTensors() throws {
         let shape = B.tensor("", dims: [2], type: B.INT64, ints64: [-1, 6])
         let bytes = B.model(opset: 17,
