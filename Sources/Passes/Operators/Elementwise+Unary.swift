@@ -59,6 +59,15 @@ public enum UnaryOps: OperatorFamily {
 
     public static func outputTypes(_ node: Node, _ ts: [TensorType?], _ g: Graph) throws -> [TensorType] {
         let x = ts[0]!
+        if node.op == .gelu { _ = try kernelOp(node, g) }
+        if node.op == .clip {
+            for i in 1..<ts.count {
+                guard let t = ts[i] else { continue }
+                guard t.shape.allSatisfy({ $0 == .fixed(1) }) else {
+                    throw GraphError("Clip \(i == 1 ? "min" : "max") must be a scalar, got \(t)")
+                }
+            }
+        }
         if node.op == .leakyReluGrad, ts[1]!.shape != x.shape {
             throw GraphError("dY \(x) and Y \(ts[1]!) must have the same shape")
         }
