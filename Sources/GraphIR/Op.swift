@@ -30,6 +30,16 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     case div = "Div"
     /// Element-wise A ^ B with numpy broadcasting.
     case pow = "Pow"
+    /// Element-wise sum of one or more inputs with numpy broadcasting.
+    case sum = "Sum"
+    /// Element-wise maximum of one or more inputs with numpy broadcasting (NaN propagates).
+    case max = "Max"
+    /// Element-wise minimum of one or more inputs with numpy broadcasting (NaN propagates).
+    case min = "Min"
+    /// Element-wise mean (sum / count) of one or more inputs with numpy broadcasting.
+    case mean = "Mean"
+    /// x < 0 ? slope·x : x; slope broadcasts to x (unidirectionally).
+    case prelu = "PRelu"
     /// max(x, 0).
     case relu = "Relu"
     /// x ≥ 0 ? x : alpha·x; alpha defaults to 0.01.
@@ -50,6 +60,21 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     case neg = "Neg"
     /// |x|.
     case abs = "Abs"
+    /// x > 0 ? x : alpha·(e^x − 1); alpha defaults to 1.
+    case elu = "Elu"
+    /// gamma·(x > 0 ? x : alpha·(e^x − 1)); alpha ≈ 1.6733, gamma ≈ 1.0507 by default.
+    case selu = "Selu"
+    /// The Gauss error function erf(x).
+    case erf = "Erf"
+    /// max(0, min(1, alpha·x + beta)); alpha 0.2, beta 0.5 by default.
+    case hardSigmoid = "HardSigmoid"
+    /// x · max(0, min(1, x/6 + 1/2)).
+    case hardSwish = "HardSwish"
+    /// x·Φ(x) (`approximate` "none", the default) or 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) ("tanh"); opset 20.
+    case gelu = "Gelu"
+    /// min(max(x, min), max) with min and max the optional constant scalar inputs 1 and 2 (the
+    /// importer moves the attributes of opsets < 11 there); NaN stays NaN.
+    case clip = "Clip"
     /// Copies its input.
     case identity = "Identity"
     /// Inputs (data, ratio = 0.5, training_mode = false), outputs (output[, mask]); attribute seed.
@@ -150,15 +175,16 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
         case .conv, .convTranspose, .fusedConv, .fusedConvTranspose: return 2...3
         case .batchNormalization, .fusedConvTransposeBatchNorm: return 5...5
         case .gemm, .fusedGemm: return 2...3
-        case .matMul, .add, .sub, .mul, .div, .pow, .gather, .expand, .leakyReluGrad, .gatherGrad: return 2...2
+        case .matMul, .add, .sub, .mul, .div, .pow, .prelu, .gather, .expand, .leakyReluGrad, .gatherGrad: return 2...2
         case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .sign,
-             .identity, .flatten, .transpose, .softmax, .logSoftmax, .maxPool, .averagePool,
+             .elu, .selu, .erf, .hardSigmoid, .hardSwish, .gelu, .identity, .flatten, .transpose, .softmax, .logSoftmax, .maxPool, .averagePool,
              .globalAveragePool, .allReduce:
             return 1...1
         case .reshape: return 2...2
-        case .concat: return 1...Int.max
+        case .concat, .sum, .max, .min, .mean: return 1...Int.max
         case .unsqueeze, .squeeze, .reduceMean, .reduceSum: return 1...2
         case .slice: return 1...5
+        case .clip: return 1...3
         case .dropout: return 1...3
         case .constant: return 0...0
         }
@@ -214,7 +240,11 @@ extension Op {
         case .add, .sub, .mul, .div, .pow, .relu, .sigmoid, .tanh, .exp, .log, .sqrt, .neg, .abs,
              .softplus, .identity, .matMul, .expand, .globalAveragePool, .sign, .unsqueeze, .squeeze, .slice:
             return [:]
-        case .leakyRelu: return ["alpha": "float"]
+        case .leakyRelu, .elu: return ["alpha": "float"]
+        case .selu: return ["alpha": "float", "gamma": "float"]
+        case .hardSigmoid: return ["alpha": "float", "beta": "float"]
+        case .erf, .hardSwish, .clip, .sum, .max, .min, .mean, .prelu: return [:]
+        case .gelu: return ["approximate": "string"]
         case .dropout: return ["seed": "int", "ratio": "float", "is_test": "int"]
         case .leakyReluGrad: return ["alpha": "float"]
         case .gatherGrad: return ["axis": "int", "size": "int"]

@@ -9,12 +9,16 @@
 // `y` may alias `a` or `b` only when that input has the output's shape (in-place update).
 // add/sub/mul/div are exact (IEEE) so the fast kernel equals `reference` bit for bit; pow uses
 // powf (ONNX/numpy float semantics: powf special cases), with pow(x, 2) computed as x·x.
+// max/min propagate NaN (numpy maximum/minimum) and, like prelu (a < 0 ? b·a : a), are exact.
 import Foundation
 
 public enum BinaryOp: Equatable, Sendable, CustomStringConvertible {
-    case add, sub, mul, div, pow
+    case add, sub, mul, div, pow, max, min, prelu
     public var description: String {
-        switch self { case .add: "add"; case .sub: "sub"; case .mul: "mul"; case .div: "div"; case .pow: "pow" }
+        switch self {
+        case .add: "add"; case .sub: "sub"; case .mul: "mul"; case .div: "div"; case .pow: "pow"
+        case .max: "max"; case .min: "min"; case .prelu: "prelu"
+        }
     }
 }
 
@@ -111,7 +115,22 @@ public enum Binary {
         case .mul: return a * b
         case .div: return a / b
         case .pow: return Foundation.pow(a, b)
+        case .max: return a.isNaN || b.isNaN ? a + b : (b > a ? b : a)
+        case .min: return a.isNaN || b.isNaN ? a + b : (b < a ? b : a)
+        case .prelu: return a < 0 ? b * a : a
         }
+    }
+
+    /// Lane-wise maximum (NaN propagates).
+    @inline(__always)
+    static func maximum(_ a: V16, _ b: V16) -> V16 {
+        a.replacing(with: b, where: b .> a).replacing(with: a + b, where: (a .!= a) .| (b .!= b))
+    }
+
+    /// Lane-wise minimum (NaN propagates).
+    @inline(__always)
+    static func minimum(_ a: V16, _ b: V16) -> V16 {
+        a.replacing(with: b, where: b .< a).replacing(with: a + b, where: (a .!= a) .| (b .!= b))
     }
 
     /// y = a ∘ b over `plan.outShape`.
@@ -122,6 +141,9 @@ public enum Binary {
         case .sub: runs(plan, a, b, y, pool) { $0 - $1 }
         case .mul: runs(plan, a, b, y, pool) { $0 * $1 }
         case .div: runs(plan, a, b, y, pool) { $0 / $1 }
+        case .max: runs(plan, a, b, y, pool) { maximum($0, $1) }
+        case .min: runs(plan, a, b, y, pool) { minimum($0, $1) }
+        case .prelu: runs(plan, a, b, y, pool) { $0.replacing(with: $1 * $0, where: $0 .< 0) }
         case .pow:
             let (sa, sb) = (plan.aInner, plan.bInner)
             plan.forEachRun(pool: pool) { ao, bo, yo, c0, c1 in

@@ -4,7 +4,8 @@
 // the same SIMD16 code path (tails use a partial vector), so the result does not depend on the
 // thread count or on where a chunk starts. `reference` is the scalar definition (Foundation's
 // float functions); the fast kernel matches it within the accuracy of `SIMDMath` (exact for
-// relu, leakyRelu, sqrt, neg, abs, identity, reciprocal).
+// relu, leakyRelu, sqrt, neg, abs, identity, reciprocal, clip). The references of erf, gelu,
+// elu and selu evaluate in Double (erfc, expm1), so they are correctly rounded references.
 import Foundation
 
 /// A point-wise function of one input.
@@ -23,6 +24,22 @@ public enum UnaryOp: Equatable, Sendable, CustomStringConvertible {
     case abs
     case identity
     case reciprocal
+    /// x > 0 ? x : alpha·(e^x − 1)
+    case elu(Float)
+    /// gamma·(x > 0 ? x : alpha·(e^x − 1))
+    case selu(alpha: Float, gamma: Float)
+    /// erf(x)
+    case erf
+    /// max(0, min(1, alpha·x + beta))
+    case hardSigmoid(alpha: Float, beta: Float)
+    /// x·max(0, min(1, x/6 + 1/2))
+    case hardSwish
+    /// x·Φ(x), Φ the standard normal CDF.
+    case gelu
+    /// 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))
+    case geluTanh
+    /// min(max(x, min), max); NaN stays NaN.
+    case clip(min: Float, max: Float)
 
     public var description: String {
         switch self {
@@ -38,6 +55,14 @@ public enum UnaryOp: Equatable, Sendable, CustomStringConvertible {
         case .abs: return "abs"
         case .identity: return "identity"
         case .reciprocal: return "reciprocal"
+        case .elu(let a): return "elu(\(a))"
+        case let .selu(a, g): return "selu(\(a), \(g))"
+        case .erf: return "erf"
+        case let .hardSigmoid(a, b): return "hardSigmoid(\(a), \(b))"
+        case .hardSwish: return "hardSwish"
+        case .gelu: return "gelu"
+        case .geluTanh: return "geluTanh"
+        case let .clip(lo, hi): return "clip(\(lo), \(hi))"
         }
     }
 }
@@ -59,7 +84,46 @@ public enum Unary {
         case .abs: return Swift.abs(x)
         case .identity: return x
         case .reciprocal: return 1 / x
+        case .elu(let a): return x > 0 ? x : a * Float(Foundation.expm1(Double(x)))
+        case let .selu(a, g): return x > 0 ? g * x : Float(Double(g) * Double(a) * Foundation.expm1(Double(x)))
+        case .erf: return Float(Foundation.erf(Double(x)))
+        case let .hardSigmoid(a, b): return hardSigmoidScalar(a, b, x)
+        case .hardSwish: return x * hardSigmoidScalar(1 / 6, 0.5, x)
+        case .gelu: return Float(0.5 * Double(x) * Foundation.erfc(-Double(x) / 2.0.squareRoot()))
+        case .geluTanh:
+            let d = Double(x), u = (2 / Double.pi).squareRoot() * (d + 0.044715 * d * d * d)
+            return Float(d / (1 + Foundation.exp(-2 * u)))
+        case let .clip(lo, hi):
+            let v = x < lo ? lo : x
+            return v > hi ? hi : v
         }
+    }
+
+    /// max(0, min(1, a·x + b)); NaN stays NaN.
+    @inlinable
+    static func hardSigmoidScalar(_ a: Float, _ b: Float, _ x: Float) -> Float {
+        let v = a * x + b
+        return v < 0 ? 0 : (v > 1 ? 1 : v)
+    }
+
+    /// max(0, min(1, a·x + b)) on 16 lanes; NaN stays NaN.
+    @inlinable @inline(__always)
+    static func hardSigmoid(_ a: Float, _ b: Float, _ x: SIMD16<Float>) -> SIMD16<Float> {
+        let v = a * x + b
+        return v.replacing(with: 0, where: v .< 0).replacing(with: 1, where: v .> 1)
+    }
+
+    /// min(max(x, lo), hi) on 16 lanes (hi wins when lo > hi); NaN stays NaN.
+    @inlinable @inline(__always)
+    static func clip(_ lo: Float, _ hi: Float, _ x: SIMD16<Float>) -> SIMD16<Float> {
+        let v = x.replacing(with: lo, where: x .< lo)
+        return v.replacing(with: hi, where: v .> hi)
+    }
+
+    /// alpha·(e^x − 1) where x ≤ 0 (or NaN), x elsewhere.
+    @inlinable @inline(__always)
+    static func elu(_ a: Float, _ x: SIMD16<Float>) -> SIMD16<Float> {
+        (a * SIMDMath.expm1(x)).replacing(with: x, where: x .> 0)
     }
 
     /// `op` on 16 lanes (the fast definition).
@@ -78,6 +142,14 @@ public enum Unary {
         case .abs: return absolute(x)
         case .identity: return x
         case .reciprocal: return 1 / x
+        case .elu(let a): return elu(a, x)
+        case let .selu(a, g): return g * elu(a, x)
+        case .erf: return SIMDMath.erf(x)
+        case let .hardSigmoid(a, b): return hardSigmoid(a, b, x)
+        case .hardSwish: return x * hardSigmoid(1 / 6, 0.5, x)
+        case .gelu: return SIMDMath.gelu(x)
+        case .geluTanh: return SIMDMath.geluTanh(x)
+        case let .clip(lo, hi): return clip(lo, hi, x)
         }
     }
 
@@ -116,6 +188,14 @@ public enum Unary {
         case .neg: map(x, y, count, pool) { negate($0) }
         case .abs: map(x, y, count, pool) { absolute($0) }
         case .reciprocal: map(x, y, count, pool) { 1 / $0 }
+        case .elu(let a): map(x, y, count, pool) { elu(a, $0) }
+        case let .selu(a, g): map(x, y, count, pool) { g * elu(a, $0) }
+        case .erf: map(x, y, count, pool) { SIMDMath.erf($0) }
+        case let .hardSigmoid(a, b): map(x, y, count, pool) { hardSigmoid(a, b, $0) }
+        case .hardSwish: map(x, y, count, pool) { $0 * hardSigmoid(1 / 6, 0.5, $0) }
+        case .gelu: map(x, y, count, pool) { SIMDMath.gelu($0) }
+        case .geluTanh: map(x, y, count, pool) { SIMDMath.geluTanh($0) }
+        case let .clip(lo, hi): map(x, y, count, pool) { clip(lo, hi, $0) }
         case .identity:
             if UnsafePointer(y) != x { y.update(from: x, count: count) }
         }

@@ -6,6 +6,8 @@
 // - Add/Sub/Mul/Div/Pow before opset 7: `broadcast`/`axis` are dropped; with broadcast=1 and an
 //   axis that does not align B with A's trailing dims, B gets an Unsqueeze (constant axes
 //   input "<B>_aligned_axes") of its trailing dims first (needs both ranks; otherwise an error);
+// - PRelu before opset 7: a 1-D slope of more than one value (per channel) gets the same
+//   Unsqueeze to (C, 1, …, 1) when X's rank (≥ 3) is known;
 // - Gemm before opset 7: `broadcast` is dropped (C broadcasts unidirectionally either way);
 // - BatchNormalization: `spatial`=1 and `is_test`=1 (their inference defaults) are dropped;
 //   spatial=0 or is_test=0 is an error;
@@ -16,7 +18,9 @@
 // - Slice before opset 10 (starts/ends/axes attributes), Reshape before opset 5 (shape
 //   attribute), Squeeze/Unsqueeze before opset 13 and ReduceSum before 13 / ReduceMean before 18
 //   (axes attribute): the attributes become constant int64 initializer inputs (named
-//   "<node>_<attribute>"), the one form the IR's shape rules read.
+//   "<node>_<attribute>"), the one form the IR's shape rules read;
+// - Clip before opset 11 (min/max float attributes): they become float32 scalar initializer
+//   inputs 1 and 2 ("<node>_min", "<node>_max"; an absent one stays an absent input).
 // Dropout's legacy ratio attribute is kept (ExpandDropout reads it).
 import GraphIR
 
@@ -29,6 +33,7 @@ extension ModelReader {
         guard depth < 256, let p = producer[v], p.outputs.first == v, let x = p.input(0) else { return nil }
         switch p.op {
         case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .identity, .dropout,
+             .elu, .selu, .erf, .hardSigmoid, .hardSwish, .gelu, .clip, .prelu,
              .softmax, .logSoftmax, .batchNormalization:
             return knownType(x, depth: depth + 1)
         default:
@@ -59,16 +64,13 @@ extension ModelReader {
                 guard a >= 0, trailing >= 0 else {
                     throw fail("\(here): legacy broadcast axis=\(axis) does not fit input ranks \(ra) and \(rb)")
                 }
-                if trailing > 0 {
-                    let name = freshName(g.name(of: b) + "_aligned")
-                    var type = g.type(of: b)
-                    type?.shape += Array(repeating: .fixed(1), count: trailing)
-                    let out = g.addValue(name, type)
-                    ids[name] = out
-                    let axes = constantInput(name + "_axes", Array(rb..<(rb + trailing)))
-                    g.nodes.append(Node(.unsqueeze, name: name, inputs: [b, axes], outputs: [out]))
-                    n.inputs[1] = out
-                }
+                if trailing > 0 { n.inputs[1] = appendAligning(b, rank: rb, trailing: trailing) }
+            }
+        case .prelu:
+            // Before opset 7 a 1-D slope of C values is per channel (axis 1), not numpy-aligned.
+            if opset < 7, let slope = n.input(1), rank(slope) == 1, let rx = rank(n.inputs[0]), rx >= 3,
+               knownType(slope)?.shape != [.fixed(1)] {
+                n.inputs[1] = appendAligning(slope, rank: 1, trailing: rx - 2)
             }
         case .gemm:
             n.attributes["broadcast"] = nil
@@ -94,6 +96,20 @@ extension ModelReader {
                 n.inputs = inputs
                 for key in ["starts", "ends", "axes"] { n.attributes[key] = nil }
             }
+        case .clip:
+            if n.attributes["min"] != nil || n.attributes["max"] != nil {
+                guard n.inputs.count == 1 else { throw fail("\(here): has both min/max attributes (opset < 11) and inputs") }
+                var inputs = n.inputs
+                for key in ["min", "max"] {
+                    let bound: Float?
+                    do { bound = try n.attributes.float(key) } catch let e as GraphError { throw fail("\(here): \(e.message)") }
+                    let base = (n.name.isEmpty ? g.name(of: n.outputs[0]) : n.name) + "_" + key
+                    inputs.append(bound.map { floatScalarInput(base, $0) })
+                    n.attributes[key] = nil
+                }
+                while inputs.count > 1, inputs.last! == nil { inputs.removeLast() }
+                n.inputs = inputs
+            }
         case .reshape:
             try attributeToInput(&n, "shape", here)
         case .squeeze, .unsqueeze, .reduceSum, .reduceMean:
@@ -109,6 +125,19 @@ extension ModelReader {
         g.nodes.append(n)
     }
 
+    /// Appends Unsqueeze(b) adding `trailing` size-1 dims after its `rank` dims (constant axes
+    /// "<b>_aligned_axes") and returns its output "<b>_aligned".
+    mutating func appendAligning(_ b: ValueID, rank rb: Int, trailing: Int) -> ValueID {
+        let name = freshName(g.name(of: b) + "_aligned")
+        var type = g.type(of: b)
+        type?.shape += Array(repeating: .fixed(1), count: trailing)
+        let out = g.addValue(name, type)
+        ids[name] = out
+        let axes = constantInput(name + "_axes", Array(rb..<(rb + trailing)))
+        g.nodes.append(Node(.unsqueeze, name: name, inputs: [b, axes], outputs: [out]))
+        return out
+    }
+
     func ints(_ n: Node, _ key: String, _ here: String) throws -> [Int]? {
         do { return try n.attributes.ints(key) } catch let e as GraphError { throw fail("\(here): \(e.message)") }
     }
@@ -122,6 +151,14 @@ extension ModelReader {
     mutating func constantInput(_ base: String, _ values: [Int]) -> ValueID {
         let name = freshName(base)
         let v = g.addInitializer(name, Tensor(shape: [values.count], int64s: values.map(Int64.init)))
+        ids[name] = v
+        return v
+    }
+
+    /// A new float32 scalar initializer holding `value`, named `base` (with a suffix when taken).
+    mutating func floatScalarInput(_ base: String, _ value: Float) -> ValueID {
+        let name = freshName(base)
+        let v = g.addInitializer(name, Tensor(shape: [], floats: [value]))
         ids[name] = v
         return v
     }

@@ -1,7 +1,7 @@
 // CoerceIntegerOperands: integer constants feeding float arithmetic (Pow's exponent, say)
 // become float constants, so the binary kernels read floats only.
 //
-// Contract: input — a typed graph. For every Add/Sub/Mul/Div/Pow node with a float32 input 0
+// Contract: input — a typed graph. For every node of the binary family (Add/Sub/Mul/Div/Pow…) with a float32 input 0
 // and a non-float input 1: a constant input 1 (initializer or Constant node) is replaced by a
 // new float32 initializer of the same shape and values (named "<B>/float", with a suffix when
 // taken; converted once per constant); a computed one is an error naming the node (the runtime
@@ -20,7 +20,7 @@ public struct CoerceIntegerOperands: Pass {
         for i in graph.nodes.indices where BinaryOps.ops.contains(graph.nodes[i].op) {
             let node = graph.nodes[i]
             guard let a = node.inputs[0], graph.type(of: a)?.dtype == .float32,
-                  let b = node.inputs[1], let bt = graph.type(of: b), bt.dtype != .float32 else { continue }
+                  let b = node.input(1), let bt = graph.type(of: b), bt.dtype != .float32 else { continue }
             if converted[b] == nil {
                 guard let c = graph.constantValue(b) else {
                     throw GraphError("\(graph.describeNode(i)): \(node.op.rawValue) with a \(bt.dtype.rawValue) operand that is not constant is not supported")

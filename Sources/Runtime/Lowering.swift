@@ -2,7 +2,8 @@
 //
 // Contract: input — a verified graph whose every value has a fixed shape (run InferShapes with
 // the batch bound first). The graph rewrites kernels need (`Pipelines.lowering`: Gemm's
-// constant B pre-transposed, integer constant operands of float arithmetic made float) run
+// constant B pre-transposed, variadic Sum/Max/Min/Mean made two-input chains, integer
+// constant operands of float arithmetic made float) run
 // first, on a copy; lowering itself rewrites nothing. Each node becomes what its op family's
 // `lower` says (Passes/Operators): one kernel call, except: Constant nodes and
 // initializers go to the constant pool; Reshape, Flatten, Squeeze, Unsqueeze, Identity and

@@ -41,12 +41,47 @@ final class PullbackTests: XCTestCase {
             (.neg, [:], false), (.exp, [:], false), (.log, [:], true), (.sqrt, [:], true), (.abs, [:], false),
             (.sigmoid, [:], false), (.tanh, [:], false), (.softplus, [:], false), (.relu, [:], false),
             (.leakyRelu, ["alpha": .float(0.2)], false), (.leakyRelu, [:], false), (.identity, [:], false),
+            (.elu, [:], false), (.elu, ["alpha": .float(0.4)], false), (.selu, [:], false),
+            (.selu, ["alpha": .float(1.2), "gamma": .float(0.8)], false), (.erf, [:], false),
+            (.hardSigmoid, [:], false), (.hardSwish, [:], false), (.gelu, [:], false), (.gelu, ["approximate": .string("tanh")], false),
         ]
         for (k, (op, attrs, positive)) in ops.enumerated() {
             var c = GradCase(seed: 100 + UInt64(k))
             let x = positive ? c.input("x", [3, 5], 0.5...2) : c.input("x", c.rng.awayFromZero([3, 5]))
             let y = c.node(op, [x], attrs)
             try FD.check(c, output: y, wrt: [x], what: "\(op.rawValue)")
+        }
+    }
+
+    /// Clip with each bound present or absent, inputs kept away from the bounds (the kinks).
+    func testClip() throws {
+        for (k, (lo, hi)) in [(Float(-0.5), Float(0.7)), (-0.5, nil), (nil, 0.3), (nil, nil)].enumerated() {
+            var c = GradCase(seed: 150 + UInt64(k))
+            let values = c.rng.awayFromZero([4, 5]).floats.map { v -> Float in
+                for b in [lo, hi].compactMap({ $0 }) where Swift.abs(v - b) < 0.05 { return b + 0.1 }
+                return v
+            }
+            let x = c.input("x", Tensor(shape: [4, 5], floats: values))
+            let bound = { (name: String, v: Float?) in v.map { c.graph.addInitializer(name, Tensor(shape: [], floats: [$0])) } }
+            let ins = [x, bound("lo", lo), bound("hi", hi)]
+            let y = c.node(.clip, ins)
+            try FD.check(c, output: y, wrt: [x], what: "Clip \(String(describing: lo)) \(String(describing: hi))")
+        }
+    }
+
+    /// HardSigmoid and HardSwish on both saturated sides and the ramp, away from the kinks.
+    func testHardSigmoidAndHardSwishAcrossTheirKinks() throws {
+        let values: [Float] = [-4, -2.5, -1.4, -0.6, -0.3, 0.4, 0.7, 1.2, 2.7, 3.5, 5, -3.6]
+        let cases: [(Op, [String: Attribute])] = [
+            (.hardSigmoid, ["alpha": .float(0.5), "beta": .float(0.5)]),   // kinks at −1 and 1
+            (.hardSigmoid, ["alpha": .float(-0.8), "beta": .float(0.2)]),  // kinks at −1, 0.25
+            (.hardSwish, [:]),                                              // kinks at ±3
+        ]
+        for (k, (op, attrs)) in cases.enumerated() {
+            var c = GradCase(seed: 170 + UInt64(k))
+            let x = c.input("x", Tensor(shape: [3, 4], floats: values))
+            let y = c.node(op, [x], attrs)
+            try FD.check(c, output: y, wrt: [x], what: "\(op.rawValue) \(attrs)")
         }
     }
 
@@ -66,6 +101,31 @@ final class PullbackTests: XCTestCase {
         let x = c.input("x", [4, 3])
         let o1 = c.node(.mul, [x, x])
         try FD.check(c, output: o1, wrt: [x], what: "x*x")
+    }
+
+    /// Sum, Mean, Max and Min of one to three broadcast inputs (distinct values, no ties), and PRelu
+    /// with a broadcast slope.
+    func testVariadicAndPRelu() throws {
+        let shapes: [[[Int]]] = [[[3, 4]], [[3, 4], [3, 4]], [[2, 3, 4], [4], [3, 1]], [[1, 4], [3, 1], []]]
+        for op in [Op.sum, .mean, .max, .min] {
+            for (k, ss) in shapes.enumerated() {
+                var c = GradCase(seed: 600 + UInt64(k))
+                let ins = ss.enumerated().map { i, s in c.input("x\(i)", s) }
+                let y = c.node(op, ins)
+                try FD.check(c, output: y, wrt: ins, what: "\(op.rawValue) \(ss)")
+            }
+        }
+        for (k, slope) in [[3, 1, 1], [1], [3, 4, 5], []].enumerated() {
+            var c = GradCase(seed: 650 + UInt64(k))
+            let x = c.input("x", c.rng.awayFromZero([2, 3, 4, 5])), s = c.input("slope", slope)
+            let y = c.node(.prelu, [x, s])
+            try FD.check(c, output: y, wrt: [x, s], what: "PRelu slope \(slope)")
+        }
+        // Ties share dY equally: Max(x, x, z) gives x two halves of dY where x wins.
+        var c = GradCase(seed: 660)
+        let x = c.input("x", [2, 3]), z = c.input("z", [2, 3])
+        let y = c.node(.max, [x, x, z])
+        try FD.check(c, output: y, wrt: [x, z], what: "Max(x, x, z)")
     }
 
     func testGemm() throws {

@@ -49,6 +49,15 @@ final class RoundTripTests: XCTestCase {
             t = g.add(op, t, output: "un.\(op.rawValue)")
         }
         t = g.add(.leakyRelu, t, output: "lrelu", attributes: ["alpha": .float(0.2)])
+        t = g.add(.elu, t, output: "elu", attributes: ["alpha": .float(0.5)])
+        t = g.add(.selu, t, output: "selu", attributes: ["alpha": .float(1.5), "gamma": .float(1.25)])
+        t = g.add(.hardSigmoid, t, output: "hsig", attributes: ["alpha": .float(0.25), "beta": .float(0.5)])
+        t = g.add(.gelu, t, output: "gelu", attributes: ["approximate": .string("tanh")])
+        for op in [Op.erf, .hardSwish] { t = g.add(op, t, output: "un.\(op.rawValue)") }
+        t = g.addNode(.clip, [t, nil, one], outputs: ["clip"])[0]
+        t = g.addNode(.sum, [t, mm, scalar], outputs: ["sum"])[0]
+        t = g.addNode(.mean, [t], outputs: ["mean"])[0]
+        for op in [Op.max, .min, .prelu] { t = g.add(op, t, scalar, output: "bin.\(op.rawValue)") }
         t = g.add(.sign, t, output: "un.Sign")
         t = g.addNode(.dropout, [t, nil, nil], outputs: ["dropout"], attributes: ["seed": .int(7)], name: "drop")[0]
         t = g.add(.leakyReluGrad, t, mm, output: "lrelu.grad", attributes: ["alpha": .float(0.2)])

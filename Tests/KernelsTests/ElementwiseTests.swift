@@ -37,13 +37,17 @@ enum KCheck {
 }
 
 final class ElementwiseTests: XCTestCase {
-    let ops: [UnaryOp] = [.relu, .leakyRelu(0.2), .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .identity, .reciprocal]
+    let ops: [UnaryOp] = [.relu, .leakyRelu(0.2), .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .identity, .reciprocal,
+                          .elu(1), .elu(0.3), .selu(alpha: 1.6732632, gamma: 1.050701), .erf, .hardSigmoid(alpha: 0.2, beta: 0.5),
+                          .hardSigmoid(alpha: 0.7, beta: -0.1), .hardSwish, .gelu, .geluTanh, .clip(min: -1.5, max: 2.25),
+                          .clip(min: 1, max: -1), .clip(min: -.infinity, max: 0.5)]
 
     func range(_ op: UnaryOp) -> ClosedRange<Float> {
         switch op {
         case .log, .sqrt: return 1e-3...50
         case .exp: return -80...80
-        case .softplus, .sigmoid, .tanh: return -30...30
+        case .softplus, .sigmoid, .tanh, .elu, .selu, .gelu, .geluTanh: return -30...30
+        case .erf: return -6...6
         default: return -10...10
         }
     }
@@ -72,7 +76,7 @@ final class ElementwiseTests: XCTestCase {
                 KCheck.bitwise(y2, y1, "\(op) n=\(n) threads")
                 KCheck.bitwise(y3, y1, "\(op) n=\(n) in place")
                 switch op {
-                case .relu, .leakyRelu, .sqrt, .neg, .abs, .identity, .reciprocal: KCheck.bitwise(y1, want, "\(op) n=\(n)")
+                case .relu, .leakyRelu, .sqrt, .neg, .abs, .identity, .reciprocal, .clip: KCheck.bitwise(y1, want, "\(op) n=\(n)")
                 default: KCheck.near(y1, want, rel: 4e-6, abs: 1e-6, "\(op) n=\(n)")
                 }
             }
@@ -94,6 +98,21 @@ final class ElementwiseTests: XCTestCase {
         XCTAssertEqual(one(.abs, -2.5), 2.5)
         XCTAssertEqual(one(.sqrt, 9), 3)
         XCTAssertTrue(one(.log, -1).isNaN)
+        // Values from scipy.special / torch.nn.functional (float64, rounded).
+        XCTAssertEqual(one(.erf, 0.5), 0.5204998778, accuracy: 1e-7)
+        XCTAssertEqual(one(.erf, -2), -0.9953222650, accuracy: 1e-7)
+        XCTAssertEqual(one(.erf, 1e-6), 1.1283791671e-6, accuracy: 3e-13)
+        XCTAssertEqual(one(.gelu, 1), 0.8413447461, accuracy: 1e-7)
+        XCTAssertEqual(one(.gelu, -3), -0.0040496940, accuracy: 1e-8)
+        XCTAssertEqual(one(.geluTanh, 1), 0.8411919906, accuracy: 1e-7)
+        XCTAssertEqual(one(.elu(1), -1), -0.6321205588, accuracy: 1e-7)
+        XCTAssertEqual(one(.elu(1), -1e-5), -9.99995e-6, accuracy: 1e-12)
+        XCTAssertEqual(one(.selu(alpha: 1.6732632, gamma: 1.050701), -1), -1.1113307, accuracy: 1e-6)
+        XCTAssertEqual(one(.hardSwish, 1), 0.6666667, accuracy: 1e-7)
+        XCTAssertEqual(one(.hardSwish, -4), 0)
+        XCTAssertEqual(one(.hardSigmoid(alpha: 0.2, beta: 0.5), 4), 1)
+        XCTAssertEqual(one(.clip(min: 1, max: -1), 0), -1)
+        XCTAssertTrue(one(.clip(min: 0, max: 1), .nan).isNaN)
     }
 
     // MARK: Binary
@@ -145,10 +164,32 @@ final class ElementwiseTests: XCTestCase {
         for t in 0..<400 {
             let (out, a, b) = randomBroadcast(&g)
             guard (try? BroadcastPlan.broadcastShape(a, b)) == out else { continue }
-            for op in [BinaryOp.add, .sub, .mul, .div, .pow] { try checkBinary(op, out, a, b, seed: UInt64(t)) }
+            for op in [BinaryOp.add, .sub, .mul, .div, .pow, .max, .min, .prelu] { try checkBinary(op, out, a, b, seed: UInt64(t)) }
             tested += 1
         }
         XCTAssertGreaterThan(tested, 300)
+    }
+
+    /// Max and Min propagate NaN from either side; ties and signed zeros keep the first operand;
+    /// PRelu scales only negatives. Over every fast path (vector/vector, vector/scalar, scalar/vector).
+    func testMaxMinPReluSpecialValues() throws {
+        let a: [Float] = [1, .nan, 3, -0.0, -2, .infinity, -5, 0, 7, -1, 2, .nan, -4, 4, 0.5, -0.5, 9, -9]
+        let b: [Float] = [.nan, 2, 3, 0, -3, 1, -.infinity, -0.0, -7, 1, 2, 5, 0.25, -4, 0.5, 0.5, .nan, 9]
+        for op in [BinaryOp.max, .min, .prelu] {
+            let n = a.count
+            let want = zip(a, b).map { Binary.scalar(op, $0, $1) }
+            KCheck.bitwise(try binary(op, [n], [n], [n], a, b, pool: .serial), want, "\(op) vector")
+            for k in [0, 1, 4] {
+                KCheck.bitwise(try binary(op, [n], [n], [1], a, [b[k]], pool: .serial), a.map { Binary.scalar(op, $0, b[k]) }, "\(op) scalar b")
+                KCheck.bitwise(try binary(op, [n], [1], [n], [a[k]], b, pool: .serial), b.map { Binary.scalar(op, a[k], $0) }, "\(op) scalar a")
+            }
+        }
+        XCTAssertTrue(Binary.scalar(.max, 1, .nan).isNaN)
+        XCTAssertTrue(Binary.scalar(.min, .nan, 1).isNaN)
+        XCTAssertEqual(Binary.scalar(.max, -2, 3), 3)
+        XCTAssertEqual(Binary.scalar(.min, -2, 3), -2)
+        XCTAssertEqual(Binary.scalar(.prelu, -2, 0.25), -0.5)
+        XCTAssertEqual(Binary.scalar(.prelu, 2, 0.25), 2)
     }
 
     func testBinaryFastPathsLarge() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import GraphIR
 import ONNX
+import Passes
 import XCTest
 
 final class ExportImportTests: XCTestCase {
@@ -68,6 +69,43 @@ final class ExportImportTests: XCTestCase {
             XCTAssertEqual(back.constantValue(back.nodes[1].inputs[1]!)?.int64s, [2])
         }
         XCTAssertThrowsError(try ONNXExport.modelBytes(g, opset: 9))
+    }
+
+    /// The element-wise activations of issue 14 are written as the standard ops with their
+    /// attributes and read back unchanged; Gelu needs opset 20.
+    func testActivationsRoundTrip() throws {
+        var g = Graph(name: "acts")
+        var v = g.addInput("x", TensorType(.float32, [.symbol("batch"), .fixed(4)]))
+        let ops: [(Op, [String: Attribute])] = [
+            (.elu, ["alpha": .float(0.5)]), (.selu, ["alpha": .float(1.5), "gamma": .float(1.1)]), (.erf, [:]),
+            (.hardSigmoid, ["alpha": .float(0.3), "beta": .float(0.4)]), (.hardSwish, [:]), (.gelu, ["approximate": .string("tanh")]),
+        ]
+        for (k, (op, attrs)) in ops.enumerated() { v = g.add(op, v, output: "a\(k)", attributes: attrs) }
+        let lo = g.addInitializer("lo", Tensor(shape: [], floats: [-1]))
+        v = g.addNode(.clip, [v, lo], outputs: ["clipped"])[0]
+        g.outputs = [v]
+        try InferShapes().run(&g)
+        let back = try ONNXImport.graph(fromModelBytes: try ONNXExport.modelBytes(g, opset: 20), file: "acts.onnx")
+        XCTAssertEqual(back.text, g.text)
+        XCTAssertThrowsError(try ONNXExport.modelBytes(g, opset: 19)) { e in
+            XCTAssertTrue("\(e)".contains("opset 20"), "\(e)")
+        }
+    }
+
+    /// Sum, Max, Min, Mean (one to three inputs) and PRelu are written as the standard ops.
+    func testVariadicAndPReluRoundTrip() throws {
+        var g = Graph(name: "variadic")
+        let x = g.addInput("x", TensorType(.float32, [.symbol("batch"), .fixed(4)]))
+        let r = g.addInput("r", TensorType(.float32, [.fixed(4)]))
+        let s = g.addNode(.sum, [x, r, x], outputs: ["s"])[0]
+        let m = g.addNode(.max, [s], outputs: ["m"])[0]
+        let n = g.addNode(.min, [m, r], outputs: ["n"])[0]
+        let a = g.addNode(.mean, [n, x, r], outputs: ["a"])[0]
+        g.outputs = g.addNode(.prelu, [a, r], outputs: ["p"])
+        try InferShapes().run(&g)
+        let back = try ONNXImport.graph(fromModelBytes: try ONNXExport.modelBytes(g), file: "variadic.onnx")
+        XCTAssertEqual(back.text, g.text)
+        XCTAssertEqual(back.nodes.map { $0.inputs.count }, [3, 1, 2, 3, 2])
     }
 
     func testExportNeedsOutputTypes() {

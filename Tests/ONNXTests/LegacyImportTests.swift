@@ -103,6 +103,42 @@ final class LegacyImportTests: XCTestCase {
         XCTAssertEqual(g.type(of: g.outputs[0])?.description, "f32[2,1]")
     }
 
+    /// Clip before opset 11: the min/max attributes become float scalar inputs (an absent one an absent input).
+    func testClipAttributesBecomeInputs() throws {
+        let bytes = B.model(opset: 6,
+            nodes: [B.node("Clip", ["x"], ["a"], name: "both", attrs: [("min", .f(-0.5)), ("max", .f(0.5))]),
+                    B.node("Clip", ["a"], ["b"], name: "hi", attrs: [("max", .f(0.25))]),
+                    B.node("Clip", ["b"], ["y"], name: "lo", attrs: [("min", .f(-0.125))])],
+            inputs: [B.valueInfo("x", dims: [2, 3])], outputs: [B.valueInfo("y", dims: [2, 3])])
+        var g = try ONNXImport.graph(fromModelBytes: bytes, file: "clip6.onnx")
+        XCTAssertEqual(g.nodes.map(\.op), [.clip, .clip, .clip])
+        for n in g.nodes { XCTAssertTrue(n.attributes.isEmpty) }
+        func bound(_ node: Int, _ input: Int) -> [Float]? { g.nodes[node].input(input).flatMap { g.constantValue($0)?.floats } }
+        XCTAssertEqual([bound(0, 1), bound(0, 2), bound(1, 1), bound(1, 2), bound(2, 1), bound(2, 2)],
+                       [[-0.5], [0.5], nil, [0.25], [-0.125], nil])
+        XCTAssertEqual(g.name(of: g.nodes[0].inputs[1]!), "both_min")
+        try InferShapes().run(&g)
+        try g.verify()
+    }
+
+    /// PRelu before opset 7: a per-channel slope (C) is aligned to axis 1 by an Unsqueeze to (C, 1, 1).
+    func testPReluPerChannelSlopeBeforeOpset7() throws {
+        let bytes = B.model(opset: 6, nodes: [B.node("PRelu", ["x", "s"], ["y"])],
+                            inputs: [B.valueInfo("x", dims: [2, 3, 4, 5]), B.valueInfo("s", dims: [3])],
+                            outputs: [B.valueInfo("y", dims: [2, 3, 4, 5])])
+        var g = try ONNXImport.graph(fromModelBytes: bytes, file: "prelu6.onnx")
+        XCTAssertEqual(g.nodes.map(\.op), [.unsqueeze, .prelu])
+        XCTAssertEqual(g.constantValue(g.nodes[0].inputs[1]!)?.int64s, [1, 2])
+        try InferShapes().run(&g)
+        XCTAssertEqual(g.type(of: g.nodes[0].outputs[0])?.description, "f32[3,1,1]")
+        // From opset 7 the slope broadcasts numpy-style: the same model is an error, not a silent misread.
+        let seven = B.model(opset: 7, nodes: [B.node("PRelu", ["x", "s"], ["y"])],
+                            inputs: [B.valueInfo("x", dims: [2, 3, 4, 5]), B.valueInfo("s", dims: [3])],
+                            outputs: [B.valueInfo("y", dims: [2, 3, 4, 5])])
+        var g7 = try ONNXImport.graph(fromModelBytes: seven, file: "prelu7.onnx")
+        XCTAssertThrowsError(try InferShapes().run(&g7))
+    }
+
     func testConstantsAndTypedAttributeTensors() throws {
         let shape = B.tensor("", dims: [2], type: B.INT64, ints64: [-1, 6])
         let bytes = B.model(opset: 17,

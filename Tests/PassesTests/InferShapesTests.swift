@@ -9,12 +9,27 @@ final class InferShapesTests: XCTestCase {
     }
 
     func testUnaryOps() {
-        for op in [Op.identity, .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .sign] {
+        for op in [Op.identity, .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .sign,
+                   .elu, .selu, .erf, .hardSigmoid, .hardSwish, .gelu, .clip] {
             XCTAssertEqual(shape(op, [.t("f32[N,3,5]")]), "f32[N,3,5]", "\(op)")
         }
         XCTAssertEqual(shape(.softmax, [.t("f32[N,10]")]), "f32[N,10]")
         XCTAssertEqual(shape(.logSoftmax, [.t("f32[N,10]")], ["axis": .int(1)]), "f32[N,10]")
         assertError(inferError(.softmax, [.t("f32[N,10]")], ["axis": .int(2)]), "(Softmax)", "axis 2 is out of range for rank 2")
+        XCTAssertEqual(shape(.clip, [.t("f32[N,3]"), zeros([]), .none]), "f32[N,3]")
+        assertError(inferError(.clip, [.t("f32[N,3]"), .none, zeros([2])]), "(Clip)", "must be a scalar")
+        assertError(inferError(.gelu, [.t("f32[N,3]")], ["approximate": .string("fast")]), "(Gelu)", "not one of none, tanh")
+    }
+
+    /// Sum/Max/Min/Mean broadcast all their inputs; PRelu keeps X's shape.
+    func testVariadicAndPRelu() {
+        for op in [Op.sum, .max, .min, .mean] {
+            XCTAssertEqual(shape(op, [.t("f32[N,3,1]")]), "f32[N,3,1]", "\(op)")
+            XCTAssertEqual(shape(op, [.t("f32[N,3,1]"), zeros([4]), .t("f32[3,1]")]), "f32[N,3,4]", "\(op)")
+            assertError(inferError(op, [.t("f32[N,3]"), zeros([3]), zeros([2])]), "(\(op.rawValue))", "do not broadcast")
+        }
+        XCTAssertEqual(shape(.prelu, [.t("f32[N,3,4,5]"), zeros([3, 1, 1])]), "f32[N,3,4,5]")
+        assertError(inferError(.prelu, [.t("f32[N,3]"), zeros([2, 3])]), "(PRelu)", "does not broadcast to X")
     }
 
     func testGradientOps() {
@@ -284,6 +299,6 @@ final class InferShapesTests: XCTestCase {
 
     func testEveryOpCovered() {
         // Keeps this file honest when an Op case is added (fused ops are checked in FusionTests).
-        XCTAssertEqual(Op.allCases.filter { !$0.isInternal }.count, 42)
+        XCTAssertEqual(Op.allCases.filter { !$0.isInternal }.count, 54)
     }
 }

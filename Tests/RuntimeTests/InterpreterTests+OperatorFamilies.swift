@@ -62,7 +62,7 @@ extension InterpreterTests {
             case .sign: scalar = a.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
             case .leakyReluGrad: scalar = zip(a, inputs[1].floats).map { dy, y in y > 0 ? dy : 0.2 * dy }
             default:
-                let f = try XCTUnwrap(try UnaryOps.kernelOp(g.nodes[0]), op.rawValue)
+                let f = try XCTUnwrap(try UnaryOps.kernelOp(g.nodes[0], g), op.rawValue)
                 scalar = a.map { Unary.scalar(f, $0) }
             }
             assertClose(expected, Tensor(shape: xs.shape, floats: scalar))
@@ -82,6 +82,35 @@ extension InterpreterTests {
             let got = try Session(graph: g).run(inputs)[0]
             XCTAssertEqual(got.shape, [2, 3, 4], op.rawValue)
             assertClose(got, try ReferenceEvaluator.run(g, inputs)[0])
+        }
+    }
+
+    /// Sum, Max, Min and Mean of one, two and three broadcast inputs: lowered through
+    /// ExpandVariadic, they match the reference left fold bit for bit (and Mean is sum / n).
+    func testVariadicOpsThroughLowering() throws {
+        let xs = [randomTensor([2, 3, 4], seed: 31), randomTensor([3, 1], seed: 32), randomTensor([4], seed: 33)]
+        for op in [Op.sum, .max, .min, .mean] {
+            for n in 1...3 {
+                var g = Graph(name: op.rawValue)
+                let ins = xs.prefix(n).enumerated().map { i, t in g.addValue("x\(i)", TensorType(.float32, fixed: t.shape)) }
+                g.inputs = ins
+                g.outputs = g.addNode(op, ins, outputs: ["out"])
+                let inputs = Array(xs.prefix(n))
+                let got = try Session(graph: g).run(inputs)[0]
+                let want = try ReferenceEvaluator.run(g, inputs)[0]
+                XCTAssertEqual(got.shape, [2, 3, 4], "\(op.rawValue) \(n)")
+                XCTAssertEqual(got.floats, want.floats, "\(op.rawValue) of \(n)")
+                // The element at [1, 2, 3] from the definition.
+                let e = inputs.enumerated().map { i, t in t.floats[[23, 2, 3][i]] }
+                let expect: Float
+                switch op {
+                case .sum: expect = e.dropFirst().reduce(e[0], +)
+                case .max: expect = e.max()!
+                case .min: expect = e.min()!
+                default: expect = e.dropFirst().reduce(e[0], +) / Float(n)
+                }
+                XCTAssertEqual(got.floats[got.floats.count - 1], expect, "\(op.rawValue) of \(n) at the last element")
+            }
         }
     }
 }
