@@ -204,4 +204,23 @@ final class CheckpointIntegrityTests: XCTestCase {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix((path as NSString).lastPathComponent + ".tmp") }
         XCTAssertEqual(leftovers, [])
     }
+
+    /// Regression (found while writing the checkpoint fuzz target): a v1 header whose buffer
+    /// shape is three dims of 2^30 (each under the per-dim check) overflowed the element count.
+    /// It must be a clear truncation error naming the buffer, not a trap.
+    func testHeaderShapeWhoseProductOverflowsIsAnError() throws {
+        let header = #"{"version":1,"spec":"x","seed":1,"threads":1,"counters":{"iteration":0,"epoch":0,"cursor":0,"generatorCounter":0,"frameCounter":0,"framesWritten":0,"generatorSteps":0},"buffers":[{"name":"w","shape":[1073741824,1073741824,1073741824]}],"optimizerCounters":{}}"#
+        let json = Array(header.utf8)
+        var bytes = Array("GANNETCK".utf8)
+        let n = UInt32(json.count)
+        bytes += [UInt8(n & 0xff), UInt8(n >> 8 & 0xff), UInt8(n >> 16 & 0xff), UInt8(n >> 24)]
+        bytes += json
+        let path = NSTemporaryDirectory() + "gannet-overflow-\(getpid()).ckpt"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Checkpoint.read(path)) { e in
+            let m = "\(e)"
+            XCTAssertTrue(m.contains(path) && m.contains("'w'"), m)
+        }
+    }
 }
