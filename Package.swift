@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(name: "gan-interpolate", dependencies: ["Commands"], path: "Tools/gan-interpolate", swiftSettings: plain),
         .executableTarget(name: "gan-eval", dependencies: ["Commands"], path: "Tools/gan-eval", swiftSettings: plain),
         // Shared test support: the seeded generator, the reference evaluator, the tiny GAN spec.
-        .target(name: "TestSupport", dependencies: ["Core", "GraphIR", "Passes", "Runtime"], path: "Tests/TestSupport", swiftSettings: plain),
+        .target(name: "TestSupport", dependencies: ["Core", "GraphIR", "Passes", "Runtime", "Media"], path: "Tests/TestSupport", swiftSettings: plain),
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR", "SeedModels", "TestSupport"], swiftSettings: plain),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: plain),
         .testTarget(name: "PassesTests", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels", "SeedModels"], exclude: ["Golden"], swiftSettings: plain),

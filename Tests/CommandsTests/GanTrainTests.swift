@@ -14,14 +14,8 @@ final class GanTrainTests: XCTestCase {
     var root = ""
 
     override func setUpWithError() throws {
-        root = NSTemporaryDirectory() + "gannet-gantrain-\(getpid())-\(UUID().uuidString.prefix(8))"
-        let images = root + "/images"
-        try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
         // 14 images of 8×8: batches of 6, 6, 2.
-        for i in 0..<14 {
-            let pixels = (0..<64).map { UInt8(($0 * 29 + i * 53) % 256) }
-            try PNG.write(Image8(width: 8, height: 8, channels: 1, pixels: pixels), to: images + String(format: "/%02d.png", i))
-        }
+        root = try TestImageFolder.make(prefix: "gantrain", count: 14)
     }
 
     override func tearDownWithError() throws {

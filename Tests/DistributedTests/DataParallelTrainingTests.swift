@@ -7,20 +7,15 @@
 import Foundation
 import GAN
 import Media
+import TestSupport
 import XCTest
 
 final class DataParallelTrainingTests: XCTestCase {
     var root = ""
 
     override func setUpWithError() throws {
-        root = NSTemporaryDirectory() + "gannet-mpi-\(getpid())-\(UUID().uuidString.prefix(8))"
-        let images = root + "/images"
-        try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
         // 16 images of 8×8: two global batches of 8 per epoch.
-        for i in 0..<16 {
-            let pixels = (0..<64).map { UInt8(($0 * 29 + i * 53) % 256) }
-            try PNG.write(Image8(width: 8, height: 8, channels: 1, pixels: pixels), to: images + String(format: "/%02d.png", i))
-        }
+        root = try TestImageFolder.make(prefix: "mpi", count: 16)
     }
 
     override func tearDownWithError() throws {
