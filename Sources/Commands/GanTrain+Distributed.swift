@@ -45,6 +45,21 @@ extension GanTrain {
         return path
     }
 
+    /// With --timing: this rank's time per phase of the loop (Trainer+Timing) since `started`;
+    /// `other` is the rest (rank 0: writing frames, metrics, events; waiting).
+    func reportTiming(_ trainer: Trainer, started: Date) {
+        guard timing else { return }
+        let total = Date().timeIntervalSince(started)
+        let inPhases = trainer.phases.seconds.values.reduce(0, +)
+        let who = trainer.parallel.map { "rank \($0.rank) of \($0.size)" } ?? "single process"
+        var lines = "timing (\(who), \(trainer.counters.iteration) iterations, \(String(format: "%.3f", total)) s):\n" + trainer.phases.table()
+        lines += "\n  " + PhaseTimes.pad("other") + String(format: " %8.3f s (outside the loop's phases: rank 0 writes logs, frames, checkpoints; waits)", total - inPhases)
+        if let p = trainer.parallel, p.size > 1 {
+            lines += String(format: "\n  (gradient collectives inside the steps: %.3f s)", p.collectiveSeconds)
+        }
+        FileHandle.standardError.write((lines + "\n").data(using: .utf8)!)
+    }
+
     /// A rank other than 0: trains in lockstep with rank 0 and writes nothing.
     func followRank0(_ trainer: Trainer, _ parallel: DataParallel, runDir: RunDirectory) throws {
         let started = Date()
@@ -62,7 +77,12 @@ extension GanTrain {
     /// The end of a data-parallel run, on every rank: wait for rank 0's final checkpoint; rank 0
     /// reports the share of the run the gradient collectives took.
     func finishRanks(_ trainer: Trainer, started: Date) throws {
-        guard let p = trainer.parallel, p.size > 1 else { return }
+        guard let p = trainer.parallel, p.size > 1 else { return reportTiming(trainer, started: started) }
+        // One rank's table at a time, rank order (barriers between), so the lines do not mix.
+        for r in 0..<p.size {
+            if r == p.rank { reportTiming(trainer, started: started) }
+            if timing { try p.communicator.barrier() }
+        }
         try p.communicator.barrier()
         if p.rank == 0 && !quiet {
             let floats = p.fusionFloats.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) floats" }.joined(separator: ", ")

@@ -63,6 +63,7 @@ public struct GanTrain: ParsableCommand {
     @Flag(help: "Allow a fresh run into a directory that holds a run (its files are replaced).") var overwrite = false
     @Flag(help: "Allow --resume with another spec or other overrides than the run was started with.") var allowSpecChange = false
     @Flag(name: .shortAndLong, help: "No progress line.") var quiet = false
+    @Flag(help: "At the end, print where the loop's time went per phase (data, random inputs, D and G steps, collectives, frames; under mpirun per rank).") var timing = false
     @Flag(help: "Under mpirun: after every iteration, check that all ranks hold identical weights (a hash); a mismatch stops the run.") var checkReplicas = false
 
     public init() {}

@@ -6,7 +6,8 @@
 // are decoded in parallel before training, center-cropped (`crop`) and resized once; with
 // `skip_bad_images` unreadable files are skipped with a note on stderr giving the count. Batches follow a
 // permutation keyed by (seed, epoch) when shuffling (Data's BatchSampler), so resumed runs see the same order; the
-// last partial batch is kept unless the spec drops it.
+// last partial batch is kept unless the spec drops it. `batch(epoch:index:rows:)` builds only
+// some rows of a batch (a data-parallel rank's shard) in the same global order.
 
 import Data
 import Foundation
@@ -29,12 +30,26 @@ final class DatasetBatches: BatchSource {
     var batchesPerEpoch: Int { sampler.batchesPerEpoch }
 
     func batch(epoch: Int, index: Int) throws -> (images: Tensor, labels: Tensor?) {
-        if order?.epoch != epoch { order = (epoch, sampler.permutation(epoch: epoch)) }
+        try batch(epoch: epoch, index: index, rows: 0..<batchCount(epoch: epoch, index: index))
+    }
+
+    func batchCount(epoch: Int, index: Int) throws -> Int {
         guard (0..<batchesPerEpoch).contains(index) else {
             throw CommandError("\(data.source): batch \(index) of epoch \(epoch) does not exist (\(batchesPerEpoch) batches per epoch)")
         }
-        let lo = index * sampler.batchSize, hi = min(data.count, lo + sampler.batchSize)
-        let indices = Array(order!.permutation[lo..<hi])
+        let lo = index * sampler.batchSize
+        return min(data.count, lo + sampler.batchSize) - lo
+    }
+
+    /// Rows `rows` of the batch: only those images are decoded into floats.
+    func batch(epoch: Int, index: Int, rows: Range<Int>) throws -> (images: Tensor, labels: Tensor?) {
+        let n = try batchCount(epoch: epoch, index: index)
+        guard rows.lowerBound >= 0 && rows.upperBound <= n else {
+            throw CommandError("\(data.source): rows \(rows) of batch \(index) do not exist (it holds \(n) images)")
+        }
+        if order?.epoch != epoch { order = (epoch, sampler.permutation(epoch: epoch)) }
+        let lo = index * sampler.batchSize
+        let indices = Array(order!.permutation[(lo + rows.lowerBound)..<(lo + rows.upperBound)])
         var pixels = [Float](repeating: 0, count: indices.count * data.imageSize)
         pixels.withUnsafeMutableBufferPointer { data.fill(indices, into: $0.baseAddress!) }
         let images = Tensor(shape: [indices.count] + data.imageShape, floats: pixels)

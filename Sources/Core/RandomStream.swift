@@ -6,6 +6,10 @@
 // purposes drew, so a resumed run reproduces an uninterrupted one from the counters alone.
 // An optional 32-bit stream id splits (seed, step, purpose) further (one stream per dropout
 // mask, keyed by the mask's name). uniform() ∈ [0,1) with 24 random bits; normal() by Box–Muller on uniforms in (0,1].
+// Seeking: `skip(words:)` jumps over draws in O(1) (Philox is counter-based), and
+// `skipLatents` jumps to element j of a `latents` sequence (`uniforms` and `dropoutMask` take
+// one word per element: `skip(words: j)`), so element j is the same number whether a stream draws from 0 or starts at j (data-parallel ranks draw
+// only their rows of a global batch's random inputs).
 
 import Foundation
 
@@ -38,6 +42,31 @@ public struct RandomStream {
         var h: UInt32 = 0x811C_9DC5
         for b in name.utf8 { h = (h ^ UInt32(b)) &* 0x0100_0193 }
         return h == 0 ? 1 : h
+    }
+
+    /// Skips the next `words` 32-bit draws (as `nextUInt32` would have returned them), in O(1).
+    /// Clears a pending Box–Muller normal.
+    public mutating func skip(words: Int) {
+        precondition(words >= 0, "RandomStream.skip: negative count \(words)")
+        spareNormal = nil
+        var w = words
+        let buffered = min(w, buffer.count)
+        buffer.removeLast(buffered)
+        w -= buffered
+        guard w > 0 else { return }
+        // The block counter is words 0–1 as one 64-bit number (nextUInt32's carry).
+        let block = (UInt64(counter.1) << 32 | UInt64(counter.0)) &+ UInt64(w / 4)
+        counter.0 = UInt32(truncatingIfNeeded: block)
+        counter.1 = UInt32(truncatingIfNeeded: block >> 32)
+        for _ in 0..<(w % 4) { _ = nextUInt32() }
+    }
+
+    /// From a fresh stream: skips the first `count` elements of `latents(_, distribution:)`
+    /// (normals come in Box–Muller pairs of two words; uniforms take one word each).
+    public mutating func skipLatents(_ count: Int, distribution: String) {
+        if distribution == "uniform" { return skip(words: count) }
+        skip(words: 2 * (count / 2))
+        if count % 2 == 1 { _ = normal() }
     }
 
     /// An inverted-dropout mask of `count` elements: 0 with probability `ratio`, else

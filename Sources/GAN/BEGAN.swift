@@ -82,7 +82,7 @@ public struct BEGANRecipe: GANRecipe {
     public func generatorLoss(_ c: inout GraphComposer, fake: ValueID, dFake: ValueID) -> ValueID {
         c.autoencoderLoss(fake, reconstruction: dFake)
     }
-    public func discriminatorInputs(_ steps: GANSteps, real: Tensor, iteration: Int) -> [String: Tensor] {
+    public func discriminatorInputs(_ steps: GANSteps, real: Tensor, iteration: Int, rows: Range<Int>) -> [String: Tensor] {
         steps.beganK.map { ["k": Tensor(shape: [1], floats: [$0])] } ?? [:]
     }
 }

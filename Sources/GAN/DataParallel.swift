@@ -2,24 +2,32 @@
 // (data-parallel, as Horovod and PyTorch DDP do).
 //
 // Contract:
-// - Batches: the spec's batch size is the *global* batch. Every rank builds the same global
-//   batch (the data order is keyed by (seed, epoch) whatever K is) and the same random inputs of
-//   the step (latents, α, dropout masks keyed by (seed, iteration, purpose)); rank r keeps rows
-//   [r·n/K, (r+1)·n/K) of each (`shard`), DistributedSampler's "same global order, each rank its
-//   slice". A global batch smaller than K is an error.
+// - Batches: the spec's batch size is the *global* batch. The data order is keyed by
+//   (seed, epoch) whatever K is; rank r takes rows [r·n/K, (r+1)·n/K) of each global batch
+//   (`rows`, DistributedSampler's "same global order, each rank its slice") and builds only
+//   those: its images (BatchSource.batch(rows:)) and the random inputs of its rows (latents, α,
+//   dropout mask rows), drawn from the same counter-based streams seeked to the row
+//   (GANSteps.dInputs/gInputs), so global row i gets the same numbers for any K. A recipe whose
+//   inputs need the whole batch (DRAGAN's std) builds it and keeps its rows (`shard`). A global
+//   batch smaller than K is an error.
 // - Gradients: each step program gets one collective before its optimizer update
 //   (Program.reduceBeforeUpdate): the gradients and the new BatchNorm running statistics, packed
-//   in a fixed order into one flat fusion buffer, are scaled by this rank's share n_r/n and
-//   summed over ranks with one in-place allreduce — the gradient of the global batch's mean loss
-//   — so every rank applies the same update and ends each step with the same weights.
-// - Logged scalars (losses, gradient norms) are the same weighted mean over ranks, so rank 0
-//   logs global-batch losses and every rank sees the same NaN / stop decisions. The stop flag
-//   (a signal on any rank) travels with them, so all ranks stop after the same iteration.
+//   in a fixed order into one flat fusion buffer, are scaled by this rank's share n_r/n
+//   (`setShare`, before each step) and summed over ranks with one in-place allreduce — the
+//   gradient of the global batch's mean loss — so every rank applies the same update and ends
+//   each step with the same weights.
+// - Logged scalars (losses, scores) ride in the same fusion buffer, scaled by the share, with
+//   the stop flag (a signal on any rank) as one more float: one collective per step, and rank 0
+//   logs global-batch losses, every rank sees the same NaN / stop decisions and all ranks stop
+//   after the same iteration. The gradient norm logged (d_grad_norm, g_grad_norm) is the norm
+//   of the averaged gradient, what one process with the global batch logs (up to summation
+//   order). A step whose scalars cannot ride along (not one-float arena outputs) reduces them
+//   with one small allreduce after the step (`reduce`).
 // - Synchronised BatchNorm (`sync_batchnorm: true`): a step program's AllReduce instructions
 //   get the communicator too (Program.setCollective): mode mean scales by the share and sums.
 // - `broadcastState` copies rank 0's parameters, optimizer state and counters to every rank.
 // - `replicaHash` / `checkReplicas`: a hash of every stored buffer, compared over ranks.
-// With K = 1 none of this changes a step (no collective is inserted, shards are whole).
+// With K = 1 none of this changes a step (no collective is inserted, rows are the whole batch).
 
 import Distributed
 import Foundation
@@ -57,45 +65,61 @@ public final class DataParallel {
     /// This rank's batch size for a global batch of `n`.
     public func local(_ n: Int) throws -> Int { try rows(of: n).count }
 
-    /// This rank's rows of every input whose first dimension is its global batch: `batches`
-    /// names inputs with another global size (a feature-matching G step's real batch); every
-    /// other input of leading size `n` is sliced, the rest (k, scalars) pass unchanged.
-    public func shard(_ inputs: [String: Tensor], global n: Int, batches: [String: Int] = [:]) throws -> [String: Tensor] {
+    /// Sets this rank's share of the step about to run: `local` of a global batch of `global`.
+    public func setShare(_ local: Int, of global: Int) {
+        share = Float(local) / Float(global)
+    }
+
+    /// This rank's rows of every input whose first dimension is the global batch `n`; other
+    /// inputs (k, scalars) pass unchanged. Sets the share.
+    public func shard(_ inputs: [String: Tensor], global n: Int) throws -> [String: Tensor] {
         guard size > 1 else { return inputs }
-        share = Float(try local(n)) / Float(n)
+        let r = try rows(of: n)
+        setShare(r.count, of: n)
         var out: [String: Tensor] = [:]
         for (name, t) in inputs {
-            let g = batches[name] ?? n
-            guard let first = t.shape.first, first == g else { out[name] = t; continue }
-            out[name] = try slice(t, rows: try rows(of: g))
+            guard let first = t.shape.first, first == n else { out[name] = t; continue }
+            out[name] = t.rows(r)
         }
         return out
     }
 
-    func slice(_ t: Tensor, rows r: Range<Int>) throws -> Tensor {
-        let row = t.shape.dropFirst().reduce(1, *)
-        let shape = [r.count] + t.shape.dropFirst()
-        switch t.storage {
-        case .float(let f): return Tensor(shape: shape, floats: Array(f[(r.lowerBound * row)..<(r.upperBound * row)]))
-        case .int64(let i): return Tensor(shape: shape, int64s: Array(i[(r.lowerBound * row)..<(r.upperBound * row)]), dtype: t.dtype)
-        }
+    /// Per step program: whether its scalars ride in the fusion buffer, and the stop flag the
+    /// last run agreed on.
+    private final class Folded {
+        var stop = false
     }
+    private var folded: [ObjectIdentifier: Folded] = [:]
 
-    /// Gives `step` its gradient collective (once per step program).
+    /// Gives `step` its gradient collective (once per step program), folding its scalar
+    /// metrics, gradient norm and the stop flag into the fusion buffer when they are foldable.
     public func prepare(_ step: TrainStep) {
         guard size > 1, prepared.insert(ObjectIdentifier(step)).inserted else { return }
         let comm = communicator
-        let n = step.program.reduceBeforeUpdate { [unowned self] buffer in
+        let program = step.program
+        let index = { (name: String) in step.outputNames.firstIndex(of: name) }
+        let normName = step.metrics.first { $0.output == "grad_norm" }?.output
+        let scalarIndices = step.metrics.filter { $0.output != normName }.compactMap { index($0.output) }
+        let normIndex = normName.flatMap(index)
+        let foldable = scalarIndices.count == step.metrics.count - (normName == nil ? 0 : 1)
+            && scalarIndices.allSatisfy(program.canFold(output:)) && (normIndex.map(program.canFold(output:)) ?? true)
+        let state = Folded()
+        let stopSignal = { [unowned self] in self.stopSignal() }
+        let n = program.reduceBeforeUpdate(
+            folding: foldable ? FusionExtras(scalarOutputs: scalarIndices, gradientNormOutput: normIndex, trailing: 1) : FusionExtras(),
+            scale: { [unowned self] in self.share }
+        ) { [unowned self] buffer in
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let w = self.share
-            for i in buffer.indices { buffer[i] *= w }
+            if foldable { buffer[buffer.count - 1] = stopSignal() ? 1 : 0 }
             try comm.allreduceSum(buffer)
+            if foldable { state.stop = buffer[buffer.count - 1] > 0 }
             self.collectiveSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         }
-        if step.program.hasAllReduce {
+        if foldable && n > 0 { folded[ObjectIdentifier(step)] = state }
+        if program.hasAllReduce {
             // Synchronised BatchNorm: batch statistics (and their gradients) as the share-weighted
             // mean over ranks, element counts as the plain sum.
-            step.program.setCollective { [unowned self] buffer, sum in
+            program.setCollective { [unowned self] buffer, sum in
                 if !sum {
                     let w = self.share
                     for i in buffer.indices { buffer[i] *= w }
@@ -104,6 +128,14 @@ public final class DataParallel {
             }
         }
         fusionFloats[step.graph.name, default: 0] = max(fusionFloats[step.graph.name] ?? 0, n)
+    }
+
+    /// The weighted mean over ranks of `step`'s `scalars` (in `order`), and whether any rank
+    /// asked to stop: already in hand when the step's fusion buffer carried them, else one
+    /// small allreduce.
+    public func reduce(_ step: TrainStep, _ scalars: [String: Float], order: [String]) throws -> (scalars: [String: Float], stop: Bool) {
+        if size > 1, let f = folded[ObjectIdentifier(step)] { return (scalars, f.stop) }
+        return try reduce(scalars, order: order)
     }
 
     /// The weighted mean over ranks of `scalars` (in `order`), and whether any rank asked to stop.

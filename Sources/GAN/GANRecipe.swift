@@ -60,12 +60,18 @@ public protocol GANRecipe {
     func discriminatorLoss(_ c: inout GraphComposer, _ d: DiscriminatorStep) throws -> DiscriminatorLoss
     /// Appends the G loss given G(z) and D(G(z)).
     func generatorLoss(_ c: inout GraphComposer, fake: ValueID, dFake: ValueID) -> ValueID
-    /// The D step's inputs besides `real`, `z` and `labels` for `iteration`.
-    func discriminatorInputs(_ steps: GANSteps, real: Tensor, iteration: Int) -> [String: Tensor]
+    /// The D step's inputs besides `real`, `z` and `labels` for `iteration`. `real` is rows
+    /// `rows` of the iteration's global batch (a data-parallel rank's shard; all of it in one
+    /// process); a per-row input gives row i the same numbers for any split.
+    func discriminatorInputs(_ steps: GANSteps, real: Tensor, iteration: Int, rows: Range<Int>) -> [String: Tensor]
+    /// Whether `discriminatorInputs` needs the whole global batch (a statistic over it, as
+    /// DRAGAN's std): data-parallel ranks then build the whole batch and keep their rows.
+    var needsWholeBatch: Bool { get }
 }
 
 extension GANRecipe {
-    public func discriminatorInputs(_ steps: GANSteps, real: Tensor, iteration: Int) -> [String: Tensor] { [:] }
+    public func discriminatorInputs(_ steps: GANSteps, real: Tensor, iteration: Int, rows: Range<Int>) -> [String: Tensor] { [:] }
+    public var needsWholeBatch: Bool { false }
 }
 
 extension LossSpec {
@@ -138,9 +144,10 @@ public struct WGANGP: GANRecipe {
         return DiscriminatorLoss(total: c.add(wdist, gp), extra: [("wdist", wdist), ("gp", gp)])
     }
     public func generatorLoss(_ c: inout GraphComposer, fake: ValueID, dFake: ValueID) -> ValueID { c.negate(c.mean(dFake)) }
-    public func discriminatorInputs(_ steps: GANSteps, real: Tensor, iteration: Int) -> [String: Tensor] {
+    public func discriminatorInputs(_ steps: GANSteps, real: Tensor, iteration: Int, rows: Range<Int>) -> [String: Tensor] {
         let n = real.shape[0]
         var ra = RandomStream(seed: steps.seed, step: UInt64(iteration), purpose: .alpha)
+        ra.skip(words: rows.lowerBound)  // α of global row i is uniform i of the stream
         return ["alpha": Tensor(shape: [n] + Array(repeating: 1, count: steps.imageShape.count), floats: ra.uniforms(n))]
     }
 }
@@ -157,7 +164,9 @@ public struct DRAGAN: GANRecipe {
         return DiscriminatorLoss(total: c.add(bce, gp), extra: [("bce", bce), ("gp", gp)])
     }
     public func generatorLoss(_ c: inout GraphComposer, fake: ValueID, dFake: ValueID) -> ValueID { c.bceWithLogits(dFake, target: 1) }
-    public func discriminatorInputs(_ steps: GANSteps, real: Tensor, iteration: Int) -> [String: Tensor] {
+    /// The std is the whole batch's, so data-parallel ranks build the whole batch.
+    public var needsWholeBatch: Bool { true }
+    public func discriminatorInputs(_ steps: GANSteps, real: Tensor, iteration: Int, rows: Range<Int>) -> [String: Tensor] {
         let f = real.floats
         let mean = f.reduce(0, +) / Float(f.count)
         let std = (f.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(max(f.count - 1, 1))).squareRoot()

@@ -166,15 +166,20 @@ public final class GANSteps {
         return s
     }
 
-    /// The random inputs of D step `iteration` for a real batch of `n` (labels: the real ones).
-    public func dInputs(real: Tensor, labels: Tensor?, iteration: Int) -> [String: Tensor] {
+    /// The random inputs of D step `iteration` for a real batch (labels: the real ones).
+    /// `rows`: `real` is rows `rows` of the iteration's global batch (a data-parallel rank's
+    /// shard; nil: the whole batch). Each random input of global row i (latent, α, dropout mask
+    /// row) is the same numbers for any split: the streams seek to row i (RandomStream.skip).
+    public func dInputs(real: Tensor, labels: Tensor?, iteration: Int, rows: Range<Int>? = nil) -> [String: Tensor] {
         let n = real.shape[0]
+        let rows = rows ?? 0..<n
         var rz = RandomStream(seed: seed, step: UInt64(iteration), purpose: .latent)
+        rz.skipLatents(rows.lowerBound * latentSize, distribution: latentDistribution)
         var inputs: [String: Tensor] = ["real": real, "z": Tensor(shape: [n, latentSize], floats: rz.latents(n * latentSize, distribution: latentDistribution))]
         if let labels { inputs["labels"] = labels }
-        inputs.merge(recipe.discriminatorInputs(self, real: real, iteration: iteration)) { a, _ in a }
+        inputs.merge(recipe.discriminatorInputs(self, real: real, iteration: iteration, rows: rows)) { a, _ in a }
         if hasDropout, let step = try? dStep(batch: n) {
-            inputs.merge(step.dropoutInputs(seed: seed, step: iteration)) { a, _ in a }
+            inputs.merge(step.dropoutInputs(seed: seed, step: iteration, firstRow: rows.lowerBound)) { a, _ in a }
         }
         return inputs
     }
@@ -182,21 +187,29 @@ public final class GANSteps {
     /// Whether either network has Dropout (its steps then read per-step masks).
     var hasDropout: Bool { (generator.nodes + discriminator.nodes).contains { $0.op == .dropout } }
 
-    /// The random inputs of the G step at `iteration`, plus the real batch (and its labels) when
-    /// the step reads one (feature matching).
-    public func gInputs(batch n: Int, iteration: Int, real: Tensor? = nil, realLabels: Tensor? = nil) -> [String: Tensor] {
+    /// The random inputs of the G step at `iteration` for a global batch of `n`, plus the real
+    /// batch (and its labels) when the step reads one (feature matching). `rows`: this step
+    /// takes rows `rows` of the n (a data-parallel rank's shard; nil: all); `real` is then the
+    /// rank's rows of the real batch. Row i's latent, label and dropout mask rows are the same
+    /// numbers for any split (labels are drawn for all n and sliced: rejection sampling takes a
+    /// variable number of draws).
+    public func gInputs(batch n: Int, iteration: Int, rows: Range<Int>? = nil, real: Tensor? = nil, realLabels: Tensor? = nil) -> [String: Tensor] {
+        let rows = rows ?? 0..<n
+        let m = rows.count
         var rz = RandomStream(seed: seed, step: UInt64(iteration), purpose: .generatorLatent)
-        var inputs = ["z": Tensor(shape: [n, latentSize], floats: rz.latents(n * latentSize, distribution: latentDistribution))]
+        rz.skipLatents(rows.lowerBound * latentSize, distribution: latentDistribution)
+        var inputs = ["z": Tensor(shape: [m, latentSize], floats: rz.latents(m * latentSize, distribution: latentDistribution))]
         if let k = classes {
             var rl = RandomStream(seed: seed, step: UInt64(iteration), purpose: .generatorLabels)
-            inputs["labels"] = Tensor(shape: [n], int64s: (0..<n).map { _ in Int64(rl.below(k)) })
+            let all = (0..<n).map { _ in Int64(rl.below(k)) }
+            inputs["labels"] = Tensor(shape: [m], int64s: Array(all[rows]))
         }
         if gStepNeedsRealBatch {
             if let real { inputs["real"] = real }
             if conditional, let realLabels { inputs["real_labels"] = realLabels }
         }
-        if hasDropout, let step = try? gStep(batch: n, realBatch: real?.shape[0]) {
-            inputs.merge(step.dropoutInputs(seed: seed, step: iteration)) { a, _ in a }
+        if hasDropout, let step = try? gStep(batch: m, realBatch: real?.shape[0]) {
+            inputs.merge(step.dropoutInputs(seed: seed, step: iteration, firstRow: rows.lowerBound)) { a, _ in a }
         }
         return inputs
     }

@@ -28,6 +28,35 @@ public protocol BatchSource {
     var batchesPerEpoch: Int { get }
     /// Images (N,C,H,W) in the spec's range, and labels (N) when the data has them.
     func batch(epoch: Int, index: Int) throws -> (images: Tensor, labels: Tensor?)
+    /// N of `batch(epoch:index:)` (the global batch size of that batch).
+    func batchCount(epoch: Int, index: Int) throws -> Int
+    /// Rows `rows` (within 0..<N) of `batch(epoch:index:)`: a data-parallel rank's shard,
+    /// built without the other rows.
+    func batch(epoch: Int, index: Int, rows: Range<Int>) throws -> (images: Tensor, labels: Tensor?)
+}
+
+extension BatchSource {
+    /// Builds the whole batch (a source that can do better implements it).
+    public func batchCount(epoch: Int, index: Int) throws -> Int { try batch(epoch: epoch, index: index).images.shape[0] }
+
+    /// Builds the whole batch and slices it (a source that can do better implements it).
+    public func batch(epoch: Int, index: Int, rows: Range<Int>) throws -> (images: Tensor, labels: Tensor?) {
+        let (images, labels) = try batch(epoch: epoch, index: index)
+        if rows == 0..<images.shape[0] { return (images, labels) }
+        return (images.rows(rows), labels?.rows(rows))
+    }
+}
+
+extension Tensor {
+    /// Rows `r` of the leading dimension.
+    public func rows(_ r: Range<Int>) -> Tensor {
+        let row = shape.dropFirst().reduce(1, *)
+        let shape = [r.count] + shape.dropFirst()
+        switch storage {
+        case .float(let f): return Tensor(shape: shape, floats: Array(f[(r.lowerBound * row)..<(r.upperBound * row)]))
+        case .int64(let i): return Tensor(shape: shape, int64s: Array(i[(r.lowerBound * row)..<(r.upperBound * row)]), dtype: dtype)
+        }
+    }
 }
 
 /// What the loop reports after each iteration.
@@ -59,6 +88,8 @@ public final class Trainer {
     public lazy var nonFiniteGuard = NonFiniteGuard(steps: steps)
     /// Data-parallel training over several ranks (DataParallel.swift); nil: this process alone.
     public var parallel: DataParallel?
+    /// Wall time per phase of `iterate` since the start (Trainer+Timing.swift).
+    public internal(set) var phases = PhaseTimes()
 
     public init(steps: GANSteps, data: BatchSource, epochs: Int? = nil, maxSteps: Int? = nil,
                 generatorFrequency: Int? = nil, fixedSamples: Int = 100) {
@@ -106,43 +137,60 @@ public final class Trainer {
             counters.cursor = 0
             epochEnded = true
         }
-        let (images, labels) = try data.batch(epoch: counters.epoch, index: counters.cursor)
-        counters.cursor += 1
         let it = counters.iteration
-        let d = try step(steps.dStep(batch: localBatch(images.shape[0])))
-        let dOut = try d.run(shard(steps.dInputs(real: images, labels: labels, iteration: it), global: images.shape[0]))
+        // The global batch's size; this rank builds only its rows (all of them in one process),
+        // unless the recipe's D inputs need the whole batch (DRAGAN's std).
+        let global = try timed(.data) { try data.batchCount(epoch: counters.epoch, index: counters.cursor) }
+        let dRows = try rows(of: global)
+        let whole = parallel != nil && steps.recipe.needsWholeBatch
+        let (images, labels) = try timed(.data) {
+            try data.batch(epoch: counters.epoch, index: counters.cursor, rows: whole ? 0..<global : dRows)
+        }
+        counters.cursor += 1
+        let d = try timed(.compile) { try step(steps.dStep(batch: dRows.count)) }
+        let dIn = try timed(.inputs) {
+            if whole { return try shard(steps.dInputs(real: images, labels: labels, iteration: it), global: global) }
+            return steps.dInputs(real: images, labels: labels, iteration: it, rows: dRows)
+        }
+        let local = whole ? (images.rows(dRows), labels?.rows(dRows)) : (images, labels)
+        try setShare(dRows.count, of: global)
+        let dOut = try timed(.dStep) { try d.run(dIn) }
         let dOrder = d.metrics.map(\.name)
-        var (dScalars, stop) = try reduceScalars(d.metricValues(dOut), order: dOrder)
-        try nonFiniteGuard.check(dScalars, order: dOrder, network: steps.discriminator.name, iteration: it)
+        var (dScalars, stop) = try timed(.scalars) { try reduceScalars(d, d.metricValues(dOut), order: dOrder) }
+        try timed(.nanCheck) { try nonFiniteGuard.check(dScalars, order: dOrder, network: steps.discriminator.name, iteration: it) }
         dScalars.merge(try steps.advanceBEGAN(dScalars)) { a, _ in a }
         var frame: Tensor? = nil
         if let f = frameFrequency {
             counters.frameCounter += 1
             if counters.frameCounter > f {
                 counters.frameCounter = 0
-                frame = try sampleFixed()
+                frame = try timed(.frame) { try sampleFixed() }
             }
         } else if !epochLoop && (epochEnded || it == 0) {
-            frame = try sampleFixed()
+            frame = try timed(.frame) { try sampleFixed() }
         }
         var gScalars: [String: Float]? = nil
         counters.generatorCounter += 1
         if counters.generatorCounter > generatorFrequency {
             counters.generatorCounter = 0
-            let n = epochLoop ? images.shape[0] : steps.spec.schedule.batchSize
-            // Feature matching: the G step also reads this iteration's real batch.
+            let n = epochLoop ? global : steps.spec.schedule.batchSize
+            let gRows = try rows(of: n)
+            // Feature matching: the G step also reads this iteration's real batch (this rank's rows).
             let real = steps.gStepNeedsRealBatch
-            let g = try step(steps.gStep(batch: localBatch(n), realBatch: real ? localBatch(images.shape[0]) : nil))
-            let gOut = try g.run(shard(steps.gInputs(batch: n, iteration: it, real: real ? images : nil, realLabels: real ? labels : nil),
-                                       global: n, batches: ["real": images.shape[0], "real_labels": images.shape[0]]))
+            let g = try timed(.compile) { try step(steps.gStep(batch: gRows.count, realBatch: real ? dRows.count : nil)) }
+            let gIn = timed(.inputs) {
+                steps.gInputs(batch: n, iteration: it, rows: gRows, real: real ? local.0 : nil, realLabels: real ? local.1 : nil)
+            }
+            try setShare(gRows.count, of: n)
+            let gOut = try timed(.gStep) { try g.run(gIn) }
             let gOrder = g.metrics.map(\.name)
-            let scalars = try reduceScalars(g.metricValues(gOut), order: gOrder).scalars
-            try nonFiniteGuard.check(scalars, order: gOrder, network: steps.generator.name, iteration: it)
+            let scalars = try timed(.scalars) { try reduceScalars(g, g.metricValues(gOut), order: gOrder).scalars }
+            try timed(.nanCheck) { try nonFiniteGuard.check(scalars, order: gOrder, network: steps.generator.name, iteration: it) }
             gScalars = scalars
             counters.generatorSteps += 1
         }
         if frameFrequency == nil && epochLoop && counters.cursor == data.batchesPerEpoch {
-            frame = try sampleFixed()
+            frame = try timed(.frame) { try sampleFixed() }
         }
         if frame != nil { counters.framesWritten += 1 }
         counters.iteration += 1
@@ -150,10 +198,23 @@ public final class Trainer {
                                gOutputs: gScalars, frame: frame, epochEnded: epochEnded, stopRequested: stop)
     }
 
-    /// The fixed-latent samples (inference mode).
+    /// The fixed-latent samples (inference mode). Data-parallel: each rank generates its rows of
+    /// the grid (the running statistics are the same on every rank) and one allreduce of the
+    /// zero-padded grid gathers them; rank 0 alone gets the grid (it writes the frames), the
+    /// other ranks an empty tensor. A grid smaller than the rank count is rank 0's alone.
     public func sampleFixed() throws -> Tensor {
-        if let p = parallel, p.rank != 0 { return Tensor(shape: [0], floats: []) }  // rank 0 alone writes frames
-        return try sampler.sample(z: fixedLatents, labels: fixedLabels)
+        let n = fixedLatents.shape[0]
+        guard let p = parallel, p.size > 1, n >= p.size else {
+            if let p = parallel, p.rank != 0 { return Tensor(shape: [0], floats: []) }
+            return try sampler.sample(z: fixedLatents, labels: fixedLabels)
+        }
+        let r = try p.rows(of: n)
+        let part = try sampler.sample(z: fixedLatents.rows(r), labels: fixedLabels?.rows(r))
+        let row = part.shape.dropFirst().reduce(1, *)
+        var grid = [Float](repeating: 0, count: n * row)
+        grid.replaceSubrange((r.lowerBound * row)..<(r.upperBound * row), with: part.floats)
+        try grid.withUnsafeMutableBufferPointer { try p.communicator.allreduceSum($0) }
+        return p.rank == 0 ? Tensor(shape: [n] + part.shape.dropFirst(), floats: grid) : Tensor(shape: [0], floats: [])
     }
 
     // MARK: checkpoints

@@ -85,15 +85,19 @@ public final class TrainStep {
     /// `RandomStream(seed:step:purpose: .dropout, stream: streamID("<graph name>/<mask name>"))`,
     /// so masks are reproducible (and a resumed run bit-identical) and differ per step, per mask
     /// and per step graph (a D step's masks are not a G step's).
-    public func dropoutInputs(seed: UInt64, step: Int) -> [String: Tensor] {
-        Self.dropoutInputs(dropoutMasks, seed: seed, step: step, scope: graph.name)
+    /// `firstRow`: this step's batch is rows firstRow… of a larger global batch (a data-parallel
+    /// rank's shard); each mask (leading dimension: the batch) is then those rows of the global
+    /// batch's mask, the same numbers for any split.
+    public func dropoutInputs(seed: UInt64, step: Int, firstRow: Int = 0) -> [String: Tensor] {
+        Self.dropoutInputs(dropoutMasks, seed: seed, step: step, scope: graph.name, firstRow: firstRow)
     }
 
     /// The masks `dropoutInputs` draws, for a given mask list and step-graph name.
-    public static func dropoutInputs(_ masks: [DropoutMask], seed: UInt64, step: Int, scope: String) -> [String: Tensor] {
+    public static func dropoutInputs(_ masks: [DropoutMask], seed: UInt64, step: Int, scope: String, firstRow: Int = 0) -> [String: Tensor] {
         var out: [String: Tensor] = [:]
         for m in masks {
             var r = RandomStream(seed: seed, step: UInt64(step), purpose: .dropout, stream: RandomStream.streamID("\(scope)/\(m.name)"))
+            r.skip(words: firstRow * m.shape.dropFirst().reduce(1, *))
             out[m.name] = Tensor(shape: m.shape, floats: r.dropoutMask(m.shape.reduce(1, *), ratio: m.ratio))
         }
         return out

@@ -48,14 +48,14 @@ final class CommunicatorTests: XCTestCase {
             "z": Tensor(shape: [4, 2], floats: [0, 1, 2, 3, 4, 5, 6, 7]),
             "labels": Tensor(shape: [4], int64s: [9, 8, 7, 6]),
             "k": Tensor(shape: [1], floats: [0.5]),
-            "real": Tensor(shape: [2, 1], floats: [10, 11]),
+            "real": Tensor(shape: [4, 1], floats: [10, 11, 12, 13]),
         ]
-        let s = try p.shard(inputs, global: 4, batches: ["real": 2])
+        let s = try p.shard(inputs, global: 4)
         XCTAssertEqual(s["z"]!.shape, [2, 2])
         XCTAssertEqual(s["z"]!.floats, [4, 5, 6, 7])
         XCTAssertEqual(s["labels"]!.int64s, [7, 6])
         XCTAssertEqual(s["k"]!.floats, [0.5])
-        XCTAssertEqual(s["real"]!.floats, [11])
+        XCTAssertEqual(s["real"]!.floats, [12, 13])
     }
 
     func testReplicaHashSeesEveryBit() throws {

@@ -128,14 +128,35 @@ final class DataParallelTrainingTests: XCTestCase {
         }
     }
 
+    /// The logged scalars of a run directory, one dictionary per logged iteration.
+    func metrics(_ out: String) throws -> [[String: Double]] {
+        let text = try String(contentsOfFile: root + "/" + out + "/metrics.jsonl", encoding: .utf8)
+        return try text.split(separator: "\n").map { line in
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+            return object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+        }
+    }
+
     func testTwoRanksEqualOneProcessWithTheSameGlobalBatch() throws {
         let spec = try writeSpec()
-        try train(spec, "single", ranks: nil, ["--max-steps", "6"])
-        try train(spec, "two", ranks: 2, ["--max-steps", "6", "--check-replicas"])
+        try train(spec, "single", ranks: nil, ["--max-steps", "6", "--log-every", "1"])
+        try train(spec, "two", ranks: 2, ["--max-steps", "6", "--check-replicas", "--log-every", "1"])
         let a = try checkpoint("single"), b = try checkpoint("two")
         XCTAssertEqual(a.counters.iteration, 6)
         XCTAssertEqual(a.counters.generatorSteps, 3)
         assertSame(a, b, tolerance: 1e-5)
+        // Rank 0 logs what the single process logs: the global batch's losses and the norm of the
+        // averaged gradient (not the mean of the ranks' norms), iteration by iteration.
+        let ma = try metrics("single"), mb = try metrics("two")
+        XCTAssertEqual(ma.count, 6)
+        XCTAssertEqual(ma.count, mb.count)
+        for (x, y) in zip(ma, mb) {
+            for key in ["d_loss", "wdist", "gp", "d_grad_norm", "g_loss", "g_grad_norm"] where x[key] != nil {
+                let u = x[key]!, v = try XCTUnwrap(y[key], "\(key) missing at step \(x["step"] ?? -1)")
+                XCTAssertEqual(u, v, accuracy: 1e-4 * max(abs(u), 1e-2), "\(key) at step \(x["step"] ?? -1)")
+            }
+        }
+        XCTAssertNotNil(mb.first { $0["g_grad_norm"] != nil }, "no G step was logged")
         // Rank 0 alone wrote the run directory; no other rank left a scratch directory behind.
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: root + "/two"))
         XCTAssertTrue(files.isSuperset(of: ["checkpoint.gck", "metrics.jsonl", "generator.pb", "critic.pb", "spec.yaml"]), "\(files)")
