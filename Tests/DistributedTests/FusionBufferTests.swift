@@ -1,6 +1,7 @@
 // FusionBufferTests: Program.reduceBeforeUpdate without MPI — the collective sees every
 // gradient and assigned statistic in one flat buffer, in instruction order, before the
-// optimizer reads them; an identity collective leaves the step bit-identical.
+// optimizer reads them; an identity collective leaves the step bit-identical; folded scalar
+// outputs, the share scale and the reduced gradient's norm (data-parallel's one collective).
 
 import GraphIR
 import Kernels
@@ -45,6 +46,57 @@ final class FusionBufferTests: XCTestCase {
         let expected: [Float] = [1 - 5, 2 - 7, 3 - 9]  // w − 0.5·(2·grad)
         XCTAssertEqual(store.tensor("w")!.floats, expected)
         XCTAssertEqual(store.tensor("s")!.floats, [42])
+    }
+
+    /// loss = Σ x·w over a [2, width] x; SGD (lr 0.5) on w; state `s` = Σ x. Outputs: loss, grad_norm.
+    func makeWideStep(_ store: ParameterStore, width: Int) throws -> TrainStep {
+        var c = GraphComposer(name: "wide_step")
+        let x = c.input("x", TensorType(.float32, fixed: [2, width]))
+        let w = c.input("w", TensorType(.float32, fixed: [width]))
+        var g = c.graph
+        let loss = g.add(.reduceSum, g.add(.mul, x, w, output: "y"), output: "loss", attributes: ["keepdims": .int(0)])
+        let total = g.add(.reduceSum, x, output: "total", attributes: ["keepdims": .int(0)])
+        g.outputs = [loss]
+        try store.set("w", Tensor(shape: [width], floats: (0..<width).map { Float($0 % 5) - 1 }))
+        try store.set("s", Tensor(shape: [], floats: [0]))
+        let plan = StepPlan(graph: g, loss: loss, trainable: ["w"], optimizer: .sgd(SGDConfig(lr: 0.5)),
+                            assignments: [(name: "s", value: total)])
+        return try TrainStep(plan: plan, store: store, inputShapes: [:], pool: ThreadPool(threads: 1))
+    }
+
+    /// Data-parallel's fusion buffer: gradients and statistics × the share, then the folded loss
+    /// × the share, then one trailing float; after the collective the loss output holds the
+    /// reduced value and grad_norm the norm of the reduced gradient (37 floats: SIMD body + tail).
+    func testFoldedScalarsShareScaleAndReducedGradientNorm() throws {
+        let width = 37
+        let store = ParameterStore()
+        let step = try makeWideStep(store, width: width)
+        let lossIndex = try XCTUnwrap(step.outputNames.firstIndex(of: "loss"))
+        let normIndex = try XCTUnwrap(step.outputNames.firstIndex(of: "grad_norm"))
+        XCTAssertTrue(step.program.canFold(output: lossIndex))
+        XCTAssertFalse(step.program.canFold(output: step.outputNames.count))
+        let xs = (0..<(2 * width)).map { Float(($0 * 7) % 11) - 4 }
+        let w0 = store.tensor("w")!.floats
+        let grad = (0..<width).map { xs[$0] + xs[width + $0] }
+        let loss = zip(xs, w0 + w0).map(*).reduce(0, +)
+        var seen: [Float] = []
+        let n = step.program.reduceBeforeUpdate(folding: FusionExtras(scalarOutputs: [lossIndex], gradientNormOutput: normIndex, trailing: 1),
+                                                scale: { 0.5 }) { buffer in
+            seen = Array(buffer)
+            for i in buffer.indices { buffer[i] *= 2 }  // a second rank with the same batch and share
+            buffer[buffer.count - 1] = 7
+        }
+        XCTAssertEqual(n, width + 1 + 1 + 1)
+        let out = try step.run(["x": Tensor(shape: [2, width], floats: xs)])
+        XCTAssertEqual(Array(seen[0..<width]), grad.map { $0 * 0.5 })
+        XCTAssertEqual(seen[width], xs.reduce(0, +) * 0.5)
+        XCTAssertEqual(seen[width + 1], loss * 0.5)
+        XCTAssertEqual(seen[width + 2], 0)
+        XCTAssertEqual(store.tensor("w")!.floats, zip(w0, grad).map { $0 - 0.5 * $1 })
+        XCTAssertEqual(store.tensor("s")!.floats, [xs.reduce(0, +)])
+        XCTAssertEqual(out["loss"]!.floats, [loss])
+        let norm = grad.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
+        XCTAssertEqual(Double(out["grad_norm"]!.floats[0]), norm, accuracy: 1e-6 * norm)
     }
 
     func testIdentityCollectiveIsBitIdentical() throws {
