@@ -8,7 +8,8 @@
 // older ones); they are written as the target opset defines them: ReduceMean's constant axes
 // input becomes the attribute before opset 18, ReduceSum/ReduceMean axes attributes (made by
 // the loss builders) become inputs where the opset takes them so, Dropout's legacy ratio
-// attribute becomes input 1; AveragePool's dilations need opset 19, Gelu opset 20; int values of float
+// attribute becomes input 1; AveragePool's dilations need opset 19, a point-wise
+// function its declared `onnxSince` (HardSwish 14, Gelu 20); int values of float
 // attributes are written as floats. Standard ops only: no fusions are exported.
 // Every graph output needs a type (run shape inference first); otherwise `ONNXError`.
 import CONNXProto
@@ -65,8 +66,10 @@ public enum ONNXExport {
             var n = h.nodes[i]
             let here = "cannot export graph '\(g.name)': \(g.describeNode(i))"
             switch n.op {
-            case .gelu:
-                if opset < 20 { throw ONNXError("\(here) is Gelu, which ONNX defines from opset 20 (export at opset 20 or newer)") }
+            case .unary(let f) where opset < f.onnxSince:
+                throw ONNXError("\(here) is \(f.rawValue), which ONNX defines from opset \(f.onnxSince) (export at opset \(f.onnxSince) or newer)")
+            case .binary(let f) where opset < f.onnxSince:
+                throw ONNXError("\(here) is \(f.rawValue), which ONNX defines from opset \(f.onnxSince) (export at opset \(f.onnxSince) or newer)")
             case .dropout:
                 // The legacy ratio attribute becomes input 1 (opset 12+).
                 if let r = try n.attributes.float("ratio") {

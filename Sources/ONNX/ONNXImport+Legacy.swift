@@ -3,7 +3,7 @@
 //
 // Contract, per op and declared opset of the default domain:
 // - every op: `consumed_inputs` (a memory hint before opset 6) is dropped;
-// - Add/Sub/Mul/Div/Pow before opset 7: `broadcast`/`axis` are dropped; with broadcast=1 and an
+// - every multidirectional `BinaryFunction` (Add/Sub/Mul/Div/Pow…) before opset 7: `broadcast`/`axis` are dropped; with broadcast=1 and an
 //   axis that does not align B with A's trailing dims, B gets an Unsqueeze (constant axes
 //   input "<B>_aligned_axes") of its trailing dims first (needs both ranks; otherwise an error);
 // - PRelu before opset 7: a 1-D slope of more than one value (per channel) gets the same
@@ -32,9 +32,9 @@ extension ModelReader {
         if let t = g.type(of: v) { return t }
         guard depth < 256, let p = producer[v], p.outputs.first == v, let x = p.input(0) else { return nil }
         switch p.op {
-        case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .identity, .dropout,
-             .elu, .selu, .erf, .hardSigmoid, .hardSwish, .gelu, .clip, .prelu,
-             .softmax, .logSoftmax, .batchNormalization:
+        case .unary, .identity, .dropout, .clip, .softmax, .logSoftmax, .batchNormalization:
+            return knownType(x, depth: depth + 1)
+        case .binary(let f) where f.unidirectional:
             return knownType(x, depth: depth + 1)
         default:
             return nil
@@ -50,7 +50,7 @@ extension ModelReader {
         let here = describe(r.index, n.name, r.opType)
         n.attributes["consumed_inputs"] = nil
         switch n.op {
-        case .add, .sub, .mul, .div, .pow:
+        case .binary(let f) where !f.unidirectional:
             let broadcast = try int(n, "broadcast", here) ?? 0
             let axis = try int(n, "axis", here)
             n.attributes["broadcast"] = nil

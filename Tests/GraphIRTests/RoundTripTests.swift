@@ -58,6 +58,10 @@ final class RoundTripTests: XCTestCase {
         t = g.addNode(.sum, [t, mm, scalar], outputs: ["sum"])[0]
         t = g.addNode(.mean, [t], outputs: ["mean"])[0]
         for op in [Op.max, .min, .prelu] { t = g.add(op, t, scalar, output: "bin.\(op.rawValue)") }
+        // Point-wise functions not named above (a new declaration joins without an edit here).
+        let named = Set(g.nodes.map(\.op))
+        for f in UnaryFunction.allCases where !named.contains(.unary(f)) { t = g.add(.unary(f), t, output: "fn.\(f.rawValue)") }
+        for f in BinaryFunction.allCases where !named.contains(.binary(f)) { t = g.add(.binary(f), t, scalar, output: "fn.\(f.rawValue)") }
         t = g.add(.sign, t, output: "un.Sign")
         t = g.addNode(.dropout, [t, nil, nil], outputs: ["dropout"], attributes: ["seed": .int(7)], name: "drop")[0]
         t = g.add(.leakyReluGrad, t, mm, output: "lrelu.grad", attributes: ["alpha": .float(0.2)])

@@ -298,7 +298,25 @@ final class InferShapesTests: XCTestCase {
     }
 
     func testEveryOpCovered() {
-        // Keeps this file honest when an Op case is added (fused ops are checked in FusionTests).
-        XCTAssertEqual(Op.allCases.filter { !$0.isInternal }.count, 54)
+        // Keeps this file honest when a plain Op case is added (fused ops are checked in
+        // FusionTests; the point-wise functions below, each by its declaration).
+        XCTAssertEqual(Op.plainCases.filter { !$0.isInternal }.count, 32)
+    }
+
+    /// Every point-wise function: a unary one keeps its input's type; a binary one broadcasts
+    /// (a unidirectional one keeps input 0's shape and refuses a wider input 1).
+    func testEveryPointwiseFunction() {
+        for f in UnaryFunction.allCases {
+            XCTAssertEqual(shape(.unary(f), [.t("f32[N,3,5]")]), "f32[N,3,5]", f.rawValue)
+        }
+        for f in BinaryFunction.allCases {
+            if f.unidirectional {
+                XCTAssertEqual(shape(.binary(f), [.t("f32[N,3,1]"), zeros([3, 1])]), "f32[N,3,1]", f.rawValue)
+                assertError(inferError(.binary(f), [.t("f32[N,3,1]"), zeros([4])]), "(\(f.rawValue))", "does not broadcast")
+            } else {
+                XCTAssertEqual(shape(.binary(f), [.t("f32[N,3,1]"), zeros([4])]), "f32[N,3,4]", f.rawValue)
+                assertError(inferError(.binary(f), [.t("f32[N,3]"), zeros([2])]), "(\(f.rawValue))", "broadcast")
+            }
+        }
     }
 }
