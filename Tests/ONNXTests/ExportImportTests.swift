@@ -92,6 +92,30 @@ final class ExportImportTests: XCTestCase {
         }
     }
 
+    /// Every point-wise function (default attributes) is written as its standard op and read back
+    /// unchanged at the newest opset, and refused below its `onnxSince` when that is ≥ 13.
+    func testEveryPointwiseFunctionRoundTrips() throws {
+        var g = Graph(name: "pointwise")
+        var v = g.addInput("x", TensorType(.float32, [.symbol("batch"), .fixed(4)]))
+        let c = g.addInitializer("c", Tensor(shape: [4], floats: [0.5, 1, 1.5, 2]))
+        for f in UnaryFunction.allCases { v = g.add(.unary(f), v, output: "u.\(f.rawValue)") }
+        for f in BinaryFunction.allCases { v = g.add(.binary(f), v, c, output: "b.\(f.rawValue)") }
+        g.outputs = [v]
+        try InferShapes().run(&g)
+        let back = try ONNXImport.graph(fromModelBytes: try ONNXExport.modelBytes(g, opset: ONNXExport.supportedOpsets.upperBound), file: "pw.onnx")
+        XCTAssertEqual(back.text, g.text)
+        for op in UnaryFunction.allCases.filter({ $0.onnxSince > 13 }) {
+            var h = Graph(name: op.rawValue)
+            let x = h.addInput("x", TensorType(.float32, [.fixed(4)]))
+            h.outputs = [h.add(.unary(op), x, output: "y")]
+            try InferShapes().run(&h)
+            XCTAssertThrowsError(try ONNXExport.modelBytes(h, opset: op.onnxSince - 1), op.rawValue) { e in
+                XCTAssertTrue("\(e)".contains("opset \(op.onnxSince)"), "\(e)")
+            }
+            XCTAssertNoThrow(try ONNXExport.modelBytes(h, opset: op.onnxSince), op.rawValue)
+        }
+    }
+
     /// Sum, Max, Min, Mean (one to three inputs) and PRelu are written as the standard ops.
     func testVariadicAndPReluRoundTrip() throws {
         var g = Graph(name: "variadic")
