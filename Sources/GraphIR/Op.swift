@@ -7,8 +7,7 @@
 //
 // Attribute schema: the attributes each op accepts, with their kinds (ONNX names), in the IR's
 // one form (the newest opset's: shape-like operands are inputs; the importer drops or rewrites
-// legacy attributes). Exceptions kept for in-tree builders: ReduceMean/ReduceSum `axes` (the
-// loss builders) and Dropout's `ratio`/`is_test`.
+// legacy attributes), with no exceptions.
 
 /// The operator of a node. `rawValue` is the ONNX operator name; attribute names and defaults
 /// follow the ONNX operator specification (see `OpAttributes`).
@@ -65,9 +64,9 @@ public enum Op: Hashable, Sendable {
     case slice
     /// Broadcasts to a shape (numpy rules, the larger size wins).
     case expand
-    /// Mean over axes (constant input 1, as from opset 18; the `axes` attribute is still read); keepdims defaults to 1.
+    /// Mean over axes (constant input 1, as from opset 18); keepdims defaults to 1.
     case reduceMean
-    /// Sum over axes (constant input 1, as from opset 13; the `axes` attribute is still read); keepdims defaults to 1.
+    /// Sum over axes (constant input 1, as from opset 13); keepdims defaults to 1.
     case reduceSum
     /// A constant tensor held in its `value` attribute (or value_float(s)/value_int(s)).
     case constant
@@ -257,7 +256,7 @@ extension Op {
     public var attributeSchema: [String: String] {
         let convLike: [String: String] = ["auto_pad": "string", "dilations": "ints", "group": "int",
                                           "kernel_shape": "ints", "pads": "ints", "strides": "ints"]
-        let reduce: [String: String] = ["axes": "ints", "keepdims": "int", "noop_with_empty_axes": "int"]
+        let reduce: [String: String] = ["keepdims": "int", "noop_with_empty_axes": "int"]
         let fused: [String: String] = ["activation": "string", "activation_alpha": "float"]
         switch self {
         case .fusedConv, .fusedConvTranspose, .fusedGemm:
@@ -272,7 +271,7 @@ extension Op {
         case .binary(let f): return f.attributeSchema
         case .identity, .matMul, .expand, .globalAveragePool, .sign, .unsqueeze, .squeeze, .slice: return [:]
         case .clip, .sum, .max, .min, .mean: return [:]
-        case .dropout: return ["seed": "int", "ratio": "float", "is_test": "int"]
+        case .dropout: return ["seed": "int"]
         case .leakyReluGrad: return ["alpha": "float"]
         case .gatherGrad: return ["axis": "int", "size": "int"]
         case .allReduce: return ["mode": "string"]

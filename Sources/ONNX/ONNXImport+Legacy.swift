@@ -21,7 +21,8 @@
 //   "<node>_<attribute>"), the one form the IR's shape rules read;
 // - Clip before opset 11 (min/max float attributes): they become float32 scalar initializer
 //   inputs 1 and 2 ("<node>_min", "<node>_max"; an absent one stays an absent input).
-// Dropout's legacy ratio attribute is kept (ExpandDropout reads it).
+// - Dropout before opset 12: the `ratio` attribute becomes a float32 scalar initializer input 1
+//   ("<node>_ratio"); `is_test` (before opset 7) is dropped (Gannet imports for inference).
 import GraphIR
 
 extension ModelReader {
@@ -82,6 +83,15 @@ extension ModelReader {
             if let t = try int(n, "is_test", here) {
                 guard t == 1 else { throw fail("\(here): is_test=0 (training-mode statistics, opset \(opset)) is not supported; export the model in eval mode") }
                 n.attributes["is_test"] = nil
+            }
+        case .dropout:
+            n.attributes["is_test"] = nil
+            if n.attributes["ratio"] != nil {
+                guard n.inputs.count == 1 else { throw fail("\(here): has both a ratio attribute (opset < 12) and inputs") }
+                let ratio: Float?
+                do { ratio = try n.attributes.float("ratio") } catch let e as GraphError { throw fail("\(here): \(e.message)") }
+                n.inputs.append(floatScalarInput((n.name.isEmpty ? g.name(of: n.outputs[0]) : n.name) + "_ratio", ratio!))
+                n.attributes["ratio"] = nil
             }
         case .concat:
             if opset < 4 && n.attributes["axis"] == nil { n.attributes["axis"] = .int(1) }

@@ -49,7 +49,7 @@ final class ExportImportTests: XCTestCase {
         let x = g.addInput("x", TensorType(.float32, [.symbol("batch"), .fixed(6)]))
         func ints(_ name: String, _ v: [Int64]) -> ValueID { g.addInitializer(name, Tensor(shape: [v.count], int64s: v)) }
         let u = g.addNode(.unsqueeze, [x, ints("u_axes", [1])], outputs: ["u"])[0]
-        let r = g.add(.reduceMean, u, output: "r", attributes: ["axes": .ints([2]), "keepdims": .int(0)])
+        let r = g.addNode(.reduceMean, [u, ints("r_axes", [2])], outputs: ["r"], attributes: ["keepdims": .int(0)])[0]
         let s = g.addNode(.slice, [r, ints("s_starts", [0]), ints("s_ends", [1]), ints("s_axes", [0])], outputs: ["s"])[0]
         let k = g.add(.leakyRelu, s, output: "k", attributes: ["alpha": .int(1)])
         g[k].type = TensorType(.float32, [.fixed(1), .fixed(1)])

@@ -262,14 +262,16 @@ final class InferShapesTests: XCTestCase {
 
     func testReduce() {
         let x = In.t("f32[N,3,4,5]")
-        XCTAssertEqual(shape(.reduceMean, [x], ["axes": ints([2, 3])]), "f32[N,3,1,1]")
-        XCTAssertEqual(shape(.reduceMean, [x], ["axes": ints([2, -1]), "keepdims": .int(0)]), "f32[N,3]")
+        XCTAssertEqual(shape(.reduceMean, [x, .ints([2, 3])]), "f32[N,3,1,1]")
+        XCTAssertEqual(shape(.reduceMean, [x, .ints([2, -1])], ["keepdims": .int(0)]), "f32[N,3]")
         XCTAssertEqual(shape(.reduceMean, [x, .ints([-1])], ["keepdims": .int(0)]), "f32[N,3,4]")
         XCTAssertEqual(shape(.reduceSum, [x, .ints([1])]), "f32[N,1,4,5]")
         XCTAssertEqual(shape(.reduceSum, [x], ["keepdims": .int(0)]), "f32[]")
         XCTAssertEqual(shape(.reduceSum, [x]), "f32[1,1,1,1]")
         XCTAssertEqual(shape(.reduceSum, [x, .ints([])], ["noop_with_empty_axes": .int(1)]), "f32[N,3,4,5]")
-        assertError(inferError(.reduceMean, [x], ["axes": ints([4])]), "(ReduceMean)", "axis 4 is out of range for rank 4")
+        assertError(inferError(.reduceMean, [x, .ints([4])]), "(ReduceMean)", "axis 4 is out of range for rank 4")
+        // The IR has one form: axes are input 1, never an attribute.
+        assertError(inferError(.reduceMean, [x], ["axes": ints([1])]), "(ReduceMean)", "unknown attribute 'axes'")
         assertError(inferError(.reduceSum, [x, .ints([1, -3])]), "(ReduceSum)", "repeat")
     }
 
