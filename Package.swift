@@ -31,7 +31,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "Core", swiftSettings: plain),
-        .target(name: "GraphIR", dependencies: ["Core"], swiftSettings: plain),
+        .target(name: "GraphIR", dependencies: ["Core", "Kernels"], swiftSettings: plain),
         .target(name: "SeedModels", dependencies: ["GraphIR"], swiftSettings: plain),
         .target(name: "Kernels", swiftSettings: fast),
         .target(name: "Passes", dependencies: ["GraphIR", "Kernels"], swiftSettings: plain),

@@ -1,122 +1,85 @@
 // Op: every operator a graph may hold, named as in ONNX, with ONNX semantics: its arity and
 // the attributes it accepts (the verifier's view of an op). Its math — shape rule, evaluation,
-// lowering and pullback — lives with its family in Passes/Operators.
+// lowering and pullback — lives with its family in Passes/Operators, except for the point-wise
+// functions (`.unary`, `.binary`), each declared whole — name, attributes, kernel, pullback —
+// in Pointwise/. `.relu`, `.add` and the like are static members (`Op.unary(.relu)`), so they
+// read and match (`case .relu:`, through Equatable) as plain cases do.
 //
 // Attribute schema: the attributes each op accepts, with their kinds (ONNX names), in the IR's
 // one form (the newest opset's: shape-like operands are inputs; the importer drops or rewrites
-// legacy attributes). Exceptions kept for in-tree builders: ReduceMean/ReduceSum `axes` (the
-// loss builders) and Dropout's `ratio`/`is_test`.
+// legacy attributes), with no exceptions.
 
-/// The operator of a node. Raw values are the ONNX operator names; attribute names and defaults
+/// The operator of a node. `rawValue` is the ONNX operator name; attribute names and defaults
 /// follow the ONNX operator specification (see `OpAttributes`).
-public enum Op: String, CaseIterable, Hashable, Sendable {
+public enum Op: Hashable, Sendable {
+    /// A point-wise function of one input, declared in Pointwise/UnaryFunction.swift.
+    case unary(UnaryFunction)
+    /// A point-wise function of two broadcast inputs, declared in Pointwise/BinaryFunction.swift.
+    case binary(BinaryFunction)
+
     /// Y = conv(X, W) + B over NCHW; attributes auto_pad, dilations, group, kernel_shape, pads, strides.
-    case conv = "Conv"
+    case conv
     /// Transposed convolution; W is (C_in, C_out/group, kH, kW); adds output_padding, output_shape.
-    case convTranspose = "ConvTranspose"
+    case convTranspose
     /// Inference batch normalisation: (X − mean)/√(var + epsilon)·scale + B per channel (axis 1).
-    case batchNormalization = "BatchNormalization"
+    case batchNormalization
     /// Y = alpha·op(A)·op(B) + beta·C; attributes alpha, beta, transA, transB; C broadcasts.
-    case gemm = "Gemm"
+    case gemm
     /// numpy matmul: batched over leading dims, 1-D operands promoted.
-    case matMul = "MatMul"
-    /// Element-wise A + B with numpy broadcasting.
-    case add = "Add"
-    /// Element-wise A − B with numpy broadcasting.
-    case sub = "Sub"
-    /// Element-wise A · B with numpy broadcasting.
-    case mul = "Mul"
-    /// Element-wise A / B with numpy broadcasting.
-    case div = "Div"
-    /// Element-wise A ^ B with numpy broadcasting.
-    case pow = "Pow"
+    case matMul
     /// Element-wise sum of one or more inputs with numpy broadcasting.
-    case sum = "Sum"
+    case sum
     /// Element-wise maximum of one or more inputs with numpy broadcasting (NaN propagates).
-    case max = "Max"
+    case max
     /// Element-wise minimum of one or more inputs with numpy broadcasting (NaN propagates).
-    case min = "Min"
+    case min
     /// Element-wise mean (sum / count) of one or more inputs with numpy broadcasting.
-    case mean = "Mean"
-    /// x < 0 ? slope·x : x; slope broadcasts to x (unidirectionally).
-    case prelu = "PRelu"
-    /// max(x, 0).
-    case relu = "Relu"
-    /// x ≥ 0 ? x : alpha·x; alpha defaults to 0.01.
-    case leakyRelu = "LeakyRelu"
-    /// 1 / (1 + e^−x).
-    case sigmoid = "Sigmoid"
-    /// tanh(x).
-    case tanh = "Tanh"
-    /// ln(1 + e^x).
-    case softplus = "Softplus"
-    /// e^x.
-    case exp = "Exp"
-    /// ln x.
-    case log = "Log"
-    /// √x.
-    case sqrt = "Sqrt"
-    /// −x.
-    case neg = "Neg"
-    /// |x|.
-    case abs = "Abs"
-    /// x > 0 ? x : alpha·(e^x − 1); alpha defaults to 1.
-    case elu = "Elu"
-    /// gamma·(x > 0 ? x : alpha·(e^x − 1)); alpha ≈ 1.6733, gamma ≈ 1.0507 by default.
-    case selu = "Selu"
-    /// The Gauss error function erf(x).
-    case erf = "Erf"
-    /// max(0, min(1, alpha·x + beta)); alpha 0.2, beta 0.5 by default.
-    case hardSigmoid = "HardSigmoid"
-    /// x · max(0, min(1, x/6 + 1/2)).
-    case hardSwish = "HardSwish"
-    /// x·Φ(x) (`approximate` "none", the default) or 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) ("tanh"); opset 20.
-    case gelu = "Gelu"
+    case mean
     /// min(max(x, min), max) with min and max the optional constant scalar inputs 1 and 2 (the
     /// importer moves the attributes of opsets < 11 there); NaN stays NaN.
-    case clip = "Clip"
+    case clip
     /// Copies its input.
-    case identity = "Identity"
+    case identity
     /// Inputs (data, ratio = 0.5, training_mode = false), outputs (output[, mask]); attribute seed.
     /// Inference (training_mode absent/false) is the identity; training mode is rewritten by
     /// Passes.ExpandDropout into Mul by a fed inverted-dropout mask (0 or 1/(1 − ratio)).
-    case dropout = "Dropout"
+    case dropout
     /// −1, 0 or 1 by the sign of x (0 for ±0 and NaN).
-    case sign = "Sign"
+    case sign
     /// Reshapes to the shape given by input 2 (0 copies a dim unless allowzero, −1 infers one).
-    case reshape = "Reshape"
+    case reshape
     /// Flattens to 2-D at `axis` (default 1).
-    case flatten = "Flatten"
+    case flatten
     /// Permutes axes by `perm` (default: reversed).
-    case transpose = "Transpose"
+    case transpose
     /// Joins inputs along `axis`.
-    case concat = "Concat"
+    case concat
     /// Takes slices along `axis` (default 0) at integer indices (negative wrap).
-    case gather = "Gather"
+    case gather
     /// Inserts size-1 axes at the constant axes of input 1 (the importer moves the attribute of opsets < 13 there).
-    case unsqueeze = "Unsqueeze"
+    case unsqueeze
     /// Removes size-1 axes at the constant axes of input 1 (all if absent; the importer moves the attribute of opsets < 13 there).
-    case squeeze = "Squeeze"
+    case squeeze
     /// Slices by the constant inputs starts, ends, axes, steps (the importer moves the attributes of opsets < 10 there).
-    case slice = "Slice"
+    case slice
     /// Broadcasts to a shape (numpy rules, the larger size wins).
-    case expand = "Expand"
-    /// Mean over axes (constant input 1, as from opset 18; the `axes` attribute is still read); keepdims defaults to 1.
-    case reduceMean = "ReduceMean"
-    /// Sum over axes (constant input 1, as from opset 13; the `axes` attribute is still read); keepdims defaults to 1.
-    case reduceSum = "ReduceSum"
+    case expand
+    /// Mean over axes (constant input 1, as from opset 18); keepdims defaults to 1.
+    case reduceMean
+    /// Sum over axes (constant input 1, as from opset 13); keepdims defaults to 1.
+    case reduceSum
     /// A constant tensor held in its `value` attribute (or value_float(s)/value_int(s)).
-    case constant = "Constant"
+    case constant
     /// Softmax along `axis` (default −1 from opset 13; 2-D coerced at axis 1 before).
-    case softmax = "Softmax"
+    case softmax
     /// Log of softmax, same axis rules as Softmax.
-    case logSoftmax = "LogSoftmax"
+    case logSoftmax
     /// Max pooling; attributes auto_pad, ceil_mode, dilations, kernel_shape, pads, strides.
-    case maxPool = "MaxPool"
+    case maxPool
     /// Average pooling; adds count_include_pad.
-    case averagePool = "AveragePool"
+    case averagePool
     /// Mean over all spatial positions, keeping them as size-1 dims.
-    case globalAveragePool = "GlobalAveragePool"
+    case globalAveragePool
 
     // Gannet-internal ops made by fusion passes (never imported or exported): a convolution or
     // GEMM whose bias and activation run in the kernel's epilogue. Attributes are those of the
@@ -124,31 +87,31 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     // `activation_alpha` (LeakyRelu's slope).
 
     /// Conv + bias + activation in one kernel.
-    case fusedConv = "FusedConv"
+    case fusedConv
     /// ConvTranspose + bias + activation in one kernel.
-    case fusedConvTranspose = "FusedConvTranspose"
+    case fusedConvTranspose
     /// Gemm (C only as a bias row) + activation in one kernel.
-    case fusedGemm = "FusedGemm"
+    case fusedGemm
     /// ConvTranspose + training-mode BatchNormalization (+ activation) in one kernel: inputs
     /// (X, W, B or absent, scale, bias); outputs (Y, Z, mean, var) where Z = ConvTranspose(X, W, B)
     /// (N, C, …), mean and var (C) are Z's biased batch statistics over N and the spatial axes,
     /// accumulated in the ConvTranspose epilogue, and Y = act((Z − mean)/√(var + epsilon)·scale + bias).
     /// Attributes: ConvTranspose's, `epsilon` and the fused `activation`/`activation_alpha`.
-    case fusedConvTransposeBatchNorm = "FusedConvTransposeBatchNorm"
+    case fusedConvTransposeBatchNorm
 
     // Gannet-internal gradient ops made by Autodiff (never imported; no ONNX equivalent).
 
     /// dX of LeakyRelu (Relu: alpha 0) from the output: dY where Y > 0, else alpha·dY; inputs (dY, Y), same shape.
-    case leakyReluGrad = "LeakyReluGrad"
+    case leakyReluGrad
     /// Scatter-add, the gradient of Gather: inputs (dY, indices); output has `size` along `axis`.
-    case gatherGrad = "GatherGrad"
+    case gatherGrad
 
     // Gannet-internal collective (made by ExpandTrainingBatchNorm(synchronized: true); never imported).
 
     /// Element-wise reduction of X over the ranks of a data-parallel job, same shape; attribute
     /// `mode`: "mean" (default) = Σ_r share_r·X_r with share_r = rank r's fraction of the global
     /// batch (its own pullback), "sum" = Σ_r X_r (not differentiable). Identity in one process.
-    case allReduce = "AllReduce"
+    case allReduce
 
     /// True for the gradient ops Autodiff creates; they have no ONNX equivalent.
     public var isGradientInternal: Bool { self == .leakyReluGrad || self == .gatherGrad }
@@ -175,9 +138,10 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
         case .conv, .convTranspose, .fusedConv, .fusedConvTranspose: return 2...3
         case .batchNormalization, .fusedConvTransposeBatchNorm: return 5...5
         case .gemm, .fusedGemm: return 2...3
-        case .matMul, .add, .sub, .mul, .div, .pow, .prelu, .gather, .expand, .leakyReluGrad, .gatherGrad: return 2...2
-        case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .sign,
-             .elu, .selu, .erf, .hardSigmoid, .hardSwish, .gelu, .identity, .flatten, .transpose, .softmax, .logSoftmax, .maxPool, .averagePool,
+        case .binary: return 2...2
+        case .unary: return 1...1
+        case .matMul, .gather, .expand, .leakyReluGrad, .gatherGrad: return 2...2
+        case .sign, .identity, .flatten, .transpose, .softmax, .logSoftmax, .maxPool, .averagePool,
              .globalAveragePool, .allReduce:
             return 1...1
         case .reshape: return 2...2
@@ -207,6 +171,72 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     public init?(onnxName: String) { self.init(rawValue: onnxName) }
 }
 
+// The names and the case list. `rawValue` is an exhaustive switch: a new plain case does not
+// compile until it has its name there; it must also join `plainCases` (else its name does not
+// parse: `RoundTripTests.everything()` fails until it does).
+extension Op: CaseIterable {
+    /// The ops that are plain cases (not `.unary`/`.binary`), in declaration order.
+    public static let plainCases: [Op] = [
+        .conv, .convTranspose, .batchNormalization, .gemm, .matMul, .sum, .max, .min, .mean, .clip, .identity, .dropout, .sign, .reshape, .flatten, .transpose, .concat, .gather, .unsqueeze, .squeeze, .slice, .expand, .reduceMean, .reduceSum, .constant, .softmax, .logSoftmax, .maxPool, .averagePool, .globalAveragePool, .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm, .leakyReluGrad, .gatherGrad, .allReduce,
+    ]
+
+    /// Every op: the plain cases, then the unary and binary functions.
+    public static let allCases: [Op] = plainCases + UnaryFunction.allCases.map(Op.unary) + BinaryFunction.allCases.map(Op.binary)
+
+    /// The ONNX operator name (Gannet-internal ops: their own names).
+    public var rawValue: String {
+        switch self {
+        case .unary(let f): return f.rawValue
+        case .binary(let f): return f.rawValue
+        case .conv: return "Conv"
+        case .convTranspose: return "ConvTranspose"
+        case .batchNormalization: return "BatchNormalization"
+        case .gemm: return "Gemm"
+        case .matMul: return "MatMul"
+        case .sum: return "Sum"
+        case .max: return "Max"
+        case .min: return "Min"
+        case .mean: return "Mean"
+        case .clip: return "Clip"
+        case .identity: return "Identity"
+        case .dropout: return "Dropout"
+        case .sign: return "Sign"
+        case .reshape: return "Reshape"
+        case .flatten: return "Flatten"
+        case .transpose: return "Transpose"
+        case .concat: return "Concat"
+        case .gather: return "Gather"
+        case .unsqueeze: return "Unsqueeze"
+        case .squeeze: return "Squeeze"
+        case .slice: return "Slice"
+        case .expand: return "Expand"
+        case .reduceMean: return "ReduceMean"
+        case .reduceSum: return "ReduceSum"
+        case .constant: return "Constant"
+        case .softmax: return "Softmax"
+        case .logSoftmax: return "LogSoftmax"
+        case .maxPool: return "MaxPool"
+        case .averagePool: return "AveragePool"
+        case .globalAveragePool: return "GlobalAveragePool"
+        case .fusedConv: return "FusedConv"
+        case .fusedConvTranspose: return "FusedConvTranspose"
+        case .fusedGemm: return "FusedGemm"
+        case .fusedConvTransposeBatchNorm: return "FusedConvTransposeBatchNorm"
+        case .leakyReluGrad: return "LeakyReluGrad"
+        case .gatherGrad: return "GatherGrad"
+        case .allReduce: return "AllReduce"
+        }
+    }
+
+    private static let byName: [String: Op] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
+
+    /// Looks an op up by its name.
+    public init?(rawValue: String) {
+        guard let op = Op.byName[rawValue] else { return nil }
+        self = op
+    }
+}
+
 extension Node {
     /// The ConvTranspose half of a FusedConvTransposeBatchNorm node: ConvTranspose(X, W, B?) → Z
     /// with the node's convolution attributes (no epsilon, no activation), for the shape rule,
@@ -226,7 +256,7 @@ extension Op {
     public var attributeSchema: [String: String] {
         let convLike: [String: String] = ["auto_pad": "string", "dilations": "ints", "group": "int",
                                           "kernel_shape": "ints", "pads": "ints", "strides": "ints"]
-        let reduce: [String: String] = ["axes": "ints", "keepdims": "int", "noop_with_empty_axes": "int"]
+        let reduce: [String: String] = ["keepdims": "int", "noop_with_empty_axes": "int"]
         let fused: [String: String] = ["activation": "string", "activation_alpha": "float"]
         switch self {
         case .fusedConv, .fusedConvTranspose, .fusedGemm:
@@ -237,15 +267,11 @@ extension Op {
         case .convTranspose: return convLike.merging(["output_padding": "ints", "output_shape": "ints"]) { a, _ in a }
         case .batchNormalization: return ["epsilon": "float", "momentum": "float", "training_mode": "int"]
         case .gemm: return ["alpha": "float", "beta": "float", "transA": "int", "transB": "int"]
-        case .add, .sub, .mul, .div, .pow, .relu, .sigmoid, .tanh, .exp, .log, .sqrt, .neg, .abs,
-             .softplus, .identity, .matMul, .expand, .globalAveragePool, .sign, .unsqueeze, .squeeze, .slice:
-            return [:]
-        case .leakyRelu, .elu: return ["alpha": "float"]
-        case .selu: return ["alpha": "float", "gamma": "float"]
-        case .hardSigmoid: return ["alpha": "float", "beta": "float"]
-        case .erf, .hardSwish, .clip, .sum, .max, .min, .mean, .prelu: return [:]
-        case .gelu: return ["approximate": "string"]
-        case .dropout: return ["seed": "int", "ratio": "float", "is_test": "int"]
+        case .unary(let f): return f.attributeSchema
+        case .binary(let f): return f.attributeSchema
+        case .identity, .matMul, .expand, .globalAveragePool, .sign, .unsqueeze, .squeeze, .slice: return [:]
+        case .clip, .sum, .max, .min, .mean: return [:]
+        case .dropout: return ["seed": "int"]
         case .leakyReluGrad: return ["alpha": "float"]
         case .gatherGrad: return ["axis": "int", "size": "int"]
         case .allReduce: return ["mode": "string"]

@@ -6,9 +6,8 @@
 // other typed value, initializers as raw_data, nodes with their attributes and the graph's
 // metadata as metadata_props. The IR holds the newest opset's forms (the importer rewrites
 // older ones); they are written as the target opset defines them: ReduceMean's constant axes
-// input becomes the attribute before opset 18, ReduceSum/ReduceMean axes attributes (made by
-// the loss builders) become inputs where the opset takes them so, Dropout's legacy ratio
-// attribute becomes input 1; AveragePool's dilations need opset 19, Gelu opset 20; int values of float
+// input becomes the attribute before opset 18; AveragePool's dilations need opset 19, a
+// point-wise function its declared `onnxSince` (HardSwish 14, Gelu 20); int values of float
 // attributes are written as floats. Standard ops only: no fusions are exported.
 // Every graph output needs a type (run shape inference first); otherwise `ONNXError`.
 import CONNXProto
@@ -50,39 +49,16 @@ public enum ONNXExport {
 
     static func opsetForms(_ g: Graph, opset: Int) throws -> Graph {
         var h = g
-        var names = Set(g.values.map(\.name))
-        func fresh(_ base: String) -> String {
-            var n = base, k = 1
-            while names.contains(n) { n = "\(base)_\(k)"; k += 1 }
-            names.insert(n)
-            return n
-        }
-        func constInput(_ n: Node, _ key: String, _ values: [Int]) -> ValueID {
-            let base = (n.name.isEmpty ? h.name(of: n.outputs[0]) : n.name) + "_" + key
-            return h.addInitializer(fresh(base), Tensor(shape: [values.count], int64s: values.map(Int64.init)))
-        }
         for i in h.nodes.indices {
             var n = h.nodes[i]
             let here = "cannot export graph '\(g.name)': \(g.describeNode(i))"
             switch n.op {
-            case .gelu:
-                if opset < 20 { throw ONNXError("\(here) is Gelu, which ONNX defines from opset 20 (export at opset 20 or newer)") }
-            case .dropout:
-                // The legacy ratio attribute becomes input 1 (opset 12+).
-                if let r = try n.attributes.float("ratio") {
-                    n.attributes["ratio"] = nil
-                    if n.input(1) == nil {
-                        let ratio = h.addInitializer(fresh((n.name.isEmpty ? h.name(of: n.outputs[0]) : n.name) + "_ratio"),
-                                                     Tensor(shape: [], floats: [r]))
-                        n.inputs = [n.inputs[0], ratio] + n.inputs.dropFirst(2)
-                    }
-                }
+            case .unary(let f) where opset < f.onnxSince:
+                throw ONNXError("\(here) is \(f.rawValue), which ONNX defines from opset \(f.onnxSince) (export at opset \(f.onnxSince) or newer)")
+            case .binary(let f) where opset < f.onnxSince:
+                throw ONNXError("\(here) is \(f.rawValue), which ONNX defines from opset \(f.onnxSince) (export at opset \(f.onnxSince) or newer)")
             case .reduceSum, .reduceMean:
-                let inputForm = n.op == .reduceMean ? opset >= 18 : true
-                if inputForm, case .ints(let axes)? = n.attributes["axes"] {
-                    n.attributes["axes"] = nil
-                    n.inputs = [n.inputs[0], constInput(n, "axes", axes)]
-                } else if !inputForm, let a = n.input(1) {
+                if n.op == .reduceMean, opset < 18, let a = n.input(1) {
                     guard let t = g.constantValue(a) else {
                         throw ONNXError("\(here) takes its axes from a computed value; opset \(opset) needs them as an attribute (export at opset 18 or newer)")
                     }

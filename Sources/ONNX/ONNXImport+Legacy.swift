@@ -3,7 +3,7 @@
 //
 // Contract, per op and declared opset of the default domain:
 // - every op: `consumed_inputs` (a memory hint before opset 6) is dropped;
-// - Add/Sub/Mul/Div/Pow before opset 7: `broadcast`/`axis` are dropped; with broadcast=1 and an
+// - every multidirectional `BinaryFunction` (Add/Sub/Mul/Div/Pow…) before opset 7: `broadcast`/`axis` are dropped; with broadcast=1 and an
 //   axis that does not align B with A's trailing dims, B gets an Unsqueeze (constant axes
 //   input "<B>_aligned_axes") of its trailing dims first (needs both ranks; otherwise an error);
 // - PRelu before opset 7: a 1-D slope of more than one value (per channel) gets the same
@@ -21,7 +21,8 @@
 //   "<node>_<attribute>"), the one form the IR's shape rules read;
 // - Clip before opset 11 (min/max float attributes): they become float32 scalar initializer
 //   inputs 1 and 2 ("<node>_min", "<node>_max"; an absent one stays an absent input).
-// Dropout's legacy ratio attribute is kept (ExpandDropout reads it).
+// - Dropout before opset 12: the `ratio` attribute becomes a float32 scalar initializer input 1
+//   ("<node>_ratio"); `is_test` (before opset 7) is dropped (Gannet imports for inference).
 import GraphIR
 
 extension ModelReader {
@@ -32,9 +33,9 @@ extension ModelReader {
         if let t = g.type(of: v) { return t }
         guard depth < 256, let p = producer[v], p.outputs.first == v, let x = p.input(0) else { return nil }
         switch p.op {
-        case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .identity, .dropout,
-             .elu, .selu, .erf, .hardSigmoid, .hardSwish, .gelu, .clip, .prelu,
-             .softmax, .logSoftmax, .batchNormalization:
+        case .unary, .identity, .dropout, .clip, .softmax, .logSoftmax, .batchNormalization:
+            return knownType(x, depth: depth + 1)
+        case .binary(let f) where f.unidirectional:
             return knownType(x, depth: depth + 1)
         default:
             return nil
@@ -50,7 +51,7 @@ extension ModelReader {
         let here = describe(r.index, n.name, r.opType)
         n.attributes["consumed_inputs"] = nil
         switch n.op {
-        case .add, .sub, .mul, .div, .pow:
+        case .binary(let f) where !f.unidirectional:
             let broadcast = try int(n, "broadcast", here) ?? 0
             let axis = try int(n, "axis", here)
             n.attributes["broadcast"] = nil
@@ -82,6 +83,15 @@ extension ModelReader {
             if let t = try int(n, "is_test", here) {
                 guard t == 1 else { throw fail("\(here): is_test=0 (training-mode statistics, opset \(opset)) is not supported; export the model in eval mode") }
                 n.attributes["is_test"] = nil
+            }
+        case .dropout:
+            n.attributes["is_test"] = nil
+            if n.attributes["ratio"] != nil {
+                guard n.inputs.count == 1 else { throw fail("\(here): has both a ratio attribute (opset < 12) and inputs") }
+                let ratio: Float?
+                do { ratio = try n.attributes.float("ratio") } catch let e as GraphError { throw fail("\(here): \(e.message)") }
+                n.inputs.append(floatScalarInput((n.name.isEmpty ? g.name(of: n.outputs[0]) : n.name) + "_ratio", ratio!))
+                n.attributes["ratio"] = nil
             }
         case .concat:
             if opset < 4 && n.attributes["axis"] == nil { n.attributes["axis"] = .int(1) }

@@ -1,8 +1,8 @@
 // ExpandDropout: rewrites training-mode Dropout into a multiplication by a fed mask.
 //
 // Contract: input — a verified graph. Each Dropout node whose training_mode input (a constant
-// bool scalar) is true, with ratio p (input 1, a constant float scalar; the legacy `ratio`
-// attribute; else 0.5; 0 ≤ p < 1), becomes `Y = Mul(X, mask)` where `mask` is a NEW graph
+// bool scalar) is true, with ratio p (input 1, a constant float scalar; else 0.5;
+// 0 ≤ p < 1), becomes `Y = Mul(X, mask)` where `mask` is a NEW graph
 // input named "dropout/<node name>" (the output's name when the node is unnamed; made unique)
 // of X's type, to be fed each step with inverted-dropout values: 0 with probability p, else
 // 1/(1 − p) (PyTorch semantics; the caller draws it, e.g. from RandomStream with purpose
@@ -57,7 +57,7 @@ public struct ExpandDropout: Pass {
         return t.floats[0] != 0
     }
 
-    /// The drop ratio of a Dropout node (input 1, else the legacy attribute, else 0.5).
+    /// The drop ratio of a Dropout node (input 1, else 0.5).
     public static func ratio(_ node: Node, graph: Graph) throws -> Float {
         let p: Float
         if let r = node.input(1) {
@@ -66,7 +66,7 @@ public struct ExpandDropout: Pass {
             }
             p = t.floats[0]
         } else {
-            p = try node.attributes.float("ratio", default: 0.5)
+            p = 0.5
         }
         guard p >= 0 && p < 1 else { throw GraphError("Dropout '\(node.name)': ratio \(p) is outside [0, 1)") }
         return p

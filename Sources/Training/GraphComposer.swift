@@ -120,7 +120,6 @@ public struct GraphComposer {
         }
         let p = try ExpandDropout.ratio(node, graph: net)
         if n.name.isEmpty { n.name = "\(prefix)/\(net.name(of: node.outputs[0]))" }
-        n.attributes["ratio"] = nil
         n.inputs = [n.inputs[0], addConstant(Tensor(shape: [], floats: [p]), name: "\(n.name)/ratio"),
                     addConstant(Tensor(shape: [], int64s: [1], dtype: .bool), name: "\(n.name)/training_mode")]
         dropoutMasks.append((name: "dropout/\(n.name)", ratio: p))

@@ -22,6 +22,11 @@ extension GraphComposer {
 
     public mutating func scalar(_ v: Float) -> ValueID { constant([v], shape: [1], name: "scalar") }
 
+    /// A constant int64 axes list (the reductions' input 1).
+    public mutating func axes(_ a: [Int], name: String = "axes") -> ValueID {
+        addConstant(Tensor(shape: [a.count], int64s: a.map(Int64.init)), name: name)
+    }
+
     /// mean over all elements, as f32[1].
     public mutating func mean(_ x: ValueID) -> ValueID {
         let m = apply(.reduceMean, [x], ["keepdims": .int(0)], name: "loss/mean")
@@ -77,8 +82,8 @@ extension GraphComposer {
     /// means over axis 0 (the batch sizes may differ) and the squared L2 norm over every other
     /// axis, as f32[1].
     public mutating func featureMatching(real: ValueID, fake: ValueID) -> ValueID {
-        let mr = apply(.reduceMean, [real], ["axes": .ints([0]), "keepdims": .int(0)], name: "fm/mean_real")
-        let mf = apply(.reduceMean, [fake], ["axes": .ints([0]), "keepdims": .int(0)], name: "fm/mean_fake")
+        let mr = apply(.reduceMean, [real, axes([0], name: "fm/axes")], ["keepdims": .int(0)], name: "fm/mean_real")
+        let mf = apply(.reduceMean, [fake, axes([0], name: "fm/axes")], ["keepdims": .int(0)], name: "fm/mean_fake")
         let d = apply(.sub, [mr, mf], name: "fm/diff")
         let ss = apply(.reduceSum, [apply(.mul, [d, d], name: "fm/square")], ["keepdims": .int(0)], name: "fm/sum")
         return apply(.reshape, [ss, addConstant(Tensor(shape: [1], int64s: [1]), name: "shape1")], name: "fm/loss")
@@ -95,7 +100,7 @@ extension GraphComposer {
         let logp = apply(.logSoftmax, [logits], ["axis": .int(1)])
         let eye = constant((0..<(classes * classes)).map { $0 / classes == $0 % classes ? 1 : 0 }, shape: [classes, classes], name: "eye")
         let onehot = apply(.gather, [eye, labels], ["axis": .int(0)])
-        let picked = apply(.reduceSum, [apply(.mul, [logp, onehot])], ["axes": .ints([1]), "keepdims": .int(0)])
+        let picked = apply(.reduceSum, [apply(.mul, [logp, onehot]), axes([1])], ["keepdims": .int(0)])
         return apply(.neg, [mean(picked)])
     }
 
@@ -125,7 +130,7 @@ extension GraphComposer {
         }
         let sq = apply(.mul, [grad, grad], name: "gp/square")
         let rank = graph.type(of: x)?.rank ?? 4
-        let ss = apply(.reduceSum, [sq], ["axes": .ints(Array(1..<rank)), "keepdims": .int(0)], name: "gp/sumsq")
+        let ss = apply(.reduceSum, [sq, axes(Array(1..<rank), name: "gp/axes")], ["keepdims": .int(0)], name: "gp/sumsq")
         let norm = apply(.sqrt, [ss], name: "gp/norm")
         let d = apply(.sub, [norm, scalar(1)], name: "gp/minus1")
         let p = mean(apply(.mul, [d, d], name: "gp/square2"))

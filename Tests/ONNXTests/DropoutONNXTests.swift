@@ -26,14 +26,25 @@ final class DropoutONNXTests: XCTestCase {
         let xs = Tensor(shape: [2, 5], floats: (0..<10).map { Float($0) - 4.5 })
         XCTAssertEqual(try Session(graph: back).run(["x": xs])["y"], xs)
 
-        // Legacy ratio attribute → input 1 on export.
+        // The IR has one form: a ratio attribute is not part of it.
         var legacy = Graph(name: "legacy")
         let lx = legacy.addInput("x", TensorType(.float32, fixed: [2, 5]))
         legacy.outputs = [legacy.addNode(.dropout, [lx], outputs: ["y"], attributes: ["ratio": .float(0.4)], name: "d")[0]]
-        try InferShapes().run(&legacy)
-        let lb = try ONNXImport.graph(fromModelBytes: try ONNXExport.modelBytes(legacy), file: "legacy.onnx")
-        let ln = try XCTUnwrap(lb.nodes.first { $0.op == .dropout })
-        XCTAssertNil(ln.attributes["ratio"])
-        XCTAssertEqual(try ExpandDropout.ratio(ln, graph: lb), 0.4)
+        XCTAssertThrowsError(try legacy.verify())
+    }
+
+    /// Dropout before opset 12 (ratio attribute; is_test before 7) imports as the one IR form:
+    /// the ratio as constant input 1, no attributes.
+    func testLegacyDropoutImport() throws {
+        typealias B = ONNXBytes
+        let bytes = B.model(opset: 6,
+            nodes: [B.node("Dropout", ["x"], ["y"], name: "d", attrs: [("ratio", .f(0.4)), ("is_test", .i(1))])],
+            inputs: [B.valueInfo("x", dims: [2, 5])], outputs: [B.valueInfo("y", dims: [2, 5])])
+        let g = try ONNXImport.graph(fromModelBytes: bytes, file: "drop6.onnx")
+        let n = try XCTUnwrap(g.nodes.first { $0.op == .dropout })
+        XCTAssertTrue(n.attributes.isEmpty, "\(n.attributes)")
+        XCTAssertEqual(try ExpandDropout.ratio(n, graph: g), 0.4)
+        let xs = Tensor(shape: [2, 5], floats: (0..<10).map { Float($0) - 4.5 })
+        XCTAssertEqual(try Session(graph: g).run(["x": xs])["y"], xs)
     }
 }

@@ -49,7 +49,7 @@ final class ExportImportTests: XCTestCase {
         let x = g.addInput("x", TensorType(.float32, [.symbol("batch"), .fixed(6)]))
         func ints(_ name: String, _ v: [Int64]) -> ValueID { g.addInitializer(name, Tensor(shape: [v.count], int64s: v)) }
         let u = g.addNode(.unsqueeze, [x, ints("u_axes", [1])], outputs: ["u"])[0]
-        let r = g.add(.reduceMean, u, output: "r", attributes: ["axes": .ints([2]), "keepdims": .int(0)])
+        let r = g.addNode(.reduceMean, [u, ints("r_axes", [2])], outputs: ["r"], attributes: ["keepdims": .int(0)])[0]
         let s = g.addNode(.slice, [r, ints("s_starts", [0]), ints("s_ends", [1]), ints("s_axes", [0])], outputs: ["s"])[0]
         let k = g.add(.leakyRelu, s, output: "k", attributes: ["alpha": .int(1)])
         g[k].type = TensorType(.float32, [.fixed(1), .fixed(1)])
@@ -89,6 +89,30 @@ final class ExportImportTests: XCTestCase {
         XCTAssertEqual(back.text, g.text)
         XCTAssertThrowsError(try ONNXExport.modelBytes(g, opset: 19)) { e in
             XCTAssertTrue("\(e)".contains("opset 20"), "\(e)")
+        }
+    }
+
+    /// Every point-wise function (default attributes) is written as its standard op and read back
+    /// unchanged at the newest opset, and refused below its `onnxSince` when that is ≥ 13.
+    func testEveryPointwiseFunctionRoundTrips() throws {
+        var g = Graph(name: "pointwise")
+        var v = g.addInput("x", TensorType(.float32, [.symbol("batch"), .fixed(4)]))
+        let c = g.addInitializer("c", Tensor(shape: [4], floats: [0.5, 1, 1.5, 2]))
+        for f in UnaryFunction.allCases { v = g.add(.unary(f), v, output: "u.\(f.rawValue)") }
+        for f in BinaryFunction.allCases { v = g.add(.binary(f), v, c, output: "b.\(f.rawValue)") }
+        g.outputs = [v]
+        try InferShapes().run(&g)
+        let back = try ONNXImport.graph(fromModelBytes: try ONNXExport.modelBytes(g, opset: ONNXExport.supportedOpsets.upperBound), file: "pw.onnx")
+        XCTAssertEqual(back.text, g.text)
+        for op in UnaryFunction.allCases.filter({ $0.onnxSince > 13 }) {
+            var h = Graph(name: op.rawValue)
+            let x = h.addInput("x", TensorType(.float32, [.fixed(4)]))
+            h.outputs = [h.add(.unary(op), x, output: "y")]
+            try InferShapes().run(&h)
+            XCTAssertThrowsError(try ONNXExport.modelBytes(h, opset: op.onnxSince - 1), op.rawValue) { e in
+                XCTAssertTrue("\(e)".contains("opset \(op.onnxSince)"), "\(e)")
+            }
+            XCTAssertNoThrow(try ONNXExport.modelBytes(h, opset: op.onnxSince), op.rawValue)
         }
     }
 

@@ -262,14 +262,16 @@ final class InferShapesTests: XCTestCase {
 
     func testReduce() {
         let x = In.t("f32[N,3,4,5]")
-        XCTAssertEqual(shape(.reduceMean, [x], ["axes": ints([2, 3])]), "f32[N,3,1,1]")
-        XCTAssertEqual(shape(.reduceMean, [x], ["axes": ints([2, -1]), "keepdims": .int(0)]), "f32[N,3]")
+        XCTAssertEqual(shape(.reduceMean, [x, .ints([2, 3])]), "f32[N,3,1,1]")
+        XCTAssertEqual(shape(.reduceMean, [x, .ints([2, -1])], ["keepdims": .int(0)]), "f32[N,3]")
         XCTAssertEqual(shape(.reduceMean, [x, .ints([-1])], ["keepdims": .int(0)]), "f32[N,3,4]")
         XCTAssertEqual(shape(.reduceSum, [x, .ints([1])]), "f32[N,1,4,5]")
         XCTAssertEqual(shape(.reduceSum, [x], ["keepdims": .int(0)]), "f32[]")
         XCTAssertEqual(shape(.reduceSum, [x]), "f32[1,1,1,1]")
         XCTAssertEqual(shape(.reduceSum, [x, .ints([])], ["noop_with_empty_axes": .int(1)]), "f32[N,3,4,5]")
-        assertError(inferError(.reduceMean, [x], ["axes": ints([4])]), "(ReduceMean)", "axis 4 is out of range for rank 4")
+        assertError(inferError(.reduceMean, [x, .ints([4])]), "(ReduceMean)", "axis 4 is out of range for rank 4")
+        // The IR has one form: axes are input 1, never an attribute.
+        assertError(inferError(.reduceMean, [x], ["axes": ints([1])]), "(ReduceMean)", "unknown attribute 'axes'")
         assertError(inferError(.reduceSum, [x, .ints([1, -3])]), "(ReduceSum)", "repeat")
     }
 
@@ -298,7 +300,25 @@ final class InferShapesTests: XCTestCase {
     }
 
     func testEveryOpCovered() {
-        // Keeps this file honest when an Op case is added (fused ops are checked in FusionTests).
-        XCTAssertEqual(Op.allCases.filter { !$0.isInternal }.count, 54)
+        // Keeps this file honest when a plain Op case is added (fused ops are checked in
+        // FusionTests; the point-wise functions below, each by its declaration).
+        XCTAssertEqual(Op.plainCases.filter { !$0.isInternal }.count, 32)
+    }
+
+    /// Every point-wise function: a unary one keeps its input's type; a binary one broadcasts
+    /// (a unidirectional one keeps input 0's shape and refuses a wider input 1).
+    func testEveryPointwiseFunction() {
+        for f in UnaryFunction.allCases {
+            XCTAssertEqual(shape(.unary(f), [.t("f32[N,3,5]")]), "f32[N,3,5]", f.rawValue)
+        }
+        for f in BinaryFunction.allCases {
+            if f.unidirectional {
+                XCTAssertEqual(shape(.binary(f), [.t("f32[N,3,1]"), zeros([3, 1])]), "f32[N,3,1]", f.rawValue)
+                assertError(inferError(.binary(f), [.t("f32[N,3,1]"), zeros([4])]), "(\(f.rawValue))", "does not broadcast")
+            } else {
+                XCTAssertEqual(shape(.binary(f), [.t("f32[N,3,1]"), zeros([4])]), "f32[N,3,4]", f.rawValue)
+                assertError(inferError(.binary(f), [.t("f32[N,3]"), zeros([2])]), "(\(f.rawValue))", "broadcast")
+            }
+        }
     }
 }

@@ -53,15 +53,16 @@ final class InterpreterTests: XCTestCase {
           init %w: f32[4,3,3,3] = base64 "\(base64(randomTensor([4, 3, 3, 3], seed: 4).floats))"
           init %s: f32[4] = [1.0, 2.0, -1.0, 0.5]
           init %sh: i64[2] = [0, -1]
+          init %ax1: i64[1] = [1]
           %c = Conv(%x, %w) {pads=[1, 0, 0, 1], strides=[2, 1]}
           %t = Transpose(%c) {perm=[0, 2, 3, 1]}
           %m = Mul(%t, %s)
           %e = Tanh(%m)
-          %r = ReduceSum(%e) {axes=[1], keepdims=0}
+          %r = ReduceSum(%e, %ax1) {keepdims=0}
           %f = Reshape(%r, %sh)
           %sm = Softmax(%f) {axis=1}
           %lg = Log(%sm)
-          %mean = ReduceMean(%lg) {axes=[1]}
+          %mean = ReduceMean(%lg, %ax1)
           %y = Sub(%lg, %mean)
           output %y
         }

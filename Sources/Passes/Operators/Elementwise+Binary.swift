@@ -1,13 +1,14 @@
-// Elementwise+Binary: Add, Sub, Mul, Div, Pow, PRelu and the variadic Sum, Max, Min, Mean with
-// numpy broadcasting.
+// Elementwise+Binary: the family of point-wise ops with numpy broadcasting — every
+// `BinaryFunction` (declared whole in GraphIR/Pointwise/BinaryFunction.swift) and the variadic
+// Sum, Max, Min, Mean.
 //
-// Contract: the output has input 0's dtype and the broadcast of all input shapes (PRelu: X's
-// shape; its slope must broadcast to it). Each op maps to one `BinaryOp` of the Binary kernel
-// (`kernelOp`; Sum → add, Mean → add then ÷ count), its reference evaluation (a left fold over
-// the inputs) and lowering. A variadic node lowers as one binary kernel only when it is a
+// Contract: the output has input 0's dtype and the broadcast of all input shapes (a
+// `unidirectional` function: input 0's shape, which input 1 must broadcast to). Each op maps to
+// one `BinaryOp` of the Binary kernel (`kernelOp`: a function's declared kernel; Sum → add,
+// Mean → add then ÷ count), its reference evaluation (a left fold over the inputs) and
+// lowering; a binary function's integer evaluation and pullback come from its declaration. A variadic node lowers as one binary kernel only when it is a
 // two-input Sum/Max/Min; ExpandVariadic (in `Pipelines.lowering`) rewrites the others first.
-// Integer operands are evaluated exactly (wrapping, integer division; Pow is float only) for
-// shape computations. The lowered kernel reads float operands only: an integer B must have been
+// Integer operands are evaluated exactly (the function's `integer`) for shape computations. The lowered kernel reads float operands only: an integer B must have been
 // made a float constant first (CoerceIntegerOperands). Pullbacks sum each side's cotangent back
 // over its broadcast axes; Max/Min route dY to the inputs equal to the output, shared equally
 // among ties.
@@ -18,15 +19,10 @@ import Kernels
 public enum BinaryOps: OperatorFamily {
     static func kernelOp(_ op: Op) throws -> BinaryOp {
         switch op {
-        case .add: return .add
-        case .sub: return .sub
-        case .mul: return .mul
-        case .div: return .div
-        case .pow: return .pow
+        case .binary(let f): return f.kernel
         case .sum, .mean: return .add
         case .max: return .max
         case .min: return .min
-        case .prelu: return .prelu
         default: throw notInFamily(op)
         }
     }
@@ -37,8 +33,8 @@ public enum BinaryOps: OperatorFamily {
     public static func outputTypes(_ node: Node, _ ts: [TensorType?], _ g: Graph) throws -> [TensorType] {
         var shape = ts[0]!.shape
         for t in ts.dropFirst() { shape = try ShapeRules.broadcast(shape, t!.shape) }
-        if node.op == .prelu, shape != ts[0]!.shape {
-            throw GraphError("PRelu slope \(ts[1]!) does not broadcast to X \(ts[0]!)")
+        if case .binary(let f) = node.op, f.unidirectional, shape != ts[0]!.shape {
+            throw GraphError("\(f.rawValue) input 1 \(ts[1]!) does not broadcast to X (input 0) \(ts[0]!)")
         }
         return [TensorType(ts[0]!.dtype, shape)]
     }
@@ -57,21 +53,12 @@ public enum BinaryOps: OperatorFamily {
     }
 
     public static func evaluateIntegers(_ node: Node, _ x: [Tensor?], _ outShape: [Int], _ dtype: DType, _ g: Graph) throws -> Tensor {
-        let op = node.op
-        guard [.add, .sub, .mul, .div].contains(op) else { throw GraphError("\(op.rawValue) on \(x[0]!.dtype.rawValue) data is not supported") }
+        guard case .binary(let function) = node.op, let f = function.integer else {
+            throw GraphError("\(node.op.rawValue) on \(x[0]!.dtype.rawValue) data is not supported")
+        }
         let a = x[0]!.int64s, b = x[1]!.int64s
         let ia = IntegerIndexing(outShape, x[0]!.shape), ib = IntegerIndexing(outShape, x[1]!.shape)
-        return try IntegerIndexing.generate(outShape, dtype) { i in
-            let u = a[ia.broadcastIndex(i)], v = b[ib.broadcastIndex(i)]
-            switch op {
-            case .add: return u &+ v
-            case .sub: return u &- v
-            case .mul: return u &* v
-            default:
-                guard v != 0 else { throw GraphError("integer division by zero") }
-                return u / v
-            }
-        }
+        return try IntegerIndexing.generate(outShape, dtype) { i in try f(a[ia.broadcastIndex(i)], b[ib.broadcastIndex(i)]) }
     }
 
     public static func lower(_ node: Node, _ ctx: LoweringContext) throws -> Lowered {
@@ -84,31 +71,9 @@ public enum BinaryOps: OperatorFamily {
 
     public static func pullback(_ op: Op) -> Pullback? {
         switch op {
-        case .add: return { b, n, dy, w in try binary(b, n, w, { $0 }, { $0 }, dy[0]!) }
-        case .sub: return { b, n, dy, w in try binary(b, n, w, { $0 }, { try b.neg($0) }, dy[0]!) }
-        case .mul:
-            return { b, n, dy, w in
-                try binary(b, n, w, { try b.mul($0, n.inputs[1]!) }, { try b.mul($0, n.inputs[0]!) }, dy[0]!)
-            }
-        case .div:
-            return { b, n, dy, w in
-                try binary(b, n, w, { try b.div($0, n.inputs[1]!) },
-                           { try b.neg(b.div(b.mul($0, n.outputs[0]), n.inputs[1]!)) }, dy[0]!)
-            }
-        case .pow:
-            return { b, n, dy, w in
-                let a = n.inputs[0]!, e = n.inputs[1]!
-                return try binary(b, n, w, { try b.mul($0, b.mul(e, b.emit(.pow, [a, b.sub(e, b.scalar(1))]))) },
-                                  { try b.mul($0, b.mul(n.outputs[0], b.emit(.log, [a]))) }, dy[0]!)
-            }
-        case .prelu:
-            return { b, n, dy, w in
-                // dX = dY·(x > 0 ? 1 : slope), dSlope = dY·min(x, 0).
-                let x = n.inputs[0]!, slope = n.inputs[1]!
-                let s = try UnaryOps.step(b, x)
-                return try binary(b, n, w, { try b.mul($0, b.add(s, b.mul(b.sub(b.scalar(1), s), slope))) },
-                                  { try b.mul($0, b.sub(x, b.emit(.relu, [x]))) }, dy[0]!)
-            }
+        case .binary(let f):
+            guard let rule = f.pullback else { return nil }
+            return { b, n, dy, w in try rule(b, n, dy[0]!, w) }
         case .sum, .mean:
             return { b, n, dy, w in
                 let g = op == .mean ? try b.div(dy[0]!, b.scalar(Float(n.inputs.count))) : dy[0]!
@@ -119,7 +84,7 @@ public enum BinaryOps: OperatorFamily {
                 guard n.inputs.count > 1 else { return [dy[0]!] }
                 // mask_i = 1 where x_i equals the output; dY is shared among the tied inputs.
                 let y = n.outputs[0]
-                let masks = try n.inputs.map { try b.sub(b.scalar(1), UnaryOps.step(b, b.emit(.abs, [b.sub($0!, y)]))) }
+                let masks = try n.inputs.map { try b.sub(b.scalar(1), b.step(b.emit(.abs, [b.sub($0!, y)]))) }
                 var count = masks[0]
                 for m in masks.dropFirst() { count = try b.add(count, m) }
                 let share = try b.div(dy[0]!, count)
@@ -127,12 +92,5 @@ public enum BinaryOps: OperatorFamily {
             }
         default: return nil
         }
-    }
-
-    /// The cotangent through each side, summed back over broadcast axes.
-    static func binary(_ b: GradientBuilder, _ n: Node, _ wants: [Bool], _ da: (ValueID) throws -> ValueID,
-                       _ db: (ValueID) throws -> ValueID, _ dy: ValueID) throws -> [ValueID?] {
-        [wants[0] ? try b.unbroadcast(da(dy), to: b.dims(n.inputs[0]!)) : nil,
-         wants[1] ? try b.unbroadcast(db(dy), to: b.dims(n.inputs[1]!)) : nil]
     }
 }

@@ -1,17 +1,13 @@
-// Elementwise+Unary: the point-wise ops of one input (activations, Exp, Log, Sqrt, Neg, Abs,
-// Sign, Elu, Selu, Erf, HardSigmoid, HardSwish, Gelu, Clip) and LeakyReluGrad, the gradient op
-// of Relu/LeakyRelu.
+// Elementwise+Unary: the family of point-wise ops of one input — every `UnaryFunction`
+// (declared whole in GraphIR/Pointwise/UnaryFunction.swift), Clip, Sign, and LeakyReluGrad,
+// the gradient op of Relu/LeakyRelu.
 //
-// Contract: output 0 has input 0's type. Each op maps to one `UnaryOp` of the Unary kernel
-// (`kernelOp`), which is both its reference evaluation and its lowering; Sign and
-// LeakyReluGrad have kernels of their own in `Grad`. A new point-wise op is: its `Op` case
-// with arity and attributes (GraphIR/Op.swift), its route to this family (`Op.family`), a case
-// here in `kernelOp` and `pullback`, and its `UnaryOp` case in Kernels; the compiler asks for
-// the first two, the structural tests for the rest.
-// LeakyReluGrad (dY, Y) needs dY and Y of one shape and is linear in dY. Clip's min and max
-// (inputs 1, 2) must be constant scalars (absent: ∓∞); its kernel op carries their values.
-// Pullbacks of piecewise ops build their masks from standard ops: step(v) = Relu(Sign(v)) is 1
-// where v > 0, else 0.
+// Contract: output 0 has input 0's type. A unary function is typed, evaluated (the kernel's
+// scalar reference), lowered (one `UnaryOp` kernel call) and differentiated from its
+// declaration; nothing here names one. Clip's min and max (inputs 1, 2) must be constant
+// scalars (absent: ∓∞); its kernel op carries their values. Sign and LeakyReluGrad have
+// kernels of their own in `Grad`; LeakyReluGrad (dY, Y) needs dY and Y of one shape and is
+// linear in dY.
 
 import GraphIR
 import Kernels
@@ -19,30 +15,8 @@ import Kernels
 public enum UnaryOps: OperatorFamily {
     /// The kernel function of a point-wise op (nil for Sign and LeakyReluGrad, which have their own kernels).
     public static func kernelOp(_ node: Node, _ g: Graph) throws -> UnaryOp? {
-        let a = node.attributes
         switch node.op {
-        case .relu: return .relu
-        case .leakyRelu: return .leakyRelu(try node.attributes.float("alpha", default: 0.01))
-        case .sigmoid: return .sigmoid
-        case .tanh: return .tanh
-        case .softplus: return .softplus
-        case .exp: return .exp
-        case .log: return .log
-        case .sqrt: return .sqrt
-        case .neg: return .neg
-        case .abs: return .abs
-        case .elu: return .elu(try a.float("alpha", default: 1))
-        case .selu: return .selu(alpha: try a.float("alpha", default: 1.67326319217681884765625),
-                                 gamma: try a.float("gamma", default: 1.05070102214813232421875))
-        case .erf: return .erf
-        case .hardSigmoid: return .hardSigmoid(alpha: try a.float("alpha", default: 0.2), beta: try a.float("beta", default: 0.5))
-        case .hardSwish: return .hardSwish
-        case .gelu:
-            switch try a.string("approximate") ?? "none" {
-            case "none": return .gelu
-            case "tanh": return .geluTanh
-            case let other: throw GraphError("Gelu approximate '\(other)' is not one of none, tanh")
-            }
+        case .unary(let f): return try f.kernel(node.attributes)
         case .clip: return .clip(min: try clipBound(node, 1, g) ?? -.infinity, max: try clipBound(node, 2, g) ?? .infinity)
         case .sign, .leakyReluGrad: return nil
         default: throw notInFamily(node.op)
@@ -59,7 +33,7 @@ public enum UnaryOps: OperatorFamily {
 
     public static func outputTypes(_ node: Node, _ ts: [TensorType?], _ g: Graph) throws -> [TensorType] {
         let x = ts[0]!
-        if node.op == .gelu { _ = try kernelOp(node, g) }
+        if case .unary(let f) = node.op { _ = try f.kernel(node.attributes) }
         if node.op == .clip {
             for i in 1..<ts.count {
                 guard let t = ts[i] else { continue }
@@ -97,86 +71,18 @@ public enum UnaryOps: OperatorFamily {
 
     public static func pullback(_ op: Op) -> Pullback? {
         switch op {
-        case .neg: return { b, _, dy, _ in [try b.neg(dy[0]!)] }
-        case .exp: return { b, n, dy, _ in [try b.mul(dy[0]!, n.outputs[0])] }
-        case .log: return { b, n, dy, _ in [try b.div(dy[0]!, n.inputs[0]!)] }
-        case .sqrt: return { b, n, dy, _ in [try b.div(dy[0]!, b.mul(n.outputs[0], 2))] }
-        case .abs: return { b, n, dy, _ in [try b.mul(dy[0]!, b.emit(.sign, [n.inputs[0]!]))] }
+        case .unary(let f):
+            guard let rule = f.pullback else { return nil }
+            return { b, n, dy, _ in [try rule(b, n, dy[0]!)] }
         // Piecewise constant: zero almost everywhere.
         case .sign: return { _, _, _, _ in [nil] }
-        case .sigmoid:
-            return { b, n, dy, _ in
-                let y = n.outputs[0]
-                return [try b.mul(b.mul(dy[0]!, y), b.sub(b.scalar(1), y))]
-            }
-        case .tanh:
-            return { b, n, dy, _ in
-                let y = n.outputs[0]
-                return [try b.mul(dy[0]!, b.sub(b.scalar(1), b.mul(y, y)))]
-            }
-        case .softplus: return { b, n, dy, _ in [try b.mul(dy[0]!, b.emit(.sigmoid, [n.inputs[0]!]))] }
-        case .relu: return { b, n, dy, _ in [try b.emit(.leakyReluGrad, [dy[0]!, n.outputs[0]], ["alpha": .float(0)])] }
-        case .leakyRelu:
-            return { b, n, dy, _ in
-                let alpha = try n.attributes.float("alpha", default: 0.01)
-                return [try b.emit(.leakyReluGrad, [dy[0]!, n.outputs[0]], ["alpha": .float(alpha)])]
-            }
-        case .elu:
-            return { b, n, dy, _ in
-                // x > 0: 1; else y + alpha.
-                let alpha = try n.attributes.float("alpha", default: 1)
-                let s = try step(b, n.inputs[0]!)
-                return [try b.mul(dy[0]!, b.add(s, b.mul(b.sub(b.scalar(1), s), b.add(n.outputs[0], b.scalar(alpha)))))]
-            }
-        case .selu:
-            return { b, n, dy, _ in
-                // x > 0: gamma; else y + gamma·alpha.
-                guard case let .selu(alpha, gamma)? = try kernelOp(n, b.graph) else { return [nil] }
-                let s = try step(b, n.inputs[0]!)
-                let neg = try b.mul(b.sub(b.scalar(1), s), b.add(n.outputs[0], b.scalar(gamma * alpha)))
-                return [try b.mul(dy[0]!, b.add(b.mul(s, gamma), neg))]
-            }
-        case .erf:
-            return { b, n, dy, _ in
-                let x = n.inputs[0]!
-                return [try b.mul(dy[0]!, b.mul(b.emit(.exp, [b.neg(b.mul(x, x))]), 1.1283791670955126))]
-            }
-        case .hardSigmoid:
-            return { b, n, dy, _ in
-                let alpha = try n.attributes.float("alpha", default: 0.2)
-                return [try b.mul(b.mul(dy[0]!, interior(b, n.outputs[0])), alpha)]
-            }
-        case .hardSwish:
-            return { b, n, dy, _ in
-                // h + x·h'(x) with h = HardSigmoid(x; 1/6, 1/2).
-                let x = n.inputs[0]!
-                let h = try b.emit(.hardSigmoid, [x], ["alpha": .float(1 / 6), "beta": .float(0.5)])
-                return [try b.mul(dy[0]!, b.add(h, b.mul(b.mul(x, interior(b, h)), 1 / 6)))]
-            }
-        case .gelu:
-            return { b, n, dy, _ in
-                let x = n.inputs[0]!
-                if case .geluTanh? = try kernelOp(n, b.graph) {
-                    // u = k(x + c·x³), t = tanh u: 0.5(1 + t) + 0.5·x·(1 − t²)·k(1 + 3c·x²).
-                    let k: Float = 0.79788456080286536, c: Float = 0.044715
-                    let x2 = try b.mul(x, x)
-                    let t = try b.emit(.tanh, [b.mul(b.add(x, b.mul(b.mul(x2, x), c)), k)])
-                    let du = try b.mul(b.add(b.scalar(1), b.mul(x2, 3 * c)), k)
-                    let d = try b.add(b.mul(b.add(b.scalar(1), t), 0.5), b.mul(b.mul(b.mul(x, b.sub(b.scalar(1), b.mul(t, t))), du), 0.5))
-                    return [try b.mul(dy[0]!, d)]
-                }
-                // Φ(x) + x·φ(x), Φ(x) = (1 + erf(x/√2))/2, φ(x) = e^{−x²/2}/√(2π).
-                let phi = try b.mul(b.add(b.scalar(1), b.emit(.erf, [b.mul(x, 0.70710678118654752)])), 0.5)
-                let density = try b.mul(b.emit(.exp, [b.mul(b.mul(x, x), -0.5)]), 0.3989422804014327)
-                return [try b.mul(dy[0]!, b.add(phi, b.mul(x, density)))]
-            }
         case .clip:
             return { b, n, dy, wants in
                 // dY where min ≤ x ≤ max; the bounds are constants (no gradient).
                 let x = n.inputs[0]!
                 var mask = b.scalar(1)
-                if let lo = n.input(1) { mask = try b.sub(mask, step(b, b.sub(lo, x))) }
-                if let hi = n.input(2) { mask = try b.sub(mask, step(b, b.sub(x, hi))) }
+                if let lo = n.input(1) { mask = try b.sub(mask, b.step(b.sub(lo, x))) }
+                if let hi = n.input(2) { mask = try b.sub(mask, b.step(b.sub(x, hi))) }
                 return [wants[0] ? try b.mul(dy[0]!, mask) : nil] + Array(repeating: nil, count: n.inputs.count - 1)
             }
         // Linear in dY; piecewise constant in Y (zero gradient).
@@ -187,15 +93,5 @@ public enum UnaryOps: OperatorFamily {
             }
         default: return nil
         }
-    }
-
-    /// 1 where v > 0, else 0 (Relu(Sign(v))).
-    static func step(_ b: GradientBuilder, _ v: ValueID) throws -> ValueID {
-        try b.emit(.relu, [b.emit(.sign, [v])])
-    }
-
-    /// 1 where 0 < h < 1, else 0 (the interior of a clamp to [0, 1]).
-    static func interior(_ b: GradientBuilder, _ h: ValueID) throws -> ValueID {
-        try b.mul(step(b, h), step(b, b.sub(b.scalar(1), h)))
     }
 }

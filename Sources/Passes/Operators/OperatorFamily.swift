@@ -83,10 +83,8 @@ extension Op {
     /// The family that defines this op's semantics.
     public var family: OperatorFamily.Type {
         switch self {
-        case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .sign, .leakyReluGrad,
-             .elu, .selu, .erf, .hardSigmoid, .hardSwish, .gelu, .clip:
-            return UnaryOps.self
-        case .add, .sub, .mul, .div, .pow, .sum, .max, .min, .mean, .prelu: return BinaryOps.self
+        case .unary, .clip, .sign, .leakyReluGrad: return UnaryOps.self
+        case .binary, .sum, .max, .min, .mean: return BinaryOps.self
         case .gemm, .matMul: return GemmOps.self
         case .conv, .convTranspose: return ConvOps.self
         case .maxPool, .averagePool, .globalAveragePool: return PoolingOps.self

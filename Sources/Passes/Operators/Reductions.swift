@@ -1,9 +1,8 @@
 // Reductions: ReduceMean, ReduceSum, Softmax and LogSoftmax.
 //
 // Contract: ReduceMean/ReduceSum take their axes from the constant input 1 (ONNX opset 13/18
-// form; the importer rewrites the older attribute form) or, until the loss builders in Training
-// emit inputs, from the `axes` attribute they set; absent or empty axes reduce every
-// axis unless noop_with_empty_axes; keepdims (default 1) keeps reduced axes as size 1.
+// form; the importer rewrites the older attribute form, and the IR has no other); absent or
+// empty axes reduce every axis unless noop_with_empty_axes; keepdims (default 1) keeps reduced axes as size 1.
 // Softmax/LogSoftmax normalise along `axis` (default −1) and keep the shape. Pullbacks: the
 // reductions broadcast dY back (divided by the count for the mean); Softmax
 // y·(dY − Σ dY·y), LogSoftmax dY − e^y·Σ dY.
@@ -108,7 +107,7 @@ public enum ReductionOps: OperatorFamily {
 /// Resolved axes of ReduceMean/ReduceSum (the `axes` attribute, else constant input 1).
 public enum ReduceRule {
     public static func axes(_ node: Node, _ rank: Int, _ g: Graph) throws -> [Int] {
-        let given = try node.attributes.ints("axes") ?? ShapeRules.constantInts(node, 1, g, "axes")
+        let given = try ShapeRules.constantInts(node, 1, g, "axes")
         if let given, !given.isEmpty {
             let n = try given.map { try ShapeRules.normalizeAxis($0, rank) }
             guard Set(n).count == n.count else { throw GraphError("axes \(given) repeat") }

@@ -6,7 +6,7 @@
 // (a no-op permutation, no axes, the same shape). Symbolic dims are kept where no size is
 // needed; otherwise the error names the dim.
 
-import GraphIR
+
 
 extension GraphBuilder {
     // MARK: arithmetic
@@ -87,5 +87,27 @@ extension GraphBuilder {
     /// Slice with step 1 along `axes`.
     public func slice(_ g: ValueID, starts: [Int], ends: [Int], axes: [Int]) throws -> ValueID {
         try emit(.slice, [g, ints(starts), ints(ends), ints(axes)])
+    }
+}
+
+extension GraphBuilder {
+    // MARK: masks and broadcast sides (point-wise pullbacks)
+
+    /// 1 where v > 0, else 0 (Relu(Sign(v))).
+    public func step(_ v: ValueID) throws -> ValueID {
+        try emit(.relu, [emit(.sign, [v])])
+    }
+
+    /// 1 where 0 < h < 1, else 0 (the interior of a clamp to [0, 1]).
+    public func interior(_ h: ValueID) throws -> ValueID {
+        try mul(step(h), step(sub(scalar(1), h)))
+    }
+
+    /// The cotangents of a two-input node's sides, `da(dy)` and `db(dy)`, each summed back over
+    /// its input's broadcast axes (nil where not wanted).
+    public func sides(_ n: Node, _ wants: [Bool], _ dy: ValueID, _ da: (ValueID) throws -> ValueID,
+                      _ db: (ValueID) throws -> ValueID) throws -> [ValueID?] {
+        [wants[0] ? try unbroadcast(da(dy), to: dims(n.inputs[0]!)) : nil,
+         wants[1] ? try unbroadcast(db(dy), to: dims(n.inputs[1]!)) : nil]
     }
 }
