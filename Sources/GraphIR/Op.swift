@@ -118,6 +118,33 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
     /// Mean over all spatial positions, keeping them as size-1 dims.
     case globalAveragePool = "GlobalAveragePool"
 
+    // Issue 14 (real ONNX models): shape queries, type casts, the remaining reductions, LRN,
+    // global max pooling.
+
+    /// The shape of input 0 as a 1-D int64 tensor, dims start..<end (`start` 0, `end` the rank by
+    /// default; negative values count from the end, both clamped to [0, rank]); opset 15.
+    case shape = "Shape"
+    /// The element count of input 0 as an int64 scalar.
+    case size = "Size"
+    /// Converts to the ONNX element type `to`: FLOAT and DOUBLE keep float32 values, FLOAT16
+    /// rounds to the nearest half-precision value (the IR holds every float type as float32).
+    case cast = "Cast"
+    /// Σ x² over axes (ReduceSum's axes rules).
+    case reduceSumSquare = "ReduceSumSquare"
+    /// √(Σ x²) over axes.
+    case reduceL2 = "ReduceL2"
+    /// Maximum over axes (−∞ for an empty set).
+    case reduceMax = "ReduceMax"
+    /// Minimum over axes (+∞ for an empty set).
+    case reduceMin = "ReduceMin"
+    /// Product over axes (1 for an empty set).
+    case reduceProd = "ReduceProd"
+    /// Local response normalisation across channels of NCHW: x / (bias + alpha/size · Σ x²)^beta,
+    /// the sum over channels c − ⌊(size−1)/2⌋ … c + ⌈(size−1)/2⌉; bias 1, alpha 1e-4, beta 0.75.
+    case lrn = "LRN"
+    /// Maximum over all spatial positions, keeping them as size-1 dims.
+    case globalMaxPool = "GlobalMaxPool"
+
     // Gannet-internal ops made by fusion passes (never imported or exported): a convolution or
     // GEMM whose bias and activation run in the kernel's epilogue. Attributes are those of the
     // base op plus `activation` ("Relu", "LeakyRelu", "Sigmoid", "Tanh" or absent) and
@@ -178,11 +205,12 @@ public enum Op: String, CaseIterable, Hashable, Sendable {
         case .matMul, .add, .sub, .mul, .div, .pow, .prelu, .gather, .expand, .leakyReluGrad, .gatherGrad: return 2...2
         case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .sign,
              .elu, .selu, .erf, .hardSigmoid, .hardSwish, .gelu, .identity, .flatten, .transpose, .softmax, .logSoftmax, .maxPool, .averagePool,
-             .globalAveragePool, .allReduce:
+             .globalAveragePool, .allReduce, .shape, .size, .cast, .lrn, .globalMaxPool:
             return 1...1
         case .reshape: return 2...2
         case .concat, .sum, .max, .min, .mean: return 1...Int.max
-        case .unsqueeze, .squeeze, .reduceMean, .reduceSum: return 1...2
+        case .unsqueeze, .squeeze, .reduceMean, .reduceSum, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin,
+             .reduceProd: return 1...2
         case .slice: return 1...5
         case .clip: return 1...3
         case .dropout: return 1...3
@@ -252,7 +280,11 @@ extension Op {
         case .reshape: return ["allowzero": "int"]
         case .flatten, .concat, .gather, .softmax, .logSoftmax: return ["axis": "int"]
         case .transpose: return ["perm": "ints"]
-        case .reduceMean, .reduceSum: return reduce
+        case .reduceMean, .reduceSum, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd: return reduce
+        case .shape: return ["start": "int", "end": "int"]
+        case .size, .globalMaxPool: return [:]
+        case .cast: return ["to": "int", "saturate": "int"]
+        case .lrn: return ["alpha": "float", "beta": "float", "bias": "float", "size": "int"]
         case .constant:
             return ["value": "tensor", "value_float": "float", "value_floats": "floats",
                     "value_int": "int", "value_ints": "ints"]

@@ -5,10 +5,11 @@
 // graph inputs and outputs with their types (symbolic dims as dim_param), value_info for every
 // other typed value, initializers as raw_data, nodes with their attributes and the graph's
 // metadata as metadata_props. The IR holds the newest opset's forms (the importer rewrites
-// older ones); they are written as the target opset defines them: ReduceMean's constant axes
-// input becomes the attribute before opset 18, ReduceSum/ReduceMean axes attributes (made by
+// older ones); they are written as the target opset defines them: the constant axes input of
+// every Reduce* but ReduceSum becomes the attribute before opset 18, ReduceSum/ReduceMean axes attributes (made by
 // the loss builders) become inputs where the opset takes them so, Dropout's legacy ratio
-// attribute becomes input 1; AveragePool's dilations need opset 19, Gelu opset 20; int values of float
+// attribute becomes input 1; Shape's start/end need opset 15, Cast's saturate is dropped
+// before 19 (an error unless 1); AveragePool's dilations need opset 19, Gelu opset 20; int values of float
 // attributes are written as floats. Standard ops only: no fusions are exported.
 // Every graph output needs a type (run shape inference first); otherwise `ONNXError`.
 import CONNXProto
@@ -77,8 +78,8 @@ public enum ONNXExport {
                         n.inputs = [n.inputs[0], ratio] + n.inputs.dropFirst(2)
                     }
                 }
-            case .reduceSum, .reduceMean:
-                let inputForm = n.op == .reduceMean ? opset >= 18 : true
+            case .reduceSum, .reduceMean, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd:
+                let inputForm = n.op == .reduceSum ? true : opset >= 18
                 if inputForm, case .ints(let axes)? = n.attributes["axes"] {
                     n.attributes["axes"] = nil
                     n.inputs = [n.inputs[0], constInput(n, "axes", axes)]
@@ -88,6 +89,15 @@ public enum ONNXExport {
                     }
                     n.attributes["axes"] = .ints(t.int64s.map { Int($0) })
                     n.inputs = [n.inputs[0]]
+                }
+            case .shape:
+                if opset < 15 && (n.attributes["start"] != nil || n.attributes["end"] != nil) {
+                    throw ONNXError("\(here) is Shape with start/end, which ONNX defines from opset 15 (export at opset 15 or newer)")
+                }
+            case .cast:
+                if opset < 19, let sat = try n.attributes.int("saturate") {
+                    guard sat == 1 else { throw ONNXError("\(here) is Cast with saturate=0, which ONNX defines from opset 19") }
+                    n.attributes["saturate"] = nil
                 }
             case .averagePool:
                 if opset < 19, case .ints(let d)? = n.attributes["dilations"] {
