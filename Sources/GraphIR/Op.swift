@@ -81,6 +81,33 @@ public enum Op: Hashable, Sendable {
     /// Mean over all spatial positions, keeping them as size-1 dims.
     case globalAveragePool
 
+    // Issue 14 (real ONNX models): shape queries, type casts, the remaining reductions, LRN,
+    // global max pooling.
+
+    /// The shape of input 0 as a 1-D int64 tensor, dims start..<end (`start` 0, `end` the rank by
+    /// default; negative values count from the end, both clamped to [0, rank]); opset 15.
+    case shape
+    /// The element count of input 0 as an int64 scalar.
+    case size
+    /// Converts to the ONNX element type `to`: FLOAT and DOUBLE keep float32 values, FLOAT16
+    /// rounds to the nearest half-precision value (the IR holds every float type as float32).
+    case cast
+    /// Σ x² over axes (ReduceSum's axes rules).
+    case reduceSumSquare
+    /// √(Σ x²) over axes.
+    case reduceL2
+    /// Maximum over axes (−∞ for an empty set).
+    case reduceMax
+    /// Minimum over axes (+∞ for an empty set).
+    case reduceMin
+    /// Product over axes (1 for an empty set).
+    case reduceProd
+    /// Local response normalisation across channels of NCHW: x / (bias + alpha/size · Σ x²)^beta,
+    /// the sum over channels c − ⌊(size−1)/2⌋ … c + ⌈(size−1)/2⌉; bias 1, alpha 1e-4, beta 0.75.
+    case lrn
+    /// Maximum over all spatial positions, keeping them as size-1 dims.
+    case globalMaxPool
+
     // Gannet-internal ops made by fusion passes (never imported or exported): a convolution or
     // GEMM whose bias and activation run in the kernel's epilogue. Attributes are those of the
     // base op plus `activation` ("Relu", "LeakyRelu", "Sigmoid", "Tanh" or absent) and
@@ -142,11 +169,12 @@ public enum Op: Hashable, Sendable {
         case .unary: return 1...1
         case .matMul, .gather, .expand, .leakyReluGrad, .gatherGrad: return 2...2
         case .sign, .identity, .flatten, .transpose, .softmax, .logSoftmax, .maxPool, .averagePool,
-             .globalAveragePool, .allReduce:
+             .globalAveragePool, .allReduce, .shape, .size, .cast, .lrn, .globalMaxPool:
             return 1...1
         case .reshape: return 2...2
         case .concat, .sum, .max, .min, .mean: return 1...Int.max
-        case .unsqueeze, .squeeze, .reduceMean, .reduceSum: return 1...2
+        case .unsqueeze, .squeeze, .reduceMean, .reduceSum, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin,
+             .reduceProd: return 1...2
         case .slice: return 1...5
         case .clip: return 1...3
         case .dropout: return 1...3
@@ -177,7 +205,7 @@ public enum Op: Hashable, Sendable {
 extension Op: CaseIterable {
     /// The ops that are plain cases (not `.unary`/`.binary`), in declaration order.
     public static let plainCases: [Op] = [
-        .conv, .convTranspose, .batchNormalization, .gemm, .matMul, .sum, .max, .min, .mean, .clip, .identity, .dropout, .sign, .reshape, .flatten, .transpose, .concat, .gather, .unsqueeze, .squeeze, .slice, .expand, .reduceMean, .reduceSum, .constant, .softmax, .logSoftmax, .maxPool, .averagePool, .globalAveragePool, .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm, .leakyReluGrad, .gatherGrad, .allReduce,
+        .conv, .convTranspose, .batchNormalization, .gemm, .matMul, .sum, .max, .min, .mean, .clip, .identity, .dropout, .sign, .reshape, .flatten, .transpose, .concat, .gather, .unsqueeze, .squeeze, .slice, .expand, .reduceMean, .reduceSum, .constant, .softmax, .logSoftmax, .maxPool, .averagePool, .globalAveragePool, .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm, .leakyReluGrad, .gatherGrad, .allReduce, .shape, .size, .cast, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd, .lrn, .globalMaxPool,
     ]
 
     /// Every op: the plain cases, then the unary and binary functions.
@@ -225,6 +253,16 @@ extension Op: CaseIterable {
         case .leakyReluGrad: return "LeakyReluGrad"
         case .gatherGrad: return "GatherGrad"
         case .allReduce: return "AllReduce"
+        case .shape: return "Shape"
+        case .size: return "Size"
+        case .cast: return "Cast"
+        case .reduceSumSquare: return "ReduceSumSquare"
+        case .reduceL2: return "ReduceL2"
+        case .reduceMax: return "ReduceMax"
+        case .reduceMin: return "ReduceMin"
+        case .reduceProd: return "ReduceProd"
+        case .lrn: return "LRN"
+        case .globalMaxPool: return "GlobalMaxPool"
         }
     }
 
@@ -278,7 +316,11 @@ extension Op {
         case .reshape: return ["allowzero": "int"]
         case .flatten, .concat, .gather, .softmax, .logSoftmax: return ["axis": "int"]
         case .transpose: return ["perm": "ints"]
-        case .reduceMean, .reduceSum: return reduce
+        case .reduceMean, .reduceSum, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd: return reduce
+        case .shape: return ["start": "int", "end": "int"]
+        case .size, .globalMaxPool: return [:]
+        case .cast: return ["to": "int", "saturate": "int"]
+        case .lrn: return ["alpha": "float", "beta": "float", "bias": "float", "size": "int"]
         case .constant:
             return ["value": "tensor", "value_float": "float", "value_floats": "floats",
                     "value_int": "int", "value_ints": "ints"]

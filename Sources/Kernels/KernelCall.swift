@@ -30,6 +30,10 @@ public enum KernelCall: CustomStringConvertible {
     case softmax(outer: Int, axis: Int, inner: Int, log: Bool)
     case pool(Pool2DShape, max: Bool)
     case globalAveragePool(planes: Int, size: Int)
+    /// Local response normalisation across channels (X → Y, same shape).
+    case lrn(LRNShape)
+    /// Y = X rounded to binary16 and back (Cast to FLOAT16), `count` floats.
+    case roundToHalf(count: Int)
     /// Sign (−1, 0, 1) of each element.
     case sign(count: Int)
     /// dY where Y > 0 else alpha·dY; inputs (dY, Y).
@@ -77,11 +81,13 @@ public enum KernelCall: CustomStringConvertible {
         case let .concat(sizes, outer, inner): return "concat sizes=\(sizes) outer=\(outer) inner=\(inner)"
         case let .gather(outer, axis, inner, count): return "gather outer=\(outer) axis=\(axis) inner=\(inner) indices=\(count)"
         case let .slice(plan): return "slice \(plan)"
-        case let .reduce(kind, plan): return "reduce\(kind == .sum ? "Sum" : "Mean") \(plan)"
+        case let .reduce(kind, plan): return "reduce\(kind.rawValue.prefix(1).uppercased() + kind.rawValue.dropFirst()) \(plan)"
         case let .softmax(o, a, i, log): return "\(log ? "logSoftmax" : "softmax") outer=\(o) axis=\(a) inner=\(i)"
         case let .pool(p, isMax):
             return "\(isMax ? "maxPool" : "averagePool") n=\(p.batch) c=\(p.channels) \(p.inH)x\(p.inW)->\(p.outH)x\(p.outW) k=\(p.kernelH)x\(p.kernelW) s=\(p.strideH)x\(p.strideW)"
         case let .globalAveragePool(planes, size): return "globalAveragePool planes=\(planes) size=\(size)"
+        case let .lrn(shape): return "lrn \(shape)"
+        case let .roundToHalf(count): return "roundToHalf count=\(count)"
         case let .sign(n): return "sign count=\(n)"
         case let .leakyReluGrad(alpha, n): return "leakyReluGrad(\(alpha)) count=\(n)"
         case let .allReduce(count, sum): return "allReduce\(sum ? "Sum" : "Mean") count=\(count)"

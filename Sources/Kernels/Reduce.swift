@@ -1,15 +1,90 @@
-// Reduce: ReduceSum / ReduceMean over an arbitrary set of axes of a dense tensor.
+// Reduce: ReduceSum / ReduceMean / ReduceSumSquare / ReduceL2 / ReduceMax / ReduceMin /
+// ReduceProd over an arbitrary set of axes of a dense tensor.
 //
 // Contract: `ReducePlan` (computed once) drops size-1 dimensions and merges neighbouring
 // dimensions that are both reduced or both kept. The output is dense over the kept dimensions in
-// their original order (keepdims is only a shape matter for the caller). Two kernels:
-//  * innermost run kept: each output element sums its reduced inputs in row-major order of the
+// their original order (keepdims is only a shape matter for the caller). Every kind is a
+// combiner (identity, element map, combine: +, x² then +, max, min, ·) and a finish (mean: ÷
+// count; L2: √). Two kernels, generic over the combiner:
+//  * innermost run kept: each output element combines its reduced inputs in row-major order of the
 //    reduced dimensions, 16 outputs per vector, so the result equals `reference` bit for bit;
-//  * innermost run reduced: each output sums contiguous runs with 4×16 lane accumulators, then
-//    adds the lanes; the order depends only on the shape, not on the thread count.
-// Work is split over outputs only. Mean divides the sum by the reduced element count.
+//  * innermost run reduced: each output combines contiguous runs with 4×16 lane accumulators, then
+//    the lanes; the order depends only on the shape, not on the thread count.
+// Work is split over outputs only. An empty reduction gives the combiner's identity (0 for
+// sums and L2, NaN for the mean, −∞ for max, +∞ for min, 1 for the product).
 
-public enum ReduceKind: Equatable, Sendable { case sum, mean }
+public enum ReduceKind: String, Equatable, Sendable, CaseIterable {
+    case sum, mean, sumSquare, l2, max, min, prod
+
+    /// The value an empty reduction starts from.
+    public var identity: Float {
+        switch self {
+        case .sum, .mean, .sumSquare, .l2: return 0
+        case .max: return -.infinity
+        case .min: return .infinity
+        case .prod: return 1
+        }
+    }
+
+    /// Combines an accumulator with one element (the scalar definition).
+    @inline(__always) public func combine(_ acc: Float, _ x: Float) -> Float {
+        switch self {
+        case .sum, .mean: return acc + x
+        case .sumSquare, .l2: return acc + x * x
+        case .max: return x > acc || x.isNaN ? x : acc
+        case .min: return x < acc || x.isNaN ? x : acc
+        case .prod: return acc * x
+        }
+    }
+
+    /// The output from the accumulated value over `count` elements.
+    @inline(__always) public func finish(_ acc: Float, count: Int) -> Float {
+        switch self {
+        case .mean: return acc / Float(count)
+        case .l2: return acc.squareRoot()
+        default: return acc
+        }
+    }
+}
+
+/// The vector form of a `ReduceKind`'s combine (the kernels are generic over it).
+@usableFromInline protocol ReduceCombiner {
+    static var identity: Float { get }
+    static func step(_ acc: V16, _ v: V16) -> V16
+    /// Joins two accumulators (step without the element map).
+    static func merge(_ a: V16, _ b: V16) -> V16
+    static func lanes(_ v: V16) -> Float
+}
+@usableFromInline enum SumCombiner: ReduceCombiner {
+    @inline(__always) @usableFromInline static var identity: Float { 0 }
+    @inline(__always) @usableFromInline static func step(_ a: V16, _ v: V16) -> V16 { a + v }
+    @inline(__always) @usableFromInline static func merge(_ a: V16, _ b: V16) -> V16 { a + b }
+    @inline(__always) @usableFromInline static func lanes(_ v: V16) -> Float { v.sum() }
+}
+@usableFromInline enum SquareSumCombiner: ReduceCombiner {
+    @inline(__always) @usableFromInline static var identity: Float { 0 }
+    @inline(__always) @usableFromInline static func step(_ a: V16, _ v: V16) -> V16 { a + v * v }
+    @inline(__always) @usableFromInline static func merge(_ a: V16, _ b: V16) -> V16 { a + b }
+    @inline(__always) @usableFromInline static func lanes(_ v: V16) -> Float { v.sum() }
+}
+@usableFromInline enum MaxCombiner: ReduceCombiner {
+    @inline(__always) @usableFromInline static var identity: Float { -.infinity }
+    @inline(__always) @usableFromInline static func step(_ a: V16, _ v: V16) -> V16 { a.replacing(with: v, where: (v .> a) .| (v .!= v)) }
+    @inline(__always) @usableFromInline static func merge(_ a: V16, _ b: V16) -> V16 { step(a, b) }
+    @inline(__always) @usableFromInline static func lanes(_ v: V16) -> Float { (0..<16).reduce(-Float.infinity) { ReduceKind.max.combine($0, v[$1]) } }
+}
+@usableFromInline enum MinCombiner: ReduceCombiner {
+    @inline(__always) @usableFromInline static var identity: Float { .infinity }
+    @inline(__always) @usableFromInline static func step(_ a: V16, _ v: V16) -> V16 { a.replacing(with: v, where: (v .< a) .| (v .!= v)) }
+    @inline(__always) @usableFromInline static func merge(_ a: V16, _ b: V16) -> V16 { step(a, b) }
+    @inline(__always) @usableFromInline static func lanes(_ v: V16) -> Float { (0..<16).reduce(Float.infinity) { ReduceKind.min.combine($0, v[$1]) } }
+}
+@usableFromInline enum ProdCombiner: ReduceCombiner {
+    @inline(__always) @usableFromInline static var identity: Float { 1 }
+    @inline(__always) @usableFromInline static func step(_ a: V16, _ v: V16) -> V16 { a * v }
+    @inline(__always) @usableFromInline static func merge(_ a: V16, _ b: V16) -> V16 { a * b }
+    @inline(__always) @usableFromInline static func lanes(_ v: V16) -> Float { (0..<16).reduce(Float(1)) { $0 * v[$1] } }
+}
 
 /// How a reduction over `axes` of a dense `shape` is walked.
 public struct ReducePlan: Equatable, Sendable {
@@ -63,18 +138,32 @@ public struct ReducePlan: Equatable, Sendable {
 }
 
 public enum Reduce {
-    /// y[o] = sum (or mean) of x over the plan's axes. y has `plan.outputCount` elements.
+    /// y[o] = the kind's reduction of x over the plan's axes. y has `plan.outputCount` elements.
     public static func run(_ kind: ReduceKind, _ plan: ReducePlan, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                            pool: ThreadPool = .serial) {
-        let scale: Float = kind == .mean ? Float(plan.reduceCount) : 1
+        switch kind {
+        case .sum, .mean: run(SumCombiner.self, plan, x, y, pool: pool)
+        case .sumSquare, .l2: run(SquareSumCombiner.self, plan, x, y, pool: pool)
+        case .max: run(MaxCombiner.self, plan, x, y, pool: pool)
+        case .min: run(MinCombiner.self, plan, x, y, pool: pool)
+        case .prod: run(ProdCombiner.self, plan, x, y, pool: pool)
+        }
+        if kind == .mean || kind == .l2 {
+            for o in 0..<plan.outputCount { y[o] = kind.finish(y[o], count: plan.reduceCount) }
+        }
+    }
+
+    static func run<C: ReduceCombiner>(_ c: C.Type, _ plan: ReducePlan, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                       pool: ThreadPool) {
         let total = plan.outputCount * plan.reduceCount
         if total == 0 {
-            y.update(repeating: kind == .mean ? .nan : 0, count: plan.outputCount)
+            y.update(repeating: C.identity, count: plan.outputCount)
             return
         }
         let (ks, kst, rs, rst, z) = (plan.keptSizes, plan.keptStrides, plan.redSizes, plan.redStrides, plan.zeros)
         let steps = rs.reduce(1, *)
         let inner = plan.inner
+        let id = V16(repeating: C.identity)
         if !plan.innerReduced {
             // Outputs in rows of `inner`; blocks of 64 columns accumulate in registers.
             let rows = ks.reduce(1, *)
@@ -91,25 +180,24 @@ public enum Reduce {
                     let out = y + r * inner + c0
                     var ro = Odometer(start: 0, sizes: rs, rst, z, z)
                     if n == 64 {
-                        var a0 = V16(), a1 = V16(), a2 = V16(), a3 = V16()
+                        var a0 = id, a1 = id, a2 = id, a3 = id
                         for _ in 0..<steps {
                             let p = base + ro.o0
-                            a0 += load16(p); a1 += load16(p + 16); a2 += load16(p + 32); a3 += load16(p + 48)
+                            a0 = C.step(a0, load16(p)); a1 = C.step(a1, load16(p + 16))
+                            a2 = C.step(a2, load16(p + 32)); a3 = C.step(a3, load16(p + 48))
                             ro.next(sizes: rs, rst, z, z)
                         }
-                        if kind == .mean { a0 /= V16(repeating: scale); a1 /= V16(repeating: scale); a2 /= V16(repeating: scale); a3 /= V16(repeating: scale) }
                         store16(a0, out); store16(a1, out + 16); store16(a2, out + 32); store16(a3, out + 48)
                     } else {
                         var c = 0
                         while c < n {
                             let m = min(16, n - c)
-                            var acc = V16()
+                            var acc = id
                             var ro2 = ro
                             for _ in 0..<steps {
-                                acc += m == 16 ? load16(base + ro2.o0 + c) : loadPartial(base + ro2.o0 + c, m)
+                                acc = C.step(acc, m == 16 ? load16(base + ro2.o0 + c) : loadPartial(base + ro2.o0 + c, m, fill: C.identity))
                                 ro2.next(sizes: rs, rst, z, z)
                             }
-                            if kind == .mean { acc /= V16(repeating: scale) }
                             if m == 16 { store16(acc, out + c) } else { storePartial(acc, out + c, m) }
                             c += 16
                         }
@@ -118,48 +206,48 @@ public enum Reduce {
                 }
             }
         } else {
-            // Each output sums `steps` contiguous runs of `inner`.
+            // Each output combines `steps` contiguous runs of `inner`.
             pool.splitWork(plan.outputCount, work: total) { range in
                 var ko = Odometer(start: range.lowerBound, sizes: ks, kst, z, z)
                 for o in range {
-                    var a0 = V16(), a1 = V16(), a2 = V16(), a3 = V16()
+                    var a0 = id, a1 = id, a2 = id, a3 = id
                     var ro = Odometer(start: 0, sizes: rs, rst, z, z)
                     for _ in 0..<steps {
                         let p = x + ko.o0 + ro.o0
                         var c = 0
                         while c + 64 <= inner {
-                            a0 += load16(p + c); a1 += load16(p + c + 16); a2 += load16(p + c + 32); a3 += load16(p + c + 48)
+                            a0 = C.step(a0, load16(p + c)); a1 = C.step(a1, load16(p + c + 16))
+                            a2 = C.step(a2, load16(p + c + 32)); a3 = C.step(a3, load16(p + c + 48))
                             c += 64
                         }
-                        while c + 16 <= inner { a0 += load16(p + c); c += 16 }
-                        if c < inner { a1 += loadPartial(p + c, inner - c) }
+                        while c + 16 <= inner { a0 = C.step(a0, load16(p + c)); c += 16 }
+                        if c < inner { a1 = C.step(a1, loadPartial(p + c, inner - c, fill: C.identity)) }
                         ro.next(sizes: rs, rst, z, z)
                     }
-                    let s = ((a0 + a1) + (a2 + a3)).sum()
-                    y[o] = kind == .mean ? s / scale : s
+                    y[o] = C.lanes(C.merge(C.merge(a0, a1), C.merge(a2, a3)))
                     ko.next(sizes: ks, kst, z, z)
                 }
             }
         }
     }
 
-    /// Scalar reference: accumulates x in memory order into the outputs, then divides for mean.
+    /// Scalar reference: combines x in memory order into the outputs, then finishes (mean, L2).
     public static func reference(_ kind: ReduceKind, shape: [Int], axes: [Int], _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         let r = shape.count
         let ax = Set(axes.map { $0 < 0 ? $0 + r : $0 })
         let kept = (0..<r).filter { !ax.contains($0) }
         let outCount = kept.reduce(1) { $0 * shape[$1] }
         let redCount = ax.reduce(1) { $0 * shape[$1] }
-        y.update(repeating: 0, count: outCount)
+        y.update(repeating: kind.identity, count: outCount)
         let n = shape.reduce(1, *)
         var idx = [Int](repeating: 0, count: r)
         for i in 0..<n {
             var o = 0
             for d in kept { o = o * shape[d] + idx[d] }
-            y[o] += x[i]
+            y[o] = kind.combine(y[o], x[i])
             var d = r - 1
             while d >= 0 { idx[d] += 1; if idx[d] < shape[d] { break }; idx[d] = 0; d -= 1 }
         }
-        if kind == .mean { for o in 0..<outCount { y[o] /= Float(redCount) } }
+        for o in 0..<outCount { y[o] = kind.finish(y[o], count: redCount) }
     }
 }

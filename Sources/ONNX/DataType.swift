@@ -16,10 +16,11 @@ enum ONNXDataType {
         return code >= 0 && Int(code) < names.count ? names[Int(code)] : "data type \(code)"
     }
 
-    /// The Gannet element type of a value declared with `code` (DOUBLE values are held as f32).
+    /// The Gannet element type of a value declared with `code` (DOUBLE and FLOAT16 values are
+    /// held as f32).
     static func dtype(_ code: Int32) -> DType? {
         switch code {
-        case float, double: return .float32
+        case float, double, float16: return .float32
         case int64: return .int64
         case int32: return .int32
         case bool: return .bool

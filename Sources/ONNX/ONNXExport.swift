@@ -5,9 +5,10 @@
 // graph inputs and outputs with their types (symbolic dims as dim_param), value_info for every
 // other typed value, initializers as raw_data, nodes with their attributes and the graph's
 // metadata as metadata_props. The IR holds the newest opset's forms (the importer rewrites
-// older ones); they are written as the target opset defines them: ReduceMean's constant axes
-// input becomes the attribute before opset 18; AveragePool's dilations need opset 19, a
-// point-wise function its declared `onnxSince` (HardSwish 14, Gelu 20); int values of float
+// older ones); they are written as the target opset defines them: the constant axes input of
+// every Reduce* but ReduceSum becomes the attribute before opset 18; Shape's start/end need
+// opset 15, Cast's saturate is dropped before 19 (an error unless 1); AveragePool's dilations
+// need opset 19, a point-wise function its declared `onnxSince` (HardSwish 14, Gelu 20); int values of float
 // attributes are written as floats. Standard ops only: no fusions are exported.
 // Every graph output needs a type (run shape inference first); otherwise `ONNXError`.
 import CONNXProto
@@ -57,13 +58,22 @@ public enum ONNXExport {
                 throw ONNXError("\(here) is \(f.rawValue), which ONNX defines from opset \(f.onnxSince) (export at opset \(f.onnxSince) or newer)")
             case .binary(let f) where opset < f.onnxSince:
                 throw ONNXError("\(here) is \(f.rawValue), which ONNX defines from opset \(f.onnxSince) (export at opset \(f.onnxSince) or newer)")
-            case .reduceSum, .reduceMean:
-                if n.op == .reduceMean, opset < 18, let a = n.input(1) {
+            case .reduceSum, .reduceMean, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd:
+                if n.op != .reduceSum, opset < 18, let a = n.input(1) {
                     guard let t = g.constantValue(a) else {
                         throw ONNXError("\(here) takes its axes from a computed value; opset \(opset) needs them as an attribute (export at opset 18 or newer)")
                     }
                     n.attributes["axes"] = .ints(t.int64s.map { Int($0) })
                     n.inputs = [n.inputs[0]]
+                }
+            case .shape:
+                if opset < 15 && (n.attributes["start"] != nil || n.attributes["end"] != nil) {
+                    throw ONNXError("\(here) is Shape with start/end, which ONNX defines from opset 15 (export at opset 15 or newer)")
+                }
+            case .cast:
+                if opset < 19, let sat = try n.attributes.int("saturate") {
+                    guard sat == 1 else { throw ONNXError("\(here) is Cast with saturate=0, which ONNX defines from opset 19") }
+                    n.attributes["saturate"] = nil
                 }
             case .averagePool:
                 if opset < 19, case .ints(let d)? = n.attributes["dilations"] {

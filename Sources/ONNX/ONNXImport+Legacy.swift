@@ -13,11 +13,12 @@
 //   spatial=0 or is_test=0 is an error;
 // - Softmax/LogSoftmax before opset 13 (coerce to 2-D at `axis`, default 1): the last axis
 //   becomes `axis` of the new form; another axis becomes Flatten(axis) → op(axis=1) →
-//   Reshape back through a Constant shape (needs the input's shape up to one unknown dim);
+//   Reshape back through a Constant shape when the input's shape is declared up to one unknown
+//   dim, else through Shape(input) (resolved once shapes are inferred, at the latest at bind);
 // - Concat before opset 4 without `axis`: axis=1;
 // - Slice before opset 10 (starts/ends/axes attributes), Reshape before opset 5 (shape
-//   attribute), Squeeze/Unsqueeze before opset 13 and ReduceSum before 13 / ReduceMean before 18
-//   (axes attribute): the attributes become constant int64 initializer inputs (named
+//   attribute), Squeeze/Unsqueeze before opset 13 and ReduceSum before 13 / the other Reduce*
+//   before 18 (axes attribute): the attributes become constant int64 initializer inputs (named
 //   "<node>_<attribute>"), the one form the IR's shape rules read;
 // - Clip before opset 11 (min/max float attributes): they become float32 scalar initializer
 //   inputs 1 and 2 ("<node>_min", "<node>_max"; an absent one stays an absent input).
@@ -33,7 +34,7 @@ extension ModelReader {
         if let t = g.type(of: v) { return t }
         guard depth < 256, let p = producer[v], p.outputs.first == v, let x = p.input(0) else { return nil }
         switch p.op {
-        case .unary, .identity, .dropout, .clip, .softmax, .logSoftmax, .batchNormalization:
+        case .unary, .identity, .dropout, .clip, .softmax, .logSoftmax, .batchNormalization, .lrn:
             return knownType(x, depth: depth + 1)
         case .binary(let f) where f.unidirectional:
             return knownType(x, depth: depth + 1)
@@ -122,7 +123,7 @@ extension ModelReader {
             }
         case .reshape:
             try attributeToInput(&n, "shape", here)
-        case .squeeze, .unsqueeze, .reduceSum, .reduceMean:
+        case .squeeze, .unsqueeze, .reduceSum, .reduceMean, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd:
             try attributeToInput(&n, "axes", here)
         case .softmax, .logSoftmax:
             if opset < 13 {
@@ -184,8 +185,12 @@ extension ModelReader {
     /// Softmax/LogSoftmax before opset 13: the input is coerced to 2-D at `axis` (default 1).
     mutating func legacySoftmax(_ n: inout Node, _ here: String) throws {
         let axis = try int(n, "axis", here) ?? 1
-        guard let x = n.input(0), let type = knownType(x) else {
-            throw fail("\(here): \(n.op.rawValue) before opset 13 (here \(opset)) flattens at axis \(axis); Gannet needs the input's shape, which the model does not declare")
+        guard let x = n.input(0) else { throw fail("\(here): \(n.op.rawValue) has no input") }
+        guard let type = knownType(x) else {
+            // Undeclared shape: Flatten(axis) → op(axis 1) → Reshape to Shape(x), resolved when
+            // the shapes are inferred (at the latest when a session binds the batch).
+            try unflattenThroughShape(n, x, axis: axis)
+            return
         }
         let r = type.rank
         let a = axis < 0 ? axis + r : axis
@@ -211,7 +216,8 @@ extension ModelReader {
             }
         }
         guard unknown <= 1 else {
-            throw fail("\(here): \(n.op.rawValue) before opset 13 at axis \(axis) needs the input shape with at most one unknown dim beyond the batch, got \(type)")
+            try unflattenThroughShape(n, x, axis: a)
+            return
         }
         let base = n.name.isEmpty ? g.name(of: n.outputs[0]) : n.name
         let flatName = freshName(base + "_flat")
@@ -230,5 +236,24 @@ extension ModelReader {
         g.nodes.append(Node(.constant, name: shapeName, inputs: [], outputs: [shapeValue],
                             attributes: Attributes(["value": .tensor(Tensor(shape: [shape.count], int64s: shape))])))
         g.nodes.append(Node(.reshape, name: freshName(base + "_unflatten"), inputs: [rows, shapeValue], outputs: n.outputs))
+    }
+
+    /// Softmax/LogSoftmax coerced to 2-D at `axis` when the input's shape is not known at import:
+    /// Flatten(x, axis) → op(axis 1) → Reshape(·, Shape(x)) into the node's output.
+    mutating func unflattenThroughShape(_ n: Node, _ x: ValueID, axis: Int) throws {
+        let base = n.name.isEmpty ? g.name(of: n.outputs[0]) : n.name
+        func value(_ suffix: String) -> ValueID {
+            let name = freshName(base + suffix)
+            let v = g.addValue(name)
+            ids[name] = v
+            return v
+        }
+        let flat = value("_flat"), rows = value("_rows"), shape = value("_shape")
+        g.nodes.append(Node(.flatten, name: g.name(of: flat), inputs: [x], outputs: [flat], attributes: Attributes(["axis": .int(axis)])))
+        var attrs = n.attributes
+        attrs["axis"] = .int(1)
+        g.nodes.append(Node(n.op, name: n.name, inputs: [flat], outputs: [rows], attributes: attrs))
+        g.nodes.append(Node(.shape, name: g.name(of: shape), inputs: [x], outputs: [shape]))
+        g.nodes.append(Node(.reshape, name: freshName(base + "_unflatten"), inputs: [rows, shape], outputs: n.outputs))
     }
 }

@@ -4,7 +4,9 @@
 // Contract:
 // - `ConstantOfShape`, `Equal` and `Where` are read only when every input is a constant known at
 //   import time (an initializer, a `Constant` node, or a value this rule already computed);
-//   the node becomes a `Constant` with the computed value. Otherwise: one error naming the node
+//   the node becomes a `Constant` with the computed value. ConstantOfShape may fill a tensor up
+//   to `Limits.maxTensorBytes` (models that ship weights as fills); integer broadcasts stay
+//   under 2^20 elements. Otherwise: one error naming the node
 //   and op ("supported only on constant inputs").
 // - To know those inputs, the int64 results of `Add`/`Sub`/`Mul`/`Div`, `Concat`, `Unsqueeze`
 //   and `Identity` on constant int64 operands are evaluated too, but those nodes stay in the
@@ -52,8 +54,15 @@ extension ModelReader {
         switch op {
         case "ConstantOfShape":
             let shape = a[0].int64s.map(Int.init)
-            guard let count = Limits.elementCountIfValid(shape), count <= 1 << 20 else {
-                throw fail("\(here): ConstantOfShape shape \(shape) is negative or too large")
+            // A filled weight tensor (the backend's light/ models hold every weight this way) may
+            // be as large as any tensor Gannet accepts (`Limits`), not just shape-sized.
+            guard let count = Limits.elementCountIfValid(shape) else {
+                throw fail("\(here): ConstantOfShape shape \(shape) has a negative dim or overflows")
+            }
+            var dtype = DType.float32
+            if case .tensor(let v)? = attrs["value"] { dtype = v.dtype }
+            do { try Limits.checkTensor(shape, dtype, "ConstantOfShape output") } catch let e as GraphError {
+                throw fail("\(here): \(e.message)")
             }
             if case .tensor(let v)? = attrs["value"] {
                 guard v.count == 1 else { throw fail("\(here): ConstantOfShape value must hold one element") }

@@ -198,7 +198,7 @@ struct ModelReader {
             }
             if g.initializers[v] == nil && !g.inputs.contains(v) {
                 if ONNXDataType.dtype(elemType(vi) ?? ONNXDataType.float) == nil {
-                    throw fail("graph output '\(name)' has element type \(ONNXDataType.name(elemType(vi)!)); Gannet computes FLOAT, DOUBLE, INT64, INT32 and BOOL values")
+                    throw fail("graph output '\(name)' has element type \(ONNXDataType.name(elemType(vi)!)); Gannet computes FLOAT, DOUBLE, FLOAT16, INT64, INT32 and BOOL values")
                 }
                 if let t = try? valueType(vi, what: "graph output '\(name)'", isInput: false) { g[v].type = t }
             }
@@ -307,7 +307,7 @@ struct ModelReader {
         }
         let code = tt.pointee.elem_type
         guard let dtype = ONNXDataType.dtype(code) else {
-            throw fail("\(what) has element type \(ONNXDataType.name(code)); Gannet reads FLOAT, DOUBLE, INT64, INT32 and BOOL values")
+            throw fail("\(what) has element type \(ONNXDataType.name(code)); Gannet reads FLOAT, DOUBLE, FLOAT16, INT64, INT32 and BOOL values")
         }
         guard let sp = tt.pointee.shape else { return nil }
         var dims: [Dim] = []

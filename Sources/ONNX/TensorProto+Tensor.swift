@@ -1,6 +1,6 @@
 // TensorProto+Tensor: ONNX TensorProto bytes ↔ GraphIR `Tensor`.
 //
-// Contract: decoding reads FLOAT, DOUBLE (narrowed to f32), INT64, INT32 and BOOL tensors
+// Contract: decoding reads FLOAT, DOUBLE (narrowed to f32), FLOAT16 (widened to f32; in int32_data as bit patterns when not raw), INT64, INT32 and BOOL tensors
 // (integers and booleans in Int64 storage with the declared dtype) from `raw_data`
 // (little-endian) or the typed repeated fields. Sizes are checked before anything is
 // allocated: negative dims, an element count over 2^31 (or overflowing), data whose length
@@ -69,7 +69,7 @@ public enum TensorProtoIO {
         let code = m.data_type
         guard ONNXDataType.dtype(code) != nil else {
             let what = m.has_data_type == 0 ? "no data type" : "element type \(ONNXDataType.name(code))"
-            throw ONNXError("\(context) has \(what); Gannet reads FLOAT, DOUBLE, INT64, INT32 and BOOL tensors")
+            throw ONNXError("\(context) has \(what); Gannet reads FLOAT, DOUBLE, FLOAT16, INT64, INT32 and BOOL tensors")
         }
         let dimsText = "dims \(shape)"
         if m.has_raw_data != 0 {
@@ -78,6 +78,7 @@ public enum TensorProtoIO {
             switch code {
             case ONNXDataType.double, ONNXDataType.int64: size = 8
             case ONNXDataType.bool: size = 1
+            case ONNXDataType.float16: size = 2
             default: size = 4
             }
             guard raw.count == count * size else {
@@ -88,6 +89,8 @@ public enum TensorProtoIO {
                 return Tensor(shape: shape, floats: (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) })
             case ONNXDataType.double:
                 return Tensor(shape: shape, floats: (0..<count).map { Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)))) })
+            case ONNXDataType.float16:
+                return Tensor(shape: shape, floats: (0..<count).map { Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)))) })
             case ONNXDataType.int64:
                 return Tensor(shape: shape, int64s: (0..<count).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }, dtype: .int64)
             case ONNXDataType.int32:
@@ -107,6 +110,8 @@ public enum TensorProtoIO {
             return Tensor(shape: shape, floats: Array(try typed("float_data", m.float_data, m.n_float_data)))
         case ONNXDataType.double:
             return Tensor(shape: shape, floats: try typed("double_data", m.double_data, m.n_double_data).map { Float($0) })
+        case ONNXDataType.float16:
+            return Tensor(shape: shape, floats: try typed("int32_data", m.int32_data, m.n_int32_data).map { Float(Float16(bitPattern: UInt16(truncatingIfNeeded: $0))) })
         case ONNXDataType.int64:
             return Tensor(shape: shape, int64s: Array(try typed("int64_data", m.int64_data, m.n_int64_data)), dtype: .int64)
         case ONNXDataType.int32:

@@ -2,8 +2,9 @@
 //
 // Contract: input — a verified graph whose inputs have types (dims fixed or symbolic).
 // Output — the same graph with every node output typed. Shape-like operands (Reshape's
-// shape, Slice's starts/ends, axes inputs, Expand's shape) must be constants (initializers or
-// Constant nodes). A symbolic dim passes through ops that keep it; arithmetic that would need
+// shape, Slice's starts/ends, axes inputs, Expand's shape) must be constants (initializers,
+// Constant nodes, or Shape/Size of a value whose type is fully fixed). A symbolic dim passes
+// through ops that keep it; arithmetic that would need
 // its value (a symbolic spatial dim under Conv, say) is an error naming the node. Existing
 // output types are replaced. Errors name the node and op and say what does not fit.
 // Sizes: initializer and graph input types and every inferred type are checked with `Limits` (no negative
@@ -94,13 +95,16 @@ public enum ShapeRules {
         return s
     }
 
-    /// The constant integer values of operand `i`, or nil when the operand is absent.
+    /// The constant integer values of operand `i`, or nil when the operand is absent. A Shape or
+    /// Size of a value whose (already inferred) type has fixed dims counts as a constant.
     static func constantInts(_ node: Node, _ i: Int, _ g: Graph, _ what: String) throws -> [Int]? {
         guard let v = node.input(i) else { return nil }
-        guard let t = g.constantValue(v) else {
-            throw fail("\(what) ('\(g.name(of: v))') must be a constant")
+        if let t = g.constantValue(v) { return t.int64s.map { Int(clamping: $0) } }
+        if let p = g.nodes.first(where: { ($0.op == .shape || $0.op == .size) && $0.outputs.first == v }),
+           let x = p.inputs.first ?? nil, let fixed = g.type(of: x)?.fixedShape {
+            return try ShapeOfOps.value(p, fixed).int64s.map { Int(clamping: $0) }
         }
-        return t.int64s.map { Int(clamping: $0) }
+        throw fail("\(what) ('\(g.name(of: v))') must be a constant")
     }
 
     static func normalizeAxis(_ a: Int, _ rank: Int) throws -> Int {

@@ -100,6 +100,12 @@ extension Program {
         case let .globalAveragePool(planes, size):
             let xp = fin(0)
             return { Pool2D.globalAverage(xp, out, planes: planes, spatial: size, pool: pool) }
+        case let .lrn(shape):
+            let xp = fin(0)
+            return { LRN.run(shape, xp, out, pool: pool) }
+        case let .roundToHalf(count):
+            let xp = fin(0)
+            return { HalfPrecision.roundToHalf(xp, out, count: count, pool: pool) }
         case let .sign(count):
             let xp = fin(0)
             return { Grad.sign(xp, out, count: count, pool: pool) }

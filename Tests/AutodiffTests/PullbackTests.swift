@@ -282,6 +282,24 @@ final class PullbackTests: XCTestCase {
         try FD.check(c, output: o15, wrt: [x], what: "GlobalAveragePool")
     }
 
+    /// ReduceSumSquare (2·x·dY) and ReduceL2 (x·dY/‖x‖) over some and all axes, both keepdims;
+    /// Cast between float types passes dY through (FLOAT16's rounding as the identity).
+    func testNormReductionsAndCast() throws {
+        for (k, (op, keep)) in [(Op.reduceSumSquare, 0), (.reduceSumSquare, 1), (.reduceL2, 0), (.reduceL2, 1)].enumerated() {
+            var c = GradCase(seed: 760 + UInt64(k))
+            var x = c.input("x", [3, 4, 5], 0.2...1.5)
+            let o1 = c.node(op, [x, c.ints("ax", [0, 2])], ["keepdims": .int(keep)])
+            try FD.check(c, output: o1, wrt: [x], what: "\(op.rawValue) keepdims=\(keep)")
+            c = GradCase(seed: 770 + UInt64(k)); x = c.input("x", [2, 3, 5], -1.5...1.5)
+            let o2 = c.node(op, [x], ["keepdims": .int(keep)])
+            try FD.check(c, output: o2, wrt: [x], what: "\(op.rawValue) all axes keepdims=\(keep)")
+        }
+        var c = GradCase(seed: 780)
+        let x = c.input("x", [2, 7])
+        let y = c.node(.tanh, [c.node(.cast, [x], ["to": .int(11)])])
+        try FD.check(c, output: y, wrt: [x], what: "Cast to DOUBLE")
+    }
+
     func testInferenceBatchNorm() throws {
         var c = GradCase(seed: 800)
         let x = c.input("x", [2, 3, 4, 5]), scale = c.input("scale", [3]), bias = c.input("bias", [3])

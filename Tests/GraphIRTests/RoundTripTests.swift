@@ -98,7 +98,16 @@ final class RoundTripTests: XCTestCase {
         let ap = g.add(.averagePool, x, output: "ap", attributes: ["kernel_shape": .ints([3, 3]), "count_include_pad": .int(1)])
         let gap = g.add(.globalAveragePool, x, output: "gap")
         let ar = g.add(.allReduce, t, output: "allreduce", attributes: ["mode": .string("sum")])
-        g.outputs = [r, fl, tr, cc, ga, sq, sl, ex, rm, rs, k1, k2, k3, k4, k5, k6, sm, lsm, mp[0], mp[1], ap, gap, ar]
+        let shp = g.add(.shape, x, output: "shape.of", attributes: ["start": .int(1), "end": .int(-1)])
+        let sz = g.add(.size, x, output: "size.of")
+        let cst = g.add(.cast, x, output: "cast.f16", attributes: ["to": .int(10), "saturate": .int(1)])
+        let reds = [Op.reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd].map {
+            g.add($0, x, shape, output: "r.\($0.rawValue)", attributes: ["keepdims": .int(0)])
+        }
+        let lrn = g.add(.lrn, x, output: "lrn", attributes: ["size": .int(3), "alpha": .float(1e-3), "beta": .float(0.5), "bias": .float(2)])
+        let gmp = g.add(.globalMaxPool, x, output: "gmp")
+        g.outputs = [r, fl, tr, cc, ga, sq, sl, ex, rm, rs, k1, k2, k3, k4, k5, k6, sm, lsm, mp[0], mp[1], ap, gap, ar,
+                     shp, sz, cst, lrn, gmp] + reds
         return g
     }
 

@@ -14,7 +14,7 @@ final class ReduceTests: XCTestCase {
         let n = shape.reduce(1, *)
         let x = randomFloats(n, seed: seed)
         let plan = try ReducePlan(shape: shape, axes: axes)
-        for kind in [ReduceKind.sum, .mean] {
+        for kind in ReduceKind.allCases {
             var want = [Float](repeating: 0, count: plan.outputCount)
             x.withUnsafeBufferPointer { xp in want.withUnsafeMutableBufferPointer {
                 Reduce.reference(kind, shape: shape, axes: axes, xp.baseAddress!, $0.baseAddress!) } }
@@ -23,7 +23,12 @@ final class ReduceTests: XCTestCase {
             KCheck.bitwise(y2, y1, "\(kind) \(shape) \(axes) threads")
             let m = Float(plan.reduceCount)
             let tol = 2e-7 * m * m.squareRoot() + 1e-6
-            KCheck.near(y1, want, rel: 0, abs: kind == .sum ? tol : tol / max(m, 1), "\(kind) \(shape) \(axes)")
+            switch kind {
+            case .sum, .sumSquare: KCheck.near(y1, want, rel: 0, abs: tol, "\(kind) \(shape) \(axes)")
+            case .mean: KCheck.near(y1, want, rel: 0, abs: tol / max(m, 1), "\(kind) \(shape) \(axes)")
+            case .max, .min: KCheck.bitwise(y1, want, "\(kind) \(shape) \(axes)")   // order-independent
+            case .l2, .prod: KCheck.near(y1, want, rel: 1e-5 * max(m, 1), abs: 1e-6, "\(kind) \(shape) \(axes)")
+            }
         }
     }
 
@@ -52,6 +57,18 @@ final class ReduceTests: XCTestCase {
         XCTAssertEqual(try reduce(.sum, [2, 3], [0], x, pool: .serial), [5, 7, 9])
         XCTAssertEqual(try reduce(.mean, [2, 3], [0, 1], x, pool: .serial), [3.5])
         XCTAssertEqual(try reduce(.mean, [2, 3], [-1], x, pool: .serial), [2, 5])
+        XCTAssertEqual(try reduce(.sumSquare, [2, 3], [1], x, pool: .serial), [14, 77])
+        XCTAssertEqual(try reduce(.l2, [2, 3], [0], x, pool: .serial), [17, 29, 45].map { Float($0).squareRoot() })
+        XCTAssertEqual(try reduce(.max, [2, 3], [1], [1, -2, 3, -4, -5, -6], pool: .serial), [3, -4])
+        XCTAssertEqual(try reduce(.min, [2, 3], [0], [1, -2, 3, -4, -5, -6], pool: .serial), [-4, -5, -6])
+        XCTAssertEqual(try reduce(.prod, [2, 3], [0, 1], x, pool: .serial), [720])
+        // Empty reductions give each kind's identity; NaN propagates through max/min.
+        XCTAssertEqual(try reduce(.max, [2, 0], [1], [], pool: .serial), [-.infinity, -.infinity])
+        XCTAssertEqual(try reduce(.min, [0, 3], [0], [], pool: .serial), [.infinity, .infinity, .infinity])
+        XCTAssertEqual(try reduce(.prod, [2, 0], [1], [], pool: .serial), [1, 1])
+        XCTAssertEqual(try reduce(.sumSquare, [2, 0], [1], [], pool: .serial), [0, 0])
+        XCTAssertTrue(try reduce(.max, [1, 19], [1], [1, .nan] + [Float](repeating: 2, count: 17), pool: .serial)[0].isNaN)
+        XCTAssertTrue(try reduce(.min, [19, 1], [0], [Float](repeating: 2, count: 18) + [.nan], pool: .serial)[0].isNaN)
         XCTAssertThrowsError(try ReducePlan(shape: [2, 3], axes: [2]))
         XCTAssertThrowsError(try ReducePlan(shape: [2, 3], axes: [1, -1]))
     }

@@ -98,8 +98,8 @@ final class BadInputTests: XCTestCase {
 
     func testUnsupportedElementType() {
         let bytes = B.model(nodes: [B.node("Relu", ["x"], ["y"])],
-                            inputs: [B.valueInfo("x", type: B.FLOAT16, dims: [1])], outputs: [B.valueInfo("y", dims: nil)])
-        expectError(bytes, ["graph input 'x'", "FLOAT16"])
+                            inputs: [B.valueInfo("x", type: B.BFLOAT16, dims: [1])], outputs: [B.valueInfo("y", dims: nil)])
+        expectError(bytes, ["graph input 'x'", "BFLOAT16"])
     }
 
     func testValueDefinedTwice() {

@@ -132,6 +132,35 @@ final class ExportImportTests: XCTestCase {
         XCTAssertEqual(back.nodes.map { $0.inputs.count }, [3, 1, 2, 3, 2])
     }
 
+    /// Shape/Size/Cast, the Reduce* ops, LRN and GlobalMaxPool (issue 14) round-trip at opset
+    /// 18 (axes as inputs) and 17 (axes attributes, read back as inputs); Shape's start/end
+    /// needs opset 15.
+    func testModelOpsRoundTrip() throws {
+        var g = Graph(name: "model ops")
+        let x = g.addInput("x", TensorType(.float32, [.symbol("batch"), .fixed(3), .fixed(4), .fixed(5)]))
+        let l = g.add(.lrn, x, output: "l", attributes: ["size": .int(3), "alpha": .float(1e-4), "beta": .float(0.75), "bias": .float(1)])
+        let c = g.add(.cast, l, output: "c", attributes: ["to": .int(10)])
+        let p = g.add(.globalMaxPool, c, output: "p")
+        let axes = g.addInitializer("axes", Tensor(shape: [2], int64s: [1, -1]))
+        let reds = [Op.reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd].map {
+            g.add($0, c, axes, output: "r.\($0.rawValue)", attributes: ["keepdims": .int(0)])
+        }
+        let sh = g.add(.shape, p, output: "sh", attributes: ["start": .int(1)])
+        let sz = g.add(.size, x, output: "sz")
+        g.outputs = reds + [sh, sz]
+        try InferShapes().run(&g)
+        let back = try ONNXImport.graph(fromModelBytes: try ONNXExport.modelBytes(g, opset: 18), file: "ops.onnx")
+        XCTAssertEqual(back.text, g.text)
+        let back17 = try ONNXImport.graph(fromModelBytes: try ONNXExport.modelBytes(g, opset: 17), file: "ops17.onnx")
+        var again = back17
+        try InferShapes().run(&again)
+        XCTAssertEqual(reds.indices.map { again.type(of: again.outputs[$0])?.description },
+                       reds.map { g.type(of: $0)?.description })
+        XCTAssertThrowsError(try ONNXExport.modelBytes(g, opset: 14)) { e in
+            XCTAssertTrue("\(e)".contains("opset 15"), "\(e)")
+        }
+    }
+
     func testExportNeedsOutputTypes() {
         var g = Graph(name: "untyped")
         let x = g.addInput("x", TensorType(.float32, fixed: [2]))

@@ -1,6 +1,8 @@
+import Foundation
 import GraphIR
 import ONNX
 import Passes
+import Runtime
 import XCTest
 
 final class LegacyImportTests: XCTestCase {
@@ -74,6 +76,25 @@ final class LegacyImportTests: XCTestCase {
         let modern = B.model(opset: 13, nodes: [B.node("Softmax", ["x"], ["y"])],
                              inputs: [B.valueInfo("x", dims: [2, 3, 4])], outputs: [B.valueInfo("y", dims: nil)])
         XCTAssertNil(try ONNXImport.graph(fromModelBytes: modern, file: "sm13.onnx").nodes[0].attributes["axis"])
+    }
+
+    /// Legacy Softmax on an input whose shape the model does not declare (here behind a
+    /// GlobalAveragePool, as in SqueezeNet): Flatten → Softmax → Reshape to Shape(x), resolved
+    /// when a session binds the batch.
+    func testSoftmaxBeforeOpset13OnUndeclaredShape() throws {
+        let bytes = B.model(opset: 9, nodes: [B.node("GlobalAveragePool", ["x"], ["p"]), B.node("Softmax", ["p"], ["y"], name: "sm")],
+                            inputs: [B.valueInfo("x", dims: [nil, 3, 2, 2])], outputs: [B.valueInfo("y", dims: nil)])
+        let g = try ONNXImport.graph(fromModelBytes: bytes, file: "squeeze.onnx")
+        XCTAssertEqual(g.nodes.map(\.op), [.globalAveragePool, .flatten, .softmax, .shape, .reshape])
+        XCTAssertEqual(g.name(of: g.outputs[0]), "y")
+        let x = Tensor(shape: [2, 3, 2, 2], floats: (0..<24).map { Float($0 % 7) * 0.25 })
+        let y = try Session(graph: g).run([x])[0]
+        XCTAssertEqual(y.shape, [2, 3, 1, 1])
+        for n in 0..<2 {
+            let means = (0..<3).map { c in (0..<4).reduce(Float(0)) { $0 + x.floats[(n * 3 + c) * 4 + $1] } / 4 }
+            let e = means.map { Foundation.exp($0 - means.max()!) }
+            for c in 0..<3 { XCTAssertEqual(y.floats[n * 3 + c], e[c] / e.reduce(0, +), accuracy: 1e-6) }
+        }
     }
 
     func testConcatBeforeOpset4DefaultsToAxis1() throws {

@@ -42,7 +42,7 @@ struct PB {
 
 /// ONNX messages from their field numbers (onnx.proto of onnx 1.22.0).
 enum ONNXBytes {
-    static let FLOAT: Int64 = 1, INT32: Int64 = 6, INT64: Int64 = 7, BOOL: Int64 = 9, FLOAT16: Int64 = 10, DOUBLE: Int64 = 11
+    static let FLOAT: Int64 = 1, INT32: Int64 = 6, INT64: Int64 = 7, BOOL: Int64 = 9, FLOAT16: Int64 = 10, DOUBLE: Int64 = 11, BFLOAT16: Int64 = 16
 
     static func tensor(_ name: String, dims: [Int64], type: Int64, floats: [Float]? = nil, raw: [UInt8]? = nil,
                        ints64: [Int64]? = nil, ints32: [Int64]? = nil, doubles: [Double]? = nil, external: Bool = false) -> PB {

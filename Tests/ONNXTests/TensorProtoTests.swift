@@ -39,6 +39,11 @@ final class TensorProtoTests: XCTestCase {
         let rawDouble = [0.5, -4.0].flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
         let rd = ONNXBytes.tensor("rd", dims: [2], type: ONNXBytes.DOUBLE, raw: rawDouble)
         XCTAssertEqual(try TensorProtoIO.decode(rd.bytes, file: "rd.pb").tensor, Tensor(shape: [2], floats: [0.5, -4]))
+        // FLOAT16 widens to f32: raw little-endian halves, or bit patterns in int32_data.
+        let rh = ONNXBytes.tensor("rh", dims: [3], type: ONNXBytes.FLOAT16, raw: [0x00, 0x3C, 0x00, 0xC0, 0x01, 0x00])
+        XCTAssertEqual(try TensorProtoIO.decode(rh.bytes, file: "rh.pb").tensor, Tensor(shape: [3], floats: [1, -2, 0x1p-24]))
+        let th = ONNXBytes.tensor("th", dims: [2], type: ONNXBytes.FLOAT16, ints32: [0x7BFF, 0xFC00])
+        XCTAssertEqual(try TensorProtoIO.decode(th.bytes, file: "th.pb").tensor, Tensor(shape: [2], floats: [65504, -.infinity]))
     }
 
     func testFiles() throws {
@@ -70,7 +75,8 @@ final class TensorProtoTests: XCTestCase {
         expectError(ONNXBytes.tensor("w", dims: [2, 3], type: ONNXBytes.FLOAT, raw: [0, 0, 0, 0]).bytes, ["raw_data holds 4 bytes", "need 24"])
         expectError(ONNXBytes.tensor("w", dims: [2, 3], type: ONNXBytes.FLOAT, floats: [1, 2]).bytes, ["float_data holds 2"])
         expectError(ONNXBytes.tensor("w", dims: [2], type: ONNXBytes.FLOAT, external: true).bytes, ["external"])
-        expectError(ONNXBytes.tensor("w", dims: [2], type: ONNXBytes.FLOAT16, raw: [0, 0, 0, 0]).bytes, ["FLOAT16"])
+        expectError(ONNXBytes.tensor("w", dims: [2], type: ONNXBytes.BFLOAT16, raw: [0, 0, 0, 0]).bytes, ["BFLOAT16"])
+        expectError(ONNXBytes.tensor("w", dims: [2], type: ONNXBytes.FLOAT16, raw: [0, 0, 0, 0, 0, 0]).bytes, ["raw_data holds 6 bytes", "need 4"])
         expectError([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], ["not a valid"])
         expectError([], ["no data type"])
     }

@@ -273,6 +273,39 @@ final class InferShapesTests: XCTestCase {
         // The IR has one form: axes are input 1, never an attribute.
         assertError(inferError(.reduceMean, [x], ["axes": ints([1])]), "(ReduceMean)", "unknown attribute 'axes'")
         assertError(inferError(.reduceSum, [x, .ints([1, -3])]), "(ReduceSum)", "repeat")
+        for op in [Op.reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd] {
+            XCTAssertEqual(shape(op, [x, .ints([1, -1])]), "f32[N,1,4,1]", op.rawValue)
+            XCTAssertEqual(shape(op, [x], ["axes": ints([2]), "keepdims": .int(0)]), "f32[N,3,5]", op.rawValue)
+            XCTAssertEqual(shape(op, [x], ["keepdims": .int(0)]), "f32[]", op.rawValue)
+            assertError(inferError(op, [x, .ints([7])]), "(\(op.rawValue))", "axis 7 is out of range for rank 4")
+        }
+    }
+
+    func testShapeSizeCast() {
+        let x = In.t("f32[N,3,4,5]")
+        XCTAssertEqual(shape(.shape, [x]), "i64[4]")
+        XCTAssertEqual(shape(.shape, [x], ["start": .int(1), "end": .int(-1)]), "i64[2]")
+        XCTAssertEqual(shape(.shape, [x], ["start": .int(-10), "end": .int(10)]), "i64[4]")   // clamped
+        XCTAssertEqual(shape(.shape, [x], ["start": .int(3), "end": .int(1)]), "i64[0]")
+        XCTAssertEqual(shape(.shape, [In.t("i64[2]")]), "i64[1]")
+        XCTAssertEqual(shape(.size, [x]), "i64[]")
+        XCTAssertEqual(shape(.cast, [x], ["to": .int(10)]), "f32[N,3,4,5]")
+        XCTAssertEqual(shape(.cast, [x], ["to": .int(11)]), "f32[N,3,4,5]")
+        XCTAssertEqual(shape(.cast, [x], ["to": .int(7)]), "i64[N,3,4,5]")
+        XCTAssertEqual(shape(.cast, [In.t("i64[2]")], ["to": .int(9)]), "bool[2]")
+        assertError(inferError(.cast, [x], ["to": .int(16)]), "(Cast)", "data type 16 is not supported")
+        assertError(inferError(.cast, [x]), "(Cast)", "needs the 'to' attribute")
+    }
+
+    func testLRNAndGlobalMaxPool() {
+        let x = In.t("f32[N,3,4,5]")
+        XCTAssertEqual(shape(.lrn, [x], ["size": .int(3)]), "f32[N,3,4,5]")
+        XCTAssertEqual(shape(.globalMaxPool, [x]), "f32[N,3,1,1]")
+        XCTAssertEqual(shape(.globalMaxPool, [In.t("f32[2,3,7]")]), "f32[2,3,1]")
+        assertError(inferError(.lrn, [x]), "(LRN)", "needs the 'size' attribute")
+        assertError(inferError(.lrn, [x], ["size": .int(0)]), "(LRN)", "at least 1")
+        assertError(inferError(.lrn, [In.t("f32[3,4]")], ["size": .int(3)]), "(LRN)", "rank >= 3")
+        assertError(inferError(.globalMaxPool, [In.t("f32[3,4]")]), "(GlobalMaxPool)", "rank >= 3")
     }
 
     func testConstant() {
@@ -302,7 +335,7 @@ final class InferShapesTests: XCTestCase {
     func testEveryOpCovered() {
         // Keeps this file honest when a plain Op case is added (fused ops are checked in
         // FusionTests; the point-wise functions below, each by its declaration).
-        XCTAssertEqual(Op.plainCases.filter { !$0.isInternal }.count, 32)
+        XCTAssertEqual(Op.plainCases.filter { !$0.isInternal }.count, 42)
     }
 
     /// Every point-wise function: a unary one keeps its input's type; a binary one broadcasts

@@ -3,7 +3,7 @@
 //
 // Contract: each file in Operators/ holds one family (element-wise unary, binary, Gemm,
 // convolution, pooling, normalisation, reductions, shape and data-movement ops, fused ops,
-// collectives)
+// collectives, shape queries, casts, LRN)
 // and gives, for each of its ops: the output types (`outputTypes`), the evaluation on constant
 // tensors with the scalar reference kernels (`evaluate`, float; `evaluateIntegers` for the
 // integer shape computations that family supports), the lowering to one kernel call or to
@@ -87,13 +87,17 @@ extension Op {
         case .binary, .sum, .max, .min, .mean: return BinaryOps.self
         case .gemm, .matMul: return GemmOps.self
         case .conv, .convTranspose: return ConvOps.self
-        case .maxPool, .averagePool, .globalAveragePool: return PoolingOps.self
+        case .maxPool, .averagePool, .globalAveragePool, .globalMaxPool: return PoolingOps.self
         case .batchNormalization: return NormalizationOps.self
-        case .reduceMean, .reduceSum, .softmax, .logSoftmax: return ReductionOps.self
+        case .reduceMean, .reduceSum, .softmax, .logSoftmax, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd:
+            return ReductionOps.self
         case .identity, .dropout, .reshape, .flatten, .squeeze, .unsqueeze, .constant: return ShapeOps.self
         case .transpose, .concat, .gather, .gatherGrad, .slice, .expand: return DataMovementOps.self
         case .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm: return FusedOps.self
         case .allReduce: return CollectiveOps.self
+        case .shape, .size: return ShapeOfOps.self
+        case .cast: return CastOps.self
+        case .lrn: return LRNOps.self
         }
     }
 

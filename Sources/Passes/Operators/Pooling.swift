@@ -1,9 +1,10 @@
-// Pooling: MaxPool, AveragePool (1-D and 2-D) and GlobalAveragePool over NCHW.
+// Pooling: MaxPool, AveragePool (1-D and 2-D), GlobalAveragePool and GlobalMaxPool over NCHW.
 //
 // Contract: window geometry comes from `ConvGeometry.pool`; MaxPool's optional Indices output is
 // typed int64 but not computed (lowering rejects it); AveragePool honours count_include_pad.
-// GlobalAveragePool keeps the spatial axes as size 1. Only GlobalAveragePool is differentiable
-// (dY/size broadcast back); the windowed pools have no pullback.
+// GlobalAveragePool and GlobalMaxPool keep the spatial axes as size 1; GlobalMaxPool is a
+// max-reduction over the spatial axes (the `Reduce` kernel). Only GlobalAveragePool is
+// differentiable (dY/size broadcast back); the windowed pools and GlobalMaxPool have no pullback.
 
 import GraphIR
 import Kernels
@@ -18,7 +19,7 @@ public enum PoolingOps: OperatorFamily {
             let geo = try ConvGeometry.pool(node, input: spatial)
             let shape = [x.shape[0], x.shape[1]] + geo.output.map { Dim.fixed($0) }
             return [TensorType(x.dtype, shape), TensorType(.int64, shape)].prefix(node.outputs.count).map { $0 }
-        case .globalAveragePool:
+        case .globalAveragePool, .globalMaxPool:
             return [TensorType(x.dtype, [x.shape[0], x.shape[1]] + Array(repeating: .fixed(1), count: x.rank - 2))]
         default: throw notInFamily(node.op)
         }
@@ -40,6 +41,8 @@ public enum PoolingOps: OperatorFamily {
             Pool2D.reference(p, x[0]!.floats, &y, average: node.op == .averagePool)
         case .globalAveragePool:
             Pool2D.referenceGlobalAverage(x[0]!.floats, &y, planes: xs[0] * xs[1], spatial: xs[2...].reduce(1, *))
+        case .globalMaxPool:
+            Reduce.reference(.max, shape: xs, axes: Array(2..<xs.count), x[0]!.floats, &y)
         default: throw notInFamily(node.op)
         }
         return [Tensor(shape: outShape, floats: y)]
@@ -64,6 +67,8 @@ public enum PoolingOps: OperatorFamily {
             return .kernel(.pool(p, max: node.op == .maxPool))
         case .globalAveragePool:
             return .kernel(.globalAveragePool(planes: x[0] * x[1], size: x[2...].reduce(1, *)))
+        case .globalMaxPool:
+            return .kernel(.reduce(.max, try ReducePlan(shape: x, axes: Array(2..<x.count))))
         default: throw notInFamily(node.op)
         }
     }

@@ -1,11 +1,14 @@
-// Reductions: ReduceMean, ReduceSum, Softmax and LogSoftmax.
+// Reductions: ReduceMean, ReduceSum, ReduceSumSquare, ReduceL2, ReduceMax, ReduceMin,
+// ReduceProd, Softmax and LogSoftmax.
 //
-// Contract: ReduceMean/ReduceSum take their axes from the constant input 1 (ONNX opset 13/18
+// Contract: the Reduce* ops take their axes from the constant input 1 (ONNX opset 13/18
 // form; the importer rewrites the older attribute form, and the IR has no other); absent or
-// empty axes reduce every axis unless noop_with_empty_axes; keepdims (default 1) keeps reduced axes as size 1.
+// empty axes reduce every axis unless noop_with_empty_axes; keepdims (default 1) keeps
+// reduced axes as size 1. Each lowers to the one `Reduce` kernel with its `ReduceKind`.
 // Softmax/LogSoftmax normalise along `axis` (default −1) and keep the shape. Pullbacks: the
-// reductions broadcast dY back (divided by the count for the mean); Softmax
-// y·(dY − Σ dY·y), LogSoftmax dY − e^y·Σ dY.
+// sum and mean broadcast dY back (divided by the count for the mean); ReduceSumSquare
+// 2·x·dY, ReduceL2 x·dY/y (dY, y broadcast back; infinite where the norm is 0); Softmax
+// y·(dY − Σ dY·y), LogSoftmax dY − e^y·Σ dY. ReduceMax/Min/Prod have no pullback.
 
 import GraphIR
 import Kernels
@@ -14,7 +17,7 @@ public enum ReductionOps: OperatorFamily {
     public static func outputTypes(_ node: Node, _ ts: [TensorType?], _ g: Graph) throws -> [TensorType] {
         let x = ts[0]!
         switch node.op {
-        case .reduceMean, .reduceSum:
+        case .reduceMean, .reduceSum, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd:
             let axes = try ReduceRule.axes(node, x.rank, g)
             let keep = try node.attributes.int("keepdims", default: 1) != 0
             var out: [Dim] = []
@@ -34,8 +37,8 @@ public enum ReductionOps: OperatorFamily {
         var y = [Float](repeating: 0, count: outShape.reduce(1, *))
         let xs = x[0]!.shape
         switch node.op {
-        case .reduceMean, .reduceSum:
-            Reduce.reference(node.op == .reduceMean ? .mean : .sum, shape: xs, axes: try ReduceRule.axes(node, xs.count, g), x[0]!.floats, &y)
+        case .reduceMean, .reduceSum, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd:
+            Reduce.reference(try ReduceRule.kind(node.op), shape: xs, axes: try ReduceRule.axes(node, xs.count, g), x[0]!.floats, &y)
         case .softmax, .logSoftmax:
             var axis = try node.attributes.int("axis", default: -1)
             if axis < 0 { axis += xs.count }
@@ -49,9 +52,9 @@ public enum ReductionOps: OperatorFamily {
     public static func lower(_ node: Node, _ ctx: LoweringContext) throws -> Lowered {
         let x = try ctx.kernelShapes(node).x
         switch node.op {
-        case .reduceMean, .reduceSum:
+        case .reduceMean, .reduceSum, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd:
             let axes = try ReduceRule.axes(node, x.count, ctx.graph)
-            return .kernel(.reduce(node.op == .reduceMean ? .mean : .sum, try ReducePlan(shape: x, axes: axes)), operands: 1)
+            return .kernel(.reduce(try ReduceRule.kind(node.op), try ReducePlan(shape: x, axes: axes)), operands: 1)
         case .softmax, .logSoftmax:
             var axis = try node.attributes.int("axis", default: -1)
             if axis < 0 { axis += x.count }
@@ -65,6 +68,10 @@ public enum ReductionOps: OperatorFamily {
         switch op {
         case .reduceSum: return { b, n, dy, _ in [try reduce(b, n, dy[0]!, mean: false), nil] }
         case .reduceMean: return { b, n, dy, _ in [try reduce(b, n, dy[0]!, mean: true), nil] }
+        case .reduceSumSquare:
+            return { b, n, dy, _ in [try b.mul(b.mul(n.inputs[0]!, 2), reduce(b, n, dy[0]!, mean: false)), nil] }
+        case .reduceL2:
+            return { b, n, dy, _ in [try b.mul(n.inputs[0]!, reduce(b, n, b.div(dy[0]!, n.outputs[0]), mean: false)), nil] }
         case .softmax:
             return { b, n, dy, _ in
                 let y = n.outputs[0], g = dy[0]!
@@ -104,8 +111,22 @@ public enum ReductionOps: OperatorFamily {
     }
 }
 
-/// Resolved axes of ReduceMean/ReduceSum (the `axes` attribute, else constant input 1).
+/// Resolved axes of the Reduce* ops (the `axes` attribute, else constant input 1).
 public enum ReduceRule {
+    /// The kernel's reduction for a Reduce* op.
+    public static func kind(_ op: Op) throws -> ReduceKind {
+        switch op {
+        case .reduceSum: return .sum
+        case .reduceMean: return .mean
+        case .reduceSumSquare: return .sumSquare
+        case .reduceL2: return .l2
+        case .reduceMax: return .max
+        case .reduceMin: return .min
+        case .reduceProd: return .prod
+        default: throw GraphError("internal: \(op.rawValue) is not a reduction")
+        }
+    }
+
     public static func axes(_ node: Node, _ rank: Int, _ g: Graph) throws -> [Int] {
         let given = try ShapeRules.constantInts(node, 1, g, "axes")
         if let given, !given.isEmpty {

@@ -1,0 +1,87 @@
+// InterpreterTests+ModelOps: the ops real ONNX models need beyond the training set (issue 14) —
+// the Reduce* family, GlobalMaxPool, LRN, Cast, Shape and Size — compiled and run by a Session
+// against the reference evaluator (the scalar kernels) and hand-computed values.
+
+import XCTest
+import GraphIR
+import Passes
+import Runtime
+import Kernels
+import TestSupport
+
+extension InterpreterTests {
+    func runBoth(_ g: Graph, _ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line) throws -> (Tensor, Tensor) {
+        let got = try Session(graph: g, threads: 2).run(inputs)[0]
+        let want = try ReferenceEvaluator.run(g, inputs)[0]
+        return (got, want)
+    }
+
+    func unaryGraph(_ op: Op, _ shape: [Dim], _ extra: [ValueID?] = [], attributes: [String: Attribute] = [:],
+                    axes: [Int]? = nil) -> Graph {
+        var g = Graph(name: op.rawValue)
+        let x = g.addInput("x", TensorType(.float32, shape))
+        var ins: [ValueID?] = [x]
+        if let axes { ins.append(g.addInitializer("axes", Tensor(shape: [axes.count], int64s: axes.map(Int64.init)))) }
+        g.outputs = g.addNode(op, ins, outputs: ["y"], attributes: attributes)
+        return g
+    }
+
+    func testReductionsThroughSession() throws {
+        let x = randomTensor([3, 5, 7], seed: 31)
+        let positive = Tensor(shape: x.shape, floats: x.floats.map { abs($0) * 0.5 + 0.75 })
+        let ops: [(Op, (ArraySlice<Float>) -> Float)] = [
+            (.reduceSumSquare, { $0.reduce(0) { $0 + $1 * $1 } }), (.reduceL2, { $0.reduce(0) { $0 + $1 * $1 }.squareRoot() }),
+            (.reduceMax, { $0.max()! }), (.reduceMin, { $0.min()! }), (.reduceProd, { $0.reduce(1, *) })]
+        for (op, f) in ops {
+            for keep in [0, 1] {
+                let g = unaryGraph(op, x.shape.map { .fixed($0) }, attributes: ["keepdims": .int(keep)], axes: [-1])
+                let input = op == .reduceProd ? positive : x
+                let (got, want) = try runBoth(g, [input])
+                XCTAssertEqual(got.shape, keep == 1 ? [3, 5, 1] : [3, 5], op.rawValue)
+                assertClose(got, want)
+                let rows = stride(from: 0, to: 105, by: 7).map { f(input.floats[$0..<$0 + 7]) }
+                assertClose(got, Tensor(shape: got.shape, floats: rows))
+            }
+            // Over the middle axis with a symbolic batch bound at run time.
+            let g = unaryGraph(op, [.symbol("N"), .fixed(5), .fixed(7)], axes: [1])
+            let (got, want) = try runBoth(g, [op == .reduceProd ? positive : x])
+            XCTAssertEqual(got.shape, [3, 1, 7])
+            assertClose(got, want)
+        }
+    }
+
+    func testGlobalMaxPoolAndLRNThroughSession() throws {
+        let x = randomTensor([2, 5, 3, 7], seed: 32)
+        let (gm, gmRef) = try runBoth(unaryGraph(.globalMaxPool, [.symbol("N"), .fixed(5), .fixed(3), .fixed(7)]), [x])
+        XCTAssertEqual(gm.shape, [2, 5, 1, 1])
+        assertClose(gm, gmRef)
+        assertClose(gm, Tensor(shape: [2, 5, 1, 1], floats: stride(from: 0, to: 210, by: 21).map { x.floats[$0..<$0 + 21].max()! }))
+        let attrs: [String: Attribute] = ["size": .int(3), "alpha": .float(0.5), "beta": .float(0.75), "bias": .float(2)]
+        let (l, lRef) = try runBoth(unaryGraph(.lrn, x.shape.map { .fixed($0) }, attributes: attrs), [x])
+        assertClose(l, lRef)
+        // Element (n 1, c 4, h 2, w 6): the window is channels 3…4.
+        let at = { (c: Int) in ((1 * 5 + c) * 3 + 2) * 7 + 6 }
+        let sq = x.floats[at(3)] * x.floats[at(3)] + x.floats[at(4)] * x.floats[at(4)]
+        XCTAssertEqual(l.floats[at(4)], x.floats[at(4)] / pow(2 + 0.5 / 3 * sq, 0.75), accuracy: 1e-6)
+    }
+
+    func testCastShapeSizeThroughSession() throws {
+        let x = Tensor(shape: [2, 3], floats: [1.00048828125, 1.000732421875, 70000, -0.1, 3.14159265, 1e-8])
+        let (h, hRef) = try runBoth(unaryGraph(.cast, [.symbol("N"), .fixed(3)], attributes: ["to": .int(10)]), [x])
+        XCTAssertEqual(h.floats, [1, 1.0009765625, .infinity, -0.0999755859375, 3.140625, 0])
+        XCTAssertEqual(h, hRef)
+        let (d, _) = try runBoth(unaryGraph(.cast, [.fixed(2), .fixed(3)], attributes: ["to": .int(11)]), [x])
+        XCTAssertEqual(d, x)
+        XCTAssertThrowsError(try Session(graph: unaryGraph(.cast, [.fixed(2), .fixed(3)], attributes: ["to": .int(7)])).run([x])) {
+            XCTAssertTrue("\($0)".contains("Cast from f32 to INT64 on computed data is not supported"), "\($0)")
+        }
+        let (s, sRef) = try runBoth(unaryGraph(.shape, [.symbol("N"), .fixed(3)]), [x])
+        XCTAssertEqual(s, Tensor(shape: [2], int64s: [2, 3]))
+        XCTAssertEqual(sRef, s)
+        let (s1, _) = try runBoth(unaryGraph(.shape, [.symbol("N"), .fixed(3)], attributes: ["start": .int(-1)]), [x])
+        XCTAssertEqual(s1, Tensor(shape: [1], int64s: [3]))
+        let (n, nRef) = try runBoth(unaryGraph(.size, [.symbol("N"), .fixed(3)]), [x])
+        XCTAssertEqual(n, Tensor(shape: [], int64s: [6]))
+        XCTAssertEqual(nRef, n)
+    }
+}
