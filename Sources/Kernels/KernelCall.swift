@@ -30,6 +30,10 @@ public enum KernelCall: CustomStringConvertible {
     case softmax(outer: Int, axis: Int, inner: Int, log: Bool)
     case pool(Pool2DShape, max: Bool)
     case globalAveragePool(planes: Int, size: Int)
+    /// Instance/Layer/Group normalisation: inputs (x, scale, bias?), outputs (y[, mean, invStd]).
+    case normalize(Normalize.Plan)
+    /// Resize / Pad: the separable per-axis gather with linear blending; input x, output y.
+    case resample(Resample.Plan)
     /// Sign (−1, 0, 1) of each element.
     case sign(count: Int)
     /// dY where Y > 0 else alpha·dY; inputs (dY, Y).
@@ -82,6 +86,8 @@ public enum KernelCall: CustomStringConvertible {
         case let .pool(p, isMax):
             return "\(isMax ? "maxPool" : "averagePool") n=\(p.batch) c=\(p.channels) \(p.inH)x\(p.inW)->\(p.outH)x\(p.outW) k=\(p.kernelH)x\(p.kernelW) s=\(p.strideH)x\(p.strideW)"
         case let .globalAveragePool(planes, size): return "globalAveragePool planes=\(planes) size=\(size)"
+        case let .normalize(plan): return "normalize \(plan)"
+        case let .resample(plan): return "resample \(plan)"
         case let .sign(n): return "sign count=\(n)"
         case let .leakyReluGrad(alpha, n): return "leakyReluGrad(\(alpha)) count=\(n)"
         case let .allReduce(count, sum): return "allReduce\(sum ? "Sum" : "Mean") count=\(count)"

@@ -94,7 +94,17 @@ final class RoundTripTests: XCTestCase {
         let ap = g.add(.averagePool, x, output: "ap", attributes: ["kernel_shape": .ints([3, 3]), "count_include_pad": .int(1)])
         let gap = g.add(.globalAveragePool, x, output: "gap")
         let ar = g.add(.allReduce, t, output: "allreduce", attributes: ["mode": .string("sum")])
-        g.outputs = [r, fl, tr, cc, ga, sq, sl, ex, rm, rs, k1, k2, k3, k4, k5, k6, sm, lsm, mp[0], mp[1], ap, gap, ar]
+        let c3 = g.addInitializer("c3", Tensor(shape: [3], floats: [1, 2, 3]))
+        let inorm = g.add(.instanceNormalization, x, c3, c3, output: "inorm", attributes: ["epsilon": .float(1e-3)])
+        let gnorm = g.add(.groupNormalization, inorm, c3, c3, output: "gnorm", attributes: ["num_groups": .int(3)])
+        let lnorm = g.addNode(.layerNormalization, [gnorm, one, nil], outputs: ["lnorm", "lnorm.mean", "lnorm.inv"],
+                              attributes: ["axis": .int(-1), "stash_type": .int(1)])
+        let scales = g.addInitializer("scales", Tensor(shape: [2], floats: [2, 0.5]))
+        let rz = g.addNode(.resize, [lnorm[0], nil, scales, nil], outputs: ["resize"], attributes: [
+            "mode": .string("linear"), "axes": .ints([2, 3]), "coordinate_transformation_mode": .string("align_corners")])[0]
+        let pd = g.addNode(.pad, [rz, shape, one, idx], outputs: ["pad"], attributes: ["mode": .string("reflect")])[0]
+        g.outputs = [r, fl, tr, cc, ga, sq, sl, ex, rm, rs, k1, k2, k3, k4, k5, k6, sm, lsm, mp[0], mp[1], ap, gap, ar,
+                     lnorm[1], lnorm[2], pd]
         return g
     }
 

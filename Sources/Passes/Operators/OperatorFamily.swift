@@ -96,6 +96,8 @@ extension Op {
         case .transpose, .concat, .gather, .gatherGrad, .slice, .expand: return DataMovementOps.self
         case .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm: return FusedOps.self
         case .allReduce: return CollectiveOps.self
+        case .instanceNormalization, .layerNormalization, .groupNormalization: return StatisticNormalizationOps.self
+        case .resize, .pad: return ResamplingOps.self
         }
     }
 
