@@ -28,6 +28,8 @@ final class RoundTripTests: XCTestCase {
         let flags = g.addInitializer("flags", Tensor(shape: [2, 1], int64s: [1, 0], dtype: .bool))
         let empty = g.addInitializer("empty", Tensor(shape: [0], floats: []))
         let one = g.addInitializer("one", Tensor(shape: [], floats: [1]))
+        let c3 = g.addInitializer("c3", Tensor(shape: [3], floats: [1, 2, 3]))
+        let scales = g.addInitializer("scales", Tensor(shape: [2], floats: [2, 0.5]))
         _ = (special, bigSpecial, bigInts, i32, flags, empty)
         let f32 = { (dims: [Dim]) in TensorType(.float32, dims) }
 
@@ -94,12 +96,10 @@ final class RoundTripTests: XCTestCase {
         let ap = g.add(.averagePool, x, output: "ap", attributes: ["kernel_shape": .ints([3, 3]), "count_include_pad": .int(1)])
         let gap = g.add(.globalAveragePool, x, output: "gap")
         let ar = g.add(.allReduce, t, output: "allreduce", attributes: ["mode": .string("sum")])
-        let c3 = g.addInitializer("c3", Tensor(shape: [3], floats: [1, 2, 3]))
         let inorm = g.add(.instanceNormalization, x, c3, c3, output: "inorm", attributes: ["epsilon": .float(1e-3)])
         let gnorm = g.add(.groupNormalization, inorm, c3, c3, output: "gnorm", attributes: ["num_groups": .int(3)])
         let lnorm = g.addNode(.layerNormalization, [gnorm, one, nil], outputs: ["lnorm", "lnorm.mean", "lnorm.inv"],
                               attributes: ["axis": .int(-1), "stash_type": .int(1)])
-        let scales = g.addInitializer("scales", Tensor(shape: [2], floats: [2, 0.5]))
         let rz = g.addNode(.resize, [lnorm[0], nil, scales, nil], outputs: ["resize"], attributes: [
             "mode": .string("linear"), "axes": .ints([2, 3]), "coordinate_transformation_mode": .string("align_corners")])[0]
         let pd = g.addNode(.pad, [rz, shape, one, idx], outputs: ["pad"], attributes: ["mode": .string("reflect")])[0]

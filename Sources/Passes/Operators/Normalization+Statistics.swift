@@ -22,7 +22,7 @@ public enum StatisticNormalizationOps: OperatorFamily {
         let x = ts[0]!
         guard x.dtype == .float32 else { throw GraphError("\(node.op.rawValue) needs float32 data, got \(x)") }
         func check(_ k: Int, _ want: [Dim], _ what: String) throws {
-            guard let t = ts[k] else { return }
+            guard k < ts.count, let t = ts[k] else { return }
             if t.rank != want.count || zip(t.shape, want).contains(where: { $0 != $1 && $0.value != nil && $1.value != nil }) {
                 throw GraphError("\(what) has type \(t), expected [\(want.map(\.description).joined(separator: ","))]")
             }
@@ -95,9 +95,13 @@ public enum StatisticNormalizationOps: OperatorFamily {
                 }
             }
         }
-        let stats = outTypes.count > 1 ? outTypes[1].fixedShape ?? [] : []
-        return [Tensor(shape: xs, floats: y), Tensor(shape: stats, floats: mean), Tensor(shape: stats, floats: inv)]
-            .prefix(outTypes.count).map { $0 }
+        var out = [Tensor(shape: xs, floats: y)]
+        if outTypes.count > 1 {
+            let shape = outTypes[1].fixedShape ?? [p.rows]
+            out.append(Tensor(shape: shape, floats: mean))
+            if outTypes.count > 2 { out.append(Tensor(shape: shape, floats: inv)) }
+        }
+        return out
     }
 
     static func withOptionalPointer<R>(_ a: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
