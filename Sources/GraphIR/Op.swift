@@ -108,6 +108,27 @@ public enum Op: Hashable, Sendable {
     /// Maximum over all spatial positions, keeping them as size-1 dims.
     case globalMaxPool
 
+    // Normalisation over statistics of the input itself, resampling and padding (issue 14).
+
+    /// (X − mean)/√(var + epsilon)·scale + B with mean/var over the spatial axes of each (n, c);
+    /// inputs (X (N, C, …), scale (C), B (C)); attribute epsilon (1e-5).
+    case instanceNormalization
+    /// (X − mean)/√(var + epsilon)·Scale + B with mean/var over axes `axis`… (default −1); Scale
+    /// and optional B shaped like those axes; optional outputs Mean and InvStdDev (X's shape with
+    /// the normalised axes 1). Attributes axis, epsilon (1e-5), stash_type (1; float32 math).
+    case layerNormalization
+    /// (X − mean)/√(var + epsilon)·scale + bias with mean/var over each of `num_groups` channel
+    /// groups (and the spatial axes) of each sample; scale and bias per channel (C) — the opset 21
+    /// form (the importer expands the per-group form of opsets 18–20). Attributes epsilon, num_groups, stash_type.
+    case groupNormalization
+    /// Resize (X, roi, scales, sizes) with constant roi/scales/sizes; modes nearest and linear
+    /// (separable per axis), every coordinate_transformation_mode, nearest_mode, `axes` and
+    /// keep_aspect_ratio_policy; Upsample and opset-10 Resize are rewritten to it at import.
+    case resize
+    /// Pad (data, pads, constant_value, axes) with constant pads/axes; modes constant, reflect,
+    /// edge, wrap; negative pads crop. The importer moves the attributes of opsets < 11 to inputs.
+    case pad
+
     // Gannet-internal ops made by fusion passes (never imported or exported): a convolution or
     // GEMM whose bias and activation run in the kernel's epilogue. Attributes are those of the
     // base op plus `activation` ("Relu", "LeakyRelu", "Sigmoid", "Tanh" or absent) and
@@ -171,6 +192,10 @@ public enum Op: Hashable, Sendable {
         case .sign, .identity, .flatten, .transpose, .softmax, .logSoftmax, .maxPool, .averagePool,
              .globalAveragePool, .allReduce, .shape, .size, .cast, .lrn, .globalMaxPool:
             return 1...1
+        case .instanceNormalization, .groupNormalization: return 3...3
+        case .layerNormalization: return 2...3
+        case .resize: return 1...4
+        case .pad: return 2...4
         case .reshape: return 2...2
         case .concat, .sum, .max, .min, .mean: return 1...Int.max
         case .unsqueeze, .squeeze, .reduceMean, .reduceSum, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin,
@@ -189,6 +214,7 @@ public enum Op: Hashable, Sendable {
     public var outputArity: ClosedRange<Int> {
         switch self {
         case .batchNormalization: return 1...5
+        case .layerNormalization: return 1...3
         case .maxPool, .dropout: return 1...2
         case .fusedConvTransposeBatchNorm: return 4...4
         default: return 1...1
@@ -205,7 +231,7 @@ public enum Op: Hashable, Sendable {
 extension Op: CaseIterable {
     /// The ops that are plain cases (not `.unary`/`.binary`), in declaration order.
     public static let plainCases: [Op] = [
-        .conv, .convTranspose, .batchNormalization, .gemm, .matMul, .sum, .max, .min, .mean, .clip, .identity, .dropout, .sign, .reshape, .flatten, .transpose, .concat, .gather, .unsqueeze, .squeeze, .slice, .expand, .reduceMean, .reduceSum, .constant, .softmax, .logSoftmax, .maxPool, .averagePool, .globalAveragePool, .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm, .leakyReluGrad, .gatherGrad, .allReduce, .shape, .size, .cast, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd, .lrn, .globalMaxPool,
+        .conv, .convTranspose, .batchNormalization, .gemm, .matMul, .sum, .max, .min, .mean, .clip, .identity, .dropout, .sign, .reshape, .flatten, .transpose, .concat, .gather, .unsqueeze, .squeeze, .slice, .expand, .reduceMean, .reduceSum, .constant, .softmax, .logSoftmax, .maxPool, .averagePool, .globalAveragePool, .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm, .leakyReluGrad, .gatherGrad, .allReduce, .instanceNormalization, .layerNormalization, .groupNormalization, .resize, .pad, .shape, .size, .cast, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd, .lrn, .globalMaxPool,
     ]
 
     /// Every op: the plain cases, then the unary and binary functions.
@@ -253,6 +279,11 @@ extension Op: CaseIterable {
         case .leakyReluGrad: return "LeakyReluGrad"
         case .gatherGrad: return "GatherGrad"
         case .allReduce: return "AllReduce"
+        case .instanceNormalization: return "InstanceNormalization"
+        case .layerNormalization: return "LayerNormalization"
+        case .groupNormalization: return "GroupNormalization"
+        case .resize: return "Resize"
+        case .pad: return "Pad"
         case .shape: return "Shape"
         case .size: return "Size"
         case .cast: return "Cast"
@@ -328,6 +359,14 @@ extension Op {
             return convLike.filter { $0.key != "group" }.merging(["ceil_mode": "int", "storage_order": "int"]) { a, _ in a }
         case .averagePool:
             return convLike.filter { $0.key != "group" }.merging(["ceil_mode": "int", "count_include_pad": "int"]) { a, _ in a }
+        case .instanceNormalization: return ["epsilon": "float"]
+        case .layerNormalization: return ["axis": "int", "epsilon": "float", "stash_type": "int"]
+        case .groupNormalization: return ["epsilon": "float", "num_groups": "int", "stash_type": "int"]
+        case .resize:
+            return ["antialias": "int", "axes": "ints", "coordinate_transformation_mode": "string", "cubic_coeff_a": "float",
+                    "exclude_outside": "int", "extrapolation_value": "float", "keep_aspect_ratio_policy": "string",
+                    "mode": "string", "nearest_mode": "string"]
+        case .pad: return ["mode": "string"]
         }
     }
 }

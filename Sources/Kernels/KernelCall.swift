@@ -34,6 +34,10 @@ public enum KernelCall: CustomStringConvertible {
     case lrn(LRNShape)
     /// Y = X rounded to binary16 and back (Cast to FLOAT16), `count` floats.
     case roundToHalf(count: Int)
+    /// Instance/Layer/Group normalisation: inputs (x, scale, bias?), outputs (y[, mean, invStd]).
+    case normalize(Normalize.Plan)
+    /// Resize / Pad: the separable per-axis gather with linear blending; input x, output y.
+    case resample(Resample.Plan)
     /// Sign (−1, 0, 1) of each element.
     case sign(count: Int)
     /// dY where Y > 0 else alpha·dY; inputs (dY, Y).
@@ -88,6 +92,8 @@ public enum KernelCall: CustomStringConvertible {
         case let .globalAveragePool(planes, size): return "globalAveragePool planes=\(planes) size=\(size)"
         case let .lrn(shape): return "lrn \(shape)"
         case let .roundToHalf(count): return "roundToHalf count=\(count)"
+        case let .normalize(plan): return "normalize \(plan)"
+        case let .resample(plan): return "resample \(plan)"
         case let .sign(n): return "sign count=\(n)"
         case let .leakyReluGrad(alpha, n): return "leakyReluGrad(\(alpha)) count=\(n)"
         case let .allReduce(count, sum): return "allReduce\(sum ? "Sum" : "Mean") count=\(count)"

@@ -75,6 +75,19 @@ public enum ONNXExport {
                     guard sat == 1 else { throw ONNXError("\(here) is Cast with saturate=0, which ONNX defines from opset 19") }
                     n.attributes["saturate"] = nil
                 }
+            case .layerNormalization:
+                if opset < 17 { throw ONNXError("\(here) is LayerNormalization, which ONNX defines from opset 17 (export at opset 17 or newer)") }
+            case .groupNormalization:
+                if opset < 21 { throw ONNXError("\(here) is GroupNormalization with per-channel scale, ONNX's form from opset 21 (export at opset 21 or newer)") }
+            case .resize:
+                let newer = ["axes", "keep_aspect_ratio_policy", "antialias"].filter { n.attributes[$0] != nil }
+                if opset < 18, !newer.isEmpty { throw ONNXError("\(here) uses \(newer.joined(separator: ", ")), which Resize takes from opset 18 (export at opset 18 or newer)") }
+                if opset < 19, try n.attributes.string("coordinate_transformation_mode") == "half_pixel_symmetric" {
+                    throw ONNXError("\(here) uses half_pixel_symmetric, which Resize takes from opset 19 (export at opset 19 or newer)")
+                }
+            case .pad:
+                if opset < 18, n.input(3) != nil { throw ONNXError("\(here) has an axes input, which Pad takes from opset 18 (export at opset 18 or newer)") }
+                if opset < 19, try n.attributes.string("mode") == "wrap" { throw ONNXError("\(here) uses mode wrap, which Pad takes from opset 19 (export at opset 19 or newer)") }
             case .averagePool:
                 if opset < 19, case .ints(let d)? = n.attributes["dilations"] {
                     guard d.allSatisfy({ $0 == 1 }) else {

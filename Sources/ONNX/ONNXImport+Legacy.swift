@@ -24,9 +24,20 @@
 //   inputs 1 and 2 ("<node>_min", "<node>_max"; an absent one stays an absent input).
 // - Dropout before opset 12: the `ratio` attribute becomes a float32 scalar initializer input 1
 //   ("<node>_ratio"); `is_test` (before opset 7) is dropped (Gannet imports for inference).
+// - Upsample (any opset) and Resize before opset 11 (inputs X, scales): Resize(X, ∅, scales)
+//   with coordinate_transformation_mode "asymmetric" and nearest_mode "floor" (their
+//   semantics; "bilinear" mode reads as "linear"); Upsample before opset 9 moves its scales
+//   attribute to a float32 initializer input "<node>_scales";
+// - Pad before opset 11 (pads/paddings, value attributes): int64 "<node>_pads" and float32
+//   "<node>_value" initializer inputs;
+// - GroupNormalization before opset 21 (scale and bias per group): each is expanded to per
+//   channel by Unsqueeze → Expand (G, C/G) → Reshape (C) (needs X's channel count).
 import GraphIR
 
 extension ModelReader {
+    /// ONNX ops read as another IR op (then normalised in `appendNormalised`).
+    static let renamedLegacyOps: [String: Op] = ["Upsample": .resize]
+
     func rank(_ v: ValueID?) -> Int? { v.flatMap { knownType($0)?.rank } }
 
     /// The declared type of `v`, or that of the input of the shape-preserving op producing it.
@@ -34,7 +45,8 @@ extension ModelReader {
         if let t = g.type(of: v) { return t }
         guard depth < 256, let p = producer[v], p.outputs.first == v, let x = p.input(0) else { return nil }
         switch p.op {
-        case .unary, .identity, .dropout, .clip, .softmax, .logSoftmax, .batchNormalization, .lrn:
+        case .unary, .identity, .dropout, .clip, .softmax, .logSoftmax, .batchNormalization, .lrn,
+             .instanceNormalization, .layerNormalization, .groupNormalization:
             return knownType(x, depth: depth + 1)
         case .binary(let f) where f.unidirectional:
             return knownType(x, depth: depth + 1)
@@ -125,6 +137,12 @@ extension ModelReader {
             try attributeToInput(&n, "shape", here)
         case .squeeze, .unsqueeze, .reduceSum, .reduceMean, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd:
             try attributeToInput(&n, "axes", here)
+        case .resize:
+            if r.opType == "Upsample" || opset < 11 { try legacyResize(&n, upsample: r.opType == "Upsample", here) }
+        case .pad:
+            if opset < 11 { try legacyPad(&n, here) }
+        case .groupNormalization:
+            if opset < 21 { try perChannelGroupParameters(&n, here) }
         case .softmax, .logSoftmax:
             if opset < 13 {
                 try legacySoftmax(&n, here)
@@ -180,6 +198,64 @@ extension ModelReader {
         guard n.inputs.count == 1 else { throw fail("\(here): has both an \(key) attribute and input") }
         n.inputs.append(constantInput(n, key, values))
         n.attributes[key] = nil
+    }
+
+    /// Upsample, and Resize before opset 11: Resize(X, ∅, scales) with the asymmetric/floor semantics.
+    mutating func legacyResize(_ n: inout Node, upsample: Bool, _ here: String) throws {
+        var scales = n.input(1)
+        if let attr = n.attributes["scales"] {
+            guard n.inputs.count == 1, case .floats(let values) = attr else {
+                throw fail("\(here): needs a scales attribute of floats or a scales input, not both")
+            }
+            let name = freshName((n.name.isEmpty ? g.name(of: n.outputs[0]) : n.name) + "_scales")
+            scales = g.addInitializer(name, Tensor(shape: [values.count], floats: values))
+            ids[name] = scales
+            n.attributes["scales"] = nil
+        }
+        guard n.inputs.count <= 2, let scales else { throw fail("\(here): needs X and scales") }
+        if upsample {
+            let mode = try n.attributes.string("mode") ?? "nearest"
+            guard ["nearest", "linear", "bilinear"].contains(mode) else { throw fail("\(here): unknown Upsample mode '\(mode)'") }
+            n.attributes["mode"] = .string(mode == "nearest" ? "nearest" : "linear")
+            n.attributes["height_scale"] = nil
+            n.attributes["width_scale"] = nil
+        }
+        n.inputs = [n.inputs[0], nil, scales]
+        n.attributes["coordinate_transformation_mode"] = .string("asymmetric")
+        n.attributes["nearest_mode"] = .string("floor")
+    }
+
+    /// Pad before opset 11: the pads (or opset-1 paddings) and value attributes become inputs.
+    mutating func legacyPad(_ n: inout Node, _ here: String) throws {
+        guard n.inputs.count == 1 else { throw fail("\(here): Pad before opset 11 takes one input") }
+        guard let pads = try ints(n, "pads", here) ?? ints(n, "paddings", here) else { throw fail("\(here): needs a pads attribute") }
+        let value: Float
+        do { value = try n.attributes.float("value", default: 0) } catch let e as GraphError { throw fail("\(here): \(e.message)") }
+        let base = (n.name.isEmpty ? g.name(of: n.outputs[0]) : n.name)
+        n.inputs = [n.inputs[0], constantInput(n, "pads", pads), floatScalarInput(base + "_value", value)]
+        for key in ["pads", "paddings", "value"] { n.attributes[key] = nil }
+    }
+
+    /// GroupNormalization before opset 21: per-group scale and bias → per channel.
+    mutating func perChannelGroupParameters(_ n: inout Node, _ here: String) throws {
+        guard let groups = try int(n, "num_groups", here), groups > 0 else { throw fail("\(here): needs a positive num_groups") }
+        guard let x = n.input(0), let t = knownType(x), t.rank >= 2, let c = t.shape[1].value, c % groups == 0 else {
+            throw fail("\(here): GroupNormalization before opset 21 has per-group scale and bias; Gannet needs X's channel count (divisible by num_groups), which the model does not declare")
+        }
+        for k in 1...2 {
+            guard let p = n.input(k) else { continue }
+            let base = freshName(g.name(of: p) + "_per_channel")
+            let out = g.addValue(base, TensorType(.float32, [.fixed(c)]))
+            ids[base] = out
+            let uName = freshName(base + "_unsqueezed"), eName = freshName(base + "_expanded")
+            let u = g.addValue(uName), e = g.addValue(eName)
+            ids[uName] = u
+            ids[eName] = e
+            g.nodes.append(Node(.unsqueeze, name: base + "_unsqueeze", inputs: [p, constantInput(base + "_axes", [1])], outputs: [u]))
+            g.nodes.append(Node(.expand, name: base + "_expand", inputs: [u, constantInput(base + "_shape", [groups, c / groups])], outputs: [e]))
+            g.nodes.append(Node(.reshape, name: base + "_reshape", inputs: [e, constantInput(base + "_target", [c])], outputs: [out]))
+            n.inputs[k] = out
+        }
     }
 
     /// Softmax/LogSoftmax before opset 13: the input is coerced to 2-D at `axis` (default 1).

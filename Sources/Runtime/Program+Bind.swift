@@ -106,6 +106,15 @@ extension Program {
         case let .roundToHalf(count):
             let xp = fin(0)
             return { HalfPrecision.roundToHalf(xp, out, count: count, pool: pool) }
+        case let .normalize(plan):
+            let xp = fin(0), sc = fin(1)
+            let bias = x.count > 2 ? x[2].map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) } : nil
+            let mean = y.count > 1 ? y[1].assumingMemoryBound(to: Float.self) : nil
+            let inv = y.count > 2 ? y[2].assumingMemoryBound(to: Float.self) : nil
+            return { Normalize.run(plan, xp, scale: sc, bias: bias, out, mean: mean, invStd: inv, pool: pool) }
+        case let .resample(plan):
+            let xp = fin(0)
+            return { Resample.run(plan, xp, out, pool: pool) }
         case let .sign(count):
             let xp = fin(0)
             return { Grad.sign(xp, out, count: count, pool: pool) }

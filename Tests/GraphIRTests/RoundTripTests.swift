@@ -28,6 +28,8 @@ final class RoundTripTests: XCTestCase {
         let flags = g.addInitializer("flags", Tensor(shape: [2, 1], int64s: [1, 0], dtype: .bool))
         let empty = g.addInitializer("empty", Tensor(shape: [0], floats: []))
         let one = g.addInitializer("one", Tensor(shape: [], floats: [1]))
+        let c3 = g.addInitializer("c3", Tensor(shape: [3], floats: [1, 2, 3]))
+        let scales = g.addInitializer("scales", Tensor(shape: [2], floats: [2, 0.5]))
         _ = (special, bigSpecial, bigInts, i32, flags, empty)
         let f32 = { (dims: [Dim]) in TensorType(.float32, dims) }
 
@@ -106,8 +108,15 @@ final class RoundTripTests: XCTestCase {
         }
         let lrn = g.add(.lrn, x, output: "lrn", attributes: ["size": .int(3), "alpha": .float(1e-3), "beta": .float(0.5), "bias": .float(2)])
         let gmp = g.add(.globalMaxPool, x, output: "gmp")
+        let inorm = g.add(.instanceNormalization, x, c3, c3, output: "inorm", attributes: ["epsilon": .float(1e-3)])
+        let gnorm = g.add(.groupNormalization, inorm, c3, c3, output: "gnorm", attributes: ["num_groups": .int(3)])
+        let lnorm = g.addNode(.layerNormalization, [gnorm, one, nil], outputs: ["lnorm", "lnorm.mean", "lnorm.inv"],
+                              attributes: ["axis": .int(-1), "stash_type": .int(1)])
+        let rz = g.addNode(.resize, [lnorm[0], nil, scales, nil], outputs: ["resize"], attributes: [
+            "mode": .string("linear"), "axes": .ints([2, 3]), "coordinate_transformation_mode": .string("align_corners")])[0]
+        let pd = g.addNode(.pad, [rz, shape, one, idx], outputs: ["pad"], attributes: ["mode": .string("reflect")])[0]
         g.outputs = [r, fl, tr, cc, ga, sq, sl, ex, rm, rs, k1, k2, k3, k4, k5, k6, sm, lsm, mp[0], mp[1], ap, gap, ar,
-                     shp, sz, cst, lrn, gmp] + reds
+                     shp, sz, cst, lrn, gmp, lnorm[1], lnorm[2], pd] + reds
         return g
     }
 

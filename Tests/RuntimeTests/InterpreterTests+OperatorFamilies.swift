@@ -18,7 +18,8 @@ extension InterpreterTests {
     func testEveryOpIsInExactlyOneFamily() {
         let families: [OperatorFamily.Type] = [UnaryOps.self, BinaryOps.self, GemmOps.self, ConvOps.self, PoolingOps.self,
                                                NormalizationOps.self, ReductionOps.self, ShapeOps.self, DataMovementOps.self, FusedOps.self,
-                                               CollectiveOps.self, ShapeOfOps.self, CastOps.self, LRNOps.self]
+                                               CollectiveOps.self, ShapeOfOps.self, CastOps.self, LRNOps.self,
+                                               StatisticNormalizationOps.self, ResamplingOps.self]
         var seen: [Op: Int] = [:]
         for f in families { for op in f.ops { seen[op, default: 0] += 1 } }
         for op in Op.allCases {

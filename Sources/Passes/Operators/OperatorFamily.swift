@@ -98,6 +98,8 @@ extension Op {
         case .shape, .size: return ShapeOfOps.self
         case .cast: return CastOps.self
         case .lrn: return LRNOps.self
+        case .instanceNormalization, .layerNormalization, .groupNormalization: return StatisticNormalizationOps.self
+        case .resize, .pad: return ResamplingOps.self
         }
     }
 

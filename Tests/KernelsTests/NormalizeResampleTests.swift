@@ -1,0 +1,107 @@
+// NormalizeResampleTests: the Normalize kernel (Instance/Layer/Group normalisation) and the
+// Resample kernel (Resize, Pad) — fast kernels against their scalar references over odd sizes
+// and thread counts, and the references against values computed by hand or independently.
+
+import XCTest
+import TestSupport
+import Kernels
+
+final class NormalizeResampleTests: XCTestCase {
+    func normalize(_ p: Normalize.Plan, _ x: [Float], _ scale: [Float], _ bias: [Float]?, pool: ThreadPool?) -> ([Float], [Float], [Float]) {
+        var y = [Float](repeating: .nan, count: x.count)
+        var mean = [Float](repeating: .nan, count: p.rows), inv = [Float](repeating: .nan, count: p.rows)
+        let b = bias ?? []
+        x.withUnsafeBufferPointer { xp in scale.withUnsafeBufferPointer { sp in b.withUnsafeBufferPointer { bp in
+            let bias = bias == nil ? nil : bp.baseAddress
+            if let pool {
+                Normalize.run(p, xp.baseAddress!, scale: sp.baseAddress!, bias: bias, &y, mean: &mean, invStd: &inv, pool: pool)
+            } else {
+                Normalize.reference(p, xp.baseAddress!, scale: sp.baseAddress!, bias: bias, &y, mean: &mean, invStd: &inv)
+            }
+        } } }
+        return (y, mean, inv)
+    }
+
+    func testNormalizeMatchesReferenceOnOddSizes() {
+        var g = SeededRandom(seed: 1401)
+        for t in 0..<150 {
+            let groups = g.int(1, 5), per = g.int(1, 4), spatial = g.int(1, 37)
+            let rows = groups * g.int(1, 3)
+            let p = Normalize.Plan(rows: rows, inner: per * spatial, groups: groups, spatial: spatial, epsilon: t % 2 == 0 ? 1e-5 : 0.3)
+            let x = randomFloats(rows * per * spatial, seed: UInt64(t), range: -2...3)
+            let scale = randomFloats(p.affineCount, seed: UInt64(t) + 1000, range: 0.5...2)
+            let bias = t % 3 == 0 ? nil : randomFloats(p.affineCount, seed: UInt64(t) + 2000)
+            let want = normalize(p, x, scale, bias, pool: nil)
+            let one = normalize(p, x, scale, bias, pool: .serial)
+            KCheck.bitwise(normalize(p, x, scale, bias, pool: KCheck.pool2).0, one.0, "normalize threads")
+            KCheck.near(one.0, want.0, rel: 2e-5, abs: 2e-5, "normalize \(p)")
+            KCheck.near(one.1, want.1, rel: 2e-5, abs: 2e-6, "mean \(p)")
+            KCheck.near(one.2, want.2, rel: 2e-5, abs: 2e-6, "invStd \(p)")
+        }
+    }
+
+    /// The reference against the definition: each (row, affine index) by hand.
+    func testNormalizeKnownValues() {
+        // 2 groups of (2 channels × 2 spatial): GroupNorm N=1, C=4, S=2.
+        let x: [Float] = [1, 3, 5, 7, 0, 0, 2, -2]
+        let p = Normalize.Plan(rows: 2, inner: 4, groups: 2, spatial: 2, epsilon: 0)
+        let (y, mean, inv) = normalize(p, x, [1, 2, 3, 4], [0, 0, 1, 1], pool: nil)
+        // Row 0: mean 4, var 5 → x̂ = (−3, −1, 1, 3)/√5; channel scales 1, 1, 2, 2.
+        let r5 = Float(5).squareRoot()
+        let r2 = Float(2).squareRoot()
+        KCheck.near(mean, [4, 0], "mean")
+        KCheck.near(inv, [1 / r5, 1 / r2], "invStd")
+        KCheck.near(y, [-3 / r5, -1 / r5, 2 / r5, 6 / r5, 1, 1, 8 / r2 + 1, -8 / r2 + 1], "group values")
+    }
+
+    func resample(_ p: Resample.Plan, _ x: [Float], pool: ThreadPool?) -> [Float] {
+        var y = [Float](repeating: .nan, count: p.outShape.reduce(1, *))
+        x.withUnsafeBufferPointer { xp in
+            if let pool { Resample.run(p, xp.baseAddress!, &y, pool: pool) } else { Resample.reference(p, xp.baseAddress!, &y) }
+        }
+        return y
+    }
+
+    /// Random taps over ranks 1–4: gathers, blends and outside elements.
+    func testResampleMatchesReferenceOnOddSizes() {
+        var g = SeededRandom(seed: 1402)
+        for t in 0..<200 {
+            let r = g.int(1, 4)
+            let inShape = (0..<r).map { _ in g.int(1, 7) }
+            let outShape = (0..<r).map { _ in g.int(1, 9) }
+            let axes = (0..<r).map { a -> Resample.Axis in
+                let n = inShape[a]
+                let blend = g.bool()
+                var i0 = [Int32](), i1 = [Int32](), w1 = [Float]()
+                for _ in 0..<outShape[a] {
+                    let outside = t % 4 == 0 && g.int(0, 9) == 0
+                    i0.append(outside ? -1 : Int32(g.int(0, n - 1)))
+                    i1.append(Int32(g.int(0, n - 1)))
+                    w1.append(blend ? Float(g.int(0, 8)) / 8 : 0)
+                }
+                return Resample.Axis(i0: i0, i1: i1, w1: w1)
+            }
+            let p = Resample.Plan(inShape: inShape, outShape: outShape, axes: axes, outside: t % 4 == 0 ? 2.5 : 0)
+            let x = randomFloats(inShape.reduce(1, *), seed: UInt64(t), range: -3...3)
+            let want = resample(p, x, pool: nil)
+            let one = resample(p, x, pool: .serial)
+            KCheck.bitwise(resample(p, x, pool: KCheck.pool2), one, "resample threads")
+            KCheck.near(one, want, rel: 1e-6, abs: 1e-6, "resample \(p)")
+        }
+    }
+
+    /// Bilinear 2×2 → 3×3 (align-corners taps) and a reflect pad, by hand.
+    func testResampleKnownValues() {
+        let half = Resample.Axis(i0: [0, 0, 1], i1: [0, 1, 1], w1: [0, 0.5, 0])
+        let p = Resample.Plan(inShape: [2, 2], outShape: [3, 3], axes: [half, half])
+        KCheck.near(resample(p, [0, 2, 4, 6], pool: nil), [0, 1, 2, 2, 3, 4, 4, 5, 6], "bilinear")
+        KCheck.near(resample(p, [0, 2, 4, 6], pool: .serial), [0, 1, 2, 2, 3, 4, 4, 5, 6], "bilinear fast")
+        // Reflect pad of [1, 2, 3] by 2 each side: 3 2 1 2 3 2 1; constant pad (−1 taps) of 9.
+        let reflect = Resample.Plan(inShape: [3], outShape: [7], axes: [Resample.Axis(nearest: [2, 1, 0, 1, 2, 1, 0])])
+        KCheck.bitwise(resample(reflect, [1, 2, 3], pool: .serial), [3, 2, 1, 2, 3, 2, 1], "reflect")
+        let constant = Resample.Plan(inShape: [1, 2], outShape: [2, 3], axes: [Resample.Axis(nearest: [0, -1]), Resample.Axis(nearest: [-1, 0, 1])],
+                                     outside: 9)
+        KCheck.bitwise(resample(constant, [4, 5], pool: .serial), [9, 4, 5, 9, 9, 9], "constant")
+        KCheck.bitwise(resample(constant, [4, 5], pool: nil), [9, 4, 5, 9, 9, 9], "constant reference")
+    }
+}
