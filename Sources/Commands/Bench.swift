@@ -186,11 +186,6 @@ extension Bench {
                            ("d_speedup", d1 / fields[0].1), ("g_speedup", g1 / fields[1].1),
                            ("parallel_loops", Double(st.parallelLoops)), ("serial_loops", Double(st.serialLoops)),
                            ("saved_ms", Double(st.savedNanoseconds) / 1e6), ("waited_ms", Double(st.waitedNanoseconds) / 1e6)]
-                // Runs each step program's RunChooser kept on the caller alone, of all its runs.
-                for (name, step) in [("d", runners[0].d), ("g", runners[0].g)] {
-                    let c = step.program.chooser
-                    fields += [("\(name)_serial_runs", Double(c.serialRuns)), ("\(name)_runs", Double(c.serialRuns + c.parallelRuns))]
-                }
             }
             // The trainer's per-step NaN/Inf check (NonFiniteGuard), as a share of the steps.
             let steps = runners[0].steps

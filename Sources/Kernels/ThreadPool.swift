@@ -19,8 +19,7 @@
 // other threads hold are done for about twice its own mean chunk time, then sleeps until the
 // last one finishes (a worker preempted inside its chunk then gets the caller's core).
 // A `Governor` runs loops on the caller alone for a while when, over a window, the caller
-// waited longer for the workers' chunks than those chunks would have taken it; a `RunChooser`
-// (ThreadPool+RunChooser.swift) does the same for whole repeated runs, by timing both modes.
+// waited longer for the workers' chunks than those chunks would have taken it.
 // Serial and parallel runs compute the same bits (chunks write disjoint outputs).
 //
 // Why (a 2-core VM): with equal static chunks and spin-waiting, a D step of mnist_gan ran
@@ -68,8 +67,6 @@ public final class ThreadPool: @unchecked Sendable {
         var job: ((Range<Int>) -> Void)?
         var n = 0
         var inLoop = false
-        /// Caller-side: loops run on the caller alone (set by `run(choosingWith:)`).
-        var forcedSerial = false
         /// Caller-side only.
         var governor = Governor()
 
@@ -194,13 +191,6 @@ public final class ThreadPool: @unchecked Sendable {
     /// What the pool did since it started (read it from the thread that issues the loops).
     public var stats: Stats { state.governor.stats }
 
-    /// Whether loops issued now run on the caller alone (set by `run(choosingWith:)`; read and
-    /// written only by the thread that issues the loops).
-    public internal(set) var forcedSerial: Bool {
-        get { state.forcedSerial }
-        set { state.forcedSerial = newValue }
-    }
-
     /// A pool that runs everything on the calling thread.
     public static let serial = ThreadPool(threads: 1)
 
@@ -232,7 +222,7 @@ public final class ThreadPool: @unchecked Sendable {
         if n <= 0 { return }
         let count = min(max(1, chunks ?? defaultChunks(n)), n, ThreadPool.maxChunks)
         let s = state
-        if threads == 1 || count == 1 || s.inLoop || s.forcedSerial {
+        if threads == 1 || count == 1 || s.inLoop {
             body(0..<n)
             return
         }

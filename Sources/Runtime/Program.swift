@@ -63,14 +63,9 @@ public final class Program {
         address(l!).assumingMemoryBound(to: Float.self)
     }
 
-    /// Decides run by run whether this program's loops use the pool's workers (see `RunChooser`).
-    public let chooser = RunChooser()
-
-    /// Runs every instruction in order over the arena (inputs must have been written); its
-    /// loops share the pool's workers or run on the caller alone, as `chooser` finds faster
-    /// (the same bits either way).
+    /// Runs every instruction in order over the arena (inputs must have been written).
     public func run() throws {
-        try pool.run(choosingWith: chooser) { for t in thunks { try t() } }
+        for t in thunks { try t() }
     }
 
     /// Runs every instruction, returning each one's wall time in milliseconds.
