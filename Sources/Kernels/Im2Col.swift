@@ -1,7 +1,9 @@
 // Im2Col: the data rearrangements behind GEMM-based convolution.
 //
 // im2col: col[(c, kh, kw), j·P + oh·outW + ow] = x[n0 + j, channel0 + c, ih, iw] with
-// ih = oh·sH − padTop + kh·dH, iw = ow·sW − padLeft + kw·dW, and 0 outside the input.
+// ih = oh·sH − padTop + kh·dH, iw = ow·sW − padLeft + kw·dW, and 0 outside the input
+// (`reference` is the scalar definition). Large output rows are filled row by row; small
+// output planes (weight gradients) through a zero-padded copy of each input plane.
 // col2imPlane: the adjoint for one output plane, summing taps in a fixed (kh, kw, ih, iw) order.
 
 public enum Im2Col {
@@ -29,7 +31,108 @@ public enum Im2Col {
     }
 
     /// Fills col rows (channels·kH·kW of them, row stride `ldcol`) for images n0..<n0+count.
+    /// Small output planes with unit stride along W (weight gradients: a 4×4 output from a 7×7
+    /// dilated window) go plane by plane through a zero-padded copy (`im2colPadded`); the result
+    /// is the same either way (pure copies).
     public static func im2col(_ s: Conv2DShape, x: UnsafePointer<Float>, n0: Int, count: Int, channel0: Int,
+                              channels: Int, col: UnsafeMutablePointer<Float>, ldcol: Int, pool: ThreadPool) {
+        if usesPaddedPlanes(s) {
+            im2colPadded(s, x: x, n0: n0, count: count, channel0: channel0, channels: channels, col: col, ldcol: ldcol, pool: pool)
+        } else {
+            im2colRows(s, x: x, n0: n0, count: count, channel0: channel0, channels: channels, col: col, ldcol: ldcol, pool: pool)
+        }
+    }
+
+    /// Whether `im2col` goes through padded planes: output rows of at most 16 floats (the row
+    /// path then spends its time on per-row bounds logic), unit stride along W, and a padded
+    /// plane of at most 64 Ki floats.
+    static func usesPaddedPlanes(_ s: Conv2DShape) -> Bool {
+        !Baseline.im2colRows && s.strideW == 1 && s.outWidth <= 16 && s.kernelH * s.kernelW >= 4
+            && paddedHeight(s) * paddedWidth(s) <= 65536
+    }
+
+    /// Rows and columns of the padded plane: every input row/column a window reaches.
+    static func paddedHeight(_ s: Conv2DShape) -> Int { (s.outHeight - 1) * s.strideH + (s.kernelH - 1) * s.dilationH + 1 }
+    static func paddedWidth(_ s: Conv2DShape) -> Int { (s.outWidth - 1) * s.strideW + (s.kernelW - 1) * s.dilationW + 1 }
+
+    /// Copies `count` (≤ 16) floats with one vector move when the count is 4, 8 or 16.
+    @inline(__always)
+    static func copySmall(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
+        let d = UnsafeMutableRawPointer(dst), sp = UnsafeRawPointer(src)
+        switch count {
+        case 4: d.storeBytes(of: sp.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+        case 8: d.storeBytes(of: sp.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+        case 16: d.storeBytes(of: sp.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+        default: for i in 0..<count { dst[i] = src[i] }
+        }
+    }
+
+    /// `im2col` for `usesPaddedPlanes` shapes: each (image, channel) plane is copied once into a
+    /// zero-padded per-thread buffer covering every position a window reaches, then each of its
+    /// kH·kW col rows is outH straight copies of outW floats (no bounds tests). Threads split
+    /// the planes.
+    static func im2colPadded(_ s: Conv2DShape, x: UnsafePointer<Float>, n0: Int, count: Int, channel0: Int,
+                             channels: Int, col: UnsafeMutablePointer<Float>, ldcol: Int, pool: ThreadPool) {
+        let khw = s.kernelH * s.kernelW
+        let p = s.outHeight * s.outWidth
+        let pin = s.inHeight * s.inWidth
+        let ph = paddedHeight(s), pw = paddedWidth(s)
+        // The input rows/columns that land inside the padded plane.
+        let ihHi = min(s.inHeight, ph - s.padTop), iwHi = min(s.inWidth, pw - s.padLeft)
+        let rowLo = max(0, -s.padTop), colLo = max(0, -s.padLeft)
+        let body: (Range<Int>) -> Void = { r in
+            let buf = Gemm.threadBuffer(ph * pw + 16)
+            for item in r {
+                let j = item / channels, c = item % channels
+                let src = x + ((n0 + j) * s.inChannels + channel0 + c) * pin
+                zero(buf, ph * pw)
+                if rowLo < ihHi && colLo < iwHi {
+                    for ih in rowLo..<ihHi {
+                        copy(buf + (ih + s.padTop) * pw + colLo + s.padLeft, src + ih * s.inWidth + colLo, iwHi - colLo)
+                    }
+                }
+                for kh in 0..<s.kernelH {
+                    for kw in 0..<s.kernelW {
+                        var dst = col + (c * khw + kh * s.kernelW + kw) * ldcol + j * p
+                        var from = UnsafePointer(buf) + kh * s.dilationH * pw + kw * s.dilationW
+                        for _ in 0..<s.outHeight {
+                            copySmall(dst, from, s.outWidth)
+                            dst += s.outWidth
+                            from += s.strideH * pw
+                        }
+                    }
+                }
+            }
+        }
+        let planes = count * channels
+        if planes * khw * p < 32768 { body(0..<planes) } else { pool.parallelFor(planes, body) }
+    }
+
+    /// Scalar reference of `im2col` (same contract), for tests.
+    public static func reference(_ s: Conv2DShape, x: UnsafePointer<Float>, n0: Int, count: Int, channel0: Int,
+                                 channels: Int, col: UnsafeMutablePointer<Float>, ldcol: Int) {
+        let khw = s.kernelH * s.kernelW, p = s.outHeight * s.outWidth
+        for c in 0..<channels {
+            for kh in 0..<s.kernelH {
+                for kw in 0..<s.kernelW {
+                    for j in 0..<count {
+                        for oh in 0..<s.outHeight {
+                            for ow in 0..<s.outWidth {
+                                let ih = oh * s.strideH - s.padTop + kh * s.dilationH
+                                let iw = ow * s.strideW - s.padLeft + kw * s.dilationW
+                                let inside = ih >= 0 && ih < s.inHeight && iw >= 0 && iw < s.inWidth
+                                col[(c * khw + kh * s.kernelW + kw) * ldcol + j * p + oh * s.outWidth + ow] =
+                                    inside ? x[(((n0 + j) * s.inChannels + channel0 + c) * s.inHeight + ih) * s.inWidth + iw] : 0
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `im2col` row by row (each col row filled for every image, with the bounds worked out per row).
+    static func im2colRows(_ s: Conv2DShape, x: UnsafePointer<Float>, n0: Int, count: Int, channel0: Int,
                               channels: Int, col: UnsafeMutablePointer<Float>, ldcol: Int, pool: ThreadPool) {
         let khw = s.kernelH * s.kernelW
         let rows = channels * khw

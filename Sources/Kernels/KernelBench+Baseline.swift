@@ -1,0 +1,19 @@
+// KernelBench+Baseline: switches that put a kernel back on its previous algorithm, for
+// interleaved before/after measurements in one build (Tools/bench/ab_step.sh).
+//
+// Contract: `GANNET_BASELINE` (environment, read once per process) is a comma-separated list
+// of names; a kernel whose name is listed runs the algorithm it replaced. Unset (the normal
+// case) every kernel runs its current algorithm. Both algorithms compute the same results
+// within each kernel's own contract (the tests cover both), so the switch changes speed only.
+import Foundation
+
+public enum Baseline {
+    /// The names listed in `GANNET_BASELINE`.
+    public static let names: Set<String> = {
+        guard let v = ProcessInfo.processInfo.environment["GANNET_BASELINE"] else { return [] }
+        return Set(v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+    }()
+
+    /// `im2col` for small output planes row by row instead of through padded planes.
+    public static let im2colRows = names.contains("im2col")
+}
