@@ -275,7 +275,8 @@ final class InferShapesTests: XCTestCase {
         assertError(inferError(.reduceSum, [x, .ints([1, -3])]), "(ReduceSum)", "repeat")
         for op in [Op.reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd] {
             XCTAssertEqual(shape(op, [x, .ints([1, -1])]), "f32[N,1,4,1]", op.rawValue)
-            XCTAssertEqual(shape(op, [x], ["axes": ints([2]), "keepdims": .int(0)]), "f32[N,3,5]", op.rawValue)
+            XCTAssertEqual(shape(op, [x, .ints([2])], ["keepdims": .int(0)]), "f32[N,3,5]", op.rawValue)
+            assertError(inferError(op, [x], ["axes": ints([2])]), "(\(op.rawValue))", "unknown attribute 'axes'")
             XCTAssertEqual(shape(op, [x], ["keepdims": .int(0)]), "f32[]", op.rawValue)
             assertError(inferError(op, [x, .ints([7])]), "(\(op.rawValue))", "axis 7 is out of range for rank 4")
         }
