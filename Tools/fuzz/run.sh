@@ -3,7 +3,9 @@
 #
 # Usage: Tools/fuzz/run.sh TARGET|all [SECONDS]      TARGET: onnx ir spec checkpoint idx png
 #        SECONDS defaults to $FUZZ_SECONDS, else 60 (per target).
+#        SECONDS 0: no time limit (end with -runs=N in FUZZ_ARGS, or on the first crash).
 # Env:   FUZZ_ARGS  extra libFuzzer flags (e.g. "-runs=1000000" or "-seed=1").
+#        FUZZ_LOG   where the full libFuzzer log goes (default .build-fuzz/logs/TARGET.log).
 # The product fuzz-TARGET is built with `swift build -c release --sanitize=fuzzer
 # --sanitize=address` into .build-fuzz (GANNET_FUZZ=1 adds the fuzz products to Package.swift;
 # ordinary builds never see them). The run mutates a working copy of the committed seed
@@ -40,7 +42,7 @@ case "$target" in
 esac
 export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-log=".build-fuzz/logs/$target.log"
+log="${FUZZ_LOG:-.build-fuzz/logs/$target.log}"
 mkdir -p "$(dirname "$log")"
 set +e
 # shellcheck disable=SC2086
