@@ -278,10 +278,14 @@ extension GanTrainTests {
         // Each process seeds Swift's hashing differently, so dictionary order differs between
         // them; the checkpoint's buffer order and JSON keys must not follow it.
         let spec = try writeSpec(output: "{frames: false, video: false, tensorboard: false}")
+        // The same --out both times (the header records the run directory's spec copy), the
+        // first run moved aside in between.
+        let dir = root + "/run"
         var files: [Data] = []
         for name in ["first", "second"] {
-            let r = try runTool("gan-train", [spec, "--out", root + "/" + name, "--max-steps", "3", "--quiet", "--threads", "1"])
+            let r = try runTool("gan-train", [spec, "--out", dir, "--max-steps", "3", "--quiet", "--threads", "1"])
             XCTAssertEqual(r.status, 0, r.stderr)
+            try FileManager.default.moveItem(atPath: dir, toPath: root + "/" + name)
             files.append(try bytes(root + "/" + name + "/checkpoint.gck"))
         }
         XCTAssertEqual(files[0].count, files[1].count)

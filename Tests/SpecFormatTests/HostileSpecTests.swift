@@ -89,7 +89,7 @@ final class HostileSpecTests: XCTestCase {
         let yaml = variant("- reshape: [-1, 6272]\n      - linear: 1024", "- reshape: [-1, 6272]\n      - linear: 262144")
         func maxRSSKiB() -> Int {
             var u = rusage()
-            getrusage(RUSAGE_SELF, &u)
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
             return u.ru_maxrss
         }
         let before = maxRSSKiB()
