@@ -54,6 +54,13 @@ public enum IDX {
         guard let total = checkedProduct(dims) else {
             throw DataError("\(path): IDX dimensions \(dims) are too large")
         }
+        // A plain file's size settles the data length before anything is allocated or read.
+        if let left = reader.remainingPlainBytes(), left != total {
+            let shape = dims.map(String.init).joined(separator: "×")
+            throw DataError(left < total
+                ? "\(path): truncated: dimensions \(shape) need \(total) data bytes, the file has \(left)"
+                : "\(path): data is longer than dimensions \(shape) say (\(total) bytes)")
+        }
         var bytes: [UInt8] = []
         let got = try reader.read(total, appendingTo: &bytes)
         guard got == total else {

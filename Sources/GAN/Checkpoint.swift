@@ -4,7 +4,8 @@
 // statistics) and counter (optimizer steps), the trainer's counters, the spec path and, from
 // format version 2, the run's configuration (spec text, its hash, command-line overrides:
 // RunConfig). The file is `GANNETCK` + u32 header length + JSON header + raw little-endian
-// floats in header order; the header carries the format version and (version 2) zlib's CRC-32
+// floats in header order (buffers sorted by name, JSON keys sorted, so two processes that reach
+// the same state write the same bytes; a reader takes any order); the header carries the format version and (version 2) zlib's CRC-32
 // of each buffer's bytes. It is written to a temporary file and renamed (AtomicFile), so an
 // interrupted write leaves the previous checkpoint intact, and a store holding a non-finite
 // value is never written. Loading validates the version, sizes, checksums, finiteness and
@@ -62,15 +63,20 @@ public enum Checkpoint {
         if let bad = NonFiniteGuard.firstNonFinite(in: store) {
             throw CheckpointError(message: "\(path): not written: state '\(bad.name)' holds \(bad.count) non-finite values")
         }
+        // Sorted by name (the store's order follows the order its builders met dictionary keys,
+        // which differs between processes) and JSON keys sorted: equal states, equal bytes.
+        let entries = store.entries.sorted { $0.name < $1.name }
         let header = Header(spec: spec, seed: seed, threads: threads, counters: counters,
-                            buffers: store.entries.map { .init(name: $0.name, shape: $0.shape, crc32: crc32($0.pointer, count: $0.count)) },
+                            buffers: entries.map { .init(name: $0.name, shape: $0.shape, crc32: crc32($0.pointer, count: $0.count)) },
                             optimizerCounters: Dictionary(uniqueKeysWithValues: store.counters), run: run)
-        let json = try JSONEncoder().encode(header)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = try encoder.encode(header)
         var data = Data(magic)
         var n = UInt32(json.count).littleEndian
         data.append(Data(bytes: &n, count: 4))
         data.append(json)
-        for e in store.entries { data.append(Data(bytes: e.pointer, count: e.count * 4)) }
+        for e in entries { data.append(Data(bytes: e.pointer, count: e.count * 4)) }
         // A temporary file renamed over the old checkpoint: readers see the old or the new one.
         do { try AtomicFile.write([UInt8](data), to: path) }
         catch let e as AtomicFile.WriteError { throw CheckpointError(message: "\(e.description) (checkpoint)") }

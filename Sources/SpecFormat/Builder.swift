@@ -21,7 +21,10 @@
 // shape-checked, and only then are its parameters drawn; every parameter and every value is
 // checked with `Limits` (per tensor, with the batch bound to schedule.batch_size, and to
 // output.fixed_samples for generators; parameters and activations against the total), so an
-// absurd size is a SpecError before any allocation. Building is linear in the layer count:
+// absurd size is a SpecError before any allocation. A shape walk (`materialize: false`: the
+// check in `Spec.parse`, `parameterCount`) allocates no parameter at all: parameters stay typed
+// graph inputs instead of initializers, so checking a 24M-parameter spec costs kilobytes, not
+// 96 MB of zeros (the graph is for shapes only; `buildGraph` makes the real one). Building is linear in the layer count:
 // each layer infers only its own nodes and names are looked up in a dictionary.
 
 import GraphIR
@@ -57,9 +60,10 @@ extension Spec {
 
     /// The trainable parameter count of a built graph.
     public static func parameterCount(_ g: Graph) -> Int {
+        // Counted from the types: a shape walk's parameters have no initializer.
         trainableParameters(g).reduce(0) { acc, name in
-            guard let v = g.value(named: name), let t = g.initializers[v] else { return acc }
-            return acc + t.count
+            guard let v = g.value(named: name), let n = g.type(of: v)?.elementCount else { return acc }
+            return acc + n
         }
     }
 }
@@ -76,6 +80,8 @@ struct NetworkBuilder {
     var g: Graph { builder.graph }
     var ctx: SpecContext
     var trainable: [String] = []
+    /// The declared parameters (initializers, or graph inputs in a shape walk).
+    var parameterValues: Set<ValueID> = []
     /// Parameters declared by the current layer, drawn once its shapes check out.
     var pending: [(value: ValueID, scheme: Initializer, role: ParameterRole, shape: [Int], weightShape: [Int]?, name: String)] = []
     var parameterBytes = 0
@@ -137,11 +143,13 @@ struct NetworkBuilder {
     /// (schedule.batch_size; output.fixed_samples for a generator) fits `Limits`, one tensor
     /// and all values together (a lower bound on what a step allocates).
     func checkBatchSizes(_ g: Graph) throws {
+        let parameters = Set(trainable)
         var batches = [("schedule.batch_size", spec.schedule.batchSize)]
         if net.role == .generator { batches.append(("output.fixed_samples", spec.output.fixedSamples)) }
         for (setting, n) in batches {
             var total = parameterBytes
-            for (i, v) in g.values.enumerated() where g.initializers[ValueID(i)] == nil {
+            // Parameters are counted in `parameterBytes` (a shape walk's are inputs, not initializers).
+            for (i, v) in g.values.enumerated() where g.initializers[ValueID(i)] == nil && !parameters.contains(v.name) {
                 guard let t = v.type else { continue }
                 let bound = t.shape.map { $0.value ?? n }
                 let bytes = try Limits.checkTensor(bound, t.dtype, "value '\(v.name)' at \(setting) \(n)")
@@ -189,7 +197,9 @@ struct NetworkBuilder {
         try Limits.checkTotal(parameterBytes, "the parameters of network '\(net.name)'")
         let scheme = override ?? net.initRule.scheme(for: role)
         trainable.append(name)
-        let v = builder.addValue(name, TensorType(.float32, fixed: shape))
+        let type = TensorType(.float32, fixed: shape)
+        let v = materialize ? builder.addValue(name, type) : builder.addInput(name, type)
+        parameterValues.insert(v)
         pending.append((v, scheme, role, shape, weightShape, name))
         return v
     }
@@ -198,12 +208,13 @@ struct NetworkBuilder {
         do { return try Limits.multiply(a, b, "\(what): size") } catch let e as GraphError { throw fail(pos, e.message) }
     }
 
-    /// Draws (or zero-fills) the parameters the current layer declared.
+    /// Draws the parameters the current layer declared (a shape walk leaves them inputs).
     mutating func drawPending() {
-        for p in pending {
-            builder.setInitializer(p.value, materialize
-                ? initialize(p.scheme, role: p.role, shape: p.shape, weightShape: p.weightShape, seed: seed, name: "\(net.name)/\(p.name)")
-                : Tensor(shape: p.shape, repeating: 0))
+        if materialize {
+            for p in pending {
+                builder.setInitializer(p.value, initialize(p.scheme, role: p.role, shape: p.shape, weightShape: p.weightShape,
+                                                           seed: seed, name: "\(net.name)/\(p.name)"))
+            }
         }
         pending = []
     }
@@ -218,7 +229,7 @@ struct NetworkBuilder {
         // Resolve inputs.
         var ins: [ValueID] = []
         for name in l.inputs {
-            guard let v = builder.value(named: name), g.type(of: v) != nil, g.initializers[v] == nil else {
+            guard let v = builder.value(named: name), g.type(of: v) != nil, g.initializers[v] == nil, !parameterValues.contains(v) else {
                 throw fail(pos, "\(what): no value named '\(name)' (inputs and earlier layers' names can be read)")
             }
             ins.append(v)

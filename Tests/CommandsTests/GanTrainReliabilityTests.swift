@@ -8,6 +8,7 @@ import Commands
 import Foundation
 import GAN
 import Media
+import TestSupport
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -222,15 +223,7 @@ extension GanTrainTests {
     // MARK: interrupted runs
 
     /// The gan-train executable next to the test bundle (swift test builds every product).
-    func ganTrainExecutable() throws -> String {
-        var url = Bundle(for: GanTrainTests.self).bundleURL
-        while url.pathComponents.count > 1 {
-            let candidate = url.appendingPathComponent("gan-train").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            url.deleteLastPathComponent()
-        }
-        throw CommandError("gan-train executable not found near \(Bundle(for: GanTrainTests.self).bundleURL.path)")
-    }
+    func ganTrainExecutable() throws -> String { try toolExecutable("gan-train") }
 
     func testKilledRunResumesBitIdenticallyWithoutDuplicateRows() throws {
         let spec = try writeSpec(schedule: "{epochs: 1000, batch_size: 2, image_frequency: 50}", output: "{frames: false, video: false, tensorboard: false}")
@@ -276,6 +269,52 @@ extension GanTrainTests {
         for x in a.tensors { XCTAssertTrue(x.values == resumed[x.name], "state '\(x.name)' differs after kill -9 and resume") }
         XCTAssertEqual(try bytes(straight + "/generator.pb"), try bytes(dir + "/generator.pb"))
         // Every step logged once, the same steps as the uninterrupted run.
+        XCTAssertEqual(try metricSteps(dir), try metricSteps(straight))
+    }
+
+    // MARK: checkpoint bytes and old checkpoints, through the executable
+
+    func testTwoProcessesWriteByteIdenticalCheckpoints() throws {
+        // Each process seeds Swift's hashing differently, so dictionary order differs between
+        // them; the checkpoint's buffer order and JSON keys must not follow it.
+        let spec = try writeSpec(output: "{frames: false, video: false, tensorboard: false}")
+        // The same --out both times (the header records the run directory's spec copy), the
+        // first run moved aside in between.
+        let dir = root + "/run"
+        var files: [Data] = []
+        for name in ["first", "second"] {
+            let r = try runTool("gan-train", [spec, "--out", dir, "--max-steps", "3", "--quiet", "--threads", "1"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            try FileManager.default.moveItem(atPath: dir, toPath: root + "/" + name)
+            files.append(try bytes(root + "/" + name + "/checkpoint.gck"))
+        }
+        XCTAssertEqual(files[0].count, files[1].count)
+        XCTAssertTrue(files[0] == files[1], "two processes wrote different checkpoint bytes for the same run")
+        XCTAssertEqual(try bytes(root + "/first/generator.pb"), try bytes(root + "/second/generator.pb"))
+    }
+
+    func testResumeOfAVersionOneCheckpointThroughTheCommandLine() throws {
+        // A run checkpointed by a Gannet before checksums and run configurations (format
+        // version 1: no CRC-32s, no saved spec or overrides) resumes from the run directory's
+        // spec copy, with a note, and continues exactly as an uninterrupted run.
+        let spec = try writeSpec(output: "{frames: false, video: false, tensorboard: false}")
+        let straight = root + "/straight"
+        try train([spec, "--out", straight, "--epochs", "3", "--log-every", "1"])
+        let dir = root + "/old"
+        try train([spec, "--out", dir, "--epochs", "2", "--log-every", "1"])
+        try CheckpointFile.downgradeToVersion1(dir + "/checkpoint.gck")
+        XCTAssertEqual(try Checkpoint.read(dir + "/checkpoint.gck").version, 1)
+
+        let r = try runTool("gan-train", ["--resume", dir, "--epochs", "3", "--log-every", "1", "--threads", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("note: the checkpoint (format version 1) does not record its spec and overrides; resuming with \(dir)/spec.yaml unchecked"), r.stderr)
+        let a = try Checkpoint.read(straight + "/checkpoint.gck"), b = try Checkpoint.read(dir + "/checkpoint.gck")
+        XCTAssertEqual(b.version, Checkpoint.formatVersion, "the resumed run writes the current format")
+        XCTAssertNotNil(b.run)
+        XCTAssertEqual(b.counters, a.counters)
+        XCTAssertEqual(b.counters.iteration, 10)
+        XCTAssertEqual(a.tensors.map(\.name), b.tensors.map(\.name))
+        for (x, y) in zip(a.tensors, b.tensors) { XCTAssertTrue(x.values == y.values, "state '\(x.name)' differs after resuming a version-1 checkpoint") }
         XCTAssertEqual(try metricSteps(dir), try metricSteps(straight))
     }
 }

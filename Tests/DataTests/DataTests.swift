@@ -75,6 +75,14 @@ final class IDXTests: XCTestCase {
         bytes = [0, 0, 8, 3, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0xFF, 0xFF, 0, 0, 0xFF, 0xFF, 1, 2, 3]
         try writeRaw(bytes, "\(dir)/huge", false)
         assertError(try IDX.read("\(dir)/huge"), contains: ["\(dir)/huge"])
+        // Dims that claim a terabyte over 3 data bytes: a plain file's size settles it before
+        // anything is read; a gzipped one is read to its end. The same message either way.
+        bytes = [0, 0, 8, 3, 0, 0x0F, 0x42, 0x40, 0, 0, 0x03, 0xE8, 0, 0, 0x03, 0xE8, 1, 2, 3]
+        for gz in [false, true] {
+            let t = "\(dir)/tera\(gz)"
+            try writeRaw(bytes, t, gz)
+            assertError(try IDX.read(t), contains: ["\(t): truncated: dimensions 1000000×1000×1000 need 1000000000000 data bytes, the file has 3"])
+        }
         // Truncated header.
         try writeRaw([0, 0, 8, 3, 0, 0], "\(dir)/hdr", false)
         assertError(try IDX.read("\(dir)/hdr"), contains: ["\(dir)/hdr", "header"])

@@ -8,6 +8,7 @@ import GAN
 import GraphIR
 import Runtime
 import SpecFormat
+import TestSupport
 import XCTest
 
 final class CheckpointIntegrityTests: XCTestCase {
@@ -31,21 +32,9 @@ final class CheckpointIntegrityTests: XCTestCase {
     }
 
     /// The file split into its JSON header (as a mutable object) and payload.
-    func parts() throws -> (header: [String: Any], payload: [UInt8]) {
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        let n = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
-        let header = try JSONSerialization.jsonObject(with: Data(bytes[12..<(12 + n)])) as! [String: Any]
-        return (header, Array(bytes[(12 + n)...]))
-    }
+    func parts() throws -> (header: [String: Any], payload: [UInt8]) { try CheckpointFile.parts(path) }
 
-    func assemble(_ header: [String: Any], _ payload: [UInt8]) throws {
-        let json = try JSONSerialization.data(withJSONObject: header)
-        var out = Array("GANNETCK".utf8)
-        withUnsafeBytes(of: UInt32(json.count).littleEndian) { out += $0 }
-        out += json
-        out += payload
-        try Data(out).write(to: URL(fileURLWithPath: path))
-    }
+    func assemble(_ header: [String: Any], _ payload: [UInt8]) throws { try CheckpointFile.assemble(header, payload, to: path) }
 
     /// Edits the header, keeping the payload.
     func editHeader(_ edit: (inout [String: Any]) -> Void) throws {
@@ -75,17 +64,47 @@ final class CheckpointIntegrityTests: XCTestCase {
         // Written before checksums and run configurations: no CRC to check, no RunConfig.
         let t = try trainer()
         try t.saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
-        try editHeader { h in
-            h["version"] = 1
-            h["run"] = nil
-            h["buffers"] = (h["buffers"] as! [[String: Any]]).map { b in var b = b; b["crc32"] = nil; return b }
-        }
+        try CheckpointFile.downgradeToVersion1(path)
         let c = try Checkpoint.read(path)
         XCTAssertEqual(c.version, 1)
         XCTAssertNil(c.run)
         let fresh = try trainer(steps: 0)
         try fresh.restore(c, file: path)
         XCTAssertEqual(fresh.counters, t.counters)
+        for e in t.steps.store.entries { XCTAssertEqual(fresh.steps.store.tensor(e.name)!.floats, t.steps.store.tensor(e.name)!.floats, e.name) }
+    }
+
+    func testBuffersAreWrittenInNameOrderAndAnyOrderStillLoads() throws {
+        // The store's order follows dictionary order (it differs between processes); the file's
+        // is sorted by name, so equal states give equal bytes (GanTrainReliabilityTests checks
+        // two processes).
+        let t = try trainer()
+        try t.saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
+        var (h, p) = try parts()
+        let buffers = h["buffers"] as! [[String: Any]]
+        let names = buffers.map { $0["name"] as! String }
+        XCTAssertEqual(names, names.sorted())
+        XCTAssertEqual(Set(names), Set(t.steps.store.entries.map(\.name)))
+        // Written again from the same state: the same bytes.
+        let first = try Data(contentsOf: URL(fileURLWithPath: path))
+        try t.saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), first)
+        // A file written before the order was fixed (here: reversed) reads and restores the same.
+        var chunks: [[UInt8]] = []
+        var offset = 0
+        for b in buffers {
+            let n = (b["shape"] as! [Int]).reduce(1, *) * 4
+            chunks.append(Array(p[offset..<(offset + n)]))
+            offset += n
+        }
+        XCTAssertEqual(offset, p.count)
+        h["buffers"] = Array(buffers.reversed())
+        p = chunks.reversed().flatMap { $0 }
+        try assemble(h, p)
+        let c = try Checkpoint.read(path)
+        XCTAssertEqual(c.tensors.map(\.name), names.reversed())
+        let fresh = try trainer(steps: 0)
+        try fresh.restore(c, file: path)
         for e in t.steps.store.entries { XCTAssertEqual(fresh.steps.store.tensor(e.name)!.floats, t.steps.store.tensor(e.name)!.floats, e.name) }
     }
 

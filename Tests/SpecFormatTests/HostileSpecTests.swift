@@ -1,6 +1,7 @@
 // HostileSpecTests: the spec crashes and hangs of issue 15 — absurd kernel, padding, widths,
 // batch and sample counts, deeply nested YAML, a 20k-layer network — are each a SpecError
-// naming the file and the setting (or, for the long network, a build in linear time).
+// naming the file and the setting (or, for the long network, a build in linear time); and
+// checking a spec allocates none of its parameters (a legal 6.6 GB layer parses in kilobytes).
 
 import Foundation
 import GraphIR
@@ -78,5 +79,25 @@ final class HostileSpecTests: XCTestCase {
         let g = try spec.buildGraph(network: "discriminator")
         XCTAssertEqual(g.nodes.count, 12 + 20_000)
         XCTAssertEqual(g.type(of: g.outputs[0])?.description, "f32[N]")
+    }
+
+    func testCheckingASpecAllocatesNoParameters() throws {
+        // A legal but huge discriminator layer: 6272 × 262144 floats = 6.6 GB, under the 8 GiB
+        // per-tensor ceiling. Spec.parse shape-walks every network; it used to zero-fill every
+        // parameter (the spec fuzz target spent most of its time there), now parameters stay
+        // typed inputs and only `buildGraph` allocates.
+        let yaml = variant("- reshape: [-1, 6272]\n      - linear: 1024", "- reshape: [-1, 6272]\n      - linear: 262144")
+        func maxRSSKiB() -> Int {
+            var u = rusage()
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+            return u.ru_maxrss
+        }
+        let before = maxRSSKiB()
+        let spec = try Spec.parse(yaml: yaml, file: "huge.yaml")
+        let count = try spec.parameterCount(network: "discriminator")
+        XCTAssertLessThan(maxRSSKiB() - before, 1 << 20, "checking the spec allocated its parameters")
+        // conv 64·1·4·4+64, BN 2·64, conv 128·64·4·4+128, BN 2·128, linear 6272·262144+262144,
+        // BN 2·262144, linear 262144+1.
+        XCTAssertEqual(count, 64 * 16 + 64 + 128 + 128 * 64 * 16 + 128 + 256 + 6272 * 262_144 + 262_144 + 2 * 262_144 + 262_144 + 1)
     }
 }

@@ -3,13 +3,19 @@
 #
 # Usage: Tools/fuzz/run.sh TARGET|all [SECONDS]      TARGET: onnx ir spec checkpoint idx png
 #        SECONDS defaults to $FUZZ_SECONDS, else 60 (per target).
+#        SECONDS 0: no time limit (end with -runs=N in FUZZ_ARGS, or on the first crash).
 # Env:   FUZZ_ARGS  extra libFuzzer flags (e.g. "-runs=1000000" or "-seed=1").
+#        FUZZ_TIMEOUT  seconds (wall clock) before an input counts as a hang (default 10;
+#                   raise it for a niced campaign on a loaded machine, where a process can
+#                   wait many seconds for a core).
+#        FUZZ_LOG   where the full libFuzzer log goes (default .build-fuzz/logs/TARGET.log).
 # The product fuzz-TARGET is built with `swift build -c release --sanitize=fuzzer
 # --sanitize=address` into .build-fuzz (GANNET_FUZZ=1 adds the fuzz products to Package.swift;
 # ordinary builds never see them). The run mutates a working copy of the committed seed
 # corpus (.build-fuzz/corpus/TARGET, so the repository stays clean), one process (-jobs is not
 # used), SWIFT_BACKTRACE=enable=no so a Swift trap is a libFuzzer crash; crashes, leaks-off
-# ASan reports and inputs running over 10 s are written to .build-fuzz/artifacts/TARGET/.
+# ASan reports and inputs running over $FUZZ_TIMEOUT s (default 10) are written to
+# .build-fuzz/findings/TARGET/ (not .build-fuzz/artifacts/, which SwiftPM empties on every build).
 # Exit status: non-zero when the build fails or any input crashed or hung.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -32,7 +38,8 @@ echo "fuzz: built $product in $(( $(date +%s) - start )) s" >&2
 bin="$(GANNET_FUZZ=1 swift build -c release --sanitize=fuzzer --sanitize=address --scratch-path .build-fuzz --show-bin-path)/$product"
 
 work=".build-fuzz/corpus/$target"
-artifacts=".build-fuzz/artifacts/$target/"
+# Not .build-fuzz/artifacts: SwiftPM empties that directory on every build.
+artifacts=".build-fuzz/findings/$target/"
 mkdir -p "$work" "$artifacts"
 case "$target" in
     onnx|png|spec) maxlen=65536 ;;
@@ -40,11 +47,11 @@ case "$target" in
 esac
 export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-log=".build-fuzz/logs/$target.log"
+log="${FUZZ_LOG:-.build-fuzz/logs/$target.log}"
 mkdir -p "$(dirname "$log")"
 set +e
 # shellcheck disable=SC2086
-"$bin" "$work" "Tools/fuzz/$target/corpus" -max_total_time="$seconds" -max_len="$maxlen" -timeout=10 \
+"$bin" "$work" "Tools/fuzz/$target/corpus" -max_total_time="$seconds" -max_len="$maxlen" -timeout="${FUZZ_TIMEOUT:-10}" \
     -rss_limit_mb=4096 -artifact_prefix="$artifacts" -print_final_stats=1 ${FUZZ_ARGS:-} > "$log" 2>&1
 status=$?
 set -e
