@@ -7,7 +7,11 @@
 //   relu/sigmoid/tanh;  dropout: p → Dropout(x, ratio p as a Constant node) (inference form;
 //   GraphComposer turns training on);  reshape → Reshape with a constant shape;  flatten → Flatten axis 1;
 //   embedding → Gather(table, indices) axis 0;  concat → Concat;  broadcast → Unsqueeze (axes
-//   as a constant input) then Expand to a constant shape.
+//   as a constant input) then Expand to a constant shape;  elu → Elu(alpha);  upsample → Resize(x, roi
+//   absent, scales [1, 1, s, s] as a Constant node `<layer>.scales`) — nearest: asymmetric/floor
+//   (PyTorch's nn.Upsample), linear: half_pixel;  instance_norm → InstanceNormalization(x, γ, β)
+//   (γ/β trainable with the batch-norm roles, or Constant nodes 1/0 with affine: false);  pad → Pad(x,
+//   pads [0, 0, top, left, 0, 0, bottom, right] as `<layer>.pads`) with mode constant/reflect/edge.
 // Graph inputs have the symbolic batch `N`. Parameters are named `<layer>.weight`, `.bias`,
 // `.running_mean`, `.running_var` (PyTorch state-dict style); constants `<layer>.shape` /
 // `.axes`. Each node is typed as it is added (a GraphBuilder with the InferShapes rules); a
@@ -223,6 +227,19 @@ struct NetworkBuilder {
         builder.addInitializer(name, Tensor(shape: [values.count], int64s: values.map(Int64.init)))
     }
 
+    /// A float constant as a Constant node (a float initializer would be training state: GANSteps
+    /// keeps every float initializer in the parameter store and feeds it at run time).
+    mutating func floatConstant(_ name: String, _ t: Tensor) throws -> ValueID {
+        try builder.addNode(.constant, [], outputs: [name], attributes: ["value": .tensor(t)], name: name)[0]
+    }
+
+    /// A 4-D (N, C, H, W) input with static C, H and W, or an error naming the layer.
+    func requireImage(_ t: TensorType, _ pos: SpecPosition, _ what: String) throws {
+        guard t.rank == 4, t.shape[1...].allSatisfy({ $0.value != nil }) else {
+            throw fail(pos, "\(what): expects a 4-D input (N, C, H, W), got \(shapeText(t)); add a reshape first")
+        }
+    }
+
     mutating func add(_ l: LayerSpec, index: Int, previous: ValueID) throws -> ValueID {
         let what = "networks.\(net.name).layers[\(index)] (\(l.layer.kind))"
         let pos = l.position
@@ -348,6 +365,32 @@ struct NetworkBuilder {
                 let u = try builder.addNode(.unsqueeze, [x, axes], outputs: ["\(name).unsqueezed"], name: "\(name).unsqueeze")[0]
                 let s = constant("\(name).shape", [1] + shape)
                 out = try builder.addNode(.expand, [u, s], outputs: [name], name: name)[0]
+            case .elu(let alpha):
+                out = try builder.addNode(.unary(.elu), [x], outputs: [name], attributes: ["alpha": .float(Float(alpha))], name: name)[0]
+            case .upsample(let scale, let linear):
+                try requireImage(xt, pos, what)
+                let scales = try floatConstant("\(name).scales", Tensor(shape: [4], floats: [1, 1, Float(scale), Float(scale)]))
+                let attrs: [String: Attribute] = linear
+                    ? ["mode": .string("linear"), "coordinate_transformation_mode": .string("half_pixel")]
+                    : ["mode": .string("nearest"), "coordinate_transformation_mode": .string("asymmetric"), "nearest_mode": .string("floor")]
+                out = try builder.addNode(.resize, [x, nil, scales], outputs: [name], attributes: attrs, name: name)[0]
+            case .instanceNorm(let eps, let affine):
+                try requireImage(xt, pos, what)
+                let c = xt.shape[1].value!
+                let gamma = affine ? try param("\(name).weight", .batchNormScale, [c], override: l.weightInit)
+                    : try floatConstant("\(name).weight", Tensor(shape: [c], repeating: 1))
+                let beta = affine ? try param("\(name).bias", .batchNormBias, [c], override: l.biasInit)
+                    : try floatConstant("\(name).bias", Tensor(shape: [c], repeating: 0))
+                out = try builder.addNode(.instanceNormalization, [x, gamma, beta], outputs: [name],
+                                          attributes: ["epsilon": .float(Float(eps))], name: name)[0]
+            case .pad(let p, let mode):
+                try requireImage(xt, pos, what)
+                if mode == "reflect", let h = xt.shape[2].value, let w = xt.shape[3].value,
+                   max(p[0], p[2]) >= h || max(p[1], p[3]) >= w {
+                    throw fail(pos, "\(what): reflect pads \(p) must be smaller than the input's H \(h) and W \(w)")
+                }
+                let pads = constant("\(name).pads", [0, 0, p[0], p[1], 0, 0, p[2], p[3]])
+                out = try builder.addNode(.pad, [x, pads], outputs: [name], attributes: ["mode": .string(mode)], name: name)[0]
             case .minibatchDiscrimination(let kernels, let dims):
                 guard xt.rank == 2, let f = xt.shape[1].value else {
                     throw fail(pos, "\(what): expects a 2-D input (N, features), got \(shapeText(xt)); add a flatten or reshape first")

@@ -36,6 +36,17 @@ public enum Layer: Equatable, Sendable {
     /// Minibatch discrimination (Salimans et al. 2016): (N, F) → M = x·T, T (F, kernels·dims)
     /// → (N, kernels, dims) → o_b(x_i) = Σ_j exp(−‖M_i,b − M_j,b‖₁) → concat([x, o], 1) (N, F+kernels).
     case minibatchDiscrimination(kernels: Int, dims: Int)
+    /// Elu(x) = x (x > 0), alpha·(exp(x) − 1) otherwise.
+    case elu(alpha: Double)
+    /// Resize of (N, C, H, W) by an integer `scale` on H and W (scales [1, 1, s, s]); nearest
+    /// (PyTorch's nn.Upsample: asymmetric coordinates, floor) or linear (bilinear, half_pixel).
+    case upsample(scale: Int, linear: Bool)
+    /// InstanceNormalization over H, W of each (n, c) of a 4-D input; per-channel γ (C) and β (C)
+    /// with the batch-norm init roles (trainable when `affine`, else constants 1 and 0).
+    case instanceNorm(eps: Double, affine: Bool)
+    /// Pad of H and W of a 4-D input by [top, left, bottom, right] (non-negative); mode
+    /// constant (zeros), reflect or edge.
+    case pad(pads: [Int], mode: String)
 
     /// The spec's name of the kind.
     public var kind: String {
@@ -55,13 +66,17 @@ public enum Layer: Equatable, Sendable {
         case .concat: return "concat"
         case .broadcast: return "broadcast"
         case .minibatchDiscrimination: return "minibatch_discrimination"
+        case .elu: return "elu"
+        case .upsample: return "upsample"
+        case .instanceNorm: return "instance_norm"
+        case .pad: return "pad"
         }
     }
 
     /// Every kind a spec may name (`convT` is an alias of `conv_transpose`).
     public static let kinds = ["linear", "conv", "conv_transpose", "convT", "batchnorm", "batchnorm1d", "batchnorm2d",
                                "leaky_relu", "relu", "sigmoid", "tanh", "reshape", "flatten", "embedding", "dropout",
-                               "concat", "broadcast", "minibatch_discrimination"]
+                               "concat", "broadcast", "minibatch_discrimination", "elu", "upsample", "instance_norm", "pad"]
 }
 
 /// One layer of a network: the macro, its value name, its inputs and init overrides.
@@ -263,6 +278,49 @@ extension SpecContext {
             if case .scalar = args { return .leakyRelu(slope: try double(args, "\(what) slope")) }
             let r = try map(["slope"])
             return .leakyRelu(slope: try r?.double("slope") ?? 0.01)
+        case "elu":
+            guard let args else { return .elu(alpha: 1) }
+            let alpha: Double
+            if case .scalar = args { alpha = try double(args, "\(what) alpha") }
+            else { alpha = try map(["alpha"])?.double("alpha") ?? 1 }
+            guard alpha.isFinite else { throw error(args, "\(what): alpha must be finite, got \(alpha)") }
+            return .elu(alpha: alpha)
+        case "upsample":
+            guard let args else { throw error(at, "\(what): missing the scale (upsample: 2 or {scale: 2, mode: nearest})") }
+            if case .scalar = args { return .upsample(scale: try positive(args, "\(what) scale"), linear: false) }
+            try noShorthand()
+            let r = try map(["scale", "mode"])
+            let mode = try r?.string("mode") ?? "nearest"
+            guard mode == "nearest" || mode == "linear" else {
+                throw error(r!.value("mode")!, "\(what).mode: unknown mode '\(mode)' (expected nearest or linear)")
+            }
+            return .upsample(scale: try need(r, "scale"), linear: mode == "linear")
+        case "instance_norm":
+            try noShorthand()
+            let r = try map(["eps", "affine", "scale_init", "bias_init"])
+            let eps = try r?.double("eps") ?? 1e-5
+            if !(eps > 0) || !eps.isFinite { throw error(r!.value("eps")!, "\(what).eps must be positive") }
+            return .instanceNorm(eps: eps, affine: try r?.bool("affine") ?? true)
+        case "pad":
+            guard let args else { throw error(at, "\(what): missing the pads (pad: 1 or {pads: [top, left, bottom, right], mode: reflect})") }
+            func pads(_ n: Node) throws -> [Int] {
+                let p: [Int]
+                if case .sequence = n {
+                    p = try ints(n, "\(what) pads")
+                    guard p.count == 4 else { throw error(n, "\(what): pads are [top, left, bottom, right], got \(p.count) values") }
+                } else {
+                    p = Array(repeating: try int(n, "\(what) pads"), count: 4)
+                }
+                guard p.allSatisfy({ $0 >= 0 }) else { throw error(n, "\(what): pads \(p) must not be negative") }
+                return p
+            }
+            if !isMapping(args) { return .pad(pads: try pads(args), mode: "constant") }
+            let r = try MapReader(args, what, self, keys: ["pads", "mode"])
+            let mode = try r.string("mode") ?? "constant"
+            guard ["constant", "reflect", "edge"].contains(mode) else {
+                throw error(r.value("mode")!, "\(what).mode: unknown mode '\(mode)' (expected constant, reflect or edge)")
+            }
+            return .pad(pads: try pads(try r.required("pads")), mode: mode)
         case "dropout":
             let p: Double
             if let args, case .scalar = args { p = try double(args, "\(what) p") }
