@@ -34,6 +34,9 @@ public enum KernelCall: CustomStringConvertible {
     case lrn(LRNShape)
     /// Y = X rounded to binary16 and back (Cast to FLOAT16), `count` floats.
     case roundToHalf(count: Int)
+    /// Y = X converted from the runtime's Int64 integer storage to float32 (Cast of int32, int64
+    /// or bool data to FLOAT/DOUBLE, or to FLOAT16 with `half`), `count` elements.
+    case intToFloat(count: Int, half: Bool)
     /// Instance/Layer/Group normalisation: inputs (x, scale, bias?), outputs (y[, mean, invStd]).
     case normalize(Normalize.Plan)
     /// Resize / Pad: the separable per-axis gather with linear blending; input x, output y.
@@ -92,6 +95,7 @@ public enum KernelCall: CustomStringConvertible {
         case let .globalAveragePool(planes, size): return "globalAveragePool planes=\(planes) size=\(size)"
         case let .lrn(shape): return "lrn \(shape)"
         case let .roundToHalf(count): return "roundToHalf count=\(count)"
+        case let .intToFloat(count, half): return "intToFloat\(half ? "(half)" : "") count=\(count)"
         case let .normalize(plan): return "normalize \(plan)"
         case let .resample(plan): return "resample \(plan)"
         case let .sign(n): return "sign count=\(n)"

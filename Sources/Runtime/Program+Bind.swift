@@ -106,6 +106,9 @@ extension Program {
         case let .roundToHalf(count):
             let xp = fin(0)
             return { HalfPrecision.roundToHalf(xp, out, count: count, pool: pool) }
+        case let .intToFloat(count, half):
+            let xp = UnsafePointer(x[0]!.assumingMemoryBound(to: Int64.self))
+            return { IntegerCast.toFloat(xp, out, count: count, half: half, pool: pool) }
         case let .normalize(plan):
             let xp = fin(0), sc = fin(1)
             let bias = x.count > 2 ? x[2].map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) } : nil

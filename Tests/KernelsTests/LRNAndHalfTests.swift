@@ -1,6 +1,7 @@
 // LRNAndHalfTests: the LRN kernel against its scalar reference over odd shapes and window
 // sizes (serial and two threads bitwise equal), known values; binary16 rounding (the kernel's
-// hardware conversion) against the power-of-two reference, on odd counts and special values.
+// hardware conversion) against the power-of-two reference, on odd counts and special values;
+// integer → float conversion (Cast of runtime integer data) against `IntegerCast.reference`.
 
 import XCTest
 import TestSupport
@@ -58,5 +59,26 @@ final class LRNAndHalfTests: XCTestCase {
         XCTAssertEqual(HalfPrecision.referenceHalf(0x1p-25), 0)                  // a tie to the even 0
         XCTAssertEqual(HalfPrecision.referenceHalf(0x1.8p-25), 0x1p-24)
         XCTAssertEqual(HalfPrecision.referenceHalf(-0.0).sign, .minus)
+    }
+
+    func testIntegerToFloatMatchesReferenceOnOddCounts() {
+        var g = SeededRandom(seed: 43)
+        var specials: [Int64] = [0, 1, -1, 2049, 16_777_217, -16_777_217, 16_777_219, 65519, 65520, -70000,
+                                 1 << 53 + 1, .max, .min]
+        specials += (0..<9000).map { _ in Int64(bitPattern: g.next()) >> Int64(g.int(0, 62)) }
+        for n in [specials.count, 4097, 17, 3, 1] {
+            let x = Array(specials.prefix(n))
+            for half in [false, true] {
+                var y = [Float](repeating: .nan, count: n)
+                x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer {
+                    IntegerCast.toFloat(xp.baseAddress!, $0.baseAddress!, count: n, half: half, pool: KCheck.pool2) } }
+                KCheck.bitwise(y, x.map { IntegerCast.reference($0, half: half) }, "intToFloat half=\(half) over \(n)")
+            }
+        }
+        XCTAssertEqual(IntegerCast.reference(16_777_217, half: false), 16_777_216)   // a tie to even
+        XCTAssertEqual(IntegerCast.reference(16_777_219, half: false), 16_777_220)
+        XCTAssertEqual(IntegerCast.reference(-3, half: false), -3)
+        XCTAssertEqual(IntegerCast.reference(2049, half: true), 2048)
+        XCTAssertEqual(IntegerCast.reference(65520, half: true), .infinity)
     }
 }

@@ -69,14 +69,27 @@ final class LoweringPassesTests: XCTestCase {
         XCTAssertEqual(try evaluate(g, x), try evaluate(before, x))
     }
 
-    func testComputedIntegerOperandIsAnError() throws {
+    func testComputedIntegerOperandIsCastToFloat() throws {
         var g = Graph(name: "computed_exponent")
         let x = g.addInput("x", TensorType(.float32, fixed: [2]))
         let e = g.addInput("e", TensorType(.int64, fixed: [2]))
-        g.outputs = [g.addNode(.pow, [x, e], outputs: ["y"], name: "p")[0]]
+        let y = g.addNode(.pow, [x, e], outputs: ["y"], name: "p")[0]
+        g.outputs = [g.addNode(.mul, [y, e], outputs: ["z"], name: "m")[0]]
         try InferShapes().run(&g)
-        XCTAssertThrowsError(try CoerceIntegerOperands().run(&g)) { error in
-            XCTAssertEqual("\(error)", "node 0 'p' (Pow): Pow with a i64 operand that is not constant is not supported")
+        try CoerceIntegerOperands().run(&g)
+        try g.verify()
+        XCTAssertEqual(g.nodes.map(\.op), [.cast, .pow, .mul], "one Cast, placed before its first reader")
+        let cast = g.nodes[0]
+        XCTAssertEqual(cast.inputs, [e])
+        XCTAssertEqual(cast.attributes["to"], .int(1))
+        XCTAssertEqual(g.type(of: cast.outputs[0]), TensorType(.float32, fixed: [2]))
+        XCTAssertEqual(g.nodes[1].inputs[1], cast.outputs[0])
+        XCTAssertEqual(g.nodes[2].inputs[1], cast.outputs[0])
+        var env: [ValueID: Tensor] = [x: Tensor(shape: [2], floats: [1.5, -2]), e: Tensor(shape: [2], int64s: [2, 3])]
+        for node in g.nodes {
+            let out = try ConstantEvaluator.evaluate(node, node.inputs.map { $0.flatMap { env[$0] } }, node.outputs.map { g.type(of: $0)! }, graph: g)
+            for (v, t) in zip(node.outputs, out) { env[v] = t }
         }
+        XCTAssertEqual(env[g.outputs[0]]?.floats, [2.25 * 2, -8 * 3])
     }
 }

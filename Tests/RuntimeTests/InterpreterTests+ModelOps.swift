@@ -1,6 +1,7 @@
 // InterpreterTests+ModelOps: the ops real ONNX models need beyond the training set (issue 14) —
-// the Reduce* family, GlobalMaxPool, LRN, Cast, Shape and Size — compiled and run by a Session
-// against the reference evaluator (the scalar kernels) and hand-computed values.
+// the Reduce* family, GlobalMaxPool, LRN, Cast (float ↔ float, runtime integers → float), Shape,
+// Size and Pow with a runtime integer exponent — compiled and run by a Session against the
+// reference evaluator (the scalar kernels) and hand-computed values.
 
 import XCTest
 import GraphIR
@@ -83,5 +84,36 @@ extension InterpreterTests {
         let (n, nRef) = try runBoth(unaryGraph(.size, [.symbol("N"), .fixed(3)]), [x])
         XCTAssertEqual(n, Tensor(shape: [], int64s: [6]))
         XCTAssertEqual(nRef, n)
+    }
+
+    func testCastOfRuntimeIntegersToFloatThroughSession() throws {
+        for dtype in [DType.int64, .int32, .bool] {
+            for (code, half) in [(1, false), (11, false), (10, true)] {
+                var g = Graph(name: "cast_int")
+                let e = g.addInput("e", TensorType(dtype, [.symbol("N"), .fixed(3)]))
+                g.outputs = g.addNode(.cast, [e], outputs: ["y"], attributes: ["to": .int(code)])
+                let values: [Int64] = dtype == .bool ? [1, 0, 1, 1, 0, 0] : [-7, 0, 2049, 16_777_217, 1 << 40, -1]
+                let x = Tensor(shape: [2, 3], int64s: values, dtype: dtype)
+                let (got, want) = try runBoth(g, [x])
+                XCTAssertEqual(got.dtype, .float32)
+                XCTAssertEqual(got.floats, values.map { IntegerCast.reference($0, half: half) }, "\(dtype) to \(code)")
+                XCTAssertEqual(got, want, "\(dtype) to \(code)")
+            }
+        }
+        XCTAssertEqual(IntegerCast.reference(16_777_217, half: false), 16_777_216)
+    }
+
+    func testPowWithRuntimeIntegerExponentThroughSession() throws {
+        for dtype in [DType.int32, .int64] {
+            var g = Graph(name: "pow_int")
+            let x = g.addInput("x", TensorType(.float32, [.symbol("N"), .fixed(3)]))
+            let e = g.addInput("e", TensorType(dtype, [.fixed(3)]))
+            g.outputs = g.addNode(.pow, [x, e], outputs: ["y"])
+            let xs = Tensor(shape: [2, 3], floats: [1.5, -2, 3, 0.5, -1.25, 7])
+            let es = Tensor(shape: [3], int64s: [2, 3, -1], dtype: dtype)
+            let (got, want) = try runBoth(g, [xs, es])
+            assertClose(got, Tensor(shape: [2, 3], floats: [2.25, -8, 1.0 / 3, 0.25, -1.953125, 1.0 / 7]))
+            assertClose(got, want)
+        }
     }
 }

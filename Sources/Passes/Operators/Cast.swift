@@ -4,7 +4,8 @@
 // FLOAT16 (10) give float32 values; INT64 (7), INT32 (6) and BOOL (9) give those types. On float
 // data, Cast to FLOAT or DOUBLE is the identity (storage aliasing) and Cast to FLOAT16 rounds
 // each value to the nearest binary16 value (`HalfPrecision`); on integer data, Cast to the same
-// integer type is the identity. Other conversions (float ↔ integer, between integer types) are
+// integer type is the identity; integer (or bool) data to FLOAT, DOUBLE or FLOAT16 converts
+// each value (`IntegerCast`). Other conversions (float → integer, between integer types) are
 // evaluated on constants (floats truncate toward zero; bool is x ≠ 0) but are an error at run
 // time. Other codes are an error naming the type. Pullback: on float → float it passes dY
 // through (the FLOAT16 rounding is treated as the identity, a straight-through estimator).
@@ -65,7 +66,10 @@ public enum CastOps: OperatorFamily {
             }
             return .alias(constants: [:])
         }
-        throw GraphError("Cast from \(from.rawValue) to \(names[code]!) on computed data is not supported (only between float types, or to the same integer type)")
+        if dtype == .float32 {
+            return .kernel(.intToFloat(count: try ctx.shape(node.outputs[0]).reduce(1, *), half: code == float16))
+        }
+        throw GraphError("Cast from \(from.rawValue) to \(names[code]!) on computed data is not supported (only to float types, or to the same integer type)")
     }
 
     public static func pullback(_ op: Op) -> Pullback? {
