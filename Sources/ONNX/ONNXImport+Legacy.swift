@@ -62,6 +62,9 @@ extension ModelReader {
     mutating func appendNormalised(_ r: ReadNode) throws {
         var n = r.node
         let here = describe(r.index, n.name, r.opType)
+        // Every rewrite below names its new values after output 0; a node without outputs is
+        // an error here (every op has at least one), before any rewrite reads it.
+        guard !n.outputs.isEmpty else { throw fail("\(here): \(r.opType) has no outputs") }
         n.attributes["consumed_inputs"] = nil
         switch n.op {
         case .binary(let f) where !f.unidirectional:

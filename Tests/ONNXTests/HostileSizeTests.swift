@@ -114,6 +114,18 @@ final class HostileSizeTests: XCTestCase {
         XCTAssertEqual(Tensor(shape: [5], floats: [1e30, -1e30, .nan, -3.7, 0x1p62]).int64s, [.max, .min, 0, -3, 1 << 62])
     }
 
+    /// Found by Tools/fuzz (fuzz-onnx, CI smoke run): a legacy (opset 8) Softmax with no outputs
+    /// and an input of undeclared shape trapped naming the rewrite's values after output 0.
+    func testFuzzLegacySoftmaxWithoutOutputs() {
+        let b64 = "CAg6ywIKHwoBeAoCZ3cSAWgiBEdlbW0qDQoGdHJhVgGlGAGgAQIKJwoBaAoBZwoCYmUKAW0KAXYSAW4iEkJhdGNoTm9ybWFsaXphdGlvbgoiCgFuEgFsIglMZWFreVJlbHUSDwoFYWxwaGEVzcxMPqABAQocCgFsMgF5IgdTb2Z0bWF4KgsKBGF4aXMYAaABAhIBZyo8CAMIBBABQgJngUowAACAPwAAgD8AAIDBBQD6PwAAgD8AAIA/AACAPwAAgF0AAIA/AACAPwAAgD8AAIA/KhUIAxABQgFnSgwAAIA/AACAPwAAgD8qFggDEAFCAmJlSgwAAAAAAAEAAF0AAAAqFQgDEAFCAadKDAAAAAAAAAAAAAAAACoVCAMQAUIBdkoMAACAPwAAgD8AAIA/WhQKAXgSDwoNCAESCQoDEgFOCgIIBGIJCgF5EgQKAggBQgQKABABCAg68QEKHgoBeAoBaRIBYSIGR2F0aGVyKgsKBGF4aXMYAaBAXQoeCgFhCgFhEgFjIgZDb25jYXQqCwoEYXhpcxgBoAECChYKAWMKAnN0CgJlbhICczQiBVNsaWNlCiEKAnMyEgF5IglUcmFuc3Bvc2UqDQoEcGX/bUABQDGgAQcSAWcqGQgCEAdCAWlKEAAAAAAAAAAA/////////xMqGggCEAdCAnN0ShAIAAAAAAAAAAEAAAAAAAAAKhoIAhAHQgJlbkoQAgAAAAAAAABzAAAAAAAAAFoTCgF8Eg4KDAgBEggKAggCCgIIA2IJCgF5EgQKAggBQgQKABAR"
+        expectFailure(Array(Data(base64Encoded: b64)!), ["hostile.onnx", "Softmax", "has no outputs"])
+        for op in ["Softmax", "LogSoftmax", "Reshape", "Dropout", "Clip", "Upsample", "Pad"] {
+            let m = B.model(opset: 8, nodes: [B.node(op, ["x"], [], name: "n")],
+                            inputs: [B.valueInfo("x", dims: nil)], outputs: [B.valueInfo("x", dims: nil)])
+            expectFailure(m, ["hostile.onnx", "has no outputs"])
+        }
+    }
+
     /// An `If` whose then_branch holds an `If` … `levels` deep.
     static func nestedIf(levels: Int) -> [UInt8] {
         var inner = PB()
