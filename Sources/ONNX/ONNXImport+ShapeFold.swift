@@ -51,6 +51,15 @@ extension ModelReader {
     }
 
     private func evaluate(_ op: String, _ a: [Tensor], _ attrs: Attributes, _ here: String) throws -> Tensor {
+        let arity: ClosedRange<Int> = switch op {
+        case "Equal", "Add", "Sub", "Mul", "Div": 2...2
+        case "Where": 3...3
+        case "ConstantOfShape", "Identity", "Unsqueeze": 1...2
+        default: 1...Int.max
+        }
+        guard arity.contains(a.count) else {
+            throw fail("\(here): \(op) takes \(arity.lowerBound == arity.upperBound ? "\(arity.lowerBound)" : "\(arity.lowerBound) or more") inputs, got \(a.count)")
+        }
         switch op {
         case "ConstantOfShape":
             let shape = a[0].int64s.map(Int.init)
@@ -84,7 +93,7 @@ extension ModelReader {
         case "Mul": return try broadcast(a, here, dtype: a[0].dtype) { $0[0] &* $0[1] }
         case "Div":
             guard !a[1].int64s.contains(0) else { throw fail("\(here): integer division by zero") }
-            return try broadcast(a, here, dtype: a[0].dtype) { $0[0] / $0[1] }
+            return try broadcast(a, here, dtype: a[0].dtype) { $0[0].dividedReportingOverflow(by: $0[1]).partialValue }
         case "Identity": return a[0]
         case "Concat":
             guard a.allSatisfy({ $0.shape.count == 1 }) else { throw fail("\(here): only 1-D Concat is evaluated") }

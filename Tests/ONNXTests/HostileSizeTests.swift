@@ -121,9 +121,28 @@ final class HostileSizeTests: XCTestCase {
         expectFailure(Array(Data(base64Encoded: b64)!), ["hostile.onnx", "Softmax", "has no outputs"])
         for op in ["Softmax", "LogSoftmax", "Reshape", "Dropout", "Clip", "Upsample", "Pad"] {
             let m = B.model(opset: 8, nodes: [B.node(op, ["x"], [], name: "n")],
-                            inputs: [B.valueInfo("x", dims: nil)], outputs: [B.valueInfo("x", dims: nil)])
+                            inputs: [B.valueInfo("x", dims: [2, 3])], outputs: [B.valueInfo("x", dims: [2, 3])])
             expectFailure(m, ["hostile.onnx", "has no outputs"])
         }
+    }
+
+    /// Found by Tools/fuzz (fuzz-onnx, 7.7M executions): a one-input Equal read as shape
+    /// arithmetic indexed its missing second operand. Shape-fold ops now check their arity, and
+    /// Int64.min / −1 no longer traps.
+    func testFuzzShapeFoldArity() {
+        let b64 = "CAg6ywIKHwoBeAoCZ3cSAWgiBEdlbW0qDQoGdHJhbnNCGAGgAQIKJwoBbQoLADICYmUKAW0KAXYSAW4iEkVxdWFsAAAAbWFsaXphdGlvJgoiCgFuEgFsIglMZWFreVJlbHUqDwoFYWxwaGEVzTizPqABAQocCgFsEgF5IgdTb2Z0bWF4KgsKBGF4aXMYAaABAhIBZyo8CAMIBBABQgJnd0owAACAPwAAgD8AAIA/AACAPwAAgD8AAIA/AACAPwAAPwCAAIA/AACAPwAAgD8AAIA/KhUIAxABQgFnSgwAAIBbAQOAPwAAgD8qFggDEAFCAmJlSgwAAAAAAAAA9gAAAAAqFQgDEAFCAW1KDAAAAAAAAAH/CgAAACoVCAMQAUIBdgoMfAAAAAAAgD8AAIA/WhQKAXgSDwoNCAESCQoDEgFOCgIIBGIJCgF5EgQKAggBQgQqABAD"
+        expectFailure(Array(Data(base64Encoded: b64)!), ["hostile.onnx", "inputs, got 1"])
+        for op in ["Equal", "Add", "Sub", "Mul", "Div"] {
+            let m = B.model(nodes: [B.node(op, ["c"], ["y"], name: "n")], inputs: [B.valueInfo("x", dims: [1])],
+                            outputs: [B.valueInfo("y", dims: nil)],
+                            initializers: [B.tensor("c", dims: [1], type: B.INT64, ints64: [3])])
+            XCTAssertNotNil(importAndInfer(m), op)
+        }
+        let div = B.model(nodes: [B.node("Div", ["a", "b"], ["q"], name: "d"), B.node("Reshape", ["x", "q"], ["y"], name: "r")],
+                          inputs: [B.valueInfo("x", dims: [1])], outputs: [B.valueInfo("y", dims: nil)],
+                          initializers: [B.tensor("a", dims: [1], type: B.INT64, ints64: [Int64.min]),
+                                         B.tensor("b", dims: [1], type: B.INT64, ints64: [-1])])
+        XCTAssertNotNil(importAndInfer(div))
     }
 
     /// An `If` whose then_branch holds an `If` … `levels` deep.
