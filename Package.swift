@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "GraphIR", dependencies: ["Core", "Kernels"], swiftSettings: plain),
         .target(name: "SeedModels", dependencies: ["GraphIR"], swiftSettings: plain),
         .target(name: "Kernels", swiftSettings: fast),
-        .target(name: "Passes", dependencies: ["GraphIR", "Kernels"], swiftSettings: plain),
+        .target(name: "Passes", dependencies: ["Core", "GraphIR", "Kernels"], swiftSettings: plain),
         .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC", pkgConfig: "libprotobuf-c",
                        providers: [.apt(["libprotobuf-c-dev"])]),
         .target(name: "CONNXProto", dependencies: ["CProtobufC"], path: "Sources/CONNXProto"),

@@ -5,7 +5,10 @@
 // a file path, `file:line:column`, or what the user named (`--seeds`, a tensor name). Library
 // errors raised where the file is unknown (graph verification, the interpreter) carry no
 // location; the caller that knows the file adds it with `located(at:)` or `at(_:_:)`, which
-// never replace a location that is already there. Nothing here allocates on a success path.
+// never replace a location that is already there. A module that keeps its own error type (a
+// message naming the model file, a spec position) turns a callee's error into it with
+// `rethrowing(_:as:_:)`, the library's one catch-and-rethrow. Nothing here allocates on a
+// success path.
 
 /// An error with a place and a one-line message (`description` = "location: message").
 public protocol GannetError: Error, CustomStringConvertible {
@@ -39,4 +42,12 @@ public struct Failure: GannetError, Equatable {
 /// `location` (the file the caller is working on). Other errors pass through unchanged.
 public func at<T>(_ location: String, _ body: () throws -> T) rethrows -> T {
     do { return try body() } catch let e as any GannetError { throw e.located(at: location) }
+}
+
+/// Runs `body`; an `E` that it throws is rethrown as `wrap(e)`: the caller's own error, carrying
+/// the context the caller knows (a file, a node, a spec position) before `e`'s message. Other
+/// errors pass through unchanged. The one form of every catch-and-rethrow in the library.
+@discardableResult
+public func rethrowing<E: Error, T>(_ type: E.Type, as wrap: (E) -> any Error, _ body: () throws -> T) rethrows -> T {
+    do { return try body() } catch let e as E { throw wrap(e) }
 }

@@ -9,6 +9,7 @@
 // slots, so the result does not depend on the thread count). A file that cannot be read is an
 // error naming it, or with `skipBadImages` it is left out and listed in `skipped`.
 
+import Core
 import Foundation
 import Media
 
@@ -142,13 +143,8 @@ extension Dataset {
 
     /// Decodes `file` (PNG or JPEG by its extension) and center-crops it to crop × crop.
     static func readCropped(_ file: String, crop: Int?) throws -> Image8 {
-        let img: Image8
-        do {
-            img = isPNG(file) ? try PNG.read(file) : try JPEG.read(file)
-        } catch let e as DataError {
-            throw e
-        } catch {
-            throw DataError("\(error)")
+        let img = try rethrowing(MediaError.self, as: { DataError($0.description) }) {
+            isPNG(file) ? try PNG.read(file) : try JPEG.read(file)
         }
         guard let crop else { return img }
         return try centerCrop(img, crop, file: file)

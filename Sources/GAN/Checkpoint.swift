@@ -11,6 +11,7 @@
 // value is never written. Loading validates the version, sizes, checksums, finiteness and
 // counters (Checkpoint+Integrity) and reports the file and the problem.
 
+import Core
 import Foundation
 import GraphIR
 import Runtime
@@ -78,8 +79,9 @@ public enum Checkpoint {
         data.append(json)
         for e in entries { data.append(Data(bytes: e.pointer, count: e.count * 4)) }
         // A temporary file renamed over the old checkpoint: readers see the old or the new one.
-        do { try AtomicFile.write([UInt8](data), to: path) }
-        catch let e as AtomicFile.WriteError { throw CheckpointError(message: "\(e.description) (checkpoint)") }
+        try rethrowing(AtomicFile.WriteError.self, as: { CheckpointError(message: "\($0.description) (checkpoint)") }) {
+            try AtomicFile.write([UInt8](data), to: path)
+        }
     }
 
     /// What a checkpoint file holds.

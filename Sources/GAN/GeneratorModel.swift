@@ -280,7 +280,7 @@ public struct GeneratorModel {
             throw Failure("\(path): class input '\(c)' is read by more than the embedding; cannot interpolate between classes")
         }
         graph.compactValues()
-        do { try graph.verify() } catch let e as GraphError { throw Failure("after cutting the class embedding: \(e.message)", at: path) }
+        try rethrowing(GraphError.self, as: { Failure("after cutting the class embedding: \($0.message)", at: path) }) { try graph.verify() }
         return cuts
     }
 }

@@ -4,6 +4,7 @@
 // is canonical; errors are `IRParseError` with 1-based line and column. The result is not
 // verified: call `verify()` to check it. Every declared type is checked with `Limits` (no
 // dim overflow, at most `Limits.maxTensorBytes` per tensor) at its line and column.
+import Core
 import Foundation
 
 /// A syntax error in IR text, at a 1-based line and column.
@@ -209,8 +210,8 @@ private struct Parser {
             try expect("]")
         }
         let t = TensorType(dt, dims)
-        do { try Limits.checkType(t, "type \(t)") } catch let e as GraphError {
-            throw IRParseError(line: l, column: c, message: e.message)
+        try rethrowing(GraphError.self, as: { IRParseError(line: l, column: c, message: $0.message) }) {
+            try Limits.checkType(t, "type \(t)")
         }
         return t
     }

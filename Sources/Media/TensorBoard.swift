@@ -9,6 +9,7 @@
 // protobuf serializer produced, and Tools/interop/check_tensorboard.py reads our files with
 // TensorBoard itself.
 
+import Core
 import CPNG
 import Foundation
 
@@ -124,10 +125,8 @@ public struct DecodedEvent: Equatable, Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw MediaError("\(path): cannot read event file")
         }
-        do {
-            return try TFRecord.records([UInt8](data)).map { try DecodedEvent($0) }
-        } catch let e as ProtobufError {
-            throw MediaError("\(path): \(e.message)")
+        return try rethrowing(ProtobufError.self, as: { MediaError("\(path): \($0.message)") }) {
+            try TFRecord.records([UInt8](data)).map { try DecodedEvent($0) }
         }
     }
 }

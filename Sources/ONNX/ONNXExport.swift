@@ -13,6 +13,7 @@
 // Every graph output needs a type (run shape inference first); otherwise `ONNXError`.
 import CONNXProto
 import CProtobufC
+import Core
 import GraphIR
 
 public enum ONNXExport {
@@ -24,9 +25,7 @@ public enum ONNXExport {
         guard supportedOpsets.contains(opset) else {
             throw ONNXError("cannot export graph '\(g.name)' at opset \(opset): Gannet writes opsets \(supportedOpsets.lowerBound) to \(supportedOpsets.upperBound)")
         }
-        do { try g.verify() } catch let e as GraphError {
-            throw ONNXError("cannot export graph '\(g.name)': \(e.message)")
-        }
+        try rethrowing(GraphError.self, as: { ONNXError("cannot export graph '\(g.name)': \($0.message)") }) { try g.verify() }
         if let (i, n) = g.nodes.enumerated().first(where: { $0.element.op.isInternal || $0.element.op.isGradientInternal }) {
             throw ONNXError("cannot export graph '\(g.name)': \(g.describeNode(i)) is a Gannet-internal op (\(n.op.rawValue)) with no ONNX equivalent; export the graph before fusion or differentiation")
         }
@@ -39,9 +38,8 @@ public enum ONNXExport {
 
     /// Writes `g` as an ONNX model file (through a temporary file and a rename).
     public static func write(_ g: Graph, to path: String, opset: Int = 17, producerVersion: String = "0.1") throws {
-        let bytes: [UInt8]
-        do { bytes = try modelBytes(g, opset: opset, producerVersion: producerVersion) } catch let e as ONNXError {
-            throw ONNXError("\(path): \(e.message)")
+        let bytes = try rethrowing(ONNXError.self, as: { ONNXError("\(path): \($0.message)") }) {
+            try modelBytes(g, opset: opset, producerVersion: producerVersion)
         }
         try writeFileBytes(bytes, path: path)
     }

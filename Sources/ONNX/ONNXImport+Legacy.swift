@@ -32,6 +32,7 @@
 //   "<node>_value" initializer inputs;
 // - GroupNormalization before opset 21 (scale and bias per group): each is expanded to per
 //   channel by Unsqueeze → Expand (G, C/G) → Reshape (C) (needs X's channel count).
+import Core
 import GraphIR
 
 extension ModelReader {
@@ -55,8 +56,13 @@ extension ModelReader {
         }
     }
 
+    /// An attribute read by `body`; a malformed one is an error naming the model file and `here`.
+    func attribute<T>(_ here: String, _ body: () throws -> T) throws -> T {
+        try rethrowing(GraphError.self, as: { fail("\(here): \($0.message)") }, body)
+    }
+
     func int(_ n: Node, _ key: String, _ here: String) throws -> Int? {
-        do { return try n.attributes.int(key) } catch let e as GraphError { throw fail("\(here): \(e.message)") }
+        try attribute(here) { try n.attributes.int(key) }
     }
 
     mutating func appendNormalised(_ r: ReadNode) throws {
@@ -104,8 +110,7 @@ extension ModelReader {
             n.attributes["is_test"] = nil
             if n.attributes["ratio"] != nil {
                 guard n.inputs.count == 1 else { throw fail("\(here): has both a ratio attribute (opset < 12) and inputs") }
-                let ratio: Float?
-                do { ratio = try n.attributes.float("ratio") } catch let e as GraphError { throw fail("\(here): \(e.message)") }
+                let ratio = try attribute(here) { try n.attributes.float("ratio") }
                 n.inputs.append(floatScalarInput((n.name.isEmpty ? g.name(of: n.outputs[0]) : n.name) + "_ratio", ratio!))
                 n.attributes["ratio"] = nil
             }
@@ -127,8 +132,7 @@ extension ModelReader {
                 guard n.inputs.count == 1 else { throw fail("\(here): has both min/max attributes (opset < 11) and inputs") }
                 var inputs = n.inputs
                 for key in ["min", "max"] {
-                    let bound: Float?
-                    do { bound = try n.attributes.float(key) } catch let e as GraphError { throw fail("\(here): \(e.message)") }
+                    let bound = try attribute(here) { try n.attributes.float(key) }
                     let base = (n.name.isEmpty ? g.name(of: n.outputs[0]) : n.name) + "_" + key
                     inputs.append(bound.map { floatScalarInput(base, $0) })
                     n.attributes[key] = nil
@@ -171,7 +175,7 @@ extension ModelReader {
     }
 
     func ints(_ n: Node, _ key: String, _ here: String) throws -> [Int]? {
-        do { return try n.attributes.ints(key) } catch let e as GraphError { throw fail("\(here): \(e.message)") }
+        try attribute(here) { try n.attributes.ints(key) }
     }
 
     /// A new int64 initializer holding `values`, named after the node and `key`.
@@ -232,8 +236,7 @@ extension ModelReader {
     mutating func legacyPad(_ n: inout Node, _ here: String) throws {
         guard n.inputs.count == 1 else { throw fail("\(here): Pad before opset 11 takes one input") }
         guard let pads = try ints(n, "pads", here) ?? ints(n, "paddings", here) else { throw fail("\(here): needs a pads attribute") }
-        let value: Float
-        do { value = try n.attributes.float("value", default: 0) } catch let e as GraphError { throw fail("\(here): \(e.message)") }
+        let value = try attribute(here) { try n.attributes.float("value", default: 0) }
         let base = (n.name.isEmpty ? g.name(of: n.outputs[0]) : n.name)
         n.inputs = [n.inputs[0], constantInput(n, "pads", pads), floatScalarInput(base + "_value", value)]
         for key in ["pads", "paddings", "value"] { n.attributes[key] = nil }

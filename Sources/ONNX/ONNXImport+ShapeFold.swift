@@ -15,6 +15,7 @@
 //   ConstantOfShape([4]) → Mul(-1) → Equal([-1,-1,28,28], ·) → Where(·, ones, [-1,-1,28,28]) → Expand,
 // which imports as Expand(t, Constant [1, 1, 28, 28]).
 // Float data is never folded here, and nothing depending on a graph input is evaluated.
+import Core
 import GraphIR
 
 extension ModelReader {
@@ -70,8 +71,8 @@ extension ModelReader {
             }
             var dtype = DType.float32
             if case .tensor(let v)? = attrs["value"] { dtype = v.dtype }
-            do { try Limits.checkTensor(shape, dtype, "ConstantOfShape output") } catch let e as GraphError {
-                throw fail("\(here): \(e.message)")
+            try rethrowing(GraphError.self, as: { fail("\(here): \($0.message)") }) {
+                try Limits.checkTensor(shape, dtype, "ConstantOfShape output")
             }
             if case .tensor(let v)? = attrs["value"] {
                 guard v.count == 1 else { throw fail("\(here): ConstantOfShape value must hold one element") }

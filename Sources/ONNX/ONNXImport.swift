@@ -15,6 +15,7 @@
 // 1.32's limits; it too loads opset 1–6 models, with a warning, when it has the kernels).
 import CONNXProto
 import CProtobufC
+import Core
 import GraphIR
 
 public enum ONNXImport {
@@ -212,11 +213,9 @@ struct ModelReader {
         for r in read { for o in r.node.outputs { producer[o] = r.node } }
         for r in read { try appendNormalised(r) }
 
-        do {
+        try rethrowing(GraphError.self, as: { fail($0.message) }) {
             try g.sortTopologically()
             try g.verify()
-        } catch let e as GraphError {
-            throw fail(e.message)
         }
         return g
     }
@@ -332,7 +331,7 @@ struct ModelReader {
             }
         }
         let t = TensorType(dtype, dims)
-        do { try Limits.checkType(t, what) } catch let e as GraphError { throw fail(e.message) }
+        try rethrowing(GraphError.self, as: { fail($0.message) }) { try Limits.checkType(t, what) }
         return t
     }
 

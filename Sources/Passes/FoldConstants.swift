@@ -6,6 +6,7 @@
 // replaced by initializers holding its outputs (same value ids, names and types). Nodes are
 // visited in order, so chains fold in one run. Graph inputs are never folded.
 
+import Core
 import GraphIR
 
 public struct FoldConstants: Pass {
@@ -23,13 +24,11 @@ public struct FoldConstants: Pass {
             let small = types.allSatisfy { t in (t?.elementCount).map { $0 <= maxElements } ?? false }
             guard inputsConstant, small, node.outputs.count == 1, !node.op.isInternal else { continue }
             let inputs = node.inputs.map { $0.flatMap { g.initializers[$0] } }
-            do {
-                let out = try ConstantEvaluator.evaluate(node, inputs, types.map { $0! }, graph: g)
-                b.setInitializer(node.outputs[0], out[0])
-                b.remove(nodeAt: i)
-            } catch let e as GraphError {
-                throw GraphError("\(g.describeNode(i)): \(e.message)")
+            let out = try rethrowing(GraphError.self, as: { GraphError("\(g.describeNode(i)): \($0.message)") }) {
+                try ConstantEvaluator.evaluate(node, inputs, types.map { $0! }, graph: g)
             }
+            b.setInitializer(node.outputs[0], out[0])
+            b.remove(nodeAt: i)
         }
         graph = b.finish()
     }

@@ -6,6 +6,7 @@
 // InferShapes does: an untyped input, a rule error or an output type over `Limits` is an error
 // prefixed with the node's description ("node 3 'fc1' (Gemm): …").
 
+import Core
 import GraphIR
 
 extension ShapeRules {
@@ -28,14 +29,12 @@ extension ShapeRules {
         for (k, v) in node.inputs.enumerated() where v != nil && types[k] == nil {
             throw GraphError("\(graph.describeNode(i)): input \(k) '\(graph.name(of: v!))' has no known type")
         }
-        do {
+        return try rethrowing(GraphError.self, as: { GraphError("\(graph.describeNode(i)): \($0.message)") }) {
             let outs = try infer(node, types, graph)
             for (k, (o, t)) in zip(node.outputs, outs).enumerated() {
                 try Limits.checkType(t, "output \(k) '\(graph.name(of: o))'")
             }
             return outs
-        } catch let e as GraphError {
-            throw GraphError("\(graph.describeNode(i)): \(e.message)")
         }
     }
 }

@@ -11,6 +11,7 @@
 // dim, no overflow, at most `Limits.maxTensorBytes` per sample with symbols counted as 1),
 // and all arithmetic on dims is overflow-checked, so a hostile model is an error, not a trap.
 
+import Core
 import GraphIR
 
 public struct InferShapes: Pass {
@@ -37,14 +38,12 @@ public struct InferShapes: Pass {
             for (k, v) in node.inputs.enumerated() where v != nil && types[k] == nil {
                 throw GraphError("\(graph.describeNode(i)): input \(k) '\(graph.name(of: v!))' has no known type")
             }
-            do {
+            try rethrowing(GraphError.self, as: { GraphError("\(graph.describeNode(i)): \($0.message)") }) {
                 let outs = try ShapeRules.infer(node, types, graph)
                 for (k, (o, t)) in zip(node.outputs, outs).enumerated() {
                     try Limits.checkType(t, "output \(k) '\(graph.name(of: o))'")
                     graph[o].type = t
                 }
-            } catch let e as GraphError {
-                throw GraphError("\(graph.describeNode(i)): \(e.message)")
             }
         }
     }

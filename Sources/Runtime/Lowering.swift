@@ -14,6 +14,7 @@
 // Each buffer is checked against `Limits.maxTensorBytes` and the planned arena plus constants
 // against `Limits.maxTotalBytes` before anything is allocated.
 
+import Core
 import GraphIR
 import Passes
 import Kernels
@@ -88,7 +89,7 @@ public enum Lowering {
 
         var pending: [PendingInstruction] = []
         for (i, node) in graph.nodes.enumerated() {
-            do {
+            try rethrowing(GraphError.self, as: { GraphError("\(graph.describeNode(i)): \($0.message)") }) {
                 let ctx = LoweringContext(graph: graph, shape: shape)
                 let lowered = try node.op.family.lower(node, ctx)
                 let call: KernelCall
@@ -96,11 +97,11 @@ public enum Lowering {
                 switch lowered {
                 case .constant(let tensors):
                     for (v, t) in zip(node.outputs, tensors) { addConstant(v, t) }
-                    continue
+                    return  // next node
                 case .alias(let constants):
                     operand[node.outputs[0]] = resolve(node.inputs[0]!)
                     for (k, t) in constants { addConstant(node.outputs[k], t) }
-                    continue
+                    return  // next node
                 case let .kernel(c, n):
                     call = c
                     operands = n
@@ -118,8 +119,6 @@ public enum Lowering {
                 pending.append(PendingInstruction(call: call, inputs: operands.map { Array(ins.prefix($0)) } ?? ins, outputs: outs,
                                                   scratchFloats: call.scratchFloats(threads: pool.threads),
                                                   label: node.name.isEmpty ? node.op.rawValue : "\(node.op.rawValue) \(node.name)"))
-            } catch let e as GraphError {
-                throw GraphError("\(graph.describeNode(i)): \(e.message)")
             }
         }
         for v in graph.outputs {

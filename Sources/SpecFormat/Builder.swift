@@ -31,6 +31,7 @@
 // 96 MB of zeros (the graph is for shapes only; `buildGraph` makes the real one). Building is linear in the layer count:
 // each layer infers only its own nodes and names are looked up in a dictionary.
 
+import Core
 import GraphIR
 import Passes
 
@@ -109,17 +110,15 @@ struct NetworkBuilder {
     mutating func build() throws -> Graph {
         for inp in net.inputs {
             let t = TensorType(inp.dtype == "i64" ? .int64 : .float32, [.symbol("N")] + inp.shape.map { .fixed($0) })
-            do { try Limits.checkType(t, "networks.\(net.name).input '\(inp.name)'") } catch let e as GraphError {
-                throw fail(net.position, e.message)
+            try rethrowing(GraphError.self, as: { fail(net.position, $0.message) }) {
+                try Limits.checkType(t, "networks.\(net.name).input '\(inp.name)'")
             }
             builder.addInput(inp.name, t)
         }
         var current: ValueID = g.inputs[0]
         for (i, layer) in net.layers.enumerated() {
-            do {
-                current = try add(layer, index: i, previous: current)
-            } catch let e as GraphError {
-                throw fail(layer.position, "networks.\(net.name).layers[\(i)] (\(layer.layer.kind)): \(e.message)")
+            current = try rethrowing(GraphError.self, as: { fail(layer.position, "networks.\(net.name).layers[\(i)] (\(layer.layer.kind)): \($0.message)") }) {
+                try add(layer, index: i, previous: current)
             }
         }
         if net.outputs.isEmpty {
@@ -133,12 +132,10 @@ struct NetworkBuilder {
         builder.orderValuesCanonically()
         metadata()
         var g = builder.graph
-        do {
+        try rethrowing(GraphError.self, as: { fail(net.position, "networks.\(net.name): \($0.message)") }) {
             try g.verify()
             try InferShapes().run(&g)
             try checkBatchSizes(g)
-        } catch let e as GraphError {
-            throw fail(net.position, "networks.\(net.name): \(e.message)")
         }
         return g
     }
@@ -209,7 +206,7 @@ struct NetworkBuilder {
     }
 
     func multiply(_ a: Int, _ b: Int, _ pos: SpecPosition, _ what: String) throws -> Int {
-        do { return try Limits.multiply(a, b, "\(what): size") } catch let e as GraphError { throw fail(pos, e.message) }
+        try rethrowing(GraphError.self, as: { fail(pos, $0.message) }) { try Limits.multiply(a, b, "\(what): size") }
     }
 
     /// Draws the parameters the current layer declared (a shape walk leaves them inputs).
@@ -282,8 +279,11 @@ struct NetworkBuilder {
             if xt.dtype != .float32 { throw fail(pos, "\(what): input '\(g.name(of: x))' is \(xt), a float tensor is needed") }
         }
         // Each node is typed as it is added; a failure belongs to this layer.
-        let out: ValueID
-        do {
+        let out: ValueID = try rethrowing(GraphError.self, as: { e in
+            pending = []
+            return fail(pos, "\(what): \(e.message)")
+        }) {
+            let out: ValueID
             switch l.layer {
             case .linear(let nOut, let bias):
                 guard xt.rank == 2, let nIn = xt.shape[1].value else {
@@ -412,9 +412,7 @@ struct NetworkBuilder {
                                   attributes: ["keepdims": .int(0)], name: "\(name).o")[0]
                 out = try builder.addNode(.concat, [x, o], outputs: [name], attributes: ["axis": .int(1)], name: name)[0]
             }
-        } catch let e as GraphError {
-            pending = []
-            throw fail(pos, "\(what): \(e.message)")
+            return out
         }
         drawPending()
         return out

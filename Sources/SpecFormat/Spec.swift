@@ -8,6 +8,7 @@
 // The sections live in Spec+Data.swift, Spec+Training.swift, Spec+Output.swift and
 // NetworkSpec.swift; the YAML reader in SpecReader.swift and SpecReader+Network.swift.
 
+import Core
 import Foundation
 import Yams
 
@@ -60,15 +61,12 @@ extension Spec {
     /// Parses and checks a spec; `file` names it in errors.
     public static func parse(yaml: String, file: String = "<spec>") throws -> Spec {
         let ctx = SpecContext(file: file)
-        let root: Node
         try YAMLDepth.check(yaml, file: file)
-        do {
+        let root: Node = try rethrowing(YamlError.self, as: { yamlError($0, file) }) {
             guard let r = try Yams.compose(yaml: yaml) else {
                 throw SpecError(file: file, line: 1, column: 1, message: "the spec is empty")
             }
-            root = r
-        } catch let e as YamlError {
-            throw yamlError(e, file)
+            return r
         }
         var spec = try SpecReader(ctx: ctx).spec(root)
         spec.file = file

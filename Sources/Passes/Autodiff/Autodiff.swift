@@ -23,6 +23,7 @@
 // into its ConvTranspose (FuseConvTransposeBatchNorm); the inference fusions are not
 // differentiable (differentiate before fusion). Errors name the node and op.
 
+import Core
 import GraphIR
 
 public enum Autodiff {
@@ -75,11 +76,8 @@ public enum Autodiff {
                 throw GraphError("autodiff: \(graph.describeNode(i)) has no pullback rule for \(node.op.rawValue)")
             }
             b.scope = "grad/" + (node.name.isEmpty ? graph.name(of: node.outputs[0]) : node.name)
-            let grads: [ValueID?]
-            do {
-                grads = try rule(b, node, outCots, wants)
-            } catch let e as GraphError {
-                throw GraphError("autodiff: \(graph.describeNode(i)): \(e.message)")
+            let grads = try rethrowing(GraphError.self, as: { GraphError("autodiff: \(graph.describeNode(i)): \($0.message)") }) {
+                try rule(b, node, outCots, wants)
             }
             for (k, g) in grads.enumerated() where k < node.inputs.count && wants[k] {
                 guard let g, let v = node.inputs[k] else { continue }
