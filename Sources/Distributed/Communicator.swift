@@ -4,6 +4,8 @@
 // Contract: every rank calls the same collectives in the same order with the same element
 // counts (the MPI rule); a call returns when this rank's part is done. `allreduceSum` sums a
 // float buffer element-wise over all ranks, in place (every rank ends with the same sums);
+// `reduceScatterSum` sums too but hands each rank only its block of the sums, and `allgather`
+// copies each rank's block to every rank (together: an allreduce's bytes, split in two);
 // `allreduceMax` takes the element-wise maximum of Int64s; `broadcast` copies rank `root`'s
 // bytes to every rank; `barrier` waits for all ranks. `SingleProcess` (rank 0 of 1) makes each
 // call a no-op, so code written against `Communicator` runs unchanged without MPI.
@@ -22,6 +24,13 @@ public protocol Communicator: AnyObject {
     var size: Int { get }
     /// Element-wise sum over all ranks, in place.
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws
+    /// Element-wise sum over all ranks of `buffer` (the same count on every rank), of which this
+    /// rank receives only its block — `counts[rank]` floats starting at Σ counts[..<rank] — in
+    /// `shard` (MPI_Reduce_scatter).
+    func reduceScatterSum(_ buffer: UnsafeBufferPointer<Float>, counts: [Int], into shard: UnsafeMutablePointer<Float>) throws
+    /// Every rank's block of `buffer` (rank r's: `counts[r]` floats at Σ counts[..<r]) to every
+    /// rank, in place (MPI_Allgatherv).
+    func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws
     /// Element-wise maximum over all ranks, in place.
     func allreduceMax(_ buffer: UnsafeMutableBufferPointer<Int64>) throws
     /// Rank `root`'s bytes to every rank (same count everywhere).
@@ -51,6 +60,21 @@ extension Communicator {
         var v = values
         try v.withUnsafeMutableBufferPointer { try allreduceMean($0) }
         return v
+    }
+
+    /// Reduce-scatter as an allreduce of a copy (the default of communicators without one).
+    public func reduceScatterSum(_ buffer: UnsafeBufferPointer<Float>, counts: [Int], into shard: UnsafeMutablePointer<Float>) throws {
+        var all = Array(buffer)
+        try all.withUnsafeMutableBufferPointer { try allreduceSum($0) }
+        let start = counts.prefix(rank).reduce(0, +)
+        all.withUnsafeBufferPointer { shard.update(from: $0.baseAddress! + start, count: counts[rank]) }
+    }
+
+    /// Allgather as an allreduce with every other rank's block zeroed (exact: x + 0 = x).
+    public func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws {
+        let start = counts.prefix(rank).reduce(0, +), end = start + counts[rank]
+        for i in buffer.indices where i < start || i >= end { buffer[i] = 0 }
+        try allreduceSum(buffer)
     }
 
     /// Whether any rank passed true.
@@ -87,6 +111,10 @@ public final class SingleProcess: Communicator {
     public var rank: Int { 0 }
     public var size: Int { 1 }
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {}
+    public func reduceScatterSum(_ buffer: UnsafeBufferPointer<Float>, counts: [Int], into shard: UnsafeMutablePointer<Float>) throws {
+        if let base = buffer.baseAddress, let n = counts.first { shard.update(from: base, count: n) }
+    }
+    public func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws {}
     public func allreduceMax(_ buffer: UnsafeMutableBufferPointer<Int64>) throws {}
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {}
     public func barrier() throws {}

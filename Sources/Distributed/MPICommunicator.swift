@@ -3,7 +3,8 @@
 // Contract: `world()` initialises MPI once per process (MPI_Init_thread, FUNNELED: only the
 // thread that initialised MPI calls it; the kernels' worker threads never do) and returns the
 // same object afterwards. Every collective is the blocking MPI call on MPI_COMM_WORLD:
-// allreduce in place (MPI_IN_PLACE), so no second buffer is needed. Counts above Int32.max
+// allreduce in place (MPI_IN_PLACE), so no second buffer is needed; allgather in place;
+// reduce-scatter from the full buffer into the rank's block. Counts above Int32.max
 // elements are sent in chunks. A non-success return code throws CommunicatorError naming the
 // call (MPI's default handler aborts the job first, so this is a second line of defence).
 
@@ -61,6 +62,31 @@ public final class MPICommunicator: Communicator {
         try chunks(buffer.count) { s, n in
             try Self.check(MPI_Allreduce(cmpi_in_place(), base + s, n, cmpi_float(), cmpi_sum(), cmpi_comm_world()), "MPI_Allreduce(sum, \(n) floats)")
         }
+    }
+
+    /// `counts` as MPI's int counts and displacements (each block and the total must fit in an Int32).
+    private func blocks(_ counts: [Int], _ call: String) throws -> (counts: [Int32], displacements: [Int32]) {
+        guard counts.count == size, counts.allSatisfy({ $0 >= 0 }), counts.reduce(0, +) <= Int(Int32.max) else {
+            throw CommunicatorError("\(call): \(counts.count) block counts for \(size) ranks, or more than \(Int32.max) floats in all")
+        }
+        var displacements: [Int32] = []
+        var o = 0
+        for c in counts { displacements.append(Int32(o)); o += c }
+        return (counts.map { Int32($0) }, displacements)
+    }
+
+    public func reduceScatterSum(_ buffer: UnsafeBufferPointer<Float>, counts: [Int], into shard: UnsafeMutablePointer<Float>) throws {
+        let b = try blocks(counts, "MPI_Reduce_scatter")
+        guard buffer.count == counts.reduce(0, +) else { throw CommunicatorError("MPI_Reduce_scatter: \(buffer.count) floats, blocks of \(counts.reduce(0, +))") }
+        try Self.check(MPI_Reduce_scatter(buffer.baseAddress, shard, b.counts, cmpi_float(), cmpi_sum(), cmpi_comm_world()),
+                       "MPI_Reduce_scatter(sum, \(buffer.count) floats)")
+    }
+
+    public func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws {
+        let b = try blocks(counts, "MPI_Allgatherv")
+        guard buffer.count == counts.reduce(0, +) else { throw CommunicatorError("MPI_Allgatherv: \(buffer.count) floats, blocks of \(counts.reduce(0, +))") }
+        try Self.check(MPI_Allgatherv(cmpi_in_place(), 0, cmpi_float(), buffer.baseAddress, b.counts, b.displacements, cmpi_float(), cmpi_comm_world()),
+                       "MPI_Allgatherv(\(buffer.count) floats)")
     }
 
     public func allreduceMax(_ buffer: UnsafeMutableBufferPointer<Int64>) throws {

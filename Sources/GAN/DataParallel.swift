@@ -11,12 +11,12 @@
 //   inputs need the whole batch (DRAGAN's std) builds it and keeps its rows (`shard`). A global
 //   batch smaller than K is an error.
 // - Gradients: each step program gets one collective before its optimizer update
-//   (Program.reduceBeforeUpdate): the gradients and the new BatchNorm running statistics, packed
-//   in a fixed order into one flat fusion buffer, are scaled by this rank's share n_r/n
-//   (`setShare`, before each step) and summed over ranks with one in-place allreduce — the
-//   gradient of the global batch's mean loss — so every rank applies the same update and ends
-//   each step with the same weights.
-// - Logged scalars (losses, scores) ride in the same fusion buffer, scaled by the share, with
+//   (Program.reduceBeforeUpdate): the gradients and the new BatchNorm running statistics, where
+//   the program computed them (its flat gradient region, a fixed layout), are scaled by this
+//   rank's share n_r/n (`setShare`, before each step) and summed over ranks with one in-place
+//   allreduce — the gradient of the global batch's mean loss — so every rank applies the same
+//   update and ends each step with the same weights.
+// - Logged scalars (losses, scores) ride in the region's tail, scaled by the share, with
 //   the stop flag (a signal on any rank) as one more float: one collective per step, and rank 0
 //   logs global-batch losses, every rank sees the same NaN / stop decisions and all ranks stop
 //   after the same iteration. The gradient norm logged (d_grad_norm, g_grad_norm) is the norm
@@ -25,6 +25,13 @@
 //   with one small allreduce after the step (`reduce`).
 // - Synchronised BatchNorm (`sync_batchnorm: true`): a step program's AllReduce instructions
 //   get the communicator too (Program.setCollective): mode mean scales by the share and sums.
+// - Optimizer sharding (ZeRO-1, `shardOptimizer`, on by default): a step whose updates form one
+//   fused run reduce-scatters its gradients instead, updates only this rank's block of the
+//   parameters and allgathers them (Program.reduceBeforeUpdate(sharded:)); the optimizer state
+//   is then current on each rank for its block only, and `gatherOptimizerState` (every rank at
+//   the same point: the trainer calls it after an iteration that ends an epoch, stops or ends
+//   the run — where checkpoints are written — and `checkReplicas` before hashing) makes it
+//   whole on every rank. The weights are identical on every rank after every step either way.
 // - `broadcastState` copies rank 0's parameters, optimizer state and counters to every rank.
 // - `replicaHash` / `checkReplicas`: a hash of every stored buffer, compared over ranks.
 // With K = 1 none of this changes a step (no collective is inserted, rows are the whole batch).
@@ -32,6 +39,7 @@
 import Distributed
 import Foundation
 import GraphIR
+import Kernels
 import Runtime
 import Training
 
@@ -42,13 +50,22 @@ public final class DataParallel {
     /// This rank's share n_r/n of the current step's global batch.
     private var share: Float = 1
     private var prepared = Set<ObjectIdentifier>()
-    /// Fusion-buffer floats per prepared step program (for benchmarks).
+    /// Floats of each prepared step program's collective (gradient region and tail; for benchmarks).
     public private(set) var fusionFloats: [String: Int] = [:]
-    /// Seconds spent in gradient collectives (pack, allreduce, unpack) since the start.
+    /// Seconds spent in gradient collectives (scale, allreduce, norm) since the start.
     public private(set) var collectiveSeconds: Double = 0
+
+    /// ZeRO-1: each rank updates only its block of each network's parameters (and keeps only
+    /// that block's optimizer state current), reduce-scattering the gradients and allgathering
+    /// the parameters instead of one allreduce (Program.reduceBeforeUpdate(sharded:)). On by
+    /// default with more than one rank; `GANNET_BASELINE=zero1` turns it off (for A/B runs).
+    public var shardOptimizer: Bool
+    /// The step programs whose update is sharded, in preparation order (the same on every rank).
+    private var sharded: [Program] = []
 
     public init(communicator: Communicator) {
         self.communicator = communicator
+        shardOptimizer = !Baseline.names.contains("zero1")
     }
 
     public var rank: Int { communicator.rank }
@@ -84,16 +101,17 @@ public final class DataParallel {
         return out
     }
 
-    /// Per step program: whether its scalars ride in the fusion buffer, and the stop flag the
+    /// Per step program: whether its scalars ride in the gradient collective, and the stop flag the
     /// last run agreed on.
     private final class Folded {
         var stop = false
     }
     private var folded: [ObjectIdentifier: Folded] = [:]
 
-    /// Gives `step` its gradient collective (once per step program), folding its scalar
-    /// metrics, gradient norm and the stop flag into the fusion buffer when they are foldable.
-    public func prepare(_ step: TrainStep) {
+    /// Gives `step` its gradient collective (once per step program; sharded when
+    /// `shardOptimizer` and the step's updates allow), folding its scalar metrics, gradient norm
+    /// and the stop flag into the collective when they are foldable.
+    public func prepare(_ step: TrainStep) throws {
         guard size > 1, prepared.insert(ObjectIdentifier(step)).inserted else { return }
         let comm = communicator
         let program = step.program
@@ -105,9 +123,21 @@ public final class DataParallel {
             && scalarIndices.allSatisfy(program.canFold(output:)) && (normIndex.map(program.canFold(output:)) ?? true)
         let state = Folded()
         let stopSignal = { [unowned self] in self.stopSignal() }
-        let n = program.reduceBeforeUpdate(
+        let shard = shardOptimizer ? ShardedUpdate(
+            rank: rank, size: size,
+            reduceScatter: { [unowned self] buffer, counts, block in
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                try comm.reduceScatterSum(buffer, counts: counts, into: block)
+                self.collectiveSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            },
+            allgather: { [unowned self] buffer, counts in
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                try comm.allgather(buffer, counts: counts)
+                self.collectiveSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            }) : nil
+        let n = try program.reduceBeforeUpdate(
             folding: foldable ? FusionExtras(scalarOutputs: scalarIndices, gradientNormOutput: normIndex, trailing: 1) : FusionExtras(),
-            scale: { [unowned self] in self.share }
+            scale: { [unowned self] in self.share }, sharded: shard
         ) { [unowned self] buffer in
             let t0 = DispatchTime.now().uptimeNanoseconds
             if foldable { buffer[buffer.count - 1] = stopSignal() ? 1 : 0 }
@@ -116,6 +146,7 @@ public final class DataParallel {
             self.collectiveSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         }
         if foldable && n > 0 { folded[ObjectIdentifier(step)] = state }
+        if shard != nil && program.isSharded { sharded.append(program) }
         if program.hasAllReduce {
             // Synchronised BatchNorm: batch statistics (and their gradients) as the share-weighted
             // mean over ranks, element counts as the plain sum.
@@ -130,8 +161,15 @@ public final class DataParallel {
         fusionFloats[step.graph.name, default: 0] = max(fusionFloats[step.graph.name] ?? 0, n)
     }
 
+    /// Makes every rank's optimizer state whole again after sharded updates (each rank's
+    /// block to every rank): call on every rank at the same point, before anything reads all
+    /// of the state (a checkpoint, the replica check). A no-op without sharded programs.
+    public func gatherOptimizerState() throws {
+        for p in sharded { try p.gatherShardedState() }
+    }
+
     /// The weighted mean over ranks of `step`'s `scalars` (in `order`), and whether any rank
-    /// asked to stop: already in hand when the step's fusion buffer carried them, else one
+    /// asked to stop: already in hand when the step's gradient collective carried them, else one
     /// small allreduce.
     public func reduce(_ step: TrainStep, _ scalars: [String: Float], order: [String]) throws -> (scalars: [String: Float], stop: Bool) {
         if size > 1, let f = folded[ObjectIdentifier(step)] { return (scalars, f.stop) }
@@ -182,6 +220,7 @@ public final class DataParallel {
     /// Throws when any rank's stored state differs from rank 0's (compared by `replicaHash`).
     public func checkReplicas(_ store: ParameterStore, iteration: Int) throws {
         guard size > 1 else { return }
+        try gatherOptimizerState()
         let mine = Self.replicaHash(store)
         var root: [Int64] = [Int64(bitPattern: mine)]
         try communicator.broadcast(&root)

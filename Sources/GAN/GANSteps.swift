@@ -2,7 +2,8 @@
 //
 // Contract: `GANSteps(spec:seed:threads:)` builds the spec's generator and discriminator/critic
 // (initialised from `seed`), puts their weights and BatchNorm statistics in one ParameterStore
-// (`<network>/<initializer>`), and compiles on demand, per batch size, the two steps the seed
+// (`<network>/<initializer>`; each network's trained parameters one flat group), and compiles
+// on demand, per batch size, the two steps the seed
 // runs (seed-experiments.md §2–§5):
 // - D step on a real batch: z ~ N(0,1) of the real batch size, fake = G(z[, y]) with G in
 //   train mode (its BN statistics update), D(real) then D(fake) as separate passes (each with
@@ -72,6 +73,10 @@ public final class GANSteps {
                 try store.set("\(net.name)/\(net.name(of: v))", t)
             }
         }
+        // Each network's trained parameters as one flat group before any step binds them (the
+        // D step reads G's weights): each step then updates its network in one fused kernel.
+        store.arrange(generatorParameters.filter(store.contains))
+        store.arrange(discriminatorParameters.filter(store.contains))
         try prepareBEGAN()
     }
 

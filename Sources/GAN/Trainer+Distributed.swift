@@ -18,8 +18,8 @@ extension Trainer {
 
     func setShare(_ local: Int, of global: Int) throws { parallel?.setShare(local, of: global) }
 
-    func step(_ s: TrainStep) -> TrainStep {
-        parallel?.prepare(s)
+    func step(_ s: TrainStep) throws -> TrainStep {
+        try parallel?.prepare(s)
         return s
     }
 

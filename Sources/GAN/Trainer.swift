@@ -194,6 +194,9 @@ public final class Trainer {
         }
         if frame != nil { counters.framesWritten += 1 }
         counters.iteration += 1
+        // Sharded optimizer state is made whole where a checkpoint may follow (every rank agrees
+        // on these conditions).
+        if epochEnded || stop || isFinished { try parallel?.gatherOptimizerState() }
         return IterationReport(counters: counters, dOutputs: dScalars,
                                gOutputs: gScalars, frame: frame, epochEnded: epochEnded, stopRequested: stop)
     }

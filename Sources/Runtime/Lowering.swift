@@ -10,7 +10,12 @@
 // inference Dropout (its optional mask output a constant of trues) alias their input's
 // storage and emit nothing. Every other value gets an arena buffer live
 // from its producing step to its last reader (graph inputs from the start, graph outputs to
-// the end); convolution scratch is live for its own step only. Errors name the node and op.
+// the end); convolution scratch is live for its own step only. A training program's
+// gradients (what its optimizer updates read, in update order), then the values its state
+// assignments copy, then a tail of `collectiveTailFloats(outputs:)` floats are pinned back to
+// back at the start of the arena (MemoryPlan's pinned buffers, each 64-byte aligned): the flat
+// gradient region its fused optimizer update and its data-parallel collective work on in place
+// (Program+FusedUpdate, Program+Collective). Errors name the node and op.
 // Each buffer is checked against `Limits.maxTensorBytes` and the planned arena plus constants
 // against `Limits.maxTotalBytes` before anything is allocated.
 
@@ -125,12 +130,17 @@ public enum Lowering {
             guard let o = resolve(v) else { throw GraphError("graph output '\(graph.name(of: v))' is undefined") }
             if case .buffer(let b) = o { buffers[b].last = Int.max }
         }
+        let firstUpdate = pending.count
+        var regionBuffers: [Int] = []
         for u in updates {
             guard let store else { throw GraphError("state updates need a ParameterStore") }
             let step = pending.count
             func read(_ v: ValueID) throws -> Operand {
                 guard let o = resolve(v) else { throw GraphError("update reads undefined value '\(graph.name(of: v))'") }
-                if case .buffer(let b) = o { buffers[b].last = max(buffers[b].last, step) }
+                if case .buffer(let b) = o {
+                    buffers[b].last = max(buffers[b].last, step)
+                    if !regionBuffers.contains(b) { regionBuffers.append(b) }
+                }
                 return o
             }
             func param(_ name: String, _ grad: ValueID) throws -> Int {
@@ -143,20 +153,19 @@ public enum Lowering {
             switch u {
             case let .adam(name, grad, config):
                 let n = try param(name, grad)
-                store.ensure(name + "/adam.m", shape: store.entry(name)!.shape)
-                store.ensure(name + "/adam.v", shape: store.entry(name)!.shape)
+                for suffix in StateUpdate.adamStates { store.ensure("\(name)/\(suffix)", shape: store.entry(name)!.shape) }
                 pending.append(PendingInstruction(call: .adam(config, count: n, counter: name + "/adam.step"), inputs: [try read(grad)],
                                                   outputs: [.state(name), .state(name + "/adam.m"), .state(name + "/adam.v")],
                                                   scratchFloats: 0, label: "adam \(name)"))
             case let .sgd(name, grad, config):
                 let n = try param(name, grad)
-                store.ensure(name + "/sgd.momentum", shape: store.entry(name)!.shape)
+                for suffix in StateUpdate.sgdStates { store.ensure("\(name)/\(suffix)", shape: store.entry(name)!.shape) }
                 pending.append(PendingInstruction(call: .sgd(config, count: n, counter: name + "/sgd.step"), inputs: [try read(grad)],
                                                   outputs: [.state(name), .state(name + "/sgd.momentum")],
                                                   scratchFloats: 0, label: "sgd \(name)"))
             case let .rmsprop(name, grad, config):
                 let n = try param(name, grad)
-                store.ensure(name + "/rmsprop.square", shape: store.entry(name)!.shape)
+                for suffix in StateUpdate.rmspropStates { store.ensure("\(name)/\(suffix)", shape: store.entry(name)!.shape) }
                 pending.append(PendingInstruction(call: .rmsprop(config, count: n), inputs: [try read(grad)],
                                                   outputs: [.state(name), .state(name + "/rmsprop.square")],
                                                   scratchFloats: 0, label: "rmsprop \(name)"))
@@ -166,13 +175,20 @@ public enum Lowering {
                                                   outputs: [.state(name)], scratchFloats: 0, label: "assign \(name)"))
             }
         }
+        // The flat gradient region's tail: live from the first update to the end.
+        var tail: Int? = nil
+        if !updates.isEmpty {
+            buffers.append(BufferRequest(bytes: Program.collectiveTailFloats(outputs: graph.outputs.count) * 4, first: firstUpdate, last: Int.max))
+            tail = buffers.count - 1
+            regionBuffers.append(buffers.count - 1)
+        }
         // Inputs are read by the caller before step 0 and must survive until their last reader.
         var scratchBuffer: [Int: Int] = [:]
         for (step, p) in pending.enumerated() where p.scratchFloats > 0 {
             buffers.append(BufferRequest(bytes: p.scratchFloats * 4, first: step, last: step))
             scratchBuffer[step] = buffers.count - 1
         }
-        let plan = MemoryPlan.plan(buffers)
+        let plan = MemoryPlan.plan(buffers, pinned: regionBuffers)
         func location(_ o: Operand) -> Location {
             switch o {
             case .buffer(let b): return .arena(plan.offsets[b])
@@ -192,6 +208,7 @@ public enum Lowering {
                               "graph '\(graph.name)' (arena \(Limits.describeBytes(plan.arenaBytes)), constants \(Limits.describeBytes(constantData.count)))")
         return Program(instructions: instructions, inputs: try fed.map(programValue),
                        outputs: try graph.outputs.map(programValue), plan: plan,
-                       constantData: constantData, pool: pool, store: store)
+                       constantData: constantData, pool: pool, store: store,
+                       collectiveTail: tail.map { .arena(plan.offsets[$0]) })
     }
 }

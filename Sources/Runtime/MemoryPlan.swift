@@ -2,8 +2,10 @@
 //
 // Contract: given buffers with byte sizes and inclusive live ranges [first, last] over the
 // program's steps, returns 64-byte aligned offsets such that two buffers whose live ranges
-// intersect never overlap in memory, and the arena size. Greedy by decreasing size, each buffer
-// takes the lowest offset that fits beside the already placed buffers it is live with.
+// intersect never overlap in memory, and the arena size. `pinned` buffers come first, back to
+// back from offset 0 in the order given (each at its aligned size: a flat region, such as a
+// training program's gradients); then greedy by decreasing size, each other buffer takes the
+// lowest offset that fits beside the already placed buffers it is live with.
 // Deterministic: ties break by buffer index.
 
 /// One buffer to place.
@@ -31,15 +33,21 @@ public struct MemoryPlan: Equatable {
     /// What the buffers would take without sharing (sum of aligned sizes).
     public var unsharedBytes: Int
 
-    public static func plan(_ requests: [BufferRequest]) -> MemoryPlan {
+    public static func plan(_ requests: [BufferRequest], pinned: [Int] = []) -> MemoryPlan {
         func align(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
-        let order = requests.indices.sorted {
+        let isPinned = Set(pinned)
+        let order = requests.indices.filter { !isPinned.contains($0) }.sorted {
             let a = requests[$0].bytes, b = requests[$1].bytes
             return a != b ? a > b : $0 < $1
         }
         var offsets = [Int](repeating: 0, count: requests.count)
         var placed: [Int] = []
         var arena = 0
+        for i in pinned {
+            offsets[i] = arena
+            placed.append(i)
+            arena += align(max(requests[i].bytes, 1))
+        }
         for i in order {
             let r = requests[i]
             let size = align(max(r.bytes, 1))

@@ -3,7 +3,9 @@
 // Contract: a Program is built by `Lowering` for one set of concrete input shapes. It owns one
 // arena (sized by `MemoryPlan`) and one constant pool; `bind` (Program+Bind.swift) turns each
 // instruction into a closure over fixed pointers once, so `run()` performs no allocation and no
-// shape logic. Inputs are copied in with `setInput`, outputs read with `output`. The printed
+// shape logic. Inputs are copied in with `setInput`, outputs read with `output`. The state
+// buffers a program binds are pinned in its store (they never move). Consecutive optimizer
+// updates over flat groups run as one fused update (Program+FusedUpdate). The printed
 // form is in Program+Text.swift, the operand types in Instruction.swift.
 
 import Dispatch
@@ -28,10 +30,25 @@ public final class Program {
     var thunks: [() throws -> Void] = []
     /// Where AllReduce instructions send their buffers (Program+Collective).
     let collectiveHook = CollectiveHook()
+    /// The end of a training program's flat gradient region (Lowering): floats the collective
+    /// fills with folded scalars and trailing values; nil without updates.
+    let collectiveTail: Location?
+    /// The instruction ranges whose optimizer updates run as one fused kernel call each
+    /// (Program+FusedUpdate).
+    public var fusedUpdateRuns: [Range<Int>] { fusedLayouts.map(\.instructions) }
+    /// Each fused run's layout (Program+FusedUpdate).
+    var fusedLayouts: [FusedLayout] = []
+    /// The rank's part of a sharded update (Program+FusedUpdate; inactive unless sharded).
+    let updateShard = UpdateShard()
+
+    /// The tail floats of a program with `outputs` graph outputs: one per output (folded
+    /// scalars) and 8 trailing (a stop flag, a partial norm).
+    public static func collectiveTailFloats(outputs: Int) -> Int { outputs + 8 }
 
     init(instructions: [Instruction], inputs: [ProgramValue], outputs: [ProgramValue], plan: MemoryPlan,
-         constantData: [UInt8], pool: ThreadPool, store: ParameterStore? = nil) {
+         constantData: [UInt8], pool: ThreadPool, store: ParameterStore? = nil, collectiveTail: Location? = nil) {
         self.store = store
+        self.collectiveTail = collectiveTail
         self.instructions = instructions
         self.inputs = inputs
         self.outputs = outputs
@@ -42,7 +59,11 @@ public final class Program {
         arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(plan.arenaBytes, 64))
         constants = HugePages.allocateIfLarge(max(constantData.count, 64))
         constantData.withUnsafeBytes { constants.copyMemory(from: $0.baseAddress!, byteCount: constantData.count) }
+        for ins in instructions {
+            for case .state(let name)? in ins.inputs + ins.outputs.map(Optional.some) { store?.pin(name) }
+        }
         thunks = instructions.map { bind($0) }
+        fuseUpdates()
     }
 
     deinit {

@@ -6,9 +6,12 @@
 // names to train and the optimizer, and the state assignments (BatchNorm running statistics).
 // `TrainStep.compile` binds the fed inputs' shapes, runs the training pipeline (`pipeline`:
 // InferShapes, ExpandDropout, FuseConvTransposeBatchNorm, ExpandTrainingBatchNorm, InferShapes),
-// appends the gradient of the loss with respect to the trained inputs (Autodiff), and lowers everything with the optimizer updates and assignments
-// as in-place state updates at the end of the program. `run` feeds inputs, runs the program
-// once (one optimizer step) and returns the graph outputs as scalars (the logged losses).
+// appends the gradient of the loss with respect to the trained inputs (Autodiff), lays the
+// trained parameters and their optimizer state out as flat groups in the store
+// (ParameterStore.arrange), and lowers everything with the optimizer updates and assignments
+// as in-place state updates at the end of the program (one fused update per flat group).
+// `run` feeds inputs, runs the program once (one optimizer step) and returns the graph outputs
+// as scalars (the logged losses).
 // Training-mode Dropout becomes a Mul by a fed mask input (`dropoutMasks`); callers feed
 // `dropoutInputs(seed:step:)` with the other inputs each step.
 
@@ -23,6 +26,17 @@ public enum OptimizerChoice: Equatable {
     case adam(AdamConfig)
     case sgd(SGDConfig)
     case rmsprop(RMSpropConfig)
+}
+
+extension OptimizerChoice {
+    /// The state each parameter gets (`<param>/<suffix>`).
+    public var stateSuffixes: [String] {
+        switch self {
+        case .adam: return StateUpdate.adamStates
+        case .sgd: return StateUpdate.sgdStates
+        case .rmsprop: return StateUpdate.rmspropStates
+        }
+    }
 }
 
 /// What one step computes and updates.
@@ -152,6 +166,10 @@ public final class TrainStep {
             case nil: break
             }
         }
+        // Each network's trained parameters and their optimizer state as flat groups, so the
+        // program updates them with one fused kernel (Program+FusedUpdate); a no-op when already
+        // flat, and left as is when another program pinned them elsewhere.
+        store.arrange(plan.trainable.filter { store.contains($0) }, states: plan.optimizer?.stateSuffixes ?? [])
         if exposeGradients {
             for case let grad? in grads where !g.outputs.contains(grad) { g.outputs.append(grad) }
         }

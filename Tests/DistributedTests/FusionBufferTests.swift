@@ -1,7 +1,9 @@
 // FusionBufferTests: Program.reduceBeforeUpdate without MPI — the collective sees every
-// gradient and assigned statistic in one flat buffer, in instruction order, before the
-// optimizer reads them; an identity collective leaves the step bit-identical; folded scalar
-// outputs, the share scale and the reduced gradient's norm (data-parallel's one collective).
+// gradient and assigned statistic where the program computed them, one flat region in
+// instruction order (each at its 16-float slot, zero padding), before the optimizer reads
+// them; an identity collective leaves the step bit-identical; folded scalar outputs in the
+// region's tail, the share scale and the reduced gradient's norm (data-parallel's one
+// collective).
 
 import GraphIR
 import Kernels
@@ -36,13 +38,13 @@ final class FusionBufferTests: XCTestCase {
         XCTAssertEqual(step.program.reducedBuffers.map(\.count), [3, 1])
         XCTAssertEqual(step.program.reducedBuffers.map(\.label), ["sgd w", "assign s"])
         var seen: [Float] = []
-        let n = step.program.reduceBeforeUpdate { buffer in
+        let n = try step.program.reduceBeforeUpdate { buffer in
             seen = Array(buffer)
             for i in buffer.indices { buffer[i] *= 2 }  // as if a second rank had the same batch
         }
-        XCTAssertEqual(n, 4)
+        XCTAssertEqual(n, 32)  // w's slot of 16, s's slot of 16
         _ = try step.run(["x": x])
-        XCTAssertEqual(seen, [5, 7, 9, 21])
+        XCTAssertEqual(seen, [5, 7, 9] + Array(repeating: 0, count: 13) + [21] + Array(repeating: 0, count: 15))
         let expected: [Float] = [1 - 5, 2 - 7, 3 - 9]  // w − 0.5·(2·grad)
         XCTAssertEqual(store.tensor("w")!.floats, expected)
         XCTAssertEqual(store.tensor("s")!.floats, [42])
@@ -64,9 +66,10 @@ final class FusionBufferTests: XCTestCase {
         return try TrainStep(plan: plan, store: store, inputShapes: [:], pool: ThreadPool(threads: 1))
     }
 
-    /// Data-parallel's fusion buffer: gradients and statistics × the share, then the folded loss
-    /// × the share, then one trailing float; after the collective the loss output holds the
-    /// reduced value and grad_norm the norm of the reduced gradient (37 floats: SIMD body + tail).
+    /// Data-parallel's collective: gradients and statistics × the share in place, then in the
+    /// tail the folded loss × the share and one trailing float; after the collective the loss
+    /// output holds the reduced value and grad_norm the norm of the reduced gradient (37 floats:
+    /// SIMD body + tail, in a slot of 48).
     func testFoldedScalarsShareScaleAndReducedGradientNorm() throws {
         let width = 37
         let store = ParameterStore()
@@ -80,18 +83,19 @@ final class FusionBufferTests: XCTestCase {
         let grad = (0..<width).map { xs[$0] + xs[width + $0] }
         let loss = zip(xs, w0 + w0).map(*).reduce(0, +)
         var seen: [Float] = []
-        let n = step.program.reduceBeforeUpdate(folding: FusionExtras(scalarOutputs: [lossIndex], gradientNormOutput: normIndex, trailing: 1),
-                                                scale: { 0.5 }) { buffer in
+        let n = try step.program.reduceBeforeUpdate(folding: FusionExtras(scalarOutputs: [lossIndex], gradientNormOutput: normIndex, trailing: 1),
+                                                    scale: { 0.5 }) { buffer in
             seen = Array(buffer)
             for i in buffer.indices { buffer[i] *= 2 }  // a second rank with the same batch and share
             buffer[buffer.count - 1] = 7
         }
-        XCTAssertEqual(n, width + 1 + 1 + 1)
+        XCTAssertEqual(n, 48 + 16 + 1 + 1)
         let out = try step.run(["x": Tensor(shape: [2, width], floats: xs)])
         XCTAssertEqual(Array(seen[0..<width]), grad.map { $0 * 0.5 })
-        XCTAssertEqual(seen[width], xs.reduce(0, +) * 0.5)
-        XCTAssertEqual(seen[width + 1], loss * 0.5)
-        XCTAssertEqual(seen[width + 2], 0)
+        XCTAssertEqual(Array(seen[width..<48]), Array(repeating: 0, count: 48 - width), "slot padding")
+        XCTAssertEqual(seen[48], xs.reduce(0, +) * 0.5)
+        XCTAssertEqual(seen[64], loss * 0.5)
+        XCTAssertEqual(seen[65], 0)
         XCTAssertEqual(store.tensor("w")!.floats, zip(w0, grad).map { $0 - 0.5 * $1 })
         XCTAssertEqual(store.tensor("s")!.floats, [xs.reduce(0, +)])
         XCTAssertEqual(out["loss"]!.floats, [loss])
@@ -102,7 +106,7 @@ final class FusionBufferTests: XCTestCase {
     func testIdentityCollectiveIsBitIdentical() throws {
         let plainStore = ParameterStore(), hookedStore = ParameterStore()
         let plain = try makeStep(plainStore), hooked = try makeStep(hookedStore)
-        hooked.program.reduceBeforeUpdate { _ in }
+        try hooked.program.reduceBeforeUpdate { _ in }
         for _ in 0..<3 {
             _ = try plain.run(["x": x])
             _ = try hooked.run(["x": x])

@@ -19,12 +19,18 @@ final class MemoryPlanTests: XCTestCase {
         }
     }
 
-    func testRandomLifetimesNeverOverlap() {
-        var state: UInt64 = 12345
-        func next(_ n: Int) -> Int {
+    /// A small LCG: reproducible pseudo-random lifetimes.
+    struct Draws {
+        var state: UInt64
+        mutating func next(_ n: Int) -> Int {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return Int((state >> 33) % UInt64(n))
         }
+    }
+
+    func testRandomLifetimesNeverOverlap() {
+        var draws = Draws(state: 12345)
+        func next(_ n: Int) -> Int { draws.next(n) }
         for _ in 0..<200 {
             let count = 1 + next(40)
             var reqs: [BufferRequest] = []
@@ -36,6 +42,27 @@ final class MemoryPlanTests: XCTestCase {
             let plan = MemoryPlan.plan(reqs)
             assertNoOverlap(reqs, plan)
             XCTAssertLessThanOrEqual(plan.arenaBytes, plan.unsharedBytes)
+        }
+    }
+
+    /// Pinned buffers (a training program's flat gradient region) sit back to back from offset
+    /// 0 in the order given, each at its aligned size; the others never overlap them while live.
+    func testPinnedBuffersAreBackToBackAndNeverOverlapped() {
+        var draws = Draws(state: 99)
+        func next(_ n: Int) -> Int { draws.next(n) }
+        for _ in 0..<100 {
+            let reqs = (0..<(2 + next(30))).map { _ -> BufferRequest in
+                let first = next(30) - 1
+                return BufferRequest(bytes: 1 + next(5000), first: first, last: next(4) == 0 ? Int.max : first + next(10))
+            }
+            let pinned = Array(reqs.indices.filter { _ in next(3) == 0 }.reversed().prefix(5))
+            let plan = MemoryPlan.plan(reqs, pinned: pinned)
+            assertNoOverlap(reqs, plan)
+            var offset = 0
+            for i in pinned {
+                XCTAssertEqual(plan.offsets[i], offset)
+                offset += (reqs[i].bytes + MemoryPlan.alignment - 1) / MemoryPlan.alignment * MemoryPlan.alignment
+            }
         }
     }
 
