@@ -124,6 +124,7 @@ extension Bench {
         @Option(help: "Timed steps of each kind.") var repeats = 10
         @Flag(help: "Print each D-step instruction's median time, FLOPs, GFLOP/s and % of the measured FMA peak, and totals, to stderr.")
         var profile = false
+        @Flag(help: "With --profile, profile the G step instead of the D step.") var profileG = false
         @Flag(help: "Compile without the training fusion (FuseConvTransposeBatchNorm).") var noFuse = false
         @Flag(help: "Also run the steps on 1 thread, interleaved step by step with the --threads runs, and print the speed-ups.")
         var scaling = false
@@ -203,18 +204,19 @@ extension Bench {
             let gGuard = try time { try check.check(["g_loss": 0], order: ["g_loss"], network: steps.generator.name, iteration: 0) }
             fields += [("d_guard_ms", dGuard), ("g_guard_ms", gGuard),
                        ("guard_overhead_pct", 100 * (dGuard + gGuard) / (fields[0].1 + fields[1].1))]
-            if profile { fields += try printProfile(runners[0]) }
+            if profile { fields += try printProfile(runners[0], generator: profileG) }
             Bench.emit(fields, json: common.json)
         }
 
-        /// Prints each D-step instruction's median time (5 profiled runs), FLOPs, GFLOP/s and % of
-        /// the measured FMA peak of the pool's threads, then totals per kernel family and for the
-        /// step, to stderr. Returns the summary fields for the JSON line.
-        func printProfile(_ r: Runner) throws -> [(String, Double)] {
-            let d = r.d
+        /// Prints each D-step (or G-step) instruction's median time (5 profiled runs), FLOPs, GFLOP/s
+        /// and % of the measured FMA peak of the pool's threads, then totals per kernel family and
+        /// for the step, to stderr. Returns the summary fields for the JSON line.
+        func printProfile(_ r: Runner, generator: Bool) throws -> [(String, Double)] {
+            let d = generator ? r.g : r.d
             let pool = r.steps.pool
             let peak = KernelBench.peakGflops(threads: pool.threads, pool: pool)
-            try d.program.setInputsForProfile(r.steps.dInputs(real: r.real, labels: r.labels, iteration: 0))
+            try d.program.setInputsForProfile(generator ? r.steps.gInputs(batch: r.real.shape[0], iteration: 0)
+                                                        : r.steps.dInputs(real: r.real, labels: r.labels, iteration: 0))
             var per = [[Double]](repeating: [], count: d.program.instructions.count)
             for _ in 0..<5 { for (i, t) in try d.program.runProfiled().enumerated() { per[i].append(t) } }
             func log(_ line: String) { FileHandle.standardError.write((line + "\n").data(using: .utf8)!) }
@@ -224,7 +226,7 @@ extension Bench {
             func rate(_ flops: Double, _ ms: Double) -> String {
                 flops > 0 && ms > 0 ? String(format: "%8.1f", flops / (ms * 1e6)) : "       -"
             }
-            log(String(format: "D step profile, %d thread(s), measured FMA peak %.1f GFLOP/s", pool.threads, peak))
+            log(String(format: "%@ step profile, %d thread(s), measured FMA peak %.1f GFLOP/s", generator ? "G" : "D", pool.threads, peak))
             log("      ms    GFLOP  GFLOP/s   %peak  instruction  # node")
             var families: [String: (ms: Double, flops: Double, count: Int)] = [:]
             var totalMs = 0.0, totalFlops = 0.0

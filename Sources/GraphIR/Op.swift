@@ -151,6 +151,8 @@ public enum Op: Hashable, Sendable {
 
     /// dX of LeakyRelu (Relu: alpha 0) from the output: dY where Y > 0, else alpha·dY; inputs (dY, Y), same shape.
     case leakyReluGrad
+    /// dX of Elu (alpha ≥ 0) from the output: dY where Y > 0, else dY·(Y + alpha); inputs (dY, Y), same shape.
+    case eluGrad
     /// Scatter-add, the gradient of Gather: inputs (dY, indices); output has `size` along `axis`.
     case gatherGrad
 
@@ -162,7 +164,7 @@ public enum Op: Hashable, Sendable {
     case allReduce
 
     /// True for the gradient ops Autodiff creates; they have no ONNX equivalent.
-    public var isGradientInternal: Bool { self == .leakyReluGrad || self == .gatherGrad }
+    public var isGradientInternal: Bool { self == .leakyReluGrad || self == .eluGrad || self == .gatherGrad }
 
     /// True for the ops fusion passes create; they have no ONNX equivalent.
     public var isInternal: Bool {
@@ -188,7 +190,7 @@ public enum Op: Hashable, Sendable {
         case .gemm, .fusedGemm: return 2...3
         case .binary: return 2...2
         case .unary: return 1...1
-        case .matMul, .gather, .expand, .leakyReluGrad, .gatherGrad: return 2...2
+        case .matMul, .gather, .expand, .leakyReluGrad, .eluGrad, .gatherGrad: return 2...2
         case .sign, .identity, .flatten, .transpose, .softmax, .logSoftmax, .maxPool, .averagePool,
              .globalAveragePool, .allReduce, .shape, .size, .cast, .lrn, .globalMaxPool:
             return 1...1
@@ -231,7 +233,7 @@ public enum Op: Hashable, Sendable {
 extension Op: CaseIterable {
     /// The ops that are plain cases (not `.unary`/`.binary`), in declaration order.
     public static let plainCases: [Op] = [
-        .conv, .convTranspose, .batchNormalization, .gemm, .matMul, .sum, .max, .min, .mean, .clip, .identity, .dropout, .sign, .reshape, .flatten, .transpose, .concat, .gather, .unsqueeze, .squeeze, .slice, .expand, .reduceMean, .reduceSum, .constant, .softmax, .logSoftmax, .maxPool, .averagePool, .globalAveragePool, .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm, .leakyReluGrad, .gatherGrad, .allReduce, .instanceNormalization, .layerNormalization, .groupNormalization, .resize, .pad, .shape, .size, .cast, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd, .lrn, .globalMaxPool,
+        .conv, .convTranspose, .batchNormalization, .gemm, .matMul, .sum, .max, .min, .mean, .clip, .identity, .dropout, .sign, .reshape, .flatten, .transpose, .concat, .gather, .unsqueeze, .squeeze, .slice, .expand, .reduceMean, .reduceSum, .constant, .softmax, .logSoftmax, .maxPool, .averagePool, .globalAveragePool, .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm, .leakyReluGrad, .eluGrad, .gatherGrad, .allReduce, .instanceNormalization, .layerNormalization, .groupNormalization, .resize, .pad, .shape, .size, .cast, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd, .lrn, .globalMaxPool,
     ]
 
     /// Every op: the plain cases, then the unary and binary functions.
@@ -277,6 +279,7 @@ extension Op: CaseIterable {
         case .fusedGemm: return "FusedGemm"
         case .fusedConvTransposeBatchNorm: return "FusedConvTransposeBatchNorm"
         case .leakyReluGrad: return "LeakyReluGrad"
+        case .eluGrad: return "EluGrad"
         case .gatherGrad: return "GatherGrad"
         case .allReduce: return "AllReduce"
         case .instanceNormalization: return "InstanceNormalization"
@@ -341,7 +344,7 @@ extension Op {
         case .identity, .matMul, .expand, .globalAveragePool, .sign, .unsqueeze, .squeeze, .slice: return [:]
         case .clip, .sum, .max, .min, .mean: return [:]
         case .dropout: return ["seed": "int"]
-        case .leakyReluGrad: return ["alpha": "float"]
+        case .leakyReluGrad, .eluGrad: return ["alpha": "float"]
         case .gatherGrad: return ["axis": "int", "size": "int"]
         case .allReduce: return ["mode": "string"]
         case .reshape: return ["allowzero": "int"]

@@ -1,12 +1,15 @@
-// Grad: the kernels of the ops only backward graphs use — Sign, LeakyReluGrad, GatherGrad.
+// Grad: the kernels of the ops only backward graphs use — Sign, LeakyReluGrad, EluGrad, GatherGrad.
 //
 // Contract: each op has a scalar `…Reference` (the definition) and a SIMD / threaded `…` run
 // over raw buffers. All three are exact: the fast kernel equals the reference bit for bit for
-// every thread count (Sign and LeakyReluGrad are a select or a multiply per element; GatherGrad
-// adds the rows of dY into y in index order, splitting work only over independent outer
-// slices and inner columns, so the summation order never depends on threads).
+// every thread count (Sign, LeakyReluGrad and EluGrad are a select and at most an add and a
+// multiply per element; GatherGrad adds the rows of dY into y in index order, splitting work
+// only over independent outer slices and inner columns, so the summation order never depends
+// on threads).
 //   sign(x)               = 1 if x > 0, −1 if x < 0, else 0 (±0 → 0, NaN → 0).
 //   leakyReluGrad(dy, y)  = dy if y > 0 else alpha·dy (Relu: alpha 0).
+//   eluGrad(dy, y)        = dy if y > 0 else dy·(y + alpha) (Elu with alpha ≥ 0, from its output:
+//                           y > 0 exactly where x > 0, and e^x = y/alpha + 1 elsewhere).
 //   gatherGrad(dy, idx)   = y zeroed, then y[o, idx[j], k] += dy[o, j, k] (negative indices
 //                           wrap; an index outside [−size, size) throws before writing).
 
@@ -34,21 +37,41 @@ public enum Grad {
 
     public static func leakyReluGrad(alpha: Float, _ dy: UnsafePointer<Float>, _ yv: UnsafePointer<Float>,
                                      _ out: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .serial) {
+        zipMap(dy, yv, out, count, pool) { g, v in (alpha * g).replacing(with: g, where: v .> 0) }
+    }
+
+    /// out[i] = f(dy[i], y[i]) over 16-float vectors (a partial vector at the end), threads
+    /// splitting whole vectors.
+    @inline(__always)
+    static func zipMap(_ dy: UnsafePointer<Float>, _ yv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                       _ count: Int, _ pool: ThreadPool, _ f: (V16, V16) -> V16) {
         let vectors = (count + 15) / 16
         pool.splitWork(vectors, work: count) { range in
             var i = range.lowerBound * 16
             let end = min(count, range.upperBound * 16)
             while i + 16 <= end {
-                let g = load16(dy + i), v = load16(yv + i)
-                store16((alpha * g).replacing(with: g, where: v .> 0), out + i)
+                store16(f(load16(dy + i), load16(yv + i)), out + i)
                 i += 16
             }
             if i < end {
                 let n = end - i
-                let g = loadPartial(dy + i, n), v = loadPartial(yv + i, n)
-                storePartial((alpha * g).replacing(with: g, where: v .> 0), out + i, n)
+                storePartial(f(loadPartial(dy + i, n), loadPartial(yv + i, n)), out + i, n)
             }
         }
+    }
+
+    // MARK: EluGrad
+
+    public static func eluGradReference(alpha: Float, _ dy: UnsafePointer<Float>, _ yv: UnsafePointer<Float>,
+                                        _ out: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { out[i] = yv[i] > 0 ? dy[i] : dy[i] * (yv[i] + alpha) }
+    }
+
+    /// One pass over dY and Y for ELU's pullback (the point-wise form was seven kernels).
+    public static func eluGrad(alpha: Float, _ dy: UnsafePointer<Float>, _ yv: UnsafePointer<Float>,
+                               _ out: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .serial) {
+        let a = V16(repeating: alpha)
+        zipMap(dy, yv, out, count, pool) { g, v in (g * (v + a)).replacing(with: g, where: v .> 0) }
     }
 
     // MARK: GatherGrad

@@ -16,4 +16,8 @@ public enum Baseline {
 
     /// `im2col` for small output planes row by row instead of through padded planes.
     public static let im2colRows = names.contains("im2col")
+
+    /// `eluGrad`: ELU's pullback as the seven point-wise ops it was before the fused EluGrad
+    /// (a graph-level switch: read when a backward graph is built).
+    public static let eluPointwise = names.contains("eluGrad")
 }

@@ -45,6 +45,8 @@ public enum KernelCall: CustomStringConvertible {
     case sign(count: Int)
     /// dY where Y > 0 else alpha·dY; inputs (dY, Y).
     case leakyReluGrad(alpha: Float, count: Int)
+    /// dY where Y > 0 else dY·(Y + alpha); inputs (dY, Y).
+    case eluGrad(alpha: Float, count: Int)
     /// Scatter-add of dY rows into a zeroed outer × axisSize × inner output; inputs (dY, indices).
     case gatherGrad(outer: Int, axisSize: Int, inner: Int, indexCount: Int)
     /// Copies `count` floats and reduces them over the ranks through the program's collective
@@ -100,6 +102,7 @@ public enum KernelCall: CustomStringConvertible {
         case let .resample(plan): return "resample \(plan)"
         case let .sign(n): return "sign count=\(n)"
         case let .leakyReluGrad(alpha, n): return "leakyReluGrad(\(alpha)) count=\(n)"
+        case let .eluGrad(alpha, n): return "eluGrad(\(alpha)) count=\(n)"
         case let .allReduce(count, sum): return "allReduce\(sum ? "Sum" : "Mean") count=\(count)"
         case let .gatherGrad(outer, axis, inner, count): return "gatherGrad outer=\(outer) axis=\(axis) inner=\(inner) indices=\(count)"
         case let .adam(c, count, _): return "adam lr=\(c.lr) betas=(\(c.beta1), \(c.beta2)) eps=\(c.eps) wd=\(c.weightDecay) count=\(count)"

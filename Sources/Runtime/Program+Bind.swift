@@ -130,6 +130,9 @@ extension Program {
         case let .leakyReluGrad(alpha, count):
             let dy = fin(0), yv = fin(1)
             return { Grad.leakyReluGrad(alpha: alpha, dy, yv, out, count: count, pool: pool) }
+        case let .eluGrad(alpha, count):
+            let dy = fin(0), yv = fin(1)
+            return { Grad.eluGrad(alpha: alpha, dy, yv, out, count: count, pool: pool) }
         case let .gatherGrad(outer, axis, inner, count):
             let dy = fin(0), idx = UnsafePointer(x[1]!.assumingMemoryBound(to: Int64.self))
             return {

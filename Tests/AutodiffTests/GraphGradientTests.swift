@@ -137,6 +137,32 @@ final class GraphGradientTests: XCTestCase {
         for i in 0..<3 { XCTAssertEqual(val.floats[i], Float(i + 1) * Foundation.exp(xs[i]), accuracy: 1e-5) }
     }
 
+    /// ELU's pullback is one EluGrad node, and its values are those of the point-wise definition
+    /// (x > 0: dY; else dY·(y + alpha)) bit for bit, on a seed with both signs and zero.
+    func testEluPullbackIsOneFusedNode() throws {
+        var c = GradCase(seed: 6)
+        let xs: [Float] = [-3, -0.5, 0, -0.0, 0.25, 2, -1e-3, 7, -20, 1e-3, 0.9, -1.5]
+        let x = c.input("x", Tensor(shape: [12], floats: xs))
+        let y = c.node(.elu, [x], ["alpha": .float(0.7)], name: "y")
+        var g = c.graph
+        g.outputs = [y]
+        let seed = g.addInput("seed", TensorType(.float32, fixed: [12]))
+        try InferShapes().run(&g)
+        let n0 = g.nodes.count
+        let dx = try XCTUnwrap(Autodiff.gradients(of: y, wrt: [x], in: &g, seed: seed)[0])
+        try g.verify()
+        let added = g.nodes[n0...].filter { $0.op != .constant }
+        XCTAssertEqual(added.map(\.op), [.eluGrad], added.map(\.op.rawValue).joined(separator: " "))
+        let dys: [Float] = (0..<12).map { Float($0) * 0.37 - 2 }
+        let feeds = c.feeds.merging([seed: Tensor(shape: [12], floats: dys)]) { a, _ in a }
+        let got = try Ref.evaluate(g, feeds, [dx, y])
+        for i in 0..<12 {
+            let yi = got[1].floats[i]
+            let want = xs[i] > 0 ? dys[i] : dys[i] * (yi + 0.7)
+            XCTAssertEqual(got[0].floats[i].bitPattern, want.bitPattern, "x = \(xs[i])")
+        }
+    }
+
     func testSecondDerivativeOfScalarFunction() throws {
         // f(x) = sum(x³) → f'' = 6x, via two gradient calls.
         var c = GradCase(seed: 4)

@@ -41,7 +41,7 @@ final class PullbackTests: XCTestCase {
             (.neg, [:], false), (.exp, [:], false), (.log, [:], true), (.sqrt, [:], true), (.abs, [:], false),
             (.sigmoid, [:], false), (.tanh, [:], false), (.softplus, [:], false), (.relu, [:], false),
             (.leakyRelu, ["alpha": .float(0.2)], false), (.leakyRelu, [:], false), (.identity, [:], false),
-            (.elu, [:], false), (.elu, ["alpha": .float(0.4)], false), (.selu, [:], false),
+            (.elu, [:], false), (.elu, ["alpha": .float(0.4)], false), (.elu, ["alpha": .float(-0.5)], false), (.selu, [:], false),
             (.selu, ["alpha": .float(1.2), "gamma": .float(0.8)], false), (.erf, [:], false),
             (.hardSigmoid, [:], false), (.hardSwish, [:], false), (.gelu, [:], false), (.gelu, ["approximate": .string("tanh")], false),
         ]
@@ -314,6 +314,12 @@ final class PullbackTests: XCTestCase {
         let dy = c.input("dy", [3, 5]), y = c.input("y", c.rng.awayFromZero([3, 5]))
         let g = c.node(.leakyReluGrad, [dy, y], ["alpha": .float(0.2)])
         try FD.check(c, output: g, wrt: [dy, y], what: "LeakyReluGrad")
+        for (k, alpha) in [Float(1), 0.4, 0].enumerated() {
+            c = GradCase(seed: 903 + UInt64(k))
+            let edy = c.input("dy", [3, 5]), ey = c.input("y", c.rng.awayFromZero([3, 5]))
+            let e = c.node(.eluGrad, [edy, ey], ["alpha": .float(alpha)])
+            try FD.check(c, output: e, wrt: [edy, ey], what: "EluGrad alpha=\(alpha)")
+        }
         c = GradCase(seed: 901)
         let d = c.input("d", [2, 3, 4])
         let idx = c.ints("idx", [1, 5, 1], shape: [3])

@@ -67,6 +67,7 @@ final class RoundTripTests: XCTestCase {
         t = g.add(.sign, t, output: "un.Sign")
         t = g.addNode(.dropout, [t, nil, nil], outputs: ["dropout"], attributes: ["seed": .int(7)], name: "drop")[0]
         t = g.add(.leakyReluGrad, t, mm, output: "lrelu.grad", attributes: ["alpha": .float(0.2)])
+        t = g.add(.eluGrad, t, mm, output: "elu.grad", attributes: ["alpha": .float(0.5)])
         t = g.add(.gatherGrad, t, idx, output: "gather.grad", attributes: ["axis": .int(1), "size": .int(7)])
         _ = g.add(.fusedConv, x, w, output: "fused.conv", attributes: ["activation": .string("LeakyRelu"), "activation_alpha": .float(0.2)])
         _ = g.add(.fusedConvTranspose, x, w, output: "fused.convT", attributes: ["activation": .string("Relu")])

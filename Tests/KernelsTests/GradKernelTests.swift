@@ -2,7 +2,7 @@ import XCTest
 import TestSupport
 import Kernels
 
-/// Sign, LeakyReluGrad and GatherGrad: the fast kernels equal the scalar references bit for bit
+/// Sign, LeakyReluGrad, EluGrad and GatherGrad: the fast kernels equal the scalar references bit for bit
 /// at odd sizes, for 1 and 2 threads.
 final class GradKernelTests: XCTestCase {
     func out(_ n: Int, _ body: (UnsafeMutablePointer<Float>) throws -> Void) rethrows -> [Float] {
@@ -33,6 +33,20 @@ final class GradKernelTests: XCTestCase {
             for pool in KCheck.pools {
                 KCheck.bitwise(out(n) { Grad.leakyReluGrad(alpha: alpha, dy, y, $0, count: n, pool: pool) }, want,
                                "leakyReluGrad n=\(n) t\(pool.threads)")
+            }
+        }
+    }
+
+    func testEluGrad() {
+        for (n, alpha) in [(1, Float(1)), (15, 0), (31, 0.4), (37_123, 1)] {
+            let dy = randomFloats(n, seed: 9, range: -2...2)
+            var y = randomFloats(n, seed: 10, range: -1...2)
+            if n > 2 { y[0] = 0; y[1] = -0.0; y[2] = .nan }
+            let want = out(n) { Grad.eluGradReference(alpha: alpha, dy, y, $0, count: n) }
+            if n > 2 { XCTAssertEqual(want[0], dy[0] * alpha); XCTAssertEqual(want[1], dy[1] * alpha) }
+            for pool in KCheck.pools {
+                KCheck.bitwise(out(n) { Grad.eluGrad(alpha: alpha, dy, y, $0, count: n, pool: pool) }, want,
+                               "eluGrad n=\(n) t\(pool.threads)")
             }
         }
     }

@@ -35,6 +35,8 @@ final class InferShapesTests: XCTestCase {
     func testGradientOps() {
         XCTAssertEqual(shape(.leakyReluGrad, [.t("f32[N,3,5]"), .t("f32[N,3,5]")], ["alpha": .float(0.2)]), "f32[N,3,5]")
         assertError(inferError(.leakyReluGrad, [.t("f32[N,3,5]"), .t("f32[N,3,4]")]), "(LeakyReluGrad)", "same shape")
+        XCTAssertEqual(shape(.eluGrad, [.t("f32[N,3,5]"), .t("f32[N,3,5]")], ["alpha": .float(0.5)]), "f32[N,3,5]")
+        assertError(inferError(.eluGrad, [.t("f32[N,3,5]"), .t("f32[N,2,5]")]), "(EluGrad)", "same shape")
         let idx = In.c(Tensor(shape: [2, 3], int64s: [0, 1, 2, 3, 4, 5]))
         XCTAssertEqual(shape(.gatherGrad, [.t("f32[N,2,3,4]"), idx], ["axis": .int(1), "size": .int(9)]), "f32[N,9,4]")
         assertError(inferError(.gatherGrad, [.t("f32[N,2,3,4]"), idx], ["axis": .int(1)]), "(GatherGrad)", "positive size")
@@ -336,7 +338,7 @@ final class InferShapesTests: XCTestCase {
     func testEveryOpCovered() {
         // Keeps this file honest when a plain Op case is added (fused ops are checked in
         // FusionTests; the point-wise functions below, each by its declaration).
-        XCTAssertEqual(Op.plainCases.filter { !$0.isInternal }.count, 47)
+        XCTAssertEqual(Op.plainCases.filter { !$0.isInternal }.count, 48)
     }
 
     /// Every point-wise function: a unary one keeps its input's type; a binary one broadcasts

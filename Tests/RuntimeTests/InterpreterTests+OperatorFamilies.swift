@@ -46,13 +46,13 @@ extension InterpreterTests {
             g.inputs = [x]
             var inputs = [[.log, .sqrt].contains(op) ? positive : xs]
             var ins: [ValueID?] = [x]
-            if op == .leakyReluGrad {
+            if op == .leakyReluGrad || op == .eluGrad {
                 let y = g.addValue("y", TensorType(.float32, fixed: xs.shape))
                 g.inputs.append(y)
                 ins.append(y)
                 inputs.append(randomTensor(xs.shape, seed: 12))
             }
-            let attrs: [String: Attribute] = op == .leakyRelu || op == .leakyReluGrad ? ["alpha": .float(0.2)] : [:]
+            let attrs: [String: Attribute] = [.leakyRelu, .leakyReluGrad, .eluGrad].contains(op) ? ["alpha": .float(0.2)] : [:]
             g.outputs = g.addNode(op, ins, outputs: ["out"], attributes: attrs)
             let got = try Session(graph: g).run(inputs)[0]
             let expected = try ReferenceEvaluator.run(g, inputs)[0]
@@ -63,6 +63,7 @@ extension InterpreterTests {
             switch op {
             case .sign: scalar = a.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
             case .leakyReluGrad: scalar = zip(a, inputs[1].floats).map { dy, y in y > 0 ? dy : 0.2 * dy }
+            case .eluGrad: scalar = zip(a, inputs[1].floats).map { dy, y in y > 0 ? dy : dy * (y + 0.2) }
             default:
                 let f = try XCTUnwrap(try UnaryOps.kernelOp(g.nodes[0], g), op.rawValue)
                 scalar = a.map { Unary.scalar(f, $0) }

@@ -9,7 +9,7 @@
 // compiler lists what a new case must provide; the rest of the tree needs no edit. Pullbacks
 // append standard ops through the builder (so they differentiate again); piecewise masks use
 // `GraphBuilder.step` = Relu(Sign(v)). Point-wise ops that read constant operands (Clip) or
-// have their own kernels (Sign, LeakyReluGrad) are ordinary `Op` cases of the same family.
+// have their own kernels (Sign, LeakyReluGrad, EluGrad) are ordinary `Op` cases of the same family.
 
 import Kernels
 
@@ -125,8 +125,10 @@ public enum UnaryFunction: String, CaseIterable, Hashable, Sendable {
             }
         case .elu:
             return { b, n, dy in
-                // x > 0: 1; else y + alpha.
+                // x > 0: 1; else y + alpha. With alpha ≥ 0, y > 0 exactly where x > 0, so one
+                // EluGrad(dY, Y) kernel computes it (bit for bit the same as the point-wise form).
                 let alpha = try n.attributes.float("alpha", default: 1)
+                if alpha >= 0 && !Baseline.eluPointwise { return try b.emit(.eluGrad, [dy, n.outputs[0]], ["alpha": .float(alpha)]) }
                 let s = try b.step(n.inputs[0]!)
                 return try b.mul(dy, b.add(s, b.mul(b.sub(b.scalar(1), s), b.add(n.outputs[0], b.scalar(alpha)))))
             }

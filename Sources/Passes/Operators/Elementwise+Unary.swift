@@ -1,24 +1,24 @@
 // Elementwise+Unary: the family of point-wise ops of one input — every `UnaryFunction`
-// (declared whole in GraphIR/Pointwise/UnaryFunction.swift), Clip, Sign, and LeakyReluGrad,
-// the gradient op of Relu/LeakyRelu.
+// (declared whole in GraphIR/Pointwise/UnaryFunction.swift), Clip, Sign, LeakyReluGrad (the
+// gradient op of Relu/LeakyRelu) and EluGrad (of Elu with alpha ≥ 0).
 //
 // Contract: output 0 has input 0's type. A unary function is typed, evaluated (the kernel's
 // scalar reference), lowered (one `UnaryOp` kernel call) and differentiated from its
 // declaration; nothing here names one. Clip's min and max (inputs 1, 2) must be constant
-// scalars (absent: ∓∞); its kernel op carries their values. Sign and LeakyReluGrad have
-// kernels of their own in `Grad`; LeakyReluGrad (dY, Y) needs dY and Y of one shape and is
-// linear in dY.
+// scalars (absent: ∓∞); its kernel op carries their values. Sign, LeakyReluGrad and EluGrad
+// have kernels of their own in `Grad`; the two gradient ops (dY, Y) need dY and Y of one shape
+// and are linear in dY (EluGrad is also linear in Y where Y ≤ 0).
 
 import GraphIR
 import Kernels
 
 public enum UnaryOps: OperatorFamily {
-    /// The kernel function of a point-wise op (nil for Sign and LeakyReluGrad, which have their own kernels).
+    /// The kernel function of a point-wise op (nil for Sign and the gradient ops, which have their own kernels).
     public static func kernelOp(_ node: Node, _ g: Graph) throws -> UnaryOp? {
         switch node.op {
         case .unary(let f): return try f.kernel(node.attributes)
         case .clip: return .clip(min: try clipBound(node, 1, g) ?? -.infinity, max: try clipBound(node, 2, g) ?? .infinity)
-        case .sign, .leakyReluGrad: return nil
+        case .sign, .leakyReluGrad, .eluGrad: return nil
         default: throw notInFamily(node.op)
         }
     }
@@ -42,7 +42,7 @@ public enum UnaryOps: OperatorFamily {
                 }
             }
         }
-        if node.op == .leakyReluGrad, ts[1]!.shape != x.shape {
+        if node.op == .leakyReluGrad || node.op == .eluGrad, ts[1]!.shape != x.shape {
             throw GraphError("dY \(x) and Y \(ts[1]!) must have the same shape")
         }
         return [x]
@@ -56,6 +56,8 @@ public enum UnaryOps: OperatorFamily {
             Unary.reference(op, x[0]!.floats, &y, count: count)
         } else if node.op == .sign {
             Grad.signReference(x[0]!.floats, &y, count: count)
+        } else if node.op == .eluGrad {
+            Grad.eluGradReference(alpha: try node.attributes.float("alpha", default: 1), x[0]!.floats, x[1]!.floats, &y, count: count)
         } else {
             Grad.leakyReluGradReference(alpha: try node.attributes.float("alpha", default: 0), x[0]!.floats, x[1]!.floats, &y, count: count)
         }
@@ -66,6 +68,7 @@ public enum UnaryOps: OperatorFamily {
         let count = try ctx.kernelShapes(node).y.reduce(1, *)
         if let op = try kernelOp(node, ctx.graph) { return .kernel(.unary(op, count: count), operands: 1) }
         if node.op == .sign { return .kernel(.sign(count: count)) }
+        if node.op == .eluGrad { return .kernel(.eluGrad(alpha: try node.attributes.float("alpha", default: 1), count: count)) }
         return .kernel(.leakyReluGrad(alpha: try node.attributes.float("alpha", default: 0), count: count))
     }
 
@@ -90,6 +93,14 @@ public enum UnaryOps: OperatorFamily {
             return { b, n, dy, wants in
                 guard wants[0] else { return [nil, nil] }
                 return [try b.emit(.leakyReluGrad, [dy[0]!, n.inputs[1]!], ["alpha": .float(try n.attributes.float("alpha", default: 0))]), nil]
+            }
+        // g = dY where Y > 0, else dY·(Y + alpha): linear in dY; ∂g/∂Y = dY where Y ≤ 0.
+        case .eluGrad:
+            return { b, n, dy, wants in
+                let y = n.inputs[1]!
+                let dX = wants[0] ? try b.emit(.eluGrad, [dy[0]!, y], ["alpha": .float(try n.attributes.float("alpha", default: 1))]) : nil
+                let dY = wants[1] ? try b.mul(b.mul(dy[0]!, n.inputs[0]!), b.sub(b.scalar(1), b.step(y))) : nil
+                return [dX, dY]
             }
         default: return nil
         }

@@ -83,7 +83,7 @@ extension Op {
     /// The family that defines this op's semantics.
     public var family: OperatorFamily.Type {
         switch self {
-        case .unary, .clip, .sign, .leakyReluGrad: return UnaryOps.self
+        case .unary, .clip, .sign, .leakyReluGrad, .eluGrad: return UnaryOps.self
         case .binary, .sum, .max, .min, .mean: return BinaryOps.self
         case .gemm, .matMul: return GemmOps.self
         case .conv, .convTranspose: return ConvOps.self
