@@ -145,7 +145,9 @@ public struct GanTrain: ParsableCommand {
                           resumedAt: trainer.counters.iteration > 0 ? trainer.counters.iteration : checkpoint.map { $0.counters.iteration })
                 break
             } catch let e as NonFiniteError {
-                // Every checkpoint written was checked finite, so the one on disk is good.
+                // Recovery, not a rethrow (so not Core's `rethrowing`): the loop goes on from the
+                // last good checkpoint. Every checkpoint written was checked finite, so the one on
+                // disk is good.
                 let kept = FileManager.default.fileExists(atPath: checkpointPath)
                     ? try Checkpoint.read(checkpointPath) : (inPlace ? nil : checkpoint)
                 let keptText = kept.map { "the last good checkpoint (after step \($0.counters.iteration)) is kept in \(checkpointPath)" }
