@@ -16,6 +16,7 @@ final class DataParallelTrainingTests: XCTestCase {
     override func setUpWithError() throws {
         // 16 images of 8×8: two global batches of 8 per epoch.
         root = try TestImageFolder.make(prefix: "mpi", count: 16)
+        try FileManager.default.createDirectory(atPath: rankTemp, withIntermediateDirectories: true)
     }
 
     override func tearDownWithError() throws {
@@ -37,6 +38,21 @@ final class DataParallelTrainingTests: XCTestCase {
         let path = root + "/spec.yaml"
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+
+    /// The ranks' TMPDIR (`mpirun -x`), where the ranks other than 0 once kept scratch run
+    /// directories (`gannet-rank-PID`) that an aborted job left behind.
+    var rankTemp: String { root + "/tmp" }
+
+    /// `mpirun -np ranks` with the options every test uses.
+    func mpirunPrefix(_ mpirun: String, ranks: Int) -> [String] {
+        [mpirun, "--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader", "-x", "TMPDIR=\(rankTemp)", "-np", "\(ranks)"]
+    }
+
+    /// No rank left files in its TMPDIR.
+    func assertNoRankScratch(file: StaticString = #filePath, line: UInt = #line) {
+        let left = ((try? FileManager.default.contentsOfDirectory(atPath: rankTemp)) ?? []).filter { $0.hasPrefix("gannet") }
+        XCTAssertEqual(left, [], "left in the ranks' TMPDIR", file: file, line: line)
     }
 
     /// The release binaries sit next to the test bundle.
@@ -72,7 +88,7 @@ final class DataParallelTrainingTests: XCTestCase {
             return
         }
         let command = [ganTrain, spec, "--out", root + "/" + out, "--threads", "1", "-q"] + args
-        let prefix = ranks.map { [mpirun, "--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader", "-np", "\($0)"] } ?? []
+        let prefix = ranks.map { mpirunPrefix(mpirun, ranks: $0) } ?? []
         try execute(prefix + command, expect: expect, file: file, line: line)
     }
 
@@ -113,6 +129,7 @@ final class DataParallelTrainingTests: XCTestCase {
         try train(spec, "single", ranks: nil, ["--max-steps", "6", "--log-every", "1"])
         try train(spec, "two", ranks: 2, ["--max-steps", "6", "--check-replicas", "--log-every", "1"])
         let a = try checkpoint("single"), b = try checkpoint("two")
+        assertNoRankScratch()
         XCTAssertEqual(a.counters.iteration, 6)
         XCTAssertEqual(a.counters.generatorSteps, 3)
         assertSame(a, b, tolerance: 1e-5)
@@ -265,13 +282,14 @@ final class DataParallelTrainingTests: XCTestCase {
     }
 
     /// A batch smaller than the rank count is refused at the start, naming the spec, on every
-    /// rank; the job ends (no rank waits in a collective) and writes no checkpoint.
+    /// rank; the job ends (no rank waits in a collective), writes no checkpoint and leaves no
+    /// scratch directory in any rank's TMPDIR.
     func testBatchSmallerThanRankCountIsAClearError() throws {
         let spec = try writeSpec(schedule: "{epochs: 1, batch_size: 2}")
         guard let mpirun = Self.mpirun else { return XCTFail("mpirun not found") }
-        let text = try execute([mpirun, "--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader", "-np", "3",
-                                ganTrain, spec, "--out", root + "/tooSmall", "--threads", "1", "-q"], expect: 1)
+        let text = try execute(mpirunPrefix(mpirun, ranks: 3) + [ganTrain, spec, "--out", root + "/tooSmall", "--threads", "1", "-q"], expect: 1)
         XCTAssertTrue(text.contains("\(spec): a batch of 2 cannot be split over 3 ranks"), text)
         XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/tooSmall/checkpoint.gck"))
+        assertNoRankScratch()
     }
 }
