@@ -32,7 +32,7 @@ let package = Package(
     targets: [
         .target(name: "Core", swiftSettings: plain),
         .target(name: "GraphIR", dependencies: ["Core", "Kernels"], swiftSettings: plain),
-        .target(name: "SeedModels", dependencies: ["GraphIR"], swiftSettings: plain),
+        .target(name: "SeedModels", dependencies: ["Core", "GraphIR"], swiftSettings: plain),
         .target(name: "Kernels", swiftSettings: fast),
         .target(name: "Passes", dependencies: ["Core", "GraphIR", "Kernels"], swiftSettings: plain),
         .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC", pkgConfig: "libprotobuf-c",
@@ -62,7 +62,7 @@ let package = Package(
         .executableTarget(name: "gan-eval", dependencies: ["Commands"], path: "Tools/gan-eval", swiftSettings: plain),
         // Shared test support: the seeded generator, the reference evaluator, the tiny GAN spec.
         .target(name: "TestSupport", dependencies: ["Core", "GraphIR", "Passes", "Runtime", "Media"], path: "Tests/TestSupport", swiftSettings: plain),
-        .testTarget(name: "GraphIRTests", dependencies: ["GraphIR", "SeedModels", "TestSupport"], swiftSettings: plain),
+        .testTarget(name: "GraphIRTests", dependencies: ["Core", "GraphIR", "SeedModels", "TestSupport"], swiftSettings: plain),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: plain),
         .testTarget(name: "PassesTests", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels", "SeedModels"], exclude: ["Golden"], swiftSettings: plain),
         .testTarget(name: "RuntimeTests", dependencies: ["GraphIR", "Passes", "Runtime", "Kernels", "SeedModels", "TestSupport"], swiftSettings: plain),

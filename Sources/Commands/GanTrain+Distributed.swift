@@ -4,8 +4,8 @@
 // Contract: `run()` starts the job's communicator (MPI only when launched by mpirun; a run
 // without mpirun is the single-process run, unchanged) and trains. Rank 0 does everything a
 // single-process run does (run directory, metrics, TensorBoard, frames, checkpoints, exports);
-// every other rank trains the same model in lockstep (`followRank0`) holding only a private
-// scratch directory, writes nothing else and removes it at exit. All ranks stop after the same
+// every other rank trains the same model in lockstep (`followRank0`) and writes nothing (no
+// directory at all, so a job aborted by any rank leaves no files behind). All ranks stop after the same
 // iteration: on a signal to any rank (agreed with the iteration's scalars), rank 0 writes the
 // checkpoint and the others wait for it (a barrier), then every rank exits 130. An error on any
 // rank of a job of several prints that rank's message and aborts the whole job (MPI_Abort), so
@@ -38,13 +38,6 @@ extension GanTrain {
         }
     }
 
-    /// A private directory for a rank other than 0 (it must hold a lock and a spec copy).
-    static func rankScratch() throws -> String {
-        let path = NSTemporaryDirectory() + "gannet-rank-\(getpid())"
-        try IOFailure.createDirectory(path)
-        return path
-    }
-
     /// With --timing: this rank's time per phase of the loop (Trainer+Timing) since `started`;
     /// `other` is the rest (rank 0: writing frames, metrics, events; waiting).
     func reportTiming(_ trainer: Trainer, started: Date) {
@@ -61,9 +54,8 @@ extension GanTrain {
     }
 
     /// A rank other than 0: trains in lockstep with rank 0 and writes nothing.
-    func followRank0(_ trainer: Trainer, _ parallel: DataParallel, runDir: RunDirectory) throws {
+    func followRank0(_ trainer: Trainer, _ parallel: DataParallel) throws {
         let started = Date()
-        defer { try? FileManager.default.removeItem(atPath: runDir.path) }
         while let r = try trainer.iterate() {
             if checkReplicas { try parallel.checkReplicas(trainer.steps.store, iteration: r.counters.iteration) }
             if r.stopRequested {

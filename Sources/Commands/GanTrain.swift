@@ -96,22 +96,25 @@ public struct GanTrain: ParsableCommand {
         let dir = out ?? resumeDir ?? resolved.spec.output.directory
         // Resuming in place continues the run; anything else starts a run in `dir`.
         let inPlace = resumeDir.map { Self.samePath($0, dir) } ?? false
-        // Rank 0 alone writes the run; other ranks hold a private scratch directory (removed at exit).
-        let writer = parallel.map { $0.rank == 0 } ?? true
-        let runDir = try RunDirectory(writer ? dir : try Self.rankScratch(), fresh: !inPlace, overwrite: overwrite)
+        // Rank 0 alone writes (and locks) the run directory; the other ranks (`follower`) write
+        // nothing at all, so a job that any rank aborts leaves no scratch files behind.
+        let follower = parallel.flatMap { $0.rank == 0 ? nil : $0 }
+        let runDir = follower == nil ? try RunDirectory(dir, fresh: !inPlace, overwrite: overwrite) : nil
         let runSeed = checkpoint?.seed ?? seed ?? resolved.spec.seed
         let runThreads = threads ?? checkpoint?.threads ?? 2
         // Kernels split work without changing reduction orders, so results do not depend on it.
         if let c = checkpoint, c.threads != runThreads, !quiet {
             FileHandle.standardError.write("note: resuming with \(runThreads) threads (the checkpoint was written with \(c.threads))\n".data(using: .utf8)!)
         }
-        let specCopy = runDir.file("spec.yaml")
-        do { try AtomicFile.write(Array(resolved.config.spec.utf8), to: specCopy) } catch { throw IOFailure.error(error, path: specCopy, doing: "write") }
+        let specCopy = (dir as NSString).appendingPathComponent("spec.yaml")
+        if runDir != nil {
+            do { try AtomicFile.write(Array(resolved.config.spec.utf8), to: specCopy) } catch { throw IOFailure.error(error, path: specCopy, doing: "write") }
+        }
 
         let data = try DatasetBatches.load(resolved.spec, override: resolved.config.dataset) { message in
             if !quiet { FileHandle.standardError.write("note: \(message)\n".data(using: .utf8)!) }
         }
-        let checkpointPath = runDir.file("checkpoint.gck")
+        let checkpointPath = (dir as NSString).appendingPathComponent("checkpoint.gck")
         func makeTrainer(_ from: Checkpoint.Contents?) throws -> Trainer {
             let s = resolved.spec
             let source = DatasetBatches(data: data, batchSize: s.schedule.batchSize, shuffle: s.dataset.shuffle,
@@ -131,11 +134,11 @@ public struct GanTrain: ParsableCommand {
             return trainer
         }
         var trainer = try makeTrainer(checkpoint)
-        if let c = checkpoint, inPlace, writer { try runDir.truncateMetrics(after: c.counters.iteration) }
+        if let c = checkpoint, inPlace { try runDir?.truncateMetrics(after: c.counters.iteration) }
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
         parallel?.stopSignal = { stopRequested != 0 }
-        if let parallel, !writer { return try followRank0(trainer, parallel, runDir: runDir) }
+        if let follower { return try followRank0(trainer, follower) }
 
         var rollbacks = 0
         let t0 = Date()
@@ -145,7 +148,9 @@ public struct GanTrain: ParsableCommand {
                           resumedAt: trainer.counters.iteration > 0 ? trainer.counters.iteration : checkpoint.map { $0.counters.iteration })
                 break
             } catch let e as NonFiniteError {
-                // Every checkpoint written was checked finite, so the one on disk is good.
+                // Recovery, not a rethrow (so not Core's `rethrowing`): the loop goes on from the
+                // last good checkpoint. Every checkpoint written was checked finite, so the one on
+                // disk is good.
                 let kept = FileManager.default.fileExists(atPath: checkpointPath)
                     ? try Checkpoint.read(checkpointPath) : (inPlace ? nil : checkpoint)
                 let keptText = kept.map { "the last good checkpoint (after step \($0.counters.iteration)) is kept in \(checkpointPath)" }
@@ -160,7 +165,7 @@ public struct GanTrain: ParsableCommand {
                 resolved.config.gLR = g.map { $0 / 2 }
                 resolved.spec = try Self.effectiveSpec(resolved.config.spec, file: resolved.specFile, resolved.config)
                 trainer = try makeTrainer(kept)
-                try runDir.truncateMetrics(after: kept?.counters.iteration ?? 0)
+                try runDir?.truncateMetrics(after: kept?.counters.iteration ?? 0)
                 if !quiet {
                     let from = kept.map { "the checkpoint after step \($0.counters.iteration)" } ?? "the start"
                     FileHandle.standardError.write("\(e)\nrollback \(rollbacks)/\(Self.maxRollbacks): restarting from \(from) with learning rates d \(d.map { "\($0 / 2)" } ?? "-"), g \(g.map { "\($0 / 2)" } ?? "-")\n".data(using: .utf8)!)

@@ -46,8 +46,9 @@ public enum GraphSources {
         guard let text = String(data: data, encoding: .utf8) else {
             throw CommandError("\(path): not UTF-8 text")
         }
-        let g: Graph
-        do { g = try Graph.parse(text) } catch let e as IRParseError { throw Failure(e.message, at: "\(path):\(e.line):\(e.column)") }
+        let g = try rethrowing(IRParseError.self, as: { Failure($0.message, at: "\(path):\($0.line):\($0.column)") }) {
+            try Graph.parse(text)
+        }
         try at(path) { try g.verify() }
         return g
     }

@@ -228,10 +228,11 @@ public enum Op: Hashable, Sendable {
 }
 
 // The names and the case list. `rawValue` is an exhaustive switch: a new plain case does not
-// compile until it has its name there; it must also join `plainCases` (else its name does not
-// parse: `RoundTripTests.everything()` fails until it does).
+// compile until it has its name there; it must also join `plainCases`, the one hand-kept list
+// (Swift synthesises none for an enum with payload cases): GraphIRTests' `OpCaseListTests`
+// reads this file and names any declared case the list lacks.
 extension Op: CaseIterable {
-    /// The ops that are plain cases (not `.unary`/`.binary`), in declaration order.
+    /// Every plain case (not `.unary`/`.binary`), each once.
     public static let plainCases: [Op] = [
         .conv, .convTranspose, .batchNormalization, .gemm, .matMul, .sum, .max, .min, .mean, .clip, .identity, .dropout, .sign, .reshape, .flatten, .transpose, .concat, .gather, .unsqueeze, .squeeze, .slice, .expand, .reduceMean, .reduceSum, .constant, .softmax, .logSoftmax, .maxPool, .averagePool, .globalAveragePool, .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm, .leakyReluGrad, .eluGrad, .gatherGrad, .allReduce, .instanceNormalization, .layerNormalization, .groupNormalization, .resize, .pad, .shape, .size, .cast, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd, .lrn, .globalMaxPool,
     ]

@@ -19,8 +19,9 @@ import Core
 import GraphIR
 
 extension ModelReader {
-    /// ONNX ops read only as constant shape arithmetic (not in the IR's op set).
-    static let shapeFoldOnly: Set<String> = ["ConstantOfShape", "Equal", "Where"]
+    /// ONNX ops read only as constant shape arithmetic (not in the IR's op set), with their input
+    /// counts (the IR ops this rule evaluates take theirs from `Op.inputArity`).
+    static let shapeFoldOnly: [String: ClosedRange<Int>] = ["ConstantOfShape": 1...2, "Equal": 2...2, "Where": 3...3]
 
     mutating func foldShapeConstants(_ read: inout [ReadNode]) throws {
         var known: [ValueID: Tensor] = g.initializers
@@ -29,7 +30,7 @@ extension ModelReader {
             let here = describe(read[k].index, n.name, read[k].opType)
             let args = n.inputs.map { $0.flatMap { known[$0] } }
             let allKnown = !args.isEmpty && args.allSatisfy { $0 != nil }
-            if Self.shapeFoldOnly.contains(read[k].opType) {
+            if Self.shapeFoldOnly[read[k].opType] != nil {
                 guard allKnown, n.outputs.count == 1 else {
                     throw fail("\(here): operator '\(read[k].opType)' is supported only on constant inputs (shape arithmetic); this one depends on a graph input")
                 }
@@ -52,12 +53,7 @@ extension ModelReader {
     }
 
     private func evaluate(_ op: String, _ a: [Tensor], _ attrs: Attributes, _ here: String) throws -> Tensor {
-        let arity: ClosedRange<Int> = switch op {
-        case "Equal", "Add", "Sub", "Mul", "Div": 2...2
-        case "Where": 3...3
-        case "ConstantOfShape", "Identity", "Unsqueeze": 1...2
-        default: 1...Int.max
-        }
+        let arity = Self.shapeFoldOnly[op] ?? Op(onnxName: op)?.inputArity ?? 1...Int.max
         guard arity.contains(a.count) else {
             throw fail("\(here): \(op) takes \(arity.lowerBound == arity.upperBound ? "\(arity.lowerBound)" : "\(arity.lowerBound) or more") inputs, got \(a.count)")
         }

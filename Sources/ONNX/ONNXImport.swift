@@ -232,7 +232,7 @@ struct ModelReader {
             throw fail("\(here): operator domain '\(domain)' is not supported (Gannet reads the default ONNX domain only)")
         }
         // Ops outside the IR read as constant shape arithmetic (ONNXImport+ShapeFold.swift).
-        guard let op = Op(onnxName: opType) ?? Self.renamedLegacyOps[opType] ?? (Self.shapeFoldOnly.contains(opType) ? .constant : nil) else {
+        guard let op = Op(onnxName: opType) ?? Self.renamedLegacyOps[opType] ?? (Self.shapeFoldOnly[opType] != nil ? .constant : nil) else {
             throw fail("\(here): operator '\(opType)' is not supported by Gannet")
         }
         var inputs: [ValueID?] = cArray(n.input, n.n_input).map { p in

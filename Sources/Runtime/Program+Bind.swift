@@ -14,15 +14,24 @@ extension Program {
         let x = ins.inputs.map { $0.map { address($0) } }
         let y = ins.outputs.map { address($0) }
         func fin(_ i: Int) -> UnsafeMutablePointer<Float> { x[i]!.assumingMemoryBound(to: Float.self) }
-        let out = y[0].assumingMemoryBound(to: Float.self)
+        /// Optional float input i (a bias): nil when absent or beyond the instruction's inputs.
+        func optionalIn(_ i: Int) -> UnsafePointer<Float>? {
+            i < x.count ? x[i].map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) } : nil
+        }
+        /// The common (x, weight or scale, optional bias) operands of conv, Gemm and normalisation.
+        func operandsWithBias() -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafePointer<Float>?) {
+            (fin(0), fin(1), optionalIn(2))
+        }
+        func fout(_ i: Int) -> UnsafeMutablePointer<Float> { y[i].assumingMemoryBound(to: Float.self) }
+        /// Optional float output i (statistics a kernel may also write): nil when not requested.
+        func optionalOut(_ i: Int) -> UnsafeMutablePointer<Float>? { i < y.count ? fout(i) : nil }
+        let out = fout(0)
         // Kernels that need no scratch get the arena base (never written).
         let scratch = ins.scratch.map { f($0) } ?? arena.assumingMemoryBound(to: Float.self)
         switch ins.call {
         case let .gemm(tA, tB, m, n, k, alpha, beta, lda, ldb, epi, batches, fill):
-            let a = fin(0), b = fin(1)
-            var bias = x.count > 2 ? x[2].map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) } : nil
-            if let fill, let c = bias {
-                bias = nil
+            let (a, b, bias) = operandsWithBias()
+            if let fill, let c = bias {  // C broadcast into the output first, then beta·C + A·B
                 return {
                     Expand.run(fill, c, out, pool: pool)
                     Gemm.sgemm(transA: tA, transB: tB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
@@ -36,18 +45,14 @@ extension Program {
                 }
             }
         case let .conv(shape, epi):
-            let xp = fin(0), w = fin(1)
-            let bias = x.count > 2 ? x[2].map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) } : nil
+            let (xp, w, bias) = operandsWithBias()
             return { Conv2D.forward(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, scratch: scratch, pool: pool) }
         case let .convTranspose(shape, epi):
-            let xp = fin(0), w = fin(1)
-            let bias = x.count > 2 ? x[2].map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) } : nil
+            let (xp, w, bias) = operandsWithBias()
             return { ConvTranspose2D.forward(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, scratch: scratch, pool: pool) }
         case let .convTransposeBatchNorm(shape, eps, act):
             let xp = fin(0), w = fin(1), sc = fin(3), be = fin(4)
-            let bias = x[2].map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) }
-            let z = y[1].assumingMemoryBound(to: Float.self), mean = y[2].assumingMemoryBound(to: Float.self)
-            let variance = y[3].assumingMemoryBound(to: Float.self)
+            let bias = optionalIn(2), z = fout(1), mean = fout(2), variance = fout(3)
             return {
                 ConvTransposeBatchNorm.forward(shape, x: xp, weight: w, bias: bias, scale: sc, beta: be, epsilon: eps, activation: act,
                                                y: out, z: z, mean: mean, variance: variance, scratch: scratch, pool: pool)
@@ -110,10 +115,8 @@ extension Program {
             let xp = UnsafePointer(x[0]!.assumingMemoryBound(to: Int64.self))
             return { IntegerCast.toFloat(xp, out, count: count, half: half, pool: pool) }
         case let .normalize(plan):
-            let xp = fin(0), sc = fin(1)
-            let bias = x.count > 2 ? x[2].map { UnsafePointer($0.assumingMemoryBound(to: Float.self)) } : nil
-            let mean = y.count > 1 ? y[1].assumingMemoryBound(to: Float.self) : nil
-            let inv = y.count > 2 ? y[2].assumingMemoryBound(to: Float.self) : nil
+            let (xp, sc, bias) = operandsWithBias()
+            let mean = optionalOut(1), inv = optionalOut(2)
             return { Normalize.run(plan, xp, scale: sc, bias: bias, out, mean: mean, invStd: inv, pool: pool) }
         case let .resample(plan):
             let xp = fin(0)
@@ -139,21 +142,21 @@ extension Program {
                 try Grad.gatherGrad(dy, indices: idx, indexCount: count, out, outer: outer, axisSize: axis, inner: inner, pool: pool)
             }
         case let .adam(c, count, counter):
-            let g = fin(0), m = y[1].assumingMemoryBound(to: Float.self), v = y[2].assumingMemoryBound(to: Float.self)
+            let g = fin(0), m = fout(1), v = fout(2)
             let step = store!.counter(counter)
             return {
                 step.pointee += 1
                 Optimizers.adam(c, step: step.pointee, param: out, grad: g, m: m, v: v, count: count, pool: pool)
             }
         case let .sgd(c, count, counter):
-            let g = fin(0), b = y[1].assumingMemoryBound(to: Float.self)
+            let g = fin(0), b = fout(1)
             let step = store!.counter(counter)
             return {
                 step.pointee += 1
                 Optimizers.sgd(c, step: step.pointee, param: out, grad: g, buffer: b, count: count, pool: pool)
             }
         case let .rmsprop(c, count):
-            let g = fin(0), s = y[1].assumingMemoryBound(to: Float.self)
+            let g = fin(0), s = fout(1)
             return { Optimizers.rmsprop(c, param: out, grad: g, square: s, count: count, pool: pool) }
         }
     }

@@ -8,58 +8,20 @@
 // (C_in, C_out, k, k); BatchNormalization in inference form, epsilon 1e-5, momentum 0.9;
 // LeakyRelu alpha 0.01). The batch dim is the symbol `N`. Weights are Xavier-uniform,
 // biases U(−1/√fan_in, 1/√fan_in) (PyTorch's default), BN gamma U(0,1), beta 0, running
-// mean U(−0.1,0.1), running var U(0.5,1.5), all drawn from a SplitMix64 keyed by `seed`,
-// so the same seed gives bit-identical graphs. Initializer names follow PyTorch's
-// state-dict style (`fc1.weight`, `bn1.running_var`, …).
+// mean U(−0.1,0.1), running var U(0.5,1.5), each parameter drawn with Core's `CounterHash`
+// keyed by (`seed`, its name) — the weight-initialisation generator of specs — so the same
+// seed gives bit-identical graphs and a parameter's values do not depend on the others.
+// Initializer names follow PyTorch's state-dict style (`fc1.weight`, `bn1.running_var`, …).
 
+import Core
 import GraphIR
-
-/// SplitMix64: a tiny seeded generator for deterministic weights.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 24 random bits.
-    mutating func unit() -> Float { Float(next() >> 40) * (1.0 / 16_777_216.0) }
-
-    /// Uniform in [lo, hi).
-    mutating func uniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * unit() }
-
-    /// `count` draws in [lo, hi); the same sequence as `count` calls of `uniform`, written as
-    /// one loop so that debug builds (tests) make the 6.7M-weight seed graphs quickly.
-    mutating func uniform(count: Int, _ lo: Float, _ hi: Float) -> [Float] {
-        var s = state
-        let scale = (hi - lo) * (1.0 / 16_777_216.0)
-        let out = [Float](unsafeUninitializedCapacity: count) { buf, n in
-            for i in 0..<count {
-                s &+= 0x9E37_79B9_7F4A_7C15
-                var z = s
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                z ^= z >> 31
-                buf[i] = lo + scale * Float(z >> 40)
-            }
-            n = count
-        }
-        state = s
-        return out
-    }
-}
 
 /// The seed experiments' networks.
 public enum SeedGraphs {
     /// The `mnist_gan` generator: z f32[N,latent] → image f32[N,1,28,28] in [0,1].
     /// 6,698,945 trainable parameters with BN (6,696,449 without) for latent 100.
     public static func mnistGenerator(batchNorm: Bool = true, latent: Int = 100, seed: UInt64 = 1) -> Graph {
-        var b = Builder(name: "mnist_generator", seed: seed)
+        let b = Builder(name: "mnist_generator", seed: seed)
         var x = b.b.addInput("z", TensorType(.float32, [.symbol("N"), .fixed(latent)]))
         x = b.linear(x, latent, 1024, "fc1")
         x = b.bnAct(x, 1024, 1, batchNorm: batchNorm)
@@ -78,7 +40,7 @@ public enum SeedGraphs {
     /// The `mnist_gan` discriminator: x f32[N,1,28,28] → logit f32[N] (raw, no sigmoid).
     /// 6,559,297 trainable parameters with BN (6,556,865 without).
     public static func mnistDiscriminator(batchNorm: Bool = true, seed: UInt64 = 2) -> Graph {
-        var b = Builder(name: "mnist_discriminator", seed: seed)
+        let b = Builder(name: "mnist_discriminator", seed: seed)
         var x = b.b.addInput("x", TensorType(.float32, [.symbol("N"), .fixed(1), .fixed(28), .fixed(28)]))
         x = b.conv(x, 1, 64, k: 4, s: 2, p: 1, "conv1", transpose: false)
         x = b.bnAct(x, 64, 1, batchNorm: batchNorm)
@@ -98,21 +60,27 @@ public enum SeedGraphs {
     /// gives an equal graph.
     struct Builder {
         let b: GraphBuilder
-        var rng: SplitMix64
+        let seed: UInt64
 
         init(name: String, seed: UInt64) {
             b = GraphBuilder(name: name)
-            rng = SplitMix64(seed: seed)
+            self.seed = seed
         }
 
-        mutating func xavier(_ shape: [Int], fanIn: Int, fanOut: Int) -> Tensor {
+        /// Initializer `name` of `shape`, uniform in [lo, hi), keyed by (seed, name).
+        func uniform(_ name: String, _ shape: [Int], _ lo: Float, _ hi: Float) -> ValueID {
+            let values = CounterHash(seed: seed, stream: name).uniform(count: shape.reduce(1, *), lo, hi)
+            return b.addInitializer(name, Tensor(shape: shape, floats: values))
+        }
+
+        func xavier(_ name: String, _ shape: [Int], fanIn: Int, fanOut: Int) -> ValueID {
             let bound = Float((6.0 / Double(fanIn + fanOut)).squareRoot())
-            return Tensor(shape: shape, floats: rng.uniform(count: shape.reduce(1, *), -bound, bound))
+            return uniform(name, shape, -bound, bound)
         }
 
-        mutating func bias(_ n: Int, fanIn: Int) -> Tensor {
+        func bias(_ name: String, _ n: Int, fanIn: Int) -> ValueID {
             let bound = Float(1.0 / Double(fanIn).squareRoot())
-            return Tensor(shape: [n], floats: rng.uniform(count: n, -bound, bound))
+            return uniform(name, [n], -bound, bound)
         }
 
         func node(_ op: Op, _ inputs: [ValueID], _ name: String, output: String? = nil,
@@ -122,20 +90,20 @@ public enum SeedGraphs {
             return v
         }
 
-        mutating func linear(_ x: ValueID, _ nIn: Int, _ nOut: Int, _ name: String) -> ValueID {
-            let w = b.addInitializer("\(name).weight", xavier([nOut, nIn], fanIn: nIn, fanOut: nOut))
-            let bv = b.addInitializer("\(name).bias", bias(nOut, fanIn: nIn))
+        func linear(_ x: ValueID, _ nIn: Int, _ nOut: Int, _ name: String) -> ValueID {
+            let w = xavier("\(name).weight", [nOut, nIn], fanIn: nIn, fanOut: nOut)
+            let bv = bias("\(name).bias", nOut, fanIn: nIn)
             return node(.gemm, [x, w, bv], name, ["transB": .int(1)])
         }
 
-        mutating func conv(_ x: ValueID, _ cIn: Int, _ cOut: Int, k: Int, s: Int, p: Int,
+        func conv(_ x: ValueID, _ cIn: Int, _ cOut: Int, k: Int, s: Int, p: Int,
                            _ name: String, transpose: Bool) -> ValueID {
             let rf = k * k
             let shape = transpose ? [cIn, cOut, k, k] : [cOut, cIn, k, k]
             // PyTorch's fan_in is weight dim 1 × receptive field (C_out·k² for a transposed conv).
             let fanIn = shape[1] * rf, fanOut = shape[0] * rf
-            let w = b.addInitializer("\(name).weight", xavier(shape, fanIn: fanIn, fanOut: fanOut))
-            let bv = b.addInitializer("\(name).bias", bias(cOut, fanIn: fanIn))
+            let w = xavier("\(name).weight", shape, fanIn: fanIn, fanOut: fanOut)
+            let bv = bias("\(name).bias", cOut, fanIn: fanIn)
             let attrs: [String: Attribute] = [
                 "kernel_shape": .ints([k, k]), "strides": .ints([s, s]),
                 "pads": .ints([p, p, p, p]), "dilations": .ints([1, 1]), "group": .int(1),
@@ -144,14 +112,14 @@ public enum SeedGraphs {
         }
 
         /// `bn<i>` (when on) then `lrelu<i>`.
-        mutating func bnAct(_ x: ValueID, _ c: Int, _ i: Int, batchNorm: Bool) -> ValueID {
+        func bnAct(_ x: ValueID, _ c: Int, _ i: Int, batchNorm: Bool) -> ValueID {
             let name = "bn\(i)", act = "lrelu\(i)"
             var y = x
             if batchNorm {
-                let gamma = b.addInitializer("\(name).weight", Tensor(shape: [c], floats: rng.uniform(count: c, 0, 1)))
+                let gamma = uniform("\(name).weight", [c], 0, 1)
                 let beta = b.addInitializer("\(name).bias", Tensor(shape: [c], repeating: 0))
-                let mean = b.addInitializer("\(name).running_mean", Tensor(shape: [c], floats: rng.uniform(count: c, -0.1, 0.1)))
-                let variance = b.addInitializer("\(name).running_var", Tensor(shape: [c], floats: rng.uniform(count: c, 0.5, 1.5)))
+                let mean = uniform("\(name).running_mean", [c], -0.1, 0.1)
+                let variance = uniform("\(name).running_var", [c], 0.5, 1.5)
                 y = node(.batchNormalization, [x, gamma, beta, mean, variance], name,
                          ["epsilon": .float(1e-5), "momentum": .float(0.9)])
             }

@@ -57,4 +57,12 @@ extension GanTrainTests {
         XCTAssertEqual(m, "\(blocker)/tiles: cannot create the directory: \(blocker) is not a directory")
         XCTAssertFalse(m.contains("NSCocoaErrorDomain"))
     }
+
+    /// A syntax error in an IR model names the file, line and column (GraphSources rethrows the
+    /// parser's `line:column` under the path).
+    func testIRSyntaxErrorNamesFileLineAndColumn() throws {
+        let path = root + "/bad.ir"
+        try "graph \"g\" {\n  input %x: f32[N,4]\n  %y: f32[N,4] = Rleu(%x)\n  output %y\n}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(errorMessage { _ = try loadGraph(path: path) }, "\(path):3:18: unknown op 'Rleu'")
+    }
 }

@@ -6,6 +6,7 @@
 import Commands
 import Foundation
 import GAN
+import TestSupport
 import XCTest
 
 final class CIFAR10PathTests: XCTestCase {
@@ -43,7 +44,7 @@ final class CIFAR10PathTests: XCTestCase {
         let lines = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.count, 12)
         for line in lines {
-            let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let o = try JSONTestData.object(Data(line.utf8), "metrics.jsonl line")
             for key in ["d_loss", "wdist", "gp"] {
                 let v = try XCTUnwrap(o[key] as? Double, "\(key) missing or not finite in \(line)")
                 XCTAssertTrue(v.isFinite, "\(key) = \(v)")

@@ -25,7 +25,7 @@ extension GanTrainTests {
 
     func metricRows(_ dir: String) throws -> [[String: Any]] {
         try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
-            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+            try JSONTestData.object(Data($0.utf8), "\(dir)/metrics.jsonl line")
         }
     }
 
@@ -203,7 +203,7 @@ extension GanTrainTests {
         XCTAssertEqual(c.run?.dLR, 0.075)
         XCTAssertEqual(c.run?.gLR, 5e-4)
         let rows = try metricRows(dir)
-        assertStrictlyIncreasing(rows.map { $0["step"] as! Int })
+        assertStrictlyIncreasing(try rows.map { try $0.value("step", as: Int.self) })
         XCTAssertEqual(rows.count, 61)
         XCTAssertEqual(rows.last?["lr_d"] as? Double, 0.075)
         // A resume continues with the halved rates.

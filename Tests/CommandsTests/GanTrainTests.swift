@@ -41,8 +41,7 @@ final class GanTrainTests: XCTestCase {
 
     func metricSteps(_ dir: String) throws -> [Int] {
         try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").map { line in
-            let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-            return o["step"] as! Int
+            try JSONTestData.object(Data(line.utf8), "metrics.jsonl line").value("step", as: Int.self)
         }
     }
 
@@ -126,7 +125,7 @@ final class GanTrainTests: XCTestCase {
         XCTAssertEqual(model.latentDistribution, "uniform")
         let out = root + "/uniform.png"
         try GanSample.parse([dir + "/generator.pb", "--n", "4", "--seed", "0", "--out", out, "--quiet"]).run()
-        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/uniform.json"))) as! [String: Any]
+        let meta = try JSONTestData.object(path: root + "/uniform.json")
         XCTAssertEqual(meta["latent_distribution"] as? String, "uniform")
         let z = try XCTUnwrap(((meta["tiles"] as? [[String: Any]])?.first?["z"]) as? [Double])
         XCTAssertEqual(z.map(Float.init), Latents.vector(seed: 0, index: 0, size: 8, distribution: "uniform"))

@@ -7,6 +7,7 @@ import Commands
 import Foundation
 import GraphIR
 import Media
+import TestSupport
 import XCTest
 
 enum Paths {
@@ -135,18 +136,18 @@ final class GanSampleTests: XCTestCase {
         XCTAssertEqual(img.width, 4 * (8 + 3) + 3)
         XCTAssertEqual(img.height, 3 * (8 + 3) + 3)
         XCTAssertEqual(img.channels, 1)
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Paths.temp("geom.json")))) as! [String: Any]
+        let json = try JSONTestData.object(path: Paths.temp("geom.json"))
         XCTAssertEqual(json["seed"] as? Int, 5)
-        let grid = json["grid"] as! [String: Any]
+        let grid: [String: Any] = try json.value("grid")
         XCTAssertEqual(grid["rows"] as? Int, 3)
         XCTAssertEqual(grid["columns"] as? Int, 4)
-        let tiles = json["tiles"] as! [[String: Any]]
+        let tiles: [[String: Any]] = try json.value("tiles")
         XCTAssertEqual(tiles.count, 10)
         XCTAssertEqual(tiles[6]["row"] as? Int, 1)
         XCTAssertEqual(tiles[6]["col"] as? Int, 2)
         XCTAssertEqual(tiles[6]["index"] as? Int, 6)
-        XCTAssertEqual((tiles[6]["z"] as! [Double]).map(Float.init), Latents.vector(seed: 5, index: 6, size: 8))
-        XCTAssertTrue((tiles[6]["regenerate"] as! String).contains("--seed 5 --first-index 6 --n 1"))
+        XCTAssertEqual(try tiles[6].value("z", as: [Double].self).map(Float.init), Latents.vector(seed: 5, index: 6, size: 8))
+        XCTAssertTrue(try tiles[6].value("regenerate", as: String.self).contains("--seed 5 --first-index 6 --n 1"))
     }
 
     func testSameSeedSameImageWhateverTheBatch() throws {
@@ -180,9 +181,9 @@ final class GanSampleTests: XCTestCase {
         let row1 = try PNG.read(one)
         for c in 0..<4 { XCTAssertEqual(tile(img, row: 1, col: c, size: 8), tile(row1, row: 0, col: c, size: 8)) }
         XCTAssertNotEqual(tile(img, row: 0, col: 0, size: 8), tile(img, row: 2, col: 0, size: 8))
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Paths.temp("classes.json")))) as! [String: Any]
-        let tiles = json["tiles"] as! [[String: Any]]
-        XCTAssertEqual(tiles.map { $0["class"] as! Int }, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
+        let json = try JSONTestData.object(path: Paths.temp("classes.json"))
+        let tiles: [[String: Any]] = try json.value("tiles")
+        XCTAssertEqual(try tiles.map { try $0.value("class", as: Int.self) }, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
         XCTAssertEqual(json["num_classes"] as? Int, 3)
     }
 
@@ -196,8 +197,8 @@ final class GanSampleTests: XCTestCase {
         XCTAssertNotNil(model.numClasses)
         let out = Paths.temp("tiny.png")
         try sample([g, "--class", "all", "--seeds", "0-2", "--out", out])
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Paths.temp("tiny.json")))) as! [String: Any]
-        XCTAssertEqual((json["grid"] as! [String: Any])["rows"] as? Int, model.numClasses)
+        let json = try JSONTestData.object(path: Paths.temp("tiny.json"))
+        XCTAssertEqual(try json.value("grid", as: [String: Any].self)["rows"] as? Int, model.numClasses)
         try interpolate([g, "--seeds", "0", "--class-from", "0", "--class-to", "1", "--steps", "3", "--out", Paths.temp("tiny-m.png")])
     }
 
@@ -260,12 +261,12 @@ final class GanInterpolateTests: XCTestCase {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: gif)))
         XCTAssertEqual(Array(bytes[0..<6]), Array("GIF89a".utf8))
         XCTAssertEqual(Int(bytes[6]) | Int(bytes[7]) << 8, 32)   // 8 px × 4
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Paths.temp("walk.json")))) as! [String: Any]
-        XCTAssertEqual((json["output"] as! [String: Any])["frames"] as? Int, 2 * 4 + 1)
+        let json = try JSONTestData.object(path: Paths.temp("walk.json"))
+        XCTAssertEqual(try json.value("output", as: [String: Any].self)["frames"] as? Int, 2 * 4 + 1)
         try interpolate([Paths.torch("uncond_dyn18.onnx"), "--seeds", "1,2", "--steps", "4", "--loop", "--scale", "1", "--out", gif])
-        let j2 = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Paths.temp("walk.json")))) as! [String: Any]
-        XCTAssertEqual((j2["output"] as! [String: Any])["frames"] as? Int, 8)
-        XCTAssertEqual((j2["output"] as! [String: Any])["width"] as? Int, 8)
+        let j2 = try JSONTestData.object(path: Paths.temp("walk.json"))
+        XCTAssertEqual(try j2.value("output", as: [String: Any].self)["frames"] as? Int, 8)
+        XCTAssertEqual(try j2.value("output", as: [String: Any].self)["width"] as? Int, 8)
     }
 
     func testClassEmbeddingInterpolation() throws {
@@ -303,11 +304,11 @@ final class GanInterpolateTests: XCTestCase {
 /// PyTorch-exported generators (Tools/fixtures/make_torch_generators.py) against ONNX Runtime.
 final class TorchGeneratorTests: XCTestCase {
     func testTorchExportsMatchONNXRuntime() throws {
-        let ref = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Paths.torch("reference.json")))) as! [String: Any]
+        let ref = try JSONTestData.object(path: Paths.torch("reference.json"))
         for name in ["uncond", "cond"] {
-            let r = ref[name] as! [String: Any]
-            let zShape = r["z_shape"] as! [Int]
-            let zs = (r["z"] as! [Double]).map(Float.init)
+            let r: [String: Any] = try ref.value(name)
+            let zShape: [Int] = try r.value("z_shape")
+            let zs = try r.value("z", as: [Double].self).map(Float.init)
             let per = zs.count / zShape[0]
             let latents = (0..<zShape[0]).map { Array(zs[($0 * per)..<(($0 + 1) * per)]) }
             for tag in ["ts17", "dyn18"] {
@@ -319,7 +320,7 @@ final class TorchGeneratorTests: XCTestCase {
                 for batch in [1, 5] {
                     let runner = try GeneratorRunner(model: model, batch: batch, threads: 1)
                     let got = try runner.generate(latents: latents, classes: (r["y"] as? [Int]))
-                    let want = (r["out_\(tag)"] as! [Double]).map(Float.init)
+                    let want = try r.value("out_\(tag)", as: [Double].self).map(Float.init)
                     XCTAssertEqual(got.count, want.count)
                     let err = zip(got, want).map { abs($0 - $1) }.max() ?? 1
                     XCTAssertLessThan(err, 1e-4, "\(name)_\(tag) batch \(batch)")

@@ -16,57 +16,44 @@ final class DataParallelTrainingTests: XCTestCase {
     override func setUpWithError() throws {
         // 16 images of 8×8: two global batches of 8 per epoch.
         root = try TestImageFolder.make(prefix: "mpi", count: 16)
+        try FileManager.default.createDirectory(atPath: rankTemp, withIntermediateDirectories: true)
     }
 
     override func tearDownWithError() throws {
         try? FileManager.default.removeItem(atPath: root)
     }
 
-    /// A tiny WGAN-GP; `critic` is the critic's layer list, `extra` more top-level spec lines.
-    /// SGD by default: unlike Adam (whose first update is ±lr whatever the gradient's scale) it
-    /// shows a wrongly scaled average as a wrong weight.
-    func writeSpec(critic: String = DataParallelTrainingTests.plainCritic, generatorFirst: String = "linear: 32",
-                   generatorNorm: String = "", extra: String = "",
+    /// The tiny GAN (TestSupport's TinySpec) as a WGAN-GP with its D named `critic`; `critic` is
+    /// the critic's layer list, `extra` more top-level spec lines. SGD by default: unlike Adam
+    /// (whose first update is ±lr whatever the gradient's scale) it shows a wrongly scaled
+    /// average as a wrong weight.
+    func writeSpec(critic: [String] = TinySpec.Layers.discriminator(), generatorFirst: String = "linear: 32",
+                   generatorNorm: [String] = [], extra: String? = nil,
                    optimizer: String = "{kind: sgd, lr: 0.05, momentum: 0.5}",
                    schedule: String = "{epochs: 3, batch_size: 8, generator_frequency: 1, image_frequency: 2}") throws -> String {
-        let yaml = """
-        name: tiny_mpi
-        seed: 3
-        dataset: {name: folder, path: \(root)/images, range: [0, 1], shape: [1, 8, 8], labels: false}
-        latent: {size: 8}
-        networks:
-          generator:
-            role: generator
-            inputs: {z: latent}
-            layers:
-              - \(generatorFirst)
-        \(generatorNorm)
-              - leaky_relu: 0.2
-              - linear: 64
-              - sigmoid
-              - {reshape: [-1, 1, 8, 8], name: image}
-          critic:
-            role: discriminator
-            inputs: {x: image}
-            layers:
-        \(critic)
-        loss: wgan_gp
-        schedule: \(schedule)
-        optimizers: {default: \(optimizer)}
-        \(extra)
-        """
+        let layers = TinySpec.Layers(generator: TinySpec.Layers.generator(first: generatorFirst, norm: generatorNorm),
+                                     discriminator: critic, discriminatorName: "critic")
+        let yaml = TinySpec.yaml(name: "tiny_mpi", datasetPath: "\(root)/images", loss: "wgan_gp", schedule: schedule,
+                                 optimizer: optimizer, layers: layers, extra: extra)
         let path = root + "/spec.yaml"
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
-    static let plainCritic = """
-              - conv: {out: 4, kernel: 4, stride: 2, padding: 1}
-              - leaky_relu: 0.2
-              - reshape: [-1, 64]
-              - linear: 1
-              - {reshape: [-1], name: logit}
-    """
+    /// The ranks' TMPDIR (`mpirun -x`), where the ranks other than 0 once kept scratch run
+    /// directories (`gannet-rank-PID`) that an aborted job left behind.
+    var rankTemp: String { root + "/tmp" }
+
+    /// `mpirun -np ranks` with the options every test uses.
+    func mpirunPrefix(_ mpirun: String, ranks: Int) -> [String] {
+        [mpirun, "--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader", "-x", "TMPDIR=\(rankTemp)", "-np", "\(ranks)"]
+    }
+
+    /// No rank left files in its TMPDIR.
+    func assertNoRankScratch(file: StaticString = #filePath, line: UInt = #line) {
+        let left = ((try? FileManager.default.contentsOfDirectory(atPath: rankTemp)) ?? []).filter { $0.hasPrefix("gannet") }
+        XCTAssertEqual(left, [], "left in the ranks' TMPDIR", file: file, line: line)
+    }
 
     /// The release binaries sit next to the test bundle.
     var ganTrain: String {
@@ -101,7 +88,7 @@ final class DataParallelTrainingTests: XCTestCase {
             return
         }
         let command = [ganTrain, spec, "--out", root + "/" + out, "--threads", "1", "-q"] + args
-        let prefix = ranks.map { [mpirun, "--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader", "-np", "\($0)"] } ?? []
+        let prefix = ranks.map { mpirunPrefix(mpirun, ranks: $0) } ?? []
         try execute(prefix + command, expect: expect, file: file, line: line)
     }
 
@@ -142,6 +129,7 @@ final class DataParallelTrainingTests: XCTestCase {
         try train(spec, "single", ranks: nil, ["--max-steps", "6", "--log-every", "1"])
         try train(spec, "two", ranks: 2, ["--max-steps", "6", "--check-replicas", "--log-every", "1"])
         let a = try checkpoint("single"), b = try checkpoint("two")
+        assertNoRankScratch()
         XCTAssertEqual(a.counters.iteration, 6)
         XCTAssertEqual(a.counters.generatorSteps, 3)
         assertSame(a, b, tolerance: 1e-5)
@@ -216,7 +204,7 @@ final class DataParallelTrainingTests: XCTestCase {
     /// in the fusion buffer (averaged with the gradients), so every rank still ends each step
     /// with identical weights and statistics (the replica hash covers every stored buffer).
     func testPerRankBatchNormKeepsReplicasIdentical() throws {
-        let spec = try writeSpec(generatorNorm: "      - batchnorm1d")
+        let spec = try writeSpec(generatorNorm: ["batchnorm1d"])
         try train(spec, "bn", ranks: 2, ["--max-steps", "6", "--check-replicas"])
         let c = try checkpoint("bn")
         XCTAssertEqual(c.counters.iteration, 6)
@@ -226,14 +214,8 @@ final class DataParallelTrainingTests: XCTestCase {
 
     /// BatchNorm after a bias-free conv (a bias ahead of BatchNorm has a zero gradient in exact
     /// arithmetic, so its value would be rounding noise, meaningless to compare relatively).
-    static let batchNormCritic = """
-              - conv: {out: 4, kernel: 4, stride: 2, padding: 1, bias: false}
-              - batchnorm2d
-              - leaky_relu: 0.2
-              - reshape: [-1, 64]
-              - linear: 1
-              - {reshape: [-1], name: logit}
-    """
+    static let batchNormCritic = TinySpec.Layers.discriminator(conv: "conv: {out: 4, kernel: 4, stride: 2, padding: 1, bias: false}",
+                                                               norm: ["batchnorm2d"])
 
     /// SGD at a rate that keeps a BatchNorm critic under WGAN-GP from blowing up within the
     /// test's steps (an exploding run amplifies summation-order rounding past any tolerance).
@@ -247,7 +229,7 @@ final class DataParallelTrainingTests: XCTestCase {
     /// the comparison is sensitive to the synchronisation.
     func testSyncBatchNormTwoRanksEqualOneProcess() throws {
         let spec = try writeSpec(critic: Self.batchNormCritic, generatorFirst: "linear: {out: 32, bias: false}",
-                                 generatorNorm: "      - batchnorm1d", extra: "sync_batchnorm: true", optimizer: Self.gentleSGD)
+                                 generatorNorm: ["batchnorm1d"], extra: "sync_batchnorm: true", optimizer: Self.gentleSGD)
         try train(spec, "single", ranks: nil, ["--max-steps", "6"])
         try train(spec, "two", ranks: 2, ["--max-steps", "6", "--check-replicas"])
         let a = try checkpoint("single"), b = try checkpoint("two")
@@ -264,7 +246,7 @@ final class DataParallelTrainingTests: XCTestCase {
         }
 
         let unsynced = try writeSpec(critic: Self.batchNormCritic, generatorFirst: "linear: {out: 32, bias: false}",
-                                     generatorNorm: "      - batchnorm1d", optimizer: Self.gentleSGD)
+                                     generatorNorm: ["batchnorm1d"], optimizer: Self.gentleSGD)
         try train(unsynced, "perRank", ranks: 2, ["--max-steps", "6"])
         let perRank = maxRelativeDifference(a, try checkpoint("perRank"))
         print("per-rank BatchNorm K=2 vs 1 process: max relative difference \(perRank)")
@@ -275,7 +257,7 @@ final class DataParallelTrainingTests: XCTestCase {
     /// three ranks still equal one process.
     func testSyncBatchNormUnevenShards() throws {
         let spec = try writeSpec(critic: Self.batchNormCritic, generatorFirst: "linear: {out: 32, bias: false}",
-                                 generatorNorm: "      - batchnorm1d", extra: "sync_batchnorm: true", optimizer: Self.gentleSGD)
+                                 generatorNorm: ["batchnorm1d"], extra: "sync_batchnorm: true", optimizer: Self.gentleSGD)
         try train(spec, "single", ranks: nil, ["--max-steps", "4"])
         try train(spec, "three", ranks: 3, ["--max-steps", "4", "--check-replicas"])
         assertSame(try checkpoint("single"), try checkpoint("three"), tolerance: 1e-5)
@@ -300,14 +282,15 @@ final class DataParallelTrainingTests: XCTestCase {
     }
 
     /// A batch smaller than the rank count is refused at the start, naming the spec, on every
-    /// rank; the job ends (no rank waits in a collective) and writes no checkpoint.
+    /// rank; the job ends (no rank waits in a collective), writes no checkpoint and leaves no
+    /// scratch directory in any rank's TMPDIR.
     func testBatchSmallerThanRankCountIsAClearError() throws {
         let spec = try writeSpec(schedule: "{epochs: 1, batch_size: 2}")
         guard let mpirun = Self.mpirun else { return XCTFail("mpirun not found") }
-        let text = try execute([mpirun, "--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader", "-np", "3",
-                                ganTrain, spec, "--out", root + "/tooSmall", "--threads", "1", "-q"], expect: 1)
+        let text = try execute(mpirunPrefix(mpirun, ranks: 3) + [ganTrain, spec, "--out", root + "/tooSmall", "--threads", "1", "-q"], expect: 1)
         XCTAssertTrue(text.contains("\(spec): a batch of 2 cannot be split over 3 ranks"), text)
         XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/tooSmall/checkpoint.gck"))
+        assertNoRankScratch()
     }
 
     /// ZeRO-1 (issue 16, optimizer sharding; on by default): two ranks that each update only

@@ -37,9 +37,9 @@ final class CheckpointIntegrityTests: XCTestCase {
     func assemble(_ header: [String: Any], _ payload: [UInt8]) throws { try CheckpointFile.assemble(header, payload, to: path) }
 
     /// Edits the header, keeping the payload.
-    func editHeader(_ edit: (inout [String: Any]) -> Void) throws {
+    func editHeader(_ edit: (inout [String: Any]) throws -> Void) throws {
         var (h, p) = try parts()
-        edit(&h)
+        try edit(&h)
         try assemble(h, p)
     }
 
@@ -81,8 +81,8 @@ final class CheckpointIntegrityTests: XCTestCase {
         let t = try trainer()
         try t.saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
         var (h, p) = try parts()
-        let buffers = h["buffers"] as! [[String: Any]]
-        let names = buffers.map { $0["name"] as! String }
+        let buffers: [[String: Any]] = try h.value("buffers")
+        let names = try buffers.map { try $0.value("name", as: String.self) }
         XCTAssertEqual(names, names.sorted())
         XCTAssertEqual(Set(names), Set(t.steps.store.entries.map(\.name)))
         // Written again from the same state: the same bytes.
@@ -93,7 +93,7 @@ final class CheckpointIntegrityTests: XCTestCase {
         var chunks: [[UInt8]] = []
         var offset = 0
         for b in buffers {
-            let n = (b["shape"] as! [Int]).reduce(1, *) * 4
+            let n = try b.value("shape", as: [Int].self).reduce(1, *) * 4
             chunks.append(Array(p[offset..<(offset + n)]))
             offset += n
         }
@@ -123,8 +123,8 @@ final class CheckpointIntegrityTests: XCTestCase {
         try trainer().saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
         var (h, p) = try parts()
         // Buffer 0's first float becomes NaN; its CRC is recomputed so only the value is wrong.
-        var buffers = h["buffers"] as! [[String: Any]]
-        let count = (buffers[0]["shape"] as! [Int]).reduce(1, *)
+        var buffers: [[String: Any]] = try h.value("buffers")
+        let count = try buffers[0].value("shape", as: [Int].self).reduce(1, *)
         withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { for i in 0..<4 { p[i] = $0[i] } }
         buffers[0]["crc32"] = Int(crc32(Array(p[0..<(count * 4)])))
         h["buffers"] = buffers
@@ -152,17 +152,17 @@ final class CheckpointIntegrityTests: XCTestCase {
     func testHeaderDamageIsAClearError() throws {
         try trainer().saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
         let good = try Data(contentsOf: URL(fileURLWithPath: path))
-        let cases: [(String, (inout [String: Any]) -> Void)] = [
+        let cases: [(String, (inout [String: Any]) throws -> Void)] = [
             ("unsupported checkpoint format version 99", { $0["version"] = 99 }),
-            ("counter 'iteration' is -5", { h in var c = h["counters"] as! [String: Any]; c["iteration"] = -5; h["counters"] = c }),
-            ("counter 'cursor' is -1", { h in var c = h["counters"] as! [String: Any]; c["cursor"] = -1; h["counters"] = c }),
-            ("counter 'epoch' is 1000000000000000000", { h in var c = h["counters"] as! [String: Any]; c["epoch"] = 1_000_000_000_000_000_000; h["counters"] = c }),
+            ("counter 'iteration' is -5", { h in var c: [String: Any] = try h.value("counters"); c["iteration"] = -5; h["counters"] = c }),
+            ("counter 'cursor' is -1", { h in var c: [String: Any] = try h.value("counters"); c["cursor"] = -1; h["counters"] = c }),
+            ("counter 'epoch' is 1000000000000000000", { h in var c: [String: Any] = try h.value("counters"); c["epoch"] = 1_000_000_000_000_000_000; h["counters"] = c }),
             ("optimizer counter", { h in
-                var o = h["optimizerCounters"] as! [String: Int]
+                var o: [String: Int] = try h.value("optimizerCounters")
                 o[o.keys.sorted()[0]] = -3
                 h["optimizerCounters"] = o
             }),
-            ("has no checksum", { h in var b = h["buffers"] as! [[String: Any]]; b[1]["crc32"] = nil; h["buffers"] = b }),
+            ("has no checksum", { h in var b: [[String: Any]] = try h.value("buffers"); b[1]["crc32"] = nil; h["buffers"] = b }),
         ]
         for (expected, edit) in cases {
             try good.write(to: URL(fileURLWithPath: path))
@@ -178,7 +178,7 @@ final class CheckpointIntegrityTests: XCTestCase {
         // but their product overflows 64 bits; the reader trapped computing the byte count.
         try trainer().saveCheckpoint(to: path, specPath: "tiny_gan.yaml")
         try editHeader { h in
-            var b = h["buffers"] as! [[String: Any]]
+            var b: [[String: Any]] = try h.value("buffers")
             b[0]["shape"] = [1_073_741_824, 1_073_741_824, 1_073_741_824]
             h["buffers"] = b
         }
@@ -197,14 +197,14 @@ final class CheckpointIntegrityTests: XCTestCase {
         }
         XCTAssertEqual(try restoreError(), "restored")
         try editHeader { h in
-            var b = h["buffers"] as! [[String: Any]]
+            var b: [[String: Any]] = try h.value("buffers")
             b[0]["name"] = "generator/renamed"
             h["buffers"] = b
         }
         XCTAssertTrue(try restoreError().contains("buffer 'generator/renamed' is not a state of the spec's networks"))
         // A cursor past the dataset's 3 batches per epoch (1e9 in the issue).
         try good.write(to: URL(fileURLWithPath: path))
-        try editHeader { h in var c = h["counters"] as! [String: Any]; c["cursor"] = 1_000_000_000; h["counters"] = c }
+        try editHeader { h in var c: [String: Any] = try h.value("counters"); c["cursor"] = 1_000_000_000; h["counters"] = c }
         let m = try restoreError()
         XCTAssertTrue(m.contains("data cursor is batch 1000000000 of its epoch, but the dataset has 3 batches per epoch"), m)
     }

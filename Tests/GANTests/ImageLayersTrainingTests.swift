@@ -9,50 +9,22 @@ import GAN
 import GraphIR
 import Runtime
 import SpecFormat
+import TestSupport
 
 final class ImageLayersTrainingTests: XCTestCase {
     /// G z(8) → fc 64 → (4,4,4) → upsample 2 → reflect pad 1 → conv 3×3 (4,8,8) → instance_norm
     /// → elu → instance_norm (affine: false) → conv 3×3 p1 → sigmoid "image" (1,8,8). D conv k4 s2 p1 (4,4,4) → elu 0.5 →
     /// linear upsample 2 (4,8,8) → edge pad [1,0,0,1] → constant pad [0,1,1,0] (4,10,10) →
     /// instance_norm → reshape → linear → logit (N,).
-    static let yaml = """
-    name: tiny_image_layers
-    seed: 5
-    dataset: {name: folder, path: /nonexistent, range: [0, 1], shape: [1, 8, 8], labels: false}
-    latent: {size: 8}
-    networks:
-      generator:
-        role: generator
-        inputs: {z: latent}
-        layers:
-          - linear: 64
-          - reshape: [-1, 4, 4, 4]
-          - upsample: 2
-          - pad: {pads: 1, mode: reflect}
-          - conv: {out: 4, kernel: 3}
-          - {instance_norm: null, name: g_norm}
-          - elu
-          - instance_norm: {affine: false}
-          - conv: {out: 1, kernel: 3, padding: 1}
-          - sigmoid
-          - {reshape: [-1, 1, 8, 8], name: image}
-      discriminator:
-        role: discriminator
-        inputs: {x: image}
-        layers:
-          - conv: {out: 4, kernel: 4, stride: 2, padding: 1}
-          - elu: 0.5
-          - upsample: {scale: 2, mode: linear}
-          - pad: {pads: [1, 0, 0, 1], mode: edge}
-          - pad: [0, 1, 1, 0]
-          - {instance_norm: {eps: 1.0e-4}, name: d_norm}
-          - reshape: [-1, 400]
-          - linear: 1
-          - {reshape: [-1], name: logit}
-    loss: gan_bce_logits
-    schedule: {epochs: 1, batch_size: 16}
-    optimizers: {default: {kind: adam, lr: 1.0e-3}}
-    """
+    static let yaml = TinySpec.yaml(
+        name: "tiny_image_layers", datasetPath: "/nonexistent", seed: 5, schedule: "{epochs: 1, batch_size: 16}",
+        layers: TinySpec.Layers(
+            generator: ["linear: 64", "reshape: [-1, 4, 4, 4]", "upsample: 2", "pad: {pads: 1, mode: reflect}",
+                        "conv: {out: 4, kernel: 3}", "{instance_norm: null, name: g_norm}", "elu", "instance_norm: {affine: false}",
+                        "conv: {out: 1, kernel: 3, padding: 1}", "sigmoid", "{reshape: [-1, 1, 8, 8], name: image}"],
+            discriminator: ["conv: {out: 4, kernel: 4, stride: 2, padding: 1}", "elu: 0.5", "upsample: {scale: 2, mode: linear}",
+                            "pad: {pads: [1, 0, 0, 1], mode: edge}", "pad: [0, 1, 1, 0]", "{instance_norm: {eps: 1.0e-4}, name: d_norm}",
+                            "reshape: [-1, 400]", "linear: 1", "{reshape: [-1], name: logit}"]))
 
     func testTinySpecWithEveryImageLayerTrainsThreeSteps() throws {
         let spec = try Spec.parse(yaml: Self.yaml, file: "tiny_image_layers.yaml")

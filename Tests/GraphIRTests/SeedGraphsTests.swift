@@ -1,4 +1,5 @@
 import XCTest
+import Core
 import GraphIR
 import SeedModels
 
@@ -68,6 +69,19 @@ final class SeedGraphsTests: XCTestCase {
         XCTAssert(t("bn4.running_mean").allSatisfy { abs($0) <= 0.1 })
         XCTAssert(t("bn4.running_mean").contains { $0 != 0 })
         XCTAssert(t("conv.bias").contains { $0 != 0 })
+    }
+
+    /// Each parameter is Core's CounterHash keyed by (seed, its name): the one weight generator.
+    func testWeightsAreCounterHashDrawsKeyedByName() {
+        let g = SeedGraphs.mnistGenerator(latent: 8, seed: 7)
+        func t(_ n: String) -> [Float] { g.initializers[g.value(named: n)!]!.floats }
+        let bound = Float((6.0 / Double(8 + 1024)).squareRoot())
+        XCTAssertEqual(t("fc1.weight"), CounterHash(seed: 7, stream: "fc1.weight").uniform(count: 1024 * 8, -bound, bound))
+        XCTAssertEqual(t("bn3.running_var"), CounterHash(seed: 7, stream: "bn3.running_var").uniform(count: 64, 0.5, 1.5))
+        // Keyed by name: the latent size changes fc1 but not the layers after it.
+        let h = SeedGraphs.mnistGenerator(seed: 7)
+        XCTAssertEqual(t("conv.weight"), h.initializers[h.value(named: "conv.weight")!]!.floats)
+        XCTAssertNotEqual(t("fc1.bias"), SeedGraphs.mnistGenerator(latent: 8, seed: 8).initializers[g.value(named: "fc1.bias")!]!.floats)
     }
 
     func testDeterministicAndSeeded() {
