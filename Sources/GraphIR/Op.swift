@@ -129,6 +129,40 @@ public enum Op: Hashable, Sendable {
     /// edge, wrap; negative pads crop. The importer moves the attributes of opsets < 11 to inputs.
     case pad
 
+    // Comparisons, logic and selection on runtime values; splitting, tiling, arg-extrema (issue 14).
+    // Booleans are IR type bool (ONNX BOOL); the runtime holds them, like every integer, as Int64 0/1.
+
+    /// A == B (numpy broadcasting) as bool; operands of one element type.
+    case equal
+    /// A < B as bool (any comparison with NaN is false).
+    case less
+    /// A ≤ B as bool.
+    case lessOrEqual
+    /// A > B as bool.
+    case greater
+    /// A ≥ B as bool.
+    case greaterOrEqual
+    /// A ∧ B of bool operands (numpy broadcasting).
+    case and
+    /// A ∨ B of bool operands.
+    case or
+    /// A ⊕ B of bool operands.
+    case xor
+    /// ¬A of a bool operand.
+    case not
+    /// condition ? X : Y element-wise (inputs (condition: bool, X, Y); the three broadcast).
+    case `where`
+    /// Splits input 0 along `axis` (default 0) into the outputs: sizes from the constant int64
+    /// input `split`, else `num_outputs` parts of ⌈d/n⌉ (the last smaller), else equal parts, one
+    /// per output (the importer moves the `split` attribute of opsets < 13 to the input).
+    case split
+    /// Repeats input 0 `repeats[d]` times along each axis d (constant int64 input 1).
+    case tile
+    /// Index (int64) of the maximum along `axis` (default 0); keepdims (1), select_last_index (0).
+    case argMax
+    /// Index (int64) of the minimum along `axis`; ArgMax's attributes.
+    case argMin
+
     // Gannet-internal ops made by fusion passes (never imported or exported): a convolution or
     // GEMM whose bias and activation run in the kernel's epilogue. Attributes are those of the
     // base op plus `activation` ("Relu", "LeakyRelu", "Sigmoid", "Tanh" or absent) and
@@ -198,6 +232,10 @@ public enum Op: Hashable, Sendable {
         case .layerNormalization: return 2...3
         case .resize: return 1...4
         case .pad: return 2...4
+        case .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .and, .or, .xor, .tile: return 2...2
+        case .not, .argMax, .argMin: return 1...1
+        case .where: return 3...3
+        case .split: return 1...2
         case .reshape: return 2...2
         case .concat, .sum, .max, .min, .mean: return 1...Int.max
         case .unsqueeze, .squeeze, .reduceMean, .reduceSum, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin,
@@ -219,6 +257,7 @@ public enum Op: Hashable, Sendable {
         case .layerNormalization: return 1...3
         case .maxPool, .dropout: return 1...2
         case .fusedConvTransposeBatchNorm: return 4...4
+        case .split: return 1...Int.max
         default: return 1...1
         }
     }
@@ -235,6 +274,7 @@ extension Op: CaseIterable {
     /// Every plain case (not `.unary`/`.binary`), each once.
     public static let plainCases: [Op] = [
         .conv, .convTranspose, .batchNormalization, .gemm, .matMul, .sum, .max, .min, .mean, .clip, .identity, .dropout, .sign, .reshape, .flatten, .transpose, .concat, .gather, .unsqueeze, .squeeze, .slice, .expand, .reduceMean, .reduceSum, .constant, .softmax, .logSoftmax, .maxPool, .averagePool, .globalAveragePool, .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm, .leakyReluGrad, .eluGrad, .gatherGrad, .allReduce, .instanceNormalization, .layerNormalization, .groupNormalization, .resize, .pad, .shape, .size, .cast, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd, .lrn, .globalMaxPool,
+        .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .and, .or, .xor, .not, .where, .split, .tile, .argMax, .argMin,
     ]
 
     /// Every op: the plain cases, then the unary and binary functions.
@@ -298,6 +338,20 @@ extension Op: CaseIterable {
         case .reduceProd: return "ReduceProd"
         case .lrn: return "LRN"
         case .globalMaxPool: return "GlobalMaxPool"
+        case .equal: return "Equal"
+        case .less: return "Less"
+        case .lessOrEqual: return "LessOrEqual"
+        case .greater: return "Greater"
+        case .greaterOrEqual: return "GreaterOrEqual"
+        case .and: return "And"
+        case .or: return "Or"
+        case .xor: return "Xor"
+        case .not: return "Not"
+        case .where: return "Where"
+        case .split: return "Split"
+        case .tile: return "Tile"
+        case .argMax: return "ArgMax"
+        case .argMin: return "ArgMin"
         }
     }
 
@@ -371,6 +425,9 @@ extension Op {
                     "exclude_outside": "int", "extrapolation_value": "float", "keep_aspect_ratio_policy": "string",
                     "mode": "string", "nearest_mode": "string"]
         case .pad: return ["mode": "string"]
+        case .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .and, .or, .xor, .not, .where, .tile: return [:]
+        case .split: return ["axis": "int", "num_outputs": "int"]
+        case .argMax, .argMin: return ["axis": "int", "keepdims": "int", "select_last_index": "int"]
         }
     }
 }

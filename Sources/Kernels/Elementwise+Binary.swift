@@ -55,18 +55,7 @@ public struct BroadcastPlan: Equatable, Sendable, CustomStringConvertible {
     /// Plans `outShape = broadcast(aShape, bShape)`; each input must broadcast to `outShape`
     /// (right-aligned, each dimension equal or 1). Pass `bShape: []` for a one-input plan (Expand).
     public init(outShape: [Int], aShape: [Int], bShape: [Int]) throws {
-        func strides(_ s: [Int]) throws -> [Int] {
-            guard s.count <= outShape.count else { throw KernelError.invalidShape("shape \(s) has more dimensions than \(outShape)") }
-            let pad = outShape.count - s.count
-            let dense = denseStrides(s)
-            return try (0..<outShape.count).map { d in
-                if d < pad { return 0 }
-                let n = s[d - pad]
-                if n == outShape[d] { return n == 1 ? 0 : dense[d - pad] }
-                if n == 1 { return 0 }
-                throw KernelError.invalidShape("shape \(s) does not broadcast to \(outShape)")
-            }
-        }
+        func strides(_ s: [Int]) throws -> [Int] { try broadcastStrides(s, to: outShape) }
         guard outShape.allSatisfy({ $0 >= 0 }) else { throw KernelError.invalidShape("negative dimension in \(outShape)") }
         self.outShape = outShape; self.aShape = aShape; self.bShape = bShape
         count = outShape.reduce(1, *)

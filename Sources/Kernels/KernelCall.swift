@@ -41,8 +41,20 @@ public enum KernelCall: CustomStringConvertible {
     case normalize(Normalize.Plan)
     /// Resize / Pad: the separable per-axis gather with linear blending; input x, output y.
     case resample(Resample.Plan)
+    /// Pad of integer data (the runtime's Int64): the plan's gather, `outside` for the constant.
+    case padIntegers(Resample.Plan, outside: Int64)
     /// Sign (−1, 0, 1) of each element.
     case sign(count: Int)
+    /// Y (Int64 0/1) = op(A, B) with broadcasting; A, B float32, or Int64 when `integer`.
+    case compare(CompareOp, BroadcastPlan, integer: Bool)
+    /// Y = ¬X over Int64 truth values, `count` elements.
+    case not(count: Int)
+    /// Y = C ? X : Y' (inputs C Int64, X, Y'; float32 elements, or Int64 when `integer`).
+    case `where`(WherePlan, integer: Bool)
+    /// Input 0 cut into outputs along an axis (outer × sizes[k] × inner blocks of `elementBytes`-wide elements).
+    case split(sizes: [Int], outer: Int, inner: Int, elementBytes: Int)
+    /// Y (Int64, outer × inner) = arg max (arg min when !max) of X (outer × axis × inner) along the axis.
+    case argExtremum(outer: Int, axis: Int, inner: Int, max: Bool, selectLast: Bool)
     /// dY where Y > 0 else alpha·dY; inputs (dY, Y).
     case leakyReluGrad(alpha: Float, count: Int)
     /// dY where Y > 0 else dY·(Y + alpha); inputs (dY, Y).
@@ -100,7 +112,14 @@ public enum KernelCall: CustomStringConvertible {
         case let .intToFloat(count, half): return "intToFloat\(half ? "(half)" : "") count=\(count)"
         case let .normalize(plan): return "normalize \(plan)"
         case let .resample(plan): return "resample \(plan)"
+        case let .padIntegers(plan, outside): return "padIntegers \(plan)" + (outside != 0 ? " outside=\(outside)" : "")
         case let .sign(n): return "sign count=\(n)"
+        case let .compare(op, plan, integer): return "\(op.rawValue)\(integer ? "(i64)" : "") \(plan)"
+        case let .not(n): return "not count=\(n)"
+        case let .where(plan, integer): return "\(plan)\(integer ? " i64" : "")"
+        case let .split(sizes, outer, inner, bytes): return "split sizes=\(sizes) outer=\(outer) inner=\(inner) bytes=\(bytes)"
+        case let .argExtremum(outer, axis, inner, isMax, last):
+            return "\(isMax ? "argMax" : "argMin") outer=\(outer) axis=\(axis) inner=\(inner)\(last ? " selectLast" : "")"
         case let .leakyReluGrad(alpha, n): return "leakyReluGrad(\(alpha)) count=\(n)"
         case let .eluGrad(alpha, n): return "eluGrad(\(alpha)) count=\(n)"
         case let .allReduce(count, sum): return "allReduce\(sum ? "Sum" : "Mean") count=\(count)"

@@ -57,6 +57,21 @@ func denseStrides(_ shape: [Int]) -> [Int] {
     return s
 }
 
+/// Strides of a dense `shape` read as broadcast to `outShape` (numpy rules, right-aligned):
+/// 0 along a broadcast (or size-1) dimension; an error when `shape` does not broadcast.
+func broadcastStrides(_ shape: [Int], to outShape: [Int]) throws -> [Int] {
+    guard shape.count <= outShape.count else { throw KernelError.invalidShape("shape \(shape) has more dimensions than \(outShape)") }
+    let pad = outShape.count - shape.count
+    let dense = denseStrides(shape)
+    return try (0..<outShape.count).map { d in
+        if d < pad { return 0 }
+        let n = shape[d - pad]
+        if n == outShape[d] { return n == 1 ? 0 : dense[d - pad] }
+        if n == 1 { return 0 }
+        throw KernelError.invalidShape("shape \(shape) does not broadcast to \(outShape)")
+    }
+}
+
 /// Drops size-1 dimensions and merges dimension d into d+1 whenever every operand's stride
 /// satisfies stride[d] == stride[d+1] · size[d+1]. Operands are described by strides over
 /// `shape` (0 for a broadcast dimension, any sign otherwise).

@@ -10,6 +10,9 @@
 // sum per element; the fast kernel walks output rows (all axes but the last), builds the corner
 // list of the leading axes once per row and blends the last axis inside it; the sum runs in the
 // same corner order, so both agree to a few ulp. Work is split over output rows.
+// `gather` is the pure-gather case (every w1 = 0: Pad) for elements of any type (the runtime's
+// Int64 integers): y = x at the taps, `outside` where a tap is −1; `gatherReference` is its
+// per-element definition.
 
 public enum Resample {
     /// The taps of one axis.
@@ -134,6 +137,47 @@ public enum Resample {
                 s += w * v
             }
             y[e] = s
+        }
+    }
+
+    /// y = x at the taps of a non-blending plan (Pad), `outside` where a tap is −1.
+    public static func gather<T>(_ p: Plan, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, outside: T, pool: ThreadPool = .serial) {
+        precondition(!p.axes.contains { $0.blends }, "Resample.gather: the plan blends")
+        let r = p.outShape.count, last = p.outShape[r - 1]
+        let rows = p.outShape.dropLast().reduce(1, *)
+        let strides = p.strides
+        let lastTaps = p.axes[r - 1].i0
+        pool.splitWork(rows, work: rows * last) { range in
+            lastTaps.withUnsafeBufferPointer { l0 in
+                for row in range {
+                    let py = y + row * last
+                    var rest = row, off = 0, isOutside = false
+                    for a in stride(from: r - 2, through: 0, by: -1) {
+                        let o = rest % p.outShape[a]
+                        rest /= p.outShape[a]
+                        let i = Int(p.axes[a].i0[o])
+                        if i < 0 { isOutside = true; break }
+                        off += i * strides[a]
+                    }
+                    if isOutside { py.update(repeating: outside, count: last); continue }
+                    for j in 0..<last { let i = Int(l0[j]); py[j] = i < 0 ? outside : x[off + i] }
+                }
+            }
+        }
+    }
+
+    /// Scalar reference of `gather`: each output element from its per-axis taps.
+    public static func gatherReference<T>(_ p: Plan, _ x: [T], outside: T) -> [T] {
+        let r = p.outShape.count, strides = p.strides
+        return (0..<p.outShape.reduce(1, *)).map { e in
+            var rest = e, off = 0
+            for a in stride(from: r - 1, through: 0, by: -1) {
+                let i = Int(p.axes[a].i0[rest % p.outShape[a]])
+                rest /= p.outShape[a]
+                if i < 0 { return outside }
+                off += i * strides[a]
+            }
+            return x[off]
         }
     }
 }

@@ -8,7 +8,8 @@
 // older ones); they are written as the target opset defines them: the constant axes input of
 // every Reduce* but ReduceSum becomes the attribute before opset 18; Shape's start/end need
 // opset 15, Cast's saturate is dropped before 19 (an error unless 1); AveragePool's dilations
-// need opset 19, a point-wise function its declared `onnxSince` (HardSwish 14, Gelu 20); int values of float
+// need opset 19, Split's num_outputs becomes its `split` input before opset 18 (and is written
+// from opset 18 when neither is given), a point-wise function its declared `onnxSince` (HardSwish 14, Gelu 20); int values of float
 // attributes are written as floats. Standard ops only: no fusions are exported.
 // Every graph output needs a type (run shape inference first); otherwise `ONNXError`.
 import CONNXProto
@@ -86,6 +87,23 @@ public enum ONNXExport {
             case .pad:
                 if opset < 18, n.input(3) != nil { throw ONNXError("\(here) has an axes input, which Pad takes from opset 18 (export at opset 18 or newer)") }
                 if opset < 19, try n.attributes.string("mode") == "wrap" { throw ONNXError("\(here) uses mode wrap, which Pad takes from opset 19 (export at opset 19 or newer)") }
+            case .split where n.input(1) == nil:
+                // Opset 18 needs `split` or num_outputs; before 18 there is no num_outputs, so
+                // its sizes (⌈d/n⌉, the last smaller) become the constant `split` input.
+                let parts = try n.attributes.int("num_outputs") ?? n.outputs.count
+                if opset >= 18 {
+                    n.attributes["num_outputs"] = .int(parts)
+                } else if n.attributes["num_outputs"] != nil {
+                    let axis = try n.attributes.int("axis", default: 0)
+                    guard let x = g.type(of: n.inputs[0]!), let d = x.shape[axis < 0 ? axis + x.rank : axis].value, parts > 0 else {
+                        throw ONNXError("\(here) is Split with num_outputs over a dim of unknown size, which ONNX defines from opset 18 (export at opset 18 or newer)")
+                    }
+                    let chunk = (d + parts - 1) / parts
+                    let sizes = [Int](repeating: chunk, count: parts - 1) + [d - chunk * (parts - 1)]
+                    let name = "\(n.name.isEmpty ? g.name(of: n.outputs[0]) : n.name)_split"
+                    n.inputs.append(h.addInitializer(name, Tensor(shape: [parts], int64s: sizes.map { Int64($0) })))
+                    n.attributes["num_outputs"] = nil
+                }
             case .averagePool:
                 if opset < 19, case .ints(let d)? = n.attributes["dilations"] {
                     guard d.allSatisfy({ $0 == 1 }) else {

@@ -3,7 +3,8 @@
 //
 // Contract, per op and declared opset of the default domain:
 // - every op: `consumed_inputs` (a memory hint before opset 6) is dropped;
-// - every multidirectional `BinaryFunction` (Add/Sub/Mul/Div/Pow…) before opset 7: `broadcast`/`axis` are dropped; with broadcast=1 and an
+// - every multidirectional `BinaryFunction` (Add/Sub/Mul/Div/Pow…) and Equal/Less/Greater/
+//   And/Or/Xor before opset 7: `broadcast`/`axis` are dropped; with broadcast=1 and an
 //   axis that does not align B with A's trailing dims, B gets an Unsqueeze (constant axes
 //   input "<B>_aligned_axes") of its trailing dims first (needs both ranks; otherwise an error);
 // - PRelu before opset 7: a 1-D slope of more than one value (per channel) gets the same
@@ -16,6 +17,7 @@
 //   Reshape back through a Constant shape when the input's shape is declared up to one unknown
 //   dim, else through Shape(input) (resolved once shapes are inferred, at the latest at bind);
 // - Concat before opset 4 without `axis`: axis=1;
+// - Split before opset 13 (`split` attribute) becomes the constant int64 input "<node>_split";
 // - Slice before opset 10 (starts/ends/axes attributes), Reshape before opset 5 (shape
 //   attribute), Squeeze/Unsqueeze before opset 13 and ReduceSum before 13 / the other Reduce*
 //   before 18 (axes attribute): the attributes become constant int64 initializer inputs (named
@@ -74,21 +76,11 @@ extension ModelReader {
         n.attributes["consumed_inputs"] = nil
         switch n.op {
         case .binary(let f) where !f.unidirectional:
-            let broadcast = try int(n, "broadcast", here) ?? 0
-            let axis = try int(n, "axis", here)
-            n.attributes["broadcast"] = nil
-            n.attributes["axis"] = nil
-            if broadcast != 0, let axis, n.inputs.count == 2, let b = n.inputs[1] {
-                guard let ra = rank(n.inputs[0]), let rb = rank(b) else {
-                    throw fail("\(here): legacy broadcast with axis=\(axis) (opset \(opset)) needs the ranks of both inputs, which the model does not declare; convert the model to opset 7 or newer")
-                }
-                let a = axis < 0 ? axis + ra : axis
-                let trailing = ra - a - rb
-                guard a >= 0, trailing >= 0 else {
-                    throw fail("\(here): legacy broadcast axis=\(axis) does not fit input ranks \(ra) and \(rb)")
-                }
-                if trailing > 0 { n.inputs[1] = appendAligning(b, rank: rb, trailing: trailing) }
-            }
+            try legacyBroadcast(&n, here)
+        case .equal, .less, .greater, .and, .or, .xor:
+            try legacyBroadcast(&n, here)
+        case .split:
+            try attributeToInput(&n, "split", here)
         case .prelu:
             // Before opset 7 a 1-D slope of C values is per channel (axis 1), not numpy-aligned.
             if opset < 7, let slope = n.input(1), rank(slope) == 1, let rx = rank(n.inputs[0]), rx >= 3,
@@ -200,6 +192,26 @@ extension ModelReader {
     }
 
     /// Moves the ints attribute `key` of an older opset to input 1 (a constant).
+    /// Drops the `broadcast`/`axis` attributes of a multidirectional op before opset 7, aligning
+    /// B with A's trailing dims by an Unsqueeze when `axis` says so.
+    mutating func legacyBroadcast(_ n: inout Node, _ here: String) throws {
+        let broadcast = try int(n, "broadcast", here) ?? 0
+        let axis = try int(n, "axis", here)
+        n.attributes["broadcast"] = nil
+        n.attributes["axis"] = nil
+        if broadcast != 0, let axis, n.inputs.count == 2, let b = n.inputs[1] {
+            guard let ra = rank(n.inputs[0]), let rb = rank(b) else {
+                throw fail("\(here): legacy broadcast with axis=\(axis) (opset \(opset)) needs the ranks of both inputs, which the model does not declare; convert the model to opset 7 or newer")
+            }
+            let a = axis < 0 ? axis + ra : axis
+            let trailing = ra - a - rb
+            guard a >= 0, trailing >= 0 else {
+                throw fail("\(here): legacy broadcast axis=\(axis) does not fit input ranks \(ra) and \(rb)")
+            }
+            if trailing > 0 { n.inputs[1] = appendAligning(b, rank: rb, trailing: trailing) }
+        }
+    }
+
     mutating func attributeToInput(_ n: inout Node, _ key: String, _ here: String) throws {
         guard let values = try ints(n, key, here) else { return }
         guard n.inputs.count == 1 else { throw fail("\(here): has both an \(key) attribute and input") }

@@ -2,9 +2,11 @@
 // outside the IR's op set, so the imported graph holds a plain `Constant` instead.
 //
 // Contract:
-// - `ConstantOfShape`, `Equal` and `Where` are read only when every input is a constant known at
-//   import time (an initializer, a `Constant` node, or a value this rule already computed);
-//   the node becomes a `Constant` with the computed value. ConstantOfShape may fill a tensor up
+// - `ConstantOfShape` is read only when every input is a constant known at import time (an
+//   initializer, a `Constant` node, or a value this rule already computed); the node becomes a
+//   `Constant` with the computed value. `Equal` and `Where` on such integer constants become
+//   `Constant`s the same way (so an Expand shape built from them is known when shapes are
+//   inferred); on anything else they stay the runtime ops they are. ConstantOfShape may fill a tensor up
 //   to `Limits.maxTensorBytes` (models that ship weights as fills); integer broadcasts stay
 //   under 2^20 elements. Otherwise: one error naming the node
 //   and op ("supported only on constant inputs").
@@ -21,7 +23,7 @@ import GraphIR
 extension ModelReader {
     /// ONNX ops read only as constant shape arithmetic (not in the IR's op set), with their input
     /// counts (the IR ops this rule evaluates take theirs from `Op.inputArity`).
-    static let shapeFoldOnly: [String: ClosedRange<Int>] = ["ConstantOfShape": 1...2, "Equal": 2...2, "Where": 3...3]
+    static let shapeFoldOnly: [String: ClosedRange<Int>] = ["ConstantOfShape": 1...2]
 
     mutating func foldShapeConstants(_ read: inout [ReadNode]) throws {
         var known: [ValueID: Tensor] = g.initializers
@@ -42,6 +44,12 @@ extension ModelReader {
             switch n.op {
             case .constant:
                 if case .tensor(let t)? = n.attributes["value"], let o = n.outputs.first { known[o] = t }
+            case .equal, .where:
+                guard allKnown, args.allSatisfy({ if case .int64 = $0!.storage { return true } else { return false } }),
+                      n.outputs.count == 1 else { continue }
+                let t = try evaluate(read[k].opType, args.map { $0! }, n.attributes, here)
+                known[n.outputs[0]] = t
+                read[k].node = Node(.constant, name: n.name, inputs: [], outputs: n.outputs, attributes: Attributes(["value": .tensor(t)]))
             case .add, .sub, .mul, .div, .concat, .unsqueeze, .identity:
                 guard allKnown, args.allSatisfy({ if case .int64 = $0!.storage { return true } else { return false } }),
                       let o = n.outputs.first, n.outputs.count == 1 else { continue }

@@ -3,9 +3,11 @@
 // Contract: `evaluate(node, inputs, outputTypes)` returns the node's outputs computed by the
 // Kernels module's scalar references (no SIMD, no threads, no planning), given input tensors
 // and the output types InferShapes assigned: the evaluation of the op's family (Operators/).
-// Integer tensors (an integer input 0) are supported for the data-movement ops that shape
-// computations use (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Concat, Gather, Slice,
-// Transpose, Expand) and for Add/Sub/Mul/Div; other ops on integers are an error. It is the
+// Integer tensors (an integer or bool input 0) go to the family's `evaluateIntegers`: the
+// data-movement ops that shape computations use (Reshape, Flatten, Squeeze, Unsqueeze,
+// Identity, Concat, Gather, Slice, Transpose, Expand, Tile, one-output Split, Pad),
+// Add/Sub/Mul/Div, the comparisons, connectives and Where (whose branches may be float); other
+// ops on integers are an error. It is the
 // oracle that interpreter tests compare against and the engine of FoldConstants. An output
 // shape over `Limits` is an error before anything is allocated.
 

@@ -121,9 +121,36 @@ extension Program {
         case let .resample(plan):
             let xp = fin(0)
             return { Resample.run(plan, xp, out, pool: pool) }
+        case let .padIntegers(plan, outside):
+            let xp = UnsafePointer(x[0]!.assumingMemoryBound(to: Int64.self)), yp = y[0].assumingMemoryBound(to: Int64.self)
+            return { Resample.gather(plan, xp, yp, outside: outside, pool: pool) }
         case let .sign(count):
             let xp = fin(0)
             return { Grad.sign(xp, out, count: count, pool: pool) }
+        case let .compare(op, plan, integer):
+            if integer {
+                let a = UnsafePointer(x[0]!.assumingMemoryBound(to: Int64.self)), b = UnsafePointer(x[1]!.assumingMemoryBound(to: Int64.self))
+                return { Compare.run(op, plan, a, b, y[0].assumingMemoryBound(to: Int64.self), pool: pool) }
+            }
+            let a = UnsafePointer(fin(0)), b = UnsafePointer(fin(1))
+            return { Compare.run(op, plan, a, b, y[0].assumingMemoryBound(to: Int64.self), pool: pool) }
+        case let .not(count):
+            let xp = UnsafePointer(x[0]!.assumingMemoryBound(to: Int64.self)), yp = y[0].assumingMemoryBound(to: Int64.self)
+            return { Compare.not(xp, yp, count: count, pool: pool) }
+        case let .where(plan, integer):
+            let c = UnsafePointer(x[0]!.assumingMemoryBound(to: Int64.self))
+            if integer {
+                let a = UnsafePointer(x[1]!.assumingMemoryBound(to: Int64.self)), b = UnsafePointer(x[2]!.assumingMemoryBound(to: Int64.self))
+                return { Where.run(plan, c, a, b, y[0].assumingMemoryBound(to: Int64.self), pool: pool) }
+            }
+            let a = UnsafePointer(fin(1)), b = UnsafePointer(fin(2))
+            return { Where.run(plan, c, a, b, out, pool: pool) }
+        case let .split(sizes, outer, inner, bytes):
+            let xp = UnsafeRawPointer(x[0]!)
+            return { AxisSplit.run(xp, y, sizes: sizes, outer: outer, inner: inner, elementBytes: bytes, pool: pool) }
+        case let .argExtremum(outer, axis, inner, isMax, last):
+            let xp = UnsafePointer(fin(0)), yp = y[0].assumingMemoryBound(to: Int64.self)
+            return { ArgExtremum.run(xp, yp, outer: outer, axis: axis, inner: inner, max: isMax, selectLast: last, pool: pool) }
         case let .allReduce(count, sum):
             let xp = fin(0), hook = collectiveHook
             return {

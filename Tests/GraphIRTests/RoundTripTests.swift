@@ -116,8 +116,16 @@ final class RoundTripTests: XCTestCase {
         let rz = g.addNode(.resize, [lnorm[0], nil, scales, nil], outputs: ["resize"], attributes: [
             "mode": .string("linear"), "axes": .ints([2, 3]), "coordinate_transformation_mode": .string("align_corners")])[0]
         let pd = g.addNode(.pad, [rz, shape, one, idx], outputs: ["pad"], attributes: ["mode": .string("reflect")])[0]
+        let cmps = [Op.equal, .less, .lessOrEqual, .greater, .greaterOrEqual].map { g.add($0, x, scalar, output: "cmp.\($0.rawValue)") }
+        let logic = [Op.and, .or, .xor].map { g.add($0, flags, flags, output: "logic.\($0.rawValue)") }
+        let nt = g.add(.not, flags, output: "not")
+        let wh = g.add(.where, cmps[0], x, scalar, output: "where")
+        let sp = g.addNode(.split, [x], outputs: ["split.a", "split.b"], attributes: ["axis": .int(-1), "num_outputs": .int(2)], name: "split")
+        let ti = g.add(.tile, x, shape, output: "tile")
+        let am = g.add(.argMax, x, output: "argmax", attributes: ["axis": .int(1), "keepdims": .int(0), "select_last_index": .int(1)])
+        let an = g.add(.argMin, x, output: "argmin")
         g.outputs = [r, fl, tr, cc, ga, sq, sl, ex, rm, rs, k1, k2, k3, k4, k5, k6, sm, lsm, mp[0], mp[1], ap, gap, ar,
-                     shp, sz, cst, lrn, gmp, lnorm[1], lnorm[2], pd] + reds
+                     shp, sz, cst, lrn, gmp, lnorm[1], lnorm[2], pd] + reds + cmps + logic + [nt, wh, sp[0], sp[1], ti, am, an]
         return g
     }
 
@@ -262,7 +270,7 @@ final class RoundTripTests: XCTestCase {
                 default: attrs[key] = .tensor(randomTensor(&rng))
                 }
             }
-            let nOut = op.outputArity.lowerBound + rng.int(0...(op.outputArity.count - 1))
+            let nOut = op.outputArity.lowerBound + rng.int(0...min(op.outputArity.count - 1, 2))   // Split: any number
             let outs = g.addNode(op, ins, outputs: (0..<nOut).map { _ in freshName(&rng) }, attributes: attrs,
                                  name: rng.bool() ? "" : rng.pick(["n", "layer \"1\"", "/seq/0/Conv"]))
             for o in outs where rng.bool() { g[o].type = randomType(&rng) }

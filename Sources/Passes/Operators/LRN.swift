@@ -2,8 +2,12 @@
 //
 // Contract: input rank ≥ 3, float32; `size` (required, ≥ 1), alpha (1e-4), beta (0.75),
 // bias (1). The output has the input's type. Evaluation is `LRN.reference`, lowering one
-// `.lrn` kernel call over (N, C, product of spatial dims). Not differentiable (inference
-// models only: AlexNet, GoogLeNet, ZFNet).
+// `.lrn` kernel call over (N, C, product of spatial dims). Pullback, with s = bias +
+// alpha/size·Σ_window x² (window c − ⌊(size−1)/2⌋ … c + ⌈(size−1)/2⌉):
+// dX_i = dY_i·s_i^−β − (2αβ/size)·x_i·Σ_{c: i ∈ window(c)} dY_c·x_c·s_c^(−β−1); both window sums
+// are a Conv with a ones kernel (size × 1) over the channels of x reshaped to (N, 1, C, spatial),
+// the transposed one with the pads swapped, so the gradient is made of standard ops (it
+// differentiates again). It needs static C and spatial sizes.
 
 import GraphIR
 import Kernels
@@ -39,5 +43,32 @@ public enum LRNOps: OperatorFamily {
         .kernel(.lrn(try lrnShape(node, try ctx.kernelShapes(node).x)))
     }
 
-    public static func pullback(_ op: Op) -> Pullback? { nil }
+    public static func pullback(_ op: Op) -> Pullback? {
+        guard op == .lrn else { return nil }
+        return { b, n, dy, _ in
+            let x = n.inputs[0]!, xd = try b.dims(x)
+            let a = n.attributes
+            guard let size = try a.int("size"), size >= 1 else { throw GraphError("LRN needs a 'size' of at least 1") }
+            let alpha = try a.float("alpha", default: 1e-4), beta = try a.float("beta", default: 0.75), bias = try a.float("bias", default: 1)
+            guard let c = xd[1].value else { throw GraphError("LRN gradients need a static channel count") }
+            var spatial = 1
+            for d in xd[2...] {
+                guard let v = d.value else { throw GraphError("LRN gradients need static spatial sizes") }
+                spatial *= v
+            }
+            let lo = (size - 1) / 2, hi = size - 1 - lo
+            let ones = b.constant(Tensor(shape: [1, 1, size, 1], repeating: 1))
+            /// Σ of v over channels c − before … c + after (zero outside).
+            func window(_ v: ValueID, _ before: Int, _ after: Int) throws -> ValueID {
+                let r = try b.reshape(v, to: [xd[0], .fixed(1), .fixed(c), .fixed(spatial)])
+                let s = try b.emit(.conv, [r, ones], ["kernel_shape": .ints([size, 1]), "pads": .ints([before, 0, after, 0])])
+                return try b.reshape(s, to: xd)
+            }
+            let g = dy[0]!
+            let s = try b.add(b.scalar(bias), b.mul(window(b.mul(x, x), lo, hi), alpha / Float(size)))
+            let direct = try b.mul(g, b.emit(.pow, [s, b.scalar(-beta)]))
+            let t = try b.mul(b.mul(g, x), b.emit(.pow, [s, b.scalar(-beta - 1)]))
+            return [try b.add(direct, b.mul(b.mul(x, window(t, hi, lo)), -2 * alpha * beta / Float(size)))]
+        }
+    }
 }

@@ -3,8 +3,9 @@
 // Contract: window geometry comes from `ConvGeometry.pool`; MaxPool's optional Indices output is
 // typed int64 but not computed (lowering rejects it); AveragePool honours count_include_pad.
 // GlobalAveragePool and GlobalMaxPool keep the spatial axes as size 1; GlobalMaxPool is a
-// max-reduction over the spatial axes (the `Reduce` kernel). Only GlobalAveragePool is
-// differentiable (dY/size broadcast back); the windowed pools and GlobalMaxPool have no pullback.
+// max-reduction over the spatial axes (the `Reduce` kernel). GlobalAveragePool's pullback is
+// dY/size broadcast back; GlobalMaxPool's is ReduceMax's (dY to the maximum, shared equally
+// among ties: `ReductionOps.extremumGradient`); the windowed pools have no pullback.
 
 import GraphIR
 import Kernels
@@ -79,6 +80,11 @@ public enum PoolingOps: OperatorFamily {
             return { b, n, dy, _ in
                 let xd = try b.fixed(n.inputs[0]!)
                 return [try b.mul(b.expand(dy[0]!, to: b.dims(n.inputs[0]!)), 1 / Float(xd[2...].reduce(1, *)))]
+            }
+        case .globalMaxPool:
+            return { b, n, dy, _ in
+                let x = n.inputs[0]!
+                return [try ReductionOps.extremumGradient(b, x: x, y: n.outputs[0], dy: dy[0]!, axes: Array(2..<b.rank(x)), keepdims: true)]
             }
         default: return nil
         }

@@ -8,7 +8,11 @@
 // Softmax/LogSoftmax normalise along `axis` (default −1) and keep the shape. Pullbacks: the
 // sum and mean broadcast dY back (divided by the count for the mean); ReduceSumSquare
 // 2·x·dY, ReduceL2 x·dY/y (dY, y broadcast back; infinite where the norm is 0); Softmax
-// y·(dY − Σ dY·y), LogSoftmax dY − e^y·Σ dY. ReduceMax/Min/Prod have no pullback.
+// y·(dY − Σ dY·y), LogSoftmax dY − e^y·Σ dY. ReduceMax/ReduceMin send dY to the elements
+// equal to the extremum, shared equally among ties (PyTorch's amax/amin rule; a NaN extremum
+// counts as equal to itself: `extremumGradient`). ReduceProd's dX is the product of the other
+// elements of the group, exactly also at zeros: y/x without zeros, the product of the non-zero
+// elements at the one zero of a group with exactly one, 0 everywhere with two or more.
 
 import GraphIR
 import Kernels
@@ -72,6 +76,14 @@ public enum ReductionOps: OperatorFamily {
             return { b, n, dy, _ in [try b.mul(b.mul(n.inputs[0]!, 2), reduce(b, n, dy[0]!, mean: false)), nil] }
         case .reduceL2:
             return { b, n, dy, _ in [try b.mul(n.inputs[0]!, reduce(b, n, b.div(dy[0]!, n.outputs[0]), mean: false)), nil] }
+        case .reduceMax, .reduceMin:
+            return { b, n, dy, _ in
+                let x = n.inputs[0]!
+                let axes = try ReduceRule.axes(n, try b.rank(x), b.graph)
+                return [try extremumGradient(b, x: x, y: n.outputs[0], dy: dy[0]!, axes: axes,
+                                             keepdims: try n.attributes.int("keepdims", default: 1) != 0), nil]
+            }
+        case .reduceProd: return { b, n, dy, _ in [try productGradient(b, n, dy[0]!), nil] }
         case .softmax:
             return { b, n, dy, _ in
                 let y = n.outputs[0], g = dy[0]!
@@ -88,6 +100,41 @@ public enum ReductionOps: OperatorFamily {
             }
         default: return nil
         }
+    }
+
+    /// `v` (a reduction's output or its cotangent) with the reduced axes restored as size 1.
+    static func keptDims(_ b: GradientBuilder, _ v: ValueID, axes: [Int], keepdims: Bool) throws -> ValueID {
+        keepdims || axes.isEmpty ? v : try b.emit(.unsqueeze, [v, b.ints(axes)])
+    }
+
+    /// dX of a max or min reduction of x over `axes` with output y: dY at the elements equal to
+    /// y (mask 1 − step(|x − y|), so an infinite or NaN extremum matches itself), divided by the
+    /// number of them in the group.
+    public static func extremumGradient(_ b: GradientBuilder, x: ValueID, y: ValueID, dy: ValueID, axes: [Int],
+                                        keepdims: Bool) throws -> ValueID {
+        if axes.isEmpty { return dy }
+        let yk = try keptDims(b, y, axes: axes, keepdims: keepdims), g = try keptDims(b, dy, axes: axes, keepdims: keepdims)
+        let mask = try b.sub(b.scalar(1), b.step(b.emit(.abs, [b.sub(x, yk)])))
+        let count = try b.reduceSum(mask, axes: axes, keepdims: true)
+        return try b.mul(mask, b.div(g, count))
+    }
+
+    /// dX of ReduceProd (see the contract): with z = [x = 0], xs = x + z, p = Π xs over the group
+    /// and k = Σ z, dX = dY·p·([k = 0]/xs + [k = 1]·z).
+    static func productGradient(_ b: GradientBuilder, _ n: Node, _ dy: ValueID) throws -> ValueID {
+        let x = n.inputs[0]!
+        let axes = try ReduceRule.axes(n, try b.rank(x), b.graph)
+        if axes.isEmpty { return dy }
+        let g = try keptDims(b, dy, axes: axes, keepdims: try n.attributes.int("keepdims", default: 1) != 0)
+        let one = b.scalar(1)
+        let z = try b.sub(one, b.step(b.emit(.abs, [x])))
+        let xs = try b.add(x, z)
+        let p = try b.emit(.reduceProd, [xs, b.ints(axes)], ["keepdims": .int(1)])
+        let k = try b.reduceSum(z, axes: axes, keepdims: true)
+        let none = try b.sub(one, b.step(k))
+        let single = try b.sub(one, b.step(b.emit(.abs, [b.sub(k, one)])))
+        let share = try b.add(b.div(none, xs), b.mul(single, z))
+        return try b.mul(b.mul(g, p), share)
     }
 
     static func reduce(_ b: GradientBuilder, _ n: Node, _ dy: ValueID, mean: Bool) throws -> ValueID {

@@ -14,7 +14,9 @@
 // separable (bi/tri)linear interpolation. cubic and antialias downsampling are clear errors.
 // Pad reads pads (input 1, int64, 2·len(axes): begins then ends), constant_value (input 2,
 // scalar, default 0) and axes (input 3) as constants; negative pads crop; reflect mirrors
-// without repeating the edge (numpy "reflect"), edge repeats it, wrap is periodic.
+// without repeating the edge (numpy "reflect"), edge repeats it, wrap is periodic. Pad also
+// runs on integer data (int32/int64/bool, the runtime's Int64: `padIntegers`, the gather with an
+// exact Int64 constant_value) and evaluates on integer constants; Resize is float32 only.
 // Pullbacks: Resize — per resized axis GatherGrad of dY (nearest) or of dY weighted by each
 // tap's constant weights (linear); Pad — Pad of dY by the negated pads (constant mode: the
 // transpose of padding is cropping) or per padded axis GatherGrad through the tap indices
@@ -59,7 +61,22 @@ public enum ResamplingOps: OperatorFamily {
         return [Tensor(shape: p.outShape, floats: y)]
     }
 
+    public static func evaluateIntegers(_ node: Node, _ x: [Tensor?], _ outShape: [Int], _ dtype: DType, _ g: Graph) throws -> Tensor {
+        guard node.op == .pad else { throw GraphError("Resize on \(x[0]!.dtype.rawValue) data is not supported") }
+        let p = try plan(node, x[0]!.shape, g)
+        let value = try PadRule.resolve(node, x[0]!.shape.map { .fixed($0) }, g).integerValue
+        return Tensor(shape: p.outShape, int64s: Resample.gatherReference(p, x[0]!.int64s, outside: value), dtype: dtype)
+    }
+
     public static func lower(_ node: Node, _ ctx: LoweringContext) throws -> Lowered {
+        if node.op == .pad, let t = ctx.graph.type(of: node.inputs[0]!), t.dtype != .float32 {
+            let x = try ctx.shape(node.inputs[0]!)
+            let p = try plan(node, x, ctx.graph)
+            guard p.outShape.reduce(1, *) > 0 else { return .constant([Tensor(shape: p.outShape, int64s: [], dtype: t.dtype)]) }
+            guard x.reduce(1, *) > 0 else { throw GraphError("Pad of the empty tensor \(x) to \(p.outShape) is not supported") }
+            let value = try PadRule.resolve(node, x.map { .fixed($0) }, ctx.graph).integerValue
+            return .kernel(.padIntegers(p, outside: value), operands: 1)
+        }
         let x = try ctx.kernelShapes(node).x
         let p = try plan(node, x, ctx.graph)
         guard p.outShape.reduce(1, *) > 0 else { return .constant([Tensor(shape: p.outShape, floats: [])]) }
@@ -272,22 +289,26 @@ public struct PadRule {
     public var begins: [Int], ends: [Int]
     public var mode: String
     public var value: Float
+    /// constant_value exactly, for integer data.
+    public var integerValue: Int64
 
     public static func resolve(_ node: Node, _ x: [Dim], _ g: Graph) throws -> PadRule {
         let r = x.count
         let mode = try node.attributes.string("mode") ?? "constant"
         guard ["constant", "reflect", "edge", "wrap"].contains(mode) else { throw GraphError("unknown Pad mode '\(mode)'") }
         guard let pads = try ShapeRules.constantInts(node, 1, g, "pads") else { throw GraphError("Pad needs pads") }
-        var value: Float = 0
+        var value: Float = 0, integerValue: Int64 = 0
         if let v = node.input(2) {
             guard let t = g.constantValue(v) else { throw GraphError("constant_value ('\(g.name(of: v))') must be a constant") }
             guard t.count <= 1 else { throw GraphError("constant_value must be a scalar, got \(t.shape)") }
             value = t.floats.first ?? 0
+            integerValue = t.int64s.first ?? 0
         }
         let axes = try (ShapeRules.constantInts(node, 3, g, "axes") ?? Array(0..<r)).map { try ShapeRules.normalizeAxis($0, r) }
         guard Set(axes).count == axes.count else { throw GraphError("Pad axes \(axes) repeat") }
         guard pads.count == 2 * axes.count else { throw GraphError("Pad has \(pads.count) pads for \(axes.count) axes (2 per axis)") }
-        var rule = PadRule(outShape: x, begins: Array(repeating: 0, count: r), ends: Array(repeating: 0, count: r), mode: mode, value: value)
+        var rule = PadRule(outShape: x, begins: Array(repeating: 0, count: r), ends: Array(repeating: 0, count: r), mode: mode, value: value,
+                           integerValue: integerValue)
         for (k, ax) in axes.enumerated() {
             let b = pads[k], e = pads[k + axes.count]
             if b == 0 && e == 0 { continue }
