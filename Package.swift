@@ -89,7 +89,7 @@ if ProcessInfo.processInfo.environment["GANNET_FUZZ"] != nil {
         ("fuzz-spec", "spec", ["SpecFormat"]),
         ("fuzz-checkpoint", "checkpoint", ["GAN"]),
         ("fuzz-idx", "idx", ["Data"]),
-        ("fuzz-png", "png", ["Media"]),
+        ("fuzz-png", "png", ["Data", "CZlib"]),
     ]
     package.targets.append(.target(name: "FuzzSupport", path: "Tools/fuzz/Support", swiftSettings: plain))
     for t in fuzzTargets {

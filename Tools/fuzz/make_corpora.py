@@ -3,8 +3,9 @@
 
 Run with the interop venv (Tools/scripts/python-env.sh: onnx, numpy, pillow). Each corpus holds
 a few valid inputs of its format, small enough to commit; libFuzzer mutates from there.
+Arguments: target names to write only those corpora (default: all).
 """
-import gzip, io, json, os, shutil, struct
+import gzip, io, json, os, shutil, struct, sys
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -13,7 +14,11 @@ from PIL import Image
 root = os.path.dirname(os.path.abspath(__file__))
 repo = os.path.dirname(os.path.dirname(root))
 
+only = set(sys.argv[1:])
+
 def out(target, name, data):
+    if only and target not in only:
+        return
     d = os.path.join(root, target, "corpus")
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, name), "wb") as f:
@@ -71,7 +76,8 @@ out("ir", "tiny.ir", b'graph "g" {\n  input %x: f32[N,4]\n  init %s: i64[2] = [-
 
 # Specs: the repository's.
 for name in ["mnist_gan.yaml", "mnist_cwgangp.yaml", "dcgan_mnist64.yaml", "classifier_fashion_mnist.yaml"]:
-    shutil.copy(os.path.join(repo, "Specs", name), os.path.join(root, "spec", "corpus", name))
+    with open(os.path.join(repo, "Specs", name), "rb") as fh:
+        out("spec", name, fh.read())
 
 # Checkpoints: GANNETCK + u32 header length + JSON header + floats (Sources/GAN/Checkpoint.swift).
 def checkpoint(buffers):
@@ -95,15 +101,31 @@ out("idx", "images.idx", images)
 out("idx", "images.idx.gz", gzip.compress(images, mtime=0))
 out("idx", "labels.idx", idx([3, 1, 4, 1]))
 
-# PNG: gray, RGB, RGBA, palette, 16-bit gray, interlaced.
+# Images (the png target, Tools/fuzz/png/FuzzPNG.swift): two option bytes, then a PNG or JPEG
+# file. 0x80: defaults, chunk CRCs recomputed; 0x9B/0x23: 3 channels, resized bilinear to 5×7;
+# 0xE5/0x02: 1 channel, crop 3×3, range −1…1, skip bad images.
 def png(img, **kw):
     buf = io.BytesIO()
     img.save(buf, format="PNG", **kw)
     return buf.getvalue()
+def jpeg(img):
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
 px = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
-out("png", "gray.png", png(Image.fromarray(px[:, :, 0], "L")))
-out("png", "rgb.png", png(Image.fromarray(px, "RGB")))
-out("png", "rgba.png", png(Image.fromarray(np.dstack([px, px[:, :, :1]]), "RGBA")))
-out("png", "palette.png", png(Image.fromarray(px, "RGB").convert("P")))
-out("png", "gray16.png", png(Image.fromarray(px[:, :, 0].astype(np.uint16) * 257)))
-out("png", "interlaced.png", png(Image.fromarray(px, "RGB"), interlace=1))
+images = {
+    "gray.png": png(Image.fromarray(px[:, :, 0], "L")),
+    "rgb.png": png(Image.fromarray(px, "RGB")),
+    "rgba.png": png(Image.fromarray(np.dstack([px, px[:, :, :1]]), "RGBA")),
+    "palette.png": png(Image.fromarray(px, "RGB").convert("P")),
+    "gray16.png": png(Image.fromarray(px[:, :, 0].astype(np.uint16) * 257)),
+    "interlaced.png": png(Image.fromarray(px, "RGB"), interlace=1),
+    "gray.jpg": jpeg(Image.fromarray(px[:, :, 0], "L")),
+    "rgb.jpg": jpeg(Image.fromarray(px, "RGB")),
+}
+for name, data in images.items():
+    out("png", name, b"\x80\x00" + data)
+for name in ["rgb.png", "gray.png", "rgb.jpg"]:
+    out("png", "resize_" + name, b"\x9b\x23" + images[name])
+for name in ["rgba.png", "gray.jpg"]:
+    out("png", "crop_" + name, b"\xe5\x02" + images[name])
