@@ -10,8 +10,9 @@
 // eigenvalues are within a few n·ulp·‖A‖ of the true ones. The reduction's matrix-vector
 // product and rank-2 update, the accumulation of Q and the QL rotations on the eigenvector rows
 // are split over `pool` (rows are independent, so results do not depend on the thread count).
-// A QL iteration that has not converged after 60 sweeps keeps its current values (never seen
-// on covariance matrices; the limit only bounds the time).
+// Columns below 1e-15·max|A| count as reduced and off-diagonals below ε·‖T‖ deflate (backward
+// errors of that size), so rank-deficient covariances (N < d) stay O(n³). A QL iteration that
+// has not converged after 60 sweeps keeps its current values (the limit only bounds the time).
 
 import Foundation
 import Kernels
@@ -54,13 +55,18 @@ extension SymmetricEigen {
     private static func householder(_ a: UnsafeMutablePointer<Double>, _ n: Int, _ d: inout [Double], _ e: inout [Double],
                                     _ betas: inout [Double], _ pool: ThreadPool) {
         var p = [Double](repeating: 0, count: n), w = [Double](repeating: 0, count: n)
+        var anorm = 0.0
+        for i in 0..<(n * n) { anorm = max(anorm, abs(a[i])) }
         for k in 0..<max(n - 2, 0) {
             let s = k + 1, len = n - s
             let v = a + k * n + s   // x = A[k, k+1…] (= column k below the diagonal)
             var scale = 0.0
             for i in 0..<len { scale = max(scale, abs(v[i])) }
             d[k] = a[k * n + k]
-            if scale == 0 { e[k] = 0; betas[k] = 0; continue }
+            // A column at rounding-noise level (rank-deficient covariances: N < d) counts as
+            // reduced: dropping it perturbs A by < 1e-15·max|A| per entry (Weyl), and avoids
+            // reflecting noise into denormals.
+            if scale <= 1e-15 * anorm { e[k] = v[0]; betas[k] = 0; continue }
             var norm2 = 0.0
             for i in 0..<len { let t = v[i] / scale; norm2 += t * t }
             let alpha = (v[0] >= 0 ? -1.0 : 1.0) * scale * norm2.squareRoot()
@@ -156,13 +162,17 @@ extension SymmetricEigen {
                                    _ zt: UnsafeMutablePointer<Double>?, _ pool: ThreadPool) {
         let eps = Double.ulpOfOne
         var rotations: [(Int, Double, Double)] = []
+        // Deflate e[m] when negligible next to its diagonal neighbours OR next to ‖T‖ (the
+        // absolute floor ends the iteration on noise-level blocks of rank-deficient matrices).
+        var tnorm = 0.0
+        for i in 0..<n { tnorm = max(tnorm, abs(d[i]) + abs(e[i])) }
         for l in 0..<n {
             var iterations = 0
             while true {
                 var m = l
                 while m < n - 1 {
                     let dd = abs(d[m]) + abs(d[m + 1])
-                    if abs(e[m]) <= eps * dd { break }
+                    if abs(e[m]) <= eps * dd || abs(e[m]) <= eps * tnorm { break }
                     m += 1
                 }
                 if m == l { break }
