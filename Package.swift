@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "GANTests", dependencies: ["Core", "GAN", "GraphIR", "Runtime", "SpecFormat", "TestSupport"], swiftSettings: plain),
         .testTarget(name: "TrainingTests", dependencies: ["Core", "Training", "GAN", "GraphIR", "Passes", "Runtime", "Kernels", "SpecFormat"], swiftSettings: plain),
         .testTarget(name: "SpecFormatTests", dependencies: ["Core", "SpecFormat", "GraphIR"], swiftSettings: plain),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Kernels"], swiftSettings: plain),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Kernels", "GraphIR", "ONNX"], swiftSettings: plain),
         .testTarget(name: "CommandsTests", dependencies: ["Core", "Commands", "Media", "GraphIR", "GAN", "TestSupport"], swiftSettings: plain),
         .testTarget(name: "DistributedTests", dependencies: ["Core", "Distributed", "GAN", "GraphIR", "Media", "Runtime", "Training", "Kernels", "TestSupport"], swiftSettings: plain),
     ]

@@ -5,15 +5,22 @@
 // (row-major, column k = eigenvector k) with A = V diag(λ) Vᵀ. Cyclic Jacobi sweeps with the
 // classic stable rotation (Golub & Van Loan 8.5.2, Rutishauser's threshold in the first three
 // sweeps) until the off-diagonal mass is below 1e-30 of the total or 100 sweeps. Adequate (and
-// accurate to a few ulps of ‖A‖) for the feature widths of gan-eval (d ≤ 512).
+// accurate to a few ulps of ‖A‖) for classifier feature widths (n ≤ `jacobiLimit` = 512); wider
+// matrices (Inception's 2048) go to the Householder + implicit QL solver
+// (SymmetricEigen+Tridiagonal.swift), split over `pool`.
 
 import Foundation
+import Kernels
 
 public enum SymmetricEigen {
+    /// The widest matrix decomposed by cyclic Jacobi.
+    public static let jacobiLimit = 512
+
     /// Eigen-decomposition of the symmetric row-major `n`×`n` matrix `a`.
-    public static func decompose(_ a: [Double], n: Int) -> (values: [Double], vectors: [Double]) {
+    public static func decompose(_ a: [Double], n: Int, pool: ThreadPool = .serial) -> (values: [Double], vectors: [Double]) {
         precondition(a.count == n * n, "matrix has \(a.count) entries, expected \(n)×\(n)")
         if n == 0 { return ([], []) }
+        if n > jacobiLimit { return tridiagonalDecompose(a, n: n, vectors: true, pool: pool) }
         var m = [Double](repeating: 0, count: n * n)
         for i in 0..<n { for j in 0..<n { m[i * n + j] = 0.5 * (a[i * n + j] + a[j * n + i]) } }
         var v = [Double](repeating: 0, count: n * n)
@@ -36,7 +43,9 @@ public enum SymmetricEigen {
     }
 
     /// Eigenvalues only (ascending).
-    public static func eigenvalues(_ a: [Double], n: Int) -> [Double] { decompose(a, n: n).values }
+    public static func eigenvalues(_ a: [Double], n: Int, pool: ThreadPool = .serial) -> [Double] {
+        n > jacobiLimit ? tridiagonalDecompose(a, n: n, vectors: false, pool: pool).values : decompose(a, n: n).values
+    }
 
     private static func jacobi(_ a: UnsafeMutablePointer<Double>, _ v: UnsafeMutablePointer<Double>, _ n: Int) {
         var total = 0.0

@@ -2,7 +2,10 @@
 // directory, a tiny linear classifier and hand-written generators (IR text): a sane generator
 // gets finite scores (exit 0, JSON on stdout), and one whose finite samples overflow the
 // classifier's features (so FID is NaN) fails with exit 1 and an error naming the generator
-// and the metric, never `FID nan` with exit 0 (issue 15).
+// and the metric, never `FID nan` with exit 0 (issue 15). `--features inception:PATH`: a
+// stand-in network (GlobalAveragePool → 2048 features) runs the protocol end to end (IS null: no
+// logits output), and a missing file, a bad `--features` value and a wrong network are clear
+// errors naming the file.
 
 import Foundation
 import XCTest
@@ -100,5 +103,63 @@ final class GanEvalTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("\(generator): FID is not finite ("), r.stderr)
         XCTAssertTrue(r.stderr.contains("the features of the generated images hold NaN or infinity"), r.stderr)
         XCTAssertEqual(r.stdout, "", "no scores are printed")
+    }
+
+    /// A stand-in Inception network (IR text): x [N,3,H,W] → GlobalAveragePool → [N,3] · W (3 × width).
+    func writeStandIn(_ name: String, input: String = "N,3,299,299", width: Int = 2048) throws -> String {
+        let w = (0..<(3 * width)).map { Float($0 % 13) / 13 - 0.4 }
+        let text = """
+        graph "stand_in" {
+          input %x: f32[\(input)]
+          init %flat: i64[2] = [-1, 3]
+        \(initializer("w", [3, width], w))  %p: f32[N,3,1,1] = GlobalAveragePool(%x)
+          %f: f32[N,3] = Reshape(%p, %flat)
+          %pool3: f32[N,\(width)] = MatMul(%f, %w)
+          output %pool3
+        }
+        """
+        let path = root + "/\(name).ir"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func evaluateInception(_ generator: String, _ features: String) throws -> (status: Int32, stdout: String, stderr: String) {
+        try runTool("gan-eval", [generator, "--n", "10", "--features", features, "--data", root + "/fashion",
+                                 "--range", "-1,1", "--threads", "1", "--json"])
+    }
+
+    func testInceptionFeaturesEndToEnd() throws {
+        try writeData(count: 10)
+        let net = try writeStandIn("inception")
+        let r = try evaluateInception(try writeGenerator("sane", scale: 0.01), "inception:" + net)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        let fid = try XCTUnwrap(json["fid"] as? Double, r.stdout)
+        XCTAssertTrue(fid.isFinite && fid >= 0, r.stdout)
+        XCTAssertTrue(json["is_mean"] is NSNull, "no logits output: IS is unavailable, \(r.stdout)")
+        XCTAssertTrue(json["classifier_accuracy"] is NSNull, r.stdout)
+        XCTAssertNotNil((json["baseline"] as? [String: Any])?["fid"] as? Double, r.stdout)
+        XCTAssertTrue(r.stderr.contains("Inception network \(net): features 'pool3' (2048-d), no logits output (no IS)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("images/s)"), r.stderr)
+    }
+
+    func testInceptionErrorsNameTheFile() throws {
+        try writeData(count: 10)
+        let generator = try writeGenerator("sane", scale: 0.01)
+        let missing = root + "/missing.onnx"
+        var r = try evaluateInception(generator, "inception:" + missing)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("\(missing): Inception network not found; export pytorch-fid's with `python Tools/reference/export_fid_inception.py"), r.stderr)
+        r = try evaluateInception(generator, "vgg:" + missing)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--features must be inception:PATH.onnx or classifier:PATH, got 'vgg:"), r.stderr)
+        let narrow = try writeStandIn("narrow", width: 1000)
+        r = try evaluateInception(generator, "inception:" + narrow)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("\(narrow): the Inception network's feature output 'pool3' is N×1000; pool3 features are N×2048"), r.stderr)
+        let small = try writeStandIn("small", input: "N,3,224,224")
+        r = try evaluateInception(generator, "inception:" + small)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("\(small): the Inception network's input 'x' is [N, 3, 224, 224]; the pytorch-fid protocol feeds [N, 3, 299, 299]"), r.stderr)
     }
 }

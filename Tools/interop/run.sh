@@ -19,6 +19,9 @@
 #                check_tensorboard.py reads them with TensorBoard's loaders.
 #   fid          check_fid.py --verify: the committed Metrics fixtures (which MetricsTests
 #                compare Gannet's FID/PRDC with) equal what scipy computes now.
+#   inception-fid check_inception_fid.py (torch + pytorch-fid; TORCH_PYTHON) writes a random-weight
+#                FID Inception ONNX file, images and pytorch-fid's features/FID;
+#                MetricsTests/InceptionInteropTests compares Gannet's within 1e-3 relative.
 # PyTorch-exported seed networks (issue 3 item 5b) are checked by the Swift test
 # ONNXTests/TorchSeedNetTests on committed fixtures (Tools/fixtures/make_torch_seed_nets.py).
 # Last line: "N passed, N failed"; exit status non-zero when any check failed.
@@ -126,6 +129,26 @@ fi
 # FID: the committed metrics fixtures against scipy.
 if msg="$("$PY" Tools/interop/check_fid.py --verify 2>&1)"; then ok fid "$(tail -1 <<<"$msg")"
 else bad fid "$(tail -1 <<<"$msg")"; fi
+
+# Inception FID: pytorch-fid's network with seeded random weights, exported to ONNX at test time
+# (about 95 MB, never committed), and pytorch-fid's own features, logits and FID as the oracle for
+# Gannet's `--features inception:` path (MetricsTests/InceptionInteropTests, 13 images). Needs a
+# Python with torch and pytorch-fid: TORCH_PYTHON, else .venv-torch/bin/python; skipped without one.
+tpy="${TORCH_PYTHON:-$root/.venv-torch/bin/python}"
+if [[ -x "$tpy" ]] && "$tpy" -c 'import torch, onnx, pytorch_fid' 2>/dev/null; then
+    if msg="$("$tpy" Tools/interop/check_inception_fid.py "$tmp/inception" 2>&1)"; then
+        if out="$(GANNET_INCEPTION_INTEROP="$tmp/inception" swift_test --filter InceptionInteropTests 2>&1)" \
+                && grep -q "fid_0_2: Gannet" <<<"$out"; then
+            ok inception-fid "$(grep -E '^fid_0_[12]:' <<<"$out" | paste -sd';' -)"
+        else
+            bad inception-fid "$(grep -E 'error|failed' <<<"$out" | head -2 | paste -sd' ' -)"
+        fi
+    else
+        bad inception-fid "check_inception_fid.py: $(tail -1 <<<"$msg")"
+    fi
+else
+    echo "skip inception-fid: no Python with torch and pytorch-fid (set TORCH_PYTHON)"
+fi
 
 [[ "${KEEP:-}" == 1 ]] && echo "scratch directory: $tmp"
 echo "$pass passed, $fail failed"
