@@ -19,6 +19,10 @@
 #                check_tensorboard.py reads them with TensorBoard's loaders.
 #   fid          check_fid.py --verify: the committed Metrics fixtures (which MetricsTests
 #                compare Gannet's FID/PRDC with) equal what scipy computes now.
+#   zoo/KEY/bB   Tools/interop/zoo.sh (its CI set): PyTorch exports (TorchScript opset 17 and
+#                dynamo opset 18, dynamic batch) of GAN generators and CNNs, run in Gannet and
+#                ONNX Runtime at batch 2 and 3 (rtol 1e-4, atol 1e-5); `zoo.sh --all` checks the
+#                whole zoo. ZOO=0 skips it.
 # PyTorch-exported seed networks (issue 3 item 5b) are checked by the Swift test
 # ONNXTests/TorchSeedNetTests on committed fixtures (Tools/fixtures/make_torch_seed_nets.py).
 # Last line: "N passed, N failed"; exit status non-zero when any check failed.
@@ -126,6 +130,18 @@ fi
 # FID: the committed metrics fixtures against scipy.
 if msg="$("$PY" Tools/interop/check_fid.py --verify 2>&1)"; then ok fid "$(tail -1 <<<"$msg")"
 else bad fid "$(tail -1 <<<"$msg")"; fi
+
+# The model zoo: PyTorch exports of real CNNs and GAN generators, Gannet against ONNX Runtime.
+if [[ "${ZOO:-1}" != 0 ]]; then
+    PYTHON="$PY" Tools/interop/zoo.sh 2>"$tmp/zoo.err" | tee "$tmp/zoo.out" | grep -E '^(ok   |FAIL )'
+    status=${PIPESTATUS[0]}
+    pass=$((pass + $(grep -c '^ok   ' "$tmp/zoo.out")))
+    fail=$((fail + $(grep -c '^FAIL ' "$tmp/zoo.out")))
+    if [[ $status -ne 0 ]] && ! grep -q '^FAIL ' "$tmp/zoo.out"; then
+        bad zoo "Tools/interop/zoo.sh exited with status $status: $(tail -1 "$tmp/zoo.err")"
+    fi
+    grep -q '^FAIL ' "$tmp/zoo.out" && grep -E '^error: ' "$tmp/zoo.err" | head -5
+fi
 
 [[ "${KEEP:-}" == 1 ]] && echo "scratch directory: $tmp"
 echo "$pass passed, $fail failed"
