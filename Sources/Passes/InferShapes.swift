@@ -3,7 +3,8 @@
 // Contract: input — a verified graph whose inputs have types (dims fixed or symbolic).
 // Output — the same graph with every node output typed. Shape-like operands (Reshape's
 // shape, Slice's starts/ends, axes inputs, Expand's shape) must be constants (initializers,
-// Constant nodes, or Shape/Size of a value whose type is fully fixed). A symbolic dim passes
+// Constant nodes, Shape/Size of a value whose type is fully fixed, or small integer
+// computations on those: `ShapeRules.shapeConstant`). A symbolic dim passes
 // through ops that keep it; arithmetic that would need
 // its value (a symbolic spatial dim under Conv, say) is an error naming the node. Existing
 // output types are replaced. Errors name the node and op and say what does not fit.
@@ -94,16 +95,36 @@ public enum ShapeRules {
         return s
     }
 
-    /// The constant integer values of operand `i`, or nil when the operand is absent. A Shape or
-    /// Size of a value whose (already inferred) type has fixed dims counts as a constant.
+    /// The constant integer values of operand `i`, or nil when the operand is absent. Counts as
+    /// constant what `shapeConstant` computes: a constant, Shape/Size of a value with fixed dims,
+    /// or integer arithmetic on those (PyTorch's TorchScript exporter computes `x.view(x.size(0),
+    /// -1)` as Shape → Gather → Unsqueeze → Concat, known once the batch is bound).
     static func constantInts(_ node: Node, _ i: Int, _ g: Graph, _ what: String) throws -> [Int]? {
         guard let v = node.input(i) else { return nil }
-        if let t = g.constantValue(v) { return t.int64s.map { Int(clamping: $0) } }
-        if let p = g.nodes.first(where: { ($0.op == .shape || $0.op == .size) && $0.outputs.first == v }),
-           let x = p.inputs.first ?? nil, let fixed = g.type(of: x)?.fixedShape {
-            return try ShapeOfOps.value(p, fixed).int64s.map { Int(clamping: $0) }
-        }
+        if let t = shapeConstant(v, g) { return t.int64s.map { Int(clamping: $0) } }
         throw fail("\(what) ('\(g.name(of: v))') must be a constant")
+    }
+
+    /// The value of `v` if shape inference can know it: a constant (initializer or Constant
+    /// node), Shape/Size of a value whose (already inferred) type has fixed dims, or the single
+    /// integer output (at most 4096 elements, already typed) of a node whose inputs are all such
+    /// values, evaluated by ConstantEvaluator; chains up to 64 nodes deep. Nil otherwise.
+    static func shapeConstant(_ v: ValueID, _ g: Graph, depth: Int = 0) -> Tensor? {
+        if let t = g.constantValue(v) { return t }
+        guard depth < 64, let p = g.nodes.first(where: { $0.outputs.first == v }), p.outputs.count == 1,
+              !p.op.isInternal, p.op.inputArity.lowerBound > 0 else { return nil }
+        if p.op == .shape || p.op == .size {
+            guard let x = p.inputs.first ?? nil, let fixed = g.type(of: x)?.fixedShape else { return nil }
+            return try? ShapeOfOps.value(p, fixed)
+        }
+        guard let t = g.type(of: v), t.dtype != .float32, let n = t.elementCount, n <= 4096 else { return nil }
+        var inputs: [Tensor?] = []
+        for x in p.inputs {
+            guard let x else { inputs.append(nil); continue }
+            guard let c = shapeConstant(x, g, depth: depth + 1) else { return nil }
+            inputs.append(c)
+        }
+        return try? ConstantEvaluator.evaluate(p, inputs, [t], graph: g).first
     }
 
     static func normalizeAxis(_ a: Int, _ rank: Int) throws -> Int {

@@ -22,6 +22,10 @@
 #   inception-fid check_inception_fid.py (torch + pytorch-fid; TORCH_PYTHON) writes a random-weight
 #                FID Inception ONNX file, images and pytorch-fid's features/FID;
 #                MetricsTests/InceptionInteropTests compares Gannet's within 1e-3 relative.
+#   zoo/KEY/bB   Tools/interop/zoo.sh (its CI set): PyTorch exports (TorchScript opset 17 and
+#                dynamo opset 18, dynamic batch) of GAN generators and CNNs, run in Gannet and
+#                ONNX Runtime at batch 2 and 3 (rtol 1e-4, atol 1e-5); `zoo.sh --all` checks the
+#                whole zoo. ZOO=0 skips it.
 # PyTorch-exported seed networks (issue 3 item 5b) are checked by the Swift test
 # ONNXTests/TorchSeedNetTests on committed fixtures (Tools/fixtures/make_torch_seed_nets.py).
 # Last line: "N passed, N failed"; exit status non-zero when any check failed.
@@ -133,8 +137,8 @@ else bad fid "$(tail -1 <<<"$msg")"; fi
 # Inception FID: pytorch-fid's network with seeded random weights, exported to ONNX at test time
 # (about 95 MB, never committed), and pytorch-fid's own features, logits and FID as the oracle for
 # Gannet's `--features inception:` path (MetricsTests/InceptionInteropTests, 13 images). Needs a
-# Python with torch and pytorch-fid: TORCH_PYTHON, else .venv-torch/bin/python; skipped without one.
-tpy="${TORCH_PYTHON:-$root/.venv-torch/bin/python}"
+# Python with torch and pytorch-fid: TORCH_PYTHON, else the interop venv (python-env.sh installs both).
+tpy="${TORCH_PYTHON:-$PY}"
 if [[ -x "$tpy" ]] && "$tpy" -c 'import torch, onnx, pytorch_fid' 2>/dev/null; then
     if msg="$("$tpy" Tools/interop/check_inception_fid.py "$tmp/inception" 2>&1)"; then
         if out="$(GANNET_INCEPTION_INTEROP="$tmp/inception" swift_test --filter InceptionInteropTests 2>&1)" \
@@ -148,6 +152,18 @@ if [[ -x "$tpy" ]] && "$tpy" -c 'import torch, onnx, pytorch_fid' 2>/dev/null; t
     fi
 else
     echo "skip inception-fid: no Python with torch and pytorch-fid (set TORCH_PYTHON)"
+fi
+
+# The model zoo: PyTorch exports of real CNNs and GAN generators, Gannet against ONNX Runtime.
+if [[ "${ZOO:-1}" != 0 ]]; then
+    PYTHON="$PY" Tools/interop/zoo.sh 2>"$tmp/zoo.err" | tee "$tmp/zoo.out" | grep -E '^(ok   |FAIL )'
+    status=${PIPESTATUS[0]}
+    pass=$((pass + $(grep -c '^ok   ' "$tmp/zoo.out")))
+    fail=$((fail + $(grep -c '^FAIL ' "$tmp/zoo.out")))
+    if [[ $status -ne 0 ]] && ! grep -q '^FAIL ' "$tmp/zoo.out"; then
+        bad zoo "Tools/interop/zoo.sh exited with status $status: $(tail -1 "$tmp/zoo.err")"
+    fi
+    grep -q '^FAIL ' "$tmp/zoo.out" && grep -E '^error: ' "$tmp/zoo.err" | head -5
 fi
 
 [[ "${KEEP:-}" == 1 ]] && echo "scratch directory: $tmp"

@@ -47,11 +47,13 @@ public enum UnaryFunction: String, CaseIterable, Hashable, Sendable {
     case hardSwish = "HardSwish"
     /// x·Φ(x) (`approximate` "none", the default) or 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) ("tanh"); opset 20.
     case gelu = "Gelu"
+    /// 1 / x (PyTorch's dynamo exporter writes rsqrt as Reciprocal(Sqrt(x))).
+    case reciprocal = "Reciprocal"
 
     /// The first ONNX opset that defines the op as the IR holds it (the exporter refuses lower ones).
     public var onnxSince: Int {
         switch self {
-        case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .elu, .selu, .hardSigmoid: return 6
+        case .relu, .leakyRelu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .elu, .selu, .hardSigmoid, .reciprocal: return 6
         case .erf: return 9
         case .hardSwish: return 14
         case .gelu: return 20
@@ -61,7 +63,7 @@ public enum UnaryFunction: String, CaseIterable, Hashable, Sendable {
     /// Attribute name → kind ("float", "string"), as the verifier checks them.
     public var attributeSchema: [String: String] {
         switch self {
-        case .relu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .erf, .hardSwish: return [:]
+        case .relu, .sigmoid, .tanh, .softplus, .exp, .log, .sqrt, .neg, .abs, .erf, .hardSwish, .reciprocal: return [:]
         case .leakyRelu, .elu: return ["alpha": "float"]
         case .selu: return ["alpha": "float", "gamma": "float"]
         case .hardSigmoid: return ["alpha": "float", "beta": "float"]
@@ -89,6 +91,7 @@ public enum UnaryFunction: String, CaseIterable, Hashable, Sendable {
         case .erf: return .erf
         case .hardSigmoid: return .hardSigmoid(alpha: try a.float("alpha", default: 0.2), beta: try a.float("beta", default: 0.5))
         case .hardSwish: return .hardSwish
+        case .reciprocal: return .reciprocal
         case .gelu:
             switch try a.string("approximate") ?? "none" {
             case "none": return .gelu
@@ -105,6 +108,7 @@ public enum UnaryFunction: String, CaseIterable, Hashable, Sendable {
         case .exp: return { b, n, dy in try b.mul(dy, n.outputs[0]) }
         case .log: return { b, n, dy in try b.div(dy, n.inputs[0]!) }
         case .sqrt: return { b, n, dy in try b.div(dy, b.mul(n.outputs[0], 2)) }
+        case .reciprocal: return { b, n, dy in try b.neg(b.mul(dy, b.mul(n.outputs[0], n.outputs[0]))) }
         case .abs: return { b, n, dy in try b.mul(dy, b.emit(.sign, [n.inputs[0]!])) }
         case .sigmoid:
             return { b, n, dy in
@@ -184,5 +188,5 @@ extension Op {
         tanh = Op.unary(.tanh), softplus = Op.unary(.softplus), exp = Op.unary(.exp), log = Op.unary(.log),
         sqrt = Op.unary(.sqrt), neg = Op.unary(.neg), abs = Op.unary(.abs), elu = Op.unary(.elu),
         selu = Op.unary(.selu), erf = Op.unary(.erf), hardSigmoid = Op.unary(.hardSigmoid),
-        hardSwish = Op.unary(.hardSwish), gelu = Op.unary(.gelu)
+        hardSwish = Op.unary(.hardSwish), gelu = Op.unary(.gelu), reciprocal = Op.unary(.reciprocal)
 }

@@ -1,0 +1,60 @@
+// ZooImportTests: the import/runtime gaps that PyTorch exports of real architectures hit
+// (Tools/interop/zoo.sh, issue 14 item 3), each as a small hand-made ONNX model run in a Session
+// and compared with values computed here:
+// - Reciprocal (the dynamo exporter writes rsqrt as Reciprocal(Sqrt(x)): StyleGAN's PixelNorm
+//   and weight demodulation);
+// - shape operands computed from constants by data-movement ops: TorchScript's ReflectionPad2d
+//   builds its pads with ConstantOfShape → Concat → Reshape → Slice → Transpose → Reshape → Cast
+//   (CycleGAN's ResNet generator).
+
+import Foundation
+import GraphIR
+import ONNX
+import Runtime
+import XCTest
+
+final class ZooImportTests: XCTestCase {
+    typealias B = ONNXBytes
+
+    static func ints(_ name: String, _ v: [Int64]) -> PB { B.tensor(name, dims: [Int64(v.count)], type: B.INT64, ints64: v) }
+
+    func testReciprocalOfSqrt() throws {
+        let bytes = B.model(opset: 18, nodes: [B.node("Sqrt", ["x"], ["s"]), B.node("Reciprocal", ["s"], ["y"], name: "rsqrt")],
+                            inputs: [B.valueInfo("x", dims: ["N", 3])], outputs: [B.valueInfo("y", dims: ["N", 3])])
+        let g = try ONNXImport.graph(fromModelBytes: bytes, file: "rsqrt.onnx")
+        XCTAssertEqual(g.nodes.map(\.op), [.sqrt, .reciprocal])
+        let x: [Float] = [0.25, 1, 4, 9, 16, 0.01]
+        let y = try Session(graph: g).run(["x": Tensor(shape: [2, 3], floats: x)])["y"]!
+        XCTAssertEqual(y.shape, [2, 3])
+        for (a, b) in zip(y.floats, x) { XCTAssertEqual(a, 1 / b.squareRoot(), accuracy: 1e-6 * (1 / b.squareRoot())) }
+    }
+
+    func testReflectPadWithPadsComputedFromConstants() throws {
+        // pads [1, 2] for the last two dims (torch order: W left/right = 1, H top/bottom = 2) →
+        // ONNX [0, 0, 2, 1, 0, 0, 2, 1], computed as the TorchScript exporter does.
+        let bytes = B.model(opset: 17, nodes: [
+            B.node("ConstantOfShape", ["four"], ["zeros"], attrs: [("value", .t(B.tensor("", dims: [1], type: B.INT64, ints64: [0])))]),
+            B.node("Concat", ["torch_pads", "zeros"], ["p8"], attrs: [("axis", .i(0))]),
+            B.node("Reshape", ["p8", "shape_4x2"], ["p42"]),
+            B.node("Slice", ["p42", "start", "end", "axes0", "step"], ["rev"]),
+            B.node("Transpose", ["rev"], ["tr"], attrs: [("perm", .ints([1, 0]))]),
+            B.node("Reshape", ["tr", "shape_8"], ["p"]),
+            B.node("Cast", ["p"], ["pads"], attrs: [("to", .i(B.INT64))]),
+            B.node("Pad", ["x", "pads"], ["y"], name: "reflect", attrs: [("mode", .s("reflect"))])],
+            inputs: [B.valueInfo("x", dims: ["N", 1, 3, 3])], outputs: [B.valueInfo("y", dims: ["N", 1, 7, 5])],
+            initializers: [Self.ints("four", [4]), Self.ints("torch_pads", [1, 1, 2, 2]), Self.ints("shape_4x2", [-1, 2]),
+                           Self.ints("start", [-1]), Self.ints("end", [-9_223_372_036_854_775_807]), Self.ints("axes0", [0]),
+                           Self.ints("step", [-1]), Self.ints("shape_8", [-1])])
+        let session = try Session(graph: try ONNXImport.graph(fromModelBytes: bytes, file: "reflect.onnx"))
+        let x: [Float] = (0..<18).map { Float($0) }
+        let y = try session.run(["x": Tensor(shape: [2, 1, 3, 3], floats: x)])["y"]!
+        XCTAssertEqual(y.shape, [2, 1, 7, 5])
+        // Reflection: index -k → k, 2+k → 2-k.
+        func reflect(_ i: Int, _ n: Int) -> Int { i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i) }
+        var want: [Float] = []
+        for b in 0..<2 {
+            for h in -2..<5 { for w in -1..<4 { want.append(x[b * 9 + reflect(h, 3) * 3 + reflect(w, 3)]) } }
+        }
+        XCTAssertEqual(y.floats, want)
+    }
+}
