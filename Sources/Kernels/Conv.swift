@@ -364,15 +364,16 @@ public enum ConvTranspose2D {
         return max(1, min(nb, s.batch))
     }
 
-    /// Floats of scratch that `forward` needs.
+    /// Floats of scratch that `forward` needs (either phased variant: see `forwardPhased`).
     public static func scratchCount(_ s: Conv2DShape, threads: Int) -> Int {
         if isFromPoint(s) { return 0 }
         if isPhased(s) {
             let g = phasedGrid(s)
-            let l = phasedChunk(s) * g.ah * g.aw
+            let lPadded = phasedChunk(s) * g.ah * g.aw
+            let lPlain = chunk(s) * s.inHeight * s.inWidth
             let m = (s.outChannels / s.group) * s.kernelH * s.kernelW
             let cg = s.inChannels / s.group
-            return Gemm.packedACount(m: m, k: cg) + m * l + cg * l
+            return Gemm.packedACount(m: m, k: cg) + (m + cg) * max(lPadded, lPlain)
         }
         let pin = s.inHeight * s.inWidth
         let nb = chunk(s)
@@ -386,10 +387,13 @@ public enum ConvTranspose2D {
     /// input pixel (ih, iw) and tap (kh, kw) land on output (ih·sH − padTop + kh·dH, iw·sW − padLeft + kw·dW).
     /// With `planeStats` (2·N·outC doubles), each finished output plane (n, c) also stores its sum and
     /// sum of squares at planeStats[2(n·outC + c)], [2(n·outC + c) + 1] while it is in cache.
+    /// `paddedGrid` picks the phased variant whose GEMM runs over the padded grid (the baseline
+    /// `convTPadded`; same bits, see `forwardPhased`).
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                                epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool,
-                               planeStats: UnsafeMutablePointer<Double>? = nil) {
+                               planeStats: UnsafeMutablePointer<Double>? = nil,
+                               paddedGrid: Bool = Baseline.convTransposePaddedGrid) {
         let g = s.group
         let cg = s.inChannels / g, mg = s.outChannels / g
         let khw = s.kernelH * s.kernelW
@@ -417,7 +421,8 @@ public enum ConvTranspose2D {
             return
         }
         if isPhased(s) {
-            forwardPhased(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool, planeStats: planeStats)
+            forwardPhased(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool,
+                          planeStats: planeStats, paddedGrid: paddedGrid)
             return
         }
         let nb = chunk(s)
@@ -473,20 +478,25 @@ public enum ConvTranspose2D {
     }
 
     /// ConvTranspose with dilation 1. Per chunk of images and group:
-    /// 1. xs[c, (j, a, b)] = x[n0 + j, c, a, b] on an AH×AW grid (zero where a ≥ inH or b ≥ inW);
-    /// 2. col[(oc, kh, kw), L] = W_gᵀ · xs by GEMM (L = nc·AH·AW; padded columns come out 0);
-    /// 3. per output channel, stride phase (ry, rx) accumulates Z[f] = Σ_{kh ≡ ry, kw ≡ rx}
-    ///    col[(oc, kh, kw), f − (kh / sH)·AW − kw / sW] over the flat grid index f: input (a, b) with
-    ///    tap (kh, kw) lands on output row a·sH + kh − padTop = (a + kh / sH)·sH + ry − padTop, so
-    ///    every tap is one contiguous shifted add, and shifts that cross a row or image boundary
-    ///    only move the zero padding. Taps are summed in (kh, kw) order;
+    /// 1. xs[c, (j, a, b)] = x[n0 + j, c, a, b], the nc images' planes side by side (unpadded);
+    /// 2. col[(oc, kh, kw), Lx] = W_gᵀ · xs by GEMM (Lx = nc·inH·inW: only useful FLOPs);
+    /// 3. per output channel, stride phase (ry, rx) accumulates, on a zero-padded AH×AW grid per
+    ///    image (L = nc·AH·AW floats), Z[(j·AH + a + kh / sH)·AW + b + kw / sW] += col[(oc, kh, kw), (j, a, b)]
+    ///    for every tap with kh ≡ ry, kw ≡ rx: input (a, b) with tap (kh, kw) lands on output row
+    ///    a·sH + kh − padTop = (a + kh / sH)·sH + ry − padTop, so each tap adds each input row's inW
+    ///    values at a shifted offset (AH, AW leave room, so no shift leaves its image's grid).
+    ///    Taps are summed in (kh, kw) order;
     /// 4. y[oh, ow] = Z[phase of (oh + padTop, ow + padLeft)][grid position], then the epilogue.
+    /// With `paddedGrid` (the previous algorithm, kept as baseline `convTPadded`), xs is gathered onto
+    /// the AH×AW grid with zeros, the GEMM runs over all L padded columns (2.25× the FLOPs on a
+    /// 2×2 plane), and each tap is one flat shifted add of L values over the grid. Both variants add
+    /// the same products into each Z element in the same order, and the extra terms of the padded
+    /// variant are +0 added to a sum that starts at +0 (so never −0): the two give the same bits.
     /// Threads split output channels in step 3–4: the same bits for any thread count.
     static func forwardPhased(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
                               scratch: UnsafeMutablePointer<Float>, pool: ThreadPool,
-                              planeStats: UnsafeMutablePointer<Double>?) {
-        typealias V = SIMD16<Float>
+                              planeStats: UnsafeMutablePointer<Double>?, paddedGrid: Bool) {
         let g = s.group, cg = s.inChannels / g, mg = s.outChannels / g
         let kH = s.kernelH, kW = s.kernelW, sH = s.strideH, sW = s.strideW
         let khw = kH * kW, m = mg * khw
@@ -494,10 +504,12 @@ public enum ConvTranspose2D {
         let AH = grid.ah, AW = grid.aw, pinP = AH * AW
         let pin = s.inHeight * s.inWidth, pout = s.outHeight * s.outWidth
         let outW = s.outWidth, padTop = s.padTop, padLeft = s.padLeft
-        let nb = phasedChunk(s)
+        let inH = s.inHeight, inW = s.inWidth
+        let nb = paddedGrid ? phasedChunk(s) : chunk(s)
+        let gemmPlane = paddedGrid ? pinP : pin
         let packed = scratch
         let col = packed + Gemm.packedACount(m: m, k: cg)
-        let xs = col + m * nb * pinP
+        let xs = col + m * nb * gemmPlane
         let phases = sH * sW
         for gi in 0..<g {
             Gemm.packA(transA: true, m: m, k: cg, a: weight + gi * cg * m, lda: m, into: packed, pool: pool)
@@ -505,20 +517,28 @@ public enum ConvTranspose2D {
             while n0 < s.batch {
                 let nc = min(nb, s.batch - n0)
                 let L = nc * pinP
-                pool.parallelFor(cg * nc) { r in
-                    for idx in r {
-                        let c = idx / nc, j = idx % nc
-                        let src = x + ((n0 + j) * s.inChannels + gi * cg + c) * pin
-                        let dst = xs + c * L + j * pinP
-                        for a in 0..<s.inHeight {
-                            Im2Col.copy(dst + a * AW, src + a * s.inWidth, s.inWidth)
-                            Im2Col.zero(dst + a * AW + s.inWidth, AW - s.inWidth)
+                let Lx = nc * gemmPlane
+                let bPtr: UnsafePointer<Float>
+                if !paddedGrid && nc == 1 {
+                    bPtr = x + (n0 * s.inChannels + gi * cg) * pin
+                } else {
+                    pool.parallelFor(cg * nc) { r in
+                        for idx in r {
+                            let c = idx / nc, j = idx % nc
+                            let src = x + ((n0 + j) * s.inChannels + gi * cg + c) * pin
+                            let dst = xs + c * Lx + j * gemmPlane
+                            if !paddedGrid { Im2Col.copy(dst, src, pin); continue }
+                            for a in 0..<inH {
+                                Im2Col.copy(dst + a * AW, src + a * inW, inW)
+                                Im2Col.zero(dst + a * AW + inW, AW - inW)
+                            }
+                            Im2Col.zero(dst + inH * AW, (AH - inH) * AW)
                         }
-                        Im2Col.zero(dst + s.inHeight * AW, (AH - s.inHeight) * AW)
                     }
+                    bPtr = UnsafePointer(xs)
                 }
-                Gemm.sgemmPacked(m: m, n: L, k: cg, alpha: 1, packedA: packed, transB: false,
-                                 b: xs, ldb: L, beta: 0, c: col, ldc: L, pool: pool)
+                Gemm.sgemmPacked(m: m, n: Lx, k: cg, alpha: 1, packedA: packed, transB: false,
+                                 b: bPtr, ldb: Lx, beta: 0, c: col, ldc: Lx, pool: pool)
                 pool.parallelFor(mg) { r in
                     let z = Gemm.threadBuffer(phases * L + 64)
                     for oc in r {
@@ -532,18 +552,15 @@ public enum ConvTranspose2D {
                                     var kw = rx
                                     while kw < kW {
                                         let shift = (kh / sH) * AW + kw / sW
-                                        let src = UnsafeRawPointer(col + (oc * khw + kh * kW + kw) * L)
-                                        let dst = zp + shift
-                                        let count = L - shift
-                                        var f = 0
-                                        while f + 16 <= count {
-                                            let d = UnsafeMutableRawPointer(dst + f)
-                                            d.storeBytes(of: d.loadUnaligned(as: V.self)
-                                                         + src.loadUnaligned(fromByteOffset: f * 4, as: V.self), as: V.self)
-                                            f += 16
+                                        let src = col + (oc * khw + kh * kW + kw) * Lx
+                                        if paddedGrid {
+                                            addShifted(zp + shift, src, L - shift)
+                                        } else {
+                                            for j in 0..<nc {
+                                                let zj = zp + j * pinP + shift, sj = src + j * pin
+                                                for a in 0..<inH { addShifted(zj + a * AW, sj + a * inW, inW) }
+                                            }
                                         }
-                                        let sp = src.assumingMemoryBound(to: Float.self)
-                                        while f < count { dst[f] += sp[f]; f += 1 }
                                         kw += sW
                                     }
                                     kh += sH
@@ -584,6 +601,26 @@ public enum ConvTranspose2D {
                 n0 += nc
             }
         }
+    }
+
+    /// dst[0..<count] += src[0..<count], element by element (16, then 4 lanes, then scalars).
+    @inline(__always)
+    static func addShifted(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
+        let s = UnsafeRawPointer(src)
+        var f = 0
+        while f + 16 <= count {
+            let d = UnsafeMutableRawPointer(dst + f)
+            d.storeBytes(of: d.loadUnaligned(as: SIMD16<Float>.self)
+                         + s.loadUnaligned(fromByteOffset: f * 4, as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+            f += 16
+        }
+        while f + 4 <= count {
+            let d = UnsafeMutableRawPointer(dst + f)
+            d.storeBytes(of: d.loadUnaligned(as: SIMD4<Float>.self)
+                         + s.loadUnaligned(fromByteOffset: f * 4, as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+            f += 4
+        }
+        while f < count { dst[f] += src[f]; f += 1 }
     }
 
     /// Direct scalar reference with the same contract as `forward`.

@@ -20,4 +20,8 @@ public enum Baseline {
     /// `eluGrad`: ELU's pullback as the seven point-wise ops it was before the fused EluGrad
     /// (a graph-level switch: read when a backward graph is built).
     public static let eluPointwise = names.contains("eluGrad")
+
+    /// `convTPadded`: the phased ConvTranspose runs its GEMM over the zero-padded AH×AW input grid
+    /// instead of the unpadded planes (2.25× the FLOPs on 2×2 planes, 1.56× on 4×4).
+    public static let convTransposePaddedGrid = names.contains("convTPadded")
 }

@@ -88,6 +88,63 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// Phased ConvTranspose on the small planes where its GEMM skips the grid padding: 1×1 to 4×4
+    /// inputs (odd sizes included), strides 1–3, kernels 1–4, pads and output_padding, groups:
+    /// against the scalar reference and across thread counts (`check`), and bit-identical to the
+    /// padded-grid variant (baseline `convTPadded`).
+    func testConvTransposeSmallPlanes() {
+        var rng = SeededRandom(seed: 16)
+        var done = 0
+        for ih in 1...4 {
+            for iw in [1, 2, 3, 4] {
+                for stride in 1...3 {
+                    let sw = rng.int(1, 3)
+                    let k = rng.int(1, 4), kw = rng.int(1, 4)
+                    let group = [1, 1, 2][rng.int(0, 2)]
+                    let pt = rng.int(0, min(2, k - 1)), pb = rng.int(0, min(2, k - 1))
+                    let pl = rng.int(0, min(2, kw - 1)), pr = rng.int(0, min(2, kw - 1))
+                    let oph = rng.int(0, stride - 1), opw = rng.int(0, sw - 1)
+                    let oh = stride * (ih - 1) + oph + k - pt - pb
+                    let ow = sw * (iw - 1) + opw + kw - pl - pr
+                    let s = Conv2DShape(batch: [1, 3, 5][rng.int(0, 2)], inChannels: group * rng.int(1, 6), inHeight: ih,
+                                        inWidth: iw, outChannels: group * rng.int(1, 5), outHeight: oh, outWidth: ow,
+                                        kernelH: k, kernelW: kw, strideH: stride, strideW: sw,
+                                        padTop: pt, padLeft: pl, group: group)
+                    if oh < 1 || ow < 1 { continue }
+                    let epilogue = ConvTests.epilogues[rng.int(0, 5)]
+                    check(s, transposed: true, epilogue: epilogue, &rng)
+                    checkPaddedGridSame(s, epilogue: epilogue, &rng)
+                    done += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(done, 40)
+        // A seed-like layer at 2×2 and 4×4 planes with enough columns for several GEMM tiles.
+        for ih in [2, 4] {
+            let s = Conv2DShape(batch: 33, inChannels: 24, inHeight: ih, inWidth: ih, outChannels: 10, outHeight: 2 * ih,
+                                outWidth: 2 * ih, kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1)
+            check(s, transposed: true, epilogue: [.bias(perRow: true), .activation(.relu)], &rng)
+            checkPaddedGridSame(s, epilogue: [.bias(perRow: true), .activation(.relu)], &rng)
+        }
+    }
+
+    /// ConvTranspose2D.forward with and without `paddedGrid` (2 threads) give the same bits.
+    func checkPaddedGridSame(_ s: Conv2DShape, epilogue: [EpilogueOp], _ rng: inout SeededRandom,
+                             file: StaticString = #filePath, line: UInt = #line) {
+        let x = rng.floats(s.batch * s.inChannels * s.inHeight * s.inWidth)
+        let w = rng.floats(s.inChannels * (s.outChannels / s.group) * s.kernelH * s.kernelW)
+        let bias = rng.floats(s.outChannels)
+        var scratch = [Float](repeating: .nan, count: max(1, ConvTranspose2D.scratchCount(s, threads: 2)))
+        var outs: [[Float]] = []
+        for padded in [false, true] {
+            var y = [Float](repeating: .nan, count: s.batch * s.outChannels * s.outHeight * s.outWidth)
+            ConvTranspose2D.forward(s, x: x, weight: w, bias: bias, y: &y, epilogue: epilogue, scratch: &scratch,
+                                    pool: ConvTests.pool2, paddedGrid: padded)
+            outs.append(y)
+        }
+        XCTAssertEqual(outs[0].map(\.bitPattern), outs[1].map(\.bitPattern), "padded grid differs: \(s)", file: file, line: line)
+    }
+
     func testRandomLarger() {
         var rng = SeededRandom(seed: 13)
         var done = 0
