@@ -78,7 +78,7 @@ public enum BinaryFunction: String, CaseIterable, Hashable, Sendable {
         case .div:
             return { u, v in
                 guard v != 0 else { throw GraphError("integer division by zero") }
-                return u / v
+                return u.dividedReportingOverflow(by: v).partialValue  // Int64.min / -1 wraps
             }
         case .pow, .prelu: return nil
         }
