@@ -21,7 +21,8 @@ final class OpCaseListTests: XCTestCase {
             if line == "}" { break }
             guard line.hasPrefix("    case ") else { continue }
             for item in line.dropFirst(9).split(separator: ",") {
-                let name = item.trimmingCharacters(in: .whitespaces)
+                // A keyword case is declared in backticks (`where`) but described without them.
+                let name = item.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "`"))
                 if !name.contains("(") && !name.isEmpty { names.append(name) }
             }
         }
