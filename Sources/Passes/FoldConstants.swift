@@ -3,8 +3,11 @@
 // Contract: input — a graph typed by InferShapes. Constant nodes become initializers. Any
 // other node whose every present input is an initializer, and whose outputs are all typed and
 // static with at most `maxElements` elements each, is evaluated by ConstantEvaluator and
-// replaced by initializers holding its outputs (same value ids, names and types). Nodes are
-// visited in order, so chains fold in one run. Graph inputs are never folded.
+// replaced by initializers holding its outputs (same value ids, names and types). Shape and
+// Size fold whenever their input's type is fully fixed, constant or not (after a Session binds
+// the batch, `x.view(x.size(0), -1)`'s Shape → Gather → Unsqueeze → Concat chain becomes a
+// constant Reshape shape). Nodes are visited in order, so chains fold in one run. Graph inputs
+// are never folded.
 
 import Core
 import GraphIR
@@ -19,6 +22,12 @@ public struct FoldConstants: Pass {
         let b = GraphBuilder(graph)
         for (i, node) in graph.nodes.enumerated() {
             let g = b.graph
+            if node.op == .shape || node.op == .size, let x = node.inputs.first ?? nil,
+               let shape = g.type(of: x)?.fixedShape {
+                b.setInitializer(node.outputs[0], try ShapeOfOps.value(node, shape))
+                b.remove(nodeAt: i)
+                continue
+            }
             let inputsConstant = node.inputs.allSatisfy { $0 == nil || g.initializers[$0!] != nil }
             let types = node.outputs.map { g.type(of: $0) }
             let small = types.allSatisfy { t in (t?.elementCount).map { $0 <= maxElements } ?? false }

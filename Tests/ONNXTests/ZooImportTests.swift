@@ -5,7 +5,10 @@
 //   and weight demodulation);
 // - shape operands computed from constants by data-movement ops: TorchScript's ReflectionPad2d
 //   builds its pads with ConstantOfShape → Concat → Reshape → Slice → Transpose → Reshape → Cast
-//   (CycleGAN's ResNet generator).
+//   (CycleGAN's ResNet generator);
+// - TorchScript's `x.view(x.size(0), -1)`: Shape → Gather → Unsqueeze → Concat → Reshape on a
+//   dynamic batch, which folds to a constant Reshape shape once a Session binds the batch
+//   (SAGAN, ShuffleNet, StyleGAN).
 
 import Foundation
 import GraphIR
@@ -56,5 +59,33 @@ final class ZooImportTests: XCTestCase {
             for h in -2..<5 { for w in -1..<4 { want.append(x[b * 9 + reflect(h, 3) * 3 + reflect(w, 3)]) } }
         }
         XCTAssertEqual(y.floats, want)
+    }
+
+    func testViewOnTheBatchFromShapeArithmetic() throws {
+        // y = x.view(x.size(0), -1) @ w, with x [N, 3, 2, 2] and w [12, 2], as TorchScript writes it.
+        let w: [Float] = (0..<24).map { Float($0 % 7) * 0.25 - 0.5 }
+        let bytes = B.model(opset: 17, nodes: [
+            B.node("Shape", ["x"], ["shape"]),
+            B.node("Gather", ["shape", "zero"], ["n"], attrs: [("axis", .i(0))]),
+            B.node("Unsqueeze", ["n", "axes0"], ["n1"]),
+            B.node("Concat", ["n1", "minus1"], ["view"], attrs: [("axis", .i(0))]),
+            B.node("Reshape", ["x", "view"], ["flat"], name: "view"),
+            B.node("MatMul", ["flat", "w"], ["y"])],
+            inputs: [B.valueInfo("x", dims: ["N", 3, 2, 2])], outputs: [B.valueInfo("y", dims: ["N", 2])],
+            initializers: [B.tensor("zero", dims: [], type: B.INT64, ints64: [0]), Self.ints("axes0", [0]),
+                           Self.ints("minus1", [-1]), B.tensor("w", dims: [12, 2], type: B.FLOAT, floats: w)])
+        let session = try Session(graph: try ONNXImport.graph(fromModelBytes: bytes, file: "view.onnx"))
+        for n in [2, 5] {
+            let x: [Float] = (0..<(n * 12)).map { Float(($0 * 5) % 11) * 0.125 - 0.5 }
+            let y = try session.run(["x": Tensor(shape: [n, 3, 2, 2], floats: x)])["y"]!
+            XCTAssertEqual(y.shape, [n, 2])
+            for r in 0..<n {
+                for c in 0..<2 {
+                    let want = (0..<12).reduce(Float(0)) { $0 + x[r * 12 + $1] * w[$1 * 2 + c] }
+                    XCTAssertEqual(y.floats[r * 2 + c], want, accuracy: 1e-5, "batch \(n) row \(r) col \(c)")
+                }
+            }
+        }
+        XCTAssertEqual(session.compiledCount, 2)
     }
 }
