@@ -13,7 +13,10 @@
 # CONFIGS picks the configurations (default "1x1 2x1 1x2"); "2x1y" is 2 ranks with Open MPI's
 # mpi_yield_when_idle (a waiting rank yields the core instead of busy-polling), "2x1z" 2 ranks
 # without the optimizer sharding (GANNET_BASELINE=zero1: one allreduce, every rank updates all
-# parameters). BIN runs another
+# parameters). "2i" is the ceiling without any communication: two independent 1-thread processes
+# at once, each training the spec with half the global batch (what each rank computes), their
+# images/s summed; 2x1 / 2i is then the share of the ceiling that the allreduce and the rank
+# coupling cost. BIN runs another
 # gan-train binary (an older build, for interleaved before/after rounds).
 # Usage: [TIMING=1] [CONFIGS="1x1 2x1 2x1y"] [BIN=gan-train] Tools/bench/mpi_scaling.sh [SPEC] [STEPS=36] [ROUNDS=2] [WARM=6]
 set -euo pipefail
@@ -46,6 +49,16 @@ for r in $(seq "$rounds"); do
       2x1y) "${cpu[@]}" -o "$out.cpu" "${mpirun[@]}" --mca mpi_yield_when_idle 1 -np 2 "$bin" "${args[@]}" --threads 1 "${timing[@]}" 2>"$out.err" ;;
       2x1z) "${cpu[@]}" -o "$out.cpu" "${mpirun[@]}" -x GANNET_BASELINE=zero1 -np 2 "$bin" "${args[@]}" --threads 1 "${timing[@]}" 2>"$out.err" ;;
       1x2) "${cpu[@]}" -o "$out.cpu" "$bin" "${args[@]}" --threads 2 2>"$out.err" ;;
+      2i) half="$tmp/half.yaml"
+          sed -E "s/^( *batch_size: *)$batch\b/\1$((batch / 2))/" "$spec" >"$half"
+          grep -q "batch_size: $((batch / 2))" "$half" || { echo "2i: cannot halve batch_size in $spec" >&2; exit 2; }
+          "${cpu[@]}" -o "$out.cpu" bash -c '"$1" "$2" --out "$3a" --max-steps "$4" --log-every 1 --threads 1 2>"$3a.err" &
+            "$1" "$2" --out "$3b" --max-steps "$4" --log-every 1 --threads 1 2>"$3b.err"; wait' _ "$bin" "$half" "$out" "$steps"
+          a=$(rate "${out}a/metrics.jsonl" $((batch / 2))); b=$(rate "${out}b/metrics.jsonl" $((batch / 2)))
+          mkdir -p "$out"; : >"$out.err"
+          v=$(python3 -c "print('%.1f' % ($a + $b))"); c=$(awk '{print $1 + $2}' "$out.cpu")
+          echo "$cfg $v $c" >>"$tmp/rates"
+          echo "round $r ranks×threads $cfg: $v images/s ($a + $b), cpu $c s"; continue ;;
       *) echo "unknown configuration $cfg" >&2; exit 2 ;;
     esac
     v=$(rate "$out/metrics.jsonl" "$batch"); c=$(awk '{print $1 + $2}' "$out.cpu")
