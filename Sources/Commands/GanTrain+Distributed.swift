@@ -79,8 +79,9 @@ extension GanTrain {
         if p.rank == 0 && !quiet {
             let floats = p.fusionFloats.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) floats" }.joined(separator: ", ")
             let total = Date().timeIntervalSince(started)
-            FileHandle.standardError.write(String(format: "data-parallel over %d ranks: gradient allreduce %.2f s of %.2f s (%.1f%%; fusion buffers: %@)\n",
-                                                  p.size, p.collectiveSeconds, total, 100 * p.collectiveSeconds / max(total, 1e-9), floats).data(using: .utf8)!)
+            let how = p.anyStepSharded ? "reduce-scatter + allgather, optimizer sharded" : "one allreduce"
+            FileHandle.standardError.write(String(format: "data-parallel over %d ranks: gradient collectives %.2f s of %.2f s (%.1f%%; %@; flat gradient buffers: %@)\n",
+                                                  p.size, p.collectiveSeconds, total, 100 * p.collectiveSeconds / max(total, 1e-9), how, floats).data(using: .utf8)!)
         }
     }
 }

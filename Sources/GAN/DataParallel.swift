@@ -62,6 +62,9 @@ public final class DataParallel {
     public var shardOptimizer: Bool
     /// The step programs whose update is sharded, in preparation order (the same on every rank).
     private var sharded: [Program] = []
+    /// Whether any prepared step reduce-scatters its gradients and allgathers its parameters
+    /// (ZeRO-1) instead of one allreduce.
+    public var anyStepSharded: Bool { !sharded.isEmpty }
 
     public init(communicator: Communicator) {
         self.communicator = communicator

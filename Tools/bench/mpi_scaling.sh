@@ -6,7 +6,7 @@
 # first-touch excluded) from the run's metrics.jsonl times, × the global batch. Each round
 # prints the 1-minute load average before it; the end prints each configuration's median and
 # its ratio to 1 × 1. For 2 ranks it also prints the share of the run spent in the gradient
-# allreduce (gan-train's last line); TIMING=1 adds gan-train --timing's per-phase tables
+# collectives (gan-train's last line); TIMING=1 adds gan-train --timing's per-phase tables
 # (rank by rank) of the 2-rank runs. Each run's CPU time (user + system of the whole job, both
 # ranks and mpirun: /usr/bin/time) is printed too, and at the end each configuration's median
 # CPU time relative to 1 × 1 (the same iterations: > 1 is work the ranks repeat or spin).
@@ -63,7 +63,7 @@ for r in $(seq "$rounds"); do
     esac
     v=$(rate "$out/metrics.jsonl" "$batch"); c=$(awk '{print $1 + $2}' "$out.cpu")
     echo "$cfg $v $c" >>"$tmp/rates"
-    echo "round $r ranks×threads $cfg: $v images/s, cpu $c s $(grep -o 'gradient allreduce.*' "$out.err" || true)"
+    echo "round $r ranks×threads $cfg: $v images/s, cpu $c s $(grep -o 'gradient collectives.*' "$out.err" || true)"
     if [ "${cfg:0:3}" = 2x1 ] && [ ${#timing[@]} -gt 0 ]; then sed -n '/^timing/,/collectives inside/p' "$out.err"; fi
   done
 done
