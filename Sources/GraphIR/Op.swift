@@ -89,6 +89,9 @@ public enum Op: Hashable, Sendable {
     case shape
     /// The element count of input 0 as an int64 scalar.
     case size
+    /// A tensor of the shape given by the int64 values of input 0 (a constant once shapes are
+    /// bound), every element the one element of the `value` attribute (default float 0), of its type.
+    case constantOfShape
     /// Converts to the ONNX element type `to`: FLOAT and DOUBLE keep float32 values, FLOAT16
     /// rounds to the nearest half-precision value (the IR holds every float type as float32).
     case cast
@@ -226,7 +229,7 @@ public enum Op: Hashable, Sendable {
         case .unary: return 1...1
         case .matMul, .gather, .expand, .leakyReluGrad, .eluGrad, .gatherGrad: return 2...2
         case .sign, .identity, .flatten, .transpose, .softmax, .logSoftmax, .maxPool, .averagePool,
-             .globalAveragePool, .allReduce, .shape, .size, .cast, .lrn, .globalMaxPool:
+             .globalAveragePool, .allReduce, .shape, .size, .constantOfShape, .cast, .lrn, .globalMaxPool:
             return 1...1
         case .instanceNormalization, .groupNormalization: return 3...3
         case .layerNormalization: return 2...3
@@ -274,7 +277,7 @@ extension Op: CaseIterable {
     /// Every plain case (not `.unary`/`.binary`), each once.
     public static let plainCases: [Op] = [
         .conv, .convTranspose, .batchNormalization, .gemm, .matMul, .sum, .max, .min, .mean, .clip, .identity, .dropout, .sign, .reshape, .flatten, .transpose, .concat, .gather, .unsqueeze, .squeeze, .slice, .expand, .reduceMean, .reduceSum, .constant, .softmax, .logSoftmax, .maxPool, .averagePool, .globalAveragePool, .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm, .leakyReluGrad, .eluGrad, .gatherGrad, .allReduce, .instanceNormalization, .layerNormalization, .groupNormalization, .resize, .pad, .shape, .size, .cast, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd, .lrn, .globalMaxPool,
-        .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .and, .or, .xor, .not, .where, .split, .tile, .argMax, .argMin,
+        .constantOfShape, .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .and, .or, .xor, .not, .where, .split, .tile, .argMax, .argMin,
     ]
 
     /// Every op: the plain cases, then the unary and binary functions.
@@ -330,6 +333,7 @@ extension Op: CaseIterable {
         case .pad: return "Pad"
         case .shape: return "Shape"
         case .size: return "Size"
+        case .constantOfShape: return "ConstantOfShape"
         case .cast: return "Cast"
         case .reduceSumSquare: return "ReduceSumSquare"
         case .reduceL2: return "ReduceL2"
@@ -408,6 +412,7 @@ extension Op {
         case .reduceMean, .reduceSum, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd: return reduce
         case .shape: return ["start": "int", "end": "int"]
         case .size, .globalMaxPool: return [:]
+        case .constantOfShape: return ["value": "tensor"]
         case .cast: return ["to": "int", "saturate": "int"]
         case .lrn: return ["alpha": "float", "beta": "float", "bias": "float", "size": "int"]
         case .constant:

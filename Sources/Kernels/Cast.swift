@@ -9,6 +9,13 @@
 // may alias. `IntegerCast.toFloat` writes y[i] = Float(x[i]) (round to nearest, ties to even,
 // as numpy's astype), then to binary16 when `half`; `IntegerCast.reference` is its scalar
 // definition. x and y must not overlap (8-byte in, 4-byte out).
+// `IntegerCast.toInteger` converts float32 to an integer type held as Int64 (`IntegerTarget`):
+// int64 and int32 truncate toward zero, and NaN or a value outside the type's range gives the
+// type's minimum (the x86 "integer indefinite" of cvttss2si, which is what ONNX Runtime's
+// static_cast gives on x86-64; ONNX leaves these cases undefined); bool is x ≠ 0 (NaN: true).
+// `IntegerCast.narrow` converts between the integer types: to int32 keeps the low 32 bits
+// (two's-complement wrap, as static_cast), to bool x ≠ 0, to int64 copies. Each has a scalar
+// `reference` the tests compare against; x and y may alias (same element size).
 
 public enum HalfPrecision {
     /// Largest finite binary16 value.
@@ -59,4 +66,49 @@ public enum IntegerCast {
             }
         }
     }
+
+    /// float32 x as an `IntegerTarget` value (scalar reference; see the contract).
+    public static func reference(_ x: Float, to t: IntegerTarget) -> Int64 {
+        switch t {
+        case .bool: return x != 0 ? 1 : 0
+        case .int32: return x >= -0x1p31 && x < 0x1p31 ? Int64(Int32(x)) : Int64(Int32.min)
+        case .int64: return x >= -0x1p63 && x < 0x1p63 ? Int64(x) : .min
+        }
+    }
+
+    /// Integer (or bool) x as an `IntegerTarget` value (scalar reference).
+    public static func reference(_ x: Int64, to t: IntegerTarget) -> Int64 {
+        switch t {
+        case .bool: return x != 0 ? 1 : 0
+        case .int32: return Int64(Int32(truncatingIfNeeded: x))
+        case .int64: return x
+        }
+    }
+
+    /// y[i] = reference(x[i], to: t), split over the pool.
+    public static func toInteger(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Int64>, count: Int, to t: IntegerTarget,
+                                 pool: ThreadPool = .serial) {
+        chunked(count, pool) { i in y[i] = reference(x[i], to: t) }
+    }
+
+    /// y[i] = reference(x[i], to: t) for integer x, split over the pool.
+    public static func narrow(_ x: UnsafePointer<Int64>, _ y: UnsafeMutablePointer<Int64>, count: Int, to t: IntegerTarget,
+                              pool: ThreadPool = .serial) {
+        chunked(count, pool) { i in y[i] = reference(x[i], to: t) }
+    }
+
+    /// body(i) for every i in 0..<count, in chunks of 4096 split over the pool.
+    @inline(__always) static func chunked(_ count: Int, _ pool: ThreadPool, _ body: (Int) -> Void) {
+        let chunk = 4096
+        pool.splitWork((count + chunk - 1) / chunk, work: count) { range in
+            for u in range {
+                for i in u * chunk..<min(count, (u + 1) * chunk) { body(i) }
+            }
+        }
+    }
+}
+
+/// The integer element types a Cast produces (held as Int64 at run time).
+public enum IntegerTarget: String, Equatable, Sendable, CaseIterable {
+    case int64, int32, bool
 }

@@ -37,6 +37,10 @@ public enum KernelCall: CustomStringConvertible {
     /// Y = X converted from the runtime's Int64 integer storage to float32 (Cast of int32, int64
     /// or bool data to FLOAT/DOUBLE, or to FLOAT16 with `half`), `count` elements.
     case intToFloat(count: Int, half: Bool)
+    /// Y = X converted to an integer type held as Int64 (Cast to INT64/INT32/BOOL), `count`
+    /// elements: from float32 (`IntegerCast.toInteger`) or, with `fromInteger`, from the
+    /// runtime's Int64 integers (`IntegerCast.narrow`).
+    case toInteger(count: Int, IntegerTarget, fromInteger: Bool)
     /// Instance/Layer/Group normalisation: inputs (x, scale, bias?), outputs (y[, mean, invStd]).
     case normalize(Normalize.Plan)
     /// Resize / Pad: the separable per-axis gather with linear blending; input x, output y.
@@ -110,6 +114,7 @@ public enum KernelCall: CustomStringConvertible {
         case let .lrn(shape): return "lrn \(shape)"
         case let .roundToHalf(count): return "roundToHalf count=\(count)"
         case let .intToFloat(count, half): return "intToFloat\(half ? "(half)" : "") count=\(count)"
+        case let .toInteger(count, t, fromInteger): return "\(fromInteger ? "intTo" : "floatTo")\(t.rawValue) count=\(count)"
         case let .normalize(plan): return "normalize \(plan)"
         case let .resample(plan): return "resample \(plan)"
         case let .padIntegers(plan, outside): return "padIntegers \(plan)" + (outside != 0 ? " outside=\(outside)" : "")

@@ -1,30 +1,54 @@
-// Resample: a separable per-axis gather with optional linear blending — the kernel behind
-// Resize (nearest, linear) and Pad (constant, reflect, edge, wrap).
+// Resample: a separable per-axis gather with optional blending — the kernel behind Resize
+// (nearest, linear, cubic) and Pad (constant, reflect, edge, wrap).
 //
 // Contract: x has `inShape`, y has `outShape` (same rank ≥ 1). Each axis a has, for each output
-// coordinate o, two taps: index i0[o] with weight 1 − w1[o] and index i1[o] with weight w1[o]
-// (nearest and pad: w1 = 0). An index of −1 means "outside": the whole output element is
-// `outside` (Pad's constant, Resize's extrapolation_value). Then
-//   y[o_0, …, o_{r−1}] = Σ over corners c ∈ {0,1}^r  Π_a wt_a(c_a) · x[i_{c_0}[o_0], …]
-// with only axes whose w1 is nonzero contributing a second corner. The reference evaluates that
-// sum per element; the fast kernel walks output rows (all axes but the last), builds the corner
-// list of the leading axes once per row and blends the last axis inside it; the sum runs in the
-// same corner order, so both agree to a few ulp. Work is split over output rows.
-// `gather` is the pure-gather case (every w1 = 0: Pad) for elements of any type (the runtime's
-// Int64 integers): y = x at the taps, `outside` where a tap is −1; `gatherReference` is its
-// per-element definition.
+// coordinate o, `width` taps (1: nearest and pad; 2: linear; 4: cubic): indices i_k[o] with
+// weights w_k[o]. Tap 0's index −1 means "outside": the whole output element is `outside`
+// (Pad's constant, Resize's extrapolation_value). Then
+//   y[o_0, …, o_{r−1}] = Σ over corners c  Π_a w_{c_a}[o_a] · x[i_{c_0}[o_0], …]
+// where a corner takes, on each axis, tap 0 or a later tap whose weight is nonzero. The
+// reference evaluates that sum per element; the fast kernel walks output rows (all axes but
+// the last), builds the corner list of the leading axes once per row and blends the last axis
+// inside it; the sum runs in the same corner order, so both agree to a few ulp. Work is split
+// over output rows. `gather` is the pure-gather case (no blending: Pad) for elements of any
+// type (the runtime's Int64 integers): y = x at tap 0, `outside` where it is −1;
+// `gatherReference` is its per-element definition.
 
 public enum Resample {
-    /// The taps of one axis.
+    /// The taps of one axis: `width` taps per output coordinate (1: a gather — nearest, Pad;
+    /// 2: linear; 4: cubic); tap k of output coordinate o reads index[o·width + k] with weight
+    /// weight[o·width + k]. Tap 0's index −1 means "outside".
     public struct Axis: Equatable {
-        public var i0: [Int32], i1: [Int32], w1: [Float]
+        public var width: Int
+        public var index: [Int32], weight: [Float]
+        public init(width: Int, index: [Int32], weight: [Float]) {
+            precondition(width >= 1 && index.count == weight.count && index.count % width == 0, "Resample.Axis: taps do not fill the width")
+            (self.width, self.index, self.weight) = (width, index, weight)
+        }
+        /// Two taps blended: i0 with weight 1 − w1, i1 with weight w1.
         public init(i0: [Int32], i1: [Int32], w1: [Float]) {
             precondition(i0.count == i1.count && i0.count == w1.count, "Resample.Axis: tap arrays differ in length")
-            (self.i0, self.i1, self.w1) = (i0, i1, w1)
+            var index = [Int32](), weight = [Float]()
+            index.reserveCapacity(2 * i0.count)
+            weight.reserveCapacity(2 * i0.count)
+            for o in i0.indices {
+                index += [i0[o], i1[o]]
+                weight += [1 - w1[o], w1[o]]
+            }
+            self.init(width: 2, index: index, weight: weight)
         }
         /// Nearest taps (a pure gather; −1 = outside).
-        public init(nearest: [Int]) { self.init(i0: nearest.map { Int32($0) }, i1: nearest.map { Int32($0) }, w1: nearest.map { _ in 0 }) }
-        public var blends: Bool { w1.contains { $0 != 0 } }
+        public init(nearest: [Int]) { self.init(width: 1, index: nearest.map { Int32($0) }, weight: nearest.map { _ in 1 }) }
+        /// The number of output coordinates.
+        public var count: Int { index.count / width }
+        /// Tap 0's index of each output coordinate (−1: outside).
+        public var first: [Int32] { Swift.stride(from: 0, to: index.count, by: width).map { index[$0] } }
+        /// Tap k's indices and weights, one per output coordinate.
+        public func tap(_ k: Int) -> (index: [Int32], weight: [Float]) {
+            (Swift.stride(from: k, to: index.count, by: width).map { index[$0] }, Swift.stride(from: k, to: weight.count, by: width).map { weight[$0] })
+        }
+        /// True when some tap beyond the first has a nonzero weight.
+        public var blends: Bool { width > 1 && weight.indices.contains { $0 % width != 0 && weight[$0] != 0 } }
     }
 
     /// Shapes and taps of one call.
@@ -35,19 +59,20 @@ public enum Resample {
         public init(inShape: [Int], outShape: [Int], axes: [Axis], outside: Float = 0) {
             precondition(inShape.count == outShape.count && axes.count == outShape.count && !outShape.isEmpty, "Resample.Plan: rank mismatch")
             for (a, ax) in axes.enumerated() {
-                precondition(ax.i0.count == outShape[a], "Resample.Plan: axis \(a) has \(ax.i0.count) taps for size \(outShape[a])")
-                precondition(ax.i0.allSatisfy { $0 >= -1 && Int($0) < inShape[a] } && ax.i1.allSatisfy { $0 >= -1 && Int($0) < inShape[a] },
-                             "Resample.Plan: axis \(a) index out of range")
+                precondition(ax.count == outShape[a], "Resample.Plan: axis \(a) has \(ax.count) taps for size \(outShape[a])")
+                precondition(ax.index.allSatisfy { $0 >= -1 && Int($0) < inShape[a] }, "Resample.Plan: axis \(a) index out of range")
             }
             (self.inShape, self.outShape, self.axes, self.outside) = (inShape, outShape, axes, outside)
         }
         public var description: String {
-            let linear = axes.enumerated().filter { $0.element.blends }.map(\.offset)
-            return "\(inShape)->\(outShape)" + (linear.isEmpty ? "" : " linear=\(linear)") + (outside != 0 ? " outside=\(outside)" : "")
+            let blended = axes.enumerated().filter { $0.element.blends }
+            let linear = blended.filter { $0.element.width <= 2 }.map(\.offset), cubic = blended.filter { $0.element.width > 2 }.map(\.offset)
+            return "\(inShape)->\(outShape)" + (linear.isEmpty ? "" : " linear=\(linear)") + (cubic.isEmpty ? "" : " cubic=\(cubic)")
+                + (outside != 0 ? " outside=\(outside)" : "")
         }
         var strides: [Int] {
             var s = [Int](repeating: 1, count: inShape.count)
-            for a in stride(from: inShape.count - 2, through: 0, by: -1) { s[a] = s[a + 1] * inShape[a + 1] }
+            for a in Swift.stride(from: inShape.count - 2, through: 0, by: -1) { s[a] = s[a + 1] * inShape[a + 1] }
             return s
         }
     }
@@ -57,54 +82,54 @@ public enum Resample {
         let rows = p.outShape.dropLast().reduce(1, *)
         let strides = p.strides
         let lastAxis = p.axes[r - 1]
-        let lastBlends = lastAxis.blends
-        pool.splitWork(rows, work: rows * last * (lastBlends ? 2 : 1)) { range in
+        let lastBlends = lastAxis.blends, width = lastAxis.width
+        pool.splitWork(rows, work: rows * last * (lastBlends ? width : 1)) { range in
             var corners: [(Int, Float)] = []
             var next: [(Int, Float)] = []
-            corners.reserveCapacity(1 << min(r, 12))
-            next.reserveCapacity(1 << min(r, 12))
-            lastAxis.i0.withUnsafeBufferPointer { l0 in
-            lastAxis.i1.withUnsafeBufferPointer { l1 in
-            lastAxis.w1.withUnsafeBufferPointer { lw in
+            corners.reserveCapacity(1 << min(2 * r, 12))
+            next.reserveCapacity(1 << min(2 * r, 12))
+            lastAxis.index.withUnsafeBufferPointer { li in
+            lastAxis.weight.withUnsafeBufferPointer { lw in
                 for row in range {
                     let py = y + row * last
                     // Corner list of the leading axes for this row.
                     corners.removeAll(keepingCapacity: true)
                     corners.append((0, 1))
                     var rest = row, outside = false
-                    for a in stride(from: r - 2, through: 0, by: -1) {
+                    for a in Swift.stride(from: r - 2, through: 0, by: -1) {
                         let o = rest % p.outShape[a]
                         rest /= p.outShape[a]
-                        let ax = p.axes[a]
-                        let i0 = Int(ax.i0[o]), w1 = ax.w1[o]
-                        if i0 < 0 { outside = true; break }
+                        let ax = p.axes[a], base = o * ax.width
+                        if ax.index[base] < 0 { outside = true; break }
                         next.removeAll(keepingCapacity: true)
                         for (off, w) in corners {
-                            next.append((off + i0 * strides[a], w * (1 - w1)))
-                            if w1 != 0 { next.append((off + Int(ax.i1[o]) * strides[a], w * w1)) }
+                            next.append((off + Int(ax.index[base]) * strides[a], w * ax.weight[base]))
+                            for k in 1..<ax.width where ax.weight[base + k] != 0 {
+                                next.append((off + Int(ax.index[base + k]) * strides[a], w * ax.weight[base + k]))
+                            }
                         }
                         swap(&corners, &next)
                     }
                     if outside { py.update(repeating: p.outside, count: last); continue }
                     if corners.count == 1 && !lastBlends {
                         let px = x + corners[0].0, w = corners[0].1
-                        for j in 0..<last { let i = Int(l0[j]); py[j] = i < 0 ? p.outside : w * px[i] }
+                        for j in 0..<last { let i = Int(li[j * width]); py[j] = i < 0 ? p.outside : w * px[i] }
                         continue
                     }
                     for j in 0..<last {
-                        let i0 = Int(l0[j])
+                        let base = j * width
+                        let i0 = Int(li[base])
                         if i0 < 0 { py[j] = p.outside; continue }
-                        let i1 = Int(l1[j]), w1 = lw[j]
                         var s: Float = 0
                         for (off, w) in corners {
-                            var v = (1 - w1) * x[off + i0]
-                            if w1 != 0 { v += w1 * x[off + i1] }
+                            var v = lw[base] * x[off + i0]
+                            for k in 1..<width where lw[base + k] != 0 { v += lw[base + k] * x[off + Int(li[base + k])] }
                             s += w * v
                         }
                         py[j] = s
                     }
                 }
-            }}}
+            }}
         }
     }
 
@@ -116,24 +141,25 @@ public enum Resample {
         var idx = [Int](repeating: 0, count: r)
         for e in 0..<total {
             var rest = e
-            for a in stride(from: r - 1, through: 0, by: -1) { idx[a] = rest % p.outShape[a]; rest /= p.outShape[a] }
-            if (0..<r).contains(where: { p.axes[$0].i0[idx[$0]] < 0 }) { y[e] = p.outside; continue }
+            for a in Swift.stride(from: r - 1, through: 0, by: -1) { idx[a] = rest % p.outShape[a]; rest /= p.outShape[a] }
+            if (0..<r).contains(where: { p.axes[$0].index[idx[$0] * p.axes[$0].width] < 0 }) { y[e] = p.outside; continue }
             // Corners in the order the fast kernel sums them: leading axes outer (axis r−2 last), the last axis inner.
             var corners: [(Int, Float)] = [(0, 1)]
-            for a in stride(from: r - 2, through: 0, by: -1) {
-                let ax = p.axes[a], o = idx[a]
+            for a in Swift.stride(from: r - 2, through: 0, by: -1) {
+                let ax = p.axes[a], base = idx[a] * ax.width
                 var next: [(Int, Float)] = []
                 for (off, w) in corners {
-                    next.append((off + Int(ax.i0[o]) * strides[a], w * (1 - ax.w1[o])))
-                    if ax.w1[o] != 0 { next.append((off + Int(ax.i1[o]) * strides[a], w * ax.w1[o])) }
+                    for k in 0..<ax.width where k == 0 || ax.weight[base + k] != 0 {
+                        next.append((off + Int(ax.index[base + k]) * strides[a], w * ax.weight[base + k]))
+                    }
                 }
                 corners = next
             }
-            let la = p.axes[r - 1], j = idx[r - 1]
+            let la = p.axes[r - 1], base = idx[r - 1] * la.width
             var s: Float = 0
             for (off, w) in corners {
-                var v = (1 - la.w1[j]) * x[off + Int(la.i0[j])]
-                if la.w1[j] != 0 { v += la.w1[j] * x[off + Int(la.i1[j])] }
+                var v = la.weight[base] * x[off + Int(la.index[base])]
+                for k in 1..<la.width where la.weight[base + k] != 0 { v += la.weight[base + k] * x[off + Int(la.index[base + k])] }
                 s += w * v
             }
             y[e] = s
@@ -146,16 +172,16 @@ public enum Resample {
         let r = p.outShape.count, last = p.outShape[r - 1]
         let rows = p.outShape.dropLast().reduce(1, *)
         let strides = p.strides
-        let lastTaps = p.axes[r - 1].i0
+        let lastTaps = p.axes[r - 1].first
         pool.splitWork(rows, work: rows * last) { range in
             lastTaps.withUnsafeBufferPointer { l0 in
                 for row in range {
                     let py = y + row * last
                     var rest = row, off = 0, isOutside = false
-                    for a in stride(from: r - 2, through: 0, by: -1) {
+                    for a in Swift.stride(from: r - 2, through: 0, by: -1) {
                         let o = rest % p.outShape[a]
                         rest /= p.outShape[a]
-                        let i = Int(p.axes[a].i0[o])
+                        let i = Int(p.axes[a].index[o * p.axes[a].width])
                         if i < 0 { isOutside = true; break }
                         off += i * strides[a]
                     }
@@ -172,7 +198,7 @@ public enum Resample {
         return (0..<p.outShape.reduce(1, *)).map { e in
             var rest = e, off = 0
             for a in stride(from: r - 1, through: 0, by: -1) {
-                let i = Int(p.axes[a].i0[rest % p.outShape[a]])
+                let i = Int(p.axes[a].index[(rest % p.outShape[a]) * p.axes[a].width])
                 rest /= p.outShape[a]
                 if i < 0 { return outside }
                 off += i * strides[a]

@@ -207,8 +207,6 @@ struct ModelReader {
         }
         if g.outputs.isEmpty { throw fail("graph '\(g.name)' has no outputs") }
 
-        // Constant shape arithmetic with ops outside the IR → Constant nodes.
-        try foldShapeConstants(&read)
         // Legacy attribute forms → the IR's (newest) semantics.
         for r in read { for o in r.node.outputs { producer[o] = r.node } }
         for r in read { try appendNormalised(r) }
@@ -231,8 +229,7 @@ struct ModelReader {
         guard domain == "" || domain == "ai.onnx" else {
             throw fail("\(here): operator domain '\(domain)' is not supported (Gannet reads the default ONNX domain only)")
         }
-        // Ops outside the IR read as constant shape arithmetic (ONNXImport+ShapeFold.swift).
-        guard let op = Op(onnxName: opType) ?? Self.renamedLegacyOps[opType] ?? (Self.shapeFoldOnly[opType] != nil ? .constant : nil) else {
+        guard let op = Op(onnxName: opType) ?? Self.renamedLegacyOps[opType] else {
             throw fail("\(here): operator '\(opType)' is not supported by Gannet")
         }
         var inputs: [ValueID?] = cArray(n.input, n.n_input).map { p in

@@ -6,8 +6,11 @@
 // replaced by initializers holding its outputs (same value ids, names and types). Shape and
 // Size fold whenever their input's type is fully fixed, constant or not (after a Session binds
 // the batch, `x.view(x.size(0), -1)`'s Shape → Gather → Unsqueeze → Concat chain becomes a
-// constant Reshape shape). Nodes are visited in order, so chains fold in one run. Graph inputs
-// are never folded.
+// constant Reshape shape). ConstantOfShape folds at any size `Limits` allows once its shape is
+// an initializer (models ship weights as fills: the backend's light/ models; TorchScript builds
+// `repeat(batch, …)` counts as Shape → … → ConstantOfShape → Equal/Where → Expand, all of which
+// fold once the batch is bound). Nodes are visited in order, so chains fold in one run. Graph
+// inputs are never folded.
 
 import Core
 import GraphIR
@@ -30,7 +33,7 @@ public struct FoldConstants: Pass {
             }
             let inputsConstant = node.inputs.allSatisfy { $0 == nil || g.initializers[$0!] != nil }
             let types = node.outputs.map { g.type(of: $0) }
-            let small = types.allSatisfy { t in (t?.elementCount).map { $0 <= maxElements } ?? false }
+            let small = types.allSatisfy { t in (t?.elementCount).map { $0 <= maxElements || node.op == .constantOfShape } ?? false }
             guard inputsConstant, small, node.outputs.count == 1, !node.op.isInternal else { continue }
             let inputs = node.inputs.map { $0.flatMap { g.initializers[$0] } }
             let out = try rethrowing(GraphError.self, as: { GraphError("\(g.describeNode(i)): \($0.message)") }) {

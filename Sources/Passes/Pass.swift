@@ -33,6 +33,7 @@ public enum Pipelines {
     public static let lowering: [Pass] = [
         PretransposeGemmB(),
         ExpandVariadic(),
+        ExpandBoolReductions(),
         CoerceIntegerOperands(),
     ]
 

@@ -114,6 +114,14 @@ extension Program {
         case let .intToFloat(count, half):
             let xp = UnsafePointer(x[0]!.assumingMemoryBound(to: Int64.self))
             return { IntegerCast.toFloat(xp, out, count: count, half: half, pool: pool) }
+        case let .toInteger(count, t, fromInteger):
+            let yp = y[0].assumingMemoryBound(to: Int64.self)
+            if fromInteger {
+                let xp = UnsafePointer(x[0]!.assumingMemoryBound(to: Int64.self))
+                return { IntegerCast.narrow(xp, yp, count: count, to: t, pool: pool) }
+            }
+            let xp = fin(0)
+            return { IntegerCast.toInteger(xp, yp, count: count, to: t, pool: pool) }
         case let .normalize(plan):
             let (xp, sc, bias) = operandsWithBias()
             let mean = optionalOut(1), inv = optionalOut(2)

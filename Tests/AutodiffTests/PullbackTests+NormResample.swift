@@ -63,6 +63,11 @@ final class NormResamplePullbackTests: XCTestCase {
             ("linear down pytorch_half_pixel", [1, 1, 6, 5], nil, [1, 1, 4, 2],
              ["mode": .string("linear"), "coordinate_transformation_mode": .string("pytorch_half_pixel")]),
             ("linear 1-D axes", [2, 5], [2.5], nil, ["mode": .string("linear"), "axes": .ints([-1])]),
+            ("cubic up half_pixel", [1, 2, 3, 4], [1, 1, 2, 1.5], nil, ["mode": .string("cubic")]),
+            ("cubic down exclude_outside a=-0.5", [1, 1, 6, 7], nil, [1, 1, 4, 3],
+             ["mode": .string("cubic"), "cubic_coeff_a": .float(-0.5), "exclude_outside": .int(1)]),
+            ("cubic align_corners 1-D", [2, 4], [2.25], nil,
+             ["mode": .string("cubic"), "axes": .ints([1]), "coordinate_transformation_mode": .string("align_corners")]),
         ]
         for (k, (what, shape, scales, sizes, attrs)) in cases.enumerated() {
             var c = GradCase(seed: 1440 + UInt64(k))

@@ -103,6 +103,7 @@ final class RoundTripTests: XCTestCase {
         let ar = g.add(.allReduce, t, output: "allreduce", attributes: ["mode": .string("sum")])
         let shp = g.add(.shape, x, output: "shape.of", attributes: ["start": .int(1), "end": .int(-1)])
         let sz = g.add(.size, x, output: "size.of")
+        let cos = g.add(.constantOfShape, shape, output: "fill", attributes: ["value": .tensor(Tensor(shape: [1], int64s: [-3]))])
         let cst = g.add(.cast, x, output: "cast.f16", attributes: ["to": .int(10), "saturate": .int(1)])
         let reds = [Op.reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd].map {
             g.add($0, x, shape, output: "r.\($0.rawValue)", attributes: ["keepdims": .int(0)])
@@ -125,7 +126,7 @@ final class RoundTripTests: XCTestCase {
         let am = g.add(.argMax, x, output: "argmax", attributes: ["axis": .int(1), "keepdims": .int(0), "select_last_index": .int(1)])
         let an = g.add(.argMin, x, output: "argmin")
         g.outputs = [r, fl, tr, cc, ga, sq, sl, ex, rm, rs, k1, k2, k3, k4, k5, k6, sm, lsm, mp[0], mp[1], ap, gap, ar,
-                     shp, sz, cst, lrn, gmp, lnorm[1], lnorm[2], pd] + reds + cmps + logic + [nt, wh, sp[0], sp[1], ti, am, an]
+                     shp, sz, cos, cst, lrn, gmp, lnorm[1], lnorm[2], pd] + reds + cmps + logic + [nt, wh, sp[0], sp[1], ti, am, an]
         return g
     }
 

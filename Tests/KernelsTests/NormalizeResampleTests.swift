@@ -62,7 +62,7 @@ final class NormalizeResampleTests: XCTestCase {
         return y
     }
 
-    /// Random taps over ranks 1–4: gathers, blends and outside elements.
+    /// Random taps over ranks 1–4: gathers, two- and four-tap blends (some weights 0) and outside elements.
     func testResampleMatchesReferenceOnOddSizes() {
         var g = SeededRandom(seed: 1402)
         for t in 0..<200 {
@@ -72,6 +72,15 @@ final class NormalizeResampleTests: XCTestCase {
             let axes = (0..<r).map { a -> Resample.Axis in
                 let n = inShape[a]
                 let blend = g.bool()
+                if blend && g.bool() {
+                    var index = [Int32](), weight = [Float]()
+                    for _ in 0..<outShape[a] {
+                        let outside = t % 4 == 0 && g.int(0, 9) == 0
+                        index += (0..<4).map { k in outside && k == 0 ? -1 : Int32(g.int(0, n - 1)) }
+                        weight += (0..<4).map { _ in Float(g.int(-4, 12)) / 8 }
+                    }
+                    return Resample.Axis(width: 4, index: index, weight: weight)
+                }
                 var i0 = [Int32](), i1 = [Int32](), w1 = [Float]()
                 for _ in 0..<outShape[a] {
                     let outside = t % 4 == 0 && g.int(0, 9) == 0

@@ -132,7 +132,7 @@ final class ExportImportTests: XCTestCase {
         XCTAssertEqual(back.nodes.map { $0.inputs.count }, [3, 1, 2, 3, 2])
     }
 
-    /// Shape/Size/Cast, the Reduce* ops, LRN and GlobalMaxPool (issue 14) round-trip at opset
+    /// Shape/Size/ConstantOfShape/Cast, the Reduce* ops, LRN and GlobalMaxPool (issue 14) round-trip at opset
     /// 18 (axes as inputs) and 17 (axes attributes, read back as inputs); Shape's start/end
     /// needs opset 15.
     func testModelOpsRoundTrip() throws {
@@ -147,7 +147,9 @@ final class ExportImportTests: XCTestCase {
         }
         let sh = g.add(.shape, p, output: "sh", attributes: ["start": .int(1)])
         let sz = g.add(.size, x, output: "sz")
-        g.outputs = reds + [sh, sz]
+        let fillShape = g.addInitializer("fill_shape", Tensor(shape: [2], int64s: [2, 3]))
+        let fill = g.add(.constantOfShape, fillShape, output: "fill", attributes: ["value": .tensor(Tensor(shape: [1], int64s: [5]))])
+        g.outputs = reds + [sh, sz, fill]
         try InferShapes().run(&g)
         let back = try ONNXImport.graph(fromModelBytes: try ONNXExport.modelBytes(g, opset: 18), file: "ops.onnx")
         XCTAssertEqual(back.text, g.text)

@@ -71,8 +71,8 @@ final class LogicSplitONNXTests: XCTestCase {
         XCTAssertEqual(out.map(\.floats), [[0, 4], [1, 2, 3, 5, 6, 7]])
     }
 
-    /// Equal and Where on graph inputs are runtime ops now (they were import-time folds only);
-    /// on integer constants they still fold at import (an Expand shape must be known).
+    /// Equal and Where on graph inputs are runtime ops; on integer constants they import 1:1 too,
+    /// InferShapes reads an Expand shape computed by them and FoldConstants folds them.
     func testEqualAndWhereOnInputsRun() throws {
         let bytes = B.model(opset: 17,
             nodes: [B.node("Equal", ["x", "y"], ["e"]), B.node("Where", ["e", "x", "y"], ["w"])],
@@ -88,9 +88,11 @@ final class LogicSplitONNXTests: XCTestCase {
             inputs: [B.valueInfo("x", dims: [1, 3])], outputs: [B.valueInfo("y", dims: nil)],
             initializers: [B.tensor("a", dims: [2], type: B.INT64, ints64: [2, -1]), B.tensor("b", dims: [2], type: B.INT64, ints64: [2, 3])])
         let h = try ONNXImport.graph(fromModelBytes: folded, file: "fold.onnx")
-        XCTAssertEqual(h.nodes.map(\.op), [.constant, .constant, .expand])
+        XCTAssertEqual(h.nodes.map(\.op), [.equal, .where, .expand])   // imported 1:1
         var typed = h
         try InferShapes().run(&typed)
         XCTAssertEqual(typed.type(of: typed.outputs[0])?.description, "f32[2,3]")
+        try FoldConstants().run(&typed)
+        XCTAssertEqual(typed.nodes.map(\.op), [.expand])
     }
 }

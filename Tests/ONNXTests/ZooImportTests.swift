@@ -8,11 +8,15 @@
 //   (CycleGAN's ResNet generator);
 // - TorchScript's `x.view(x.size(0), -1)`: Shape → Gather → Unsqueeze → Concat → Reshape on a
 //   dynamic batch, which folds to a constant Reshape shape once a Session binds the batch
-//   (SAGAN, ShuffleNet, StyleGAN).
+//   (SAGAN, ShuffleNet, StyleGAN);
+// - ConstantOfShape and the Equal/Where around it on shape values computed from the batch
+//   (TorchScript's `expand`/`repeat` of StyleGAN's learned constant): IR ops that InferShapes
+//   evaluates and FoldConstants folds once a Session binds the batch.
 
 import Foundation
 import GraphIR
 import ONNX
+import Passes
 import Runtime
 import XCTest
 
@@ -87,5 +91,59 @@ final class ZooImportTests: XCTestCase {
             }
         }
         XCTAssertEqual(session.compiledCount, 2)
+    }
+
+    func testConstantOfShapeOnTheBatch() throws {
+        // y = x · ConstantOfShape([N, 2, 1], 0.5) + c.expand(N, -1, -1), with x [N, 2, 3] and
+        // c [1, 2, 3]; the expand's shape as TorchScript writes it: ones = ConstantOfShape([3], 1),
+        // Where(Equal(shape, ones · -1), ones, shape).
+        let c: [Float] = [0.25, -1, 2, 0.5, 3, -0.75]
+        let bytes = B.model(opset: 17, nodes: [
+            B.node("Shape", ["x"], ["shape"]),
+            B.node("Gather", ["shape", "zero"], ["n"], attrs: [("axis", .i(0))]),
+            B.node("Unsqueeze", ["n", "axes0"], ["n1"]),
+            B.node("Concat", ["n1", "two_one"], ["fill_shape"], attrs: [("axis", .i(0))]),
+            B.node("ConstantOfShape", ["fill_shape"], ["half"], name: "fill",
+                   attrs: [("value", .t(B.tensor("", dims: [1], type: B.FLOAT, floats: [0.5])))]),
+            B.node("Concat", ["n1", "minus1x2"], ["view"], attrs: [("axis", .i(0))]),
+            B.node("ConstantOfShape", ["three"], ["ones"], name: "ones",
+                   attrs: [("value", .t(B.tensor("", dims: [1], type: B.INT64, ints64: [1])))]),
+            B.node("Mul", ["ones", "minus1"], ["neg"]),
+            B.node("Equal", ["view", "neg"], ["is_neg"]),
+            B.node("Where", ["is_neg", "ones", "view"], ["target"]),
+            B.node("Expand", ["c", "target"], ["e"], name: "expand"),
+            B.node("Mul", ["x", "half"], ["xh"]),
+            B.node("Add", ["xh", "e"], ["y"])],
+            inputs: [B.valueInfo("x", dims: ["N", 2, 3])], outputs: [B.valueInfo("y", dims: ["N", 2, 3])],
+            initializers: [B.tensor("zero", dims: [], type: B.INT64, ints64: [0]), Self.ints("axes0", [0]),
+                           Self.ints("two_one", [2, 1]), Self.ints("minus1x2", [-1, -1]), Self.ints("three", [3]),
+                           B.tensor("minus1", dims: [], type: B.INT64, ints64: [-1]),
+                           B.tensor("c", dims: [1, 2, 3], type: B.FLOAT, floats: c)])
+        let graph = try ONNXImport.graph(fromModelBytes: bytes, file: "fill.onnx")
+        XCTAssertEqual(graph.nodes.filter { $0.op == .constantOfShape }.map(\.name), ["fill", "ones"])
+        // Once the batch is bound, the shape arithmetic folds away: only the float math is left.
+        var bound = try Session.bind(graph, [[4, 2, 3]])
+        try Pipelines.run(Pipelines.inferenceUnfused, on: &bound)
+        XCTAssertEqual(bound.nodes.map(\.op), [.mul, .add])
+        let session = try Session(graph: graph)
+        for n in [2, 5] {
+            let x: [Float] = (0..<(n * 6)).map { Float(($0 * 7) % 13) * 0.25 - 1.5 }
+            let y = try session.run(["x": Tensor(shape: [n, 2, 3], floats: x)])["y"]!
+            XCTAssertEqual(y.shape, [n, 2, 3])
+            XCTAssertEqual(y.floats, x.indices.map { x[$0] * 0.5 + c[$0 % 6] }, "batch \(n)")
+        }
+        XCTAssertEqual(session.compiledCount, 2)
+    }
+
+    /// A ConstantOfShape left in the graph (no FoldConstants) lowers to its constant.
+    func testConstantOfShapeLowersToAConstant() throws {
+        let bytes = B.model(opset: 17, nodes: [
+            B.node("ConstantOfShape", ["shape"], ["k"], attrs: [("value", .t(B.tensor("", dims: [1], type: B.FLOAT, floats: [-2])))]),
+            B.node("Add", ["x", "k"], ["y"])],
+            inputs: [B.valueInfo("x", dims: ["N", 3])], outputs: [B.valueInfo("y", dims: ["N", 3])],
+            initializers: [Self.ints("shape", [1, 3])])
+        let session = try Session(graph: try ONNXImport.graph(fromModelBytes: bytes, file: "k.onnx"), passes: [InferShapes()])
+        let y = try session.run(["x": Tensor(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])])["y"]!
+        XCTAssertEqual(y, Tensor(shape: [2, 3], floats: [-1, 0, 1, 2, 3, 4]))
     }
 }

@@ -292,6 +292,15 @@ final class InferShapesTests: XCTestCase {
         XCTAssertEqual(shape(.shape, [x], ["start": .int(3), "end": .int(1)]), "i64[0]")
         XCTAssertEqual(shape(.shape, [In.t("i64[2]")]), "i64[1]")
         XCTAssertEqual(shape(.size, [x]), "i64[]")
+        // ConstantOfShape: the shape from a constant, the type from `value` (float32 0 by default).
+        XCTAssertEqual(shape(.constantOfShape, [.ints([2, 0, 3])]), "f32[2,0,3]")
+        XCTAssertEqual(shape(.constantOfShape, [.ints([])], ["value": .tensor(Tensor(shape: [1], int64s: [7]))]), "i64[]")
+        XCTAssertEqual(shape(.constantOfShape, [.ints([4])], ["value": .tensor(Tensor(shape: [1], int64s: [1], dtype: .bool))]), "bool[4]")
+        assertError(inferError(.constantOfShape, [.t("i64[2]")]), "(ConstantOfShape)", "must be a constant")
+        assertError(inferError(.constantOfShape, [.ints([2, -1])]), "(ConstantOfShape)", "negative dim")
+        assertError(inferError(.constantOfShape, [.c(Tensor(shape: [2], floats: [2, 3]))]), "(ConstantOfShape)", "1-D int64")
+        assertError(inferError(.constantOfShape, [.ints([2])], ["value": .tensor(Tensor(shape: [2], floats: [1, 2]))]),
+                    "(ConstantOfShape)", "one element")
         XCTAssertEqual(shape(.cast, [x], ["to": .int(10)]), "f32[N,3,4,5]")
         XCTAssertEqual(shape(.cast, [x], ["to": .int(11)]), "f32[N,3,4,5]")
         XCTAssertEqual(shape(.cast, [x], ["to": .int(7)]), "i64[N,3,4,5]")
@@ -338,7 +347,7 @@ final class InferShapesTests: XCTestCase {
     func testEveryOpCovered() {
         // Keeps this file honest when a plain Op case is added (fused ops are checked in
         // FusionTests; the point-wise functions below, each by its declaration).
-        XCTAssertEqual(Op.plainCases.filter { !$0.isInternal }.count, 62)
+        XCTAssertEqual(Op.plainCases.filter { !$0.isInternal }.count, 63)
     }
 
     /// Every point-wise function: a unary one keeps its input's type; a binary one broadcasts

@@ -13,7 +13,7 @@ import TestSupport
 extension InterpreterTests {
     /// The ops with no reverse-mode rule, by design (see Pullbacks.swift).
     static let nonDifferentiable: Set<Op> = [.maxPool, .averagePool, .constant, .fusedConv, .fusedConvTranspose, .fusedGemm,
-                                             .shape, .size,
+                                             .shape, .size, .constantOfShape,
                                              .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .and, .or, .xor, .not,
                                              .argMax, .argMin]
 

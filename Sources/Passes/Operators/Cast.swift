@@ -5,9 +5,11 @@
 // data, Cast to FLOAT or DOUBLE is the identity (storage aliasing) and Cast to FLOAT16 rounds
 // each value to the nearest binary16 value (`HalfPrecision`); on integer data, Cast to the same
 // integer type is the identity; integer (or bool) data to FLOAT, DOUBLE or FLOAT16 converts
-// each value (`IntegerCast`). Other conversions (float → integer, between integer types) are
-// evaluated on constants (floats truncate toward zero; bool is x ≠ 0) but are an error at run
-// time. Other codes are an error naming the type. Pullback: on float → float it passes dY
+// each value (`IntegerCast`). Float → INT64/INT32 truncates toward zero, and NaN or a value
+// outside the target's range gives the target's minimum (ONNX leaves it undefined; this is what
+// ONNX Runtime gives on x86-64); float → BOOL is x ≠ 0 (NaN: true); integer → INT32 keeps the
+// low 32 bits, integer → BOOL is x ≠ 0 (`IntegerCast.reference`, the same on constants and at
+// run time). Other codes are an error naming the type. Pullback: on float → float it passes dY
 // through (the FLOAT16 rounding is treated as the identity, a straight-through estimator).
 
 import GraphIR
@@ -40,12 +42,21 @@ public enum CastOps: OperatorFamily {
         case .float32:
             let f = x.floats
             return Tensor(shape: x.shape, floats: code == float16 ? f.map(HalfPrecision.referenceHalf) : f)
-        case .bool:
-            return Tensor(shape: x.shape, int64s: x.floats.map { $0 != 0 ? 1 : 0 }, dtype: .bool)
-        case .int32:
-            return Tensor(shape: x.shape, int64s: x.int64s.map { Int64(Int32(truncatingIfNeeded: $0)) }, dtype: .int32)
-        case .int64:
-            return Tensor(shape: x.shape, int64s: x.int64s, dtype: .int64)
+        case .int64, .int32, .bool:
+            let t = integerTarget(dtype)
+            switch x.storage {
+            case .float(let f): return Tensor(shape: x.shape, int64s: f.map { IntegerCast.reference($0, to: t) }, dtype: dtype)
+            case .int64(let i): return Tensor(shape: x.shape, int64s: i.map { IntegerCast.reference($0, to: t) }, dtype: dtype)
+            }
+        }
+    }
+
+    /// The kernels' name for an integer element type.
+    static func integerTarget(_ d: DType) -> IntegerTarget {
+        switch d {
+        case .int32: return .int32
+        case .bool: return .bool
+        default: return .int64
         }
     }
 
@@ -66,10 +77,9 @@ public enum CastOps: OperatorFamily {
             }
             return .alias(constants: [:])
         }
-        if dtype == .float32 {
-            return .kernel(.intToFloat(count: try ctx.shape(node.outputs[0]).reduce(1, *), half: code == float16))
-        }
-        throw GraphError("Cast from \(from.rawValue) to \(names[code]!) on computed data is not supported (only to float types, or to the same integer type)")
+        let count = try ctx.shape(node.outputs[0]).reduce(1, *)
+        if dtype == .float32 { return .kernel(.intToFloat(count: count, half: code == float16)) }
+        return .kernel(.toInteger(count: count, integerTarget(dtype), fromInteger: from != .float32))
     }
 
     public static func pullback(_ op: Op) -> Pullback? {

@@ -95,7 +95,7 @@ extension Op {
         case .transpose, .concat, .gather, .gatherGrad, .slice, .expand: return DataMovementOps.self
         case .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm: return FusedOps.self
         case .allReduce: return CollectiveOps.self
-        case .shape, .size: return ShapeOfOps.self
+        case .shape, .size, .constantOfShape: return ShapeOfOps.self
         case .cast: return CastOps.self
         case .lrn: return LRNOps.self
         case .instanceNormalization, .layerNormalization, .groupNormalization: return StatisticNormalizationOps.self

@@ -13,6 +13,9 @@
 // counts as equal to itself: `extremumGradient`). ReduceProd's dX is the product of the other
 // elements of the group, exactly also at zeros: y/x without zeros, the product of the non-zero
 // elements at the one zero of a group with exactly one, 0 everywhere with two or more.
+// ReduceMax/ReduceMin also take bool data (opset 20: any/all; false/true over an empty set):
+// evaluated as the float reduction of the 0/1 values compared > 0.5, and lowered the same way
+// (`ExpandBoolReductions` rewrites them before lowering); the other reductions are float only.
 
 import GraphIR
 import Kernels
@@ -53,7 +56,20 @@ public enum ReductionOps: OperatorFamily {
         return [Tensor(shape: outShape, floats: y)]
     }
 
+    public static func evaluateIntegers(_ node: Node, _ x: [Tensor?], _ outShape: [Int], _ dtype: DType, _ g: Graph) throws -> Tensor {
+        guard node.op == .reduceMax || node.op == .reduceMin, x[0]!.dtype == .bool else {
+            throw GraphError("\(node.op.rawValue) on \(x[0]!.dtype.rawValue) data is not supported (float32; ReduceMax/ReduceMin also bool)")
+        }
+        var y = [Float](repeating: 0, count: outShape.reduce(1, *))
+        let xs = x[0]!.shape
+        Reduce.reference(try ReduceRule.kind(node.op), shape: xs, axes: try ReduceRule.axes(node, xs.count, g), x[0]!.floats, &y)
+        return Tensor(shape: outShape, int64s: y.map { $0 > 0.5 ? 1 : 0 }, dtype: .bool)
+    }
+
     public static func lower(_ node: Node, _ ctx: LoweringContext) throws -> Lowered {
+        if node.op == .reduceMax || node.op == .reduceMin, ctx.graph.type(of: node.inputs[0]!)?.dtype == .bool {
+            throw GraphError("internal: \(node.op.rawValue) of bool data reached lowering (ExpandBoolReductions rewrites it)")
+        }
         let x = try ctx.kernelShapes(node).x
         switch node.op {
         case .reduceMean, .reduceSum, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd:

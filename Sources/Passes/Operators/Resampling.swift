@@ -1,4 +1,4 @@
-// Resampling: Resize (nearest, linear) and Pad (constant, reflect, edge, wrap) — ops that move
+// Resampling: Resize (nearest, linear, cubic) and Pad (constant, reflect, edge, wrap) — ops that move
 // elements by a separable per-axis index map, lowered to one `Resample` kernel call.
 //
 // Contract: Resize reads roi (input 1, floats), scales (input 2, floats) and sizes (input 3,
@@ -11,14 +11,18 @@
 // align_corners, asymmetric, tf_crop_and_resize with extrapolation_value outside the input);
 // nearest rounds by `nearest_mode` (round_prefer_floor default, round_prefer_ceil, floor, ceil)
 // and clamps; linear blends floor(x) and floor(x)+1 (clamped) per axis, so N-D "linear" is the
-// separable (bi/tri)linear interpolation. cubic and antialias downsampling are clear errors.
+// separable (bi/tri)linear interpolation; cubic blends floor(x)−1 … floor(x)+2 with Keys'
+// weights for `cubic_coeff_a` (default −0.75) at distances 1+t, t, 1−t, 2−t (t = x − floor(x)),
+// taps beyond the edge reading the edge value, or, with `exclude_outside`, weighted 0 and the
+// other weights renormalised to sum 1 (ONNX's reference). Antialiased downsampling (linear or
+// cubic) is a clear error.
 // Pad reads pads (input 1, int64, 2·len(axes): begins then ends), constant_value (input 2,
 // scalar, default 0) and axes (input 3) as constants; negative pads crop; reflect mirrors
 // without repeating the edge (numpy "reflect"), edge repeats it, wrap is periodic. Pad also
 // runs on integer data (int32/int64/bool, the runtime's Int64: `padIntegers`, the gather with an
 // exact Int64 constant_value) and evaluates on integer constants; Resize is float32 only.
-// Pullbacks: Resize — per resized axis GatherGrad of dY (nearest) or of dY weighted by each
-// tap's constant weights (linear); Pad — Pad of dY by the negated pads (constant mode: the
+// Pullbacks: Resize — per resized axis GatherGrad of dY (nearest) or the sum over taps of
+// GatherGrad of dY weighted by the tap's constant weights (linear, cubic); Pad — Pad of dY by the negated pads (constant mode: the
 // transpose of padding is cropping) or per padded axis GatherGrad through the tap indices
 // (reflect, edge, wrap). Both need static sizes on the moved axes; the roi/scales/sizes/pads
 // operands and constant_value get no gradient.
@@ -110,12 +114,16 @@ public enum ResamplingOps: OperatorFamily {
         for a in 0..<r where !rule.isIdentity(a) {
             let inSize = try size(b, x, a, "Resize"), outSize = try size(b, n.outputs[0], a, "Resize")
             let t = try rule.taps(a, inSize, outSize)
-            if t.i0.contains(-1) { throw GraphError("Resize with tf_crop_and_resize extrapolation has no gradient rule") }
-            if !t.blends { g = try scatter(b, g, t.i0, axis: a, size: inSize); continue }
+            if t.first.contains(-1) { throw GraphError("Resize with tf_crop_and_resize extrapolation has no gradient rule") }
+            if !t.blends { g = try scatter(b, g, t.first, axis: a, size: inSize); continue }
             let wshape = [outSize] + Array(repeating: 1, count: r - 1 - a)
-            let w0 = b.constant(Tensor(shape: wshape, floats: t.w1.map { 1 - $0 }))
-            let w1 = b.constant(Tensor(shape: wshape, floats: t.w1))
-            g = try b.add(scatter(b, b.mul(g, w0), t.i0, axis: a, size: inSize), scatter(b, b.mul(g, w1), t.i1, axis: a, size: inSize))
+            var sum: ValueID? = nil
+            for k in 0..<t.width {
+                let (idx, w) = t.tap(k)
+                let term = try scatter(b, b.mul(g, b.constant(Tensor(shape: wshape, floats: w))), idx, axis: a, size: inSize)
+                sum = try sum.map { try b.add($0, term) } ?? term
+            }
+            g = sum!
         }
         return [g] + Array(repeating: nil, count: n.inputs.count - 1)
     }
@@ -130,7 +138,7 @@ public enum ResamplingOps: OperatorFamily {
         } else {
             for a in xd.indices where rule.begins[a] != 0 || rule.ends[a] != 0 {
                 let inSize = try size(b, x, a, "Pad")
-                g = try scatter(b, g, try rule.taps(a, inSize).i0, axis: a, size: inSize)
+                g = try scatter(b, g, try rule.taps(a, inSize).first, axis: a, size: inSize)
             }
         }
         return [g] + Array(repeating: nil, count: n.inputs.count - 1)
@@ -144,8 +152,11 @@ public struct ResizeRule {
     var scales: [Double]
     var roiStart: [Double], roiEnd: [Double]
     var resized: [Bool]
-    var linear: Bool
+    /// "nearest", "linear" or "cubic".
+    var mode: String
     var transform: String, nearestMode: String
+    /// Cubic's a and exclude_outside.
+    var cubicA: Double, excludeOutside: Bool
     public var extrapolation: Float
 
     static let transforms: Set<String> = ["half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric",
@@ -156,9 +167,7 @@ public struct ResizeRule {
         let a = node.attributes
         let r = x.count
         let mode = try a.string("mode") ?? "nearest"
-        guard mode == "nearest" || mode == "linear" else {
-            throw GraphError(mode == "cubic" ? "Resize mode 'cubic' is not supported (nearest and linear are)" : "unknown Resize mode '\(mode)'")
-        }
+        guard ["nearest", "linear", "cubic"].contains(mode) else { throw GraphError("unknown Resize mode '\(mode)'") }
         let transform = try a.string("coordinate_transformation_mode") ?? "half_pixel"
         guard transforms.contains(transform) else { throw GraphError("unknown coordinate_transformation_mode '\(transform)'") }
         let nearestMode = try a.string("nearest_mode") ?? "round_prefer_floor"
@@ -179,7 +188,9 @@ public struct ResizeRule {
         guard (scalesIn == nil) != (sizesIn == nil) else { throw GraphError("Resize needs exactly one of scales and sizes") }
         var rule = ResizeRule(outShape: x, scales: Array(repeating: 1, count: r), roiStart: Array(repeating: 0, count: r),
                               roiEnd: Array(repeating: 1, count: r), resized: Array(repeating: false, count: r),
-                              linear: mode == "linear", transform: transform, nearestMode: nearestMode,
+                              mode: mode, transform: transform, nearestMode: nearestMode,
+                              cubicA: Double(try a.float("cubic_coeff_a", default: -0.75)),
+                              excludeOutside: try a.int("exclude_outside", default: 0) != 0,
                               extrapolation: try a.float("extrapolation_value", default: 0))
         if transform == "tf_crop_and_resize" {
             guard let roi = try floats(1, "roi"), roi.count == 2 * axes.count else {
@@ -223,7 +234,7 @@ public struct ResizeRule {
                 rule.resized[ax] = true
             }
         }
-        if try a.int("antialias", default: 0) != 0 && rule.linear && rule.scales.contains(where: { $0 < 1 }) {
+        if try a.int("antialias", default: 0) != 0 && rule.mode != "nearest" && rule.scales.contains(where: { $0 < 1 }) {
             throw GraphError("Resize with antialias downsampling is not supported")
         }
         return rule
@@ -260,10 +271,11 @@ public struct ResizeRule {
         if isIdentity(a) { return Resample.Axis(nearest: Array(0..<m)) }
         var i0 = [Int32](), i1 = [Int32](), w1 = [Float]()
         func clamp(_ v: Double) -> Int32 { Int32(Swift.min(Swift.max(v, 0), Double(n - 1))) }
+        if mode == "cubic" { return cubicTaps(a, n, m) }
         for o in 0..<m {
             let c = coordinate(a, o, n, m)
             if transform == "tf_crop_and_resize" && (c < 0 || c > Double(n - 1)) { i0.append(-1); i1.append(-1); w1.append(0); continue }
-            if linear {
+            if mode == "linear" {
                 let f = c.rounded(.down)
                 i0.append(clamp(f)); i1.append(clamp(f + 1))
                 w1.append(i0.last == i1.last ? 0 : Float(c - f))
@@ -280,6 +292,36 @@ public struct ResizeRule {
             }
         }
         return Resample.Axis(i0: i0, i1: i1, w1: w1)
+    }
+
+    /// Keys' cubic convolution weight at distance d ≥ 0 for coefficient a (0 from distance 2).
+    static func cubicWeight(_ d: Double, _ a: Double) -> Double {
+        if d <= 1 { return ((a + 2) * d - (a + 3)) * d * d + 1 }
+        if d < 2 { return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a }
+        return 0
+    }
+
+    /// The four cubic taps per output coordinate of axis `a` (see the contract).
+    func cubicTaps(_ a: Int, _ n: Int, _ m: Int) -> Resample.Axis {
+        var index = [Int32](), weight = [Float]()
+        for o in 0..<m {
+            let c = coordinate(a, o, n, m)
+            if transform == "tf_crop_and_resize" && (c < 0 || c > Double(n - 1)) {
+                index += [-1, -1, -1, -1]; weight += [0, 0, 0, 0]
+                continue
+            }
+            let f = c.rounded(.down), t = c - f
+            var w = [1 + t, t, 1 - t, 2 - t].map { Self.cubicWeight($0, cubicA) }
+            let taps = (-1...2).map { Int(f) + $0 }
+            if excludeOutside {
+                for k in 0..<4 where taps[k] < 0 || taps[k] >= n { w[k] = 0 }
+                let total = w.reduce(0, +)
+                if total != 0 { w = w.map { $0 / total } }
+            }
+            index += taps.map { Int32(Swift.min(Swift.max($0, 0), n - 1)) }
+            weight += w.map { Float($0) }
+        }
+        return Resample.Axis(width: 4, index: index, weight: weight)
     }
 }
 
