@@ -13,6 +13,10 @@
 // column into y; each output plane is owned by one thread and summed in a fixed order, then
 // gets the bias and activation while in cache.
 //
+// Weights: each call packs the GEMM's weight panels into its scratch, unless the caller packed
+// them once with `packWeights` and passes them as `packedWeights` (Runtime does so for constant
+// weights: inference initializers); both give the same bits.
+//
 // Both are deterministic: the same bits for any thread count. Bias ops in the epilogue are
 // per output channel whatever their `perRow` flag. Scratch comes from the caller
 // (`scratchCount` floats); nothing is allocated here (GEMM packing uses per-thread buffers).
@@ -60,6 +64,18 @@ func perChannelEpilogue(_ ops: [EpilogueOp]) -> [EpilogueOp] {
     ops.map { if case .bias = $0 { return .bias(perRow: true) } else { return $0 } }
 }
 
+/// Packs each group's weight matrix — `rows` × `depth` as the GEMM's A (stored depth × rows
+/// when `storedTransposed`), groups back to back — once, as A panels (`Gemm.packA`).
+func packWeightGroups(_ groups: Int, rows: Int, depth: Int, storedTransposed: Bool,
+                      weight: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    let per = Gemm.packedACount(m: rows, k: depth)
+    let ld = storedTransposed ? rows : depth
+    for gi in 0..<groups {
+        Gemm.packA(transA: storedTransposed, m: rows, k: depth, a: weight + gi * rows * depth, lda: ld,
+                   into: dst + gi * per, pool: pool)
+    }
+}
+
 public enum Conv2D {
     /// Columns a GEMM should see at least (chunks of images are batched up to this).
     static let targetColumns = 1024
@@ -98,11 +114,33 @@ public enum Conv2D {
         return packed + k * nb * p + (nb > 1 ? mg * nb * p : 0)
     }
 
+    /// Floats of the GEMM-packed weights `forward` packs on each call for this shape (every
+    /// group's `Gemm.packA` panels back to back), or 0 for the paths that never pack them
+    /// (full-window or small-M direct, 1–3 output channels per group).
+    public static func packedWeightCount(_ s: Conv2DShape) -> Int {
+        let mg = s.outChannels / s.group
+        let k = (s.inChannels / s.group) * s.kernelH * s.kernelW
+        if isFullWindow(s) || isSmallMDirect(s) || mg < Gemm.smallM { return 0 }
+        return s.group * Gemm.packedACount(m: mg, k: k)
+    }
+
+    /// Packs `weight` (outC, inC/group, kH, kW) once into `into` (`packedWeightCount` floats) for
+    /// `forward(…, packedWeights:)`: weights that do not change between calls (inference
+    /// initializers) skip the per-call repack.
+    public static func packWeights(_ s: Conv2DShape, weight: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
+                                   pool: ThreadPool) {
+        guard packedWeightCount(s) > 0 else { return }
+        packWeightGroups(s.group, rows: s.outChannels / s.group, depth: (s.inChannels / s.group) * s.kernelH * s.kernelW,
+                         storedTransposed: false, weight: weight, into: dst, pool: pool)
+    }
+
     /// y (N, outC, outH, outW) = conv(x (N, inC, inH, inW), weight (outC, inC/group, kH, kW)),
-    /// then the epilogue (bias per output channel, activations).
+    /// then the epilogue (bias per output channel, activations). `packedWeights`, when given, is
+    /// `weight` already packed by `packWeights` (same bits as packing it here).
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                               epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool) {
+                               epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool,
+                               packedWeights: UnsafePointer<Float>? = nil) {
         let g = s.group
         let cg = s.inChannels / g, mg = s.outChannels / g
         let p = s.outHeight * s.outWidth
@@ -127,15 +165,19 @@ public enum Conv2D {
         }
         let packed = scratch!
         let packedCount = Gemm.packedACount(m: mg, k: k)
-        // Weights are packed once per group and reused by every GEMM of that group
-        // (tiny mg goes through plain sgemm, which has a dedicated small-M path).
+        // Weights are packed once per group and reused by every GEMM of that group, or once for
+        // all calls by the caller (`packedWeights`); tiny mg goes through plain sgemm, which has a
+        // dedicated small-M path.
         let prepack = mg >= Gemm.smallM
         func pack(_ gi: Int) {
-            if prepack { Gemm.packA(transA: false, m: mg, k: k, a: weight + gi * mg * k, lda: k, into: packed, pool: pool) }
+            if prepack && packedWeights == nil {
+                Gemm.packA(transA: false, m: mg, k: k, a: weight + gi * mg * k, lda: k, into: packed, pool: pool)
+            }
         }
         func gemm(_ gi: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ n: Int) {
             if prepack {
-                Gemm.sgemmPacked(m: mg, n: n, k: k, alpha: 1, packedA: packed, transB: false, b: b, ldb: ldb,
+                let a = packedWeights.map { $0 + gi * packedCount } ?? UnsafePointer(packed)
+                Gemm.sgemmPacked(m: mg, n: n, k: k, alpha: 1, packedA: a, transB: false, b: b, ldb: ldb,
                                  beta: 0, c: c, ldc: ldc, bias: bias.map { $0 + gi * mg }, epilogue: ops, pool: pool)
             } else {
                 Gemm.sgemm(transA: false, transB: false, m: mg, n: n, k: k, alpha: 1, a: weight + gi * mg * k, lda: k,
@@ -382,18 +424,38 @@ public enum ConvTranspose2D {
         return Gemm.packedACount(m: m, k: cg) + m * nb * pin + (nb > 1 ? cg * nb * pin : 0)
     }
 
+    /// Floats of the GEMM-packed weights `forward` packs on each call (every group's Wᵀ panels
+    /// back to back), or 0 where it never packs them (a ConvTranspose from a 1×1 point).
+    public static func packedWeightCount(_ s: Conv2DShape) -> Int {
+        let cg = s.inChannels / s.group, m = (s.outChannels / s.group) * s.kernelH * s.kernelW
+        if isFromPoint(s) || cg == 0 || m == 0 { return 0 }
+        return s.group * Gemm.packedACount(m: m, k: cg)
+    }
+
+    /// Packs `weight` (inC, outC/group, kH, kW) once into `into` (`packedWeightCount` floats) for
+    /// `forward(…, packedWeights:)`, so that weights that do not change between calls (inference
+    /// initializers) skip the per-call repack.
+    public static func packWeights(_ s: Conv2DShape, weight: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
+                                   pool: ThreadPool) {
+        guard packedWeightCount(s) > 0 else { return }
+        packWeightGroups(s.group, rows: (s.outChannels / s.group) * s.kernelH * s.kernelW, depth: s.inChannels / s.group,
+                         storedTransposed: true, weight: weight, into: dst, pool: pool)
+    }
+
     /// y (N, outC, outH, outW) = convTranspose(x (N, inC, inH, inW), weight (inC, outC/group, kH, kW)),
     /// then the epilogue (bias per output channel, activations). ONNX ConvTranspose semantics:
     /// input pixel (ih, iw) and tap (kh, kw) land on output (ih·sH − padTop + kh·dH, iw·sW − padLeft + kw·dW).
     /// With `planeStats` (2·N·outC doubles), each finished output plane (n, c) also stores its sum and
     /// sum of squares at planeStats[2(n·outC + c)], [2(n·outC + c) + 1] while it is in cache.
     /// `paddedGrid` picks the phased variant whose GEMM runs over the padded grid (the baseline
-    /// `convTPadded`; same bits, see `forwardPhased`).
+    /// `convTPadded`; same bits, see `forwardPhased`). `packedWeights`, when given, is `weight`
+    /// already packed by `packWeights` (same bits as packing it here).
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                                epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool,
                                planeStats: UnsafeMutablePointer<Double>? = nil,
-                               paddedGrid: Bool = Baseline.convTransposePaddedGrid) {
+                               paddedGrid: Bool = Baseline.convTransposePaddedGrid,
+                               packedWeights: UnsafePointer<Float>? = nil) {
         let g = s.group
         let cg = s.inChannels / g, mg = s.outChannels / g
         let khw = s.kernelH * s.kernelW
@@ -422,16 +484,17 @@ public enum ConvTranspose2D {
         }
         if isPhased(s) {
             forwardPhased(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool,
-                          planeStats: planeStats, paddedGrid: paddedGrid)
+                          planeStats: planeStats, paddedGrid: paddedGrid, packedWeights: packedWeights)
             return
         }
         let nb = chunk(s)
-        let packed = scratch!
-        let col = packed + Gemm.packedACount(m: m, k: cg)
+        let packedCount = Gemm.packedACount(m: m, k: cg)
+        let col = scratch! + packedCount
         let xs = col + m * nb * pin
         for gi in 0..<g {
-          if cg > 0 {
-            Gemm.packA(transA: true, m: m, k: cg, a: weight + gi * cg * m, lda: m, into: packed, pool: pool)
+          let packed = packedWeights.map { $0 + gi * packedCount } ?? UnsafePointer(scratch!)
+          if cg > 0 && packedWeights == nil {
+            Gemm.packA(transA: true, m: m, k: cg, a: weight + gi * cg * m, lda: m, into: scratch!, pool: pool)
           }
           var n0 = 0
           while n0 < s.batch {
@@ -496,7 +559,8 @@ public enum ConvTranspose2D {
     static func forwardPhased(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
                               scratch: UnsafeMutablePointer<Float>, pool: ThreadPool,
-                              planeStats: UnsafeMutablePointer<Double>?, paddedGrid: Bool) {
+                              planeStats: UnsafeMutablePointer<Double>?, paddedGrid: Bool,
+                              packedWeights: UnsafePointer<Float>?) {
         let g = s.group, cg = s.inChannels / g, mg = s.outChannels / g
         let kH = s.kernelH, kW = s.kernelW, sH = s.strideH, sW = s.strideW
         let khw = kH * kW, m = mg * khw
@@ -507,12 +571,15 @@ public enum ConvTranspose2D {
         let inH = s.inHeight, inW = s.inWidth
         let nb = paddedGrid ? phasedChunk(s) : chunk(s)
         let gemmPlane = paddedGrid ? pinP : pin
-        let packed = scratch
-        let col = packed + Gemm.packedACount(m: m, k: cg)
+        let packedCount = Gemm.packedACount(m: m, k: cg)
+        let col = scratch + packedCount
         let xs = col + m * nb * gemmPlane
         let phases = sH * sW
         for gi in 0..<g {
-            Gemm.packA(transA: true, m: m, k: cg, a: weight + gi * cg * m, lda: m, into: packed, pool: pool)
+            let packed = packedWeights.map { $0 + gi * packedCount } ?? UnsafePointer(scratch)
+            if packedWeights == nil {
+                Gemm.packA(transA: true, m: m, k: cg, a: weight + gi * cg * m, lda: m, into: scratch, pool: pool)
+            }
             var n0 = 0
             while n0 < s.batch {
                 let nc = min(nb, s.batch - n0)

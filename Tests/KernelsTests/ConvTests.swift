@@ -64,8 +64,37 @@ final class ConvTests: XCTestCase {
         }
         let what = "\(transposed ? "ConvT" : "Conv") \(s) \(epilogue)"
         XCTAssertEqual(outs[0], outs[1], "1 vs 2 threads differ: \(what)", file: file, line: line)
+        XCTAssertEqual(prepackedForward(s, transposed: transposed, x: x, w: w, bias: bias, epilogue: epilogue).map(\.bitPattern),
+                       outs[0].map(\.bitPattern), "pre-packed weights differ: \(what)", file: file, line: line)
         let k = Float((s.inChannels / s.group) * s.kernelH * s.kernelW)
         assertClose(outs[0], outs[2], tol: 2e-6, scale: k + 4, what, file: file, line: line)
+    }
+
+    /// `forward` on 2 threads with the weights packed beforehand by `packWeights` (as Runtime does
+    /// for constant weights), scratch filled with NaN so that nothing reads a per-call pack.
+    func prepackedForward(_ s: Conv2DShape, transposed: Bool, x: [Float], w: [Float], bias: [Float],
+                          epilogue: [EpilogueOp]) -> [Float] {
+        let count = transposed ? ConvTranspose2D.packedWeightCount(s) : Conv2D.packedWeightCount(s)
+        var packed = [Float](repeating: .nan, count: max(1, count))
+        var scratch = [Float](repeating: .nan, count: max(1, transposed ? ConvTranspose2D.scratchCount(s, threads: 2)
+                                                                        : Conv2D.scratchCount(s, threads: 2)))
+        var y = [Float](repeating: .nan, count: s.batch * s.outChannels * s.outHeight * s.outWidth)
+        if transposed {
+            ConvTranspose2D.packWeights(s, weight: w, into: &packed, pool: ConvTests.pool2)
+        } else {
+            Conv2D.packWeights(s, weight: w, into: &packed, pool: ConvTests.pool2)
+        }
+        packed.withUnsafeBufferPointer { pp in
+            let pw = count > 0 ? pp.baseAddress : nil
+            if transposed {
+                ConvTranspose2D.forward(s, x: x, weight: w, bias: bias, y: &y, epilogue: epilogue, scratch: &scratch,
+                                        pool: ConvTests.pool2, packedWeights: pw)
+            } else {
+                Conv2D.forward(s, x: x, weight: w, bias: bias, y: &y, epilogue: epilogue, scratch: &scratch,
+                               pool: ConvTests.pool2, packedWeights: pw)
+            }
+        }
+        return y
     }
 
     func testConvRandomSmall() {
