@@ -3,6 +3,7 @@
 // Conv2D.forward: y = conv(x, w) (+ bias per output channel) then the epilogue. Lowered to GEMM
 // per group: Y_g[Mg × P] = W_g[Mg × K] · col[K × P] with K = (C/group)·kH·kW, P = outH·outW.
 // A 1×1 / stride 1 / no-pad convolution on large planes uses x directly as the GEMM's B.
+// One input channel per group (depthwise) runs the direct kernel of Conv+Depthwise.swift.
 // Otherwise images are processed in chunks of `nb` so that the GEMM has about `targetColumns`
 // columns (small planes, e.g. 4×4 at batch 64, would starve the 32-wide register tile):
 // im2col writes col[K × nb·P], the GEMM writes into y (nb = 1) or into a scratch block that is
@@ -107,7 +108,7 @@ public enum Conv2D {
         let p = s.outHeight * s.outWidth
         let k = (s.inChannels / s.group) * s.kernelH * s.kernelW
         let mg = s.outChannels / s.group
-        if isFullWindow(s) || isSmallMDirect(s) { return 0 }
+        if isFullWindow(s) || isDepthwise(s) || isSmallMDirect(s) { return 0 }
         let packed = Gemm.packedACount(m: mg, k: k)
         if isPointwise(s) && p >= targetColumns / 2 { return packed }
         let nb = chunk(s)
@@ -116,11 +117,11 @@ public enum Conv2D {
 
     /// Floats of the GEMM-packed weights `forward` packs on each call for this shape (every
     /// group's `Gemm.packA` panels back to back), or 0 for the paths that never pack them
-    /// (full-window or small-M direct, 1–3 output channels per group).
+    /// (full-window, depthwise, small-M direct, 1–3 output channels per group).
     public static func packedWeightCount(_ s: Conv2DShape) -> Int {
         let mg = s.outChannels / s.group
         let k = (s.inChannels / s.group) * s.kernelH * s.kernelW
-        if isFullWindow(s) || isSmallMDirect(s) || mg < Gemm.smallM { return 0 }
+        if isFullWindow(s) || isDepthwise(s) || isSmallMDirect(s) || mg < Gemm.smallM { return 0 }
         return s.group * Gemm.packedACount(m: mg, k: k)
     }
 
@@ -157,6 +158,10 @@ public enum Conv2D {
                            beta: 0, c: y + gi * mg, ldc: s.outChannels,
                            bias: bias.map { $0 + gi * mg }, epilogue: colOps, pool: pool)
             }
+            return
+        }
+        if isDepthwise(s) {
+            depthwise(s, x: x, weight: weight, bias: bias, y: y, ops: ops, pool: pool)
             return
         }
         if isSmallMDirect(s) {

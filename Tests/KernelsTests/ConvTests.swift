@@ -174,6 +174,39 @@ final class ConvTests: XCTestCase {
         XCTAssertEqual(outs[0].map(\.bitPattern), outs[1].map(\.bitPattern), "padded grid differs: \(s)", file: file, line: line)
     }
 
+    /// Depthwise and channel-multiplier convolutions (one input channel per group: the direct
+    /// kernel of Conv+Depthwise.swift): odd heights 1–23, widths odd 1–23 or any 1–80 (past one
+    /// and several 64-float blocks), kernels 1–5, strides 1–3, dilations 1–2, pads 0–3 on each
+    /// side, 1–2 output channels per group; against the scalar reference, across thread counts
+    /// and with pre-packed weights (`check`).
+    func testDepthwiseOddSizes() {
+        var rng = SeededRandom(seed: 17)
+        var done = 0
+        while done < 200 {
+            let c = rng.int(2, 9), mult = rng.int(1, 2)
+            let kh = rng.int(1, 5), kw = rng.int(1, 5), sh = rng.int(1, 3), sw = rng.int(1, 3)
+            let dh = rng.int(1, 2), dw = rng.int(1, 2)
+            let pt = rng.int(0, 3), pb = rng.int(0, 3), pl = rng.int(0, 3), pr = rng.int(0, 3)
+            let ih = 2 * rng.int(0, 11) + 1, iw = [2 * rng.int(0, 11) + 1, rng.int(1, 80)][rng.int(0, 1)]
+            let ekh = (kh - 1) * dh + 1, ekw = (kw - 1) * dw + 1
+            if ih + pt + pb < ekh || iw + pl + pr < ekw { continue }
+            let s = Conv2DShape(batch: rng.int(1, 3), inChannels: c, inHeight: ih, inWidth: iw, outChannels: c * mult,
+                                outHeight: (ih + pt + pb - ekh) / sh + 1, outWidth: (iw + pl + pr - ekw) / sw + 1,
+                                kernelH: kh, kernelW: kw, strideH: sh, strideW: sw, padTop: pt, padLeft: pl,
+                                dilationH: dh, dilationW: dw, group: c)
+            check(s, transposed: false, epilogue: ConvTests.epilogues[rng.int(0, 5)], &rng)
+            done += 1
+        }
+        // MobileNet-like layers: 3×3 stride 1 and 2 and 5×5 at 56×56 and 7×7 planes, batch 2.
+        for (size, k, stride) in [(56, 3, 1), (56, 3, 2), (7, 5, 1), (14, 5, 2)] {
+            let out = (size + 2 * (k / 2) - k) / stride + 1
+            check(Conv2DShape(batch: 2, inChannels: 16, inHeight: size, inWidth: size, outChannels: 16, outHeight: out,
+                              outWidth: out, kernelH: k, kernelW: k, strideH: stride, strideW: stride, padTop: k / 2,
+                              padLeft: k / 2, group: 16),
+                  transposed: false, epilogue: [.bias(perRow: true), .activation(.relu)], &rng)
+        }
+    }
+
     func testRandomLarger() {
         var rng = SeededRandom(seed: 13)
         var done = 0
