@@ -207,6 +207,64 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// Narrow GEMMs (Conv+Narrow.swift: fewer than 32 GEMM columns, batch 1–3 on 1×1–5×5 planes):
+    /// the same bits as the wide orientation, on 1 and 2 threads, also with K over one K block
+    /// (k > 256) and Conv2D's zero-padded 1–3 columns; and against the reference (`check`).
+    func testNarrowSameBitsAsWide() {
+        var rng = SeededRandom(seed: 18)
+        var shapes: [(Conv2DShape, Bool)] = [
+            // Conv 4 s2 p1 down to 1×1 and 2×2 (U-Net bottleneck), 3×3 s1 p1 on 3×3, grouped 1×1 on 3×3.
+            (Conv2DShape(batch: 1, inChannels: 40, inHeight: 2, inWidth: 2, outChannels: 13, outHeight: 1, outWidth: 1,
+                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1), false),
+            (Conv2DShape(batch: 3, inChannels: 20, inHeight: 4, inWidth: 4, outChannels: 30, outHeight: 2, outWidth: 2,
+                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1), false),
+            (Conv2DShape(batch: 2, inChannels: 33, inHeight: 3, inWidth: 3, outChannels: 70, outHeight: 3, outWidth: 3,
+                         kernelH: 3, kernelW: 3, padTop: 1, padLeft: 1, group: 1), false),
+            (Conv2DShape(batch: 1, inChannels: 12, inHeight: 3, inWidth: 3, outChannels: 80, outHeight: 3, outWidth: 3,
+                         kernelH: 1, kernelW: 1, group: 2), false),
+            // ConvTranspose 4 s2 p1 from 2×2 and 1×2, k over one block, groups, 3×3 s1 p1 on 2×3.
+            (Conv2DShape(batch: 1, inChannels: 300, inHeight: 2, inWidth: 2, outChannels: 5, outHeight: 4, outWidth: 4,
+                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1), true),
+            (Conv2DShape(batch: 3, inChannels: 16, inHeight: 2, inWidth: 2, outChannels: 10, outHeight: 4, outWidth: 4,
+                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1, group: 2), true),
+            (Conv2DShape(batch: 2, inChannels: 6, inHeight: 1, inWidth: 2, outChannels: 4, outHeight: 2, outWidth: 4,
+                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1), true),
+            (Conv2DShape(batch: 1, inChannels: 10, inHeight: 2, inWidth: 3, outChannels: 3, outHeight: 2, outWidth: 3,
+                         kernelH: 3, kernelW: 3, padTop: 1, padLeft: 1), true),
+        ]
+        for _ in 0..<40 {
+            let t = rng.bool()
+            if let s = randomShape(&rng, transposed: t, big: true) { shapes.append((s, t)) }
+        }
+        var narrow = 0
+        for (s, t) in shapes {
+            let isNarrow = t ? ConvTranspose2D.isNarrow(s) : Conv2D.isNarrow(s)
+            if !isNarrow { continue }
+            narrow += 1
+            let epilogue = ConvTests.epilogues[rng.int(0, 5)]
+            check(s, transposed: t, epilogue: epilogue, &rng)
+            let x = rng.floats(s.batch * s.inChannels * s.inHeight * s.inWidth)
+            let w = rng.floats(s.inChannels * (s.outChannels / s.group) * s.kernelH * s.kernelW)
+            let bias = rng.floats(s.outChannels)
+            var scratch = [Float](repeating: .nan, count: max(1, t ? ConvTranspose2D.scratchCount(s, threads: 2)
+                                                                     : Conv2D.scratchCount(s, threads: 2)))
+            var outs: [[UInt32]] = []
+            for (allow, pool) in [(true, ThreadPool.serial), (false, ThreadPool.serial), (true, ConvTests.pool2), (false, ConvTests.pool2)] {
+                var y = [Float](repeating: .nan, count: s.batch * s.outChannels * s.outHeight * s.outWidth)
+                if t {
+                    ConvTranspose2D.forward(s, x: x, weight: w, bias: bias, y: &y, epilogue: epilogue, scratch: &scratch,
+                                            pool: pool, allowNarrow: allow)
+                } else {
+                    Conv2D.forward(s, x: x, weight: w, bias: bias, y: &y, epilogue: epilogue, scratch: &scratch,
+                                   pool: pool, allowNarrow: allow)
+                }
+                outs.append(y.map(\.bitPattern))
+            }
+            for o in outs.dropFirst() { XCTAssertEqual(o, outs[0], "narrow vs wide: \(t ? "ConvT" : "Conv") \(s)") }
+        }
+        XCTAssertGreaterThanOrEqual(narrow, 8)
+    }
+
     func testRandomLarger() {
         var rng = SeededRandom(seed: 13)
         var done = 0
