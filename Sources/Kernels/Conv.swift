@@ -3,6 +3,9 @@
 // Conv2D.forward: y = conv(x, w) (+ bias per output channel) then the epilogue. Lowered to GEMM
 // per group: Y_g[Mg × P] = W_g[Mg × K] · col[K × P] with K = (C/group)·kH·kW, P = outH·outW.
 // A 1×1 / stride 1 / no-pad convolution on large planes uses x directly as the GEMM's B.
+// One input channel per group (depthwise) runs the direct kernel of Conv+Depthwise.swift; a
+// GEMM narrower than one register tile (batch 1 on tiny planes) runs turned around
+// (Conv+Narrow.swift, same bits).
 // Otherwise images are processed in chunks of `nb` so that the GEMM has about `targetColumns`
 // columns (small planes, e.g. 4×4 at batch 64, would starve the 32-wide register tile):
 // im2col writes col[K × nb·P], the GEMM writes into y (nb = 1) or into a scratch block that is
@@ -12,6 +15,10 @@
 // gathered across a chunk of images when planes are small), then col2im scatters-adds each
 // column into y; each output plane is owned by one thread and summed in a fixed order, then
 // gets the bias and activation while in cache.
+//
+// Weights: each call packs the GEMM's weight panels into its scratch, unless the caller packed
+// them once with `packWeights` and passes them as `packedWeights` (Runtime does so for constant
+// weights: inference initializers); both give the same bits.
 //
 // Both are deterministic: the same bits for any thread count. Bias ops in the epilogue are
 // per output channel whatever their `perRow` flag. Scratch comes from the caller
@@ -60,6 +67,23 @@ func perChannelEpilogue(_ ops: [EpilogueOp]) -> [EpilogueOp] {
     ops.map { if case .bias = $0 { return .bias(perRow: true) } else { return $0 } }
 }
 
+/// Packs each group's weight matrix — `rows` × `depth` as the wide GEMM's A (stored depth × rows
+/// when `storedTransposed`), groups back to back — once: as A panels (`Gemm.packA`), or as B
+/// panels (`Gemm.packB`) for the narrow GEMM (Conv+Narrow.swift).
+func packWeightGroups(_ groups: Int, rows: Int, depth: Int, storedTransposed: Bool, narrow: Bool,
+                      weight: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    let per = narrow ? Gemm.packedBCount(k: depth, n: rows) : Gemm.packedACount(m: rows, k: depth)
+    let ld = storedTransposed ? rows : depth
+    for gi in 0..<groups {
+        let w = weight + gi * rows * depth
+        if narrow {
+            Gemm.packB(transB: !storedTransposed, k: depth, n: rows, b: w, ldb: ld, into: dst + gi * per, pool: pool)
+        } else {
+            Gemm.packA(transA: storedTransposed, m: rows, k: depth, a: w, lda: ld, into: dst + gi * per, pool: pool)
+        }
+    }
+}
+
 public enum Conv2D {
     /// Columns a GEMM should see at least (chunks of images are batched up to this).
     static let targetColumns = 1024
@@ -91,18 +115,46 @@ public enum Conv2D {
         let p = s.outHeight * s.outWidth
         let k = (s.inChannels / s.group) * s.kernelH * s.kernelW
         let mg = s.outChannels / s.group
-        if isFullWindow(s) || isSmallMDirect(s) { return 0 }
+        if isFullWindow(s) || isDepthwise(s) || isSmallMDirect(s) { return 0 }
         let packed = Gemm.packedACount(m: mg, k: k)
+        // Narrow: col and Yᵀ (Conv+Narrow.swift); also enough for the wide path (`allowNarrow`).
+        if isNarrow(s) { return packed + (k + mg) * narrowRows(s) }
         if isPointwise(s) && p >= targetColumns / 2 { return packed }
         let nb = chunk(s)
         return packed + k * nb * p + (nb > 1 ? mg * nb * p : 0)
     }
 
+    /// Floats of the GEMM-packed weights `forward` packs on each call for this shape (every
+    /// group's `Gemm.packA` panels back to back, or `Gemm.packB` panels for a narrow shape), or 0
+    /// for the paths that never pack them (full-window, depthwise, small-M direct, 1–3 output
+    /// channels per group).
+    public static func packedWeightCount(_ s: Conv2DShape) -> Int {
+        let mg = s.outChannels / s.group
+        let k = (s.inChannels / s.group) * s.kernelH * s.kernelW
+        if isFullWindow(s) || isDepthwise(s) || isSmallMDirect(s) || mg < Gemm.smallM { return 0 }
+        if isNarrow(s) { return s.group * Gemm.packedBCount(k: k, n: mg) }
+        return s.group * Gemm.packedACount(m: mg, k: k)
+    }
+
+    /// Packs `weight` (outC, inC/group, kH, kW) once into `into` (`packedWeightCount` floats) for
+    /// `forward(…, packedWeights:)`: weights that do not change between calls (inference
+    /// initializers) skip the per-call repack.
+    public static func packWeights(_ s: Conv2DShape, weight: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
+                                   pool: ThreadPool) {
+        guard packedWeightCount(s) > 0 else { return }
+        packWeightGroups(s.group, rows: s.outChannels / s.group, depth: (s.inChannels / s.group) * s.kernelH * s.kernelW,
+                         storedTransposed: false, narrow: isNarrow(s), weight: weight, into: dst, pool: pool)
+    }
+
     /// y (N, outC, outH, outW) = conv(x (N, inC, inH, inW), weight (outC, inC/group, kH, kW)),
-    /// then the epilogue (bias per output channel, activations).
+    /// then the epilogue (bias per output channel, activations). `packedWeights`, when given, is
+    /// `weight` already packed by `packWeights` (same bits as packing it here). `allowNarrow:
+    /// false` runs a narrow shape's GEMM the wide way (Conv+Narrow.swift; same bits; not with
+    /// `packedWeights`).
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                               epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool) {
+                               epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool,
+                               packedWeights: UnsafePointer<Float>? = nil, allowNarrow: Bool = true) {
         let g = s.group
         let cg = s.inChannels / g, mg = s.outChannels / g
         let p = s.outHeight * s.outWidth
@@ -121,21 +173,34 @@ public enum Conv2D {
             }
             return
         }
+        if isDepthwise(s) {
+            depthwise(s, x: x, weight: weight, bias: bias, y: y, ops: ops, pool: pool)
+            return
+        }
         if isSmallMDirect(s) {
             directSmallM(s, x: x, weight: weight, bias: bias, y: y, ops: ops, pool: pool)
             return
         }
+        if allowNarrow && isNarrow(s) {
+            forwardNarrow(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool,
+                          packedWeights: packedWeights)
+            return
+        }
         let packed = scratch!
         let packedCount = Gemm.packedACount(m: mg, k: k)
-        // Weights are packed once per group and reused by every GEMM of that group
-        // (tiny mg goes through plain sgemm, which has a dedicated small-M path).
+        // Weights are packed once per group and reused by every GEMM of that group, or once for
+        // all calls by the caller (`packedWeights`); tiny mg goes through plain sgemm, which has a
+        // dedicated small-M path.
         let prepack = mg >= Gemm.smallM
         func pack(_ gi: Int) {
-            if prepack { Gemm.packA(transA: false, m: mg, k: k, a: weight + gi * mg * k, lda: k, into: packed, pool: pool) }
+            if prepack && packedWeights == nil {
+                Gemm.packA(transA: false, m: mg, k: k, a: weight + gi * mg * k, lda: k, into: packed, pool: pool)
+            }
         }
         func gemm(_ gi: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ n: Int) {
             if prepack {
-                Gemm.sgemmPacked(m: mg, n: n, k: k, alpha: 1, packedA: packed, transB: false, b: b, ldb: ldb,
+                let a = packedWeights.map { $0 + gi * packedCount } ?? UnsafePointer(packed)
+                Gemm.sgemmPacked(m: mg, n: n, k: k, alpha: 1, packedA: a, transB: false, b: b, ldb: ldb,
                                  beta: 0, c: c, ldc: ldc, bias: bias.map { $0 + gi * mg }, epilogue: ops, pool: pool)
             } else {
                 Gemm.sgemm(transA: false, transB: false, m: mg, n: n, k: k, alpha: 1, a: weight + gi * mg * k, lda: k,
@@ -382,18 +447,39 @@ public enum ConvTranspose2D {
         return Gemm.packedACount(m: m, k: cg) + m * nb * pin + (nb > 1 ? cg * nb * pin : 0)
     }
 
+    /// Floats of the GEMM-packed weights `forward` packs on each call (every group's Wᵀ panels
+    /// back to back), or 0 where it never packs them (a ConvTranspose from a 1×1 point).
+    public static func packedWeightCount(_ s: Conv2DShape) -> Int {
+        let cg = s.inChannels / s.group, m = (s.outChannels / s.group) * s.kernelH * s.kernelW
+        if isFromPoint(s) || cg == 0 || m == 0 { return 0 }
+        return s.group * (isNarrow(s) ? Gemm.packedBCount(k: cg, n: m) : Gemm.packedACount(m: m, k: cg))
+    }
+
+    /// Packs `weight` (inC, outC/group, kH, kW) once into `into` (`packedWeightCount` floats) for
+    /// `forward(…, packedWeights:)`, so that weights that do not change between calls (inference
+    /// initializers) skip the per-call repack.
+    public static func packWeights(_ s: Conv2DShape, weight: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
+                                   pool: ThreadPool) {
+        guard packedWeightCount(s) > 0 else { return }
+        packWeightGroups(s.group, rows: (s.outChannels / s.group) * s.kernelH * s.kernelW, depth: s.inChannels / s.group,
+                         storedTransposed: true, narrow: isNarrow(s), weight: weight, into: dst, pool: pool)
+    }
+
     /// y (N, outC, outH, outW) = convTranspose(x (N, inC, inH, inW), weight (inC, outC/group, kH, kW)),
     /// then the epilogue (bias per output channel, activations). ONNX ConvTranspose semantics:
     /// input pixel (ih, iw) and tap (kh, kw) land on output (ih·sH − padTop + kh·dH, iw·sW − padLeft + kw·dW).
     /// With `planeStats` (2·N·outC doubles), each finished output plane (n, c) also stores its sum and
     /// sum of squares at planeStats[2(n·outC + c)], [2(n·outC + c) + 1] while it is in cache.
     /// `paddedGrid` picks the phased variant whose GEMM runs over the padded grid (the baseline
-    /// `convTPadded`; same bits, see `forwardPhased`).
+    /// `convTPadded`; same bits, see `forwardPhased`). `packedWeights`, when given, is `weight`
+    /// already packed by `packWeights` (same bits as packing it here). `allowNarrow: false` runs
+    /// a narrow shape's GEMM the wide way (Conv+Narrow.swift; same bits; not with `packedWeights`).
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                                epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool,
                                planeStats: UnsafeMutablePointer<Double>? = nil,
-                               paddedGrid: Bool = Baseline.convTransposePaddedGrid) {
+                               paddedGrid: Bool = Baseline.convTransposePaddedGrid,
+                               packedWeights: UnsafePointer<Float>? = nil, allowNarrow: Bool = true) {
         let g = s.group
         let cg = s.inChannels / g, mg = s.outChannels / g
         let khw = s.kernelH * s.kernelW
@@ -422,16 +508,18 @@ public enum ConvTranspose2D {
         }
         if isPhased(s) {
             forwardPhased(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool,
-                          planeStats: planeStats, paddedGrid: paddedGrid)
+                          planeStats: planeStats, paddedGrid: paddedGrid, packedWeights: packedWeights,
+                          narrow: allowNarrow && !paddedGrid && isNarrow(s))
             return
         }
         let nb = chunk(s)
-        let packed = scratch!
-        let col = packed + Gemm.packedACount(m: m, k: cg)
+        let packedCount = Gemm.packedACount(m: m, k: cg)
+        let col = scratch! + packedCount
         let xs = col + m * nb * pin
         for gi in 0..<g {
-          if cg > 0 {
-            Gemm.packA(transA: true, m: m, k: cg, a: weight + gi * cg * m, lda: m, into: packed, pool: pool)
+          let packed = packedWeights.map { $0 + gi * packedCount } ?? UnsafePointer(scratch!)
+          if cg > 0 && packedWeights == nil {
+            Gemm.packA(transA: true, m: m, k: cg, a: weight + gi * cg * m, lda: m, into: scratch!, pool: pool)
           }
           var n0 = 0
           while n0 < s.batch {
@@ -496,7 +584,8 @@ public enum ConvTranspose2D {
     static func forwardPhased(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
                               scratch: UnsafeMutablePointer<Float>, pool: ThreadPool,
-                              planeStats: UnsafeMutablePointer<Double>?, paddedGrid: Bool) {
+                              planeStats: UnsafeMutablePointer<Double>?, paddedGrid: Bool,
+                              packedWeights: UnsafePointer<Float>?, narrow: Bool) {
         let g = s.group, cg = s.inChannels / g, mg = s.outChannels / g
         let kH = s.kernelH, kW = s.kernelW, sH = s.strideH, sW = s.strideW
         let khw = kH * kW, m = mg * khw
@@ -507,12 +596,16 @@ public enum ConvTranspose2D {
         let inH = s.inHeight, inW = s.inWidth
         let nb = paddedGrid ? phasedChunk(s) : chunk(s)
         let gemmPlane = paddedGrid ? pinP : pin
-        let packed = scratch
-        let col = packed + Gemm.packedACount(m: m, k: cg)
+        let packedCount = Gemm.packedACount(m: m, k: cg)
+        let col = scratch + packedCount
         let xs = col + m * nb * gemmPlane
         let phases = sH * sW
+        let packedBCount = Gemm.packedBCount(k: cg, n: m)
         for gi in 0..<g {
-            Gemm.packA(transA: true, m: m, k: cg, a: weight + gi * cg * m, lda: m, into: packed, pool: pool)
+            let packed = packedWeights.map { $0 + gi * packedCount } ?? UnsafePointer(scratch)
+            if packedWeights == nil && !narrow {
+                Gemm.packA(transA: true, m: m, k: cg, a: weight + gi * cg * m, lda: m, into: scratch, pool: pool)
+            }
             var n0 = 0
             while n0 < s.batch {
                 let nc = min(nb, s.batch - n0)
@@ -537,12 +630,32 @@ public enum ConvTranspose2D {
                     }
                     bPtr = UnsafePointer(xs)
                 }
-                Gemm.sgemmPacked(m: m, n: Lx, k: cg, alpha: 1, packedA: packed, transB: false,
-                                 b: bPtr, ldb: Lx, beta: 0, c: col, ldc: Lx, pool: pool)
+                if narrow {
+                    // colᵀ (Lx × m) = xsᵀ·W_g (Conv+Narrow.swift).
+                    let w = weight + gi * cg * m
+                    if let packedWeights {
+                        Gemm.sgemmPackedB(transA: true, m: Lx, n: m, k: cg, alpha: 1, a: bPtr, lda: Lx,
+                                          packedB: packedWeights + gi * packedBCount, transB: false, b: w, ldb: m,
+                                          beta: 0, c: col, ldc: m, pool: pool)
+                    } else {
+                        Gemm.sgemm(transA: true, transB: false, m: Lx, n: m, k: cg, alpha: 1, a: bPtr, lda: Lx,
+                                   b: w, ldb: m, beta: 0, c: col, ldc: m, pool: pool)
+                    }
+                } else {
+                    Gemm.sgemmPacked(m: m, n: Lx, k: cg, alpha: 1, packedA: packed, transB: false,
+                                     b: bPtr, ldb: Lx, beta: 0, c: col, ldc: Lx, pool: pool)
+                }
                 pool.parallelFor(mg) { r in
-                    let z = Gemm.threadBuffer(phases * L + 64)
+                    let z = Gemm.threadBuffer(phases * L + (narrow ? khw * Lx : 0) + 64)
                     for oc in r {
                         let ch = gi * mg + oc
+                        let colOc: UnsafePointer<Float>
+                        if narrow {
+                            transposeChannelBlock(col, ldc: m, oc: oc, khw: khw, columns: Lx, into: z + phases * L)
+                            colOc = UnsafePointer(z + phases * L)
+                        } else {
+                            colOc = UnsafePointer(col + oc * khw * Lx)
+                        }
                         for ry in 0..<sH {
                             for rx in 0..<sW {
                                 let zp = z + (ry * sW + rx) * L
@@ -552,7 +665,7 @@ public enum ConvTranspose2D {
                                     var kw = rx
                                     while kw < kW {
                                         let shift = (kh / sH) * AW + kw / sW
-                                        let src = col + (oc * khw + kh * kW + kw) * Lx
+                                        let src = colOc + (kh * kW + kw) * Lx
                                         if paddedGrid {
                                             addShifted(zp + shift, src, L - shift)
                                         } else {

@@ -15,7 +15,8 @@
 // After the last K block of a row block, the epilogue runs on that block while it is in cache.
 // m < 4 (e.g. a convolution to 1–3 channels) skips the tile and uses a row-SIMD loop instead.
 // `packA` + `sgemmPacked` let a caller pack a reused A once (convolution weights) and share it
-// between threads and calls; results are bit-identical to `sgemm`.
+// between threads and calls, `packB` + `sgemmPackedB` the same for B; results are
+// bit-identical to `sgemm`.
 //
 // Threads: the work is split into chunks of NR-wide column panels handed to whichever thread
 // is free (`dynamicFor`: a core slowed by a neighbour takes fewer), or, when N is narrow, into
@@ -83,7 +84,7 @@ public enum Gemm {
                              bias: UnsafePointer<Float>? = nil, epilogue: [EpilogueOp] = [],
                              pool: ThreadPool) {
         drive(transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, packedA: nil, transB: transB,
-              b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, epilogue: epilogue, pool: pool)
+              b: b, ldb: ldb, packedB: nil, beta: beta, c: c, ldc: ldc, bias: bias, epilogue: epilogue, pool: pool)
     }
 
     // MARK: pre-packed A (a matrix reused across many GEMMs, e.g. convolution weights)
@@ -118,12 +119,49 @@ public enum Gemm {
                                    bias: UnsafePointer<Float>? = nil, epilogue: [EpilogueOp] = [],
                                    pool: ThreadPool) {
         drive(transA: false, m: m, n: n, k: k, alpha: alpha, a: packedA, lda: 0, packedA: packedA, transB: transB,
-              b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, epilogue: epilogue, pool: pool)
+              b: b, ldb: ldb, packedB: nil, beta: beta, c: c, ldc: ldc, bias: bias, epilogue: epilogue, pool: pool)
+    }
+
+    // MARK: pre-packed B (a weight matrix on the right, reused across calls)
+
+    /// Floats needed to hold op(B) (k×n) packed by `packB(transB:k:n:b:ldb:into:pool:)`.
+    public static func packedBCount(k: Int, n: Int) -> Int {
+        ((n + nr - 1) / nr) * nr * max(k, 0)
+    }
+
+    /// Packs the whole op(B) (k×n) into `into` (`packedBCount(k:n:)` floats) for `sgemmPackedB`:
+    /// for each K block at p0 (kc rows), the NR-wide panels of all columns, the panel of column
+    /// j0 at `into + p0·nPad + j0·kc` (nPad = n rounded up to NR), zero-padded past column n.
+    public static func packB(transB: Bool, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int,
+                             into dst: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let nPad = ((n + nr - 1) / nr) * nr
+        let kBlocks = (k + kcBlock - 1) / kcBlock
+        let nBlocks = (n + ncBlock - 1) / ncBlock
+        let body: (Range<Int>) -> Void = { r in
+            for idx in r {
+                let pc = (idx / nBlocks) * kcBlock, kc = min(kcBlock, k - pc)
+                let j0 = (idx % nBlocks) * ncBlock
+                packB(transB, b, ldb, pc, kc, j0, min(ncBlock, n - j0), dst + pc * nPad + j0 * kc)
+            }
+        }
+        if n * k < 65536 { body(0..<(kBlocks * nBlocks)) } else { pool.parallelFor(kBlocks * nBlocks, body) }
+    }
+
+    /// `sgemm` with op(B) already packed by `packB` (`b`, the unpacked op(B), is still read when
+    /// m < `smallM`, whose row-SIMD loop packs nothing). Bit-identical to `sgemm` on the same B.
+    public static func sgemmPackedB(transA: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                                    a: UnsafePointer<Float>, lda: Int, packedB: UnsafePointer<Float>,
+                                    transB: Bool, b: UnsafePointer<Float>, ldb: Int,
+                                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                    bias: UnsafePointer<Float>? = nil, epilogue: [EpilogueOp] = [],
+                                    pool: ThreadPool) {
+        drive(transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, packedA: nil, transB: transB,
+              b: b, ldb: ldb, packedB: packedB, beta: beta, c: c, ldc: ldc, bias: bias, epilogue: epilogue, pool: pool)
     }
 
     static func drive(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                       packedA: UnsafePointer<Float>?, transB: Bool, b: UnsafePointer<Float>, ldb: Int,
-                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                      packedB: UnsafePointer<Float>?, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                       bias: UnsafePointer<Float>?, epilogue: [EpilogueOp], pool: ThreadPool) {
         if m <= 0 || n <= 0 { return }
         if k <= 0 || alpha == 0 {
@@ -139,7 +177,7 @@ public enum Gemm {
             if m < smallM && packedA == nil {
                 smallMRows(transA, rows, cols, k, alpha, a, lda, transB, b, ldb, beta, c, ldc, bias, epilogue)
             } else {
-                serial(transA, transB, rows, cols, k, alpha, a, lda, packedA, m, b, ldb, beta, c, ldc, bias, epilogue)
+                serial(transA, transB, rows, cols, k, alpha, a, lda, packedA, m, b, ldb, packedB, n, beta, c, ldc, bias, epilogue)
             }
         }
         if threads == 1 || work < 200_000 || (nPanels < 2 && mPanels < 2) {
@@ -149,7 +187,8 @@ public enum Gemm {
         // Split so that the operand every thread packs in full is the cheaper one: splitting N
         // repacks A (free when pre-packed), splitting M repacks B. Transposed packs cost more.
         let costA = packedA != nil ? 0 : Double(m) * Double(k) * (transA ? 1 : 3)
-        let costB = Double(k) * Double(n) * (transB ? 3 : 1)
+        // A pre-packed B is not repacked, only read again by each thread that splits M.
+        let costB = Double(k) * Double(n) * (packedB != nil ? 0.5 : (transB ? 3 : 1))
         var splitN = costA <= costB
         if m < smallM || mPanels < threads { splitN = true }
         if nPanels < threads && mPanels >= threads { splitN = false }
@@ -171,7 +210,7 @@ public enum Gemm {
     }
 
     /// Below this many rows the register tile would be mostly padding: a row-by-row SIMD loop instead.
-    static let smallM = 4
+    public static let smallM = 4
     /// Columns per block of the small-M, untransposed-B loop: its accumulators (32 KiB per row)
     /// stay in L2 while whole rows of B stream past in storage order (with 4 KiB row segments,
     /// m=1 n=6272 k=1024 ran at 0.9 GFLOP/s: the prefetchers never got going).
@@ -282,11 +321,11 @@ public enum Gemm {
     static func serial(_ transA: Bool, _ transB: Bool, _ rows: Range<Int>, _ cols: Range<Int>, _ k: Int,
                        _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
                        _ packedA: UnsafePointer<Float>?, _ mFull: Int,
-                       _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
-                       _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+                       _ b: UnsafePointer<Float>, _ ldb: Int, _ packedB: UnsafePointer<Float>?, _ nFull: Int,
+                       _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
                        _ bias: UnsafePointer<Float>?, _ epilogue: [EpilogueOp]) {
         let buf = threadBuffer(packCount())
-        let bPack = buf
+        let nPad = ((nFull + nr - 1) / nr) * nr
         let aPack = buf + kcBlock * ncBlock
         let tile = aPack + kcBlock * mcBlock
         let mPad = ((mFull + mr - 1) / mr) * mr
@@ -306,8 +345,10 @@ public enum Gemm {
                 // (long contiguous reads). Transposed B panels are packed just before their first
                 // use (by the first row block), so a fresh panel is still in L1; with a single row
                 // block each panel is used once and one panel slot is reused.
-                let prepack = !transB || rowOuter
-                if prepack { packB(transB, b, ldb, pc, kc, jc, nc, bPack) }
+                // A pre-packed B (`packB`) is used where it lies.
+                let bPack = packedB.map { UnsafeMutablePointer(mutating: $0 + pc * nPad + jc * kc) } ?? buf
+                let prepack = packedB != nil || !transB || rowOuter
+                if prepack && packedB == nil { packB(transB, b, ldb, pc, kc, jc, nc, bPack) }
                 let singleRowBlock = rows.count <= mcBlock
                 var ic = rows.lowerBound
                 while ic < rows.upperBound {

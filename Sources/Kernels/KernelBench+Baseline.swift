@@ -24,4 +24,8 @@ public enum Baseline {
     /// `convTPadded`: the phased ConvTranspose runs its GEMM over the zero-padded AH×AW input grid
     /// instead of the unpadded planes (2.25× the FLOPs on 2×2 planes, 1.56× on 4×4).
     public static let convTransposePaddedGrid = names.contains("convTPadded")
+
+    /// `prepack`: programs pack constant convolution weights for the GEMM on every run, as before
+    /// they were packed once at bind time (Runtime's Program; same bits).
+    public static let packWeightsPerCall = names.contains("prepack")
 }

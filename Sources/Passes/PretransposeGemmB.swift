@@ -26,7 +26,20 @@ public struct PretransposeGemmB: Pass {
                 let n = w.shape[0], k = w.shape[1]
                 let f = w.floats
                 var t = [Float](repeating: 0, count: f.count)
-                for r in 0..<n { for c in 0..<k { t[c * n + r] = f[r * k + c] } }
+                // In 32×32 tiles, so that both sides stay within a few cache lines per tile (an
+                // element-by-element loop writes at a stride of n floats: 16% of the CPU time of
+                // vgg11_bn's load-to-first-run, its 25088×4096 classifier weight).
+                f.withUnsafeBufferPointer { src in
+                    t.withUnsafeMutableBufferPointer { dst in
+                        for r0 in stride(from: 0, to: n, by: 32) {
+                            for c0 in stride(from: 0, to: k, by: 32) {
+                                for r in r0..<min(r0 + 32, n) {
+                                    for c in c0..<min(c0 + 32, k) { dst[c * n + r] = src[r * k + c] }
+                                }
+                            }
+                        }
+                    }
+                }
                 transposed[b] = builder.addInitializer(builder.freshName(graph.name(of: b) + "/transposed"), Tensor(shape: [k, n], floats: t))
             }
             var rewritten = node

@@ -17,6 +17,7 @@
 // gradient region its fused optimizer update and its data-parallel collective work on in place
 // (Program+FusedUpdate, Program+Collective). Errors name the node and op.
 // Each buffer is checked against `Limits.maxTensorBytes` and the planned arena plus constants
+// (plus the constant convolution weights the Program packs once, `prepackedWeightFloats`)
 // against `Limits.maxTotalBytes` before anything is allocated.
 
 import Core
@@ -204,8 +205,9 @@ public enum Lowering {
             ProgramValue(name: graph.name(of: v), dtype: graph.type(of: v)!.dtype, shape: try shape(v), location: location(operand[v]!))
         }
         let fed = graph.inputs.filter { if case .state = operand[$0]! { return false }; return true }
-        try Limits.checkTotal(try Limits.add(plan.arenaBytes, constantData.count, "program memory"),
-                              "graph '\(graph.name)' (arena \(Limits.describeBytes(plan.arenaBytes)), constants \(Limits.describeBytes(constantData.count)))")
+        let packedBytes = instructions.reduce(0) { $0 + $1.prepackedWeightSlotFloats * 4 }
+        try Limits.checkTotal(try Limits.add(try Limits.add(plan.arenaBytes, constantData.count, "program memory"), packedBytes, "program memory"),
+                              "graph '\(graph.name)' (arena \(Limits.describeBytes(plan.arenaBytes)), constants \(Limits.describeBytes(constantData.count)), packed weights \(Limits.describeBytes(packedBytes)))")
         return Program(instructions: instructions, inputs: try fed.map(programValue),
                        outputs: try graph.outputs.map(programValue), plan: plan,
                        constantData: constantData, pool: pool, store: store,

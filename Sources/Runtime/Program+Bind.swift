@@ -2,14 +2,18 @@
 //
 // Contract: `bind` resolves every operand location to an address once and returns a closure
 // that calls the kernel with those pointers and the call's parameters; it runs when the
-// Program is made, so a step does no allocation, lookup or shape logic. Kernels that need no
+// Program is made, so a step does no allocation, lookup or shape logic. Constant convolution
+// weights and constant GEMM B operands are packed for the GEMM here, once
+// (`Instruction.prepackedWeightFloats`). Kernels that need no
 // scratch get the arena base (never written). A new KernelCall case is bound here.
 
 import GraphIR
 import Kernels
 
 extension Program {
-    func bind(_ ins: Instruction) -> () throws -> Void {
+    /// `packed`: where this instruction's constant weights are packed now, once
+    /// (`ins.prepackedWeightFloats` floats), or nil to pack them on every run.
+    func bind(_ ins: Instruction, packed: UnsafeMutablePointer<Float>? = nil) -> () throws -> Void {
         let pool = self.pool
         let x = ins.inputs.map { $0.map { address($0) } }
         let y = ins.outputs.map { address($0) }
@@ -31,25 +35,44 @@ extension Program {
         switch ins.call {
         case let .gemm(tA, tB, m, n, k, alpha, beta, lda, ldb, epi, batches, fill):
             let (a, b, bias) = operandsWithBias()
+            // A constant B (`Instruction.prepackedWeightFloats`) is packed here, once.
+            if let packed { Gemm.packB(transB: tB, k: k, n: n, b: b, ldb: ldb, into: packed, pool: pool) }
+            let pb = packed.map { UnsafePointer($0) }
+            func gemm(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                      _ bias: UnsafePointer<Float>?, _ epi: [EpilogueOp]) {
+                if let pb {
+                    Gemm.sgemmPackedB(transA: tA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, packedB: pb, transB: tB,
+                                      b: b, ldb: ldb, beta: beta, c: c, ldc: n, bias: bias, epilogue: epi, pool: pool)
+                } else {
+                    Gemm.sgemm(transA: tA, transB: tB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                               b: b, ldb: ldb, beta: beta, c: c, ldc: n, bias: bias, epilogue: epi, pool: pool)
+                }
+            }
             if let fill, let c = bias {  // C broadcast into the output first, then beta·C + A·B
                 return {
                     Expand.run(fill, c, out, pool: pool)
-                    Gemm.sgemm(transA: tA, transB: tB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                               b: b, ldb: ldb, beta: beta, c: out, ldc: n, bias: nil, epilogue: [], pool: pool)
+                    gemm(a, b, out, nil, [])
                 }
             }
             return {
-                for (ao, bo, yo) in batches {
-                    Gemm.sgemm(transA: tA, transB: tB, m: m, n: n, k: k, alpha: alpha, a: a + ao, lda: lda,
-                               b: b + bo, ldb: ldb, beta: beta, c: out + yo, ldc: n, bias: bias, epilogue: epi, pool: pool)
-                }
+                for (ao, bo, yo) in batches { gemm(a + ao, b + bo, out + yo, bias, epi) }
             }
         case let .conv(shape, epi):
             let (xp, w, bias) = operandsWithBias()
-            return { Conv2D.forward(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, scratch: scratch, pool: pool) }
+            if let packed { Conv2D.packWeights(shape, weight: w, into: packed, pool: pool) }
+            let pw = packed.map { UnsafePointer($0) }
+            return {
+                Conv2D.forward(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, scratch: scratch, pool: pool,
+                               packedWeights: pw)
+            }
         case let .convTranspose(shape, epi):
             let (xp, w, bias) = operandsWithBias()
-            return { ConvTranspose2D.forward(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, scratch: scratch, pool: pool) }
+            if let packed { ConvTranspose2D.packWeights(shape, weight: w, into: packed, pool: pool) }
+            let pw = packed.map { UnsafePointer($0) }
+            return {
+                ConvTranspose2D.forward(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, scratch: scratch,
+                                        pool: pool, packedWeights: pw)
+            }
         case let .convTransposeBatchNorm(shape, eps, act):
             let xp = fin(0), w = fin(1), sc = fin(3), be = fin(4)
             let bias = optionalIn(2), z = fout(1), mean = fout(2), variance = fout(3)

@@ -3,8 +3,9 @@
 // Contract: a Program is built by `Lowering` for one set of concrete input shapes. It owns one
 // arena (sized by `MemoryPlan`) and one constant pool; `bind` (Program+Bind.swift) turns each
 // instruction into a closure over fixed pointers once, so `run()` performs no allocation and no
-// shape logic. Inputs are copied in with `setInput`, outputs read with `output`. The state
-// buffers a program binds are pinned in its store (they never move). Consecutive optimizer
+// shape logic; constant convolution and GEMM weights are packed for the GEMM there, once.
+// Inputs are copied in with `setInput`, outputs read with `output`. The state buffers a
+// program binds are pinned in its store (they never move). Consecutive optimizer
 // updates over flat groups run as one fused update (Program+FusedUpdate). The printed
 // form is in Program+Text.swift, the operand types in Instruction.swift.
 
@@ -25,6 +26,10 @@ public final class Program {
     public let pool: ThreadPool
     let arena: UnsafeMutableRawPointer
     let constants: UnsafeMutableRawPointer
+    /// Constant convolution and GEMM weights packed for the GEMM once, at bind time
+    /// (Program+Bind; `Instruction.prepackedWeightFloats`); `packedWeightFloats` floats.
+    let packedWeights: UnsafeMutablePointer<Float>
+    public let packedWeightFloats: Int
     /// Persistent state the program reads and updates (nil for pure inference programs).
     public let store: ParameterStore?
     var thunks: [() throws -> Void] = []
@@ -54,6 +59,15 @@ public final class Program {
         self.outputs = outputs
         self.plan = plan
         self.pool = pool
+        var packOffsets: [Int?] = []
+        var packFloats = 0
+        for ins in instructions {
+            let n = Baseline.packWeightsPerCall ? 0 : ins.prepackedWeightSlotFloats
+            packOffsets.append(n > 0 ? packFloats : nil)
+            packFloats += n
+        }
+        packedWeightFloats = packFloats
+        packedWeights = HugePages.allocateIfLarge(max(packFloats * 4, 64)).assumingMemoryBound(to: Float.self)
         constantBytes = constantData.count
         arena = HugePages.allocateIfLarge(max(plan.arenaBytes, 64))
         arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(plan.arenaBytes, 64))
@@ -62,13 +76,15 @@ public final class Program {
         for ins in instructions {
             for case .state(let name)? in ins.inputs + ins.outputs.map(Optional.some) { store?.pin(name) }
         }
-        thunks = instructions.map { bind($0) }
+        let packBase = packedWeights
+        thunks = zip(instructions, packOffsets).map { ins, offset in bind(ins, packed: offset.map { packBase + $0 }) }
         fuseUpdates()
     }
 
     deinit {
         free(arena)
         free(constants)
+        free(packedWeights)
     }
 
     /// The raw address of a location.

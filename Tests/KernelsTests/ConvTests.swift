@@ -64,8 +64,37 @@ final class ConvTests: XCTestCase {
         }
         let what = "\(transposed ? "ConvT" : "Conv") \(s) \(epilogue)"
         XCTAssertEqual(outs[0], outs[1], "1 vs 2 threads differ: \(what)", file: file, line: line)
+        XCTAssertEqual(prepackedForward(s, transposed: transposed, x: x, w: w, bias: bias, epilogue: epilogue).map(\.bitPattern),
+                       outs[0].map(\.bitPattern), "pre-packed weights differ: \(what)", file: file, line: line)
         let k = Float((s.inChannels / s.group) * s.kernelH * s.kernelW)
         assertClose(outs[0], outs[2], tol: 2e-6, scale: k + 4, what, file: file, line: line)
+    }
+
+    /// `forward` on 2 threads with the weights packed beforehand by `packWeights` (as Runtime does
+    /// for constant weights), scratch filled with NaN so that nothing reads a per-call pack.
+    func prepackedForward(_ s: Conv2DShape, transposed: Bool, x: [Float], w: [Float], bias: [Float],
+                          epilogue: [EpilogueOp]) -> [Float] {
+        let count = transposed ? ConvTranspose2D.packedWeightCount(s) : Conv2D.packedWeightCount(s)
+        var packed = [Float](repeating: .nan, count: max(1, count))
+        var scratch = [Float](repeating: .nan, count: max(1, transposed ? ConvTranspose2D.scratchCount(s, threads: 2)
+                                                                        : Conv2D.scratchCount(s, threads: 2)))
+        var y = [Float](repeating: .nan, count: s.batch * s.outChannels * s.outHeight * s.outWidth)
+        if transposed {
+            ConvTranspose2D.packWeights(s, weight: w, into: &packed, pool: ConvTests.pool2)
+        } else {
+            Conv2D.packWeights(s, weight: w, into: &packed, pool: ConvTests.pool2)
+        }
+        packed.withUnsafeBufferPointer { pp in
+            let pw = count > 0 ? pp.baseAddress : nil
+            if transposed {
+                ConvTranspose2D.forward(s, x: x, weight: w, bias: bias, y: &y, epilogue: epilogue, scratch: &scratch,
+                                        pool: ConvTests.pool2, packedWeights: pw)
+            } else {
+                Conv2D.forward(s, x: x, weight: w, bias: bias, y: &y, epilogue: epilogue, scratch: &scratch,
+                               pool: ConvTests.pool2, packedWeights: pw)
+            }
+        }
+        return y
     }
 
     func testConvRandomSmall() {
@@ -143,6 +172,97 @@ final class ConvTests: XCTestCase {
             outs.append(y)
         }
         XCTAssertEqual(outs[0].map(\.bitPattern), outs[1].map(\.bitPattern), "padded grid differs: \(s)", file: file, line: line)
+    }
+
+    /// Depthwise and channel-multiplier convolutions (one input channel per group: the direct
+    /// kernel of Conv+Depthwise.swift): odd heights 1–23, widths odd 1–23 or any 1–80 (past one
+    /// and several 64-float blocks), kernels 1–5, strides 1–3, dilations 1–2, pads 0–3 on each
+    /// side, 1–2 output channels per group; against the scalar reference, across thread counts
+    /// and with pre-packed weights (`check`).
+    func testDepthwiseOddSizes() {
+        var rng = SeededRandom(seed: 17)
+        var done = 0
+        while done < 200 {
+            let c = rng.int(2, 9), mult = rng.int(1, 2)
+            let kh = rng.int(1, 5), kw = rng.int(1, 5), sh = rng.int(1, 3), sw = rng.int(1, 3)
+            let dh = rng.int(1, 2), dw = rng.int(1, 2)
+            let pt = rng.int(0, 3), pb = rng.int(0, 3), pl = rng.int(0, 3), pr = rng.int(0, 3)
+            let ih = 2 * rng.int(0, 11) + 1, iw = [2 * rng.int(0, 11) + 1, rng.int(1, 80)][rng.int(0, 1)]
+            let ekh = (kh - 1) * dh + 1, ekw = (kw - 1) * dw + 1
+            if ih + pt + pb < ekh || iw + pl + pr < ekw { continue }
+            let s = Conv2DShape(batch: rng.int(1, 3), inChannels: c, inHeight: ih, inWidth: iw, outChannels: c * mult,
+                                outHeight: (ih + pt + pb - ekh) / sh + 1, outWidth: (iw + pl + pr - ekw) / sw + 1,
+                                kernelH: kh, kernelW: kw, strideH: sh, strideW: sw, padTop: pt, padLeft: pl,
+                                dilationH: dh, dilationW: dw, group: c)
+            check(s, transposed: false, epilogue: ConvTests.epilogues[rng.int(0, 5)], &rng)
+            done += 1
+        }
+        // MobileNet-like layers: 3×3 stride 1 and 2 and 5×5 at 56×56 and 7×7 planes, batch 2.
+        for (size, k, stride) in [(56, 3, 1), (56, 3, 2), (7, 5, 1), (14, 5, 2)] {
+            let out = (size + 2 * (k / 2) - k) / stride + 1
+            check(Conv2DShape(batch: 2, inChannels: 16, inHeight: size, inWidth: size, outChannels: 16, outHeight: out,
+                              outWidth: out, kernelH: k, kernelW: k, strideH: stride, strideW: stride, padTop: k / 2,
+                              padLeft: k / 2, group: 16),
+                  transposed: false, epilogue: [.bias(perRow: true), .activation(.relu)], &rng)
+        }
+    }
+
+    /// Narrow GEMMs (Conv+Narrow.swift: fewer than 32 GEMM columns, batch 1–3 on 1×1–5×5 planes):
+    /// the same bits as the wide orientation, on 1 and 2 threads, also with K over one K block
+    /// (k > 256) and Conv2D's zero-padded 1–3 columns; and against the reference (`check`).
+    func testNarrowSameBitsAsWide() {
+        var rng = SeededRandom(seed: 18)
+        var shapes: [(Conv2DShape, Bool)] = [
+            // Conv 4 s2 p1 down to 1×1 and 2×2 (U-Net bottleneck), 3×3 s1 p1 on 3×3, grouped 1×1 on 3×3.
+            (Conv2DShape(batch: 1, inChannels: 40, inHeight: 2, inWidth: 2, outChannels: 13, outHeight: 1, outWidth: 1,
+                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1), false),
+            (Conv2DShape(batch: 3, inChannels: 20, inHeight: 4, inWidth: 4, outChannels: 30, outHeight: 2, outWidth: 2,
+                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1), false),
+            (Conv2DShape(batch: 2, inChannels: 33, inHeight: 3, inWidth: 3, outChannels: 70, outHeight: 3, outWidth: 3,
+                         kernelH: 3, kernelW: 3, padTop: 1, padLeft: 1, group: 1), false),
+            (Conv2DShape(batch: 1, inChannels: 12, inHeight: 3, inWidth: 3, outChannels: 80, outHeight: 3, outWidth: 3,
+                         kernelH: 1, kernelW: 1, group: 2), false),
+            // ConvTranspose 4 s2 p1 from 2×2 and 1×2, k over one block, groups, 3×3 s1 p1 on 2×3.
+            (Conv2DShape(batch: 1, inChannels: 300, inHeight: 2, inWidth: 2, outChannels: 5, outHeight: 4, outWidth: 4,
+                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1), true),
+            (Conv2DShape(batch: 3, inChannels: 16, inHeight: 2, inWidth: 2, outChannels: 10, outHeight: 4, outWidth: 4,
+                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1, group: 2), true),
+            (Conv2DShape(batch: 2, inChannels: 6, inHeight: 1, inWidth: 2, outChannels: 4, outHeight: 2, outWidth: 4,
+                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1), true),
+            (Conv2DShape(batch: 1, inChannels: 10, inHeight: 2, inWidth: 3, outChannels: 3, outHeight: 2, outWidth: 3,
+                         kernelH: 3, kernelW: 3, padTop: 1, padLeft: 1), true),
+        ]
+        for _ in 0..<40 {
+            let t = rng.bool()
+            if let s = randomShape(&rng, transposed: t, big: true) { shapes.append((s, t)) }
+        }
+        var narrow = 0
+        for (s, t) in shapes {
+            let isNarrow = t ? ConvTranspose2D.isNarrow(s) : Conv2D.isNarrow(s)
+            if !isNarrow { continue }
+            narrow += 1
+            let epilogue = ConvTests.epilogues[rng.int(0, 5)]
+            check(s, transposed: t, epilogue: epilogue, &rng)
+            let x = rng.floats(s.batch * s.inChannels * s.inHeight * s.inWidth)
+            let w = rng.floats(s.inChannels * (s.outChannels / s.group) * s.kernelH * s.kernelW)
+            let bias = rng.floats(s.outChannels)
+            var scratch = [Float](repeating: .nan, count: max(1, t ? ConvTranspose2D.scratchCount(s, threads: 2)
+                                                                     : Conv2D.scratchCount(s, threads: 2)))
+            var outs: [[UInt32]] = []
+            for (allow, pool) in [(true, ThreadPool.serial), (false, ThreadPool.serial), (true, ConvTests.pool2), (false, ConvTests.pool2)] {
+                var y = [Float](repeating: .nan, count: s.batch * s.outChannels * s.outHeight * s.outWidth)
+                if t {
+                    ConvTranspose2D.forward(s, x: x, weight: w, bias: bias, y: &y, epilogue: epilogue, scratch: &scratch,
+                                            pool: pool, allowNarrow: allow)
+                } else {
+                    Conv2D.forward(s, x: x, weight: w, bias: bias, y: &y, epilogue: epilogue, scratch: &scratch,
+                                   pool: pool, allowNarrow: allow)
+                }
+                outs.append(y.map(\.bitPattern))
+            }
+            for o in outs.dropFirst() { XCTAssertEqual(o, outs[0], "narrow vs wide: \(t ? "ConvT" : "Conv") \(s)") }
+        }
+        XCTAssertGreaterThanOrEqual(narrow, 8)
     }
 
     func testRandomLarger() {

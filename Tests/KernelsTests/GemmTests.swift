@@ -187,6 +187,36 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// `packB` + `sgemmPackedB` against `sgemm`, bit for bit, 1 and 2 threads: odd sizes, both B
+    /// layouts, K over one K block, N over one NC block (1024), m from 1 (row-SIMD path, which
+    /// reads the unpacked B) up, beta 0 and 1.
+    func testPrepackedBMatchesSgemmBitForBit() {
+        var rng = SeededRandom(seed: 6)
+        for i in 0..<36 {
+            let m = [rng.int(1, 3), rng.int(4, 40), rng.int(41, 150)][i % 3]
+            let n = i % 5 == 0 ? rng.int(1025, 1500) : rng.int(1, 300), k = rng.int(1, 600)
+            let ta = rng.bool(), tb = rng.bool(), beta: Float = rng.bool() ? 0 : 1
+            let lda = ta ? m : k, ldb = tb ? k : n
+            let a = rng.floats((ta ? k : m) * lda), b = rng.floats((tb ? n : k) * ldb), bias = rng.floats(n)
+            let ops: [EpilogueOp] = [.bias(perRow: false), .activation(.tanh)]
+            let c0 = rng.floats(m * n)
+            var c1 = c0, c2 = c0, c3 = c0
+            var packed = [Float](repeating: .nan, count: Gemm.packedBCount(k: k, n: n))
+            Gemm.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: beta, c: &c1, ldc: n, bias: bias, epilogue: ops, pool: .serial)
+            Gemm.packB(transB: tb, k: k, n: n, b: b, ldb: ldb, into: &packed, pool: GemmTests.pool2)
+            packed.withUnsafeBufferPointer { pb in
+                Gemm.sgemmPackedB(transA: ta, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, packedB: pb.baseAddress!,
+                                  transB: tb, b: b, ldb: ldb, beta: beta, c: &c2, ldc: n, bias: bias, epilogue: ops, pool: .serial)
+                Gemm.sgemmPackedB(transA: ta, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, packedB: pb.baseAddress!,
+                                  transB: tb, b: b, ldb: ldb, beta: beta, c: &c3, ldc: n, bias: bias, epilogue: ops,
+                                  pool: GemmTests.pool2)
+            }
+            XCTAssertEqual(c1.map(\.bitPattern), c2.map(\.bitPattern), "m\(m) n\(n) k\(k) ta\(ta) tb\(tb)")
+            XCTAssertEqual(c1.map(\.bitPattern), c3.map(\.bitPattern), "2 threads: m\(m) n\(n) k\(k) ta\(ta) tb\(tb)")
+        }
+    }
+
     func testTinyMLargeN() {
         // m < 4 takes a dedicated path; wide n exercises its 8192-column blocks (untransposed B) and tails.
         var rng = SeededRandom(seed: 6)
