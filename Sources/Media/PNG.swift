@@ -1,4 +1,8 @@
 // PNG: writing and reading 8-bit gray/RGB images through libpng's simplified API.
+//
+// Contract: `PNG.read` checks the header's size (ImageSize: the one-tensor limit, and that the
+// file can hold that many pixels) before it allocates the pixels; every failure is a
+// MediaError naming the file.
 
 import CPNG
 import Foundation
@@ -75,17 +79,28 @@ public enum PNG {
         }
         img.format = format(channels)
         let (w, h) = (Int(img.width), Int(img.height))
-        guard w > 0, h > 0, w * h <= 1 << 28 else {
+        // From the header alone, before the pixels are allocated: the size limit, and whether
+        // the file can hold that many pixels at all (a crafted header claiming 60000×60000).
+        var st = stat()
+        let fileBytes = stat(path, &st) == 0 ? Int(st.st_size) : Int.max
+        if let problem = ImageSize.problem(width: w, height: h, bytesPerPixel: channels, format: "PNG")
+            ?? ImageSize.pngDataProblem(width: w, height: h, fileBytes: fileBytes) {
             png_image_free(&img)
-            throw MediaError("\(path): PNG size \(w)x\(h) is out of range")
+            throw MediaError("\(path): \(problem)")
         }
-        var pixels = [UInt8](repeating: 0, count: w * h * channels)
-        let ok = pixels.withUnsafeMutableBytes { png_image_finish_read(&img, nil, $0.baseAddress, Int32(w * channels), nil) }
-        guard ok != 0 else {
-            let msg = withUnsafeBytes(of: img.message) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            png_image_free(&img)
-            throw MediaError("\(path): cannot decode PNG: \(msg)")
+        // Uninitialized: libpng writes every byte on success, and the pages of rows it never
+        // reaches (a truncated file) are never touched.
+        var message = ""
+        let pixels = [UInt8](unsafeUninitializedCapacity: w * h * channels) { buf, count in
+            if png_image_finish_read(&img, nil, buf.baseAddress, Int32(w * channels), nil) != 0 {
+                count = w * h * channels
+            } else {
+                message = withUnsafeBytes(of: img.message) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                png_image_free(&img)
+                count = 0
+            }
         }
+        guard pixels.count == w * h * channels else { throw MediaError("\(path): cannot decode PNG: \(message)") }
         return Image8(width: w, height: h, channels: channels, pixels: pixels)
     }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One leg of a long fuzzing campaign: runs the already built fuzz-TARGET (Tools/fuzz/run.sh
-# builds it) at the lowest CPU priority on the persistent corpus .build-fuzz/corpus/TARGET, with
+# builds it) at the lowest CPU priority (FUZZ_NICE, default 19; 0 runs it at normal priority) on the persistent corpus .build-fuzz/corpus/TARGET, with
 # run.sh's flags, and appends one summary line per leg to .build-fuzz/logs/campaigns.txt. A
 # campaign of N executions may be split into legs on the same corpus; the executions of the
 # legs add up (`stat::number_of_executed_units` in each leg's log).
@@ -27,13 +27,14 @@ k=1
 while [[ -e ".build-fuzz/logs/campaign-$t-$k.log" ]]; do k=$((k + 1)); done
 log=".build-fuzz/logs/campaign-$t-$k.log"
 start=$(date +%s)
-nice -n 19 env SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
+nice -n "${FUZZ_NICE:-19}" env SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
     "$bin" ".build-fuzz/corpus/$t" "Tools/fuzz/$t/corpus" -runs="$runs" -max_total_time="$secs" \
     -max_len="$maxlen" -timeout=120 -rss_limit_mb=4096 -artifact_prefix=".build-fuzz/findings/$t/" \
     -print_final_stats=1 "${dict[@]}" > "$log" 2>&1
 status=$?
 execs=$(grep -h 'stat::number_of_executed_units' "$log" | awk '{print $2}')
 last=$(grep -E '^#[0-9]+[[:space:]]' "$log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [^ ]+')
-echo "$(date -u +%FT%TZ) $t leg $k commit $(git rev-parse --short HEAD) status $status executions ${execs:-?} $last wall $(( $(date +%s) - start )) s" \
+inited=$(grep -E '^#[0-9]+[[:space:]]+INITED' "$log" | head -1 | grep -oE 'cov: [0-9]+' | awk '{print $2}')
+echo "$(date -u +%FT%TZ) $t leg $k commit $(git rev-parse --short HEAD) nice ${FUZZ_NICE:-19} status $status executions ${execs:-?} start cov ${inited:-?} end $last wall $(( $(date +%s) - start )) s" \
     | tee -a .build-fuzz/logs/campaigns.txt
 exit "$status"
