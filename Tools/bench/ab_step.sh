@@ -18,20 +18,7 @@ one() {  # $1 = before|after
   [ "$1" = before ] && env=(GANNET_BASELINE="$names")
   echo "$1 $(env "${env[@]}" "$bin" bench step "$spec" --threads "$threads" --repeats "$repeats" --json 2>/dev/null | tail -1)" >>"$out"
 }
-for r in $(seq "$rounds"); do
-  if [ $((r % 2)) -eq 1 ]; then one before; one after; else one after; one before; fi
-done
-python3 - "$out" "$names" "$spec" "$threads" <<'PY'
-import json, sys, statistics
-rows = [l.split(" ", 1) for l in open(sys.argv[1]) if l.strip()]
-b = [json.loads(j) for k, j in rows if k == "before"]
-a = [json.loads(j) for k, j in rows if k == "after"]
-print(f"A/B of '{sys.argv[2]}' on {sys.argv[3]}, {sys.argv[4]} thread(s); ms = median step time per run")
-print("pair  D before  D after  ratio   G before  G after  ratio")
-rd, rg = [], []
-for i, (x, y) in enumerate(zip(b, a)):
-    d, g = y["d_step_ms"] / x["d_step_ms"], y["g_step_ms"] / x["g_step_ms"]
-    rd.append(d); rg.append(g)
-    print(f"{i+1:4d}  {x['d_step_ms']:8.1f} {y['d_step_ms']:8.1f} {d:6.3f}   {x['g_step_ms']:8.1f} {y['g_step_ms']:8.1f} {g:6.3f}")
-print(f"median after/before: D {statistics.median(rd):.3f}, G {statistics.median(rg):.3f}")
-PY
+source Tools/bench/ab_pairs.sh
+ab_pairs "$rounds" before after
+python3 Tools/bench/ab_summary.py "$out" before after \
+  "A/B of '$names' on $spec, $threads thread(s); ms = median step time per run" d_step_ms=D g_step_ms=G
