@@ -3,7 +3,8 @@
 // spec's GAN with the seed's semantics and writes a run directory:
 // spec.yaml, metrics.jsonl (one JSON object per logged step), TensorBoard events, frames/
 // (fixed-latent grids), checkpoint.gck (every epoch and on SIGINT/SIGTERM, atomic), and at the
-// end generator.pb / discriminator.pb (ONNX with sampler metadata) and an animation of the
+// end generator.pb / discriminator.pb (ONNX with sampler metadata; with the spec's `ema`,
+// generator.pb is the weight average and generator_raw.pb the trained G) and an animation of the
 // frames (MP4 through ffmpeg when installed, else GIF). The spec's `output` section switches
 // frame files, the animation (its fps and x264 CRF), TensorBoard and per-epoch checkpoints;
 // with `checkpoint: never` one is still written at the end and on SIGINT/SIGTERM. The spec's
@@ -279,14 +280,22 @@ public struct GanTrain: ParsableCommand {
         }
     }
 
+    /// generator.pb (the weight average when the spec has `ema`; the trained weights are then
+    /// generator_raw.pb) and discriminator.pb / critic.pb.
     func exportModels(steps: GANSteps, trainer: Trainer, dir: String) throws {
-        var g = trainer.sampler.exportGraph()
+        var g = trainer.sampler.exportGraph(prefix: steps.ema == nil ? nil : GeneratorEMA.prefix)
         var d = steps.discriminator
         for v in d.initializers.keys {
             if let t = steps.store.tensor("\(d.name)/\(d.name(of: v))") { d.initializers[v] = t }
         }
         g.gannet.trainedIterations = trainer.counters.iteration
-        for (graph, file) in [(g, "generator.pb"), (d, "\(d.name).pb")] {
+        var models = [(g, "generator.pb"), (d, "\(d.name).pb")]
+        if steps.ema != nil {
+            var raw = trainer.sampler.exportGraph()
+            raw.gannet.trainedIterations = trainer.counters.iteration
+            models.append((raw, "generator_raw.pb"))
+        }
+        for (graph, file) in models {
             var typed = graph
             try InferShapes().run(&typed)
             try saveGraph(typed, path: (dir as NSString).appendingPathComponent(file))

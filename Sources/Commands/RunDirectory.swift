@@ -57,7 +57,7 @@ final class RunDirectory {
 
     /// Removes the files a run writes (for --overwrite).
     func removeRun() throws {
-        let outputs: Set<String> = Set(Self.markers + ["generator.pb", "discriminator.pb", "critic.pb", "training.mp4", "training.gif"])
+        let outputs: Set<String> = Set(Self.markers + ["generator.pb", "generator_raw.pb", "discriminator.pb", "critic.pb", "training.mp4", "training.gif"])
         for name in contents(path) where outputs.contains(name) || name.hasPrefix("events.out.tfevents.") {
             try remove(file(name))
         }

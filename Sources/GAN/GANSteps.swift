@@ -35,6 +35,8 @@ public final class GANSteps {
     public let discriminatorParameters: [String]
     /// The spec's loss recipe.
     public let recipe: GANRecipe
+    /// The generator's weight average (spec `ema`; GeneratorEMA.swift); nil without one.
+    public private(set) var ema: GeneratorEMA? = nil
     /// The pass pipeline each step is compiled with (set before the first step is built):
     /// `TrainStep.pipelineSynchronized` when the spec sets `sync_batchnorm`, else `TrainStep.pipeline`.
     public var passes: [Pass] = TrainStep.pipeline
@@ -78,6 +80,10 @@ public final class GANSteps {
         store.arrange(generatorParameters.filter(store.contains))
         store.arrange(discriminatorParameters.filter(store.contains))
         try prepareBEGAN()
+        if let e = spec.ema {
+            let buffers = g.initializers.filter { $0.value.dtype == .float32 }.keys.map { "\(g.name)/\(g.name(of: $0))" }.sorted()
+            ema = try GeneratorEMA(e, store: store, generatorBuffers: buffers)
+        }
     }
 
     /// The optimizer of `network` as compiled into its steps (spec settings, overrides applied).

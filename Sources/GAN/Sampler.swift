@@ -50,11 +50,14 @@ public final class Sampler {
         return p.output(0)
     }
 
-    /// The generator graph with the store's current weights as initializers (for export).
-    public func exportGraph() -> Graph {
+    /// The generator graph with the store's current weights as initializers (for export), read
+    /// from the buffers under `prefix` (default: the generator's name, the trained weights;
+    /// `GeneratorEMA.prefix`: their average).
+    public func exportGraph(prefix: String? = nil) -> Graph {
         var g = generator
+        let prefix = prefix ?? generator.name
         for v in g.initializers.keys {
-            if let t = store.tensor("\(generator.name)/\(g.name(of: v))") { g.initializers[v] = t }
+            if let t = store.tensor("\(prefix)/\(g.name(of: v))") { g.initializers[v] = t }
         }
         return g
     }

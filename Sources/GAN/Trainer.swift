@@ -188,6 +188,7 @@ public final class Trainer {
             try timed(.nanCheck) { try nonFiniteGuard.check(scalars, order: gOrder, network: steps.generator.name, iteration: it) }
             gScalars = scalars
             counters.generatorSteps += 1
+            try steps.ema?.update(generatorStep: counters.generatorSteps)
         }
         if frameFrequency == nil && epochLoop && counters.cursor == data.batchesPerEpoch {
             frame = try timed(.frame) { try sampleFixed() }
@@ -231,6 +232,12 @@ public final class Trainer {
     /// first so optimizer state exists); throws when the checkpoint does not fit
     /// (Checkpoint.checkFits).
     public func restore(_ c: Checkpoint.Contents, file: String) throws {
+        // A weight average that the spec dropped (--allow-spec-change) is left behind; one the
+        // checkpoint lacks starts as a copy of its weights.
+        let emaPrefix = GeneratorEMA.prefix + "/"
+        var c = c
+        if steps.ema == nil { c.tensors.removeAll { $0.name.hasPrefix(emaPrefix) } }
+        let hasAverage = c.tensors.contains { $0.name.hasPrefix(emaPrefix) }
         try Checkpoint.checkFits(c, store: steps.store, required: steps.generatorParameters + steps.discriminatorParameters,
                                  batchesPerEpoch: data.batchesPerEpoch, file: file)
         for t in c.tensors {
@@ -240,6 +247,7 @@ public final class Trainer {
             }
             try steps.store.set(t.name, Tensor(shape: t.shape, floats: t.values))
         }
+        if !hasAverage { try steps.ema?.copy() }
         for (name, value) in c.optimizerCounters { steps.store.setCounter(name, value) }
         counters = c.counters
     }

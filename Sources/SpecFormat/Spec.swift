@@ -33,6 +33,8 @@ public struct Spec: Sendable {
     /// `sync_batchnorm`: data-parallel training reduces BatchNorm batch statistics over the
     /// ranks (SyncBatchNorm); false (default): each rank normalises with its own shard's.
     public var syncBatchNorm = false
+    /// `ema`: a moving average of the generator's weights, exported in their place (Spec+EMA.swift).
+    public var ema: EMASpec? = nil
     /// The networks, in spec order.
     public var networks: [NetworkSpec]
 

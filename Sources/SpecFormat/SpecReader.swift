@@ -14,7 +14,7 @@ struct SpecReader {
     func spec(_ root: Node) throws -> Spec {
         let m = try MapReader(root, "the spec", ctx, keys: ["name", "description", "seed", "dataset", "latent", "conditional",
                                                              "init", "networks", "loss", "schedule", "optimizers", "output", "health",
-                                                             "sync_batchnorm"])
+                                                             "sync_batchnorm", "ema"])
         let name = try m.string("name") ?? ""
         let seed: UInt64
         if let s = m.value("seed") {
@@ -77,6 +77,7 @@ struct SpecReader {
                         optimizers: optimizers, output: output, networks: networks)
         spec.health = try health(m.has("health") ? m.value("health") : nil)
         spec.syncBatchNorm = try m.value("sync_batchnorm").map { try ctx.bool($0, "sync_batchnorm") } ?? false
+        spec.ema = try m.value("ema").map { try ema($0) }
         return spec
     }
 

@@ -67,6 +67,30 @@ final class GanTrainTests: XCTestCase {
         XCTAssertEqual(files(dir).filter { $0.hasPrefix("events.out.tfevents.") }.count, 2)
     }
 
+    func testEMAExportsTheAverageAndTheRawWeights() throws {
+        // With `ema`, generator.pb holds the average (the checkpoint's generator_ema buffers)
+        // and generator_raw.pb the trained weights.
+        let spec = try writeSpec()
+        try (try String(contentsOfFile: spec, encoding: .utf8) + "\nema: {decay: 0.5, start: 1}\n").write(toFile: spec, atomically: true, encoding: .utf8)
+        let dir = root + "/ema"
+        try train([spec, "--out", dir])
+        let c = try Checkpoint.read(dir + "/checkpoint.gck")
+        let state = Dictionary(uniqueKeysWithValues: c.tensors.map { ($0.name, $0.values) })
+        let average = try loadGraph(path: dir + "/generator.pb"), raw = try loadGraph(path: dir + "/generator_raw.pb")
+        var differ = 0
+        for (v, t) in average.initializers where t.dtype == .float32 {
+            let name = average.name(of: v)
+            XCTAssertEqual(t.floats, state["\(GeneratorEMA.prefix)/\(name)"], name)
+            let r = try XCTUnwrap(raw.initializers.first { raw.name(of: $0.key) == name }?.value, name)
+            XCTAssertEqual(r.floats, state["generator/\(name)"], name)
+            if r.floats != t.floats { differ += 1 }
+        }
+        XCTAssertGreaterThan(differ, 0)
+        // Both are samplable generators.
+        XCTAssertEqual(try GeneratorModel.load(dir + "/generator.pb").latentSize, 8)
+        XCTAssertEqual(try GeneratorModel.load(dir + "/generator_raw.pb").latentSize, 8)
+    }
+
     func testOutputSwitchesAreHonoured() throws {
         let spec = try writeSpec(output: "{frames: false, video: false, tensorboard: false, checkpoint: never}")
         let dir = root + "/quiet"

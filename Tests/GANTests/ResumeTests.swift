@@ -98,8 +98,10 @@ final class ResumeTests: XCTestCase {
     }
 
     func checkResume(threads: Int, resumedThreads: Int) throws {
-        for name in ["tiny_gan", "tiny_wgangp", "tiny_began"] {
-            let s = try spec(name)
+        for name in ["tiny_gan", "tiny_wgangp", "tiny_began", "tiny_gan+ema"] {
+            var s = try spec(String(name.prefix { $0 != "+" }))
+            // The generator's weight average is checkpointed state too.
+            if name.hasSuffix("+ema") { s.ema = EMASpec(decay: 0.5, start: 1) }
             func trainer(_ threads: Int) throws -> Trainer {
                 let steps = try GANSteps(spec: s, seed: 5, threads: threads)
                 return Trainer(steps: steps, data: SyntheticBatches(batchSize: 16), epochs: 3, generatorFrequency: 1, fixedSamples: 4)
