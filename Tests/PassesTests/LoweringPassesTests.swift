@@ -5,14 +5,15 @@
 
 import XCTest
 import GraphIR
+import Kernels
 import Passes
 
 final class LoweringPassesTests: XCTestCase {
     /// y = relu(Gemm(x, W, b, transB)) with W read transposed by a second Gemm too, and
-    /// z = y ^ 2 (an int64 exponent) + y · 3 (a Constant node int64).
-    static func graph() -> Graph {
+    /// z = y ^ 2 (an int64 exponent) + y · 3 (a Constant node int64); x is [rows, 3].
+    static func graph(rows: Int = 4) -> Graph {
         var g = Graph(name: "lowering_rewrites")
-        let x = g.addInput("x", TensorType(.float32, fixed: [2, 3]))
+        let x = g.addInput("x", TensorType(.float32, fixed: [rows, 3]))
         let w = g.addInitializer("W", Tensor(shape: [4, 3], floats: (0..<12).map { Float($0 % 5) / 4 - 0.5 }))
         let b = g.addInitializer("b", Tensor(shape: [4], floats: [0.1, -0.2, 0.3, -0.4]))
         let y = g.addNode(.gemm, [x, w, b], outputs: ["y"], attributes: ["transB": .int(1)], name: "fc")[0]
@@ -50,8 +51,20 @@ final class LoweringPassesTests: XCTestCase {
         XCTAssertEqual(gemms[0].inputs[1], gemms[1].inputs[1])
         XCTAssertEqual(g.initializers[gemms[0].inputs[1]!]?.shape, [3, 4])
         XCTAssertTrue(gemms.allSatisfy { $0.attributes["transB"] == nil })
-        let x = Tensor(shape: [2, 3], floats: [0.5, -1, 2, 0.25, 1.5, -0.75])
+        let x = Tensor(shape: [4, 3], floats: [0.5, -1, 2, 0.25, 1.5, -0.75, 3, 0, -2, 1, 1, -1])
         XCTAssertEqual(try evaluate(g, x), try evaluate(before, x))
+    }
+
+    func testPretransposeGemmBKeepsSmallBatchesTransposed() throws {
+        // Fewer than Gemm.smallM rows of A (batch-1 inference): the Gemms keep transB (the
+        // kernel's dot-product path streams W in storage order) and no initializer is added.
+        for rows in 1..<Gemm.smallM {
+            var g = Self.graph(rows: rows)
+            try InferShapes().run(&g)
+            let before = g
+            try PretransposeGemmB().run(&g)
+            XCTAssertEqual(g.text(elidingAbove: nil), before.text(elidingAbove: nil), "rows \(rows)")
+        }
     }
 
     func testCoerceIntegerOperands() throws {
@@ -65,7 +78,7 @@ final class LoweringPassesTests: XCTestCase {
             let t = try XCTUnwrap(g.initializers[n.inputs[1]!], "\(n.name) reads a float initializer")
             XCTAssertEqual(t.dtype, .float32)
         }
-        let x = Tensor(shape: [2, 3], floats: [0.5, -1, 2, 0.25, 1.5, -0.75])
+        let x = Tensor(shape: [4, 3], floats: [0.5, -1, 2, 0.25, 1.5, -0.75, 3, 0, -2, 1, 1, -1])
         XCTAssertEqual(try evaluate(g, x), try evaluate(before, x))
     }
 
