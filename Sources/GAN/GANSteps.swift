@@ -81,8 +81,8 @@ public final class GANSteps {
         store.arrange(discriminatorParameters.filter(store.contains))
         try prepareBEGAN()
         if let e = spec.ema {
-            let buffers = g.initializers.filter { $0.value.dtype == .float32 }.keys.map { "\(g.name)/\(g.name(of: $0))" }.sorted()
-            ema = try GeneratorEMA(e, store: store, generatorBuffers: buffers)
+            let names = g.initializers.filter { $0.value.dtype == .float32 }.keys.map { g.name(of: $0) }.sorted()
+            ema = try GeneratorEMA(e, store: store, network: g.name, names: names)
         }
     }
 

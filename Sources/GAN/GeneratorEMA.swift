@@ -21,26 +21,27 @@ public final class GeneratorEMA {
     public let pairs: [(live: String, average: String)]
     let store: ParameterStore
 
-    /// Creates the average buffers as copies of `generatorBuffers` (store names `<net>/<name>`).
-    init(_ spec: EMASpec, store: ParameterStore, generatorBuffers: [String]) throws {
+    /// Creates `generator_ema/<name>` as a copy of `<network>/<name>` for each of `names`.
+    init(_ spec: EMASpec, store: ParameterStore, network: String, names: [String]) throws {
         decay = Float(spec.decay)
         start = spec.start
         self.store = store
-        pairs = generatorBuffers.map { name in
-            let local = name.split(separator: "/", maxSplits: 1).dropFirst().first.map(String.init) ?? name
-            return (name, "\(Self.prefix)/\(local)")
-        }
-        try copy()
-    }
-
-    /// avg = w for every buffer (the state before G's first step, and `start`'s copies).
-    public func copy() throws {
+        pairs = names.map { ("\(network)/\($0)", "\(Self.prefix)/\($0)") }
         for p in pairs { try store.set(p.average, store.tensor(p.live)!) }
     }
 
+    /// avg = w for every buffer (the state before G's first step, and `start`'s copies); in
+    /// place, no allocation.
+    public func copy() {
+        for p in pairs {
+            let w = store.entry(p.live)!, e = store.entry(p.average)!
+            e.pointer.update(from: w.pointer, count: w.count)
+        }
+    }
+
     /// The update after G step `generatorStep` (1-based).
-    public func update(generatorStep t: Int) throws {
-        if t <= start { return try copy() }
+    public func update(generatorStep t: Int) {
+        if t <= start { return copy() }
         let b = decay, a = 1 - decay
         for p in pairs {
             let w = store.entry(p.live)!, e = store.entry(p.average)!

@@ -188,7 +188,7 @@ public final class Trainer {
             try timed(.nanCheck) { try nonFiniteGuard.check(scalars, order: gOrder, network: steps.generator.name, iteration: it) }
             gScalars = scalars
             counters.generatorSteps += 1
-            try steps.ema?.update(generatorStep: counters.generatorSteps)
+            steps.ema?.update(generatorStep: counters.generatorSteps)
         }
         if frameFrequency == nil && epochLoop && counters.cursor == data.batchesPerEpoch {
             frame = try timed(.frame) { try sampleFixed() }
@@ -247,7 +247,7 @@ public final class Trainer {
             }
             try steps.store.set(t.name, Tensor(shape: t.shape, floats: t.values))
         }
-        if !hasAverage { try steps.ema?.copy() }
+        if !hasAverage { steps.ema?.copy() }
         for (name, value) in c.optimizerCounters { steps.store.setCounter(name, value) }
         counters = c.counters
     }
