@@ -8,8 +8,10 @@
 // (Conv+Narrow.swift, same bits).
 // Otherwise images are processed in chunks of `nb` so that the GEMM has about `targetColumns`
 // columns (small planes, e.g. 4×4 at batch 64, would starve the 32-wide register tile):
-// im2col writes col[K × nb·P], the GEMM writes into y (nb = 1) or into a scratch block that is
-// then copied plane by plane into y.
+// the GEMM packs its B blocks from zero-padded copies of the images (Im2Col+Packed.swift, an
+// implicit GEMM: the col matrix is never stored) where those copies fit in the col matrix's
+// room, else im2col writes col[K × nb·P] first; the GEMM writes into y (nb = 1) or into a
+// scratch block that is then copied plane by plane into y.
 //
 // ConvTranspose2D.forward: per group, col[(oc,kh,kw) × (n,ih,iw)] = W_gᵀ · X_g by GEMM (X_g
 // gathered across a chunk of images when planes are small), then col2im scatters-adds each
@@ -150,11 +152,13 @@ public enum Conv2D {
     /// then the epilogue (bias per output channel, activations). `packedWeights`, when given, is
     /// `weight` already packed by `packWeights` (same bits as packing it here). `allowNarrow:
     /// false` runs a narrow shape's GEMM the wide way (Conv+Narrow.swift; same bits; not with
-    /// `packedWeights`).
+    /// `packedWeights`). `allowImplicit: false` writes the whole col matrix for the GEMM instead of
+    /// letting it pack B from padded planes (Im2Col+Packed.swift; same bits).
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                                epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool,
-                               packedWeights: UnsafePointer<Float>? = nil, allowNarrow: Bool = true) {
+                               packedWeights: UnsafePointer<Float>? = nil, allowNarrow: Bool = true,
+                               allowImplicit: Bool = true) {
         let g = s.group
         let cg = s.inChannels / g, mg = s.outChannels / g
         let p = s.outHeight * s.outWidth
@@ -219,17 +223,34 @@ public enum Conv2D {
         let nb = chunk(s)
         let col = packed + packedCount
         let out = col + k * nb * p
+        // Implicit GEMM where the padded planes fit where the col matrix would go.
+        let implicit = allowImplicit && prepack && !Baseline.im2colBuffer
+            && Im2Col.PaddedPlanes(s).count(s, images: nb, channels: cg) <= k * nb * p
         for gi in 0..<g {
             pack(gi)
             var n0 = 0
             while n0 < s.batch {
                 let nc = min(nb, s.batch - n0)
                 let cols = nc * p
-                Im2Col.im2col(s, x: x, n0: n0, count: nc, channel0: gi * cg, channels: cg, col: col, ldcol: cols, pool: pool)
-                if nc == 1 {
-                    gemm(gi, col, cols, y + (n0 * s.outChannels + gi * mg) * p, p, cols)
+                let target = nc == 1 ? y + (n0 * s.outChannels + gi * mg) * p : out
+                if implicit {
+                    // The GEMM packs its B blocks from padded copies of the images
+                    // (Im2Col+Packed.swift) that take no more room than the col matrix.
+                    let a = packedWeights.map { $0 + gi * packedCount } ?? UnsafePointer(packed)
+                    Im2Col.padPlanes(s, x: x, n0: n0, count: nc, channel0: gi * cg, channels: cg, planes: col, pool: pool)
+                    let planes = UnsafePointer(col)
+                    Gemm.sgemmPacked(m: mg, n: cols, k: k, alpha: 1, packedA: a,
+                                     packingB: { p0, kc, j0, ncols, dst in
+                                         Im2Col.packBlock(s, planes: planes, channels: cg, p0: p0, kc: kc,
+                                                          j0: j0, nc: ncols, dst: dst)
+                                     },
+                                     beta: 0, c: target, ldc: nc == 1 ? p : cols, bias: bias.map { $0 + gi * mg },
+                                     epilogue: ops, pool: pool)
                 } else {
-                    gemm(gi, col, cols, out, cols, cols)
+                    Im2Col.im2col(s, x: x, n0: n0, count: nc, channel0: gi * cg, channels: cg, col: col, ldcol: cols, pool: pool)
+                    gemm(gi, col, cols, target, nc == 1 ? p : cols, cols)
+                }
+                if nc > 1 {
                     pool.parallelFor(mg * nc) { r in
                         for idx in r {
                             let m = idx / nc, j = idx % nc

@@ -122,6 +122,24 @@ public enum Gemm {
               b: b, ldb: ldb, packedB: nil, beta: beta, c: c, ldc: ldc, bias: bias, epilogue: epilogue, pool: pool)
     }
 
+    /// Fills one block of B in `packB` layout: (first row p0, rows kc, first column j0, columns
+    /// nc, destination); see `sgemmPacked(m:n:k:alpha:packedA:packingB:…)`.
+    public typealias BBlockPacker = (_ p0: Int, _ kc: Int, _ j0: Int, _ nc: Int, _ dst: UnsafeMutablePointer<Float>) -> Void
+
+    /// `sgemmPacked` whose B (k×n) is never stored: `packingB` writes each block the GEMM needs
+    /// exactly as `packB` would write it from the stored matrix (so the same bits), e.g. straight
+    /// from a convolution's input images (`Im2Col.packBlock`). It may run on any pool thread, for
+    /// disjoint or (when threads split M) repeated blocks.
+    public static func sgemmPacked(m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>,
+                                   packingB: @escaping BBlockPacker,
+                                   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                   bias: UnsafePointer<Float>? = nil, epilogue: [EpilogueOp] = [],
+                                   pool: ThreadPool) {
+        drive(transA: false, m: m, n: n, k: k, alpha: alpha, a: packedA, lda: 0, packedA: packedA, transB: false,
+              b: packedA, ldb: 0, packedB: nil, packingB: packingB, beta: beta, c: c, ldc: ldc, bias: bias,
+              epilogue: epilogue, pool: pool)
+    }
+
     // MARK: pre-packed B (a weight matrix on the right, reused across calls)
 
     /// Floats needed to hold op(B) (k×n) packed by `packB(transB:k:n:b:ldb:into:pool:)`.
@@ -161,7 +179,8 @@ public enum Gemm {
 
     static func drive(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                       packedA: UnsafePointer<Float>?, transB: Bool, b: UnsafePointer<Float>, ldb: Int,
-                      packedB: UnsafePointer<Float>?, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                      packedB: UnsafePointer<Float>?, packingB: BBlockPacker? = nil,
+                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                       bias: UnsafePointer<Float>?, epilogue: [EpilogueOp], pool: ThreadPool) {
         if m <= 0 || n <= 0 { return }
         if k <= 0 || alpha == 0 {
@@ -177,7 +196,8 @@ public enum Gemm {
             if m < smallM && packedA == nil {
                 smallMRows(transA, rows, cols, k, alpha, a, lda, transB, b, ldb, beta, c, ldc, bias, epilogue)
             } else {
-                serial(transA, transB, rows, cols, k, alpha, a, lda, packedA, m, b, ldb, packedB, n, beta, c, ldc, bias, epilogue)
+                serial(transA, transB, rows, cols, k, alpha, a, lda, packedA, m, b, ldb, packedB, n, beta, c, ldc, bias, epilogue,
+                       packingB: packingB)
             }
         }
         if threads == 1 || work < 200_000 || (nPanels < 2 && mPanels < 2) {
@@ -323,7 +343,7 @@ public enum Gemm {
                        _ packedA: UnsafePointer<Float>?, _ mFull: Int,
                        _ b: UnsafePointer<Float>, _ ldb: Int, _ packedB: UnsafePointer<Float>?, _ nFull: Int,
                        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-                       _ bias: UnsafePointer<Float>?, _ epilogue: [EpilogueOp]) {
+                       _ bias: UnsafePointer<Float>?, _ epilogue: [EpilogueOp], packingB: BBlockPacker? = nil) {
         let buf = threadBuffer(packCount())
         let nPad = ((nFull + nr - 1) / nr) * nr
         let aPack = buf + kcBlock * ncBlock
@@ -348,7 +368,11 @@ public enum Gemm {
                 // A pre-packed B (`packB`) is used where it lies.
                 let bPack = packedB.map { UnsafeMutablePointer(mutating: $0 + pc * nPad + jc * kc) } ?? buf
                 let prepack = packedB != nil || !transB || rowOuter
-                if prepack && packedB == nil { packB(transB, b, ldb, pc, kc, jc, nc, bPack) }
+                if let packingB {
+                    packingB(pc, kc, jc, nc, bPack)
+                } else if prepack && packedB == nil {
+                    packB(transB, b, ldb, pc, kc, jc, nc, bPack)
+                }
                 let singleRowBlock = rows.count <= mcBlock
                 var ic = rows.lowerBound
                 while ic < rows.upperBound {

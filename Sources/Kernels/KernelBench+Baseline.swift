@@ -25,6 +25,10 @@ public enum Baseline {
     /// instead of the unpadded planes (2.25× the FLOPs on 2×2 planes, 1.56× on 4×4).
     public static let convTransposePaddedGrid = names.contains("convTPadded")
 
+    /// `im2colGemm`: GEMM convolutions write the whole im2col matrix and let the GEMM pack it,
+    /// as before the GEMM packed its B blocks straight from the images (Im2Col+Packed.swift; same bits).
+    public static let im2colBuffer = names.contains("im2colGemm")
+
     /// `prepack`: programs pack constant convolution weights for the GEMM on every run, as before
     /// they were packed once at bind time (Runtime's Program; same bits).
     public static let packWeightsPerCall = names.contains("prepack")

@@ -66,6 +66,13 @@ final class ConvTests: XCTestCase {
         XCTAssertEqual(outs[0], outs[1], "1 vs 2 threads differ: \(what)", file: file, line: line)
         XCTAssertEqual(prepackedForward(s, transposed: transposed, x: x, w: w, bias: bias, epilogue: epilogue).map(\.bitPattern),
                        outs[0].map(\.bitPattern), "pre-packed weights differ: \(what)", file: file, line: line)
+        if !transposed {
+            var explicit = [Float](repeating: .nan, count: yCount)
+            Conv2D.forward(s, x: x, weight: w, bias: bias, y: &explicit, epilogue: epilogue, scratch: &scratch,
+                           pool: ConvTests.pool2, allowImplicit: false)
+            XCTAssertEqual(explicit.map(\.bitPattern), outs[0].map(\.bitPattern),
+                           "col matrix and implicit GEMM differ: \(what)", file: file, line: line)
+        }
         let k = Float((s.inChannels / s.group) * s.kernelH * s.kernelW)
         assertClose(outs[0], outs[2], tol: 2e-6, scale: k + 4, what, file: file, line: line)
     }
@@ -305,6 +312,16 @@ final class ConvTests: XCTestCase {
                                    kernelH: 3, kernelW: 2, group: 2), true))
         layers.append((Conv2DShape(batch: 3, inChannels: 5, inHeight: 30, inWidth: 31, outChannels: 3, outHeight: 30, outWidth: 31,
                                    kernelH: 3, kernelW: 3, padTop: 1, padLeft: 1), false))
+        // Implicit-GEMM shapes (≥ 4 output channels, padded planes no larger than the col matrix):
+        // ResNet-like 3×3 at stride 1 and 2, a D-like 4×4 stride 2, dilation, wide rows, one image.
+        layers.append((Conv2DShape(batch: 2, inChannels: 16, inHeight: 30, inWidth: 33, outChannels: 24, outHeight: 30,
+                                   outWidth: 33, kernelH: 3, kernelW: 3, padTop: 1, padLeft: 1), false))
+        layers.append((Conv2DShape(batch: 1, inChannels: 8, inHeight: 29, inWidth: 29, outChannels: 12, outHeight: 15,
+                                   outWidth: 15, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padTop: 1, padLeft: 1), false))
+        layers.append((Conv2DShape(batch: 5, inChannels: 12, inHeight: 14, inWidth: 14, outChannels: 16, outHeight: 7,
+                                   outWidth: 7, kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1), false))
+        layers.append((Conv2DShape(batch: 3, inChannels: 5, inHeight: 12, inWidth: 70, outChannels: 7, outHeight: 8,
+                                   outWidth: 66, kernelH: 3, kernelW: 3, padTop: 0, padLeft: 0, dilationH: 2, dilationW: 2), false))
         for (s, t) in layers {
             check(s, transposed: t, epilogue: [.bias(perRow: true), .activation(.leakyRelu(0.2))], &rng)
         }
