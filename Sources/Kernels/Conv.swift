@@ -315,6 +315,15 @@ public enum Conv2D {
                         let used = s.padTop + s.inHeight
                         Im2Col.zero(dst + used * pw, (ph - used) * pw)
                     }
+                    if mg >= 2 {
+                        directSmallMChannels(buf: buf, weight: weight + gi * mg * cg * khw, y: y + (n * s.outChannels + gi * mg) * p,
+                                             mg: mg, cg: cg, kH: kH, kW: kW, ph: ph, pw: pw, outH: outH, outW: outW)
+                        if !ops.isEmpty {
+                            EpilogueApply.applyRows(c: y + n * s.outChannels * p, ldc: p, rows: (gi * mg)..<(gi * mg + mg),
+                                                    cols: 0..<p, bias: bias, ops: ops)
+                        }
+                        continue
+                    }
                     for o in 0..<mg {
                         let oc = gi * mg + o
                         let wbase = weight + oc * cg * khw
@@ -361,6 +370,58 @@ public enum Conv2D {
                     }
                 }
             }
+        }
+    }
+
+    /// `directSmallM`'s inner loops for 2–3 output channels of one image's group: every tap's
+    /// input vectors are loaded once for all of them (2 output rows × 32 columns × 3 channels of
+    /// accumulators; a third channel is computed from the second's weights and dropped when
+    /// mg = 2). Same summation order per element as the one-channel loop. `buf`: the padded
+    /// planes (ph rows of pw floats per input channel); `y`: the group's first output plane.
+    static func directSmallMChannels(buf: UnsafePointer<Float>, weight: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+                                     mg: Int, cg: Int, kH: Int, kW: Int, ph: Int, pw: Int, outH: Int, outW: Int) {
+        typealias V = SIMD16<Float>
+        let khw = kH * kW, p = outH * outW
+        let w0 = weight, w1 = weight + cg * khw, w2 = mg > 2 ? weight + 2 * cg * khw : w1
+        let nvPairs = ((outW + 15) / 16 + 1) / 2
+        var oh0 = 0
+        while oh0 < outH {
+            for vp in 0..<nvPairs {
+                let col0 = vp * 32
+                var x0 = V(), x1 = V(), x2 = V(), x3 = V()
+                var y0 = V(), y1 = V(), y2 = V(), y3 = V()
+                var z0 = V(), z1 = V(), z2 = V(), z3 = V()
+                for c in 0..<cg {
+                    let cbase = UnsafeRawPointer(buf + c * ph * pw + oh0 * pw + col0)
+                    for kh in 0..<kH {
+                        let r0 = cbase + kh * pw * 4
+                        for kw in 0..<kW {
+                            let t = c * khw + kh * kW + kw
+                            let q = r0 + kw * 4
+                            let i0 = q.loadUnaligned(as: V.self), i1 = q.loadUnaligned(fromByteOffset: 64, as: V.self)
+                            let i2 = q.loadUnaligned(fromByteOffset: pw * 4, as: V.self)
+                            let i3 = q.loadUnaligned(fromByteOffset: pw * 4 + 64, as: V.self)
+                            let a = V(repeating: w0[t]), b = V(repeating: w1[t]), d = V(repeating: w2[t])
+                            x0.addProduct(a, i0); x1.addProduct(a, i1); x2.addProduct(a, i2); x3.addProduct(a, i3)
+                            y0.addProduct(b, i0); y1.addProduct(b, i1); y2.addProduct(b, i2); y3.addProduct(b, i3)
+                            z0.addProduct(d, i0); z1.addProduct(d, i1); z2.addProduct(d, i2); z3.addProduct(d, i3)
+                        }
+                    }
+                }
+                var acc = (x0, x1, x2, x3, y0, y1, y2, y3, z0, z1, z2, z3)
+                withUnsafeBytes(of: &acc) { raw in
+                    let f = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                    let w = min(32, outW - col0)
+                    for o in 0..<min(mg, 3) {
+                        for r in 0..<min(2, outH - oh0) {
+                            let d = y + o * p + (oh0 + r) * outW + col0
+                            let from = f + o * 64 + r * 32
+                            for t in 0..<w { d[t] = from[t] }
+                        }
+                    }
+                }
+            }
+            oh0 += 2
         }
     }
 
