@@ -201,9 +201,13 @@ public enum Conv2D {
                 Gemm.packA(transA: false, m: mg, k: k, a: weight + gi * mg * k, lda: k, into: packed, pool: pool)
             }
         }
+        /// Group `gi`'s packed weights: the caller's, or this call's pack in scratch.
+        func packedA(_ gi: Int) -> UnsafePointer<Float> {
+            packedWeights.map { $0 + gi * packedCount } ?? UnsafePointer(packed)
+        }
         func gemm(_ gi: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ n: Int) {
             if prepack {
-                let a = packedWeights.map { $0 + gi * packedCount } ?? UnsafePointer(packed)
+                let a = packedA(gi)
                 Gemm.sgemmPacked(m: mg, n: n, k: k, alpha: 1, packedA: a, transB: false, b: b, ldb: ldb,
                                  beta: 0, c: c, ldc: ldc, bias: bias.map { $0 + gi * mg }, epilogue: ops, pool: pool)
             } else {
@@ -225,7 +229,7 @@ public enum Conv2D {
         let out = col + k * nb * p
         // Implicit GEMM where the padded planes fit where the col matrix would go.
         let implicit = allowImplicit && prepack && !Baseline.im2colBuffer
-            && Im2Col.PaddedPlanes(s).count(s, images: nb, channels: cg) <= k * nb * p
+            && Im2Col.PaddedPlanes(s).count(images: nb, channels: cg) <= k * nb * p
         for gi in 0..<g {
             pack(gi)
             var n0 = 0
@@ -236,7 +240,7 @@ public enum Conv2D {
                 if implicit {
                     // The GEMM packs its B blocks from padded copies of the images
                     // (Im2Col+Packed.swift) that take no more room than the col matrix.
-                    let a = packedWeights.map { $0 + gi * packedCount } ?? UnsafePointer(packed)
+                    let a = packedA(gi)
                     Im2Col.padPlanes(s, x: x, n0: n0, count: nc, channel0: gi * cg, channels: cg, planes: col, pool: pool)
                     let planes = UnsafePointer(col)
                     Gemm.sgemmPacked(m: mg, n: cols, k: k, alpha: 1, packedA: a,

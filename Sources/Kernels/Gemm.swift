@@ -135,6 +135,7 @@ public enum Gemm {
                                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                                    bias: UnsafePointer<Float>? = nil, epilogue: [EpilogueOp] = [],
                                    pool: ThreadPool) {
+        // `b` is never read when `packingB` is given (the pointer only fills the parameter).
         drive(transA: false, m: m, n: n, k: k, alpha: alpha, a: packedA, lda: 0, packedA: packedA, transB: false,
               b: packedA, ldb: 0, packedB: nil, packingB: packingB, beta: beta, c: c, ldc: ldc, bias: bias,
               epilogue: epilogue, pool: pool)

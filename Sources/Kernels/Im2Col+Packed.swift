@@ -13,19 +13,21 @@
 extension Im2Col {
     /// Geometry of the padded phase planes of one convolution.
     public struct PaddedPlanes {
-        /// Padded rows per plane, floats per plane row, floats per plane.
-        let rows: Int, width: Int, plane: Int
+        /// Padded rows per plane, floats per plane row, floats per plane, planes (column phases)
+        /// per channel.
+        let rows: Int, width: Int, plane: Int, phases: Int
 
         public init(_ s: Conv2DShape) {
             rows = (s.outHeight - 1) * s.strideH + (s.kernelH - 1) * s.dilationH + 1
             let cols = (s.outWidth - 1) * s.strideW + (s.kernelW - 1) * s.dilationW + 1
             width = (cols + s.strideW - 1) / s.strideW + 16
             plane = rows * width
+            phases = s.strideW
         }
 
         /// Floats the planes of `images` images × `channels` channels take.
-        public func count(_ s: Conv2DShape, images: Int, channels: Int) -> Int {
-            images * channels * s.strideW * plane + 16
+        public func count(images: Int, channels: Int) -> Int {
+            images * channels * phases * plane + 16
         }
     }
 
@@ -40,8 +42,10 @@ extension Im2Col {
         // are slack for over-reads and stay zero).
         let lo = max(0, -s.padLeft), hi = min(inW, (g.width - 16) * sW - s.padLeft)
         let body: (Range<Int>) -> Void = { r in
-            // Stride 2: one padded row, split into its two phases 32 floats at a time.
+            // Stride 2: one padded row, split into its two phases 32 floats at a time. Only
+            // [lo, hi) + padLeft is ever written, so its padding is zeroed once.
             let padded = sW == 2 ? Gemm.threadBuffer(2 * g.width + 32) : planes
+            if sW == 2 { zero(padded, 2 * g.width + 32) }
             for item in r {
                 let j = item / channels, c = item % channels
                 let src = x + ((n0 + j) * s.inChannels + channel0 + c) * pin
@@ -55,7 +59,6 @@ extension Im2Col {
                     if sW == 1 {
                         copy(base + ihp * g.width + lo + s.padLeft, row + lo, hi - lo)
                     } else if sW == 2 {
-                        zero(padded, 2 * g.width + 32)
                         copy(padded + lo + s.padLeft, row + lo, hi - lo)
                         let even = UnsafeMutableRawPointer(base + ihp * g.width)
                         let odd = UnsafeMutableRawPointer(base + g.plane + ihp * g.width)

@@ -92,7 +92,7 @@ final class Im2ColTests: XCTestCase {
             }
             // NaN around the block: packBlock must write all of it and nothing past it.
             var got = [Float](repeating: .nan, count: packedCount + 64)
-            let planeCount = Im2Col.PaddedPlanes(s).count(s, images: count, channels: channels)
+            let planeCount = Im2Col.PaddedPlanes(s).count(images: count, channels: channels)
             var planes = [Float](repeating: .nan, count: planeCount + 64)
             x.withUnsafeBufferPointer { xp in planes.withUnsafeMutableBufferPointer { pp in got.withUnsafeMutableBufferPointer { gp in
                 Im2Col.padPlanes(s, x: xp.baseAddress!, n0: n0, count: count, channel0: c0, channels: channels,
