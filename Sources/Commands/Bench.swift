@@ -191,7 +191,9 @@ extension Bench {
                 fields += [("d_step_ms_1_thread", d1), ("g_step_ms_1_thread", g1),
                            ("d_speedup", d1 / fields[0].1), ("g_speedup", g1 / fields[1].1),
                            ("parallel_loops", Double(st.parallelLoops)), ("serial_loops", Double(st.serialLoops)),
-                           ("saved_ms", Double(st.savedNanoseconds) / 1e6), ("waited_ms", Double(st.waitedNanoseconds) / 1e6)]
+                           ("saved_ms", Double(st.savedNanoseconds) / 1e6), ("waited_ms", Double(st.waitedNanoseconds) / 1e6),
+                           ("d_serial_runs", Double(runners[0].d.program.choice.serialRuns)),
+                           ("g_serial_runs", Double(runners[0].g.program.choice.serialRuns))]
             }
             // The trainer's per-step NaN/Inf check (NonFiniteGuard), as a share of the steps.
             let steps = runners[0].steps

@@ -191,7 +191,7 @@ public enum Gemm {
         }
         let nPanels = (n + nr - 1) / nr
         let mPanels = (m + mr - 1) / mr
-        let threads = pool.threads
+        let threads = pool.sharingThreads
         let work = Double(m) * Double(n) * Double(k)
         let run: (Range<Int>, Range<Int>) -> Void = { rows, cols in
             if m < smallM && packedA == nil {

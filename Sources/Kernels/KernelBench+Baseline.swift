@@ -32,4 +32,8 @@ public enum Baseline {
     /// `prepack`: programs pack constant convolution weights for the GEMM on every run, as before
     /// they were packed once at bind time (Runtime's Program; same bits).
     public static let packWeightsPerCall = names.contains("prepack")
+
+    /// `runChoice`: programs always share their loops with the pool's workers instead of choosing
+    /// between that and the caller alone from measured step times (ThreadPool+Choice.swift; same bits).
+    public static let alwaysParallel = names.contains("runChoice")
 }

@@ -19,7 +19,8 @@
 // other threads hold are done for about twice its own mean chunk time, then sleeps until the
 // last one finishes (a worker preempted inside its chunk then gets the caller's core).
 // A `Governor` runs loops on the caller alone for a while when, over a window, the caller
-// waited longer for the workers' chunks than those chunks would have taken it.
+// waited longer for the workers' chunks than those chunks would have taken it. `serially`
+// runs a whole unit of work on the caller (a program's choice, ThreadPool+Choice.swift).
 // Serial and parallel runs compute the same bits (chunks write disjoint outputs).
 //
 // Why (a 2-core VM): with equal static chunks and spin-waiting, a D step of mnist_gan ran
@@ -268,6 +269,21 @@ public final class ThreadPool: @unchecked Sendable {
             s.inLoop = false
         }
     }
+
+    /// Runs `body` with every loop it issues on the calling thread alone (the same bits as a
+    /// parallel run: chunks write disjoint outputs). Call it from the thread that issues loops.
+    public func serially<R>(_ body: () throws -> R) rethrows -> R {
+        let s = state
+        if s.inLoop || threads == 1 { return try body() }
+        s.inLoop = true
+        defer { s.inLoop = false }
+        return try body()
+    }
+
+    /// The threads a loop issued now would share: 1 inside a loop's chunk or `serially`, else
+    /// `threads`. A kernel that splits its work by thread count (Gemm) splits by this, so a
+    /// serial run does not pay for a split it will not use.
+    public var sharingThreads: Int { state.inLoop ? 1 : threads }
 
     /// Runs `body(i)` once for every i in 0..<n, each index claimed by whichever thread is free
     /// next. Which thread runs an index depends on timing: use it only where an index's result

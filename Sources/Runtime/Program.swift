@@ -33,6 +33,8 @@ public final class Program {
     /// Persistent state the program reads and updates (nil for pure inference programs).
     public let store: ParameterStore?
     var thunks: [() throws -> Void] = []
+    /// Whether a run shares its loops with the pool's workers (`run`).
+    public private(set) var choice = ThreadPool.RunChoice()
     /// Where AllReduce instructions send their buffers (Program+Collective).
     let collectiveHook = CollectiveHook()
     /// The end of a training program's flat gradient region (Lowering): floats the collective
@@ -101,8 +103,18 @@ public final class Program {
     }
 
     /// Runs every instruction in order over the arena (inputs must have been written).
+    /// On a pool of several threads, a run shares its loops with the workers or runs them on the
+    /// caller alone, whichever the measured times of earlier runs favour (`ThreadPool.RunChoice`;
+    /// the same bits either way). `GANNET_BASELINE=runChoice` always shares them.
     public func run() throws {
-        for t in thunks { try t() }
+        if pool.threads == 1 || Baseline.alwaysParallel {
+            for t in thunks { try t() }
+            return
+        }
+        let serial = choice.serialNext()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        if serial { try pool.serially { for t in thunks { try t() } } } else { for t in thunks { try t() } }
+        choice.record(serial: serial, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0)
     }
 
     /// Runs every instruction, returning each one's wall time in milliseconds.
