@@ -94,7 +94,8 @@ public struct Bench: ParsableCommand {
             }
             try program.run()
             let compileMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            for _ in 0..<2 { try program.run() }
+            // 3 untimed runs: by then a multi-threaded program has tried both of its modes (RunChoice).
+            for _ in 0..<3 { try program.run() }
             var times: [Double] = []
             for _ in 0..<repeats {
                 let t0 = DispatchTime.now().uptimeNanoseconds
@@ -180,9 +181,10 @@ extension Bench {
             // Each round runs every runner's D step, then every runner's G step: a slow drift of the
             // machine (other processes, clock changes) affects all runners alike.
             var dms = [[Double]](repeating: [], count: runners.count), gms = dms
-            for round in 0..<(repeats + 2) {
-                for i in runners.indices { let t = try runners[i].dStep(); if round >= 2 { dms[i].append(t) } }
-                for i in runners.indices { let t = try runners[i].gStep(); if round >= 2 { gms[i].append(t) } }
+            // 4 untimed rounds: by then a multi-threaded program has tried both of its modes (RunChoice).
+            for round in 0..<(repeats + 4) {
+                for i in runners.indices { let t = try runners[i].dStep(); if round >= 4 { dms[i].append(t) } }
+                for i in runners.indices { let t = try runners[i].gStep(); if round >= 4 { gms[i].append(t) } }
             }
             var fields = [("d_step_ms", Self.median(dms[0])), ("g_step_ms", Self.median(gms[0]))]
             if scaling {

@@ -3,8 +3,8 @@
 // caller alone, from the wall times measured each way.
 //
 // Contract: a `RunChoice` belongs to one repeated unit. Before each run, `serialNext()` says how
-// to run it; after, `record` takes the wall time and the mode it ran in. The first 3 runs are
-// not recorded (page faults, packing, caches); then it runs parallel until it has 3 samples,
+// to run it; after, `record` takes the wall time and the mode it ran in. The first run is not
+// recorded (page faults, caches); then it runs parallel until it has 2 samples,
 // explores serial once, and from then on runs the mode with the lower estimate, exploring the
 // other one every `period` runs: 8, doubling to 64 while exploring confirms the choice by a wide
 // margin (the other mode 25% slower), back to 8 when it switches or the margin is narrow (on an
@@ -36,7 +36,7 @@ extension ThreadPool {
         var parallelSamples = 0
         var countdown = 0
         var period = RunChoice.minPeriod
-        static let warmUp = 3, firstSamples = 3
+        static let warmUp = 1, firstSamples = 2
         static let minPeriod = 8, maxPeriod = 64
         /// Serial is left only for a parallel estimate below this fraction of serial's.
         static let leaveSerial = 0.97

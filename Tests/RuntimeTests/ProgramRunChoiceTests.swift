@@ -22,12 +22,12 @@ final class ProgramRunChoiceTests: XCTestCase {
         let input = Tensor(shape: [3, 5, 17, 19], floats: values(3 * 5 * 17 * 19, 4))
         let want = try Session(graph: g, threads: 1).run([input])[0]
         let two = try Session(graph: g, threads: 2)
-        // Past the warm-up and the first samples (6 parallel runs), through exploring runs either way.
+        // Past the warm-up and the first samples (3 parallel runs), through exploring runs either way.
         for run in 0..<40 {
             XCTAssertEqual(try two.run([input])[0], want, "run \(run)")
         }
         let choice = try two.program(for: [input.shape]).choice
         XCTAssertGreaterThan(choice.serialRuns, 0)
-        XCTAssertGreaterThan(choice.parallelRuns, 6)
+        XCTAssertGreaterThan(choice.parallelRuns, 3)
     }
 }

@@ -11,7 +11,7 @@ temporary directory; files already there are reused). For each model, batch B an
     T, inter-op 1); compile time = session creation + first run; then 2 warm-up runs and the
     median of R timed runs;
   Gannet: `gannet bench model FILE --batch B --threads T --repeats R --json` (its compile_ms =
-    load + passes + lowering + planning + first run; median of R runs after 3 warm-ups).
+    load + passes + lowering + planning + first run; median of R runs after 4 untimed runs, the first included).
 R is chosen so that the timed runs take about --budget-s seconds by ONNX Runtime's first run
 (3 to 30). ratio = Gannet ms / ONNX Runtime ms; the issue's targets are <= 1.0 for the CNNs and
 <= 0.8 for the GAN generators. Inputs are seeded N(0, 1).
