@@ -62,13 +62,11 @@ extension Im2Col {
                         copy(padded + lo + s.padLeft, row + lo, hi - lo)
                         let even = UnsafeMutableRawPointer(base + ihp * g.width)
                         let odd = UnsafeMutableRawPointer(base + g.plane + ihp * g.width)
-                        let from = UnsafeRawPointer(padded)
                         var u = 0
                         while 2 * u < hi + s.padLeft {
-                            let v = from.loadUnaligned(fromByteOffset: 8 * u, as: SIMD32<Float>.self)
                             // u < width - 16: the 16 lanes stay inside this plane row.
-                            even.storeBytes(of: v.evenHalf, toByteOffset: 4 * u, as: SIMD16<Float>.self)
-                            odd.storeBytes(of: v.oddHalf, toByteOffset: 4 * u, as: SIMD16<Float>.self)
+                            even.storeBytes(of: loadEven16(padded + 2 * u), toByteOffset: 4 * u, as: SIMD16<Float>.self)
+                            odd.storeBytes(of: loadOdd16(padded + 2 * u), toByteOffset: 4 * u, as: SIMD16<Float>.self)
                             u += 16
                         }
                     } else {

@@ -161,3 +161,18 @@ public enum HugePages {
         return mem
     }
 }
+
+/// The 16 even-indexed floats of p[0 ..< 32] (p[0], p[2], …, p[30]): two vector loads and one
+/// two-source permute (`SIMD32.evenHalf` compiles to 16 single-lane inserts).
+@inline(__always) @usableFromInline
+func loadEven16(_ p: UnsafePointer<Float>) -> V16 {
+    let a = load16(p), b = load16(p + 16)
+    return V16(a[0], a[2], a[4], a[6], a[8], a[10], a[12], a[14], b[0], b[2], b[4], b[6], b[8], b[10], b[12], b[14])
+}
+
+/// The 16 odd-indexed floats of p[0 ..< 32] (p[1], p[3], …, p[31]).
+@inline(__always) @usableFromInline
+func loadOdd16(_ p: UnsafePointer<Float>) -> V16 {
+    let a = load16(p), b = load16(p + 16)
+    return V16(a[1], a[3], a[5], a[7], a[9], a[11], a[13], a[15], b[1], b[3], b[5], b[7], b[9], b[11], b[13], b[15])
+}

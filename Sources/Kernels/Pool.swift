@@ -6,10 +6,13 @@
 // input, or, when countIncludePad, by the number of taps inside the padded input
 // [−padTop, inH + padBottom) × [−padLeft, inW + padRight). A max window with no tap inside the
 // input yields −∞. ceil_mode only changes outH/outW, which the caller computes (`outputSize`).
-// Interior output columns (all kernel columns inside the input) run 16 at a time when
-// strideW is 1 or 2; taps are visited in the same (kh, kw) order as `reference`, so max and
-// average pools equal it bit for bit. GlobalAveragePool sums with lane accumulators (order
-// fixed by the shape). Work is split over output rows.
+// The input rows a work item reads are first copied into rows padded with a fill that changes
+// nothing (+0 for the average's sum, which is never −0; −∞ for the max), so every output column,
+// border or not, runs 16 at a time (strideW 1 or 2; one at a time otherwise) with no bounds
+// checks; rows outside the input are skipped as in `reference`, taps are visited in its (kh, kw)
+// order and the average divides by the same count, so both pools equal it bit for bit.
+// GlobalAveragePool sums with lane accumulators (order fixed by the shape). Work is split over
+// planes, and over row ranges of each plane when there are fewer planes than 4 per thread.
 
 public struct Pool2DShape: Equatable, Sendable {
     public var batch, channels, inH, inW, outH, outW: Int
@@ -52,47 +55,103 @@ public enum Pool2D {
     static func run(_ s: Pool2DShape, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ pool: ThreadPool, average: Bool) {
         let planes = s.batch * s.channels
         let (inH, inW, outH, outW) = (s.inH, s.inW, s.outH, s.outW)
+        if planes == 0 || outH == 0 || outW == 0 { return }
         let (kH, kW, sH, sW, dH, dW) = (s.kernelH, s.kernelW, s.strideH, s.strideW, s.dilationH, s.dilationW)
-        // Interior columns: every kernel column inside the input.
-        let owLo = Swift.min(outW, (s.padLeft + sW - 1) / sW)
-        let lastTap = inW - 1 - (kW - 1) * dW + s.padLeft
-        let owHi = lastTap < 0 ? owLo : Swift.max(owLo, Swift.min(outW, lastTap / sW + 1))
-        pool.splitWork(planes * outH, work: planes * outH * outW * kH * kW) { range in
-            for u in range {
-                let p = u / outH, oh = u - p * outH
-                let px = x + p * inH * inW, py = y + u * outW
-                let h0 = oh * sH - s.padTop
-                var rows = 0, paddedRows = 0
-                for kh in 0..<kH {
-                    let h = h0 + kh * dH
-                    if h >= 0 && h < inH { rows += 1 }
-                    if h >= -s.padTop && h < inH + s.padBottom { paddedRows += 1 }
+        // Padded rows: padded column u holds input column u − padLeft (the fill outside the input
+        // adds nothing: +0 to a sum that is never −0, −∞ to a max), so every tap is a plain load.
+        // `rowW` leaves room for a stride-2 vector's 32-float read past the last window.
+        let span = (outW - 1) * sW + (kW - 1) * dW + 1
+        let rowW = span + 32
+        let fill: Float = average ? 0 : -.infinity
+        let lo = Swift.max(0, -s.padLeft), hi = Swift.min(inW, span - s.padLeft)
+        // Rows of output per work item: whole planes when there are enough of them.
+        let perPlane = Swift.max(1, Swift.min(outH, (4 * pool.threads + planes - 1) / planes))
+        let items = planes * perPlane
+        pool.splitWork(items, work: planes * outH * outW * kH * kW) { range in
+            // Scratch: the padded input rows one item reads, then the divisor of each output column.
+            let maxRows = ((outH + perPlane - 1) / perPlane - 1) * sH + (kH - 1) * dH + 1
+            let buf = Gemm.threadBuffer(Swift.min(maxRows, inH) * rowW + 2 * outW + 16)
+            let colValid = buf + Swift.min(maxRows, inH) * rowW, colPadded = colValid + outW
+            if average {
+                for ow in 0..<outW {
+                    let t = taps(ow * sW - s.padLeft, kW, dW, inW, s.padLeft, s.padRight)
+                    colValid[ow] = Float(t.valid); colPadded[ow] = Float(t.padded)
                 }
-                for ow in 0..<owLo { py[ow] = cell(s, px, h0, ow, average) }
-                var ow = owLo
-                let div = Float((s.countIncludePad ? paddedRows : rows) * kW)
-                if sW <= 2 {
-                    while ow + 16 <= owHi && (sW == 1 || (ow + 16) * 2 - s.padLeft + (kW - 1) * dW <= inW) {
-                        let w0 = ow * sW - s.padLeft
+            }
+            for item in range {
+                let p = item / perPlane, part = item % perPlane
+                let oh0 = part * outH / perPlane, oh1 = (part + 1) * outH / perPlane
+                if oh0 == oh1 { continue }
+                let px = x + p * inH * inW
+                // Input rows [hLo, hHi) are all this item reads.
+                let hLo = Swift.max(0, oh0 * sH - s.padTop)
+                let hHi = Swift.min(inH, (oh1 - 1) * sH - s.padTop + (kH - 1) * dH + 1)
+                if hLo < hHi {
+                    for h in hLo..<hHi {
+                        let row = buf + (h - hLo) * rowW
+                        row.update(repeating: fill, count: rowW)
+                        if lo < hi { row.advanced(by: lo + s.padLeft).update(from: px + h * inW + lo, count: hi - lo) }
+                    }
+                }
+                for oh in oh0..<oh1 {
+                    let py = y + (p * outH + oh) * outW
+                    let h0 = oh * sH - s.padTop
+                    let t = taps(h0, kH, dH, inH, s.padTop, s.padBottom)
+                    let divRows = Float(s.countIncludePad ? t.padded : t.valid)
+                    let divCols = s.countIncludePad ? colPadded : colValid
+                    if sW > 2 {
+                        for ow in 0..<outW {
+                            var acc: Float = average ? 0 : -.infinity
+                            for kh in 0..<kH {
+                                let h = h0 + kh * dH
+                                if h < 0 || h >= inH { continue }
+                                let pr = buf + (h - hLo) * rowW + ow * sW
+                                for kw in 0..<kW {
+                                    let v = pr[kw * dW]
+                                    if average { acc += v } else if v > acc { acc = v }
+                                }
+                            }
+                            // rows·cols is exact in Float; the same division as `cell`.
+                            py[ow] = average ? acc / (divRows * divCols[ow]) : acc
+                        }
+                        continue
+                    }
+                    var ow = 0
+                    while ow < outW {
+                        let n = Swift.min(16, outW - ow)
                         var acc = V16(repeating: average ? 0 : -.infinity)
                         for kh in 0..<kH {
                             let h = h0 + kh * dH
                             if h < 0 || h >= inH { continue }
-                            let pr = px + h * inW + w0
+                            let pr = buf + (h - hLo) * rowW + ow * sW
                             for kw in 0..<kW {
-                                let v = sW == 1 ? load16(pr + kw * dW)
-                                    : UnsafeRawPointer(pr + kw * dW).loadUnaligned(as: SIMD32<Float>.self).evenHalf
+                                let v = sW == 1 ? load16(pr + kw * dW) : loadEven16(pr + kw * dW)
                                 if average { acc += v } else { acc.replace(with: v, where: v .> acc) }
                             }
                         }
-                        if average { acc /= V16(repeating: div) }
-                        store16(acc, py + ow)
+                        if average {
+                            let d = n == 16 ? load16(divCols + ow) : loadPartial(divCols + ow, n, fill: 1)
+                            acc /= d * V16(repeating: divRows)
+                        }
+                        if n == 16 { store16(acc, py + ow) } else { storePartial(acc, py + ow, n) }
                         ow += 16
                     }
                 }
-                while ow < outW { py[ow] = cell(s, px, h0, ow, average); ow += 1 }
             }
         }
+    }
+
+    /// Along one axis, of the `kernel` taps from `start` (dilation apart), how many fall inside
+    /// the input [0, size) and inside the padded input [−padBegin, size + padEnd).
+    @inline(__always)
+    static func taps(_ start: Int, _ kernel: Int, _ dilation: Int, _ size: Int, _ padBegin: Int, _ padEnd: Int) -> (valid: Int, padded: Int) {
+        var valid = 0, padded = 0
+        for k in 0..<kernel {
+            let i = start + k * dilation
+            if i >= 0 && i < size { valid += 1 }
+            if i >= -padBegin && i < size + padEnd { padded += 1 }
+        }
+        return (valid, padded)
     }
 
     /// One output cell, scalar, taps in (kh, kw) order.

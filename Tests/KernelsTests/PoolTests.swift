@@ -41,6 +41,26 @@ final class PoolTests: XCTestCase {
         XCTAssertGreaterThan(tested, 300)
     }
 
+    /// NaN, ±∞ and −0 anywhere, including next to the padding: same bits (NaN for NaN) as the
+    /// reference, also when few planes are split into row ranges (batch 1, channel 1).
+    func testSpecialValuesAndRowSplitsMatchReference() {
+        var g = SeededRandom(seed: 52)
+        let specials: [Float] = [.nan, .infinity, -.infinity, -0.0, 0]
+        var tested = 0
+        for t in 0..<200 {
+            guard var s = randomShape(&g, big: true) else { continue }
+            if t % 2 == 0 { s.batch = 1; s.channels = 1 }
+            var x = randomFloats(s.batch * s.channels * s.inH * s.inW, seed: UInt64(1000 + t), range: -4...4)
+            for i in x.indices where g.int(0, 7) == 0 { x[i] = specials[g.int(0, specials.count - 1)] }
+            for average in [false, true] {
+                let want = run(s, x, average: average, pool: nil)
+                for pool in KCheck.pools { KCheck.bitwise(run(s, x, average: average, pool: pool), want, "\(average ? "avg" : "max") \(s)") }
+            }
+            tested += 1
+        }
+        XCTAssertGreaterThan(tested, 100)
+    }
+
     func testKnownValues() {
         let x: [Float] = (0..<16).map(Float.init)   // 4×4
         var s = Pool2DShape(batch: 1, channels: 1, inH: 4, inW: 4, outH: 2, outW: 2, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2)
