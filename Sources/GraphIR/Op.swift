@@ -168,8 +168,8 @@ public enum Op: Hashable, Sendable {
 
     // Gannet-internal ops made by fusion passes (never imported or exported): a convolution or
     // GEMM whose bias and activation run in the kernel's epilogue. Attributes are those of the
-    // base op plus `activation` ("Relu", "LeakyRelu", "Sigmoid", "Tanh" or absent) and
-    // `activation_alpha` (LeakyRelu's slope).
+    // base op plus `activation` ("Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "Swish" or
+    // absent), `activation_alpha` (LeakyRelu's slope; Clip's min) and `activation_beta` (Clip's max).
 
     /// Conv + bias + activation in one kernel.
     case fusedConv
@@ -388,7 +388,7 @@ extension Op {
         let convLike: [String: String] = ["auto_pad": "string", "dilations": "ints", "group": "int",
                                           "kernel_shape": "ints", "pads": "ints", "strides": "ints"]
         let reduce: [String: String] = ["keepdims": "int", "noop_with_empty_axes": "int"]
-        let fused: [String: String] = ["activation": "string", "activation_alpha": "float"]
+        let fused: [String: String] = ["activation": "string", "activation_alpha": "float", "activation_beta": "float"]
         switch self {
         case .fusedConv, .fusedConvTranspose, .fusedGemm:
             return baseOp.attributeSchema.merging(fused) { a, _ in a }

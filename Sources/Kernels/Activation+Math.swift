@@ -2,7 +2,9 @@
 // which runs an `[EpilogueOp]` list over a row-major tile.
 //
 // The scalar `apply` is the reference (Foundation's tanh/exp); the SIMD `apply` uses SIMDMath
-// and agrees with it to <= 1e-6 absolute for sigmoid/tanh, exactly for relu/leakyRelu.
+// and agrees with it to <= 1e-6 absolute for sigmoid/tanh (swish: x times that), exactly for
+// relu/leakyRelu/clip. Swish's SIMD form is x·SIMDMath.sigmoid(x), bit for bit what Sigmoid then
+// Mul compute.
 import Foundation
 
 extension Activation {
@@ -14,6 +16,8 @@ extension Activation {
         case .leakyRelu(let a): return x < 0 ? x * a : x
         case .sigmoid: return 1 / (1 + Foundation.exp(-x))
         case .tanh: return Foundation.tanh(x)
+        case let .clip(lo, hi): return Unary.scalar(.clip(min: lo, max: hi), x)
+        case .swish: return x * Unary.scalar(.sigmoid, x)
         }
     }
 
@@ -25,6 +29,8 @@ extension Activation {
         case .leakyRelu(let a): return x.replacing(with: x * a, where: x .< 0)
         case .sigmoid: return SIMDMath.sigmoid(x)
         case .tanh: return SIMDMath.tanh(x)
+        case let .clip(lo, hi): return Unary.clip(lo, hi, x)
+        case .swish: return x * SIMDMath.sigmoid(x)
         }
     }
 
@@ -55,6 +61,18 @@ extension Activation {
             while i + 16 <= count {
                 let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
                 UnsafeMutableRawPointer(p + i).storeBytes(of: SIMDMath.tanh(v), as: SIMD16<Float>.self)
+                i += 16
+            }
+        case let .clip(lo, hi):
+            while i + 16 <= count {
+                let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(p + i).storeBytes(of: Unary.clip(lo, hi, v), as: SIMD16<Float>.self)
+                i += 16
+            }
+        case .swish:
+            while i + 16 <= count {
+                let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(p + i).storeBytes(of: v * SIMDMath.sigmoid(v), as: SIMD16<Float>.self)
                 i += 16
             }
         }

@@ -14,7 +14,9 @@
 // ow + ⌊kw·dW / sW⌋: one flat offset from q = oh·PW + ow. So each tap is a contiguous
 // multiply-add of a shifted phase plane over the flat range of outH·PW positions (the PW − outW
 // extra columns per row are computed and dropped), 16 lanes at a time; each output sums its
-// taps in (kh, kw) order, one fused multiply-add each, from +0.
+// taps in (kh, kw) order, one fused multiply-add each, from +0. A 3×3 kernel with stride and
+// dilation 1 down the rows computes four output rows per pass (each shifted input vector loaded
+// once for the up to three rows that use it, the nine weights in registers), in the same order.
 // (Per group, the GEMM path did an im2col and a 1-row GEMM per group and per chunk of images,
 // with two parallel hand-offs each: hundreds of loops per layer.)
 
@@ -47,55 +49,90 @@ extension Conv2D {
         let flatRounded = (flat + 15) / 16 * 16
         // Per thread: the phase planes, then the flat output.
         let bufCount = phases * phasePlane + flatRounded + 16
-        pool.parallelFor(s.batch * s.outChannels) { range in
-            let buf = Gemm.threadBuffer(bufCount)
-            let out = buf + phases * phasePlane
-            var lastInput = -1
-            for idx in range {
-                let n = idx / s.outChannels, oc = idx % s.outChannels
-                let ic = oc / mg
-                let input = n * s.inChannels + ic
-                if input != lastInput {
-                    fillPhases(x + input * pin, inH: inH, inW: inW, s: s, pw: pw, ph: ph, phasePlane: phasePlane, into: buf)
-                    lastInput = input
+        // Each tap's flat offset into the phase planes (the divisions stay out of the loops).
+        let taps = kH * kW
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: taps) { offsets in
+            for kh in 0..<kH {
+                for kw in 0..<kW {
+                    let rh = kh * dH, rw = kw * dW
+                    offsets[kh * kW + kw] = ((rh % sH) * sW + rw % sW) * phasePlane + (rh / sH) * pw + rw / sW
                 }
-                let w = weight + oc * kH * kW
-                var q = 0
-                while q + 64 <= flatRounded {
-                    var a0 = V16(), a1 = V16(), a2 = V16(), a3 = V16()
-                    for kh in 0..<kH {
-                        let rh = kh * dH
-                        let rowBase = buf + (rh % sH) * sW * phasePlane + (rh / sH) * pw + q
-                        for kw in 0..<kW {
-                            let rw = kw * dW
-                            let src = UnsafeRawPointer(rowBase + (rw % sW) * phasePlane + rw / sW)
-                            let wv = V16(repeating: w[kh * kW + kw])
+            }
+            let off = UnsafePointer(offsets.baseAddress!)
+            // 3×3 with stride 1 and dilation 1 down the rows: output row oh + 1 reads exactly one
+            // phase-plane row (pw floats) further than row oh, tap for tap; `colOff[kw]` is tap (0, kw)'s offset.
+            let rowBlocked = kH == 3 && kW == 3 && sH == 1 && dH == 1 && outH >= 4
+            let colOff = off
+            pool.parallelFor(s.batch * s.outChannels) { range in
+                let buf = Gemm.threadBuffer(bufCount)
+                let out = buf + phases * phasePlane
+                var lastInput = -1
+                for idx in range {
+                    let n = idx / s.outChannels, oc = idx % s.outChannels
+                    let ic = oc / mg
+                    let input = n * s.inChannels + ic
+                    if input != lastInput {
+                        fillPhases(x + input * pin, inH: inH, inW: inW, s: s, pw: pw, ph: ph, phasePlane: phasePlane, into: buf)
+                        lastInput = input
+                    }
+                    let w = weight + oc * taps
+                    var q = 0
+                    if rowBlocked {
+                        // 3×3, four output rows at once: input row oh + i serves output rows oh + i − kh,
+                        // so each shifted input vector is loaded once for up to three rows, and the nine
+                        // weights stay in registers. Each row still sums its taps in (kh, kw) order.
+                        let w0 = V16(repeating: w[0]), w1 = V16(repeating: w[1]), w2 = V16(repeating: w[2])
+                        let w3 = V16(repeating: w[3]), w4 = V16(repeating: w[4]), w5 = V16(repeating: w[5])
+                        let w6 = V16(repeating: w[6]), w7 = V16(repeating: w[7]), w8 = V16(repeating: w[8])
+                        let c0 = colOff[0], c1 = colOff[1], c2 = colOff[2]
+                        var oh = 0
+                        while oh + 4 <= outH {
+                            var c = 0
+                            while c < pw {
+                                let base = UnsafePointer(buf + oh * pw + c)
+                                @inline(__always) func taps(_ i: Int, _ acc: inout V16, _ wa: V16, _ wb: V16, _ wc: V16) {
+                                    let r = base + i * pw
+                                    acc.addProduct(wa, load16(r + c0)); acc.addProduct(wb, load16(r + c1)); acc.addProduct(wc, load16(r + c2))
+                                }
+                                var a0 = V16(), a1 = V16(), a2 = V16(), a3 = V16()
+                                taps(0, &a0, w0, w1, w2)
+                                taps(1, &a0, w3, w4, w5); taps(1, &a1, w0, w1, w2)
+                                taps(2, &a0, w6, w7, w8); taps(2, &a1, w3, w4, w5); taps(2, &a2, w0, w1, w2)
+                                taps(3, &a1, w6, w7, w8); taps(3, &a2, w3, w4, w5); taps(3, &a3, w0, w1, w2)
+                                taps(4, &a2, w6, w7, w8); taps(4, &a3, w3, w4, w5)
+                                taps(5, &a3, w6, w7, w8)
+                                let o = out + oh * pw + c
+                                store16(a0, o); store16(a1, o + pw); store16(a2, o + 2 * pw); store16(a3, o + 3 * pw)
+                                c += 16
+                            }
+                            oh += 4
+                        }
+                        q = oh * pw
+                    }
+                    while q + 64 <= flatRounded {
+                        var a0 = V16(), a1 = V16(), a2 = V16(), a3 = V16()
+                        for t in 0..<taps {
+                            let src = UnsafeRawPointer(buf + q + off[t])
+                            let wv = V16(repeating: w[t])
                             a0.addProduct(wv, src.loadUnaligned(as: V16.self))
                             a1.addProduct(wv, src.loadUnaligned(fromByteOffset: 64, as: V16.self))
                             a2.addProduct(wv, src.loadUnaligned(fromByteOffset: 128, as: V16.self))
                             a3.addProduct(wv, src.loadUnaligned(fromByteOffset: 192, as: V16.self))
                         }
+                        store16(a0, out + q); store16(a1, out + q + 16); store16(a2, out + q + 32); store16(a3, out + q + 48)
+                        q += 64
                     }
-                    store16(a0, out + q); store16(a1, out + q + 16); store16(a2, out + q + 32); store16(a3, out + q + 48)
-                    q += 64
-                }
-                while q < flatRounded {
-                    var a0 = V16()
-                    for kh in 0..<kH {
-                        let rh = kh * dH
-                        let rowBase = buf + (rh % sH) * sW * phasePlane + (rh / sH) * pw + q
-                        for kw in 0..<kW {
-                            let rw = kw * dW
-                            a0.addProduct(V16(repeating: w[kh * kW + kw]), load16(rowBase + (rw % sW) * phasePlane + rw / sW))
-                        }
+                    while q < flatRounded {
+                        var a0 = V16()
+                        for t in 0..<taps { a0.addProduct(V16(repeating: w[t]), load16(buf + q + off[t])) }
+                        store16(a0, out + q)
+                        q += 16
                     }
-                    store16(a0, out + q)
-                    q += 16
-                }
-                let plane = y + idx * p
-                for oh in 0..<outH { Im2Col.copy(plane + oh * outW, out + oh * pw, outW) }
-                if !ops.isEmpty {
-                    EpilogueApply.applyRows(c: plane - oc * p, ldc: p, rows: oc..<(oc + 1), cols: 0..<p, bias: bias, ops: ops)
+                    let plane = y + idx * p
+                    for oh in 0..<outH { Im2Col.copy(plane + oh * outW, out + oh * pw, outW) }
+                    if !ops.isEmpty {
+                        EpilogueApply.applyRows(c: plane - oc * p, ldc: p, rows: oc..<(oc + 1), cols: 0..<p, bias: bias, ops: ops)
+                    }
                 }
             }
         }
@@ -124,7 +161,11 @@ extension Conv2D {
                     if sW == 1 {
                         Im2Col.copy(row + lo, srow, hi - lo)
                     } else {
-                        for i in 0..<(hi - lo) { row[lo + i] = srow[i * sW] }
+                        // Stride 2: 16 at a time while the 32-float read stays inside the input row.
+                        var i = 0
+                        let rowEnd = src + (ih + 1) * inW
+                        if sW == 2 { while i + 16 <= hi - lo && srow + 2 * i + 32 <= rowEnd { store16(loadEven16(srow + 2 * i), row + lo + i); i += 16 } }
+                        while i < hi - lo { row[lo + i] = srow[i * sW]; i += 1 }
                     }
                     Im2Col.zero(row + hi, pw - hi)
                 }

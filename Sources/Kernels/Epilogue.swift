@@ -26,6 +26,10 @@ public enum Activation: Equatable, CustomStringConvertible {
     case leakyRelu(Float)
     case sigmoid
     case tanh
+    /// min(max(x, lo), hi) (ONNX Clip with constant bounds, e.g. ReLU6); NaN stays NaN.
+    case clip(Float, Float)
+    /// x·sigmoid(x) (SiLU; ONNX Swish with alpha 1), as Mul(x, Sigmoid(x)) computes it.
+    case swish
 
     public var description: String {
         switch self {
@@ -33,6 +37,8 @@ public enum Activation: Equatable, CustomStringConvertible {
         case .leakyRelu(let a): return "leakyRelu(\(a))"
         case .sigmoid: return "sigmoid"
         case .tanh: return "tanh"
+        case let .clip(lo, hi): return "clip(\(lo), \(hi))"
+        case .swish: return "swish"
         }
     }
 }

@@ -4,9 +4,11 @@
 // (1) if P's output is read only by an Add whose other operand is a constant per-output-channel
 // vector ([C], [C,1,1] or [1,C,1,1] for convolutions; [N] or [1,N] for Gemm), the vector joins
 // P's bias input and the Add is removed; (2) if P's output is then read only by a Relu,
-// LeakyRelu, Sigmoid or Tanh — for Gemm also through one Reshape read only by it — P becomes
-// FusedConv / FusedConvTranspose / FusedGemm with `activation` (and `activation_alpha`) and the
-// activation is removed. Gemm fuses only when its C is absent or a bias row with beta 1 and
+// LeakyRelu, Sigmoid, Tanh or a Clip with constant bounds — for Gemm also through one Reshape
+// read only by it — or, for Conv / ConvTranspose, only by a Sigmoid and by a Mul of P's output
+// and that Sigmoid's (x·sigmoid(x), SiLU), P becomes FusedConv / FusedConvTranspose / FusedGemm
+// with `activation` (and `activation_alpha`/`activation_beta`) and the activation's nodes are
+// removed. Gemm fuses only when its C is absent or a bias row with beta 1 and
 // alpha 1. Values read elsewhere or that are graph outputs are never fused away. The last
 // node of a fused chain writes the removed node's output value, so names downstream stay.
 
@@ -57,7 +59,17 @@ public struct FuseConvBiasActivation: Pass {
             }
         }
         if isGemm, let c = p.input(2), let t = b.graph.type(of: c), t.elementCount != channels { return }
-        // (2) activation, for Gemm possibly behind one Reshape.
+        // (2) activation: x·Sigmoid(x) on a convolution's output, ...
+        if !isGemm, let (sigmoid, mul) = swish(of: p.outputs[0], b) {
+            p.op = p.op == .conv ? .fusedConv : .fusedConvTranspose
+            for (k, v) in Activation.swish.fusedAttributes { p.attributes[k] = v }
+            p.outputs[0] = b.node(mul).outputs[0]
+            b.remove(nodeAt: sigmoid)
+            b.remove(nodeAt: mul)
+            b.setNode(i, p)
+            return
+        }
+        // ... or a one-input activation, for Gemm possibly behind one Reshape.
         guard var ri = b.soleReader(of: p.outputs[0]) else { return }
         var reshape: Int? = nil
         if isGemm && b.node(ri).op == .reshape {
@@ -66,7 +78,16 @@ public struct FuseConvBiasActivation: Pass {
             ri = next
         }
         let act = b.node(ri)
-        guard let activation = try Activation(node: act) else { return }
+        let activation: Activation
+        if act.op == .clip {
+            // Bounds that are not constant scalars leave the Clip standalone (its lowering reports them).
+            guard act.inputs[0] == (reshape.map { b.node($0).outputs[0] } ?? p.outputs[0]),
+                  case let .clip(lo, hi)? = try? UnaryOps.kernelOp(act, g) else { return }
+            activation = .clip(lo, hi)
+        } else {
+            guard let a = try Activation(node: act) else { return }
+            activation = a
+        }
         p.op = p.op == .conv ? .fusedConv : (p.op == .convTranspose ? .fusedConvTranspose : .fusedGemm)
         for (k, v) in activation.fusedAttributes { p.attributes[k] = v }
         if let r = reshape {
@@ -78,6 +99,21 @@ public struct FuseConvBiasActivation: Pass {
         }
         b.remove(nodeAt: ri)
         b.setNode(i, p)
+    }
+
+    /// (Sigmoid, Mul) node indices when `x` is read only by Sigmoid(x) and Mul(x, Sigmoid(x)) (either
+    /// operand order), the Sigmoid's output only by that Mul, and neither is a graph output.
+    func swish(of x: ValueID, _ b: GraphBuilder) -> (Int, Int)? {
+        if b.graph.outputs.contains(x) { return nil }
+        let readers = b.readers(of: x)
+        guard readers.count == 2, readers[0] != readers[1] else { return nil }
+        for (si, mi) in [(readers[0], readers[1]), (readers[1], readers[0])] {
+            let s = b.node(si), m = b.node(mi)
+            guard s.op == .sigmoid, s.inputs[0] == x, m.op == .mul, b.soleReader(of: s.outputs[0]) == mi,
+                  Set(m.inputs.compactMap { $0 }) == [x, s.outputs[0]], m.inputs.count == 2 else { continue }
+            return (si, mi)
+        }
+        return nil
     }
 
     func isPerChannel(_ shape: [Int], _ c: Int, rank: Int, gemm: Bool) -> Bool {

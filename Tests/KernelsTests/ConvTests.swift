@@ -5,7 +5,8 @@ import Kernels
 final class ConvTests: XCTestCase {
     static let pool2 = ThreadPool(threads: 2)
     static let epilogues: [[EpilogueOp]] = [[], [.bias(perRow: true)], [.bias(perRow: false), .activation(.leakyRelu(0.2))],
-                                            [.activation(.relu)], [.bias(perRow: true), .activation(.tanh)],
+                                            [.activation(.relu)], [.bias(perRow: true), .activation(.tanh)], [.bias(perRow: true), .activation(.clip(0, 0.5))],
+                                            [.bias(perRow: true), .activation(.swish)],
                                             [.bias(perRow: true), .activation(.sigmoid)]]
 
     /// Random Conv2D geometry (valid output size), or nil to retry.

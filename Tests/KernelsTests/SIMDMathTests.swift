@@ -57,7 +57,7 @@ final class SIMDMathTests: XCTestCase {
     }
 
     func testActivations() {
-        let acts: [Activation] = [.relu, .leakyRelu(0.2), .sigmoid, .tanh]
+        let acts: [Activation] = [.relu, .leakyRelu(0.2), .sigmoid, .tanh, .clip(0, 6), .clip(-1.5, 0.25), .swish]
         let xs = samples(-10, 10, count: 1003)
         for act in acts {
             check(xs, simd: { act.apply($0) }, ref: { act.apply($0) }, absTol: 1e-6, relTol: 1e-6)
@@ -65,5 +65,10 @@ final class SIMDMathTests: XCTestCase {
             buf.withUnsafeMutableBufferPointer { act.apply($0.baseAddress!, count: $0.count) }
             for (x, y) in zip(xs, buf) { XCTAssertEqual(y, act.apply(x), accuracy: 1e-6) }
         }
+        // Clip is exact (NaN stays NaN); swish is x·sigmoid(x) with the same sigmoid, bit for bit.
+        let v = SIMD16<Float>((0..<16).map { Float($0) - 7.5 })
+        XCTAssertEqual(Activation.clip(0, 6).apply(v), v.replacing(with: 0, where: v .< 0).replacing(with: 6, where: v .> 6))
+        XCTAssertTrue(Activation.clip(0, 6).apply(Float.nan).isNaN)
+        XCTAssertEqual(Activation.swish.apply(v), v * SIMDMath.sigmoid(v))
     }
 }

@@ -105,6 +105,67 @@ final class FusionTests: XCTestCase {
         assertClose(try run(g, Pipelines.inference, [x]), try run(g, Pipelines.inferenceUnfused, [x]))
     }
 
+    /// ReLU6 (Clip with constant bounds) and SiLU (x·Sigmoid(x)) fuse into the convolution they
+    /// follow, and the fused graph computes the same bits as the plain one.
+    func testClipAndSwishFuseIntoConv() throws {
+        let g = try Graph.parse("""
+        graph "clipswish" {
+          input %x: f32[N,2,5,5]
+          init %w: f32[3,2,1,1] = [0.5, -1.0, 0.25, 2.0, -0.5, 1.5]
+          init %w2: f32[2,3,3,3] = [0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8, 0.9, 1.0, -1.1, 1.2, 1.3, -1.4, 1.5, 1.6, -1.7, 1.8, 0.1, 0.2, -0.3, 0.4, 0.5, -0.6, 0.7, 0.8, -0.9, 1.0, 1.1, -1.2, 1.3, 1.4, -1.5, 1.6, 1.7, -1.8, 0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8, 0.9, 1.0, -1.1, 1.2, 1.3, -1.4, 1.5, 1.6, -1.7, 1.8]
+          init %lo: f32[] = [0.0]
+          init %hi: f32[] = [1.5]
+          %c = Conv(%x, %w)
+          %r = Clip(%c, %lo, %hi)
+          %d = Conv(%r, %w2) {pads=[1, 1, 1, 1]}
+          %s = Sigmoid(%d)
+          %y = Mul(%s, %d)
+          output %y
+        }
+        """)
+        var f = g
+        try Pipelines.run(Pipelines.inference, on: &f)
+        try f.verify()
+        XCTAssertEqual(ops(f), ["FusedConv", "FusedConv"])
+        XCTAssertEqual(f.nodes[0].attributes["activation"], .string("Clip"))
+        XCTAssertEqual(f.nodes[0].attributes["activation_alpha"], .float(0))
+        XCTAssertEqual(f.nodes[0].attributes["activation_beta"], .float(1.5))
+        XCTAssertEqual(f.nodes[1].attributes["activation"], .string("Swish"))
+        XCTAssertEqual(f.outputs.map { f.name(of: $0) }, ["y"])
+        for batch in [1, 3] {
+            let x = random([batch, 2, 5, 5], seed: UInt64(7 + batch))
+            let fused = try run(g, Pipelines.inference, [x]), plain = try run(g, Pipelines.inferenceUnfused, [x])
+            XCTAssertEqual(fused.map(\.floats), plain.map(\.floats))
+        }
+    }
+
+    /// A Sigmoid read elsewhere, a Mul of something else, or Clip bounds that are graph inputs
+    /// leave the nodes standalone.
+    func testSwishAndClipNeedTheirExactPattern() throws {
+        var g = try Graph.parse("""
+        graph "nofuse" {
+          input %x: f32[N,1,3,3]
+          input %hi: f32[]
+          init %w: f32[1,1,1,1] = [2.0]
+          %c = Conv(%x, %w)
+          %s = Sigmoid(%c)
+          %y = Mul(%c, %s)
+          %e = Conv(%x, %w)
+          %t = Sigmoid(%e)
+          %z = Mul(%t, %t)
+          %q = Add(%z, %e)
+          %k = Conv(%x, %w)
+          %r = Clip(%k, %hi, %hi)
+          output %y
+          output %s
+          output %q
+          output %r
+        }
+        """)
+        try Pipelines.run(Pipelines.inference, on: &g)
+        XCTAssertEqual(ops(g).filter { $0.hasPrefix("Fused") }, [], "\(ops(g))")
+    }
+
     func testSharedValuesAreNotFused() throws {
         // The conv output is also a graph output, so neither the Add nor the Relu may be fused.
         var g = try Graph.parse("""

@@ -40,8 +40,11 @@ extension Pullbacks {
         if let gy = dys[0] {
             // gP from the activation's own rule, on a node that reads only Y.
             var gp = gy
-            if let act = try Activation(fusedAttributesOf: n), let rule = act.op.pullback {
-                let actNode = Node(act.op, name: n.name, inputs: [nil], outputs: [y], attributes: Attributes(act.opAttributes))
+            if let act = try Activation(fusedAttributesOf: n) {
+                guard let op = act.op, let rule = op.pullback else {
+                    throw GraphError("\(n.op.rawValue) '\(n.name)': no pullback for its fused activation \(act)")
+                }
+                let actNode = Node(op, name: n.name, inputs: [nil], outputs: [y], attributes: Attributes(act.opAttributes))
                 gp = try rule(b, actNode, [gy], [true])[0]!
             }
             let normalized = try b.div(centered, std)

@@ -1,7 +1,7 @@
 // Fused: the Gannet-internal ops fusion passes make — FusedConv, FusedConvTranspose, FusedGemm
 // (base op + bias + activation in one kernel) and FusedConvTransposeBatchNorm (ConvTranspose +
 // training BatchNormalization statistics in the epilogue) — and the one parser of the fused
-// `activation`/`activation_alpha` attributes.
+// `activation`/`activation_alpha`/`activation_beta` attributes.
 //
 // Contract: a fused op's type, evaluation and lowering are its base op's (`baseNode`: the node
 // with the base op and without the activation attributes) followed by the activation; a
@@ -15,7 +15,8 @@ import GraphIR
 import Kernels
 
 extension Activation {
-    /// The activations a fused op may carry, by their ONNX op.
+    /// The activations a training fusion (FuseConvTransposeBatchNorm) may carry, by their ONNX op.
+    /// The inference fusion also takes Clip with constant bounds and x·Sigmoid(x) (`clip`, `swish`).
     public static let fusableOps: [Op] = [.relu, .leakyRelu, .sigmoid, .tanh]
 
     /// The activation of a standalone activation node (nil when `node` is not one).
@@ -32,6 +33,12 @@ extension Activation {
     /// The activation a fused node's `activation`/`activation_alpha` attributes name (nil when absent).
     public init?(fusedAttributesOf node: Node) throws {
         guard let name = try node.attributes.string("activation") else { return nil }
+        if name == "Swish" { self = .swish; return }
+        if name == "Clip" {
+            self = .clip(try node.attributes.float("activation_alpha", default: -.infinity),
+                         try node.attributes.float("activation_beta", default: .infinity))
+            return
+        }
         guard let op = Op(onnxName: name), Activation.fusableOps.contains(op) else {
             throw GraphError("unknown fused activation '\(name)'")
         }
@@ -40,13 +47,24 @@ extension Activation {
         try self.init(node: Node(op, name: node.name, inputs: [], outputs: [], attributes: Attributes(attrs)))
     }
 
-    /// The standalone op computing this activation.
-    public var op: Op {
+    /// The standalone one-input op computing this activation (nil for Clip, whose bounds are
+    /// inputs, and Swish, which is two nodes).
+    public var op: Op? {
         switch self {
         case .relu: return .relu
         case .leakyRelu: return .leakyRelu
         case .sigmoid: return .sigmoid
         case .tanh: return .tanh
+        case .clip, .swish: return nil
+        }
+    }
+
+    /// The `activation` attribute's value.
+    var fusedName: String {
+        switch self {
+        case .clip: return "Clip"
+        case .swish: return "Swish"
+        default: return op!.rawValue
         }
     }
 
@@ -56,21 +74,13 @@ extension Activation {
         return [:]
     }
 
-    /// The fused-attribute form: `activation` and, for LeakyRelu, `activation_alpha`.
+    /// The fused-attribute form: `activation` and, for LeakyRelu, `activation_alpha`; for Clip
+    /// the bounds as `activation_alpha` (min) and `activation_beta` (max).
     public var fusedAttributes: [String: Attribute] {
-        var a: [String: Attribute] = ["activation": .string(op.rawValue)]
+        var a: [String: Attribute] = ["activation": .string(fusedName)]
         if case .leakyRelu(let alpha) = self { a["activation_alpha"] = .float(alpha) }
+        if case let .clip(lo, hi) = self { a["activation_alpha"] = .float(lo); a["activation_beta"] = .float(hi) }
         return a
-    }
-
-    /// The same function as a Unary kernel op (for the scalar reference).
-    public var unaryOp: UnaryOp {
-        switch self {
-        case .relu: return .relu
-        case .leakyRelu(let a): return .leakyRelu(a)
-        case .sigmoid: return .sigmoid
-        case .tanh: return .tanh
-        }
     }
 }
 
@@ -97,8 +107,7 @@ public enum FusedOps: OperatorFamily {
 
     static func applyActivation(_ node: Node, _ y: inout [Float]) throws {
         guard let act = try Activation(fusedAttributesOf: node) else { return }
-        let copy = y
-        Unary.reference(act.unaryOp, copy, &y, count: y.count)
+        for i in y.indices { y[i] = act.apply(y[i]) }
     }
 
     public static func evaluate(_ node: Node, _ x: [Tensor?], _ outTypes: [TensorType], _ g: Graph) throws -> [Tensor] {
