@@ -9,7 +9,9 @@
 // where a corner takes, on each axis, tap 0 or a later tap whose weight is nonzero. The
 // reference evaluates that sum per element; the fast kernel walks output rows (all axes but
 // the last), builds the corner list of the leading axes once per row and blends the last axis
-// inside it; the sum runs in the same corner order, so both agree to a few ulp. Work is split
+// inside it; the sum runs in the same corner order, so both agree to a few ulp. Plans that only
+// gather (every tap-0 weight 1, nothing blended: nearest, Pad) copy rows instead (`copyRows`:
+// values exactly as stored, where the reference's 0 + 1·x turns −0 into +0). Work is split
 // over output rows. `gather` is the pure-gather case (no blending: Pad) for elements of any
 // type (the runtime's Int64 integers): y = x at tap 0, `outside` where it is −1;
 // `gatherReference` is its per-element definition.
@@ -78,58 +80,171 @@ public enum Resample {
     }
 
     public static func run(_ p: Plan, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool = .serial) {
+        if p.axes.allSatisfy({ ax in Swift.stride(from: 0, to: ax.weight.count, by: ax.width).allSatisfy { ax.weight[$0] == 1 } && !ax.blends }) {
+            copyRows(p, x, y, pool: pool)
+            return
+        }
         let r = p.outShape.count, last = p.outShape[r - 1]
         let rows = p.outShape.dropLast().reduce(1, *)
         let strides = p.strides
         let lastAxis = p.axes[r - 1]
         let lastBlends = lastAxis.blends, width = lastAxis.width
+        // The leading axes' taps, flat: axis a's (index · stride, weight) pairs from starts[a],
+        // widths[a] per output coordinate (offset −1 at tap 0: outside).
+        let outShape = p.outShape, widths = p.axes.map(\.width)
+        var starts = [Int](repeating: 0, count: r)
+        for a in 1..<r { starts[a] = starts[a - 1] + outShape[a - 1] * widths[a - 1] }
+        let leadTaps = starts[r - 1]
+        let cap = (0..<(r - 1)).reduce(1) { $0 * widths[$1] }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: max(leadTaps, 1)) { toff in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(leadTaps, 1)) { tw in
+        for a in 0..<(r - 1) {
+            let ax = p.axes[a]
+            for q in ax.index.indices {
+                let i = Int(ax.index[q])
+                toff[starts[a] + q] = i < 0 ? -1 : i * strides[a]
+                tw[starts[a] + q] = ax.weight[q]
+            }
+        }
+        let tOff = UnsafePointer(toff.baseAddress!), tW = UnsafePointer(tw.baseAddress!)
         pool.splitWork(rows, work: rows * last * (lastBlends ? width : 1)) { range in
-            var corners: [(Int, Float)] = []
-            var next: [(Int, Float)] = []
-            corners.reserveCapacity(1 << min(2 * r, 12))
-            next.reserveCapacity(1 << min(2 * r, 12))
+            // Corners (offset, weight) of the current row: two halves of `cap` each, built axis by axis.
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * cap) { co in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * cap) { cw in
+            // Blended input rows of recent corners: `cacheSlots` rows of `last` floats, keyed by offset.
+            let cacheSlots = 4
+            let cache = Gemm.threadBuffer(cacheSlots * last + 16)
+            var cacheKey = (-1, -1, -1, -1), cacheNext = 0
             lastAxis.index.withUnsafeBufferPointer { li in
             lastAxis.weight.withUnsafeBufferPointer { lw in
                 for row in range {
                     let py = y + row * last
-                    // Corner list of the leading axes for this row.
-                    corners.removeAll(keepingCapacity: true)
-                    corners.append((0, 1))
+                    var n = 1, cur = 0
+                    co[0] = 0; cw[0] = 1
                     var rest = row, outside = false
                     for a in Swift.stride(from: r - 2, through: 0, by: -1) {
-                        let o = rest % p.outShape[a]
-                        rest /= p.outShape[a]
-                        let ax = p.axes[a], base = o * ax.width
-                        if ax.index[base] < 0 { outside = true; break }
-                        next.removeAll(keepingCapacity: true)
-                        for (off, w) in corners {
-                            next.append((off + Int(ax.index[base]) * strides[a], w * ax.weight[base]))
-                            for k in 1..<ax.width where ax.weight[base + k] != 0 {
-                                next.append((off + Int(ax.index[base + k]) * strides[a], w * ax.weight[base + k]))
+                        let o = rest % outShape[a]
+                        rest /= outShape[a]
+                        let wa = widths[a], base = starts[a] + o * wa
+                        if tOff[base] < 0 { outside = true; break }
+                        let src = cur * cap, dst = (1 - cur) * cap
+                        var m = 0
+                        for c in 0..<n {
+                            let off = co[src + c], w = cw[src + c]
+                            co[dst + m] = off + tOff[base]; cw[dst + m] = w * tW[base]; m += 1
+                            for k in 1..<wa where tW[base + k] != 0 {
+                                co[dst + m] = off + tOff[base + k]; cw[dst + m] = w * tW[base + k]; m += 1
                             }
                         }
-                        swap(&corners, &next)
+                        n = m
+                        cur = 1 - cur
                     }
                     if outside { py.update(repeating: p.outside, count: last); continue }
-                    if corners.count == 1 && !lastBlends {
-                        let px = x + corners[0].0, w = corners[0].1
+                    let c0 = cur * cap
+                    if n == 1 && !lastBlends {
+                        let px = x + co[c0], w = cw[c0]
                         for j in 0..<last { let i = Int(li[j * width]); py[j] = i < 0 ? p.outside : w * px[i] }
                         continue
                     }
-                    for j in 0..<last {
-                        let base = j * width
-                        let i0 = Int(li[base])
-                        if i0 < 0 { py[j] = p.outside; continue }
-                        var s: Float = 0
-                        for (off, w) in corners {
-                            var v = lw[base] * x[off + i0]
-                            for k in 1..<width where lw[base + k] != 0 { v += lw[base + k] * x[off + Int(li[base + k])] }
-                            s += w * v
+                    // Corners outer, the row inner: each element still sums its corners in order from 0.
+                    // A corner's last-axis blend of its input row is kept for the rows after it
+                    // (an upsample reads each input row for several output rows).
+                    py.update(repeating: 0, count: last)
+                    for c in 0..<n {
+                        let off = co[c0 + c], w = cw[c0 + c]
+                        let slot: Int
+                        if cacheKey.0 == off { slot = 0 } else if cacheKey.1 == off { slot = 1 }
+                        else if cacheKey.2 == off { slot = 2 } else if cacheKey.3 == off { slot = 3 }
+                        else {
+                            slot = cacheNext
+                            cacheNext = (cacheNext + 1) % cacheSlots
+                            switch slot { case 0: cacheKey.0 = off; case 1: cacheKey.1 = off; case 2: cacheKey.2 = off; default: cacheKey.3 = off }
+                            let v = cache + slot * last, px = x + off
+                            for j in 0..<last {
+                                let base = j * width
+                                let i0 = Int(li[base])
+                                if i0 < 0 { v[j] = 0; continue }
+                                var t = lw[base] * px[i0]
+                                for k in 1..<width where lw[base + k] != 0 { t += lw[base + k] * px[Int(li[base + k])] }
+                                v[j] = t
+                            }
                         }
-                        py[j] = s
+                        let v = cache + slot * last
+                        let wv = V16(repeating: w)
+                        var j = 0
+                        while j + 16 <= last { store16(load16(py + j) + wv * load16(v + j), py + j); j += 16 }
+                        while j < last { py[j] += w * v[j]; j += 1 }
                     }
+                    for j in 0..<last where li[j * width] < 0 { py[j] = p.outside }
                 }
             }}
+            }}
+        }
+        }}
+    }
+
+    /// `run` for plans that only gather (nearest Resize, Pad: every tap-0 weight 1, no blending):
+    /// each output row is the input row its leading-axis taps select, gathered along the last
+    /// axis (16 at a time for a 2× nearest upsample), or a copy of the row before it when that
+    /// selects the same input row (the repeated rows of an upsample). Taps are read from flat
+    /// buffers built once per call.
+    static func copyRows(_ p: Plan, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let r = p.outShape.count, last = p.outShape[r - 1]
+        let rows = p.outShape.dropLast().reduce(1, *)
+        let strides = p.strides
+        let lead = p.outShape.dropLast().reduce(0, +)
+        let lastAxis = p.axes[r - 1]
+        // y[j] = x[j / 2] along the last axis (a 2× nearest upsample of a row).
+        let dup2 = last % 16 == 0 && (0..<last).allSatisfy { Int(lastAxis.index[$0 * lastAxis.width]) == $0 / 2 }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: lead + last) { taps in
+            // Leading axis a's offsets (index · stride, −1 outside) from `start[a]`, then the last axis's indices.
+            var at = 0
+            for a in 0..<(r - 1) {
+                let ax = p.axes[a]
+                for o in 0..<p.outShape[a] {
+                    let i = Int(ax.index[o * ax.width])
+                    taps[at + o] = i < 0 ? -1 : i * strides[a]
+                }
+                at += p.outShape[a]
+            }
+            for j in 0..<last { taps[lead + j] = Int(lastAxis.index[j * lastAxis.width]) }
+            let t = UnsafePointer(taps.baseAddress!)
+            let outShape = p.outShape, outside = p.outside
+            pool.splitWork(rows, work: rows * last) { range in
+                var previous = -1, previousOffset = -1
+                for row in range {
+                    let py = y + row * last
+                    var rest = row, off = 0, isOutside = false, start = lead
+                    for a in Swift.stride(from: r - 2, through: 0, by: -1) {
+                        start -= outShape[a]
+                        let o = rest % outShape[a]
+                        rest /= outShape[a]
+                        let v = t[start + o]
+                        if v < 0 { isOutside = true; break }
+                        off += v
+                    }
+                    if isOutside { py.update(repeating: outside, count: last); previous = -1; continue }
+                    if previous >= 0 && off == previousOffset {
+                        py.update(from: y + previous * last, count: last)
+                        previous = row
+                        continue
+                    }
+                    let px = x + off
+                    if dup2 {
+                        var j = 0
+                        while j < last {
+                            let v = UnsafeRawPointer(px + j / 2).loadUnaligned(as: SIMD8<Float>.self)
+                            store16(V16(v[0], v[0], v[1], v[1], v[2], v[2], v[3], v[3], v[4], v[4], v[5], v[5], v[6], v[6], v[7], v[7]), py + j)
+                            j += 16
+                        }
+                    } else {
+                        let li = t + lead
+                        for j in 0..<last { let i = li[j]; py[j] = i < 0 ? outside : px[i] }
+                    }
+                    previous = row
+                    previousOffset = off
+                }
+            }
         }
     }
 
