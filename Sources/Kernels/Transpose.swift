@@ -4,7 +4,8 @@
 // position is a base offset plus per-dimension strides; dimensions of size 1 are dropped and
 // dimensions contiguous in both input and output are merged. The copy then takes one of four
 // paths per innermost run: contiguous copy (input stride 1), fill (stride 0), a 16×16 blocked
-// 2-D transpose when another dimension is contiguous in the input, or a strided gather. Exact:
+// 2-D transpose when another dimension is contiguous in the input (whole blocks in registers:
+// `Gemm.transpose16`), or a strided gather. Exact:
 // equals `reference` bit for bit. Work is split over disjoint output blocks.
 
 /// A dense output gathered from an input by offset + Σ index·stride (strides of any sign).
@@ -56,6 +57,11 @@ public struct StridedCopyPlan: Equatable, Sendable {
                     let i0 = (b / nb) * 16, j0 = (b % nb) * 16
                     let i1 = min(tSize, i0 + 16), j1 = min(n, j0 + 16)
                     let px = x + odo.o0, py = y + odo.o1
+                    if i1 - i0 == 16 && j1 - j0 == 16 {
+                        // A whole block: 16 contiguous input runs transposed in registers.
+                        Gemm.transpose16(px + j0 * s + i0, s, py + i0 * tOut + j0, tOut)
+                        continue
+                    }
                     for i in i0..<i1 {
                         let pyi = py + i * tOut, pxi = px + i
                         for j in j0..<j1 { pyi[j] = pxi[j * s] }
