@@ -5,7 +5,8 @@
 // from the max and from the average's sum; the average divides by the number of taps inside the
 // input, or, when countIncludePad, by the number of taps inside the padded input
 // [−padTop, inH + padBottom) × [−padLeft, inW + padRight). A max window with no tap inside the
-// input yields −∞. ceil_mode only changes outH/outW, which the caller computes (`outputSize`).
+// input yields −∞; a NaN in a max window makes its output NaN (as PyTorch's max_pool2d does).
+// ceil_mode only changes outH/outW, which the caller computes (`outputSize`).
 // The input rows a work item reads are first copied into rows padded with a fill that changes
 // nothing (+0 for the average's sum, which is never −0; −∞ for the max), so every output column,
 // border or not, runs 16 at a time (strideW 1 or 2; one at a time otherwise) with no bounds
@@ -108,7 +109,7 @@ public enum Pool2D {
                                 let pr = buf + (h - hLo) * rowW + ow * sW
                                 for kw in 0..<kW {
                                     let v = pr[kw * dW]
-                                    if average { acc += v } else if v > acc { acc = v }
+                                    if average { acc += v } else if v > acc || v.isNaN { acc = v }
                                 }
                             }
                             // rows·cols is exact in Float; the same division as `cell`.
@@ -126,7 +127,7 @@ public enum Pool2D {
                             let pr = buf + (h - hLo) * rowW + ow * sW
                             for kw in 0..<kW {
                                 let v = sW == 1 ? load16(pr + kw * dW) : loadEven16(pr + kw * dW)
-                                if average { acc += v } else { acc.replace(with: v, where: v .> acc) }
+                                if average { acc += v } else { acc.replace(with: v, where: (v .> acc) .| (v .!= v)) }
                             }
                         }
                         if average {
@@ -169,7 +170,7 @@ public enum Pool2D {
                 guard hIn && w >= 0 && w < s.inW else { continue }
                 valid += 1
                 let v = px[h * s.inW + w]
-                if average { acc += v } else if v > acc { acc = v }
+                if average { acc += v } else if v > acc || v.isNaN { acc = v }
             }
         }
         return average ? acc / Float(s.countIncludePad ? padded : valid) : acc

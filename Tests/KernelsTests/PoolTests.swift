@@ -72,6 +72,14 @@ final class PoolTests: XCTestCase {
         XCTAssertEqual(run(s, x, average: false, pool: .serial)[0], 5)
         s.countIncludePad = true
         XCTAssertEqual(run(s, x, average: true, pool: .serial)[0], (0 + 1 + 4 + 5) / 9)
+        // A NaN in a max window is the window's max (PyTorch's max_pool2d), whatever its position.
+        let n = Pool2DShape(batch: 1, channels: 1, inH: 2, inW: 18, outH: 1, outW: 17, kernelH: 2, kernelW: 2)
+        var xn = [Float](repeating: 1, count: 36)
+        xn[20] = .nan
+        for pool in KCheck.pools {
+            let y = run(n, xn, average: false, pool: pool)
+            XCTAssertTrue(y[1].isNaN && y[2].isNaN && !y[0].isNaN && !y[3].isNaN, "\(y)")
+        }
         XCTAssertEqual(Pool2DShape.outputSize(input: 5, kernel: 2, stride: 2, padBegin: 0, padEnd: 0, ceilMode: false), 2)
         XCTAssertEqual(Pool2DShape.outputSize(input: 5, kernel: 2, stride: 2, padBegin: 0, padEnd: 0, ceilMode: true), 3)
         XCTAssertEqual(Pool2DShape.outputSize(input: 4, kernel: 3, stride: 1, padBegin: 1, padEnd: 1), 4)

@@ -139,6 +139,31 @@ final class FusionTests: XCTestCase {
         }
     }
 
+    /// An absent Clip bound is ONNX's lowest / greatest finite float, standalone and fused, so ∓∞
+    /// become ∓Float.greatestFiniteMagnitude as in ONNX Runtime (hostile-input regression).
+    func testClipAbsentBoundsAreTheFiniteExtremes() throws {
+        let g = try Graph.parse("""
+        graph "clipdefault" {
+          input %x: f32[N,1,1,5]
+          init %w: f32[1,1,1,1] = [1.0]
+          init %hi: f32[] = [0.5]
+          init %lo: f32[] = [-0.5]
+          %c = Conv(%x, %w)
+          %y = Clip(%c, _, %hi)
+          %z = Clip(%x, %lo)
+          output %y
+          output %z
+        }
+        """)
+        let x = Tensor(shape: [1, 1, 1, 5], floats: [-.infinity, -1, 2, .infinity, 0.25])
+        let big = Float.greatestFiniteMagnitude
+        for passes in [Pipelines.inference, Pipelines.inferenceUnfused] {
+            let out = try run(g, passes, [x])
+            XCTAssertEqual(out[0].floats, [-big, -1, 0.5, 0.5, 0.25])
+            XCTAssertEqual(out[1].floats, [-0.5, -0.5, 2, big, 0.25])
+        }
+    }
+
     /// A Sigmoid read elsewhere, a Mul of something else, or Clip bounds that are graph inputs
     /// leave the nodes standalone.
     func testSwishAndClipNeedTheirExactPattern() throws {

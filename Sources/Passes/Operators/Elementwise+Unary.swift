@@ -5,7 +5,8 @@
 // Contract: output 0 has input 0's type. A unary function is typed, evaluated (the kernel's
 // scalar reference), lowered (one `UnaryOp` kernel call) and differentiated from its
 // declaration; nothing here names one. Clip's min and max (inputs 1, 2) must be constant
-// scalars (absent: ∓∞); its kernel op carries their values. Sign, LeakyReluGrad and EluGrad
+// scalars (absent: the lowest and the greatest finite float, as ONNX says, so ∓∞ become them);
+// its kernel op carries their values. Sign, LeakyReluGrad and EluGrad
 // have kernels of their own in `Grad`; the two gradient ops (dY, Y) need dY and Y of one shape
 // and are linear in dY (EluGrad is also linear in Y where Y ≤ 0).
 
@@ -17,7 +18,7 @@ public enum UnaryOps: OperatorFamily {
     public static func kernelOp(_ node: Node, _ g: Graph) throws -> UnaryOp? {
         switch node.op {
         case .unary(let f): return try f.kernel(node.attributes)
-        case .clip: return .clip(min: try clipBound(node, 1, g) ?? -.infinity, max: try clipBound(node, 2, g) ?? .infinity)
+        case .clip: return .clip(min: try clipBound(node, 1, g) ?? -.greatestFiniteMagnitude, max: try clipBound(node, 2, g) ?? .greatestFiniteMagnitude)
         case .sign, .leakyReluGrad, .eluGrad: return nil
         default: throw notInFamily(node.op)
         }

@@ -169,6 +169,9 @@ public struct ResizeRule {
         let mode = try a.string("mode") ?? "nearest"
         guard ["nearest", "linear", "cubic"].contains(mode) else { throw GraphError("unknown Resize mode '\(mode)'") }
         let transform = try a.string("coordinate_transformation_mode") ?? "half_pixel"
+        if transform == "tf_half_pixel_for_nn" {
+            throw GraphError("coordinate_transformation_mode 'tf_half_pixel_for_nn' (deprecated since opset 13) is not supported")
+        }
         guard transforms.contains(transform) else { throw GraphError("unknown coordinate_transformation_mode '\(transform)'") }
         let nearestMode = try a.string("nearest_mode") ?? "round_prefer_floor"
         guard nearestModes.contains(nearestMode) else { throw GraphError("unknown nearest_mode '\(nearestMode)'") }
