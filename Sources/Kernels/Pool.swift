@@ -121,15 +121,19 @@ public enum Pool2D {
                     while ow < outW {
                         let n = Swift.min(16, outW - ow)
                         var acc = V16(repeating: average ? 0 : -.infinity)
+                        // NaN lanes are collected apart, so the max chain is one vmaxps per tap
+                        // (v > acc ? v : acc, as `reference` has it for every other value).
+                        var nan = SIMDMask<SIMD16<Int32>>(repeating: false)
                         for kh in 0..<kH {
                             let h = h0 + kh * dH
                             if h < 0 || h >= inH { continue }
                             let pr = buf + (h - hLo) * rowW + ow * sW
                             for kw in 0..<kW {
                                 let v = sW == 1 ? load16(pr + kw * dW) : loadEven16(pr + kw * dW)
-                                if average { acc += v } else { acc.replace(with: v, where: (v .> acc) .| (v .!= v)) }
+                                if average { acc += v } else { acc.replace(with: v, where: v .> acc); nan .|= v .!= v }
                             }
                         }
+                        if !average { acc.replace(with: .nan, where: nan) }
                         if average {
                             let d = n == 16 ? load16(divCols + ow) : loadPartial(divCols + ow, n, fill: 1)
                             acc /= d * V16(repeating: divRows)
