@@ -63,16 +63,10 @@ extension Activation {
                 UnsafeMutableRawPointer(p + i).storeBytes(of: SIMDMath.tanh(v), as: SIMD16<Float>.self)
                 i += 16
             }
-        case let .clip(lo, hi):
+        case .clip, .swish:
             while i + 16 <= count {
                 let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(p + i).storeBytes(of: Unary.clip(lo, hi, v), as: SIMD16<Float>.self)
-                i += 16
-            }
-        case .swish:
-            while i + 16 <= count {
-                let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(p + i).storeBytes(of: v * SIMDMath.sigmoid(v), as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(p + i).storeBytes(of: apply(v), as: SIMD16<Float>.self)
                 i += 16
             }
         }

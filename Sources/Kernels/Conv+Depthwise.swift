@@ -60,9 +60,8 @@ extension Conv2D {
             }
             let off = UnsafePointer(offsets.baseAddress!)
             // 3×3 with stride 1 and dilation 1 down the rows: output row oh + 1 reads exactly one
-            // phase-plane row (pw floats) further than row oh, tap for tap; `colOff[kw]` is tap (0, kw)'s offset.
+            // phase-plane row (pw floats) further than row oh, tap for tap (tap (kh, kw) at off[kw] + kh·pw).
             let rowBlocked = kH == 3 && kW == 3 && sH == 1 && dH == 1 && outH >= 4
-            let colOff = off
             pool.parallelFor(s.batch * s.outChannels) { range in
                 let buf = Gemm.threadBuffer(bufCount)
                 let out = buf + phases * phasePlane
@@ -84,7 +83,7 @@ extension Conv2D {
                         let w0 = V16(repeating: w[0]), w1 = V16(repeating: w[1]), w2 = V16(repeating: w[2])
                         let w3 = V16(repeating: w[3]), w4 = V16(repeating: w[4]), w5 = V16(repeating: w[5])
                         let w6 = V16(repeating: w[6]), w7 = V16(repeating: w[7]), w8 = V16(repeating: w[8])
-                        let c0 = colOff[0], c1 = colOff[1], c2 = colOff[2]
+                        let c0 = off[0], c1 = off[1], c2 = off[2]
                         var oh = 0
                         while oh + 4 <= outH {
                             var c = 0

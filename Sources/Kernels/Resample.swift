@@ -10,11 +10,11 @@
 // reference evaluates that sum per element; the fast kernel walks output rows (all axes but
 // the last), builds the corner list of the leading axes once per row and blends the last axis
 // inside it; the sum runs in the same corner order, so both agree to a few ulp. Plans that only
-// gather (every tap-0 weight 1, nothing blended: nearest, Pad) copy rows instead (`copyRows`:
-// values exactly as stored, where the reference's 0 + 1·x turns −0 into +0). Work is split
-// over output rows. `gather` is the pure-gather case (no blending: Pad) for elements of any
-// type (the runtime's Int64 integers): y = x at tap 0, `outside` where it is −1;
-// `gatherReference` is its per-element definition.
+// gather (every tap-0 weight 1, nothing blended: nearest, Pad) go to `gather` instead (values
+// exactly as stored, where the reference's 0 + 1·x turns −0 into +0). Work is split over output
+// rows. `gather` is the pure-gather case for elements of any type (also the runtime's Int64
+// integers): y = x at tap 0, `outside` where it is −1, whole rows copied where an output row
+// repeats the one before; `gatherReference` is its per-element definition.
 
 public enum Resample {
     /// The taps of one axis: `width` taps per output coordinate (1: a gather — nearest, Pad;
@@ -81,7 +81,7 @@ public enum Resample {
 
     public static func run(_ p: Plan, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool = .serial) {
         if p.axes.allSatisfy({ ax in Swift.stride(from: 0, to: ax.weight.count, by: ax.width).allSatisfy { ax.weight[$0] == 1 } && !ax.blends }) {
-            copyRows(p, x, y, pool: pool)
+            gather(p, x, y, outside: p.outside, pool: pool)
             return
         }
         let r = p.outShape.count, last = p.outShape[r - 1]
@@ -183,71 +183,6 @@ public enum Resample {
         }}
     }
 
-    /// `run` for plans that only gather (nearest Resize, Pad: every tap-0 weight 1, no blending):
-    /// each output row is the input row its leading-axis taps select, gathered along the last
-    /// axis (16 at a time for a 2× nearest upsample), or a copy of the row before it when that
-    /// selects the same input row (the repeated rows of an upsample). Taps are read from flat
-    /// buffers built once per call.
-    static func copyRows(_ p: Plan, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        let r = p.outShape.count, last = p.outShape[r - 1]
-        let rows = p.outShape.dropLast().reduce(1, *)
-        let strides = p.strides
-        let lead = p.outShape.dropLast().reduce(0, +)
-        let lastAxis = p.axes[r - 1]
-        // y[j] = x[j / 2] along the last axis (a 2× nearest upsample of a row).
-        let dup2 = last % 16 == 0 && (0..<last).allSatisfy { Int(lastAxis.index[$0 * lastAxis.width]) == $0 / 2 }
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: lead + last) { taps in
-            // Leading axis a's offsets (index · stride, −1 outside) from `start[a]`, then the last axis's indices.
-            var at = 0
-            for a in 0..<(r - 1) {
-                let ax = p.axes[a]
-                for o in 0..<p.outShape[a] {
-                    let i = Int(ax.index[o * ax.width])
-                    taps[at + o] = i < 0 ? -1 : i * strides[a]
-                }
-                at += p.outShape[a]
-            }
-            for j in 0..<last { taps[lead + j] = Int(lastAxis.index[j * lastAxis.width]) }
-            let t = UnsafePointer(taps.baseAddress!)
-            let outShape = p.outShape, outside = p.outside
-            pool.splitWork(rows, work: rows * last) { range in
-                var previous = -1, previousOffset = -1
-                for row in range {
-                    let py = y + row * last
-                    var rest = row, off = 0, isOutside = false, start = lead
-                    for a in Swift.stride(from: r - 2, through: 0, by: -1) {
-                        start -= outShape[a]
-                        let o = rest % outShape[a]
-                        rest /= outShape[a]
-                        let v = t[start + o]
-                        if v < 0 { isOutside = true; break }
-                        off += v
-                    }
-                    if isOutside { py.update(repeating: outside, count: last); previous = -1; continue }
-                    if previous >= 0 && off == previousOffset {
-                        py.update(from: y + previous * last, count: last)
-                        previous = row
-                        continue
-                    }
-                    let px = x + off
-                    if dup2 {
-                        var j = 0
-                        while j < last {
-                            let v = UnsafeRawPointer(px + j / 2).loadUnaligned(as: SIMD8<Float>.self)
-                            store16(V16(v[0], v[0], v[1], v[1], v[2], v[2], v[3], v[3], v[4], v[4], v[5], v[5], v[6], v[6], v[7], v[7]), py + j)
-                            j += 16
-                        }
-                    } else {
-                        let li = t + lead
-                        for j in 0..<last { let i = li[j]; py[j] = i < 0 ? outside : px[i] }
-                    }
-                    previous = row
-                    previousOffset = off
-                }
-            }
-        }
-    }
-
     /// Scalar reference: the corner sum per output element.
     public static func reference(_ p: Plan, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         let r = p.outShape.count
@@ -281,27 +216,69 @@ public enum Resample {
         }
     }
 
-    /// y = x at the taps of a non-blending plan (Pad), `outside` where a tap is −1.
+    /// y = x at the taps of a non-blending plan (Pad, nearest Resize), `outside` where a tap is −1.
+    /// Each output row is the input row its leading-axis taps select, gathered along the last
+    /// axis (for Float, 16 at a time when that is a 2× nearest upsample), or a copy of the output
+    /// row before it when that selects the same input row (the repeated rows of an upsample).
+    /// Taps are read from one flat buffer built per call.
     public static func gather<T>(_ p: Plan, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, outside: T, pool: ThreadPool = .serial) {
         precondition(!p.axes.contains { $0.blends }, "Resample.gather: the plan blends")
         let r = p.outShape.count, last = p.outShape[r - 1]
         let rows = p.outShape.dropLast().reduce(1, *)
         let strides = p.strides
-        let lastTaps = p.axes[r - 1].first
-        pool.splitWork(rows, work: rows * last) { range in
-            lastTaps.withUnsafeBufferPointer { l0 in
+        let lead = p.outShape.dropLast().reduce(0, +)
+        let lastAxis = p.axes[r - 1]
+        // y[j] = x[j / 2] along the last axis (a 2× nearest upsample of a row).
+        let dup2 = T.self == Float.self && last % 16 == 0
+            && (0..<last).allSatisfy { Int(lastAxis.index[$0 * lastAxis.width]) == $0 / 2 }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: lead + last) { taps in
+            // Leading axis a's offsets (index · stride, −1 outside), axis after axis, then the last axis's indices.
+            var at = 0
+            for a in 0..<(r - 1) {
+                let ax = p.axes[a]
+                for o in 0..<p.outShape[a] {
+                    let i = Int(ax.index[o * ax.width])
+                    taps[at + o] = i < 0 ? -1 : i * strides[a]
+                }
+                at += p.outShape[a]
+            }
+            for j in 0..<last { taps[lead + j] = Int(lastAxis.index[j * lastAxis.width]) }
+            let t = UnsafePointer(taps.baseAddress!)
+            let outShape = p.outShape
+            pool.splitWork(rows, work: rows * last) { range in
+                var previous = -1, previousOffset = -1
                 for row in range {
                     let py = y + row * last
-                    var rest = row, off = 0, isOutside = false
+                    var rest = row, off = 0, isOutside = false, start = lead
                     for a in Swift.stride(from: r - 2, through: 0, by: -1) {
-                        let o = rest % p.outShape[a]
-                        rest /= p.outShape[a]
-                        let i = Int(p.axes[a].index[o * p.axes[a].width])
-                        if i < 0 { isOutside = true; break }
-                        off += i * strides[a]
+                        start -= outShape[a]
+                        let o = rest % outShape[a]
+                        rest /= outShape[a]
+                        let v = t[start + o]
+                        if v < 0 { isOutside = true; break }
+                        off += v
                     }
-                    if isOutside { py.update(repeating: outside, count: last); continue }
-                    for j in 0..<last { let i = Int(l0[j]); py[j] = i < 0 ? outside : x[off + i] }
+                    if isOutside { py.update(repeating: outside, count: last); previous = -1; continue }
+                    if previous >= 0 && off == previousOffset {
+                        py.update(from: y + previous * last, count: last)
+                        previous = row
+                        continue
+                    }
+                    if dup2 {
+                        let px = UnsafeRawPointer(x + off).assumingMemoryBound(to: Float.self)
+                        let pf = UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self)
+                        var j = 0
+                        while j < last {
+                            let v = UnsafeRawPointer(px + j / 2).loadUnaligned(as: SIMD8<Float>.self)
+                            store16(V16(v[0], v[0], v[1], v[1], v[2], v[2], v[3], v[3], v[4], v[4], v[5], v[5], v[6], v[6], v[7], v[7]), pf + j)
+                            j += 16
+                        }
+                    } else {
+                        let px = x + off, li = t + lead
+                        for j in 0..<last { let i = li[j]; py[j] = i < 0 ? outside : px[i] }
+                    }
+                    previous = row
+                    previousOffset = off
                 }
             }
         }

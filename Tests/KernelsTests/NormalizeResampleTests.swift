@@ -99,6 +99,29 @@ final class NormalizeResampleTests: XCTestCase {
         }
     }
 
+    /// Gather-only plans (nearest, Pad) through `run` and `gather`: 2× nearest upsamples whose rows
+    /// take the 16-lane path (widths 32, 64) or not (width 34), an outside border, Int64 elements;
+    /// the same values as `gatherReference`, bit for bit, on 1 and 2 threads.
+    func testGatherPlansMatchTheReference() {
+        for (h, w, pad) in [(5, 16, false), (4, 32, false), (3, 17, false), (6, 16, true)] {
+            let up = { (n: Int) in (0..<(2 * n)).map { $0 / 2 } }
+            var hs = up(h), ws = up(w)
+            if pad { hs = [-1] + hs + [-1]; ws = [-1] + ws + [-1] }
+            let p = Resample.Plan(inShape: [2, 3, h, w], outShape: [2, 3, hs.count, ws.count],
+                                  axes: [Resample.Axis(nearest: [0, 1]), Resample.Axis(nearest: [0, 1, 2]),
+                                         Resample.Axis(nearest: hs), Resample.Axis(nearest: ws)], outside: pad ? 7 : 0)
+            let x = randomFloats(2 * 3 * h * w, seed: UInt64(h * w), range: -3...3)
+            let want = Resample.gatherReference(p, x, outside: p.outside)
+            for pool in KCheck.pools {
+                KCheck.bitwise(resample(p, x, pool: pool), want, "nearest \(p)")
+                let xi = x.map { Int64($0 * 100) }
+                var yi = [Int64](repeating: -1, count: want.count)
+                xi.withUnsafeBufferPointer { xp in yi.withUnsafeMutableBufferPointer { Resample.gather(p, xp.baseAddress!, $0.baseAddress!, outside: 7, pool: pool) } }
+                XCTAssertEqual(yi, Resample.gatherReference(p, xi, outside: 7), "int64 \(p)")
+            }
+        }
+    }
+
     /// Bilinear 2×2 → 3×3 (align-corners taps) and a reflect pad, by hand.
     func testResampleKnownValues() {
         let half = Resample.Axis(i0: [0, 0, 1], i1: [0, 1, 1], w1: [0, 0.5, 0])
