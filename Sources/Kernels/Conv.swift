@@ -123,7 +123,8 @@ public enum Conv2D {
         if isNarrow(s) { return packed + (k + mg) * narrowRows(s) }
         if isPointwise(s) && p >= targetColumns / 2 { return packed }
         let nb = chunk(s)
-        return packed + k * nb * p + (nb > 1 ? mg * nb * p : 0)
+        // A direct shape also fits the implicit path (`allowDirect: false`).
+        return packed + max(k * nb * p + (nb > 1 ? mg * nb * p : 0), isDirect(s) ? directScratch(s) : 0)
     }
 
     /// Floats of the GEMM-packed weights `forward` packs on each call for this shape (every
@@ -153,12 +154,14 @@ public enum Conv2D {
     /// `weight` already packed by `packWeights` (same bits as packing it here). `allowNarrow:
     /// false` runs a narrow shape's GEMM the wide way (Conv+Narrow.swift; same bits; not with
     /// `packedWeights`). `allowImplicit: false` writes the whole col matrix for the GEMM instead of
-    /// letting it pack B from padded planes (Im2Col+Packed.swift; same bits).
+    /// letting it pack B from padded planes (Im2Col+Packed.swift) or read them where they lie
+    /// (Conv+Direct.swift); same bits. `allowDirect: false` runs a direct shape through the
+    /// implicit GEMM instead (same bits).
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                                epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool,
                                packedWeights: UnsafePointer<Float>? = nil, allowNarrow: Bool = true,
-                               allowImplicit: Bool = true) {
+                               allowImplicit: Bool = true, allowDirect: Bool = true) {
         let g = s.group
         let cg = s.inChannels / g, mg = s.outChannels / g
         let p = s.outHeight * s.outWidth
@@ -215,6 +218,11 @@ public enum Conv2D {
                            b: b, ldb: ldb, beta: 0, c: c, ldc: ldc, bias: bias.map { $0 + gi * mg }, epilogue: ops, pool: pool)
             }
         }
+        if allowDirect && allowImplicit && allowNarrow && isDirect(s) {
+            forwardDirect(s, x: x, bias: bias, y: y, ops: ops, work: packed + packedCount, pool: pool,
+                          pack: pack, packedA: packedA)
+            return
+        }
         if isPointwise(s) && p >= targetColumns / 2 {
             for gi in 0..<g {
                 pack(gi)
@@ -244,10 +252,10 @@ public enum Conv2D {
                     Im2Col.padPlanes(s, x: x, n0: n0, count: nc, channel0: gi * cg, channels: cg, planes: col, pool: pool)
                     let planes = UnsafePointer(col)
                     Gemm.sgemmPacked(m: mg, n: cols, k: k, alpha: 1, packedA: a,
-                                     packingB: { p0, kc, j0, ncols, dst in
+                                     b: .packing({ p0, kc, j0, ncols, dst in
                                          Im2Col.packBlock(s, planes: planes, channels: cg, p0: p0, kc: kc,
                                                           j0: j0, nc: ncols, dst: dst)
-                                     },
+                                     }),
                                      beta: 0, c: target, ldc: nc == 1 ? p : cols, bias: bias.map { $0 + gi * mg },
                                      epilogue: ops, pool: pool)
                 } else {

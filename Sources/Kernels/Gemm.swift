@@ -16,7 +16,9 @@
 // m < 4 (e.g. a convolution to 1–3 channels) skips the tile and uses a row-SIMD loop instead.
 // `packA` + `sgemmPacked` let a caller pack a reused A once (convolution weights) and share it
 // between threads and calls, `packB` + `sgemmPackedB` the same for B; results are
-// bit-identical to `sgemm`.
+// bit-identical to `sgemm`. `sgemmPacked(b: .direct)` reads B where it lies (row p at a per-row
+// offset, e.g. a convolution's padded planes: Conv+Direct.swift) instead of packing it; the
+// microkernels take B through `PanelB` (Gemm+PanelB.swift), so the same bits again.
 //
 // Threads: the work is split into chunks of NR-wide column panels handed to whichever thread
 // is free (`dynamicFor`: a core slowed by a neighbour takes fewer), or, when N is narrow, into
@@ -123,22 +125,35 @@ public enum Gemm {
     }
 
     /// Fills one block of B in `packB` layout: (first row p0, rows kc, first column j0, columns
-    /// nc, destination); see `sgemmPacked(m:n:k:alpha:packedA:packingB:…)`.
+    /// nc, destination); see `UnstoredB.packing`.
     public typealias BBlockPacker = (_ p0: Int, _ kc: Int, _ j0: Int, _ nc: Int, _ dst: UnsafeMutablePointer<Float>) -> Void
 
-    /// `sgemmPacked` whose B (k×n) is never stored: `packingB` writes each block the GEMM needs
-    /// exactly as `packB` would write it from the stored matrix (so the same bits), e.g. straight
-    /// from a convolution's input images (`Im2Col.packBlock`). It may run on any pool thread, for
-    /// disjoint or (when threads split M) repeated blocks.
+    /// A B (k×n) that is never stored as a matrix.
+    public enum UnstoredB {
+        /// The closure writes each block the GEMM needs exactly as `packB` would write it from the
+        /// stored matrix, e.g. straight from a convolution's input images (`Im2Col.packBlock`). It
+        /// may run on any pool thread, for disjoint or (when threads split M) repeated blocks.
+        case packing(BBlockPacker)
+        /// B[p, j] = `base[offsets[p] + j]`, read where it lies by the microkernels, never packed
+        /// (the rows of a convolution's padded input planes: Conv+Direct.swift).
+        case direct(DirectB)
+    }
+
+    /// `sgemmPacked` whose B is `UnstoredB`: the same bits as `sgemmPacked` on that B stored.
     public static func sgemmPacked(m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>,
-                                   packingB: @escaping BBlockPacker,
+                                   b unstored: UnstoredB,
                                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                                    bias: UnsafePointer<Float>? = nil, epilogue: [EpilogueOp] = [],
                                    pool: ThreadPool) {
-        // `b` is never read when `packingB` is given (the pointer only fills the parameter).
+        var packingB: BBlockPacker?, directB: DirectB?
+        switch unstored {
+        case .packing(let f): packingB = f
+        case .direct(let d): directB = d
+        }
+        // `b` is never read for an unstored B (the pointer only fills the parameter).
         drive(transA: false, m: m, n: n, k: k, alpha: alpha, a: packedA, lda: 0, packedA: packedA, transB: false,
-              b: packedA, ldb: 0, packedB: nil, packingB: packingB, beta: beta, c: c, ldc: ldc, bias: bias,
-              epilogue: epilogue, pool: pool)
+              b: packedA, ldb: 0, packedB: nil, packingB: packingB, directB: directB, beta: beta, c: c, ldc: ldc,
+              bias: bias, epilogue: epilogue, pool: pool)
     }
 
     // MARK: pre-packed B (a weight matrix on the right, reused across calls)
@@ -180,7 +195,7 @@ public enum Gemm {
 
     static func drive(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                       packedA: UnsafePointer<Float>?, transB: Bool, b: UnsafePointer<Float>, ldb: Int,
-                      packedB: UnsafePointer<Float>?, packingB: BBlockPacker? = nil,
+                      packedB: UnsafePointer<Float>?, packingB: BBlockPacker? = nil, directB: DirectB? = nil,
                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                       bias: UnsafePointer<Float>?, epilogue: [EpilogueOp], pool: ThreadPool) {
         if m <= 0 || n <= 0 { return }
@@ -198,7 +213,7 @@ public enum Gemm {
                 smallMRows(transA, rows, cols, k, alpha, a, lda, transB, b, ldb, beta, c, ldc, bias, epilogue)
             } else {
                 serial(transA, transB, rows, cols, k, alpha, a, lda, packedA, m, b, ldb, packedB, n, beta, c, ldc, bias, epilogue,
-                       packingB: packingB)
+                       packingB: packingB, directB: directB)
             }
         }
         if threads == 1 || work < 200_000 || (nPanels < 2 && mPanels < 2) {
@@ -209,7 +224,7 @@ public enum Gemm {
         // repacks A (free when pre-packed), splitting M repacks B. Transposed packs cost more.
         let costA = packedA != nil ? 0 : Double(m) * Double(k) * (transA ? 1 : 3)
         // A pre-packed B is not repacked, only read again by each thread that splits M.
-        let costB = Double(k) * Double(n) * (packedB != nil ? 0.5 : (transB ? 3 : 1))
+        let costB = directB != nil ? 0 : Double(k) * Double(n) * (packedB != nil ? 0.5 : (transB ? 3 : 1))
         var splitN = costA <= costB
         if m < smallM || mPanels < threads { splitN = true }
         if nPanels < threads && mPanels >= threads { splitN = false }
@@ -344,7 +359,8 @@ public enum Gemm {
                        _ packedA: UnsafePointer<Float>?, _ mFull: Int,
                        _ b: UnsafePointer<Float>, _ ldb: Int, _ packedB: UnsafePointer<Float>?, _ nFull: Int,
                        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-                       _ bias: UnsafePointer<Float>?, _ epilogue: [EpilogueOp], packingB: BBlockPacker? = nil) {
+                       _ bias: UnsafePointer<Float>?, _ epilogue: [EpilogueOp], packingB: BBlockPacker? = nil,
+                       directB: DirectB? = nil) {
         let buf = threadBuffer(packCount())
         let nPad = ((nFull + nr - 1) / nr) * nr
         let aPack = buf + kcBlock * ncBlock
@@ -361,7 +377,7 @@ public enum Gemm {
                 // Small K blocks (little compute per C tile): rows outer, so each 12-row panel of C
                 // is written left to right (contiguous streams) with the whole packed B block in L2.
                 // Otherwise columns outer: a B panel stays in L1 for all row tiles.
-                let rowOuter = kc * nc <= 128 * 1024
+                let rowOuter = kc * nc <= 128 * 1024 && directB == nil
                 // Stored B (not transposed) is packed for the whole block up front, row by row
                 // (long contiguous reads). Transposed B panels are packed just before their first
                 // use (by the first row block), so a fresh panel is still in L1; with a single row
@@ -369,7 +385,9 @@ public enum Gemm {
                 // A pre-packed B (`packB`) is used where it lies.
                 let bPack = packedB.map { UnsafeMutablePointer(mutating: $0 + pc * nPad + jc * kc) } ?? buf
                 let prepack = packedB != nil || !transB || rowOuter
-                if let packingB {
+                if directB != nil {
+                    // B is read where it lies: nothing to pack.
+                } else if let packingB {
                     packingB(pc, kc, jc, nc, bPack)
                 } else if prepack && packedB == nil {
                     packB(transB, b, ldb, pc, kc, jc, nc, bPack)
@@ -391,11 +409,23 @@ public enum Gemm {
                         while ir < mc {
                             var jr = 0
                             while jr < nc {
-                                tileOp(kc, aBlock + ir * kc, bPack + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc,
+                                tileOp(kc, aBlock + ir * kc, PackedPanel(bPack + jr * kc), c + (ic + ir) * ldc + jc + jr, ldc,
                                        min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)
                                 jr += nr
                             }
                             ir += mr
+                        }
+                    } else if let directB {
+                        var jr = 0
+                        while jr < nc {
+                            let panel = OffsetPanel(base: UnsafeRawPointer(directB.base + jc + jr), offsets: directB.offsets + pc)
+                            var ir = 0
+                            while ir < mc {
+                                tileOp(kc, aBlock + ir * kc, panel, c + (ic + ir) * ldc + jc + jr, ldc,
+                                       min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)
+                                ir += mr
+                            }
+                            jr += nr
                         }
                     } else {
                         var jr = 0
@@ -404,7 +434,7 @@ public enum Gemm {
                             if !prepack && firstRowBlock { packB(transB, b, ldb, pc, kc, jc + jr, min(nr, nc - jr), bPanel) }
                             var ir = 0
                             while ir < mc {
-                                tileOp(kc, aBlock + ir * kc, bPanel, c + (ic + ir) * ldc + jc + jr, ldc,
+                                tileOp(kc, aBlock + ir * kc, PackedPanel(bPanel), c + (ic + ir) * ldc + jc + jr, ldc,
                                        min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)
                                 ir += mr
                             }
@@ -425,7 +455,7 @@ public enum Gemm {
 
     /// One register tile: full tiles go straight to C, partial ones through `tile`.
     @inline(__always)
-    static func tileOp(_ kc: Int, _ ap: UnsafePointer<Float>, _ bp: UnsafePointer<Float>, _ cp: UnsafeMutablePointer<Float>,
+    static func tileOp<B: PanelB>(_ kc: Int, _ ap: UnsafePointer<Float>, _ bp: B, _ cp: UnsafeMutablePointer<Float>,
                        _ ldc: Int, _ mh: Int, _ nw: Int, _ alpha: Float, _ beta: Float, _ tile: UnsafeMutablePointer<Float>) {
         // The last row panel of C may be partial (m % 12 rows): 1–4 rows use the 4-row kernel and
         // 5–8 rows the 8-row one, instead of a 12-row tile that is mostly padding. Which kernel

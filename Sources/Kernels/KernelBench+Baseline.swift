@@ -29,6 +29,10 @@ public enum Baseline {
     /// as before the GEMM packed its B blocks straight from the images (Im2Col+Packed.swift; same bits).
     public static let im2colBuffer = names.contains("im2colGemm")
 
+    /// `directConv`: stride-1 convolutions pack im2col panels for the GEMM (Im2Col+Packed.swift)
+    /// instead of letting it read the padded planes where they lie (Conv+Direct.swift; same bits).
+    public static let implicitConv = names.contains("directConv")
+
     /// `prepack`: programs pack constant convolution weights for the GEMM on every run, as before
     /// they were packed once at bind time (Runtime's Program; same bits).
     public static let packWeightsPerCall = names.contains("prepack")

@@ -73,6 +73,13 @@ final class ConvTests: XCTestCase {
                            pool: ConvTests.pool2, allowImplicit: false)
             XCTAssertEqual(explicit.map(\.bitPattern), outs[0].map(\.bitPattern),
                            "col matrix and implicit GEMM differ: \(what)", file: file, line: line)
+            if Conv2D.isDirect(s) {
+                var implicit = [Float](repeating: .nan, count: yCount)
+                Conv2D.forward(s, x: x, weight: w, bias: bias, y: &implicit, epilogue: epilogue, scratch: &scratch,
+                               pool: .serial, allowDirect: false)
+                XCTAssertEqual(implicit.map(\.bitPattern), outs[0].map(\.bitPattern),
+                               "direct and implicit GEMM differ: \(what)", file: file, line: line)
+            }
         }
         let k = Float((s.inChannels / s.group) * s.kernelH * s.kernelW)
         assertClose(outs[0], outs[2], tol: 2e-6, scale: k + 4, what, file: file, line: line)
@@ -112,6 +119,35 @@ final class ConvTests: XCTestCase {
             guard let s = randomShape(&rng, transposed: false) else { continue }
             check(s, transposed: false, epilogue: ConvTests.epilogues[rng.int(0, 5)], &rng)
             done += 1
+        }
+    }
+
+    /// Stride-1 shapes that run the direct GEMM (Conv+Direct.swift): odd channel counts (all three
+    /// row kernels), planes whose virtual rows split register tiles at every offset, dilation,
+    /// asymmetric and zero pads (no dropped columns: the GEMM writes y itself), groups and
+    /// batches, on 1 and 2 threads and with pre-packed weights, bit-identical to the implicit
+    /// and col-matrix GEMMs and close to the scalar reference (`check`).
+    func testConvDirect() {
+        var rng = SeededRandom(seed: 19)
+        let shapes: [(cin: Int, cout: Int, h: Int, w: Int, k: Int, pad: (Int, Int, Int, Int), dil: Int, group: Int, batch: Int)] = [
+            (40, 13, 11, 29, 3, (1, 1, 1, 1), 1, 1, 1),
+            (36, 32, 21, 17, 3, (1, 1, 1, 1), 1, 1, 2),
+            (30, 37, 9, 33, 3, (0, 2, 1, 0), 1, 1, 1),
+            (24, 20, 13, 13, 3, (2, 2, 2, 2), 2, 1, 1),
+            (32, 16, 15, 19, 1, (0, 0, 0, 0), 1, 1, 1),
+            (28, 24, 12, 35, 2, (0, 0, 1, 1), 1, 2, 2),
+            (20, 5, 17, 16, 5, (2, 2, 2, 2), 1, 1, 1),
+            (64, 8, 7, 7, 3, (1, 1, 1, 1), 1, 1, 3),
+        ]
+        for t in shapes {
+            let (pt, pl, pb, pr) = t.pad
+            let ek = (t.k - 1) * t.dil + 1
+            let s = Conv2DShape(batch: t.batch, inChannels: t.cin, inHeight: t.h, inWidth: t.w, outChannels: t.cout,
+                                outHeight: t.h + pt + pb - ek + 1, outWidth: t.w + pl + pr - ek + 1,
+                                kernelH: t.k, kernelW: t.k, padTop: pt, padLeft: pl,
+                                dilationH: t.dil, dilationW: t.dil, group: t.group)
+            XCTAssertTrue(Conv2D.isDirect(s), "not direct: \(s)")
+            for e in [0, 2, 5] { check(s, transposed: false, epilogue: ConvTests.epilogues[e], &rng) }
         }
     }
 

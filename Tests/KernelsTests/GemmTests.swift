@@ -187,6 +187,42 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// `sgemmPacked(b: .direct)` — B's rows read at arbitrary offsets of one buffer, unpacked —
+    /// against `sgemmPacked` on the same B stored as a matrix, bit for bit, 1 and 2 threads: odd
+    /// sizes, K over one K block, N over one NC block, every row kernel (m % 12 of 1–4, 5–8, 0).
+    /// B's rows are shuffled and overlap in the buffer, with NaN slack past the last one (read by
+    /// the last register tile's lanes past n, never used).
+    func testDirectBMatchesPackedBitForBit() {
+        var rng = SeededRandom(seed: 8)
+        for i in 0..<24 {
+            let m = [rng.int(4, 11), rng.int(12, 40), rng.int(41, 150)][i % 3]
+            let n = i % 6 == 0 ? rng.int(1025, 1400) : rng.int(1, 300), k = rng.int(1, 600)
+            let step = rng.int(n / 2, n + 3)
+            var offsets = (0..<k).map { $0 * step }
+            for p in stride(from: k - 1, to: 0, by: -1) { offsets.swapAt(p, rng.int(0, p)) }
+            var buffer = rng.floats((k - 1) * step + n)
+            buffer += [Float](repeating: .nan, count: 32)
+            var b = [Float](repeating: 0, count: k * n)
+            for p in 0..<k { for j in 0..<n { b[p * n + j] = buffer[offsets[p] + j] } }
+            let a = rng.floats(m * k), bias = rng.floats(m)
+            let ops: [EpilogueOp] = [.bias(perRow: true), .activation(.relu)]
+            var c1 = [Float](repeating: .nan, count: m * n), c2 = c1, c3 = c1
+            var packed = [Float](repeating: .nan, count: Gemm.packedACount(m: m, k: k))
+            Gemm.packA(transA: false, m: m, k: k, a: a, lda: k, into: &packed, pool: .serial)
+            packed.withUnsafeBufferPointer { pa in buffer.withUnsafeBufferPointer { bp in offsets.withUnsafeBufferPointer { op in
+                let direct = Gemm.DirectB(base: bp.baseAddress!, offsets: op.baseAddress!)
+                Gemm.sgemmPacked(m: m, n: n, k: k, alpha: 1, packedA: pa.baseAddress!, transB: false, b: b, ldb: n,
+                                 beta: 0, c: &c1, ldc: n, bias: bias, epilogue: ops, pool: .serial)
+                Gemm.sgemmPacked(m: m, n: n, k: k, alpha: 1, packedA: pa.baseAddress!, b: .direct(direct),
+                                 beta: 0, c: &c2, ldc: n, bias: bias, epilogue: ops, pool: .serial)
+                Gemm.sgemmPacked(m: m, n: n, k: k, alpha: 1, packedA: pa.baseAddress!, b: .direct(direct),
+                                 beta: 0, c: &c3, ldc: n, bias: bias, epilogue: ops, pool: GemmTests.pool2)
+            }}}
+            XCTAssertTrue(c1.map(\.bitPattern) == c2.map(\.bitPattern), "m\(m) n\(n) k\(k)")
+            XCTAssertTrue(c1.map(\.bitPattern) == c3.map(\.bitPattern), "2 threads: m\(m) n\(n) k\(k)")
+        }
+    }
+
     /// `packB` + `sgemmPackedB` against `sgemm`, bit for bit, 1 and 2 threads: odd sizes, both B
     /// layouts, K over one K block, N over one NC block (1024), m from 1 (row-SIMD path, which
     /// reads the unpacked B) up, beta 0 and 1.

@@ -1,0 +1,139 @@
+// Conv+Direct: stride-1 convolutions whose GEMM reads the padded input where it lies instead of
+// packing im2col panels (ORT and oneDNN run such shapes as direct convolutions; Gannet's
+// implicit GEMM spent a third of a narrow layer's time packing: 128→32 channels, 3×3, 56²).
+//
+// Contract: `Conv2D.isDirect(s)` selects the shapes (strides 1, at least `Gemm.smallM` output
+// channels per group, and an estimated cost below the implicit GEMM's: the dropped columns and
+// the output copy against the packing); `forwardDirect` gives the same bits as the implicit GEMM.
+// Per image and group, the group's input channels are copied into zero-padded planes of
+// `rows` × `width` floats, width = outW + (kW−1)·dW (every padded column a window reaches, no
+// more). Output pixel (oh, ow) is the GEMM's virtual column t = oh·width + ow, and tap
+// (c, kh, kw) of it is planes[c·plane + kh·dH·width + kw·dW + t]: each k step of B is one
+// contiguous run of the planes at a per-tap offset (`Gemm.DirectB`), read by the microkernel
+// without packing. Virtual columns with ow ≥ outW are computed and dropped (the cost: (kW−1)·dW
+// columns per output row); when width = outW there are none and the GEMM writes y directly.
+// Same bits: each element is the same products in the same k order and K blocks, by the same
+// microkernels, as the implicit GEMM (Im2Col+Packed.swift) — only where B is read from changes.
+
+extension Conv2D {
+    /// Floats of zeroed slack after the planes: a register tile reads 32 columns from its first,
+    /// so the last tile may read up to 31 floats past the last plane.
+    static let directSlack = 32
+
+    /// Geometry of the direct path's padded planes.
+    struct DirectPlanes {
+        /// Padded rows and floats per row of one plane, floats per plane, virtual GEMM columns.
+        let rows: Int, width: Int, plane: Int, columns: Int
+
+        init(_ s: Conv2DShape) {
+            rows = s.outHeight + (s.kernelH - 1) * s.dilationH
+            width = s.outWidth + (s.kernelW - 1) * s.dilationW
+            plane = rows * width
+            columns = s.outHeight * width
+        }
+
+        /// Floats the planes of `channels` channels take, slack included.
+        func count(channels: Int) -> Int { channels * plane + Conv2D.directSlack }
+    }
+
+    /// The shape runs `forwardDirect` (see the file header).
+    public static func isDirect(_ s: Conv2DShape) -> Bool {
+        let mg = s.outChannels / s.group
+        guard !Baseline.implicitConv, s.strideH == 1, s.strideW == 1, mg >= Gemm.smallM,
+              !isFullWindow(s), !isDepthwise(s), !isSmallMDirect(s), !isNarrow(s) else { return false }
+        let p = s.outHeight * s.outWidth
+        if isPointwise(s) && p >= targetColumns / 2 { return false }
+        // Estimated cost per image, in units of one register-tile row for one k step (two zmm
+        // FMAs): the implicit GEMM packs each tile's B, about 12 such units per k step; the
+        // direct one computes the dropped columns' tiles too and copies its output once (about
+        // one unit per element). Fitted to 128→32 and 64→128 3×3 layers and a 3→64 one, where
+        // the copy made the direct path 1.7× slower.
+        let nb = chunk(s), k = (s.inChannels / s.group) * s.kernelH * s.kernelW
+        let d = DirectPlanes(s)
+        let rows = Double((mg + Gemm.mr - 1) / Gemm.mr * Gemm.mr)
+        let tilesDirect = Double((d.columns + Gemm.nr - 1) / Gemm.nr)
+        let tilesImplicit = Double((nb * p + Gemm.nr - 1) / Gemm.nr) / Double(nb)
+        let direct = tilesDirect * Double(k) * rows + (d.width == s.outWidth ? 0 : Double(mg * p))
+        let implicit = tilesImplicit * Double(k) * (rows + 12)
+        return direct < implicit
+    }
+
+    /// Floats of scratch `forwardDirect` needs past the packed weights: planes, and the virtual
+    /// output when it has dropped columns.
+    static func directScratch(_ s: Conv2DShape) -> Int {
+        let d = DirectPlanes(s), mg = s.outChannels / s.group
+        return d.count(channels: s.inChannels / s.group) + (d.width == s.outWidth ? 0 : mg * d.columns)
+    }
+
+    /// y = conv(x, w) for `isDirect` shapes. `packedA(gi)` is group gi's weights packed by
+    /// `Gemm.packA`, `pack(gi)` packs them first when the caller did not; `work` is scratch of
+    /// `directScratch(s)` floats.
+    static func forwardDirect(_ s: Conv2DShape, x: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                              y: UnsafeMutablePointer<Float>, ops: [EpilogueOp], work: UnsafeMutablePointer<Float>,
+                              pool: ThreadPool, pack: (Int) -> Void, packedA: (Int) -> UnsafePointer<Float>) {
+        let g = s.group, cg = s.inChannels / g, mg = s.outChannels / g
+        let d = DirectPlanes(s)
+        let p = s.outHeight * s.outWidth, pin = s.inHeight * s.inWidth
+        let kH = s.kernelH, kW = s.kernelW, k = cg * kH * kW
+        let planes = work, virtualOut = work + d.count(channels: cg)
+        let dropped = d.width != s.outWidth
+        Im2Col.zero(planes + cg * d.plane, directSlack)
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: k) { offs in
+            var i = 0
+            for c in 0..<cg {
+                for kh in 0..<kH {
+                    for kw in 0..<kW {
+                        offs[i] = c * d.plane + kh * s.dilationH * d.width + kw * s.dilationW
+                        i += 1
+                    }
+                }
+            }
+            let directB = Gemm.DirectB(base: planes, offsets: UnsafePointer(offs.baseAddress!))
+            for gi in 0..<g {
+                pack(gi)
+                for n in 0..<s.batch {
+                    fillDirectPlanes(s, d, x: x + (n * s.inChannels + gi * cg) * pin, channels: cg, planes: planes, pool: pool)
+                    let yg = y + (n * s.outChannels + gi * mg) * p
+                    Gemm.sgemmPacked(m: mg, n: d.columns, k: k, alpha: 1, packedA: packedA(gi), b: .direct(directB),
+                                     beta: 0, c: dropped ? virtualOut : yg, ldc: d.columns,
+                                     bias: bias.map { $0 + gi * mg }, epilogue: ops, pool: pool)
+                    if dropped {
+                        let outW = s.outWidth, outH = s.outHeight
+                        let body: (Range<Int>) -> Void = { r in
+                            for m in r {
+                                for oh in 0..<outH {
+                                    Im2Col.copy(yg + m * p + oh * outW, virtualOut + m * d.columns + oh * d.width, outW)
+                                }
+                            }
+                        }
+                        if mg * p < 32768 { body(0..<mg) } else { pool.parallelFor(mg, body) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Copies `channels` input planes (`x`, each inH × inW) into the zero-padded direct planes.
+    static func fillDirectPlanes(_ s: Conv2DShape, _ d: DirectPlanes, x: UnsafePointer<Float>, channels: Int,
+                                 planes: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let pin = s.inHeight * s.inWidth, inW = s.inWidth
+        // Input columns [lo, hi) land in the plane (padded columns 0 ..< width).
+        let lo = max(0, -s.padLeft), hi = min(inW, d.width - s.padLeft)
+        let body: (Range<Int>) -> Void = { r in
+            for c in r {
+                let src = x + c * pin, dst = planes + c * d.plane
+                for row in 0..<d.rows {
+                    let ih = row - s.padTop, out = dst + row * d.width
+                    if ih < 0 || ih >= s.inHeight || lo >= hi {
+                        Im2Col.zero(out, d.width)
+                        continue
+                    }
+                    Im2Col.zero(out, lo + s.padLeft)
+                    Im2Col.copy(out + lo + s.padLeft, src + ih * inW + lo, hi - lo)
+                    Im2Col.zero(out + hi + s.padLeft, d.width - hi - s.padLeft)
+                }
+            }
+        }
+        if channels * d.plane < 16384 { body(0..<channels) } else { pool.parallelFor(channels, body) }
+    }
+}

@@ -1,0 +1,50 @@
+// Gemm+PanelB: where the microkernels (GemmMicrokernels.swift) read B's 32 values of a k step.
+//
+// Contract: `row(p)` returns B[p0 + p, j0 ..< j0 + 32] of the tile being computed as two
+// 16-lane vectors. `PackedPanel` reads a panel that `packB` (or a `BBlockPacker`) wrote: k step
+// p at byte 128·p, 64-byte aligned. `OffsetPanel` reads B where it lies: k step p starts at
+// `base + offsets[p]` (floats), its 32 columns contiguous — the rows of a convolution's
+// zero-padded input planes, shifted per tap (`Gemm.DirectB`, Conv+Direct.swift); its loads are
+// unaligned and may read up to 31 floats past the tile's last real column.
+// Both give the microkernel the same values for the same B, so the same bits.
+
+/// The B side of one register tile.
+protocol PanelB {
+    /// B's 32 values of k step `p` (columns 0..<16, 16..<32).
+    func row(_ p: Int) -> (SIMD16<Float>, SIMD16<Float>)
+}
+
+extension Gemm {
+    /// A packed B panel: k step p is the 32 floats at `base + 32·p`.
+    struct PackedPanel: PanelB {
+        let base: UnsafeRawPointer
+        init(_ b: UnsafePointer<Float>) { base = UnsafeRawPointer(b) }
+        @inline(__always)
+        func row(_ p: Int) -> (SIMD16<Float>, SIMD16<Float>) {
+            (base.load(fromByteOffset: 128 * p, as: V.self), base.load(fromByteOffset: 128 * p + 64, as: V.self))
+        }
+    }
+
+    /// An unpacked B: k step p is the 32 floats at `base + offsets[p]`.
+    struct OffsetPanel: PanelB {
+        let base: UnsafeRawPointer
+        let offsets: UnsafePointer<Int>
+        @inline(__always)
+        func row(_ p: Int) -> (SIMD16<Float>, SIMD16<Float>) {
+            let r = base + 4 * offsets[p]
+            return (r.loadUnaligned(as: V.self), r.loadUnaligned(fromByteOffset: 64, as: V.self))
+        }
+    }
+
+    /// A B matrix (k × n) that is never packed: B[p, j] = base[offsets[p] + j]. Reading column
+    /// j may touch base[offsets[p] + j + 31] (a register tile reads 32 columns whatever its
+    /// width), so that much must be readable.
+    public struct DirectB: @unchecked Sendable {
+        public let base: UnsafePointer<Float>
+        /// k offsets, in floats.
+        public let offsets: UnsafePointer<Int>
+        public init(base: UnsafePointer<Float>, offsets: UnsafePointer<Int>) {
+            self.base = base; self.offsets = offsets
+        }
+    }
+}
