@@ -49,6 +49,19 @@ extension Conv2D {
         let flatRounded = (flat + 15) / 16 * 16
         // Per thread: the phase planes, then the flat output.
         let bufCount = phases * phasePlane + flatRounded + 16
+        // A bias then at most one ReLU or Clip (the usual fused epilogue) runs in one pass over
+        // the flat output; any other epilogue through `EpilogueApply`.
+        var addBias = false, act: Activation? = nil, simple = true
+        for (i, op) in ops.enumerated() {
+            switch op {
+            case .bias: if i == 0 { addBias = bias != nil } else { simple = false }
+            case .activation(let a):
+                switch a {
+                case .relu, .clip: if act == nil { act = a } else { simple = false }
+                default: simple = false
+                }
+            }
+        }
         // Each tap's flat offset into the phase planes (the divisions stay out of the loops).
         let taps = kH * kW
         withUnsafeTemporaryAllocation(of: Int.self, capacity: taps) { offsets in
@@ -127,21 +140,59 @@ extension Conv2D {
                         store16(a0, out + q)
                         q += 16
                     }
+                    // The epilogue runs on the whole flat output (dropped columns too: whole vectors).
+                    if simple {
+                        biasActivation(out, flatRounded, addBias ? bias![oc] : nil, act)
+                    } else if !ops.isEmpty {
+                        EpilogueApply.applyRows(c: out, ldc: 0, rows: oc..<(oc + 1), cols: 0..<flatRounded, bias: bias, ops: ops)
+                    }
+                    // Rows in order, in whole vectors while they end inside the plane (the lanes
+                    // past a row are rewritten by the rows after it); the last ones exactly.
                     let plane = y + idx * p
-                    for oh in 0..<outH { Im2Col.copy(plane + oh * outW, out + oh * pw, outW) }
-                    if !ops.isEmpty {
-                        EpilogueApply.applyRows(c: plane - oc * p, ldc: p, rows: oc..<(oc + 1), cols: 0..<p, bias: bias, ops: ops)
+                    for oh in 0..<outH {
+                        let d = plane + oh * outW, src = out + oh * pw
+                        var i = 0
+                        while i < outW && oh * outW + i + 16 <= p { store16(load16(src + i), d + i); i += 16 }
+                        while i < outW { d[i] = src[i]; i += 1 }
                     }
                 }
             }
         }
     }
 
+    /// v + b (when `b` is given), then `act` (ReLU or Clip, or none), in place on `count` (a
+    /// multiple of 16) floats: the same arithmetic as `EpilogueApply.applyRows`.
+    static func biasActivation(_ p: UnsafeMutablePointer<Float>, _ count: Int, _ b: Float?, _ act: Activation?) {
+        let bv = V16(repeating: b ?? 0), hasBias = b != nil
+        @inline(__always) func each(_ f: (V16) -> V16) {
+            var i = 0
+            while i < count {
+                let v = load16(p + i)
+                store16(f(hasBias ? v + bv : v), p + i)
+                i += 16
+            }
+        }
+        switch act {
+        case .relu?: each { $0.replacing(with: 0, where: $0 .< 0) }
+        case let .clip(lo, hi)?: each { Unary.clip(lo, hi, $0) }
+        default: if hasBias { each { $0 } }
+        }
+    }
+
     /// Writes the sH·sW zero-padded phase planes of one input plane (see the file header): phase
     /// (ry, rx) at `into + (ry·sW + rx)·phasePlane`, `ph` rows of `pw`, then zeros to the end.
+    /// Rows are written in order in whole vectors: a vector's lanes past its part of a row land
+    /// in the next rows, which are rewritten after it, or in the plane's slack (at least 16
+    /// floats), which is zeroed last. Input reads stay inside the input plane.
     static func fillPhases(_ src: UnsafePointer<Float>, inH: Int, inW: Int, s: Conv2DShape, pw: Int, ph: Int,
                            phasePlane: Int, into buf: UnsafeMutablePointer<Float>) {
         let sH = s.strideH, sW = s.strideW
+        let srcEnd = src + inH * inW
+        /// Zeros [p, p + count) in whole vectors (up to 15 floats past it).
+        @inline(__always) func zeroSpilling(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
+            var i = 0
+            while i < count { store16(V16(), p + i); i += 16 }
+        }
         for ry in 0..<sH {
             for rx in 0..<sW {
                 let dst = buf + (ry * sW + rx) * phasePlane
@@ -152,21 +203,20 @@ extension Conv2D {
                     let row = dst + j * pw
                     let ih = j * sH + ry - s.padTop
                     if ih < 0 || ih >= inH || hi <= lo {
-                        Im2Col.zero(row, pw)
+                        zeroSpilling(row, pw)
                         continue
                     }
-                    Im2Col.zero(row, lo)
+                    zeroSpilling(row, lo)
                     let srow = src + ih * inW + lo * sW + rx - s.padLeft
+                    let n = hi - lo
+                    var i = 0
                     if sW == 1 {
-                        Im2Col.copy(row + lo, srow, hi - lo)
-                    } else {
-                        // Stride 2: 16 at a time while the 32-float read stays inside the input row.
-                        var i = 0
-                        let rowEnd = src + (ih + 1) * inW
-                        if sW == 2 { while i + 16 <= hi - lo && srow + 2 * i + 32 <= rowEnd { store16(loadEven16(srow + 2 * i), row + lo + i); i += 16 } }
-                        while i < hi - lo { row[lo + i] = srow[i * sW]; i += 1 }
+                        while i < n && srow + i + 16 <= srcEnd { store16(load16(srow + i), row + lo + i); i += 16 }
+                    } else if sW == 2 {
+                        while i < n && srow + 2 * i + 32 <= srcEnd { store16(loadEven16(srow + 2 * i), row + lo + i); i += 16 }
                     }
-                    Im2Col.zero(row + hi, pw - hi)
+                    while i < n { row[lo + i] = srow[i * sW]; i += 1 }
+                    zeroSpilling(row + hi, pw - hi)
                 }
                 Im2Col.zero(dst + ph * pw, phasePlane - ph * pw)
             }
