@@ -5,9 +5,9 @@
 // Contract: `Conv2D.isDirect(s)` selects the shapes (strides 1, at least `Gemm.smallM` output
 // channels per group, and an estimated cost below the implicit GEMM's: the dropped columns and
 // the output copy against the packing); `forwardDirect` gives the same bits as the implicit GEMM.
-// Per image and group, the group's input channels are copied into zero-padded planes of
-// `rows` × `width` floats, width = outW + (kW−1)·dW (every padded column a window reaches, no
-// more). Output pixel (oh, ow) is the GEMM's virtual column t = oh·width + ow, and tap
+// Per image and group, the group's input channels are copied into zero-padded planes (the
+// depthwise kernel's stride-1 phase planes, `fillPhases`): rows of width = outW + (kW−1)·dW
+// floats (every padded column a window reaches, no more), then zeroed slack. Output pixel (oh, ow) is the GEMM's virtual column t = oh·width + ow, and tap
 // (c, kh, kw) of it is planes[c·plane + kh·dH·width + kw·dW + t]: each k step of B is one
 // contiguous run of the planes at a per-tap offset (`Gemm.DirectB`), read by the microkernel
 // without packing. Virtual columns with ow ≥ outW are computed and dropped (the cost: (kW−1)·dW
@@ -16,24 +16,22 @@
 // microkernels, as the implicit GEMM (Im2Col+Packed.swift) — only where B is read from changes.
 
 extension Conv2D {
-    /// Floats of zeroed slack after the planes: a register tile reads 32 columns from its first,
-    /// so the last tile may read up to 31 floats past the last plane.
-    static let directSlack = 32
-
-    /// Geometry of the direct path's padded planes.
+    /// Geometry of the direct path's padded planes: the depthwise kernel's stride-1 phase plane
+    /// (`depthwiseGeometry`, filled by `fillPhases`), whose zeroed slack of at least 32 floats
+    /// after each plane covers the last register tile's reads past its last real column.
     struct DirectPlanes {
-        /// Padded rows and floats per row of one plane, floats per plane, virtual GEMM columns.
-        let rows: Int, width: Int, plane: Int, columns: Int
+        /// Floats per plane row, floats per plane (slack included), virtual GEMM columns.
+        let width: Int, plane: Int, columns: Int
 
         init(_ s: Conv2DShape) {
-            rows = s.outHeight + (s.kernelH - 1) * s.dilationH
-            width = s.outWidth + (s.kernelW - 1) * s.dilationW
-            plane = rows * width
+            let g = Conv2D.depthwiseGeometry(s)
+            width = g.pw
+            plane = g.plane
             columns = s.outHeight * width
         }
 
-        /// Floats the planes of `channels` channels take, slack included.
-        func count(channels: Int) -> Int { channels * plane + Conv2D.directSlack }
+        /// Floats the planes of `channels` channels take.
+        func count(channels: Int) -> Int { channels * plane }
     }
 
     /// The shape runs `forwardDirect` (see the file header).
@@ -77,7 +75,6 @@ extension Conv2D {
         let kH = s.kernelH, kW = s.kernelW, k = cg * kH * kW
         let planes = work, virtualOut = work + d.count(channels: cg)
         let dropped = d.width != s.outWidth
-        Im2Col.zero(planes + cg * d.plane, directSlack)
         withUnsafeTemporaryAllocation(of: Int.self, capacity: k) { offs in
             var i = 0
             for c in 0..<cg {
@@ -92,7 +89,14 @@ extension Conv2D {
             for gi in 0..<g {
                 pack(gi)
                 for n in 0..<s.batch {
-                    fillDirectPlanes(s, d, x: x + (n * s.inChannels + gi * cg) * pin, channels: cg, planes: planes, pool: pool)
+                    let src = x + (n * s.inChannels + gi * cg) * pin, g = depthwiseGeometry(s)
+                    let fill: (Range<Int>) -> Void = { r in
+                        for c in r {
+                            fillPhases(src + c * pin, inH: s.inHeight, inW: s.inWidth, s: s, pw: g.pw, ph: g.ph,
+                                       phasePlane: g.plane, into: planes + c * g.plane)
+                        }
+                    }
+                    if cg * d.plane < 16384 { fill(0..<cg) } else { pool.parallelFor(cg, fill) }
                     let yg = y + (n * s.outChannels + gi * mg) * p
                     Gemm.sgemmPacked(m: mg, n: d.columns, k: k, alpha: 1, packedA: packedA(gi), b: .direct(directB),
                                      beta: 0, c: dropped ? virtualOut : yg, ldc: d.columns,
@@ -111,29 +115,5 @@ extension Conv2D {
                 }
             }
         }
-    }
-
-    /// Copies `channels` input planes (`x`, each inH × inW) into the zero-padded direct planes.
-    static func fillDirectPlanes(_ s: Conv2DShape, _ d: DirectPlanes, x: UnsafePointer<Float>, channels: Int,
-                                 planes: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        let pin = s.inHeight * s.inWidth, inW = s.inWidth
-        // Input columns [lo, hi) land in the plane (padded columns 0 ..< width).
-        let lo = max(0, -s.padLeft), hi = min(inW, d.width - s.padLeft)
-        let body: (Range<Int>) -> Void = { r in
-            for c in r {
-                let src = x + c * pin, dst = planes + c * d.plane
-                for row in 0..<d.rows {
-                    let ih = row - s.padTop, out = dst + row * d.width
-                    if ih < 0 || ih >= s.inHeight || lo >= hi {
-                        Im2Col.zero(out, d.width)
-                        continue
-                    }
-                    Im2Col.zero(out, lo + s.padLeft)
-                    Im2Col.copy(out + lo + s.padLeft, src + ih * inW + lo, hi - lo)
-                    Im2Col.zero(out + hi + s.padLeft, d.width - hi - s.padLeft)
-                }
-            }
-        }
-        if channels * d.plane < 16384 { body(0..<channels) } else { pool.parallelFor(channels, body) }
     }
 }
