@@ -119,12 +119,14 @@ public enum Conv2D {
         let mg = s.outChannels / s.group
         if isFullWindow(s) || isDepthwise(s) || isSmallMDirect(s) { return 0 }
         let packed = Gemm.packedACount(m: mg, k: k)
+        // A Winograd shape also fits the GEMM paths (`allowWinograd: false`).
+        let winograd = isWinograd(s) ? winogradScratch(s) : 0
         // Narrow: col and Yᵀ (Conv+Narrow.swift); also enough for the wide path (`allowNarrow`).
         if isNarrow(s) { return packed + (k + mg) * narrowRows(s) }
         if isPointwise(s) && p >= targetColumns / 2 { return packed }
         let nb = chunk(s)
         // A direct shape also fits the implicit path (`allowDirect: false`).
-        return packed + max(k * nb * p + (nb > 1 ? mg * nb * p : 0), isDirect(s) ? directScratch(s) : 0)
+        return max(winograd, packed + max(k * nb * p + (nb > 1 ? mg * nb * p : 0), isDirect(s) ? directScratch(s) : 0))
     }
 
     /// Floats of the GEMM-packed weights `forward` packs on each call for this shape (every
@@ -135,6 +137,7 @@ public enum Conv2D {
         let mg = s.outChannels / s.group
         let k = (s.inChannels / s.group) * s.kernelH * s.kernelW
         if isFullWindow(s) || isDepthwise(s) || isSmallMDirect(s) || mg < Gemm.smallM { return 0 }
+        if isWinograd(s) { return winogradPackedCount(s) }
         if isNarrow(s) { return s.group * Gemm.packedBCount(k: k, n: mg) }
         return s.group * Gemm.packedACount(m: mg, k: k)
     }
@@ -145,6 +148,16 @@ public enum Conv2D {
     public static func packWeights(_ s: Conv2DShape, weight: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
                                    pool: ThreadPool) {
         guard packedWeightCount(s) > 0 else { return }
+        if isWinograd(s) {
+            let mg = s.outChannels / s.group, cg = s.inChannels / s.group
+            let u = UnsafeMutablePointer<Float>.allocate(capacity: 16 * mg * cg)
+            defer { u.deallocate() }
+            for gi in 0..<s.group {
+                winogradPackWeights(s, group: gi, weight: weight, u: u,
+                                    into: dst + gi * 16 * Gemm.packedACount(m: mg, k: cg), pool: pool)
+            }
+            return
+        }
         packWeightGroups(s.group, rows: s.outChannels / s.group, depth: (s.inChannels / s.group) * s.kernelH * s.kernelW,
                          storedTransposed: false, narrow: isNarrow(s), weight: weight, into: dst, pool: pool)
     }
@@ -156,12 +169,14 @@ public enum Conv2D {
     /// `packedWeights`). `allowImplicit: false` writes the whole col matrix for the GEMM instead of
     /// letting it pack B from padded planes (Im2Col+Packed.swift) or read them where they lie
     /// (Conv+Direct.swift); same bits. `allowDirect: false` runs a direct shape through the
-    /// implicit GEMM instead (same bits).
+    /// implicit GEMM instead (same bits). `allowWinograd: false` runs a Winograd shape
+    /// (Conv+Winograd.swift; not the same bits) through the GEMM paths; with any `allow…: false`
+    /// on such a shape, `packedWeights` must be nil (`packWeights` packed them for Winograd).
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                                epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool,
                                packedWeights: UnsafePointer<Float>? = nil, allowNarrow: Bool = true,
-                               allowImplicit: Bool = true, allowDirect: Bool = true) {
+                               allowImplicit: Bool = true, allowDirect: Bool = true, allowWinograd: Bool = true) {
         let g = s.group
         let cg = s.inChannels / g, mg = s.outChannels / g
         let p = s.outHeight * s.outWidth
@@ -186,6 +201,11 @@ public enum Conv2D {
         }
         if isSmallMDirect(s) {
             directSmallM(s, x: x, weight: weight, bias: bias, y: y, ops: ops, pool: pool)
+            return
+        }
+        if allowWinograd && allowNarrow && allowImplicit && allowDirect && isWinograd(s) {
+            forwardWinograd(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool,
+                            packedWeights: packedWeights)
             return
         }
         if allowNarrow && isNarrow(s) {

@@ -55,26 +55,12 @@ public enum Gemm {
 
     // MARK: per-thread packing storage
 
-    nonisolated(unsafe) private static var tlsKey: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key) { p in free(p) }
-        return key
-    }()
+    /// The GEMM's packing storage (see the file header); kernels that call no GEMM while they
+    /// hold it borrow it too.
+    nonisolated(unsafe) static let packStorage = ThreadBuffer(minimum: packCount())
 
-    /// A 64-byte aligned per-thread buffer of at least `count` floats (header holds capacity).
-    static func threadBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let key = tlsKey
-        if let raw = pthread_getspecific(key) {
-            let cap = raw.load(as: Int.self)
-            if cap >= count { return (raw + 64).assumingMemoryBound(to: Float.self) }
-            free(raw)
-        }
-        let cap = max(count, packCount())
-        let mem: UnsafeMutableRawPointer? = HugePages.allocate(64 + cap * 4)
-        mem!.storeBytes(of: cap, as: Int.self)
-        pthread_setspecific(key, mem)
-        return (mem! + 64).assumingMemoryBound(to: Float.self)
-    }
+    /// A 64-byte aligned per-thread buffer of at least `count` floats: `packStorage`'s.
+    static func threadBuffer(_ count: Int) -> UnsafeMutablePointer<Float> { packStorage.get(count) }
 
     // MARK: public API
 

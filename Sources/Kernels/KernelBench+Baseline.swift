@@ -33,6 +33,10 @@ public enum Baseline {
     /// instead of letting it read the padded planes where they lie (Conv+Direct.swift; same bits).
     public static let implicitConv = names.contains("directConv")
 
+    /// `winograd`: 3×3 stride-1 convolutions run the direct or implicit GEMM instead of Winograd's
+    /// F(2×2, 3×3) (Conv+Winograd.swift; equal to float rounding, not the same bits).
+    public static let noWinograd = names.contains("winograd")
+
     /// `prepack`: programs pack constant convolution weights for the GEMM on every run, as before
     /// they were packed once at bind time (Runtime's Program; same bits).
     public static let packWeightsPerCall = names.contains("prepack")

@@ -137,6 +137,36 @@ extension ThreadPool {
     }
 }
 
+/// Per-thread scratch (pthread TLS): each thread's buffer is allocated on its first `get` and
+/// grown only when a larger one is asked for (the old contents are then lost), so a steady state
+/// allocates nothing. Each instance is its own key: a kernel holding one instance's buffer may
+/// call code that uses another's (the GEMM uses `Gemm.packStorage`).
+public final class ThreadBuffer: @unchecked Sendable {
+    private var key = pthread_key_t()
+    /// Floats allocated at least.
+    let minimum: Int
+
+    init(minimum: Int) {
+        self.minimum = minimum
+        pthread_key_create(&key) { p in free(p) }
+    }
+
+    /// This thread's buffer, 64-byte aligned, of at least `count` floats (a header before it
+    /// holds the capacity).
+    func get(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if let raw = pthread_getspecific(key) {
+            let cap = raw.load(as: Int.self)
+            if cap >= count { return (raw + 64).assumingMemoryBound(to: Float.self) }
+            free(raw)
+        }
+        let cap = max(count, minimum)
+        let mem = HugePages.allocate(64 + cap * 4)
+        mem.storeBytes(of: cap, as: Int.self)
+        pthread_setspecific(key, mem)
+        return (mem + 64).assumingMemoryBound(to: Float.self)
+    }
+}
+
 /// Large buffers backed by transparent huge pages (where the kernel allows them on request).
 /// Physically contiguous 2 MiB pages give the physically indexed L2 the same set mapping in every
 /// process; with 4 KiB pages it depends on which pages the kernel hands out, which made 512³
@@ -168,6 +198,18 @@ public enum HugePages {
 func loadEven16(_ p: UnsafePointer<Float>) -> V16 {
     let a = load16(p), b = load16(p + 16)
     return V16(a[0], a[2], a[4], a[6], a[8], a[10], a[12], a[14], b[0], b[2], b[4], b[6], b[8], b[10], b[12], b[14])
+}
+
+/// a[0], b[0], a[1], b[1], …, a[7], b[7].
+@inline(__always) @usableFromInline
+func interleaveLow(_ a: V16, _ b: V16) -> V16 {
+    V16(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
+}
+
+/// a[8], b[8], a[9], b[9], …, a[15], b[15].
+@inline(__always) @usableFromInline
+func interleaveHigh(_ a: V16, _ b: V16) -> V16 {
+    V16(a[8], b[8], a[9], b[9], a[10], b[10], a[11], b[11], a[12], b[12], a[13], b[13], a[14], b[14], a[15], b[15])
 }
 
 /// The 16 odd-indexed floats of p[0 ..< 32] (p[1], p[3], …, p[31]).

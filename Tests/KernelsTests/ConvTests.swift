@@ -67,22 +67,30 @@ final class ConvTests: XCTestCase {
         XCTAssertEqual(outs[0], outs[1], "1 vs 2 threads differ: \(what)", file: file, line: line)
         XCTAssertEqual(prepackedForward(s, transposed: transposed, x: x, w: w, bias: bias, epilogue: epilogue).map(\.bitPattern),
                        outs[0].map(\.bitPattern), "pre-packed weights differ: \(what)", file: file, line: line)
+        let k = Float((s.inChannels / s.group) * s.kernelH * s.kernelW)
         if !transposed {
+            // The GEMM paths' result: `forward`'s own unless it ran Winograd (other bits).
+            var gemm = outs[0]
+            if Conv2D.isWinograd(s) {
+                Conv2D.forward(s, x: x, weight: w, bias: bias, y: &gemm, epilogue: epilogue, scratch: &scratch,
+                               pool: ConvTests.pool2, allowWinograd: false)
+                assertClose(outs[0], gemm, tol: 8e-6, scale: k + 4, "Winograd and GEMM differ: \(what)", file: file, line: line)
+            }
             var explicit = [Float](repeating: .nan, count: yCount)
             Conv2D.forward(s, x: x, weight: w, bias: bias, y: &explicit, epilogue: epilogue, scratch: &scratch,
                            pool: ConvTests.pool2, allowImplicit: false)
-            XCTAssertEqual(explicit.map(\.bitPattern), outs[0].map(\.bitPattern),
+            XCTAssertEqual(explicit.map(\.bitPattern), gemm.map(\.bitPattern),
                            "col matrix and implicit GEMM differ: \(what)", file: file, line: line)
             if Conv2D.isDirect(s) {
                 var implicit = [Float](repeating: .nan, count: yCount)
                 Conv2D.forward(s, x: x, weight: w, bias: bias, y: &implicit, epilogue: epilogue, scratch: &scratch,
                                pool: .serial, allowDirect: false)
-                XCTAssertEqual(implicit.map(\.bitPattern), outs[0].map(\.bitPattern),
+                XCTAssertEqual(implicit.map(\.bitPattern), gemm.map(\.bitPattern),
                                "direct and implicit GEMM differ: \(what)", file: file, line: line)
             }
         }
-        let k = Float((s.inChannels / s.group) * s.kernelH * s.kernelW)
-        assertClose(outs[0], outs[2], tol: 2e-6, scale: k + 4, what, file: file, line: line)
+        assertClose(outs[0], outs[2], tol: Conv2D.isWinograd(s) && !transposed ? 8e-6 : 2e-6, scale: k + 4, what,
+                    file: file, line: line)
     }
 
     /// `forward` on 2 threads with the weights packed beforehand by `packWeights` (as Runtime does
@@ -147,6 +155,33 @@ final class ConvTests: XCTestCase {
                                 kernelH: t.k, kernelW: t.k, padTop: pt, padLeft: pl,
                                 dilationH: t.dil, dilationW: t.dil, group: t.group)
             XCTAssertTrue(Conv2D.isDirect(s), "not direct: \(s)")
+            for e in [0, 2, 5] { check(s, transposed: false, epilogue: ConvTests.epilogues[e], &rng) }
+        }
+    }
+
+    /// 3×3 stride-1 shapes that run Winograd's F(2×2, 3×3) (Conv+Winograd.swift): odd and even
+    /// output sizes (tiles cut by the last row and column), tile rows wider and narrower than 16,
+    /// pads 0–2 on any side, groups, chunks of several images and more images than a chunk,
+    /// more than one K block of input channels, on 1 and 2 threads and with pre-packed weights;
+    /// close to the scalar reference and the GEMM paths (`check`), the same bits on 1 and 2
+    /// threads and pre-packed.
+    func testConvWinograd() {
+        var rng = SeededRandom(seed: 23)
+        let shapes: [(cin: Int, cout: Int, h: Int, w: Int, pad: (Int, Int, Int, Int), group: Int, batch: Int)] = [
+            (16, 16, 9, 9, (1, 1, 1, 1), 1, 1),
+            (20, 33, 21, 17, (1, 1, 1, 1), 1, 2),
+            (17, 24, 40, 37, (0, 2, 1, 0), 1, 1),
+            (32, 16, 6, 6, (2, 2, 2, 2), 1, 40),
+            (48, 40, 13, 35, (0, 0, 0, 0), 2, 2),
+            (300, 20, 5, 8, (1, 1, 1, 1), 1, 3),
+            (16, 300, 14, 11, (1, 0, 1, 2), 1, 3),
+        ]
+        for t in shapes {
+            let (pt, pl, pb, pr) = t.pad
+            let s = Conv2DShape(batch: t.batch, inChannels: t.cin, inHeight: t.h, inWidth: t.w, outChannels: t.cout,
+                                outHeight: t.h + pt + pb - 2, outWidth: t.w + pl + pr - 2, kernelH: 3, kernelW: 3,
+                                padTop: pt, padLeft: pl, group: t.group)
+            XCTAssertTrue(Conv2D.isWinograd(s), "not Winograd: \(s)")
             for e in [0, 2, 5] { check(s, transposed: false, epilogue: ConvTests.epilogues[e], &rng) }
         }
     }
