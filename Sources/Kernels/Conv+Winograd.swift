@@ -3,8 +3,8 @@
 // mg × cg × tiles instead of one of mg × 9·cg × pixels, 2.25× fewer multiply-adds.
 //
 // Contract: `Conv2D.isWinograd(s)` selects the shapes (3×3 kernel, strides and dilations 1, at
-// least `winogradMinChannels` input and output channels per group, and an estimated cost below
-// the direct/implicit GEMM's); `forwardWinograd` computes what `Conv2D.forward` promises, to
+// least `winogradMinChannels` input and output channels per group, output rows at least
+// `winogradMinWidth` wide; measured faster than the direct, implicit and narrow GEMMs there); `forwardWinograd` computes what `Conv2D.forward` promises, to
 // float rounding of the direct sum (the transforms reassociate it, so not the same bits as the
 // GEMM paths), with the same bits for any thread count: every element is computed the same way
 // whoever runs it, and the GEMM's bits do not depend on how it is split.
@@ -33,6 +33,12 @@ extension Conv2D {
     /// Fewest input and output channels per group for the Winograd path (below it the transforms
     /// cost more than the multiplies they save).
     static let winogradMinChannels = 16
+    /// Narrowest output for the Winograd path: the transforms run 16 tiles of a row at a time,
+    /// so narrower rows waste most lanes. (Batch 1, 1 thread: 7² planes, where rows are 4 tiles,
+    /// ran 1.1–1.3× slower than the narrow GEMM at 256–512 channels and 2× slower than the
+    /// direct GEMM at 128 → 32; 14² planes, 7 tiles, 1.6× faster than the narrow GEMM at 64–256
+    /// channels and even with the direct GEMM at 128 → 32.)
+    static let winogradMinWidth = 12
     /// Floats a chunk's V and M should take at most, and the tiles a chunk should have at least
     /// and at most. (On 1 thread, chunks of 512–1024 tiles ran 3–10% faster than chunks sized
     /// for L2, of 64–128: the GEMMs' per-call cost; on 2 threads, batch 8, 64 → 64 channels on
@@ -108,7 +114,7 @@ extension Conv2D {
         let cg = s.inChannels / s.group, mg = s.outChannels / s.group
         guard !Baseline.noWinograd, s.kernelH == 3, s.kernelW == 3, s.strideH == 1, s.strideW == 1,
               s.dilationH == 1, s.dilationW == 1, cg >= winogradMinChannels, mg >= winogradMinChannels,
-              !isDepthwise(s), !isNarrow(s) else { return false }
+              s.outWidth >= winogradMinWidth, !isDepthwise(s) else { return false }
         return true
     }
 

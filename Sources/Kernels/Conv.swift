@@ -122,7 +122,7 @@ public enum Conv2D {
         // A Winograd shape also fits the GEMM paths (`allowWinograd: false`).
         let winograd = isWinograd(s) ? winogradScratch(s) : 0
         // Narrow: col and Yᵀ (Conv+Narrow.swift); also enough for the wide path (`allowNarrow`).
-        if isNarrow(s) { return packed + (k + mg) * narrowRows(s) }
+        if isNarrow(s) { return max(winograd, packed + (k + mg) * narrowRows(s)) }
         if isPointwise(s) && p >= targetColumns / 2 { return packed }
         let nb = chunk(s)
         // A direct shape also fits the implicit path (`allowDirect: false`).

@@ -161,6 +161,7 @@ final class ConvTests: XCTestCase {
 
     /// 3×3 stride-1 shapes that run Winograd's F(2×2, 3×3) (Conv+Winograd.swift): odd and even
     /// output sizes (tiles cut by the last row and column), tile rows wider and narrower than 16,
+    /// a narrow shape (batch 1, 14², 72 output channels: its GEMM paths run narrow),
     /// pads 0–2 on any side, groups, chunks of several images and more images than a chunk,
     /// more than one K block of input channels, on 1 and 2 threads and with pre-packed weights;
     /// close to the scalar reference and the GEMM paths (`check`), the same bits on 1 and 2
@@ -168,13 +169,14 @@ final class ConvTests: XCTestCase {
     func testConvWinograd() {
         var rng = SeededRandom(seed: 23)
         let shapes: [(cin: Int, cout: Int, h: Int, w: Int, pad: (Int, Int, Int, Int), group: Int, batch: Int)] = [
-            (16, 16, 9, 9, (1, 1, 1, 1), 1, 1),
+            (16, 16, 9, 13, (1, 1, 1, 1), 1, 1),
             (20, 33, 21, 17, (1, 1, 1, 1), 1, 2),
             (17, 24, 40, 37, (0, 2, 1, 0), 1, 1),
-            (32, 16, 6, 6, (2, 2, 2, 2), 1, 40),
+            (32, 16, 6, 12, (2, 2, 2, 2), 1, 40),
             (48, 40, 13, 35, (0, 0, 0, 0), 2, 2),
-            (300, 20, 5, 8, (1, 1, 1, 1), 1, 3),
-            (16, 300, 14, 11, (1, 0, 1, 2), 1, 3),
+            (300, 20, 5, 14, (1, 1, 1, 1), 1, 3),
+            (16, 300, 14, 13, (1, 0, 1, 2), 1, 3),
+            (64, 72, 14, 14, (1, 1, 1, 1), 1, 1),
         ]
         for t in shapes {
             let (pt, pl, pb, pr) = t.pad
