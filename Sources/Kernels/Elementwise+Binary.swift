@@ -148,6 +148,7 @@ public enum Binary {
     @inline(__always)
     static func runs(_ plan: BroadcastPlan, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                      _ y: UnsafeMutablePointer<Float>, _ pool: ThreadPool, _ f: (V16, V16) -> V16) {
+        if shortRunBlocks(plan, a, b, y, pool, f) { return }
         switch (plan.aInner, plan.bInner) {
         case (1, 1): plan.forEachRun(pool: pool) { ao, bo, yo, c0, c1 in
             let (pa, pb, py, n) = (a + ao + c0, b + bo + c0, y + yo + c0, c1 - c0)
@@ -172,6 +173,63 @@ public enum Binary {
             (y + yo + c0).update(repeating: v, count: c1 - c0)
         }
         }
+    }
+
+    /// Runs shorter than a vector (e.g. a 3×3 kernel's 9 taps) where one input is contiguous
+    /// across the last outer dimension too and the other holds one value per run: convolution
+    /// weights (O, I, 3, 3) times a per-(sample, input channel) scale (N, 1, I, 1, 1), StyleGAN's
+    /// modulation, ran 9 lanes of 16 per operation. Here each block of the last outer dimension
+    /// (L runs, L·inner floats) is one vector loop against the per-run values expanded into a
+    /// contiguous buffer, expanded again only when the block's offset into them changes (they
+    /// repeat across the output channels). The same op on the same values: the same bits.
+    /// Returns false when the plan does not have that form.
+    @inline(__always)
+    static func shortRunBlocks(_ plan: BroadcastPlan, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                               _ y: UnsafeMutablePointer<Float>, _ pool: ThreadPool, _ f: (V16, V16) -> V16) -> Bool {
+        let n = plan.inner
+        guard n < 16, plan.count > 0, let lastSize = plan.outerSizes.last, lastSize > 1, plan.outerY.last == n,
+              lastSize * n <= 1 << 16 else { return false }
+        let vectorA: Bool
+        if plan.aInner == 1 && plan.bInner == 0 && plan.outerA.last == n {
+            vectorA = true
+        } else if plan.aInner == 0 && plan.bInner == 1 && plan.outerB.last == n {
+            vectorA = false
+        } else {
+            return false
+        }
+        let sizes = Array(plan.outerSizes.dropLast()), sa = Array(plan.outerA.dropLast())
+        let sb = Array(plan.outerB.dropLast()), sy = Array(plan.outerY.dropLast())
+        let runStride = vectorA ? plan.outerB.last! : plan.outerA.last!
+        let len = lastSize * n
+        pool.splitWork(plan.rows / lastSize, work: plan.count) { range in
+            let expanded = Gemm.threadBuffer(len + 16)
+            var odo = Odometer(start: range.lowerBound, sizes: sizes, sa, sb, sy)
+            var expandedAt = -1
+            for block in range {
+                if block != range.lowerBound { odo.next(sizes: sizes, sa, sb, sy) }
+                let (vOff, sOff) = vectorA ? (odo.o0, odo.o1) : (odo.o1, odo.o0)
+                if sOff != expandedAt {
+                    let src = vectorA ? b : a
+                    for j in 0..<lastSize {
+                        let v = src[sOff + j * runStride]
+                        for k in 0..<n { expanded[j * n + k] = v }
+                    }
+                    expandedAt = sOff
+                }
+                let pv = (vectorA ? a : b) + vOff, py = y + odo.o2
+                var c = 0
+                while c + 16 <= len {
+                    let v = load16(pv + c), e = load16(expanded + c)
+                    store16(vectorA ? f(v, e) : f(e, v), py + c)
+                    c += 16
+                }
+                if c < len {
+                    let v = loadPartial(pv + c, len - c), e = loadPartial(expanded + c, len - c)
+                    storePartial(vectorA ? f(v, e) : f(e, v), py + c, len - c)
+                }
+            }
+        }
+        return true
     }
 
     /// Scalar reference: y[i] = op(a[ia(i)], b[ib(i)]) by explicit index arithmetic.

@@ -212,6 +212,29 @@ final class ElementwiseTests: XCTestCase {
         }
     }
 
+    /// Short runs against one value per run (`Binary.shortRunBlocks`): modulated convolution
+    /// weights (N, O, I, k, k) = (O, I, k, k) ∘ (N, 1, I, 1, 1), either operand order, odd sizes,
+    /// blocks that repeat across O (the expansion is reused) and that change every block, and a
+    /// run of 1; bit-identical to the reference on 1 and 2 threads (`checkBinary`).
+    func testBinaryShortRunBlocks() throws {
+        let cases: [([Int], [Int])] = [
+            ([7, 13, 3, 3], [5, 1, 13, 1, 1]),
+            ([33, 17, 3, 5], [2, 1, 17, 1, 1]),
+            ([4, 9, 2, 1], [3, 4, 9, 1, 1]),
+            ([6, 11, 1, 1], [2, 1, 11, 1, 1]),
+            ([3, 40, 15], [40, 1]),
+        ]
+        for (k, (a, b)) in cases.enumerated() {
+            let out = try BroadcastPlan.broadcastShape(a, b)
+            let plan = try BroadcastPlan(outShape: out, aShape: a, bShape: b)
+            XCTAssertLessThan(plan.inner, 16, "\(plan)")
+            for op in [BinaryOp.add, .sub, .mul, .div, .max, .prelu] {
+                try checkBinary(op, out, a, b, seed: UInt64(300 + k))
+                try checkBinary(op, out, b, a, seed: UInt64(400 + k))
+            }
+        }
+    }
+
     func testBinaryKnownValuesAndErrors() throws {
         let y = try binary(.add, [2, 3], [2, 3], [3], [1, 2, 3, 4, 5, 6], [10, 20, 30], pool: .serial)
         XCTAssertEqual(y, [11, 22, 33, 14, 25, 36])
