@@ -69,12 +69,22 @@ public enum Softmax {
             while c < full { store16(load16(x + c) - l, y + c); c += 16 }
             if tail > 0 { storePartial(loadPartial(x + c, tail) - l, y + c, tail) }
         } else {
+            // Two accumulators (lanes summed in a fixed order): the adds do not wait on each other.
+            var s2 = V16()
+            while c + 32 <= full {
+                let e0 = SIMDMath.exp(load16(x + c) - vmx), e1 = SIMDMath.exp(load16(x + c + 16) - vmx)
+                s += e0; s2 += e1
+                store16(e0, y + c); store16(e1, y + c + 16)
+                c += 32
+            }
             while c < full { let e = SIMDMath.exp(load16(x + c) - vmx); s += e; store16(e, y + c); c += 16 }
             if tail > 0 { let e = SIMDMath.exp(loadPartial(x + c, tail, fill: -.infinity) - vmx); s += e; storePartial(e, y + c, tail) }
-            let vs = V16(repeating: s.sum())
+            // One division, then multiplications (a vector division costs several multiplies;
+            // e·(1/s) is within an ulp of e/s).
+            let vs = V16(repeating: 1 / (s + s2).sum())
             c = 0
-            while c < full { store16(load16(y + c) / vs, y + c); c += 16 }
-            if tail > 0 { storePartial(loadPartial(y + c, tail) / vs, y + c, tail) }
+            while c < full { store16(load16(y + c) * vs, y + c); c += 16 }
+            if tail > 0 { storePartial(loadPartial(y + c, tail) * vs, y + c, tail) }
         }
     }
 
