@@ -400,7 +400,9 @@ extension Op {
         case .gemm: return ["alpha": "float", "beta": "float", "transA": "int", "transB": "int"]
         case .unary(let f): return f.attributeSchema
         case .binary(let f): return f.attributeSchema
-        case .identity, .matMul, .expand, .globalAveragePool, .sign, .unsqueeze, .squeeze, .slice: return [:]
+        // MatMul's are not ONNX's: FoldTransposeIntoMatMul sets them on lowering copies.
+        case .matMul: return ["transA": "int", "transB": "int"]
+        case .identity, .expand, .globalAveragePool, .sign, .unsqueeze, .squeeze, .slice: return [:]
         case .clip, .sum, .max, .min, .mean: return [:]
         case .dropout: return ["seed": "int"]
         case .leakyReluGrad, .eluGrad: return ["alpha": "float"]

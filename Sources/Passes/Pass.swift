@@ -32,6 +32,7 @@ public enum Pipelines {
     /// The rewrites kernels need, which `Lowering.lower` runs on its copy of every graph it lowers.
     public static let lowering: [Pass] = [
         PretransposeGemmB(),
+        FoldTransposeIntoMatMul(),
         ExpandVariadic(),
         ExpandBoolReductions(),
         CoerceIntegerOperands(),

@@ -1,4 +1,4 @@
-// LoweringPassesTests: PretransposeGemmB and CoerceIntegerOperands, the graph rewrites that
+// LoweringPassesTests: PretransposeGemmB, FoldTransposeIntoMatMul and CoerceIntegerOperands, the graph rewrites that
 // `Lowering.lower` runs first (Pipelines.lowering): golden IR of each rewrite, the rewritten
 // graph computing the same values as the original (scalar reference evaluator), and the error
 // for a computed integer operand.
@@ -65,6 +65,68 @@ final class LoweringPassesTests: XCTestCase {
             try PretransposeGemmB().run(&g)
             XCTAssertEqual(g.text(elidingAbove: nil), before.text(elidingAbove: nil), "rows \(rows)")
         }
+    }
+
+    /// Self-attention as the exporters write it: s = softmax(Q · Transpose(K, [0, 2, 1])),
+    /// o = s · V, then Transpose(o, [0, 2, 1]) · W and W2 · Transpose(o) again (the second
+    /// transpose has two readers, one of them a graph output; a rank-2 Transpose without perm
+    /// reverses, i.e. swaps); a Transpose that is not a swap of the last two axes stays.
+    static func attentionGraph() -> Graph {
+        var g = Graph(name: "attention")
+        let q = g.addInput("q", TensorType(.float32, fixed: [2, 3, 4]))
+        let k = g.addInput("k", TensorType(.float32, fixed: [2, 5, 4]))
+        let v = g.addInput("v", TensorType(.float32, fixed: [2, 5, 3]))
+        let kt = g.addNode(.transpose, [k], outputs: ["kt"], attributes: ["perm": .ints([0, 2, 1])], name: "kT")[0]
+        let sc = g.addNode(.matMul, [q, kt], outputs: ["scores"], name: "qk")[0]
+        let sm = g.addNode(.softmax, [sc], outputs: ["attn"], attributes: ["axis": .int(-1)], name: "softmax")[0]
+        let o = g.addNode(.matMul, [sm, v], outputs: ["o"], name: "av")[0]
+        let ot = g.addNode(.transpose, [o], outputs: ["ot"], attributes: ["perm": .ints([0, 2, 1])], name: "oT")[0]
+        let w = g.addInitializer("W", Tensor(shape: [3, 2], floats: [0.5, -1, 0.25, 2, -0.75, 1]))
+        let y = g.addNode(.matMul, [ot, w], outputs: ["y"], name: "proj")[0]
+        let w2 = g.addInitializer("W2", Tensor(shape: [2, 3, 3], floats: (0..<18).map { Float($0 % 7) / 3 - 1 }))
+        let w2t = g.addNode(.transpose, [w2], outputs: ["w2t"], attributes: ["perm": .ints([0, 2, 1])], name: "w2T")[0]
+        let z = g.addNode(.matMul, [w2t, ot], outputs: ["z"], name: "mix")[0]
+        let m = g.addInitializer("M", Tensor(shape: [5, 3], floats: (0..<15).map { Float($0 % 5) / 2 - 1 }))
+        let mt = g.addNode(.transpose, [m], outputs: ["mt"], name: "mT")[0]
+        let zm = g.addNode(.matMul, [z, mt], outputs: ["zm"], name: "zm")[0]
+        let r = g.addNode(.transpose, [zm], outputs: ["r"], attributes: ["perm": .ints([2, 1, 0])], name: "notASwap")[0]
+        g.outputs = [y, r, ot]
+        return g
+    }
+
+    func testFoldTransposeIntoMatMul() throws {
+        var g = Self.attentionGraph()
+        try InferShapes().run(&g)
+        let before = g
+        try FoldTransposeIntoMatMul().run(&g)
+        try g.verify()
+        try InferShapes().run(&g)
+        assertGolden(g.text(elidingAbove: nil), "attention.after.FoldTransposeIntoMatMul")
+        // kT, w2T and mT are gone; oT stays (a graph output), notASwap stays.
+        XCTAssertEqual(g.nodes.filter { $0.op == .transpose }.map(\.name), ["oT", "notASwap"])
+        let mm = Dictionary(uniqueKeysWithValues: g.nodes.filter { $0.op == .matMul }.map { ($0.name, $0) })
+        XCTAssertEqual(mm["qk"]!.attributes["transB"], .int(1))
+        XCTAssertEqual(mm["proj"]!.attributes["transA"], .int(1))
+        XCTAssertEqual(mm["mix"]!.attributes["transA"], .int(1))
+        XCTAssertEqual(mm["mix"]!.attributes["transB"], .int(1))
+        XCTAssertEqual(mm["zm"]!.attributes["transB"], .int(1))
+        XCTAssertNil(mm["av"]!.attributes["transA"])
+        // Same values (the reference evaluator honours transA / transB), output by output.
+        let inputs = [Tensor(shape: [2, 3, 4], floats: (0..<24).map { Float($0 % 5) / 4 - 0.5 }),
+                      Tensor(shape: [2, 5, 4], floats: (0..<40).map { Float($0 % 7) / 5 - 0.6 }),
+                      Tensor(shape: [2, 5, 3], floats: (0..<30).map { Float($0 % 3) - 1 })]
+        func run(_ g: Graph) throws -> [[Float]] {
+            var env: [ValueID: Tensor] = g.initializers
+            for (i, x) in zip(g.inputs, inputs) { env[i] = x }
+            for node in g.nodes {
+                let out = try ConstantEvaluator.evaluate(node, node.inputs.map { $0.flatMap { env[$0] } },
+                                                         node.outputs.map { g.type(of: $0)! }, graph: g)
+                for (v, t) in zip(node.outputs, out) { env[v] = t }
+            }
+            return g.outputs.map { env[$0]!.floats }
+        }
+        let want = try run(before), got = try run(g)
+        for (a, b) in zip(got, want) { XCTAssertEqual(a, b) }
     }
 
     func testCoerceIntegerOperands() throws {

@@ -117,3 +117,35 @@ extension InterpreterTests {
         }
     }
 }
+
+extension InterpreterTests {
+    /// Self-attention as the exporters write it, through a Session (FoldTransposeIntoMatMul turns
+    /// its Transposes into GEMM transA/transB: Q·Kᵀ, a transposed A times a constant, a transposed
+    /// constant times a transposed A, a batch-shared transposed B) against the reference evaluator
+    /// on the unrewritten graph, on 1 and 2 threads.
+    func testTransposedMatMulsThroughSession() throws {
+        var g = Graph(name: "attention")
+        let q = g.addInput("q", TensorType(.float32, fixed: [2, 37, 20]))
+        let k = g.addInput("k", TensorType(.float32, fixed: [2, 45, 20]))
+        let v = g.addInput("v", TensorType(.float32, fixed: [2, 45, 33]))
+        let kt = g.addNode(.transpose, [k], outputs: ["kt"], attributes: ["perm": .ints([0, 2, 1])])[0]
+        let sm = g.addNode(.softmax, [g.addNode(.matMul, [q, kt], outputs: ["s"])[0]], outputs: ["attn"], attributes: ["axis": .int(-1)])[0]
+        let ot = g.addNode(.transpose, [g.addNode(.matMul, [sm, v], outputs: ["o"])[0]], outputs: ["ot"], attributes: ["perm": .ints([0, 2, 1])])[0]
+        let w = g.addInitializer("W", randomTensor([37, 19], seed: 5))
+        let w2 = g.addInitializer("W2", randomTensor([2, 33, 21], seed: 6))
+        let w2t = g.addNode(.transpose, [w2], outputs: ["w2t"], attributes: ["perm": .ints([0, 2, 1])])[0]
+        let m = g.addInitializer("M", randomTensor([21, 37], seed: 7))
+        let mt = g.addNode(.transpose, [m], outputs: ["mt"])[0]
+        g.outputs = [g.addNode(.matMul, [ot, w], outputs: ["y"])[0], g.addNode(.matMul, [w2t, ot], outputs: ["z"])[0],
+                     g.addNode(.matMul, [ot, mt], outputs: ["zm"])[0]]
+        let inputs = [randomTensor([2, 37, 20], seed: 1), randomTensor([2, 45, 20], seed: 2), randomTensor([2, 45, 33], seed: 3)]
+        let want = try ReferenceEvaluator.run(g, inputs)
+        for t in [1, 2] {
+            let got = try Session(graph: g, threads: t).run(inputs)
+            for (a, b) in zip(got, want) {
+                XCTAssertEqual(a.shape, b.shape)
+                for (x, y) in zip(a.floats, b.floats) { XCTAssertEqual(x, y, accuracy: 1e-4 * max(1, abs(y))) }
+            }
+        }
+    }
+}

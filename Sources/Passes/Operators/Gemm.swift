@@ -1,7 +1,9 @@
 // Gemm: Gemm (Y = alpha·op(A)·op(B) + beta·C) and numpy MatMul.
 //
 // Contract: Gemm takes 2-D A and B (transA/transB), C broadcasting to [M, N]; MatMul batches
-// over leading dims with numpy broadcasting and promotes 1-D operands. Both lower to one GEMM
+// over leading dims with numpy broadcasting and promotes 1-D operands. MatMul's transA/transB
+// (not ONNX attributes: FoldTransposeIntoMatMul sets them on Gannet's lowering copy) read an
+// operand of rank ≥ 2 with its last two dimensions swapped. Both lower to one GEMM
 // kernel call: Gemm's C becomes a bias epilogue when it is a row of N with beta 1, else it is
 // broadcast into Y first (fillC) and accumulated with beta; MatMul with a shared B folds A's
 // batch into M, otherwise it runs one GEMM per broadcast batch. Pullbacks are GEMMs/MatMuls of
@@ -30,6 +32,9 @@ public enum GemmOps: OperatorFamily {
         case .matMul:
             var p = x.shape, q = ts[1]!.shape
             guard !p.isEmpty, !q.isEmpty else { throw GraphError("MatMul operands must have rank >= 1") }
+            let (tA, tB) = try matMulTransposes(node)
+            if tA { p = try swapLast(p, "A") }
+            if tB { q = try swapLast(q, "B") }
             let pv = p.count == 1, qv = q.count == 1
             if pv { p.insert(.fixed(1), at: 0) }
             if qv { q.append(.fixed(1)) }
@@ -61,7 +66,8 @@ public enum GemmOps: OperatorFamily {
                            b: x[1]!.floats, ldb: x[1]!.shape[1], beta: x.count > 2 && x[2] != nil ? try a.float("beta", default: 1) : 0,
                            c: &y, ldc: outShape[1])
         case .matMul:
-            try matMulReference(first, x[1]!, outShape, &y)
+            let (tA, tB) = try matMulTransposes(node)
+            try matMulReference(tA ? swapLast(first) : first, tB ? swapLast(x[1]!) : x[1]!, outShape, &y)
         default: throw notInFamily(node.op)
         }
         return [Tensor(shape: outShape, floats: y)]
@@ -91,22 +97,51 @@ public enum GemmOps: OperatorFamily {
             return .kernel(.gemm(transA: tA, transB: tB, m: m, n: n, k: k, alpha: try a.float("alpha", default: 1), beta: beta,
                                  lda: x[1], ldb: bShape[1], epilogue: epilogue, batches: [(0, 0, 0)], fillC: fill))
         case .matMul:
-            return .kernel(try lowerMatMul(x, try ctx.shape(node.inputs[1]!), y))
+            let (tA, tB) = try matMulTransposes(node)
+            return .kernel(try lowerMatMul(x, try ctx.shape(node.inputs[1]!), y, transA: tA, transB: tB))
         default: throw notInFamily(node.op)
         }
     }
 
-    /// numpy MatMul as one GEMM per broadcast batch.
-    static func lowerMatMul(_ a0: [Int], _ b0: [Int], _ y: [Int]) throws -> KernelCall {
-        var a = a0, b = b0
+    /// MatMul's transA / transB (see the file header).
+    static func matMulTransposes(_ node: Node) throws -> (Bool, Bool) {
+        (try node.attributes.int("transA", default: 0) != 0, try node.attributes.int("transB", default: 0) != 0)
+    }
+
+    /// `shape` with its last two dimensions swapped.
+    static func swapLast<T>(_ shape: [T], _ what: String) throws -> [T] {
+        guard shape.count >= 2 else { throw GraphError("MatMul trans\(what) needs an operand of rank >= 2, got rank \(shape.count)") }
+        var s = shape
+        s.swapAt(s.count - 1, s.count - 2)
+        return s
+    }
+
+    /// `t` with its last two dimensions swapped (the reference of transA / transB).
+    static func swapLast(_ t: Tensor) throws -> Tensor {
+        let r = t.shape.count
+        guard r >= 2 else { throw GraphError("MatMul transA/transB needs an operand of rank >= 2, got rank \(r)") }
+        var out = [Float](repeating: 0, count: t.floats.count)
+        t.floats.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer {
+                Transpose.reference(shape: t.shape, perm: Array(0..<(r - 2)) + [r - 1, r - 2], src.baseAddress!, $0.baseAddress!)
+            }
+        }
+        return Tensor(shape: try swapLast(t.shape, "A"), floats: out)
+    }
+
+    /// numpy MatMul as one GEMM per broadcast batch; `transA` / `transB` read A / B (stored
+    /// with their last two dimensions swapped) transposed.
+    static func lowerMatMul(_ a0: [Int], _ b0: [Int], _ y: [Int], transA: Bool = false, transB: Bool = false) throws -> KernelCall {
+        var a = transA ? try swapLast(a0, "A") : a0, b = transB ? try swapLast(b0, "B") : b0
         if a.count == 1 { a.insert(1, at: 0) }
         if b.count == 1 { b.append(1) }
         let m = a[a.count - 2], k = a[a.count - 1], n = b[b.count - 1]
+        let lda = transA ? m : k, ldb = transB ? k : n
         let batchA = Array(a.dropLast(2)), batchB = Array(b.dropLast(2))
-        // B shared by every batch: fold A's batch into M.
-        if batchB.reduce(1, *) == 1 {
-            return .gemm(transA: false, transB: false, m: batchA.reduce(1, *) * m, n: n, k: k, alpha: 1, beta: 0,
-                         lda: k, ldb: n, epilogue: [], batches: [(0, 0, 0)], fillC: nil)
+        // B shared by every batch: fold A's batch into M (A's rows are then contiguous).
+        if batchB.reduce(1, *) == 1 && !transA {
+            return .gemm(transA: false, transB: transB, m: batchA.reduce(1, *) * m, n: n, k: k, alpha: 1, beta: 0,
+                         lda: k, ldb: ldb, epilogue: [], batches: [(0, 0, 0)], fillC: nil)
         }
         let batch = try ShapeRules.broadcast(batchA.map { .fixed($0) }, batchB.map { .fixed($0) }).map { $0.value! }
         var batches: [(Int, Int, Int)] = []
@@ -114,7 +149,7 @@ public enum GemmOps: OperatorFamily {
             let idx = batchIndex(flat, batch)
             batches.append((batchOffset(idx, batchA) * m * k, batchOffset(idx, batchB) * k * n, flat * m * n))
         }
-        return .gemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, beta: 0, lda: k, ldb: n,
+        return .gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, beta: 0, lda: lda, ldb: ldb,
                      epilogue: [], batches: batches, fillC: nil)
     }
 
@@ -186,6 +221,8 @@ public enum GemmOps: OperatorFamily {
 
     static func matMulPullback(_ b: GradientBuilder, _ n: Node, _ dys: [ValueID?], _ wants: [Bool]) throws -> [ValueID?] {
         let A = n.inputs[0]!, B = n.inputs[1]!, dy = dys[0]!
+        // transA / transB exist only on lowered copies, after differentiation.
+        guard try matMulTransposes(n) == (false, false) else { throw GraphError("MatMul with transA/transB is not differentiable") }
         let ra = try b.rank(A), rb = try b.rank(B)
         guard ra >= 2, rb >= 2 else { throw GraphError("MatMul gradients need operands of rank >= 2") }
         func swapLast(_ v: ValueID) throws -> ValueID {
