@@ -26,16 +26,19 @@ final class LoweringPassesTests: XCTestCase {
         return g
     }
 
-    func evaluate(_ g: Graph, _ x: Tensor) throws -> [Float] {
+    func evaluate(_ g: Graph, _ x: Tensor) throws -> [Float] { try evaluateAll(g, [x])[0] }
+
+    /// Every output of `g` on `inputs`, by the reference evaluator.
+    func evaluateAll(_ g: Graph, _ inputs: [Tensor]) throws -> [[Float]] {
         var g = g
         try InferShapes().run(&g)
         var env: [ValueID: Tensor] = g.initializers
-        env[g.inputs[0]] = x
+        for (i, x) in zip(g.inputs, inputs) { env[i] = x }
         for node in g.nodes {
             let out = try ConstantEvaluator.evaluate(node, node.inputs.map { $0.flatMap { env[$0] } }, node.outputs.map { g.type(of: $0)! }, graph: g)
             for (v, t) in zip(node.outputs, out) { env[v] = t }
         }
-        return env[g.outputs[0]]!.floats
+        return g.outputs.map { env[$0]!.floats }
     }
 
     func testPretransposeGemmB() throws {
@@ -115,17 +118,7 @@ final class LoweringPassesTests: XCTestCase {
         let inputs = [Tensor(shape: [2, 3, 4], floats: (0..<24).map { Float($0 % 5) / 4 - 0.5 }),
                       Tensor(shape: [2, 5, 4], floats: (0..<40).map { Float($0 % 7) / 5 - 0.6 }),
                       Tensor(shape: [2, 5, 3], floats: (0..<30).map { Float($0 % 3) - 1 })]
-        func run(_ g: Graph) throws -> [[Float]] {
-            var env: [ValueID: Tensor] = g.initializers
-            for (i, x) in zip(g.inputs, inputs) { env[i] = x }
-            for node in g.nodes {
-                let out = try ConstantEvaluator.evaluate(node, node.inputs.map { $0.flatMap { env[$0] } },
-                                                         node.outputs.map { g.type(of: $0)! }, graph: g)
-                for (v, t) in zip(node.outputs, out) { env[v] = t }
-            }
-            return g.outputs.map { env[$0]!.floats }
-        }
-        let want = try run(before), got = try run(g)
+        let want = try evaluateAll(before, inputs), got = try evaluateAll(g, inputs)
         for (a, b) in zip(got, want) { XCTAssertEqual(a, b) }
     }
 
