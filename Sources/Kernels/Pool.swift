@@ -71,11 +71,13 @@ public enum Pool2D {
         pool.splitWork(items, work: planes * outH * outW * kH * kW) { range in
             // Scratch: the padded input rows one item reads, then the divisor of each output column.
             let maxRows = ((outH + perPlane - 1) / perPlane - 1) * sH + (kH - 1) * dH + 1
-            let buf = Gemm.threadBuffer(Swift.min(maxRows, inH) * rowW + 2 * outW + 16)
-            let colValid = buf + Swift.min(maxRows, inH) * rowW, colPadded = colValid + outW
+            // Divisors of whole vectors: outW rounded up to 16, 1 past it.
+            let divW = (outW + 15) / 16 * 16
+            let buf = Gemm.threadBuffer(Swift.min(maxRows, inH) * rowW + 2 * divW + 16)
+            let colValid = buf + Swift.min(maxRows, inH) * rowW, colPadded = colValid + divW
             if average {
-                for ow in 0..<outW {
-                    let t = taps(ow * sW - s.padLeft, kW, dW, inW, s.padLeft, s.padRight)
+                for ow in 0..<divW {
+                    let t = ow < outW ? taps(ow * sW - s.padLeft, kW, dW, inW, s.padLeft, s.padRight) : (valid: 1, padded: 1)
                     colValid[ow] = Float(t.valid); colPadded[ow] = Float(t.padded)
                 }
             }
@@ -117,29 +119,45 @@ public enum Pool2D {
                         }
                         continue
                     }
+                    // Up to four vectors of the row at once, taps outer: four independent add /
+                    // max chains instead of one (each lane still takes its taps in (kh, kw) order).
                     var ow = 0
                     while ow < outW {
-                        let n = Swift.min(16, outW - ow)
-                        var acc = V16(repeating: average ? 0 : -.infinity)
+                        let nv = Swift.min(4, (outW - ow + 15) / 16)
+                        let start = V16(repeating: average ? 0 : -.infinity)
+                        var a0 = start, a1 = start, a2 = start, a3 = start
                         // NaN lanes are collected apart, so the max chain is one vmaxps per tap
                         // (v > acc ? v : acc, as `reference` has it for every other value).
-                        var nan = SIMDMask<SIMD16<Int32>>(repeating: false)
+                        var n0 = SIMDMask<SIMD16<Int32>>(repeating: false), n1 = n0, n2 = n0, n3 = n0
+                        @inline(__always) func tap(_ acc: inout V16, _ nan: inout SIMDMask<SIMD16<Int32>>, _ p: UnsafeMutablePointer<Float>) {
+                            let v = sW == 1 ? load16(p) : loadEven16(p)
+                            if average { acc += v } else { acc.replace(with: v, where: v .> acc); nan .|= v .!= v }
+                        }
                         for kh in 0..<kH {
                             let h = h0 + kh * dH
                             if h < 0 || h >= inH { continue }
                             let pr = buf + (h - hLo) * rowW + ow * sW
                             for kw in 0..<kW {
-                                let v = sW == 1 ? load16(pr + kw * dW) : loadEven16(pr + kw * dW)
-                                if average { acc += v } else { acc.replace(with: v, where: v .> acc); nan .|= v .!= v }
+                                let p = pr + kw * dW
+                                tap(&a0, &n0, p)
+                                if nv > 1 { tap(&a1, &n1, p + 16 * sW) }
+                                if nv > 2 { tap(&a2, &n2, p + 32 * sW) }
+                                if nv > 3 { tap(&a3, &n3, p + 48 * sW) }
                             }
                         }
-                        if !average { acc.replace(with: .nan, where: nan) }
-                        if average {
-                            let d = n == 16 ? load16(divCols + ow) : loadPartial(divCols + ow, n, fill: 1)
-                            acc /= d * V16(repeating: divRows)
+                        @inline(__always) func finish(_ acc: V16, _ nan: SIMDMask<SIMD16<Int32>>, _ o: Int) {
+                            var acc = acc
+                            if !average { acc.replace(with: .nan, where: nan) }
+                            // divCols has room for whole vectors past outW.
+                            if average { acc /= load16(divCols + o) * V16(repeating: divRows) }
+                            let n = Swift.min(16, outW - o)
+                            if n == 16 { store16(acc, py + o) } else { storePartial(acc, py + o, n) }
                         }
-                        if n == 16 { store16(acc, py + ow) } else { storePartial(acc, py + ow, n) }
-                        ow += 16
+                        finish(a0, n0, ow)
+                        if nv > 1 { finish(a1, n1, ow + 16) }
+                        if nv > 2 { finish(a2, n2, ow + 32) }
+                        if nv > 3 { finish(a3, n3, ow + 48) }
+                        ow += 16 * nv
                     }
                 }
             }
