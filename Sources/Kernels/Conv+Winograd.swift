@@ -47,7 +47,7 @@ extension Conv2D {
     static let winogradMinTiles = 256, winogradMaxTiles = 1024
 
     /// Per-thread V, M, planes and output rows of the chunks run whole on one thread.
-    nonisolated(unsafe) static let winogradStorage = ThreadBuffer(minimum: 0)
+    static let winogradStorage = ThreadBuffer(minimum: 0)
 
     /// Tile counts, chunking and buffer strides of `forwardWinograd`.
     struct WinogradPlan {

@@ -57,7 +57,7 @@ public enum Gemm {
 
     /// The GEMM's packing storage (see the file header); kernels that call no GEMM while they
     /// hold it borrow it too.
-    nonisolated(unsafe) static let packStorage = ThreadBuffer(minimum: packCount())
+    static let packStorage = ThreadBuffer(minimum: packCount())
 
     /// A 64-byte aligned per-thread buffer of at least `count` floats: `packStorage`'s.
     static func threadBuffer(_ count: Int) -> UnsafeMutablePointer<Float> { packStorage.get(count) }
