@@ -130,6 +130,7 @@ extension Conv2D {
         let plan = WinogradPlan(s)
         return 16 * Gemm.packedACount(m: mg, k: cg) + 16 * mg * cg + plan.vCount(cg) + plan.mCount(mg)
     }
+
     /// U = G·g·Gᵀ of group `gi` as 16 mg × cg matrices (ξ-major) into `u`, then each packed by
     /// `Gemm.packA` into `dst` (16 × `packedACount(mg, cg)` floats).
     static func winogradPackWeights(_ s: Conv2DShape, group gi: Int, weight: UnsafePointer<Float>,
