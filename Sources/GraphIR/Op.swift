@@ -177,6 +177,9 @@ public enum Op: Hashable, Sendable {
     case fusedConvTranspose
     /// Gemm (C only as a bias row) + activation in one kernel.
     case fusedGemm
+    /// Inference BatchNormalization + activation in one pass (the pre-activation blocks of
+    /// DenseNet, whose BatchNorm follows a Concat and cannot be folded into a convolution).
+    case fusedBatchNormalization
     /// ConvTranspose + training-mode BatchNormalization (+ activation) in one kernel: inputs
     /// (X, W, B or absent, scale, bias); outputs (Y, Z, mean, var) where Z = ConvTranspose(X, W, B)
     /// (N, C, …), mean and var (C) are Z's biased batch statistics over N and the spatial axes,
@@ -206,7 +209,7 @@ public enum Op: Hashable, Sendable {
     /// True for the ops fusion passes create; they have no ONNX equivalent.
     public var isInternal: Bool {
         self == .fusedConv || self == .fusedConvTranspose || self == .fusedGemm || self == .fusedConvTransposeBatchNorm
-            || self == .allReduce
+            || self == .fusedBatchNormalization || self == .allReduce
     }
 
     /// The standard op a fused op extends.
@@ -215,6 +218,7 @@ public enum Op: Hashable, Sendable {
         case .fusedConv: return .conv
         case .fusedConvTranspose, .fusedConvTransposeBatchNorm: return .convTranspose
         case .fusedGemm: return .gemm
+        case .fusedBatchNormalization: return .batchNormalization
         default: return self
         }
     }
@@ -223,7 +227,7 @@ public enum Op: Hashable, Sendable {
     public var inputArity: ClosedRange<Int> {
         switch self {
         case .conv, .convTranspose, .fusedConv, .fusedConvTranspose: return 2...3
-        case .batchNormalization, .fusedConvTransposeBatchNorm: return 5...5
+        case .batchNormalization, .fusedConvTransposeBatchNorm, .fusedBatchNormalization: return 5...5
         case .gemm, .fusedGemm: return 2...3
         case .binary: return 2...2
         case .unary: return 1...1
@@ -276,7 +280,7 @@ public enum Op: Hashable, Sendable {
 extension Op: CaseIterable {
     /// Every plain case (not `.unary`/`.binary`), each once.
     public static let plainCases: [Op] = [
-        .conv, .convTranspose, .batchNormalization, .gemm, .matMul, .sum, .max, .min, .mean, .clip, .identity, .dropout, .sign, .reshape, .flatten, .transpose, .concat, .gather, .unsqueeze, .squeeze, .slice, .expand, .reduceMean, .reduceSum, .constant, .softmax, .logSoftmax, .maxPool, .averagePool, .globalAveragePool, .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm, .leakyReluGrad, .eluGrad, .gatherGrad, .allReduce, .instanceNormalization, .layerNormalization, .groupNormalization, .resize, .pad, .shape, .size, .cast, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd, .lrn, .globalMaxPool,
+        .conv, .convTranspose, .batchNormalization, .gemm, .matMul, .sum, .max, .min, .mean, .clip, .identity, .dropout, .sign, .reshape, .flatten, .transpose, .concat, .gather, .unsqueeze, .squeeze, .slice, .expand, .reduceMean, .reduceSum, .constant, .softmax, .logSoftmax, .maxPool, .averagePool, .globalAveragePool, .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm, .fusedBatchNormalization, .leakyReluGrad, .eluGrad, .gatherGrad, .allReduce, .instanceNormalization, .layerNormalization, .groupNormalization, .resize, .pad, .shape, .size, .cast, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd, .lrn, .globalMaxPool,
         .constantOfShape, .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .and, .or, .xor, .not, .where, .split, .tile, .argMax, .argMin,
     ]
 
@@ -321,6 +325,7 @@ extension Op: CaseIterable {
         case .fusedConv: return "FusedConv"
         case .fusedConvTranspose: return "FusedConvTranspose"
         case .fusedGemm: return "FusedGemm"
+        case .fusedBatchNormalization: return "FusedBatchNormalization"
         case .fusedConvTransposeBatchNorm: return "FusedConvTransposeBatchNorm"
         case .leakyReluGrad: return "LeakyReluGrad"
         case .eluGrad: return "EluGrad"
@@ -390,7 +395,7 @@ extension Op {
         let reduce: [String: String] = ["keepdims": "int", "noop_with_empty_axes": "int"]
         let fused: [String: String] = ["activation": "string", "activation_alpha": "float", "activation_beta": "float"]
         switch self {
-        case .fusedConv, .fusedConvTranspose, .fusedGemm:
+        case .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedBatchNormalization:
             return baseOp.attributeSchema.merging(fused) { a, _ in a }
         case .fusedConvTransposeBatchNorm:
             return baseOp.attributeSchema.merging(fused) { a, _ in a }.merging(["epsilon": "float"]) { a, _ in a }

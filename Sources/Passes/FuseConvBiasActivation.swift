@@ -1,13 +1,15 @@
-// FuseConvBiasActivation: merges a bias Add and an activation into Conv, ConvTranspose and Gemm.
+// FuseConvBiasActivation: merges a bias Add and an activation into Conv, ConvTranspose and Gemm,
+// and an activation into inference BatchNormalization.
 //
-// Contract: input — a graph typed by InferShapes. For each Conv / ConvTranspose / Gemm P:
+// Contract: input — a graph typed by InferShapes. For each Conv / ConvTranspose / Gemm P (and
+// each inference-mode BatchNormalization with one output, for step (2) only):
 // (1) if P's output is read only by an Add whose other operand is a constant per-output-channel
 // vector ([C], [C,1,1] or [1,C,1,1] for convolutions; [N] or [1,N] for Gemm), the vector joins
 // P's bias input and the Add is removed; (2) if P's output is then read only by a Relu,
 // LeakyRelu, Sigmoid, Tanh or a Clip with constant bounds — for Gemm also through one Reshape
 // read only by it — or, for Conv / ConvTranspose, only by a Sigmoid and by a Mul of P's output
-// and that Sigmoid's (x·sigmoid(x), SiLU), P becomes FusedConv / FusedConvTranspose / FusedGemm
-// with `activation` (and `activation_alpha`/`activation_beta`) and the activation's nodes are
+// and that Sigmoid's (x·sigmoid(x), SiLU), P becomes FusedConv / FusedConvTranspose / FusedGemm /
+// FusedBatchNormalization with `activation` (and `activation_alpha`/`activation_beta`) and the activation's nodes are
 // removed. Gemm fuses only when its C is absent or a bias row with beta 1 and
 // alpha 1. Values read elsewhere or that are graph outputs are never fused away. The last
 // node of a fused chain writes the removed node's output value, so names downstream stay.
@@ -21,7 +23,7 @@ public struct FuseConvBiasActivation: Pass {
 
     public func run(_ graph: inout Graph) throws {
         let b = GraphBuilder(graph)
-        for i in graph.nodes.indices where [.conv, .convTranspose, .gemm].contains(graph.nodes[i].op) {
+        for i in graph.nodes.indices where [.conv, .convTranspose, .gemm, .batchNormalization].contains(graph.nodes[i].op) {
             try fuse(i, b)
         }
         graph = b.finish()
@@ -30,7 +32,10 @@ public struct FuseConvBiasActivation: Pass {
     func fuse(_ i: Int, _ b: GraphBuilder) throws {
         var p = b.node(i)
         let g = b.graph
-        let isGemm = p.op == .gemm
+        let isGemm = p.op == .gemm, isBatchNorm = p.op == .batchNormalization
+        if isBatchNorm {
+            guard p.outputs.count == 1, try p.attributes.int("training_mode", default: 0) == 0 else { return }
+        }
         if isGemm {
             guard try p.attributes.float("alpha", default: 1) == 1, try p.attributes.int("transA", default: 0) == 0 else { return }
             let beta = try p.attributes.float("beta", default: 1)
@@ -39,7 +44,7 @@ public struct FuseConvBiasActivation: Pass {
         guard let outType = g.type(of: p.outputs[0]), let outShape = outType.shape.count >= 2 ? outType.shape : nil,
               let channels = outShape[1].value else { return }
         // (1) bias Add.
-        if let ai = b.soleReader(of: p.outputs[0]), b.node(ai).op == .add {
+        if !isBatchNorm, let ai = b.soleReader(of: p.outputs[0]), b.node(ai).op == .add {
             let add = b.node(ai)
             let other = add.inputs[0] == p.outputs[0] ? add.inputs[1]! : add.inputs[0]!
             if let t = g.initializers[other], t.dtype == .float32, t.count == channels,
@@ -61,7 +66,7 @@ public struct FuseConvBiasActivation: Pass {
         if isGemm, let c = p.input(2), let t = b.graph.type(of: c), t.elementCount != channels { return }
         // (2) activation: x·Sigmoid(x) on a convolution's output, ...
         if !isGemm, let (sigmoid, mul) = swish(of: p.outputs[0], b) {
-            p.op = p.op == .conv ? .fusedConv : .fusedConvTranspose
+            p.op = fused(p.op)
             for (k, v) in Activation.swish.fusedAttributes { p.attributes[k] = v }
             p.outputs[0] = b.node(mul).outputs[0]
             b.remove(nodeAt: sigmoid)
@@ -88,7 +93,7 @@ public struct FuseConvBiasActivation: Pass {
             guard let a = try Activation(node: act) else { return }
             activation = a
         }
-        p.op = p.op == .conv ? .fusedConv : (p.op == .convTranspose ? .fusedConvTranspose : .fusedGemm)
+        p.op = fused(p.op)
         for (k, v) in activation.fusedAttributes { p.attributes[k] = v }
         if let r = reshape {
             var rn = b.node(r)
@@ -99,6 +104,16 @@ public struct FuseConvBiasActivation: Pass {
         }
         b.remove(nodeAt: ri)
         b.setNode(i, p)
+    }
+
+    /// The fused op of a base op this pass fuses into.
+    func fused(_ op: Op) -> Op {
+        switch op {
+        case .conv: return .fusedConv
+        case .convTranspose: return .fusedConvTranspose
+        case .gemm: return .fusedGemm
+        default: return .fusedBatchNormalization
+        }
     }
 
     /// (Sigmoid, Mul) node indices when `x` is read only by Sigmoid(x) and Mul(x, Sigmoid(x)) (either

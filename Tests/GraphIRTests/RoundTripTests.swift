@@ -72,6 +72,9 @@ final class RoundTripTests: XCTestCase {
         _ = g.add(.fusedConv, x, w, output: "fused.conv", attributes: ["activation": .string("LeakyRelu"), "activation_alpha": .float(0.2)])
         _ = g.add(.fusedConvTranspose, x, w, output: "fused.convT", attributes: ["activation": .string("Relu")])
         _ = g.add(.fusedGemm, v, big, output: "fused.gemm", attributes: ["activation": .string("Tanh"), "transB": .int(1)])
+        _ = g.addNode(.fusedBatchNormalization, [bn, one, one, one, one], outputs: ["fused.bn"],
+                      attributes: ["epsilon": .float(1e-3), "activation": .string("Clip"), "activation_alpha": .float(0),
+                                   "activation_beta": .float(6)])
         _ = g.addNode(.fusedConvTransposeBatchNorm, [x, w, nil, one, one], outputs: ["fused.ctbn", "fused.ctbn.z", "fused.ctbn.mean", "fused.ctbn.var"],
                       attributes: ["activation": .string("LeakyRelu"), "activation_alpha": .float(0.2), "epsilon": .float(1e-3),
                                    "strides": .ints([2, 2])], name: "ctbn")

@@ -105,6 +105,39 @@ final class FusionTests: XCTestCase {
         assertClose(try run(g, Pipelines.inference, [x]), try run(g, Pipelines.inferenceUnfused, [x]))
     }
 
+    /// DenseNet's pre-activation: a BatchNormalization after a Concat (nothing to fold it into)
+    /// takes the Relu that follows it, and a second one the LeakyRelu; a BatchNorm whose output is
+    /// also a graph output keeps its Relu standalone. Same values as the unfused graph.
+    func testActivationFusesIntoBatchNorm() throws {
+        let g = try Graph.parse("""
+        graph "preact" {
+          input %x: f32[N,2,4,3]
+          input %z: f32[N,1,4,3]
+          init %s: f32[3] = [1.5, -0.5, 2.0]
+          init %b: f32[3] = [0.1, -0.2, 0.3]
+          init %m: f32[3] = [0.05, 0.1, -0.1]
+          init %v: f32[3] = [0.9, 1.1, 0.5]
+          %c = Concat(%x, %z) {axis=1}
+          %n = BatchNormalization(%c, %s, %b, %m, %v) {epsilon=0.001}
+          %y = Relu(%n)
+          %n2 = BatchNormalization(%y, %s, %b, %m, %v)
+          %y2 = LeakyRelu(%n2) {alpha=0.1}
+          %n3 = BatchNormalization(%y2, %s, %b, %m, %v)
+          %y3 = Relu(%n3)
+          output %y3
+          output %n3
+        }
+        """)
+        var f = g
+        try Pipelines.run(Pipelines.inference, on: &f)
+        XCTAssertEqual(ops(f), ["Concat", "FusedBatchNormalization", "FusedBatchNormalization", "BatchNormalization", "Relu"])
+        XCTAssertEqual(f.nodes[1].attributes["activation"], .string("Relu"))
+        XCTAssertEqual(f.nodes[2].attributes["activation"], .string("LeakyRelu"))
+        XCTAssertEqual(f.nodes[2].attributes["activation_alpha"], .float(0.1))
+        let x = random([2, 2, 4, 3], seed: 3), z = random([2, 1, 4, 3], seed: 4)
+        assertClose(try run(g, Pipelines.inference, [x, z]), try run(g, Pipelines.inferenceUnfused, [x, z]))
+    }
+
     /// ReLU6 (Clip with constant bounds) and SiLU (x·Sigmoid(x)) fuse into the convolution they
     /// follow, and the fused graph computes the same bits as the plain one.
     func testClipAndSwishFuseIntoConv() throws {

@@ -12,7 +12,7 @@ import TestSupport
 
 extension InterpreterTests {
     /// The ops with no reverse-mode rule, by design (see Pullbacks.swift).
-    static let nonDifferentiable: Set<Op> = [.maxPool, .averagePool, .constant, .fusedConv, .fusedConvTranspose, .fusedGemm,
+    static let nonDifferentiable: Set<Op> = [.maxPool, .averagePool, .constant, .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedBatchNormalization,
                                              .shape, .size, .constantOfShape,
                                              .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .and, .or, .xor, .not,
                                              .argMax, .argMin]

@@ -1,5 +1,6 @@
 // Fused: the Gannet-internal ops fusion passes make — FusedConv, FusedConvTranspose, FusedGemm
-// (base op + bias + activation in one kernel) and FusedConvTransposeBatchNorm (ConvTranspose +
+// (base op + bias + activation in one kernel), FusedBatchNormalization (inference BatchNorm +
+// activation in one pass) and FusedConvTransposeBatchNorm (ConvTranspose +
 // training BatchNormalization statistics in the epilogue) — and the one parser of the fused
 // `activation`/`activation_alpha`/`activation_beta` attributes.
 //
@@ -151,6 +152,8 @@ public enum FusedOps: OperatorFamily {
                                  epilogue: epi + [.activation(act)], batches: batches, fillC: nil), operands: operands)
         case let .conv(s, epi): return .kernel(.conv(s, epilogue: epi + [.activation(act)]), operands: operands)
         case let .convTranspose(s, epi): return .kernel(.convTranspose(s, epilogue: epi + [.activation(act)]), operands: operands)
+        case let .batchNorm(n, c, sp, eps, nil):
+            return .kernel(.batchNorm(batch: n, channels: c, spatial: sp, epsilon: eps, activation: act), operands: operands)
         default: throw GraphError("\(node.op.rawValue) with a general C input cannot take an activation")
         }
     }

@@ -93,7 +93,7 @@ extension Op {
             return ReductionOps.self
         case .identity, .dropout, .reshape, .flatten, .squeeze, .unsqueeze, .constant: return ShapeOps.self
         case .transpose, .concat, .gather, .gatherGrad, .slice, .expand: return DataMovementOps.self
-        case .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm: return FusedOps.self
+        case .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm, .fusedBatchNormalization: return FusedOps.self
         case .allReduce: return CollectiveOps.self
         case .shape, .size, .constantOfShape: return ShapeOfOps.self
         case .cast: return CastOps.self
