@@ -232,6 +232,11 @@ struct ModelReader {
         guard let op = Op(onnxName: opType) ?? Self.renamedLegacyOps[opType] else {
             throw fail("\(here): operator '\(opType)' is not supported by Gannet")
         }
+        // Fusion, autodiff and the collectives make these; no ONNX file (Gannet's exporter refuses
+        // them) may bring them in with unchecked inputs.
+        guard !op.isInternal && !op.isGradientInternal else {
+            throw fail("\(here): '\(opType)' is a Gannet-internal operator, not an ONNX one")
+        }
         var inputs: [ValueID?] = cArray(n.input, n.n_input).map { p in
             let s = swiftString(p)
             return s.isEmpty ? nil : value(s)

@@ -90,6 +90,15 @@ final class BadInputTests: XCTestCase {
         expectError(bytes, ["node 1 'nms'", "'NonMaxSuppression' is not supported"])
     }
 
+    /// Gannet's internal ops (fusions, gradients, collectives) under their names in the default
+    /// domain are refused, not imported.
+    func testGannetInternalOpsAreRefused() {
+        for name in ["FusedConv", "FusedGemm", "FusedBatchNormalization", "LeakyReluGrad", "AllReduce"] {
+            let bytes = Self.relu(extraNodes: [B.node(name, ["y"], ["z"], name: "inner")])
+            expectError(bytes, ["node 1 'inner'", "'\(name)' is a Gannet-internal operator"])
+        }
+    }
+
     func testUnknownDomain() {
         let bytes = B.model(nodes: [B.node("FusedConv", ["x"], ["y"], name: "fc", domain: "com.microsoft")],
                             inputs: [B.valueInfo("x", dims: [1])], outputs: [B.valueInfo("y", dims: nil)])
