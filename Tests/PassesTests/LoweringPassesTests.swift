@@ -41,13 +41,20 @@ final class LoweringPassesTests: XCTestCase {
         return g.outputs.map { env[$0]!.floats }
     }
 
-    func testPretransposeGemmB() throws {
-        var g = Self.graph()
+    /// `graph` typed, then rewritten by `pass`, verified and compared with the golden IR
+    /// "<graph name>.after.<pass name>": (the typed graph, the rewritten one).
+    func rewrite(_ graph: Graph, by pass: Pass, file: StaticString = #filePath, line: UInt = #line) throws -> (before: Graph, after: Graph) {
+        var g = graph
         try InferShapes().run(&g)
         let before = g
-        try PretransposeGemmB().run(&g)
+        try pass.run(&g)
         try g.verify()
-        assertGolden(g.text(elidingAbove: nil), "lowering_rewrites.after.PretransposeGemmB")
+        assertGolden(g.text(elidingAbove: nil), "\(graph.name).after.\(pass.name)", file: file, line: line)
+        return (before, g)
+    }
+
+    func testPretransposeGemmB() throws {
+        let (before, g) = try rewrite(Self.graph(), by: PretransposeGemmB())
         // Both Gemms read one new [3, 4] initializer holding Wᵀ and lost transB.
         let gemms = g.nodes.filter { $0.op == .gemm }
         XCTAssertEqual(gemms.count, 2)
@@ -98,13 +105,7 @@ final class LoweringPassesTests: XCTestCase {
     }
 
     func testFoldTransposeIntoMatMul() throws {
-        var g = Self.attentionGraph()
-        try InferShapes().run(&g)
-        let before = g
-        try FoldTransposeIntoMatMul().run(&g)
-        try g.verify()
-        try InferShapes().run(&g)
-        assertGolden(g.text(elidingAbove: nil), "attention.after.FoldTransposeIntoMatMul")
+        let (before, g) = try rewrite(Self.attentionGraph(), by: FoldTransposeIntoMatMul())
         // kT, w2T and mT are gone; oT stays (a graph output), notASwap stays.
         XCTAssertEqual(g.nodes.filter { $0.op == .transpose }.map(\.name), ["oT", "notASwap"])
         let mm = Dictionary(uniqueKeysWithValues: g.nodes.filter { $0.op == .matMul }.map { ($0.name, $0) })
@@ -123,12 +124,7 @@ final class LoweringPassesTests: XCTestCase {
     }
 
     func testCoerceIntegerOperands() throws {
-        var g = Self.graph()
-        try InferShapes().run(&g)
-        let before = g
-        try CoerceIntegerOperands().run(&g)
-        try g.verify()
-        assertGolden(g.text(elidingAbove: nil), "lowering_rewrites.after.CoerceIntegerOperands")
+        let (before, g) = try rewrite(Self.graph(), by: CoerceIntegerOperands())
         for n in g.nodes where [.pow, .mul].contains(n.op) {
             let t = try XCTUnwrap(g.initializers[n.inputs[1]!], "\(n.name) reads a float initializer")
             XCTAssertEqual(t.dtype, .float32)
