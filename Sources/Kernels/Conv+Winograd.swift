@@ -99,13 +99,22 @@ extension Conv2D {
         /// row, end tile row, the chunk's tile index of the first tile).
         @inline(__always)
         func forEachSegment(_ q: Int, batch: Int, _ body: (_ image: Int, _ th0: Int, _ th1: Int, _ t0: Int) -> Void) {
-            let r0 = q * rows, r1 = min(batch * tH, r0 + rows)
-            var r = r0
-            while r < r1 {
-                let image = r / tH, th0 = r % tH, th1 = min(tH, th0 + (r1 - r))
-                body(image, th0, th1, (r - r0) * tW)
-                r += th1 - th0
-            }
+            Conv2D.forEachTileSegment(q, rows: rows, tH: tH, tW: tW, batch: batch, body)
+        }
+    }
+
+    /// Calls `body` on the images' tile-row ranges of chunk q (tile rows q·rows ..< (q + 1)·rows
+    /// of the batch, tH per image, tW tiles each), in order: (image, first tile row, end tile
+    /// row, the chunk's tile index of the first tile).
+    @inline(__always)
+    static func forEachTileSegment(_ q: Int, rows: Int, tH: Int, tW: Int, batch: Int,
+                                   _ body: (_ image: Int, _ th0: Int, _ th1: Int, _ t0: Int) -> Void) {
+        let r0 = q * rows, r1 = min(batch * tH, r0 + rows)
+        var r = r0
+        while r < r1 {
+            let image = r / tH, th0 = r % tH, th1 = min(tH, th0 + (r1 - r))
+            body(image, th0, th1, (r - r0) * tW)
+            r += th1 - th0
         }
     }
 

@@ -120,7 +120,7 @@ public enum Conv2D {
         if isFullWindow(s) || isDepthwise(s) || isSmallMDirect(s) { return 0 }
         let packed = Gemm.packedACount(m: mg, k: k)
         // A Winograd shape also fits the GEMM paths (`allowWinograd: false`).
-        let winograd = isWinograd(s) ? winogradScratch(s) : 0
+        let winograd = isWinograd(s) ? winogradScratch(s) : isWinogradS2(s) ? WinogradS2.scratch(winogradS2Plan(s)) : 0
         // Narrow: col and Yᵀ (Conv+Narrow.swift); also enough for the wide path (`allowNarrow`).
         if isNarrow(s) { return max(winograd, packed + (k + mg) * narrowRows(s)) }
         if isPointwise(s) && p >= targetColumns / 2 { return packed }
@@ -138,6 +138,7 @@ public enum Conv2D {
         let k = (s.inChannels / s.group) * s.kernelH * s.kernelW
         if isFullWindow(s) || isDepthwise(s) || isSmallMDirect(s) || mg < Gemm.smallM { return 0 }
         if isWinograd(s) { return winogradPackedCount(s) }
+        if isWinogradS2(s) { return winogradS2PackedCount(s) }
         if isNarrow(s) { return s.group * Gemm.packedBCount(k: k, n: mg) }
         return s.group * Gemm.packedACount(m: mg, k: k)
     }
@@ -156,6 +157,11 @@ public enum Conv2D {
                 winogradPackWeights(s, group: gi, weight: weight, u: u,
                                     into: dst + gi * 16 * Gemm.packedACount(m: mg, k: cg), pool: pool)
             }
+            return
+        }
+        if isWinogradS2(s) {
+            let per = winogradS2Plan(s).groupPackedCount
+            for gi in 0..<s.group { winogradS2PackWeights(s, group: gi, weight: weight, into: dst + gi * per, pool: pool) }
             return
         }
         packWeightGroups(s.group, rows: s.outChannels / s.group, depth: (s.inChannels / s.group) * s.kernelH * s.kernelW,
@@ -206,6 +212,11 @@ public enum Conv2D {
         if allowWinograd && allowNarrow && allowImplicit && allowDirect && isWinograd(s) {
             forwardWinograd(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool,
                             packedWeights: packedWeights)
+            return
+        }
+        if allowWinograd && allowNarrow && allowImplicit && allowDirect && isWinogradS2(s) {
+            forwardWinogradS2(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool,
+                              packedWeights: packedWeights)
             return
         }
         if allowNarrow && isNarrow(s) {
@@ -546,13 +557,15 @@ public enum ConvTranspose2D {
     /// Floats of scratch that `forward` needs (either phased variant: see `forwardPhased`).
     public static func scratchCount(_ s: Conv2DShape, threads: Int) -> Int {
         if isFromPoint(s) { return 0 }
+        // A Winograd shape also fits the phased path (`allowWinograd: false`).
+        let winograd = isWinogradS2(s) ? WinogradS2.scratch(winogradS2Plan(s)) : 0
         if isPhased(s) {
             let g = phasedGrid(s)
             let lPadded = phasedChunk(s) * g.ah * g.aw
             let lPlain = chunk(s) * s.inHeight * s.inWidth
             let m = (s.outChannels / s.group) * s.kernelH * s.kernelW
             let cg = s.inChannels / s.group
-            return Gemm.packedACount(m: m, k: cg) + (m + cg) * max(lPadded, lPlain)
+            return max(winograd, Gemm.packedACount(m: m, k: cg) + (m + cg) * max(lPadded, lPlain))
         }
         let pin = s.inHeight * s.inWidth
         let nb = chunk(s)
@@ -566,6 +579,7 @@ public enum ConvTranspose2D {
     public static func packedWeightCount(_ s: Conv2DShape) -> Int {
         let cg = s.inChannels / s.group, m = (s.outChannels / s.group) * s.kernelH * s.kernelW
         if isFromPoint(s) || cg == 0 || m == 0 { return 0 }
+        if isWinogradS2(s) { return winogradS2PackedCount(s) }
         return s.group * (isNarrow(s) ? Gemm.packedBCount(k: cg, n: m) : Gemm.packedACount(m: m, k: cg))
     }
 
@@ -575,6 +589,11 @@ public enum ConvTranspose2D {
     public static func packWeights(_ s: Conv2DShape, weight: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
                                    pool: ThreadPool) {
         guard packedWeightCount(s) > 0 else { return }
+        if isWinogradS2(s) {
+            let per = winogradS2Plan(s).groupPackedCount
+            for gi in 0..<s.group { winogradS2PackWeights(s, group: gi, weight: weight, into: dst + gi * per, pool: pool) }
+            return
+        }
         packWeightGroups(s.group, rows: (s.outChannels / s.group) * s.kernelH * s.kernelW, depth: s.inChannels / s.group,
                          storedTransposed: true, narrow: isNarrow(s), weight: weight, into: dst, pool: pool)
     }
@@ -588,12 +607,16 @@ public enum ConvTranspose2D {
     /// `convTPadded`; same bits, see `forwardPhased`). `packedWeights`, when given, is `weight`
     /// already packed by `packWeights` (same bits as packing it here). `allowNarrow: false` runs
     /// a narrow shape's GEMM the wide way (Conv+Narrow.swift; same bits; not with `packedWeights`).
+    /// `allowWinograd: false` runs a 4×4 stride-2 shape (Conv+WinogradStride2.swift; not the same
+    /// bits) through the phased path; then `packedWeights` must be nil, as with `paddedGrid` or
+    /// `allowNarrow: false` on such a shape.
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                                epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool,
                                planeStats: UnsafeMutablePointer<Double>? = nil,
                                paddedGrid: Bool = Baseline.convTransposePaddedGrid,
-                               packedWeights: UnsafePointer<Float>? = nil, allowNarrow: Bool = true) {
+                               packedWeights: UnsafePointer<Float>? = nil, allowNarrow: Bool = true,
+                               allowWinograd: Bool = true) {
         let g = s.group
         let cg = s.inChannels / g, mg = s.outChannels / g
         let khw = s.kernelH * s.kernelW
@@ -618,6 +641,11 @@ public enum ConvTranspose2D {
                     for p in r { ConvTransposeBatchNorm.storePlaneSums(y + p * pout, pout, into: planeStats + 2 * p) }
                 }
             }
+            return
+        }
+        if allowWinograd && allowNarrow && !paddedGrid && isWinogradS2(s) {
+            forwardWinogradS2(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool,
+                              planeStats: planeStats, packedWeights: packedWeights)
             return
         }
         if isPhased(s) {

@@ -37,6 +37,10 @@ public enum Baseline {
     /// F(2×2, 3×3) (Conv+Winograd.swift; equal to float rounding, not the same bits).
     public static let noWinograd = names.contains("winograd")
 
+    /// `winogradS2`: 4×4 stride-2 convolutions and transposed convolutions run their GEMM paths
+    /// instead of F(2×2, 2×2) on stride phases (Conv+WinogradStride2.swift; equal to float rounding).
+    public static let noWinogradS2 = names.contains("winogradS2")
+
     /// `prepack`: programs pack constant convolution weights for the GEMM on every run, as before
     /// they were packed once at bind time (Runtime's Program; same bits).
     public static let packWeightsPerCall = names.contains("prepack")

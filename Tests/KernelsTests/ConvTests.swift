@@ -71,7 +71,7 @@ final class ConvTests: XCTestCase {
         if !transposed {
             // The GEMM paths' result: `forward`'s own unless it ran Winograd (other bits).
             var gemm = outs[0]
-            if Conv2D.isWinograd(s) {
+            if Conv2D.isWinograd(s) || Conv2D.isWinogradS2(s) {
                 Conv2D.forward(s, x: x, weight: w, bias: bias, y: &gemm, epilogue: epilogue, scratch: &scratch,
                                pool: ConvTests.pool2, allowWinograd: false)
                 assertClose(outs[0], gemm, tol: 8e-6, scale: k + 4, "Winograd and GEMM differ: \(what)", file: file, line: line)
@@ -89,8 +89,14 @@ final class ConvTests: XCTestCase {
                                "direct and implicit GEMM differ: \(what)", file: file, line: line)
             }
         }
-        assertClose(outs[0], outs[2], tol: Conv2D.isWinograd(s) && !transposed ? 8e-6 : 2e-6, scale: k + 4, what,
-                    file: file, line: line)
+        if transposed && ConvTranspose2D.isWinogradS2(s) {
+            var phased = [Float](repeating: .nan, count: yCount)
+            ConvTranspose2D.forward(s, x: x, weight: w, bias: bias, y: &phased, epilogue: epilogue, scratch: &scratch,
+                                    pool: ConvTests.pool2, allowWinograd: false)
+            assertClose(outs[0], phased, tol: 8e-6, scale: k + 4, "Winograd and phased GEMM differ: \(what)", file: file, line: line)
+        }
+        let winograd = transposed ? ConvTranspose2D.isWinogradS2(s) : Conv2D.isWinograd(s) || Conv2D.isWinogradS2(s)
+        assertClose(outs[0], outs[2], tol: winograd ? 8e-6 : 2e-6, scale: k + 4, what, file: file, line: line)
     }
 
     /// `forward` on 2 threads with the weights packed beforehand by `packWeights` (as Runtime does
@@ -188,6 +194,49 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// 4×4 stride-2 convolutions and transposed convolutions that run F(2×2, 2×2) on their stride
+    /// phases (Conv+WinogradStride2.swift): DCGAN's and pix2pix's pads of 1 and pads 0 and 2,
+    /// odd and even sizes (tiles cut by the last rows and columns), output_padding, tile rows
+    /// narrower and wider than 16, groups, chunks of several images and more images than a
+    /// chunk, more than one K block; close to the scalar reference and the GEMM paths, the same
+    /// bits on 1 and 2 threads and with pre-packed weights (`check`).
+    func testWinogradStride2() {
+        var rng = SeededRandom(seed: 29)
+        // Conv: (cin, cout, h, w, pads top/left/bottom/right, group, batch).
+        let convShapes: [(Int, Int, Int, Int, (Int, Int, Int, Int), Int, Int)] = [
+            (16, 16, 16, 16, (1, 1, 1, 1), 1, 1),
+            (20, 33, 19, 23, (1, 1, 1, 1), 1, 2),
+            (17, 24, 40, 37, (0, 2, 1, 0), 1, 1),
+            (32, 16, 16, 18, (2, 2, 2, 2), 1, 40),
+            (48, 40, 17, 35, (0, 0, 0, 0), 2, 2),
+            (300, 20, 16, 16, (1, 1, 1, 1), 1, 3),
+        ]
+        for (cin, cout, h, w, (pt, pl, pb, pr), group, batch) in convShapes {
+            let s = Conv2DShape(batch: batch, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout,
+                                outHeight: (h + pt + pb - 4) / 2 + 1, outWidth: (w + pl + pr - 4) / 2 + 1, kernelH: 4, kernelW: 4,
+                                strideH: 2, strideW: 2, padTop: pt, padLeft: pl, group: group)
+            XCTAssertTrue(Conv2D.isWinogradS2(s), "not Winograd: \(s)")
+            for e in [0, 2, 5] { check(s, transposed: false, epilogue: ConvTests.epilogues[e], &rng) }
+        }
+        // ConvTranspose: (cin, cout, h, w, pads top/left/bottom/right, output_padding, group, batch).
+        let transposedShapes: [(Int, Int, Int, Int, (Int, Int, Int, Int), Int, Int, Int)] = [
+            (16, 16, 4, 4, (1, 1, 1, 1), 0, 1, 3),
+            (24, 17, 8, 9, (1, 1, 1, 1), 0, 1, 2),
+            (20, 33, 7, 11, (0, 2, 1, 0), 1, 1, 1),
+            (32, 16, 5, 6, (2, 2, 2, 2), 1, 1, 40),
+            (48, 40, 9, 17, (1, 0, 0, 1), 0, 2, 2),
+            (300, 20, 4, 8, (1, 1, 1, 1), 0, 1, 3),
+            (16, 24, 16, 16, (1, 1, 1, 1), 0, 1, 2),
+        ]
+        for (cin, cout, h, w, (pt, pl, pb, pr), op, group, batch) in transposedShapes {
+            let s = Conv2DShape(batch: batch, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout,
+                                outHeight: 2 * (h - 1) + op + 4 - pt - pb, outWidth: 2 * (w - 1) + op + 4 - pl - pr,
+                                kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: pt, padLeft: pl, group: group)
+            XCTAssertTrue(ConvTranspose2D.isWinogradS2(s), "not Winograd: \(s)")
+            for e in [0, 2, 5] { check(s, transposed: true, epilogue: ConvTests.epilogues[e], &rng) }
+        }
+    }
+
     func testConvTransposeRandomSmall() {
         var rng = SeededRandom(seed: 12)
         var done = 0
@@ -249,7 +298,7 @@ final class ConvTests: XCTestCase {
         for padded in [false, true] {
             var y = [Float](repeating: .nan, count: s.batch * s.outChannels * s.outHeight * s.outWidth)
             ConvTranspose2D.forward(s, x: x, weight: w, bias: bias, y: &y, epilogue: epilogue, scratch: &scratch,
-                                    pool: ConvTests.pool2, paddedGrid: padded)
+                                    pool: ConvTests.pool2, paddedGrid: padded, allowWinograd: false)
             outs.append(y)
         }
         XCTAssertEqual(outs[0].map(\.bitPattern), outs[1].map(\.bitPattern), "padded grid differs: \(s)", file: file, line: line)
