@@ -16,7 +16,7 @@
 //
 // Contract: `Conv2D.isWinogradS2(s)` / `ConvTranspose2D.isWinogradS2(s)` select the shapes
 // (4×4 kernel, stride 2, dilation 1, at least `minChannels` input and output channels per group,
-// output at least `minWidth` wide; ConvTranspose with pads 0–2 in front); the forwards compute what
+// enough channels and tiles that it pays, `WinogradS2.pays`; ConvTranspose with pads 0–2 in front); the forwards compute what
 // `Conv2D.forward` / `ConvTranspose2D.forward` promise, to float rounding of the direct sum (not
 // the GEMM paths' bits), with the same bits for any thread count.
 // Per group and chunk (a run of tile rows of the batch, sized like Conv+Winograd.swift's):
@@ -93,8 +93,22 @@ struct WinogradS2Plan {
 enum WinogradS2 {
     /// Fewest input and output channels per group.
     static let minChannels = 16
-    /// Narrowest output (columns).
-    static let minWidth = 4
+    /// Fewest tiles in all (batch × tiles per image): U holds 9/4 of the weights' floats, read
+    /// once per GEMM column panel, so with few tiles the layer is bound by reading U (batch 1:
+    /// DCGAN's 1024 → 512 ConvTranspose on 4², 4 tiles, ran 2.4× slower than the GEMM path).
+    static let minTilesInAll = 64
+
+    /// Whether F(2×2, 2×2) beats the GEMM paths on a shape with GEMM depth `depth`, `mg` output
+    /// channels, `tW` tiles per tile row and `tiles` in all. The transforms cost about
+    /// depth + mg per tile against depth·mg multiply-adds, so h = depth·mg/(depth + mg) decides,
+    /// and rows of 2 tiles waste more lanes. Batch 64, 1 thread (ms, GEMM paths → Winograd):
+    /// ConvTranspose 1024 → 512 on 4² (h 341, tW 2) 167 → 134; 256 → 128 on 4² (h 85, tW 2)
+    /// 11.9 → 16.8; 128 → 64 on 8² (h 43, tW 4) 11.8 → 11.1; 64 → 32 on 16² (h 21, tW 8) 10.6 → 12.3;
+    /// 128 → 64 on 64², batch 8 (h 43, tW 32) 90 → 60.
+    static func pays(depth: Int, mg: Int, tW: Int, tiles: Int) -> Bool {
+        let h = depth * mg / (depth + mg)
+        return tiles >= minTilesInAll && tW >= 2 && h >= 32 && (tW >= 4 || h >= 128)
+    }
     /// Tiles per chunk at least and at most, and the floats a chunk's V and M should take at
     /// most (`WinogradS2Plan`).
     static let minTiles = 32, maxTiles = 256, footprintFloats = 1 << 20
@@ -328,7 +342,8 @@ extension Conv2D {
         let cg = s.inChannels / s.group, mg = s.outChannels / s.group
         return !Baseline.noWinogradS2 && s.kernelH == 4 && s.kernelW == 4 && s.strideH == 2 && s.strideW == 2
             && s.dilationH == 1 && s.dilationW == 1 && cg >= WinogradS2.minChannels && mg >= WinogradS2.minChannels
-            && s.outWidth >= WinogradS2.minWidth && !isDepthwise(s)
+            && !isDepthwise(s) && WinogradS2.pays(depth: 4 * cg, mg: mg, tW: (s.outWidth + 1) / 2,
+                                                  tiles: s.batch * ((s.outHeight + 1) / 2) * ((s.outWidth + 1) / 2))
     }
 
     /// Conv's plan: one output parity, depth 4·cg; 8 phase planes (row stride 2, column stride 4)
@@ -430,7 +445,9 @@ extension ConvTranspose2D {
         let cg = s.inChannels / s.group, mg = s.outChannels / s.group
         return !Baseline.noWinogradS2 && s.kernelH == 4 && s.kernelW == 4 && s.strideH == 2 && s.strideW == 2
             && s.dilationH == 1 && s.dilationW == 1 && (0...2).contains(s.padTop) && (0...2).contains(s.padLeft)
-            && cg >= WinogradS2.minChannels && mg >= WinogradS2.minChannels && s.outWidth >= WinogradS2.minWidth
+            && cg >= WinogradS2.minChannels && mg >= WinogradS2.minChannels
+            && WinogradS2.pays(depth: cg, mg: mg, tW: (s.outWidth + 3) / 4,
+                               tiles: s.batch * ((s.outHeight + 3) / 4) * ((s.outWidth + 3) / 4))
     }
 
     /// ConvTranspose's plan: four output parities of 9 products each, depth cg; the even and odd

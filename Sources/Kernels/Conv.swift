@@ -120,7 +120,8 @@ public enum Conv2D {
         if isFullWindow(s) || isDepthwise(s) || isSmallMDirect(s) { return 0 }
         let packed = Gemm.packedACount(m: mg, k: k)
         // A Winograd shape also fits the GEMM paths (`allowWinograd: false`).
-        let winograd = isWinograd(s) ? winogradScratch(s) : isWinogradS2(s) ? WinogradS2.scratch(winogradS2Plan(s)) : 0
+        let winograd = isWinograd(s) ? winogradScratch(s) : isWinogradS2(s) ? WinogradS2.scratch(winogradS2Plan(s))
+            : isWinogradWeightGrad(s) ? WinogradWGPlan(s).scratch : 0
         // Narrow: col and Yᵀ (Conv+Narrow.swift); also enough for the wide path (`allowNarrow`).
         if isNarrow(s) { return max(winograd, packed + (k + mg) * narrowRows(s)) }
         if isPointwise(s) && p >= targetColumns / 2 { return packed }
@@ -136,7 +137,7 @@ public enum Conv2D {
     public static func packedWeightCount(_ s: Conv2DShape) -> Int {
         let mg = s.outChannels / s.group
         let k = (s.inChannels / s.group) * s.kernelH * s.kernelW
-        if isFullWindow(s) || isDepthwise(s) || isSmallMDirect(s) || mg < Gemm.smallM { return 0 }
+        if isFullWindow(s) || isDepthwise(s) || isSmallMDirect(s) || mg < Gemm.smallM || isWinogradWeightGrad(s) { return 0 }
         if isWinograd(s) { return winogradPackedCount(s) }
         if isWinogradS2(s) { return winogradS2PackedCount(s) }
         if isNarrow(s) { return s.group * Gemm.packedBCount(k: k, n: mg) }
@@ -212,6 +213,10 @@ public enum Conv2D {
         if allowWinograd && allowNarrow && allowImplicit && allowDirect && isWinograd(s) {
             forwardWinograd(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool,
                             packedWeights: packedWeights)
+            return
+        }
+        if allowWinograd && allowNarrow && allowImplicit && allowDirect && isWinogradWeightGrad(s) {
+            forwardWinogradWeightGrad(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool)
             return
         }
         if allowWinograd && allowNarrow && allowImplicit && allowDirect && isWinogradS2(s) {

@@ -71,7 +71,7 @@ final class ConvTests: XCTestCase {
         if !transposed {
             // The GEMM paths' result: `forward`'s own unless it ran Winograd (other bits).
             var gemm = outs[0]
-            if Conv2D.isWinograd(s) || Conv2D.isWinogradS2(s) {
+            if Conv2D.isWinograd(s) || Conv2D.isWinogradS2(s) || Conv2D.isWinogradWeightGrad(s) {
                 Conv2D.forward(s, x: x, weight: w, bias: bias, y: &gemm, epilogue: epilogue, scratch: &scratch,
                                pool: ConvTests.pool2, allowWinograd: false)
                 assertClose(outs[0], gemm, tol: 8e-6, scale: k + 4, "Winograd and GEMM differ: \(what)", file: file, line: line)
@@ -95,7 +95,8 @@ final class ConvTests: XCTestCase {
                                     pool: ConvTests.pool2, allowWinograd: false)
             assertClose(outs[0], phased, tol: 8e-6, scale: k + 4, "Winograd and phased GEMM differ: \(what)", file: file, line: line)
         }
-        let winograd = transposed ? ConvTranspose2D.isWinogradS2(s) : Conv2D.isWinograd(s) || Conv2D.isWinogradS2(s)
+        let winograd = transposed ? ConvTranspose2D.isWinogradS2(s)
+            : Conv2D.isWinograd(s) || Conv2D.isWinogradS2(s) || Conv2D.isWinogradWeightGrad(s)
         assertClose(outs[0], outs[2], tol: winograd ? 8e-6 : 2e-6, scale: k + 4, what, file: file, line: line)
     }
 
@@ -196,20 +197,23 @@ final class ConvTests: XCTestCase {
 
     /// 4×4 stride-2 convolutions and transposed convolutions that run F(2×2, 2×2) on their stride
     /// phases (Conv+WinogradStride2.swift): DCGAN's and pix2pix's pads of 1 and pads 0 and 2,
-    /// odd and even sizes (tiles cut by the last rows and columns), output_padding, tile rows
-    /// narrower and wider than 16, groups, chunks of several images and more images than a
-    /// chunk, more than one K block; close to the scalar reference and the GEMM paths, the same
-    /// bits on 1 and 2 threads and with pre-packed weights (`check`).
+    /// odd and even sizes (tiles cut by the last rows and columns), output_padding, tile rows of
+    /// 2, 4, 8 (packed 16 lanes to a vector) and other widths, groups, chunks of several images
+    /// and more images than a chunk, more than one K block; close to the scalar reference and the
+    /// GEMM paths, the same bits on 1 and 2 threads and with pre-packed weights (`check`). Then
+    /// weight gradients of such convolutions (Conv+WinogradWeightGrad.swift). And shapes where
+    /// it would not pay (`WinogradS2.pays`) stay on the GEMM paths.
     func testWinogradStride2() {
         var rng = SeededRandom(seed: 29)
         // Conv: (cin, cout, h, w, pads top/left/bottom/right, group, batch).
         let convShapes: [(Int, Int, Int, Int, (Int, Int, Int, Int), Int, Int)] = [
-            (16, 16, 16, 16, (1, 1, 1, 1), 1, 1),
-            (20, 33, 19, 23, (1, 1, 1, 1), 1, 2),
-            (17, 24, 40, 37, (0, 2, 1, 0), 1, 1),
-            (32, 16, 16, 18, (2, 2, 2, 2), 1, 40),
-            (48, 40, 17, 35, (0, 0, 0, 0), 2, 2),
-            (300, 20, 16, 16, (1, 1, 1, 1), 1, 3),
+            (16, 64, 16, 16, (1, 1, 1, 1), 1, 4),
+            (20, 70, 19, 23, (1, 1, 1, 1), 1, 3),
+            (17, 64, 40, 37, (0, 2, 1, 0), 1, 1),
+            (32, 48, 16, 18, (2, 2, 2, 2), 1, 40),
+            (96, 80, 17, 35, (0, 0, 0, 0), 2, 2),
+            (300, 40, 16, 16, (1, 1, 1, 1), 1, 4),
+            (64, 256, 8, 8, (1, 1, 1, 1), 1, 16),
         ]
         for (cin, cout, h, w, (pt, pl, pb, pr), group, batch) in convShapes {
             let s = Conv2DShape(batch: batch, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout,
@@ -220,13 +224,14 @@ final class ConvTests: XCTestCase {
         }
         // ConvTranspose: (cin, cout, h, w, pads top/left/bottom/right, output_padding, group, batch).
         let transposedShapes: [(Int, Int, Int, Int, (Int, Int, Int, Int), Int, Int, Int)] = [
-            (16, 16, 4, 4, (1, 1, 1, 1), 0, 1, 3),
-            (24, 17, 8, 9, (1, 1, 1, 1), 0, 1, 2),
-            (20, 33, 7, 11, (0, 2, 1, 0), 1, 1, 1),
-            (32, 16, 5, 6, (2, 2, 2, 2), 1, 1, 40),
-            (48, 40, 9, 17, (1, 0, 0, 1), 0, 2, 2),
-            (300, 20, 4, 8, (1, 1, 1, 1), 0, 1, 3),
-            (16, 24, 16, 16, (1, 1, 1, 1), 0, 1, 2),
+            (64, 64, 8, 8, (1, 1, 1, 1), 0, 1, 4),
+            (72, 66, 8, 9, (1, 1, 1, 1), 0, 1, 4),
+            (80, 70, 7, 11, (0, 2, 1, 0), 1, 1, 3),
+            (64, 64, 5, 8, (2, 2, 2, 2), 1, 1, 40),
+            (128, 128, 9, 17, (1, 0, 0, 1), 0, 2, 2),
+            (300, 40, 4, 8, (1, 1, 1, 1), 0, 1, 8),
+            (64, 64, 16, 16, (1, 1, 1, 1), 0, 1, 1),
+            (256, 256, 4, 4, (1, 1, 1, 1), 0, 1, 16),
         ]
         for (cin, cout, h, w, (pt, pl, pb, pr), op, group, batch) in transposedShapes {
             let s = Conv2DShape(batch: batch, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout,
@@ -235,6 +240,35 @@ final class ConvTests: XCTestCase {
             XCTAssertTrue(ConvTranspose2D.isWinogradS2(s), "not Winograd: \(s)")
             for e in [0, 2, 5] { check(s, transposed: true, epilogue: ConvTests.epilogues[e], &rng) }
         }
+        // Weight gradients (Conv+WinogradWeightGrad.swift), in their Conv's terms: (batch, input
+        // channels, output channels, kernel h, w, pads top/left/bottom/right). Odd kernels, U kept
+        // whole or M kept whole, two chunks of k (600 images of 1 block), two blocks of b.
+        let gradientShapes: [(Int, Int, Int, Int, Int, (Int, Int, Int, Int))] = [
+            (8, 3, 16, 8, 8, (1, 1, 1, 1)),
+            (12, 5, 20, 5, 7, (1, 1, 1, 1)),
+            (16, 2, 33, 4, 4, (0, 2, 2, 0)),
+            (9, 7, 16, 2, 3, (2, 1, 0, 1)),
+            (8, 600, 16, 2, 2, (1, 1, 1, 1)),
+            (100, 1, 600, 2, 2, (1, 1, 1, 1)),
+        ]
+        for (batch, n, o, kh, kw, (pt, pl, pb, pr)) in gradientShapes {
+            let s = Conv2DShape(batch: batch, inChannels: n, inHeight: 2 * kh + 2 - pt - pb, inWidth: 2 * kw + 2 - pl - pr,
+                                outChannels: o, outHeight: 4, outWidth: 4, kernelH: kh, kernelW: kw,
+                                padTop: pt, padLeft: pl, dilationH: 2, dilationW: 2)
+            XCTAssertTrue(Conv2D.isWinogradWeightGrad(s), "not Winograd: \(s)")
+            check(s, transposed: false, epilogue: ConvTests.epilogues[[0, 1][batch % 2]], &rng)
+        }
+        // Batch 1 (4 tiles), few channels, rows of one tile: the GEMM paths.
+        let small = Conv2DShape(batch: 1, inChannels: 1024, inHeight: 4, inWidth: 4, outChannels: 512, outHeight: 8,
+                                outWidth: 8, kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1)
+        XCTAssertFalse(ConvTranspose2D.isWinogradS2(small))
+        var few = small
+        few.batch = 64; few.inChannels = 64; few.outChannels = 32; few.inHeight = 16; few.inWidth = 16
+        few.outHeight = 32; few.outWidth = 32
+        XCTAssertFalse(ConvTranspose2D.isWinogradS2(few))
+        var narrow = small
+        narrow.batch = 64; narrow.inHeight = 2; narrow.inWidth = 2; narrow.outHeight = 4; narrow.outWidth = 4
+        XCTAssertFalse(ConvTranspose2D.isWinogradS2(narrow))
     }
 
     func testConvTransposeRandomSmall() {

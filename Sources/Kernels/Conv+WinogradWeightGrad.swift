@@ -1,0 +1,184 @@
+// Conv+WinogradWeightGrad: the weight gradient of a 4×4 stride-2 convolution (DCGAN's, pix2pix's)
+// by Winograd's F(2×2, 2×2) over 2×2 blocks of the output gradient.
+//
+// Autodiff writes dW of a Conv (O, C, 4, 4) with stride 2 as a Conv of xᵀ (C, N, H, W) with dyᵀ
+// (O, N, Hy, Wy) as its weight: dilation 2, stride 1, the forward's pads, output (C, O, 4, 4). In
+// that Conv's own terms (batch B, input channels N, output channels O, kernel Hy × Wy, xp the
+// padded input and P_pq[u][v] = xp[2u + p][2v + q] its stride phases):
+//   y[b][o][2a + p][2e + q] = Σ_n Σ_{i,j} w[o][n][i][j] · P_pq[b][n][i + a][j + e].
+// Cut (i, j) into 2×2 blocks (s, t); each block is F(2×2, 2×2) (Conv+WinogradStride2.swift's
+// matrices) with taps g = w[o][n][2s…2s+1][2t…2t+1] (zero past the kernel) and patch
+// d = P_pq[b][n][2s…2s+2][2t…2t+2]. With k = (n, s, t):
+//   M^{pq}_ξ[b][o] = Σ_k V^{pq}_ξ[b][k] · U_ξ[o][k],  V = Bᵀ·d·B,  U = G·g·Gᵀ,
+//   y[b][o][2a + p][2e + q] = (Aᵀ·M^{pq}·A)[a][e]:
+// 9 GEMMs of 4B × O × N·blocks instead of one of 16B × O × N·Hy·Wy, 9/16 of the multiply-adds.
+// V of one (b, n) plane is the Conv path's input transform (tiles = blocks).
+//
+// Contract: `Conv2D.isWinogradWeightGrad(s)` selects the shapes (output 4×4, dilation 2, stride 1,
+// one group, at least `minBatch` batch and `WinogradS2.minChannels` output channels); the forward
+// computes what `Conv2D.forward` promises, to float rounding of the direct sum, with the same bits
+// for any thread count (the GEMMs' bits do not depend on their split; chunks of k are summed in
+// order, by the GEMM's beta = 1).
+// Order: U of every k is kept whole where it is no larger than M of every b (then b is cut into
+// blocks, each summing all of k), else M is kept whole and k is cut into chunks, each adding to
+// every block of b.
+
+/// Sizes and strides of `forwardWinogradWeightGrad`.
+struct WinogradWGPlan {
+    /// Blocks per kernel (tH × tW), images per k chunk, k chunks, k per chunk (at most), k in all.
+    let tH: Int, tW: Int, blocks: Int, nc: Int, chunks: Int, kc: Int, kTotal: Int
+    /// b per block (at most) and blocks; whether U is kept whole.
+    let bb: Int, bBlocks: Int, uWhole: Bool
+    /// Row length of V and of U (floats), floats from V_ξ to V_ξ₊₁, U_ξ to U_ξ₊₁, M_ξ to M_ξ₊₁ (M
+    /// rows are 4·b + pq, of O floats).
+    let ldV: Int, ldU: Int, vStride: Int, uStride: Int, mStride: Int
+    /// Phase planes of one (b, n) plane: row length and floats per plane (8 planes).
+    let pw: Int, phasePlane: Int
+
+    init(_ s: Conv2DShape) {
+        tH = (s.kernelH + 1) / 2
+        tW = (s.kernelW + 1) / 2
+        blocks = tH * tW
+        let n = s.inChannels, o = s.outChannels
+        nc = max(1, min(n, 512 / blocks))
+        chunks = (n + nc - 1) / nc
+        kc = nc * blocks
+        kTotal = n * blocks
+        uWhole = kTotal <= 4 * s.batch
+        @inline(__always) func rowLength(_ k: Int) -> Int { (k + 32 + 31) / 32 * 32 + 16 }
+        ldV = rowLength(kc)
+        ldU = rowLength(uWhole ? kTotal : kc)
+        var b = max(1, (1 << 21) / (36 * ldV))
+        if uWhole { b = min(b, max(1, (1 << 21) / (36 * o))) }
+        bb = min(s.batch, b)
+        bBlocks = (s.batch + bb - 1) / bb
+        @inline(__always) func spread(_ f: Int) -> Int { (f + 1023) / 1024 * 1024 + 64 }
+        vStride = spread(4 * bb * ldV)
+        uStride = spread(o * ldU)
+        mStride = spread(4 * (uWhole ? bb : s.batch) * o)
+        pw = tW + 1
+        phasePlane = (2 * tH + 1 + 16) * pw + 32
+    }
+
+    var scratch: Int { 9 * (vStride + uStride + mStride) }
+}
+
+extension Conv2D {
+    /// Least batch (forward's input channels) for `isWinogradWeightGrad`: the GEMMs have 4× it rows.
+    static let winogradWGMinBatch = 8
+
+    /// The shape runs `forwardWinogradWeightGrad` (see the file header).
+    public static func isWinogradWeightGrad(_ s: Conv2DShape) -> Bool {
+        !Baseline.noWinogradS2 && s.outHeight == 4 && s.outWidth == 4 && s.dilationH == 2 && s.dilationW == 2
+            && s.strideH == 1 && s.strideW == 1 && s.group == 1 && s.kernelH >= 2 && s.kernelW >= 2
+            && s.batch >= winogradWGMinBatch && s.outChannels >= WinogradS2.minChannels && s.inChannels >= 1
+    }
+
+    /// y = conv(x, w) for `isWinogradWeightGrad` shapes. `scratch`: `WinogradWGPlan.scratch` floats.
+    static func forwardWinogradWeightGrad(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                          bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
+                                          scratch: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let plan = WinogradWGPlan(s)
+        let o = s.outChannels, n = s.inChannels, kH = s.kernelH, kW = s.kernelW
+        let inH = s.inHeight, inW = s.inWidth, blocks = plan.blocks, tW = plan.tW
+        let v = scratch, u = v + 9 * plan.vStride, m = u + 9 * plan.uStride
+        /// U of images n0 ..< n1 into U's columns from `column`.
+        func transformU(_ n0: Int, _ n1: Int, column: Int) {
+            pool.parallelFor(o) { r in
+                for oc in r {
+                    for img in n0..<n1 {
+                        let w = weight + (oc * n + img) * kH * kW
+                        let dst = u + oc * plan.ldU + column + (img - n0) * blocks
+                        for bs in 0..<plan.tH {
+                            for bt in 0..<tW {
+                                @inline(__always) func tap(_ i: Int, _ j: Int) -> Float {
+                                    i < kH && j < kW ? w[i * kW + j] : 0
+                                }
+                                let i = 2 * bs, j = 2 * bt
+                                WinogradS2.transformTaps(tap(i, j), tap(i, j + 1), tap(i + 1, j), tap(i + 1, j + 1),
+                                                         into: dst + bs * tW + bt, stride: plan.uStride)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        /// V of batch rows b0 ..< b1 and images n0 ..< n1 (rows 4·(b − b0) + pq).
+        func transformV(_ b0: Int, _ b1: Int, _ n0: Int, _ n1: Int) {
+            pool.parallelFor(b1 - b0) { r in
+                let planes = WinogradS2.storage.get(8 * plan.phasePlane)
+                for bl in r {
+                    // Images in order: a plane's lanes past its last block land on the next one's.
+                    for img in n0..<n1 {
+                        WinogradS2.fillPhases(x + ((b0 + bl) * n + img) * inH * inW, inH: inH, inW: inW,
+                                              firstRow: -s.padTop, strideH: 2, strideW: 4, padLeft: s.padLeft,
+                                              pw: plan.pw, ph: 2 * plan.tH + 1, phasePlane: plan.phasePlane, into: planes)
+                        for pq in 0..<4 {
+                            let a = planes + ((pq / 2) * 4 + pq % 2) * plan.phasePlane
+                            WinogradS2.inputTiles(a, a + 2 * plan.phasePlane, a + 1, pw: plan.pw, rows: plan.tH, tW: tW,
+                                                  v: v + (4 * bl + pq) * plan.ldV + (img - n0) * blocks,
+                                                  xiStride: plan.vStride)
+                        }
+                    }
+                }
+            }
+        }
+        /// M rows of b0 ..< b1 (from M row `mRow`) += V · U columns from `column`, k = (n1 − n0)·blocks.
+        func gemms(_ b0: Int, _ b1: Int, _ n0: Int, _ n1: Int, column: Int, mRow: Int) {
+            for xi in 0..<9 {
+                Gemm.sgemm(transA: false, transB: true, m: 4 * (b1 - b0), n: o, k: (n1 - n0) * blocks, alpha: 1,
+                           a: v + xi * plan.vStride, lda: plan.ldV, b: u + xi * plan.uStride + column, ldb: plan.ldU,
+                           beta: n0 == 0 ? 0 : 1, c: m + xi * plan.mStride + mRow * o, ldc: o, pool: pool)
+            }
+        }
+        /// y of batch rows b0 ..< b1 from M rows from `mRow`, 16 output channels at a time (the
+        /// last 16 overlap the previous ones where O is not a multiple of 16: same values).
+        func output(_ b0: Int, _ b1: Int, mRow: Int) {
+            pool.parallelFor(b1 - b0) { r in
+                for bl in r {
+                    var oc0 = 0
+                    while oc0 < o {
+                        let oc = min(oc0, o - 16)
+                        let dst = y + ((b0 + bl) * o + oc) * 16
+                        for pq in 0..<4 {
+                            let src = m + (mRow + 4 * bl + pq) * o + oc
+                            let (y00, y01, y10, y11) = WinogradS2.outputTile(src, xiStride: plan.mStride)
+                            let p = pq / 2, q = pq % 2
+                            for l in 0..<16 {
+                                dst[l * 16 + p * 4 + q] = y00[l]
+                                dst[l * 16 + p * 4 + 2 + q] = y01[l]
+                                dst[l * 16 + (2 + p) * 4 + q] = y10[l]
+                                dst[l * 16 + (2 + p) * 4 + 2 + q] = y11[l]
+                            }
+                        }
+                        oc0 += 16
+                    }
+                }
+            }
+        }
+        if plan.uWhole {
+            transformU(0, n, column: 0)
+            for bi in 0..<plan.bBlocks {
+                let b0 = bi * plan.bb, b1 = min(s.batch, b0 + plan.bb)
+                for q in 0..<plan.chunks {
+                    let n0 = q * plan.nc, n1 = min(n, n0 + plan.nc)
+                    transformV(b0, b1, n0, n1)
+                    gemms(b0, b1, n0, n1, column: n0 * blocks, mRow: 0)
+                }
+                output(b0, b1, mRow: 0)
+            }
+        } else {
+            for q in 0..<plan.chunks {
+                let n0 = q * plan.nc, n1 = min(n, n0 + plan.nc)
+                transformU(n0, n1, column: 0)
+                for bi in 0..<plan.bBlocks {
+                    let b0 = bi * plan.bb, b1 = min(s.batch, b0 + plan.bb)
+                    transformV(b0, b1, n0, n1)
+                    gemms(b0, b1, n0, n1, column: 0, mRow: 4 * b0)
+                }
+            }
+            output(0, s.batch, mRow: 0)
+        }
+        EpilogueApply.applyNCHW(y: y, batch: s.batch, channels: o, plane: 16, bias: bias, ops: ops, pool: pool)
+    }
+}
