@@ -15,7 +15,8 @@
 // V of one (b, n) plane is the Conv path's input transform (tiles = blocks).
 //
 // Contract: `Conv2D.isWinogradWeightGrad(s)` selects the shapes (output 4×4, dilation 2, stride 1,
-// one group, at least `minBatch` batch and `WinogradS2.minChannels` output channels); the forward
+// one group, at least `winogradWGMinBatch` batch, `WinogradS2.minChannels` output channels and
+// `winogradWGMinDepth` images × blocks); the forward
 // computes what `Conv2D.forward` promises, to float rounding of the direct sum, with the same bits
 // for any thread count (the GEMMs' bits do not depend on their split; chunks of k are summed in
 // order, by the GEMM's beta = 1).
@@ -66,12 +67,17 @@ struct WinogradWGPlan {
 extension Conv2D {
     /// Least batch (forward's input channels) for `isWinogradWeightGrad`: the GEMMs have 4× it rows.
     static let winogradWGMinBatch = 8
+    /// Least GEMM depth (images × blocks): cifar10_wgangp's critic conv4 gradient (64 images of one
+    /// 2×2 block, batch 64) ran 11.0–11.4 ms on the GEMM path and 14.1 ms here; with 4 blocks (depth
+    /// 256) 12.0 → 11.6, with 16 blocks 12.0 → 10.6.
+    static let winogradWGMinDepth = 128
 
     /// The shape runs `forwardWinogradWeightGrad` (see the file header).
     public static func isWinogradWeightGrad(_ s: Conv2DShape) -> Bool {
         !Baseline.noWinogradS2 && s.outHeight == 4 && s.outWidth == 4 && s.dilationH == 2 && s.dilationW == 2
             && s.strideH == 1 && s.strideW == 1 && s.group == 1 && s.kernelH >= 2 && s.kernelW >= 2
-            && s.batch >= winogradWGMinBatch && s.outChannels >= WinogradS2.minChannels && s.inChannels >= 1
+            && s.batch >= winogradWGMinBatch && s.outChannels >= WinogradS2.minChannels
+            && s.inChannels * ((s.kernelH + 1) / 2) * ((s.kernelW + 1) / 2) >= winogradWGMinDepth
     }
 
     /// y = conv(x, w) for `isWinogradWeightGrad` shapes. `scratch`: `WinogradWGPlan.scratch` floats.

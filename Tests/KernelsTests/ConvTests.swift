@@ -243,13 +243,14 @@ final class ConvTests: XCTestCase {
         // Weight gradients (Conv+WinogradWeightGrad.swift), in their Conv's terms: (batch, input
         // channels, output channels, kernel h, w, pads top/left/bottom/right). Odd kernels, U kept
         // whole or M kept whole, two chunks of k (600 images of 1 block), two blocks of b.
+        // (Fewer than 128 images × blocks stay on the GEMM paths.)
         let gradientShapes: [(Int, Int, Int, Int, Int, (Int, Int, Int, Int))] = [
-            (8, 3, 16, 8, 8, (1, 1, 1, 1)),
-            (12, 5, 20, 5, 7, (1, 1, 1, 1)),
-            (16, 2, 33, 4, 4, (0, 2, 2, 0)),
-            (9, 7, 16, 2, 3, (2, 1, 0, 1)),
+            (8, 8, 16, 8, 8, (1, 1, 1, 1)),
+            (12, 11, 20, 5, 7, (1, 1, 1, 1)),
+            (40, 32, 33, 4, 4, (0, 2, 2, 0)),
+            (9, 64, 16, 2, 3, (2, 1, 0, 1)),
             (8, 600, 16, 2, 2, (1, 1, 1, 1)),
-            (100, 1, 600, 2, 2, (1, 1, 1, 1)),
+            (100, 128, 600, 2, 2, (1, 1, 1, 1)),
         ]
         for (batch, n, o, kh, kw, (pt, pl, pb, pr)) in gradientShapes {
             let s = Conv2DShape(batch: batch, inChannels: n, inHeight: 2 * kh + 2 - pt - pb, inWidth: 2 * kw + 2 - pl - pr,
@@ -269,6 +270,9 @@ final class ConvTests: XCTestCase {
         var narrow = small
         narrow.batch = 64; narrow.inHeight = 2; narrow.inWidth = 2; narrow.outHeight = 4; narrow.outWidth = 4
         XCTAssertFalse(ConvTranspose2D.isWinogradS2(narrow))
+        let shallow = Conv2DShape(batch: 256, inChannels: 64, inHeight: 4, inWidth: 4, outChannels: 512, outHeight: 4,
+                                  outWidth: 4, kernelH: 2, kernelW: 2, padTop: 1, padLeft: 1, dilationH: 2, dilationW: 2)
+        XCTAssertFalse(Conv2D.isWinogradWeightGrad(shallow))
     }
 
     func testConvTransposeRandomSmall() {
