@@ -16,10 +16,11 @@
 //
 // Contract: `Conv2D.isWinogradS2(s)` / `ConvTranspose2D.isWinogradS2(s)` select the shapes
 // (4×4 kernel, stride 2, dilation 1, at least `minChannels` input and output channels per group,
-// enough channels and tiles that it pays, `WinogradS2.pays`; ConvTranspose with pads 0–2 in front); the forwards compute what
-// `Conv2D.forward` / `ConvTranspose2D.forward` promise, to float rounding of the direct sum (not
-// the GEMM paths' bits), with the same bits for any thread count.
-// Per group and chunk (a run of tile rows of the batch, sized like Conv+Winograd.swift's):
+// enough channels and tiles that it pays, `WinogradS2.pays`; ConvTranspose with pads 0–2 in
+// front); the forwards compute what `Conv2D.forward` / `ConvTranspose2D.forward` promise, to float
+// rounding of the direct sum (not the GEMM paths' bits), with the same bits for any thread count.
+// Per group and chunk (a run of tile rows of the batch: 32–256 tiles, whole 32-column GEMM
+// panels where the tile rows allow, `WinogradS2Plan`):
 //  1. U = G·g·Gᵀ for every product (9 for Conv, 4 × 9 for ConvTranspose): mg × kRows matrices,
 //     packed as GEMM A panels (once, for constant weights: `packWeights`).
 //  2. Each input channel's rows are split into stride phases (`fillPhases`: Conv's row stride 2
