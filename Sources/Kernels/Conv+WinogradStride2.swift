@@ -102,13 +102,14 @@ enum WinogradS2 {
     /// Whether F(2×2, 2×2) beats the GEMM paths on a shape with GEMM depth `depth`, `mg` output
     /// channels, `tW` tiles per tile row and `tiles` in all. The transforms cost about
     /// depth + mg per tile against depth·mg multiply-adds, so h = depth·mg/(depth + mg) decides,
-    /// and rows of 2 tiles waste more lanes. Batch 64, 1 thread (ms, GEMM paths → Winograd):
+    /// and short tile rows waste more. Batch 64, 1 thread (ms, GEMM paths → Winograd):
     /// ConvTranspose 1024 → 512 on 4² (h 341, tW 2) 167 → 134; 256 → 128 on 4² (h 85, tW 2)
-    /// 11.9 → 16.8; 128 → 64 on 8² (h 43, tW 4) 11.8 → 11.1; 64 → 32 on 16² (h 21, tW 8) 10.6 → 12.3;
-    /// 128 → 64 on 64², batch 8 (h 43, tW 32) 90 → 60.
+    /// 11.9 → 16.8; 128 → 64 on 8² (h 43, tW 4) 11.6–11.8 → 11.1–12.3; 128 → 64 on 7² (h 43, tW 4,
+    /// mnist_gan's generator) 10.2 → 11.4–11.9; 64 → 32 on 16² (h 21, tW 8) 10.6 → 12.3;
+    /// 128 → 64 on 64², batch 8 (h 43, tW 32) 90 → 60. Conv 64 → 128 to 8² (h 85, tW 4) 11.8 → 8.9.
     static func pays(depth: Int, mg: Int, tW: Int, tiles: Int) -> Bool {
         let h = depth * mg / (depth + mg)
-        return tiles >= minTilesInAll && tW >= 2 && h >= 32 && (tW >= 4 || h >= 128)
+        return tiles >= minTilesInAll && tW >= 2 && h >= 32 && (tW >= 8 || h >= 64) && (tW >= 4 || h >= 128)
     }
     /// Tiles per chunk at least and at most, and the floats a chunk's V and M should take at
     /// most (`WinogradS2Plan`).

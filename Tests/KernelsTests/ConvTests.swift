@@ -207,12 +207,12 @@ final class ConvTests: XCTestCase {
         var rng = SeededRandom(seed: 29)
         // Conv: (cin, cout, h, w, pads top/left/bottom/right, group, batch).
         let convShapes: [(Int, Int, Int, Int, (Int, Int, Int, Int), Int, Int)] = [
-            (16, 64, 16, 16, (1, 1, 1, 1), 1, 4),
-            (20, 70, 19, 23, (1, 1, 1, 1), 1, 3),
+            (32, 128, 16, 16, (1, 1, 1, 1), 1, 4),
+            (40, 140, 19, 23, (1, 1, 1, 1), 1, 3),
             (17, 64, 40, 37, (0, 2, 1, 0), 1, 1),
-            (32, 48, 16, 18, (2, 2, 2, 2), 1, 40),
+            (32, 128, 16, 18, (2, 2, 2, 2), 1, 40),
             (96, 80, 17, 35, (0, 0, 0, 0), 2, 2),
-            (300, 40, 16, 16, (1, 1, 1, 1), 1, 4),
+            (300, 80, 16, 16, (1, 1, 1, 1), 1, 4),
             (64, 256, 8, 8, (1, 1, 1, 1), 1, 16),
         ]
         for (cin, cout, h, w, (pt, pl, pb, pr), group, batch) in convShapes {
@@ -224,12 +224,12 @@ final class ConvTests: XCTestCase {
         }
         // ConvTranspose: (cin, cout, h, w, pads top/left/bottom/right, output_padding, group, batch).
         let transposedShapes: [(Int, Int, Int, Int, (Int, Int, Int, Int), Int, Int, Int)] = [
-            (64, 64, 8, 8, (1, 1, 1, 1), 0, 1, 4),
-            (72, 66, 8, 9, (1, 1, 1, 1), 0, 1, 4),
-            (80, 70, 7, 11, (0, 2, 1, 0), 1, 1, 3),
-            (64, 64, 5, 8, (2, 2, 2, 2), 1, 1, 40),
+            (128, 128, 8, 8, (1, 1, 1, 1), 0, 1, 4),
+            (144, 132, 8, 9, (1, 1, 1, 1), 0, 1, 4),
+            (160, 140, 7, 11, (0, 2, 1, 0), 1, 1, 3),
+            (128, 128, 5, 8, (2, 2, 2, 2), 1, 1, 8),
             (128, 128, 9, 17, (1, 0, 0, 1), 0, 2, 2),
-            (300, 40, 4, 8, (1, 1, 1, 1), 0, 1, 8),
+            (300, 96, 4, 8, (1, 1, 1, 1), 0, 1, 8),
             (64, 64, 16, 16, (1, 1, 1, 1), 0, 1, 1),
             (256, 256, 4, 4, (1, 1, 1, 1), 0, 1, 16),
         ]
@@ -267,6 +267,10 @@ final class ConvTests: XCTestCase {
         few.batch = 64; few.inChannels = 64; few.outChannels = 32; few.inHeight = 16; few.inWidth = 16
         few.outHeight = 32; few.outWidth = 32
         XCTAssertFalse(ConvTranspose2D.isWinogradS2(few))
+        var mnist = few
+        mnist.inChannels = 128; mnist.outChannels = 64; mnist.inHeight = 7; mnist.inWidth = 7
+        mnist.outHeight = 14; mnist.outWidth = 14
+        XCTAssertFalse(ConvTranspose2D.isWinogradS2(mnist))
         var narrow = small
         narrow.batch = 64; narrow.inHeight = 2; narrow.inWidth = 2; narrow.outHeight = 4; narrow.outWidth = 4
         XCTAssertFalse(ConvTranspose2D.isWinogradS2(narrow))
