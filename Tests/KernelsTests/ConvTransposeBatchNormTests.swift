@@ -16,7 +16,12 @@ extension ConvTests {
                         kernelH: 4, kernelW: 4, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1, group: 1),
             Conv2DShape(batch: 2, inChannels: 6, inHeight: 7, inWidth: 7, outChannels: 5, outHeight: 14, outWidth: 14,
                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1, dilationH: 1, dilationW: 1, group: 1),
+            // DCGAN-like 4×4 s2 p1 with the channels and tiles of the Winograd path (Conv+WinogradStride2.swift),
+            // whose plane statistics are taken after the whole output is written.
+            Conv2DShape(batch: 4, inChannels: 128, inHeight: 8, inWidth: 8, outChannels: 128, outHeight: 16, outWidth: 16,
+                        kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1, dilationH: 1, dilationW: 1, group: 1),
         ]
+        XCTAssertTrue(ConvTranspose2D.isWinogradS2(shapes[2]))
         while shapes.count < 24 {
             if let s = randomShape(&rng, transposed: true) { shapes.append(s) }
         }
@@ -51,7 +56,10 @@ extension ConvTests {
             for (part, name) in ["y", "z", "mean", "var"].enumerated() {
                 let got = results[0][part], want = results[2][part]
                 let worst = zip(got, want).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
-                XCTAssertLessThanOrEqual(worst, 2e-5, "\(s) bias=\(withBias) act=\(String(describing: act)): \(name)")
+                // Winograd adds up to 4 inputs and 4 taps before it multiplies: its rounding is a few
+                // times the direct sum's (2.3e-5 on z here, over 2048 terms).
+                let tolerance: Float = ConvTranspose2D.isWinogradS2(s) ? 1e-4 : 2e-5
+                XCTAssertLessThanOrEqual(worst, tolerance, "\(s) bias=\(withBias) act=\(String(describing: act)): \(name)")
             }
             checked += 1
         }
