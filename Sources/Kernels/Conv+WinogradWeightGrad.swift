@@ -36,7 +36,9 @@ struct WinogradWGPlan {
     /// Phase planes of one (b, n) plane: row length and floats per plane (8 planes).
     let pw: Int, phasePlane: Int
 
-    init(_ s: Conv2DShape) {
+    /// `threads` > 1: blocks of b small enough for two per thread (whole blocks then run on one
+    /// thread each, `forwardWinogradWeightGrad`); a row's values do not depend on its block.
+    init(_ s: Conv2DShape, threads: Int = 1) {
         tH = (s.kernelH + 1) / 2
         tW = (s.kernelW + 1) / 2
         blocks = tH * tW
@@ -51,6 +53,7 @@ struct WinogradWGPlan {
         ldU = rowLength(uWhole ? kTotal : kc)
         var b = max(1, (1 << 21) / (36 * ldV))
         if uWhole { b = min(b, max(1, (1 << 21) / (36 * o))) }
+        if threads > 1 { b = min(b, (s.batch + 2 * threads - 1) / (2 * threads)) }
         bb = min(s.batch, b)
         bBlocks = (s.batch + bb - 1) / bb
         @inline(__always) func spread(_ f: Int) -> Int { (f + 1023) / 1024 * 1024 + 64 }
@@ -62,6 +65,9 @@ struct WinogradWGPlan {
     }
 
     var scratch: Int { 9 * (vStride + uStride + mStride) }
+    /// Floats of one thread's buffers when whole blocks run on one thread: V, M of a block (U
+    /// kept whole) and the phase planes.
+    var perThread: Int { 9 * (vStride + (uWhole ? mStride : 0)) + 8 * phasePlane }
 }
 
 extension Conv2D {
@@ -84,10 +90,14 @@ extension Conv2D {
     static func forwardWinogradWeightGrad(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                           bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
                                           scratch: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        let plan = WinogradWGPlan(s)
+        // Whole blocks of b per thread when there are at least two per thread, else each phase
+        // shared (the same bits: see `WinogradWGPlan.init`).
+        let threaded = WinogradWGPlan(s, threads: pool.sharingThreads)
+        let perThread = pool.sharingThreads > 1 && threaded.bBlocks >= 2 * pool.sharingThreads
+        let plan = perThread ? threaded : WinogradWGPlan(s)
         let o = s.outChannels, n = s.inChannels, kH = s.kernelH, kW = s.kernelW
         let inH = s.inHeight, inW = s.inWidth, blocks = plan.blocks, tW = plan.tW
-        let v = scratch, u = v + 9 * plan.vStride, m = u + 9 * plan.uStride
+        let vShared = scratch, u = vShared + 9 * plan.vStride, mShared = u + 9 * plan.uStride
         /// U of images n0 ..< n1 into U's columns from `column`.
         func transformU(_ n0: Int, _ n1: Int, column: Int) {
             pool.parallelFor(o) { r in
@@ -109,10 +119,12 @@ extension Conv2D {
                 }
             }
         }
-        /// V of batch rows b0 ..< b1 and images n0 ..< n1 (rows 4·(b − b0) + pq).
-        func transformV(_ b0: Int, _ b1: Int, _ n0: Int, _ n1: Int) {
+        /// V of batch rows b0 ..< b1 and images n0 ..< n1 (rows 4·(b − b0) + pq) into v; `planes`:
+        /// the phase planes, or nil for each thread's own.
+        func transformV(_ b0: Int, _ b1: Int, _ n0: Int, _ n1: Int, v: UnsafeMutablePointer<Float>,
+                        planes fixed: UnsafeMutablePointer<Float>?) {
             pool.parallelFor(b1 - b0) { r in
-                let planes = WinogradS2.storage.get(8 * plan.phasePlane)
+                let planes = fixed ?? WinogradS2.storage.get(8 * plan.phasePlane)
                 for bl in r {
                     // Images in order: a plane's lanes past its last block land on the next one's.
                     for img in n0..<n1 {
@@ -130,7 +142,8 @@ extension Conv2D {
             }
         }
         /// M rows of b0 ..< b1 (from M row `mRow`) += V · U columns from `column`, k = (n1 − n0)·blocks.
-        func gemms(_ b0: Int, _ b1: Int, _ n0: Int, _ n1: Int, column: Int, mRow: Int) {
+        func gemms(_ b0: Int, _ b1: Int, _ n0: Int, _ n1: Int, column: Int, v: UnsafePointer<Float>,
+                   m: UnsafeMutablePointer<Float>, mRow: Int) {
             for xi in 0..<9 {
                 Gemm.sgemm(transA: false, transB: true, m: 4 * (b1 - b0), n: o, k: (n1 - n0) * blocks, alpha: 1,
                            a: v + xi * plan.vStride, lda: plan.ldV, b: u + xi * plan.uStride + column, ldb: plan.ldU,
@@ -139,7 +152,7 @@ extension Conv2D {
         }
         /// y of batch rows b0 ..< b1 from M rows from `mRow`, 16 output channels at a time (the
         /// last 16 overlap the previous ones where O is not a multiple of 16: same values).
-        func output(_ b0: Int, _ b1: Int, mRow: Int) {
+        func output(_ b0: Int, _ b1: Int, m: UnsafePointer<Float>, mRow: Int) {
             pool.parallelFor(b1 - b0) { r in
                 for bl in r {
                     var oc0 = 0
@@ -162,28 +175,39 @@ extension Conv2D {
                 }
             }
         }
+        /// Block bi's rows: all of k (U kept whole: then its output), or chunk q's (M kept whole).
+        func block(_ bi: Int, chunk: Int?, v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
+                   planes: UnsafeMutablePointer<Float>?) {
+            let b0 = bi * plan.bb, b1 = min(s.batch, b0 + plan.bb)
+            for q in chunk.map({ $0..<($0 + 1) }) ?? 0..<plan.chunks {
+                let n0 = q * plan.nc, n1 = min(n, n0 + plan.nc)
+                transformV(b0, b1, n0, n1, v: v, planes: planes)
+                gemms(b0, b1, n0, n1, column: plan.uWhole ? n0 * blocks : 0, v: v, m: m, mRow: plan.uWhole ? 0 : 4 * b0)
+            }
+            if plan.uWhole { output(b0, b1, m: m, mRow: 0) }
+        }
+        /// Every block, each whole on whichever thread takes it (own V, and M when U is whole), or
+        /// one after another with each phase shared.
+        func runBlocks(chunk: Int?) {
+            if perThread {
+                pool.dynamicFor(plan.bBlocks) { bi in
+                    let v = WinogradS2.storage.get(plan.perThread)
+                    let mBlock = plan.uWhole ? v + 9 * plan.vStride : mShared
+                    block(bi, chunk: chunk, v: v, m: mBlock, planes: v + 9 * plan.vStride + (plan.uWhole ? 9 * plan.mStride : 0))
+                }
+            } else {
+                for bi in 0..<plan.bBlocks { block(bi, chunk: chunk, v: vShared, m: mShared, planes: nil) }
+            }
+        }
         if plan.uWhole {
             transformU(0, n, column: 0)
-            for bi in 0..<plan.bBlocks {
-                let b0 = bi * plan.bb, b1 = min(s.batch, b0 + plan.bb)
-                for q in 0..<plan.chunks {
-                    let n0 = q * plan.nc, n1 = min(n, n0 + plan.nc)
-                    transformV(b0, b1, n0, n1)
-                    gemms(b0, b1, n0, n1, column: n0 * blocks, mRow: 0)
-                }
-                output(b0, b1, mRow: 0)
-            }
+            runBlocks(chunk: nil)
         } else {
             for q in 0..<plan.chunks {
-                let n0 = q * plan.nc, n1 = min(n, n0 + plan.nc)
-                transformU(n0, n1, column: 0)
-                for bi in 0..<plan.bBlocks {
-                    let b0 = bi * plan.bb, b1 = min(s.batch, b0 + plan.bb)
-                    transformV(b0, b1, n0, n1)
-                    gemms(b0, b1, n0, n1, column: 0, mRow: 4 * b0)
-                }
+                transformU(q * plan.nc, min(n, (q + 1) * plan.nc), column: 0)
+                runBlocks(chunk: q)
             }
-            output(0, s.batch, mRow: 0)
+            output(0, s.batch, m: mShared, mRow: 0)
         }
         EpilogueApply.applyNCHW(y: y, batch: s.batch, channels: o, plane: 16, bias: bias, ops: ops, pool: pool)
     }
