@@ -42,6 +42,9 @@ public final class GraphBuilder {
     public var constantName: String
     /// Values this builder added.
     public private(set) var created: Set<ValueID> = []
+    /// For pullback rules (Autodiff's `createGraph`): true — emit only differentiable ops, so the
+    /// gradient can be differentiated again; false — backward-only kernels are allowed.
+    public var createGraph = true
 
     private var taken: Set<String>
     private var counters: [FreshNameStyle: [String: Int]] = [:]

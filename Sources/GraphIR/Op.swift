@@ -186,6 +186,11 @@ public enum Op: Hashable, Sendable {
     /// accumulated in the ConvTranspose epilogue, and Y = act((Z − mean)/√(var + epsilon)·scale + bias).
     /// Attributes: ConvTranspose's, `epsilon` and the fused `activation`/`activation_alpha`.
     case fusedConvTransposeBatchNorm
+    /// Training-mode BatchNormalization (+ activation) in one kernel: inputs (X, scale, bias);
+    /// outputs (Y, mean, var) where mean and var (C) are X's biased batch statistics over N and
+    /// the spatial axes and Y = act((X − mean)/√(var + epsilon)·scale + bias). Attributes
+    /// `epsilon` and the fused `activation`/`activation_alpha` (made by FuseTrainingBatchNorm).
+    case batchNormTraining
 
     // Gannet-internal gradient ops made by Autodiff (never imported; no ONNX equivalent).
 
@@ -195,6 +200,11 @@ public enum Op: Hashable, Sendable {
     case eluGrad
     /// Scatter-add, the gradient of Gather: inputs (dY, indices); output has `size` along `axis`.
     case gatherGrad
+    /// The backward of BatchNormTraining (and of FusedConvTransposeBatchNorm's normalisation):
+    /// inputs (dY, X, mean, var, scale, bias), outputs (dX, dscale, dbias); the forward node's
+    /// `epsilon` and activation attributes (Y is recomputed from X, never read). Made only when
+    /// Autodiff builds a gradient that will not be differentiated again (`createGraph: false`).
+    case batchNormTrainingGrad
 
     // Gannet-internal collective (made by ExpandTrainingBatchNorm(synchronized: true); never imported).
 
@@ -204,12 +214,12 @@ public enum Op: Hashable, Sendable {
     case allReduce
 
     /// True for the gradient ops Autodiff creates; they have no ONNX equivalent.
-    public var isGradientInternal: Bool { self == .leakyReluGrad || self == .eluGrad || self == .gatherGrad }
+    public var isGradientInternal: Bool { self == .leakyReluGrad || self == .eluGrad || self == .gatherGrad || self == .batchNormTrainingGrad }
 
     /// True for the ops fusion passes create; they have no ONNX equivalent.
     public var isInternal: Bool {
         self == .fusedConv || self == .fusedConvTranspose || self == .fusedGemm || self == .fusedConvTransposeBatchNorm
-            || self == .fusedBatchNormalization || self == .allReduce
+            || self == .fusedBatchNormalization || self == .allReduce || self == .batchNormTraining
     }
 
     /// The standard op a fused op extends.
@@ -235,7 +245,8 @@ public enum Op: Hashable, Sendable {
         case .sign, .identity, .flatten, .transpose, .softmax, .logSoftmax, .maxPool, .averagePool,
              .globalAveragePool, .allReduce, .shape, .size, .constantOfShape, .cast, .lrn, .globalMaxPool:
             return 1...1
-        case .instanceNormalization, .groupNormalization: return 3...3
+        case .instanceNormalization, .groupNormalization, .batchNormTraining: return 3...3
+        case .batchNormTrainingGrad: return 6...6
         case .layerNormalization: return 2...3
         case .resize: return 1...4
         case .pad: return 2...4
@@ -264,6 +275,7 @@ public enum Op: Hashable, Sendable {
         case .layerNormalization: return 1...3
         case .maxPool, .dropout: return 1...2
         case .fusedConvTransposeBatchNorm: return 4...4
+        case .batchNormTraining, .batchNormTrainingGrad: return 3...3
         case .split: return 1...Int.max
         default: return 1...1
         }
@@ -282,6 +294,7 @@ extension Op: CaseIterable {
     public static let plainCases: [Op] = [
         .conv, .convTranspose, .batchNormalization, .gemm, .matMul, .sum, .max, .min, .mean, .clip, .identity, .dropout, .sign, .reshape, .flatten, .transpose, .concat, .gather, .unsqueeze, .squeeze, .slice, .expand, .reduceMean, .reduceSum, .constant, .softmax, .logSoftmax, .maxPool, .averagePool, .globalAveragePool, .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm, .fusedBatchNormalization, .leakyReluGrad, .eluGrad, .gatherGrad, .allReduce, .instanceNormalization, .layerNormalization, .groupNormalization, .resize, .pad, .shape, .size, .cast, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd, .lrn, .globalMaxPool,
         .constantOfShape, .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .and, .or, .xor, .not, .where, .split, .tile, .argMax, .argMin,
+        .batchNormTraining, .batchNormTrainingGrad,
     ]
 
     /// Every op: the plain cases, then the unary and binary functions.
@@ -361,6 +374,8 @@ extension Op: CaseIterable {
         case .tile: return "Tile"
         case .argMax: return "ArgMax"
         case .argMin: return "ArgMin"
+        case .batchNormTraining: return "BatchNormTraining"
+        case .batchNormTrainingGrad: return "BatchNormTrainingGrad"
         }
     }
 
@@ -399,6 +414,7 @@ extension Op {
             return baseOp.attributeSchema.merging(fused) { a, _ in a }
         case .fusedConvTransposeBatchNorm:
             return baseOp.attributeSchema.merging(fused) { a, _ in a }.merging(["epsilon": "float"]) { a, _ in a }
+        case .batchNormTraining, .batchNormTrainingGrad: return fused.merging(["epsilon": "float"]) { a, _ in a }
         case .conv: return convLike
         case .convTranspose: return convLike.merging(["output_padding": "ints", "output_shape": "ints"]) { a, _ in a }
         case .batchNormalization: return ["epsilon": "float", "momentum": "float", "training_mode": "int"]

@@ -22,25 +22,7 @@ public enum ConvTransposeBatchNorm {
     /// Stores the sum and the sum of squares of `p[0..<count]`, in double, at `into[0]`, `into[1]`.
     @inline(__always)
     static func storePlaneSums(_ p: UnsafePointer<Float>, _ count: Int, into: UnsafeMutablePointer<Double>) {
-        typealias D = SIMD8<Double>
-        var s1 = D(), s2 = D()
-        var i = 0
-        let raw = UnsafeRawPointer(p)
-        while i + 8 <= count {
-            let v = D(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-            s1 += v
-            s2 += v * v
-            i += 8
-        }
-        var t1 = s1.sum(), t2 = s2.sum()
-        while i < count {
-            let v = Double(p[i])
-            t1 += v
-            t2 += v * v
-            i += 1
-        }
-        into[0] = t1
-        into[1] = t2
+        (into[0], into[1]) = BatchNormTraining.planeSums(p, count)
     }
 
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,

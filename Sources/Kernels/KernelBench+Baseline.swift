@@ -48,4 +48,10 @@ public enum Baseline {
     /// `runChoice`: programs always share their loops with the pool's workers instead of choosing
     /// between that and the caller alone from measured step times (ThreadPool+Choice.swift; same bits).
     public static let alwaysParallel = names.contains("runChoice")
+
+    /// `trainingBatchNorm`: training steps expand BatchNorm into primitive ops and differentiate
+    /// FusedConvTransposeBatchNorm's normalisation as ordinary ops, as before BatchNormTraining and
+    /// BatchNormTrainingGrad (a graph-level switch: FuseTrainingBatchNorm does nothing; equal to
+    /// float rounding).
+    public static let expandTrainingBatchNorm = names.contains("trainingBatchNorm")
 }

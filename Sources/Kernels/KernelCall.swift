@@ -18,6 +18,11 @@ public enum KernelCall: CustomStringConvertible {
     /// FusedConvTransposeBatchNorm: inputs (x, w, bias?, scale, beta), outputs (y, z, mean, var).
     case convTransposeBatchNorm(Conv2DShape, epsilon: Float, activation: Activation?)
     case batchNorm(batch: Int, channels: Int, spatial: Int, epsilon: Float, activation: Activation?)
+    /// BatchNormTraining: inputs (x, scale, bias), outputs (y, mean, var) (`BatchNormTraining.forward`).
+    case batchNormTraining(batch: Int, channels: Int, spatial: Int, epsilon: Float, activation: Activation?)
+    /// BatchNormTrainingGrad: inputs (dy, x, mean, var, scale, bias), outputs (dx, dscale, dbias)
+    /// (`BatchNormTraining.backward`).
+    case batchNormTrainingGrad(batch: Int, channels: Int, spatial: Int, epsilon: Float, activation: Activation?)
     case unary(UnaryOp, count: Int)
     case binary(BinaryOp, BroadcastPlan)
     case expand(BroadcastPlan)
@@ -98,6 +103,10 @@ public enum KernelCall: CustomStringConvertible {
                 + " eps=\(eps)" + (act.map { " then \($0)" } ?? "")
         case let .batchNorm(b, c, sp, eps, act):
             return "batchNorm n=\(b) c=\(c) spatial=\(sp) eps=\(eps)" + (act.map { " then \($0)" } ?? "")
+        case let .batchNormTraining(b, c, sp, eps, act):
+            return "batchNormTraining n=\(b) c=\(c) spatial=\(sp) eps=\(eps)" + (act.map { " then \($0)" } ?? "")
+        case let .batchNormTrainingGrad(b, c, sp, eps, act):
+            return "batchNormTrainingGrad n=\(b) c=\(c) spatial=\(sp) eps=\(eps)" + (act.map { " after \($0)" } ?? "")
         case let .unary(op, n): return "\(op) count=\(n)"
         case let .binary(op, plan): return "\(op) \(plan)"
         case let .expand(plan): return "expand \(plan)"

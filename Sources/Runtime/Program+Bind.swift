@@ -86,6 +86,20 @@ extension Program {
                 BatchNormInference.run(xp, out, scale: sc, bias: bi, mean: mean, variance: variance, epsilon: eps,
                                        batch: n, channels: c, spatial: sp, activation: act, pool: pool)
             }
+        case let .batchNormTraining(n, c, sp, eps, act):
+            let xp = fin(0), sc = fin(1), bi = fin(2), mean = fout(1), variance = fout(2)
+            return {
+                BatchNormTraining.forward(xp, out, scale: sc, bias: bi, epsilon: eps, mean: mean, variance: variance,
+                                          batch: n, channels: c, spatial: sp, activation: act, pool: pool)
+            }
+        case let .batchNormTrainingGrad(n, c, sp, eps, act):
+            let dy = fin(0), xp = fin(1), mean = fin(2), variance = fin(3), sc = fin(4), bi = fin(5)
+            let dscale = fout(1), dbias = fout(2)
+            return {
+                BatchNormTraining.backward(dy: dy, x: xp, mean: mean, variance: variance, scale: sc, bias: bi, epsilon: eps,
+                                           activation: act, dx: out, dscale: dscale, dbias: dbias,
+                                           batch: n, channels: c, spatial: sp, pool: pool)
+            }
         case let .unary(op, count):
             let xp = fin(0)
             return { Unary.run(op, xp, out, count: count, pool: pool) }

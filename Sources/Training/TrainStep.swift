@@ -5,7 +5,8 @@
 // step (batches, latents, labels, α) or bound to state by name, its scalar loss value, the state
 // names to train and the optimizer, and the state assignments (BatchNorm running statistics).
 // `TrainStep.compile` binds the fed inputs' shapes, runs the training pipeline (`pipeline`:
-// InferShapes, ExpandDropout, FuseConvTransposeBatchNorm, ExpandTrainingBatchNorm, InferShapes),
+// InferShapes, ExpandDropout, FuseConvTransposeBatchNorm, FuseTrainingBatchNorm,
+// ExpandTrainingBatchNorm, InferShapes),
 // appends the gradient of the loss with respect to the trained inputs (Autodiff), lays the
 // trained parameters and their optimizer state out as flat groups in the store
 // (ParameterStore.arrange), and lowers everything with the optimizer updates and assignments
@@ -81,6 +82,7 @@ public final class TrainStep {
         InferShapes(),
         ExpandDropout(),
         FuseConvTransposeBatchNorm(),
+        FuseTrainingBatchNorm(),
         ExpandTrainingBatchNorm(),
         InferShapes(),
     ]
@@ -140,7 +142,7 @@ public final class TrainStep {
             }
             return v
         }
-        let grads = try Autodiff.gradients(of: plan.loss, wrt: wrt, in: &g)
+        let grads = try Autodiff.gradients(of: plan.loss, wrt: wrt, in: &g, createGraph: false)
         // The global gradient norm √Σ‖g‖², logged as the last output.
         var squares: [ValueID] = []
         for case let grad? in grads {

@@ -226,7 +226,46 @@ final class PullbackTests: XCTestCase {
                                        attributes: a, name: "fused")
             let wrt = [x, w] + (b.map { [$0] } ?? []) + [scale, beta]
             // LeakyRelu's kink sits inside the normalised data: a smaller step keeps the differences off it.
-            try FD.check(c, output: outs[output], wrt: wrt, h: act == "LeakyRelu" ? 1e-3 : 1e-2, what: "FusedConvTransposeBatchNorm act=\(act) output \(output) bias=\(bias)")
+            // Both backward forms: ordinary ops (createGraph) and one BatchNormTrainingGrad node.
+            for createGraph in [true, false] {
+                let g = try FD.check(c, output: outs[output], wrt: wrt, h: act == "LeakyRelu" ? 1e-3 : 1e-2, createGraph: createGraph,
+                                     what: "FusedConvTransposeBatchNorm act=\(act) output \(output) bias=\(bias) createGraph=\(createGraph)")
+                let fused = g.nodes.contains { $0.op == .batchNormTrainingGrad }
+                XCTAssertEqual(fused, !createGraph && output == 0, "act=\(act) output \(output) createGraph=\(createGraph)")
+            }
+        }
+    }
+
+    /// BatchNormTraining: gradients through Y (each fusable activation, rank 2, 3 and 4) and
+    /// through the statistics, by both backward forms; and BatchNormTrainingGrad has no rule.
+    func testBatchNormTraining() throws {
+        let cases: [(String, [Int], Int)] = [("", [5, 3, 4, 3], 0), ("Relu", [4, 3, 7], 0), ("LeakyRelu", [6, 5], 0),
+                                             ("Sigmoid", [3, 2, 3, 3], 0), ("Tanh", [2, 17, 1, 3], 0), ("Tanh", [3, 2, 5], 1),
+                                             ("", [3, 2, 5], 2)]
+        for (k, (act, shape, output)) in cases.enumerated() {
+            var c = GradCase(seed: 1300 + UInt64(k))
+            let x = c.input("x", shape, -2...2)
+            let ch = shape[1]
+            let scale = c.input("scale", [ch], 0.5...1.5), beta = c.input("beta", [ch])
+            var a: [String: Attribute] = ["epsilon": .float(1e-3)]
+            if !act.isEmpty { a["activation"] = .string(act) }
+            if act == "LeakyRelu" { a["activation_alpha"] = .float(0.2) }
+            let outs = c.graph.addNode(.batchNormTraining, [x, scale, beta], outputs: ["y", "mean", "var"], attributes: a, name: "bn")
+            for createGraph in [true, false] {
+                let g = try FD.check(c, output: outs[output], wrt: [x, scale, beta], h: act.contains("Relu") ? 1e-3 : 1e-2,
+                                     createGraph: createGraph, what: "BatchNormTraining act=\(act) \(shape) output \(output) createGraph=\(createGraph)")
+                XCTAssertEqual(g.nodes.contains { $0.op == .batchNormTrainingGrad }, !createGraph && output == 0, "\(act) \(shape)")
+                if !createGraph && output == 0 {
+                    // A gradient built without createGraph cannot be differentiated again: a clear error.
+                    var g2 = g
+                    let dx = try XCTUnwrap(g2.nodes.first { $0.op == .batchNormTrainingGrad }?.outputs[0])
+                    let s = g2.addNode(.reduceSum, [dx], outputs: ["s"], attributes: ["keepdims": .int(0)], name: "s")[0]
+                    try InferShapes().run(&g2)
+                    XCTAssertThrowsError(try Autodiff.gradients(of: s, wrt: [x], in: &g2)) { e in
+                        XCTAssert("\(e)".contains("no pullback rule for BatchNormTrainingGrad"), "\(e)")
+                    }
+                }
+            }
         }
     }
 

@@ -50,7 +50,7 @@ enum FD {
     /// against central differences (up to `maxChecks` elements per value) and the runtime.
     @discardableResult
     static func check(_ c0: GradCase, output: ValueID, wrt: [ValueID], h: Float = 1e-2, tol: Float = 2e-2,
-                      maxChecks: Int = 20, runtime: Bool = true, what: String,
+                      maxChecks: Int = 20, runtime: Bool = true, createGraph: Bool = true, what: String,
                       file: StaticString = #filePath, line: UInt = #line) throws -> Graph {
         var c = c0
         var g = c.graph
@@ -62,7 +62,7 @@ enum FD {
         g.outputs = [loss]
         try InferShapes().run(&g)
         try g.verify()
-        let grads = try Autodiff.gradients(of: loss, wrt: wrt, in: &g)
+        let grads = try Autodiff.gradients(of: loss, wrt: wrt, in: &g, createGraph: createGraph)
         try g.verify()
         try checkAgainstFD(g, c.feeds, loss: loss, wrt: wrt, grads: grads, h: h, tol: tol, maxChecks: maxChecks,
                            runtime: runtime, what: what, rng: &c.rng, file: file, line: line)

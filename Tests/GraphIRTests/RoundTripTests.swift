@@ -78,6 +78,10 @@ final class RoundTripTests: XCTestCase {
         _ = g.addNode(.fusedConvTransposeBatchNorm, [x, w, nil, one, one], outputs: ["fused.ctbn", "fused.ctbn.z", "fused.ctbn.mean", "fused.ctbn.var"],
                       attributes: ["activation": .string("LeakyRelu"), "activation_alpha": .float(0.2), "epsilon": .float(1e-3),
                                    "strides": .ints([2, 2])], name: "ctbn")
+        let bnt = g.addNode(.batchNormTraining, [x, one, one], outputs: ["bnt.y", "bnt.mean", "bnt.var"],
+                            attributes: ["epsilon": .float(1e-3), "activation": .string("Sigmoid")], name: "bnt")
+        _ = g.addNode(.batchNormTrainingGrad, [x, x, bnt[1], bnt[2], one, one], outputs: ["bnt.dx", "bnt.dscale", "bnt.dbias"],
+                      attributes: ["epsilon": .float(1e-3)], name: "bnt.grad")
         let r = g.add(.reshape, bn, shape, output: "reshape", attributes: ["allowzero": .int(0)])
         let fl = g.add(.flatten, bn, output: "flat", attributes: ["axis": .int(-1)])
         let tr = g.add(.transpose, x, output: "tr", attributes: ["perm": .ints([0, 2, 3, 1])])

@@ -32,7 +32,7 @@ final class InferShapesTests: XCTestCase {
         assertError(inferError(.prelu, [.t("f32[N,3]"), zeros([2, 3])]), "(PRelu)", "does not broadcast to X")
     }
 
-    func testGradientOps() {
+    func testGradientOps() throws {
         XCTAssertEqual(shape(.leakyReluGrad, [.t("f32[N,3,5]"), .t("f32[N,3,5]")], ["alpha": .float(0.2)]), "f32[N,3,5]")
         assertError(inferError(.leakyReluGrad, [.t("f32[N,3,5]"), .t("f32[N,3,4]")]), "(LeakyReluGrad)", "same shape")
         XCTAssertEqual(shape(.eluGrad, [.t("f32[N,3,5]"), .t("f32[N,3,5]")], ["alpha": .float(0.5)]), "f32[N,3,5]")
@@ -41,6 +41,14 @@ final class InferShapesTests: XCTestCase {
         XCTAssertEqual(shape(.gatherGrad, [.t("f32[N,2,3,4]"), idx], ["axis": .int(1), "size": .int(9)]), "f32[N,9,4]")
         assertError(inferError(.gatherGrad, [.t("f32[N,2,3,4]"), idx], ["axis": .int(1)]), "(GatherGrad)", "positive size")
         assertError(inferError(.gatherGrad, [.t("f32[N,3,2,4]"), idx], ["axis": .int(1), "size": .int(9)]), "(GatherGrad)", "does not hold indices")
+        let c3 = In.t("f32[3]"), x = In.t("f32[N,3,5]")
+        let relu: [String: Attribute] = ["activation": .string("Relu")]
+        XCTAssertEqual(try infer(.batchNormTraining, [x, c3, c3], outputs: 3).map(\.description), ["f32[N,3,5]", "f32[3]", "f32[3]"])
+        XCTAssertEqual(try infer(.batchNormTrainingGrad, [x, x, c3, c3, c3, c3], relu, outputs: 3).map(\.description), ["f32[N,3,5]", "f32[3]", "f32[3]"])
+        assertError(inferError(.batchNormTraining, [.t("f32[N,C,5]"), c3, c3], outputs: 3), "(BatchNormTraining)", "static channel count")
+        assertError(inferError(.batchNormTraining, [x, In.t("f32[4]"), c3], outputs: 3), "(BatchNormTraining)", "scale must be f32[3]")
+        assertError(inferError(.batchNormTrainingGrad, [In.t("f32[N,3,4]"), x, c3, c3, c3, c3], outputs: 3), "(BatchNormTrainingGrad)", "dY must have")
+        assertError(inferError(.batchNormTrainingGrad, [x, x, c3, c3, In.t("f32[2]"), c3], outputs: 3), "(BatchNormTrainingGrad)", "scale must be f32[3]")
     }
 
     func testConv() {
@@ -347,7 +355,7 @@ final class InferShapesTests: XCTestCase {
     func testEveryOpCovered() {
         // Keeps this file honest when a plain Op case is added (fused ops are checked in
         // FusionTests; the point-wise functions below, each by its declaration).
-        XCTAssertEqual(Op.plainCases.filter { !$0.isInternal }.count, 63)
+        XCTAssertEqual(Op.plainCases.filter { !$0.isInternal }.count, 64)
     }
 
     /// Every point-wise function: a unary one keeps its input's type; a binary one broadcasts

@@ -15,58 +15,21 @@ final class TrainingFusionTests: XCTestCase {
     /// → ConvT(3→2, k3 s1 p1, no bias) → BN → Relu → Conv 3×3 → Tanh, with running statistics as
     /// extra outputs. Every parameter is a graph input, as in a training step.
     static func smallTrainingGenerator() -> (Graph, [ValueID]) {
-        var g = Graph(name: "train_generator_small")
-        var params: [ValueID] = []
-        func p(_ name: String, _ shape: [Int]) -> ValueID {
-            let v = g.addInput(name, TensorType(.float32, shape.map { .fixed($0) }))
-            params.append(v)
-            return v
-        }
-        let x = p("x", [2, 4, 3, 3])
-        let w1 = p("deconv1.weight", [4, 3, 4, 4]), b1 = p("deconv1.bias", [3])
-        let w2 = p("deconv2.weight", [3, 2, 3, 3])
-        let wc = p("conv.weight", [1, 2, 3, 3])
-        var running: [ValueID] = []
-        func bn(_ x: ValueID, _ i: Int, _ c: Int) -> ValueID {
-            let s = p("bn\(i).weight", [c]), b = p("bn\(i).bias", [c])
-            let rm = g.addInput("bn\(i).running_mean", TensorType(.float32, [.fixed(c)]))
-            let rv = g.addInput("bn\(i).running_var", TensorType(.float32, [.fixed(c)]))
-            let outs = g.addNode(.batchNormalization, [x, s, b, rm, rv], outputs: ["bn\(i)", "bn\(i).running_mean.new", "bn\(i).running_var.new"],
-                                 attributes: ["training_mode": .int(1), "epsilon": .float(1e-5), "momentum": .float(0.9)], name: "bn\(i)")
-            running += outs[1...]
-            return outs[0]
-        }
-        var h = g.addNode(.convTranspose, [x, w1, b1], outputs: ["deconv1"],
-                          attributes: ["kernel_shape": .ints([4, 4]), "strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1])], name: "deconv1")[0]
-        h = g.addNode(.leakyRelu, [bn(h, 1, 3)], outputs: ["lrelu1"], attributes: ["alpha": .float(0.01)], name: "lrelu1")[0]
-        h = g.addNode(.convTranspose, [h, w2], outputs: ["deconv2"], attributes: ["pads": .ints([1, 1, 1, 1])], name: "deconv2")[0]
-        h = g.addNode(.relu, [bn(h, 2, 2)], outputs: ["relu2"], name: "relu2")[0]
-        h = g.addNode(.conv, [h, wc], outputs: ["conv"], attributes: ["pads": .ints([1, 1, 1, 1])], name: "conv")[0]
-        g.outputs = [g.add(.tanh, h, output: "image")] + running
-        return (g, params)
-    }
-
-    func feeds(_ g: Graph, seed: UInt64) -> [Tensor] {
-        var s = seed
-        return g.inputs.map { v in
-            let shape = g.type(of: v)!.fixedShape!
-            let name = g.name(of: v)
-            return Tensor(shape: shape, floats: (0..<shape.reduce(1, *)).map { _ in
-                s = s &* 6364136223846793005 &+ 1442695040888963407
-                let u = Float(Int64(bitPattern: s >> 11) % 2000) / 1000
-                return name.hasSuffix("running_var") || (name.hasPrefix("bn") && name.hasSuffix("weight")) ? 0.5 + u / 2 : u - 1
-            })
-        }
-    }
-
-    func assertClose(_ a: [Tensor], _ b: [Tensor], rtol: Float = 1e-5, what: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(a.count, b.count, file: file, line: line)
-        for (k, (x, y)) in zip(a, b).enumerated() {
-            XCTAssertEqual(x.shape, y.shape, file: file, line: line)
-            let scale = max(1e-3, y.floats.map(abs).max() ?? 0)
-            let worst = zip(x.floats, y.floats).map { abs($0 - $1) / max(abs($1), scale) }.max() ?? 0
-            XCTAssertLessThanOrEqual(worst, rtol, "\(what) #\(k): max relative error \(worst)", file: file, line: line)
-        }
+        var t = TrainingGraph(name: "train_generator_small")
+        let x = t.param("x", [2, 4, 3, 3])
+        let w1 = t.param("deconv1.weight", [4, 3, 4, 4]), b1 = t.param("deconv1.bias", [3])
+        let w2 = t.param("deconv2.weight", [3, 2, 3, 3])
+        let wc = t.param("conv.weight", [1, 2, 3, 3])
+        var h = t.g.addNode(.convTranspose, [x, w1, b1], outputs: ["deconv1"],
+                            attributes: ["kernel_shape": .ints([4, 4]), "strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1])], name: "deconv1")[0]
+        h = t.batchNorm(h, 1, 3)
+        h = t.g.addNode(.leakyRelu, [h], outputs: ["lrelu1"], attributes: ["alpha": .float(0.01)], name: "lrelu1")[0]
+        h = t.g.addNode(.convTranspose, [h, w2], outputs: ["deconv2"], attributes: ["pads": .ints([1, 1, 1, 1])], name: "deconv2")[0]
+        h = t.batchNorm(h, 2, 2)
+        h = t.g.addNode(.relu, [h], outputs: ["relu2"], name: "relu2")[0]
+        h = t.g.addNode(.conv, [h, wc], outputs: ["conv"], attributes: ["pads": .ints([1, 1, 1, 1])], name: "conv")[0]
+        t.g.outputs = [t.g.add(.tanh, h, output: "image")] + t.running
+        return (t.g, t.params)
     }
 
     func testGoldenAndStructure() throws {
@@ -95,33 +58,16 @@ final class TrainingFusionTests: XCTestCase {
 
     func testForwardMatchesUnfused() throws {
         let (g, _) = Self.smallTrainingGenerator()
-        let inputs = feeds(g, seed: 11)
+        let inputs = trainingFeeds(g, seed: 11)
         let a = try Session(graph: g, threads: 2, passes: Self.fused).run(inputs)
         let b = try Session(graph: g, threads: 2, passes: Self.unfused).run(inputs)
-        assertClose(a, b, what: "forward (image, running statistics)")
+        assertTensorsClose(a, b, what: "forward (image, running statistics)")
     }
 
     /// Gradients of sum(image·R) w.r.t. every parameter, and the double backward of a
     /// gradient penalty ‖∂L/∂x‖² w.r.t. the weights, through the compiled runtime.
     func gradients(_ passes: [Pass], doubleBackward: Bool) throws -> [Tensor] {
-        var (g, params) = Self.smallTrainingGenerator()
-        try Pipelines.run(passes, on: &g)
-        let image = g.outputs[0]
-        let shape = g.type(of: image)!.fixedShape!
-        let r = g.addInitializer("R", Tensor(shape: shape, floats: (0..<shape.reduce(1, *)).map { Float(($0 * 37) % 23) / 11 - 1 }))
-        let loss = g.add(.reduceSum, g.add(.mul, image, r, output: "weighted"), output: "loss", attributes: ["keepdims": .int(0)])
-        try InferShapes().run(&g)
-        var grads = try Autodiff.gradients(of: loss, wrt: params, in: &g).map { $0! }
-        if doubleBackward {
-            let gx = grads[0]
-            let penalty = g.add(.reduceSum, g.add(.mul, gx, gx, output: "gx2"), output: "penalty", attributes: ["keepdims": .int(0)])
-            try InferShapes().run(&g)
-            grads = try Autodiff.gradients(of: penalty, wrt: Array(params.dropFirst()), in: &g).map { $0! }
-        }
-        g.outputs = grads
-        try InferShapes().run(&g)
-        try g.verify()
-        return try Session(graph: g, threads: 2, passes: [InferShapes()]).run(feeds(Self.smallTrainingGenerator().0, seed: 11))
+        try trainingGradients(Self.smallTrainingGenerator, passes: passes, doubleBackward: doubleBackward, seed: 11)
     }
 
     /// The bias of a ConvTranspose read by a training BatchNorm cancels in the mean: its gradient
@@ -133,7 +79,7 @@ final class TrainingFusionTests: XCTestCase {
         var a2 = a, b2 = b
         a2.remove(at: biasIndex)
         b2.remove(at: biasIndex)
-        assertClose(a2, b2, rtol: rtol, what: what)
+        assertTensorsClose(a2, b2, rtol: rtol, what: what)
     }
 
     func testBackwardMatchesUnfused() throws {

@@ -8,9 +8,12 @@
 //
 // Only nodes on a path from some `xs` value to the loss are differentiated (gradients only for
 // what is asked; initializers and inputs off those paths get none), in reverse topological
-// order; cotangents of a value read by several nodes are summed with Add nodes. Each backward
-// node is an ordinary op with its own pullback (`Op.pullback`, in Operators/), so calling `gradients`
-// again on the extended graph differentiates the gradient (double backward, as in WGAN-GP).
+// order; cotangents of a value read by several nodes are summed with Add nodes. With
+// `createGraph` (the default, as PyTorch's create_graph=True) each backward node is an ordinary
+// op with its own pullback (`Op.pullback`, in Operators/), so calling `gradients` again on the
+// extended graph differentiates the gradient (double backward, as in WGAN-GP). Without it, rules
+// may emit backward-only kernels that have no pullback (BatchNormTrainingGrad): for gradients
+// that only feed an optimizer (TrainStep).
 // New values are named "grad/<value>" (cotangents) or "grad/<node>/<op>" (temporaries), new
 // nodes "grad/<node name>", with a numeric suffix when a name is taken; new nodes are typed
 // as they are appended, the graph stays verified and topologically ordered, and graph
@@ -20,7 +23,7 @@
 // needs its size (reducing or broadcasting over a symbolic dim, or a zero pad along it, is an
 // error naming the node); bind the batch first (Session.bind + InferShapes) otherwise.
 // Training-mode BatchNormalization must be expanded first (ExpandTrainingBatchNorm) or fused
-// into its ConvTranspose (FuseConvTransposeBatchNorm); the inference fusions are not
+// (FuseTrainingBatchNorm, or into its ConvTranspose by FuseConvTransposeBatchNorm); the inference fusions are not
 // differentiable (differentiate before fusion). Errors name the node and op.
 
 import Core
@@ -30,13 +33,14 @@ public enum Autodiff {
     /// Appends the backward graph of `loss` and returns d loss / d v per `wrt` value (nil when
     /// the loss does not depend on it).
     public static func gradients(of loss: ValueID, wrt: [ValueID], in graph: inout Graph,
-                                 seed: ValueID? = nil) throws -> [ValueID?] {
+                                 seed: ValueID? = nil, createGraph: Bool = true) throws -> [ValueID?] {
         guard loss.index >= 0 && loss.index < graph.values.count else { throw GraphError("autodiff: loss value \(loss.index) is out of range") }
         guard let lt = graph.type(of: loss) else {
             throw GraphError("autodiff: loss '\(graph.name(of: loss))' has no type (run InferShapes first)")
         }
         guard lt.dtype == .float32 else { throw GraphError("autodiff: loss '\(graph.name(of: loss))' is \(lt), not float") }
         let b = GraphBuilder.typed(graph, scope: "grad", constantName: "grad/const")
+        b.createGraph = createGraph
         let seedValue: ValueID
         if let seed {
             guard let st = graph.type(of: seed), st == lt else {

@@ -3,8 +3,8 @@
 //
 // Contract: X has rank ≥ 2, the four parameters are [C]; the optional training outputs (mean,
 // var, saved mean/var) are typed [C] but only the inference form lowers and differentiates:
-// training mode is rewritten first (ExpandTrainingBatchNorm, or fused by
-// FuseConvTransposeBatchNorm). The pullback gives all five input gradients.
+// training mode is rewritten first (ExpandTrainingBatchNorm, or fused by FuseTrainingBatchNorm
+// or FuseConvTransposeBatchNorm; Normalization+Training.swift). The pullback gives all five input gradients.
 
 import GraphIR
 import Kernels

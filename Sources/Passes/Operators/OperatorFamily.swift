@@ -3,7 +3,7 @@
 //
 // Contract: each file in Operators/ holds one family (element-wise unary, binary, Gemm,
 // convolution, pooling, normalisation, reductions, shape and data-movement ops, fused ops,
-// collectives, shape queries, casts, LRN, logic, split/tile, arg-extrema)
+// collectives, shape queries, casts, LRN, logic, split/tile, arg-extrema, training BatchNorm)
 // and gives, for each of its ops: the output types (`outputTypes`), the evaluation on constant
 // tensors with the scalar reference kernels (`evaluate`, float; `evaluateIntegers` for the
 // integer shape computations that family supports), the lowering to one kernel call or to
@@ -103,6 +103,7 @@ extension Op {
         case .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .and, .or, .xor, .not, .where: return LogicOps.self
         case .split, .tile: return SplitTileOps.self
         case .argMax, .argMin: return ArgExtremumOps.self
+        case .batchNormTraining, .batchNormTrainingGrad: return TrainingBatchNormOps.self
         }
     }
 
