@@ -146,8 +146,7 @@ public final class TrainStep {
         // The global gradient norm √Σ‖g‖², logged as the last output.
         var squares: [ValueID] = []
         for case let grad? in grads {
-            let sq = g.add(.mul, grad, grad, output: "gradnorm/\(g.name(of: grad))/sq")
-            squares.append(g.add(.reduceSum, sq, output: "gradnorm/\(g.name(of: grad))/sum", attributes: ["keepdims": .int(0)]))
+            squares.append(g.add(.reduceSumSquare, grad, output: "gradnorm/\(g.name(of: grad))/sum", attributes: ["keepdims": .int(0)]))
         }
         var metrics = plan.metrics.map { (name: $0.name, output: g.name(of: $0.value)) }
         if var total = squares.first {
