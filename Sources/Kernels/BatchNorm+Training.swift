@@ -120,10 +120,11 @@ public enum BatchNormTraining {
                                batch: batch, channels: channels, spatial: spatial, activation: activation, pool: pool)
     }
 
-    /// The activations `backward` supports.
+    /// The activations `backward` supports (a LeakyRelu's slope must be ≥ 0: g is read from y's sign).
     public static func hasBackward(_ act: Activation?) -> Bool {
         switch act {
-        case nil, .relu?, .leakyRelu?, .sigmoid?, .tanh?: return true
+        case nil, .relu?, .sigmoid?, .tanh?: return true
+        case .leakyRelu(let alpha)?: return alpha >= 0
         case .clip?, .swish?: return false
         }
     }

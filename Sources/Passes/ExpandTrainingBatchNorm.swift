@@ -96,7 +96,9 @@ public struct ExpandTrainingBatchNorm: Pass {
                      "running_mean", [:], node.outputs[1])
         if node.outputs.count > 2 {
             guard let n = count, n > 1, let variance else {
-                throw GraphError("\(here): the running variance needs a static batch·spatial count above 1, X is \(xType)")
+                throw GraphError("\(here): the running variance needs a static batch·spatial count above 1, X is \(xType)"
+                                 + " (a batch of one sample has no variance to estimate, as in PyTorch; drop the last"
+                                 + " partial batch, e.g. `drop_last: true` in the spec's dataset)")
             }
             // m·n/(n − 1) = m/(1 − 1/n).
             let unbias: ValueID

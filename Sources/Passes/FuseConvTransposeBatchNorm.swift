@@ -7,7 +7,7 @@
 // P and B become one FusedConvTransposeBatchNorm node with inputs (P's X, W, bias or absent,
 // B's scale, B's bias) and outputs (Y, Z, mean, var): Z keeps its value, mean and var are new
 // f32[C] values "<B>/batch_mean" and "<B>/batch_var" (biased batch statistics). When B's Y is
-// read only by one Relu, LeakyRelu, Sigmoid or Tanh and is not a graph output, that activation
+// read only by one Relu, LeakyRelu (slope ≥ 0), Sigmoid or Tanh and is not a graph output, that activation
 // joins as the `activation` attribute and the node writes the activation's output value;
 // otherwise it writes B's Y. B's running-statistics outputs, when present, are computed from
 // mean and var by the same primitive ops ExpandTrainingBatchNorm appends (PyTorch semantics).
@@ -37,7 +37,7 @@ public struct FuseConvTransposeBatchNorm: Pass {
             guard bn.op == .batchNormalization, bn.inputs[0] == p.outputs[0],
                   try bn.attributes.int("training_mode", default: 0) != 0 else { continue }
             var act: Int? = nil
-            if let ai = soleReader(bn.outputs[0]), Activation.fusableOps.contains(graph.nodes[ai].op), graph.nodes[ai].inputs[0] == bn.outputs[0] {
+            if let ai = soleReader(bn.outputs[0]), try Activation.trainingFusable(graph.nodes[ai]), graph.nodes[ai].inputs[0] == bn.outputs[0] {
                 act = ai
             }
             plans[i] = (bi, act)

@@ -7,7 +7,7 @@
 // BatchNormalization B with training_mode=1 whose X is rank ≥ 2 with a static channel count C
 // becomes BatchNormTraining with inputs (X, scale, bias) and outputs (Y, mean, var): mean and
 // var are new f32[C] values "<B>/batch_mean" and "<B>/batch_var" (biased batch statistics).
-// When B's Y is read only by one Relu, LeakyRelu, Sigmoid or Tanh and is not a graph output,
+// When B's Y is read only by one Relu, LeakyRelu (slope ≥ 0), Sigmoid or Tanh and is not a graph output,
 // that activation joins as the `activation` attribute and the node writes the activation's
 // output value; otherwise it writes B's Y. B's running-statistics outputs, when present, are
 // computed from mean and var by the ops ExpandTrainingBatchNorm appends (PyTorch semantics).
@@ -33,7 +33,7 @@ public struct FuseTrainingBatchNorm: Pass {
                   let xt = graph.type(of: bn.inputs[0]!), xt.rank >= 2, xt.shape[1].value != nil else { continue }
             var act: Int? = nil
             if !graph.outputs.contains(bn.outputs[0]), let ai = b.soleReader(of: bn.outputs[0]),
-               Activation.fusableOps.contains(graph.nodes[ai].op), graph.nodes[ai].inputs[0] == bn.outputs[0] {
+               try Activation.trainingFusable(graph.nodes[ai]), graph.nodes[ai].inputs[0] == bn.outputs[0] {
                 act = ai
                 absorbed.insert(ai)
             }

@@ -40,7 +40,7 @@ final class PullbackTests: XCTestCase {
         let ops: [(Op, [String: Attribute], Bool)] = [   // op, attributes, needs positive input / kink-free
             (.neg, [:], false), (.exp, [:], false), (.log, [:], true), (.sqrt, [:], true), (.abs, [:], false),
             (.sigmoid, [:], false), (.tanh, [:], false), (.softplus, [:], false), (.relu, [:], false),
-            (.leakyRelu, ["alpha": .float(0.2)], false), (.leakyRelu, [:], false), (.identity, [:], false),
+            (.leakyRelu, ["alpha": .float(0.2)], false), (.leakyRelu, [:], false), (.leakyRelu, ["alpha": .float(-0.5)], false), (.identity, [:], false),
             (.elu, [:], false), (.elu, ["alpha": .float(0.4)], false), (.elu, ["alpha": .float(-0.5)], false), (.selu, [:], false),
             (.selu, ["alpha": .float(1.2), "gamma": .float(0.8)], false), (.erf, [:], false),
             (.hardSigmoid, [:], false), (.hardSwish, [:], false), (.gelu, [:], false), (.gelu, ["approximate": .string("tanh")], false),

@@ -60,6 +60,23 @@ final class TrainingBatchNormFusionTests: XCTestCase {
         XCTAssertEqual(g.nodes.filter { $0.op == .batchNormalization }.count, 1)
     }
 
+    /// A LeakyRelu with a negative slope stays a node of its own (its derivative is not read
+    /// from its output's sign), and the gradients still match the expansion.
+    func testNegativeSlopeLeakyReluIsNotAbsorbed() throws {
+        func make() -> (Graph, [ValueID]) {
+            var (g, params) = Self.smallDiscriminator()
+            g.nodes[g.nodes.firstIndex { $0.name == "lrelu1" }!].attributes["alpha"] = .float(-0.5)
+            return (g, params)
+        }
+        var g = make().0
+        try Pipelines.run([InferShapes(), FuseTrainingBatchNorm()], on: &g)
+        XCTAssertTrue(g.nodes.contains { $0.op == .leakyRelu }, "the negative-slope LeakyRelu was absorbed")
+        XCTAssertEqual(g.nodes.filter { $0.op == .batchNormTraining }.count, 3)
+        assertTensorsClose(try trainingGradients(make, passes: Self.fused, createGraph: false, doubleBackward: false, seed: 12),
+                           try trainingGradients(make, passes: Self.unfused, doubleBackward: false, seed: 12), rtol: 5e-5,
+                           what: "negative slope, first-order gradients")
+    }
+
     func testForwardMatchesUnfused() throws {
         let (g, _) = Self.smallDiscriminator()
         let inputs = trainingFeeds(g, seed: 12)

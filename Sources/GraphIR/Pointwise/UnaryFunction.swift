@@ -124,8 +124,11 @@ public enum UnaryFunction: String, CaseIterable, Hashable, Sendable {
         case .relu: return { b, n, dy in try b.emit(.leakyReluGrad, [dy, n.outputs[0]], ["alpha": .float(0)]) }
         case .leakyRelu:
             return { b, n, dy in
+                // From Y, whose sign is X's when alpha ≥ 0; a negative slope flips it, so read X.
                 let alpha = try n.attributes.float("alpha", default: 0.01)
-                return try b.emit(.leakyReluGrad, [dy, n.outputs[0]], ["alpha": .float(alpha)])
+                guard alpha < 0 else { return try b.emit(.leakyReluGrad, [dy, n.outputs[0]], ["alpha": .float(alpha)]) }
+                guard let x = n.inputs[0] else { throw GraphError("LeakyRelu '\(n.name)' with a negative slope needs its input for the gradient") }
+                return try b.emit(.leakyReluGrad, [dy, x], ["alpha": .float(alpha)])
             }
         case .elu:
             return { b, n, dy in

@@ -42,6 +42,9 @@ extension Pullbacks {
 
         // gP from the activation's own rule, on a node that reads only Y.
         var gp = gy
+        if case .leakyRelu(let alpha)? = act, alpha < 0 {
+            throw GraphError("\(n.op.rawValue) '\(n.name)': a fused LeakyRelu with a negative slope has no pullback (its output's sign is not its input's)")
+        }
         if let act {
             guard let op = act.op, let rule = op.pullback else {
                 throw GraphError("\(n.op.rawValue) '\(n.name)': no pullback for its fused activation \(act)")

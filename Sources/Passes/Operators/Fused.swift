@@ -20,6 +20,15 @@ extension Activation {
     /// The inference fusion also takes Clip with constant bounds and x·Sigmoid(x) (`clip`, `swish`).
     public static let fusableOps: [Op] = [.relu, .leakyRelu, .sigmoid, .tanh]
 
+    /// Whether a training fusion may absorb `node`: one of `fusableOps`, and not a LeakyRelu with
+    /// a negative slope, whose derivative cannot be read from its output's sign (the fused
+    /// backward reads only the output).
+    public static func trainingFusable(_ node: Node) throws -> Bool {
+        guard fusableOps.contains(node.op) else { return false }
+        guard node.op == .leakyRelu else { return true }
+        return try node.attributes.float("alpha", default: 0.01) >= 0
+    }
+
     /// The activation of a standalone activation node (nil when `node` is not one).
     public init?(node: Node) throws {
         switch node.op {
