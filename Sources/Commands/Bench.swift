@@ -131,7 +131,7 @@ extension Bench {
         @Flag(help: "Print each D-step instruction's median time, FLOPs, GFLOP/s and % of the measured FMA peak, and totals, to stderr.")
         var profile = false
         @Flag(help: "With --profile, profile the G step instead of the D step.") var profileG = false
-        @Flag(help: "Compile without the training fusion (FuseConvTransposeBatchNorm).") var noFuse = false
+        @Flag(help: "Compile without the training fusions (FuseConvTransposeBatchNorm, FuseTrainingBatchNorm).") var noFuse = false
         @Flag(help: "Also run the steps on 1 thread, interleaved step by step with the --threads runs, and print the speed-ups.")
         var scaling = false
         @OptionGroup var common: Common

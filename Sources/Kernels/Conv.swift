@@ -206,6 +206,10 @@ public enum Conv2D {
             depthwise(s, x: x, weight: weight, bias: bias, y: y, ops: ops, pool: pool)
             return
         }
+        if isWideKernel(s) {
+            directWideKernel(s, x: x, weight: weight, bias: bias, y: y, ops: ops, pool: pool)
+            return
+        }
         if isSmallMDirect(s) {
             directSmallM(s, x: x, weight: weight, bias: bias, y: y, ops: ops, pool: pool)
             return
@@ -350,19 +354,7 @@ public enum Conv2D {
             for n in range {
                 for gi in 0..<g {
                     // Padded copy of this image's group channels.
-                    for c in 0..<cg {
-                        let src = x + (n * s.inChannels + gi * cg + c) * pin
-                        let dst = buf + c * ph * pw
-                        Im2Col.zero(dst, s.padTop * pw)
-                        for ih in 0..<s.inHeight {
-                            let row = dst + (s.padTop + ih) * pw
-                            Im2Col.zero(row, s.padLeft)
-                            Im2Col.copy(row + s.padLeft, src + ih * s.inWidth, s.inWidth)
-                            Im2Col.zero(row + s.padLeft + s.inWidth, pw - s.padLeft - s.inWidth)
-                        }
-                        let used = s.padTop + s.inHeight
-                        Im2Col.zero(dst + used * pw, (ph - used) * pw)
-                    }
+                    padCopy(s, x + (n * s.inChannels + gi * cg) * pin, channels: cg, into: buf, ph: ph, pw: pw)
                     if mg >= 2 {
                         directSmallMChannels(buf: buf, weight: weight + gi * mg * cg * khw, y: y + (n * s.outChannels + gi * mg) * p,
                                              mg: mg, cg: cg, kH: kH, kW: kW, ph: ph, pw: pw, outH: outH, outW: outW)
@@ -562,6 +554,13 @@ public enum ConvTranspose2D {
     /// Floats of scratch that `forward` needs (either phased variant: see `forwardPhased`).
     public static func scratchCount(_ s: Conv2DShape, threads: Int) -> Int {
         if isFromPoint(s) { return 0 }
+        // A stride-1 shape also fits the phased path (`paddedGrid`).
+        let stride1 = isStride1Conv(s) ? flippedCount(s) + Conv2D.scratchCount(stride1Conv(s), threads: threads) : 0
+        if stride1 > 0 {
+            let g = phasedGrid(s)
+            let m = (s.outChannels / s.group) * s.kernelH * s.kernelW, cg = s.inChannels / s.group
+            return max(stride1, Gemm.packedACount(m: m, k: cg) + (m + cg) * max(phasedChunk(s) * g.ah * g.aw, chunk(s) * s.inHeight * s.inWidth))
+        }
         // A Winograd shape also fits the phased path (`allowWinograd: false`).
         let winograd = isWinogradS2(s) ? WinogradS2.scratch(winogradS2Plan(s)) : 0
         if isPhased(s) {
@@ -583,8 +582,9 @@ public enum ConvTranspose2D {
     /// back to back), or 0 where it never packs them (a ConvTranspose from a 1×1 point).
     public static func packedWeightCount(_ s: Conv2DShape) -> Int {
         let cg = s.inChannels / s.group, m = (s.outChannels / s.group) * s.kernelH * s.kernelW
-        if isFromPoint(s) || cg == 0 || m == 0 { return 0 }
+        if isFromPoint(s) || cg == 0 || m == 0 || isSingleChannelStride1(s) { return 0 }
         if isWinogradS2(s) { return winogradS2PackedCount(s) }
+        if isStride1Conv(s) { return flippedCount(s) + Conv2D.packedWeightCount(stride1Conv(s)) }
         return s.group * (isNarrow(s) ? Gemm.packedBCount(k: cg, n: m) : Gemm.packedACount(m: m, k: cg))
     }
 
@@ -594,6 +594,11 @@ public enum ConvTranspose2D {
     public static func packWeights(_ s: Conv2DShape, weight: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
                                    pool: ThreadPool) {
         guard packedWeightCount(s) > 0 else { return }
+        if isStride1Conv(s) {
+            flipWeights(s, weight: weight, into: dst)
+            Conv2D.packWeights(stride1Conv(s), weight: dst, into: dst + flippedCount(s), pool: pool)
+            return
+        }
         if isWinogradS2(s) {
             let per = winogradS2Plan(s).groupPackedCount
             for gi in 0..<s.group { winogradS2PackWeights(s, group: gi, weight: weight, into: dst + gi * per, pool: pool) }
@@ -614,14 +619,16 @@ public enum ConvTranspose2D {
     /// a narrow shape's GEMM the wide way (Conv+Narrow.swift; same bits; not with `packedWeights`).
     /// `allowWinograd: false` runs a 4×4 stride-2 shape (Conv+WinogradStride2.swift; not the same
     /// bits) through the phased path; then `packedWeights` must be nil, as with `paddedGrid` or
-    /// `allowNarrow: false` on such a shape.
+    /// `allowNarrow: false` on such a shape. `allowStride1Conv: false` runs a stride-1 shape
+    /// through the phased path instead of the Conv it equals (ConvTranspose+Stride1.swift; not the
+    /// same bits; `packedWeights` must then be nil).
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                                epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool,
                                planeStats: UnsafeMutablePointer<Double>? = nil,
                                paddedGrid: Bool = Baseline.convTransposePaddedGrid,
                                packedWeights: UnsafePointer<Float>? = nil, allowNarrow: Bool = true,
-                               allowWinograd: Bool = true) {
+                               allowWinograd: Bool = true, allowStride1Conv: Bool = true) {
         let g = s.group
         let cg = s.inChannels / g, mg = s.outChannels / g
         let khw = s.kernelH * s.kernelW
@@ -651,6 +658,15 @@ public enum ConvTranspose2D {
         if allowWinograd && allowNarrow && !paddedGrid && isWinogradS2(s) {
             forwardWinogradS2(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool,
                               planeStats: planeStats, packedWeights: packedWeights)
+            return
+        }
+        if allowStride1Conv && !paddedGrid && isSingleChannelStride1(s) {
+            forwardSingleChannel(s, x: x, weight: weight, bias: bias, y: y, ops: ops, pool: pool, planeStats: planeStats)
+            return
+        }
+        if allowStride1Conv && !paddedGrid && isStride1Conv(s) {
+            forwardStride1(s, x: x, weight: weight, bias: bias, y: y, epilogue: epilogue, scratch: scratch!, pool: pool,
+                           planeStats: planeStats, packedWeights: packedWeights, allowNarrow: allowNarrow, allowWinograd: allowWinograd)
             return
         }
         if isPhased(s) {

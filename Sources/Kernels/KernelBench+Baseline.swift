@@ -49,6 +49,15 @@ public enum Baseline {
     /// between that and the caller alone from measured step times (ThreadPool+Choice.swift; same bits).
     public static let alwaysParallel = names.contains("runChoice")
 
+    /// `convTStride1`: stride-1 transposed convolutions run GEMM + col2im instead of the Conv
+    /// they equal (ConvTranspose+Stride1.swift; equal to float rounding).
+    public static let stride1ConvTransposeCol2im = names.contains("convTStride1")
+
+    /// `wideKernel`: convolutions with few outputs per channel and 16–32-wide kernels run
+    /// `directSmallM` (vectorised along the output width) instead of Conv+WideKernel.swift's dot
+    /// products along the kernel width (equal to float rounding).
+    public static let noWideKernel = names.contains("wideKernel")
+
     /// `trainingBatchNorm`: training steps expand BatchNorm into primitive ops and differentiate
     /// FusedConvTransposeBatchNorm's normalisation as ordinary ops, as before BatchNormTraining and
     /// BatchNormTrainingGrad (a graph-level switch: FuseTrainingBatchNorm does nothing; equal to

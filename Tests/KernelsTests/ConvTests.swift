@@ -89,6 +89,17 @@ final class ConvTests: XCTestCase {
                                "direct and implicit GEMM differ: \(what)", file: file, line: line)
             }
         }
+        if transposed && (ConvTranspose2D.isStride1Conv(s) || ConvTranspose2D.isSingleChannelStride1(s)) {
+            var phased = [Float](repeating: .nan, count: yCount)
+            ConvTranspose2D.forward(s, x: x, weight: w, bias: bias, y: &phased, epilogue: epilogue, scratch: &scratch,
+                                    pool: ConvTests.pool2, allowStride1Conv: false)
+            if ConvTranspose2D.isSingleChannelStride1(s) {
+                XCTAssertEqual(outs[0].map(\.bitPattern), phased.map(\.bitPattern), "single-channel stride 1 and phased GEMM differ: \(what)",
+                               file: file, line: line)
+            } else {
+                assertClose(outs[0], phased, tol: 8e-6, scale: k + 4, "stride-1 Conv and phased GEMM differ: \(what)", file: file, line: line)
+            }
+        }
         if transposed && ConvTranspose2D.isWinogradS2(s) {
             var phased = [Float](repeating: .nan, count: yCount)
             ConvTranspose2D.forward(s, x: x, weight: w, bias: bias, y: &phased, epilogue: epilogue, scratch: &scratch,
@@ -96,6 +107,7 @@ final class ConvTests: XCTestCase {
             assertClose(outs[0], phased, tol: 8e-6, scale: k + 4, "Winograd and phased GEMM differ: \(what)", file: file, line: line)
         }
         let winograd = transposed ? ConvTranspose2D.isWinogradS2(s)
+            || (ConvTranspose2D.isStride1Conv(s) && Conv2D.isWinograd(ConvTranspose2D.stride1Conv(s)))
             : Conv2D.isWinograd(s) || Conv2D.isWinogradS2(s) || Conv2D.isWinogradWeightGrad(s)
         assertClose(outs[0], outs[2], tol: winograd ? 8e-6 : 2e-6, scale: k + 4, what, file: file, line: line)
     }
@@ -289,6 +301,60 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// Stride-1 ConvTranspose as the Conv it equals (ConvTranspose+Stride1.swift): 1 to 64 input
+    /// channels, kernels 1–5 (3×3 with ≥ 16 channels reaches the Conv's Winograd), pads 0 to
+    /// kernel − 1 and asymmetric end pads, output_padding, groups; and the wide-kernel direct Conv
+    /// (Conv+WideKernel.swift) of a few-output-channel layer's weight gradient: kernels 16–32 wide,
+    /// outputs 1–15 wide, 1–3 output channels per group. Each against the scalar reference, across
+    /// thread counts, with pre-packed weights, and (stride 1) against the phased GEMM (`check`).
+    func testStride1ConvTransposeAndWideKernel() {
+        var rng = SeededRandom(seed: 61)
+        let fixed: [Conv2DShape] = [
+            // mnist_gan's generator: the input gradient of its last 3×3 conv to 1 channel.
+            Conv2DShape(batch: 3, inChannels: 1, inHeight: 28, inWidth: 28, outChannels: 32, outHeight: 28, outWidth: 28,
+                        kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padTop: 1, padLeft: 1, group: 1),
+            Conv2DShape(batch: 2, inChannels: 24, inHeight: 14, inWidth: 14, outChannels: 20, outHeight: 16, outWidth: 16,
+                        kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, group: 1),
+        ]
+        XCTAssertTrue(Conv2D.isWinograd(ConvTranspose2D.stride1Conv(fixed[1])))
+        XCTAssertTrue(ConvTranspose2D.isSingleChannelStride1(fixed[0]))
+        var shapes = fixed
+        while shapes.count < 40 {
+            let k = rng.int(1, 5), kw = rng.int(1, 5), group = [1, 1, 2][rng.int(0, 2)]
+            let ih = rng.int(1, 9), iw = rng.int(1, 13)
+            let pt = rng.int(0, k - 1), pb = rng.int(0, k - 1), pl = rng.int(0, kw - 1), pr = rng.int(0, kw - 1)
+            let oh = ih - 1 + k - pt - pb + rng.int(0, 1), ow = iw - 1 + kw - pl - pr
+            if oh < 1 || ow < 1 { continue }
+            let s = Conv2DShape(batch: rng.int(1, 3), inChannels: group * rng.int(1, 6), inHeight: ih, inWidth: iw,
+                                outChannels: group * rng.int(1, 5), outHeight: oh, outWidth: ow, kernelH: k, kernelW: kw,
+                                strideH: 1, strideW: 1, padTop: pt, padLeft: pl, group: group)
+            if ConvTranspose2D.isStride1Conv(s) || ConvTranspose2D.isSingleChannelStride1(s) { shapes.append(s) }
+        }
+        XCTAssertGreaterThanOrEqual(shapes.filter(ConvTranspose2D.isSingleChannelStride1).count, 4)
+        for s in shapes {
+            XCTAssertTrue(ConvTranspose2D.isStride1Conv(s) || ConvTranspose2D.isSingleChannelStride1(s), "\(s)")
+            check(s, transposed: true, epilogue: ConvTests.epilogues[rng.int(0, 5)], &rng)
+        }
+        var wide: [Conv2DShape] = [
+            // mnist_gan's generator: the weight gradient of its last conv (32 input channels as images).
+            Conv2DShape(batch: 4, inChannels: 64, inHeight: 28, inWidth: 28, outChannels: 1, outHeight: 3, outWidth: 3,
+                        kernelH: 28, kernelW: 28, strideH: 1, strideW: 1, padTop: 1, padLeft: 1, group: 1),
+        ]
+        while wide.count < 20 {
+            let kw = rng.int(16, 32), k = rng.int(1, 20), group = [1, 1, 2][rng.int(0, 2)]
+            let ow = rng.int(1, 15), oh = rng.int(1, 6), pt = rng.int(0, 2), pl = rng.int(0, 3)
+            let ih = oh - 1 + k - pt - rng.int(0, 1), iw = ow - 1 + kw - pl - rng.int(0, 2)
+            if ih < 1 || iw < 1 { continue }
+            wide.append(Conv2DShape(batch: rng.int(1, 3), inChannels: group * rng.int(1, 5), inHeight: ih, inWidth: iw,
+                                    outChannels: group * rng.int(1, 3), outHeight: oh, outWidth: ow, kernelH: k, kernelW: kw,
+                                    strideH: 1, strideW: 1, padTop: pt, padLeft: pl, group: group))
+        }
+        for s in wide {
+            XCTAssertTrue(Conv2D.isWideKernel(s), "\(s)")
+            check(s, transposed: false, epilogue: ConvTests.epilogues[rng.int(0, 5)], &rng)
+        }
+    }
+
     /// Phased ConvTranspose on the small planes where its GEMM skips the grid padding: 1×1 to 4×4
     /// inputs (odd sizes included), strides 1–3, kernels 1–4, pads and output_padding, groups:
     /// against the scalar reference and across thread counts (`check`), and bit-identical to the
@@ -340,7 +406,7 @@ final class ConvTests: XCTestCase {
         for padded in [false, true] {
             var y = [Float](repeating: .nan, count: s.batch * s.outChannels * s.outHeight * s.outWidth)
             ConvTranspose2D.forward(s, x: x, weight: w, bias: bias, y: &y, epilogue: epilogue, scratch: &scratch,
-                                    pool: ConvTests.pool2, paddedGrid: padded, allowWinograd: false)
+                                    pool: ConvTests.pool2, paddedGrid: padded, allowWinograd: false, allowStride1Conv: false)
             outs.append(y)
         }
         XCTAssertEqual(outs[0].map(\.bitPattern), outs[1].map(\.bitPattern), "padded grid differs: \(s)", file: file, line: line)
