@@ -18,7 +18,8 @@
 // lanes per channel and chunk, then double), then over the chunks in order, and the element-wise passes are independent per
 // element, so results do not depend on the thread count. Both passes stream memory in order
 // (a channel at a time would stride by a power of two on the usual shapes and thrash the
-// cache sets). reference: the definitions in double, from the same float a·x + b.
+// cache sets). Working memory is the caller's `scratch` (`scratchCount` floats), so a step
+// allocates nothing. reference: the definitions in double, from the same float a·x + b.
 
 public enum BatchNormTraining {
     /// Images per partial sum (fixed, so the split over threads never changes the bits).
@@ -47,26 +48,33 @@ public enum BatchNormTraining {
         return (t1, t2)
     }
 
+    /// Floats of scratch `forward` and `backward` need: the per-chunk sums and their totals
+    /// (doubles), then six per-channel float vectors.
+    public static func scratchCount(batch: Int, channels: Int) -> Int {
+        let chunks = (batch + chunkImages - 1) / chunkImages
+        return 4 * channels * (chunks + 1) + 6 * channels
+    }
+
     /// Two per-channel sums over the batch: `chunk(images, s1, s2)` adds the terms of a chunk of
     /// images to s1[c] and s2[c] (`channels` doubles each, zero before) for every channel.
-    /// Returns s1 then s2 (2·channels).
+    /// Returns s1 then s2 (2·channels doubles at the start of `scratch`'s sum area).
     @inline(__always)
-    static func channelSums(batch: Int, channels: Int, work: Int, pool: ThreadPool,
-                            _ chunk: (Range<Int>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void) -> [Double] {
+    static func channelSums(batch: Int, channels: Int, work: Int, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool,
+                            _ chunk: (Range<Int>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void)
+        -> UnsafePointer<Double> {
         let chunks = (batch + chunkImages - 1) / chunkImages, width = 2 * channels
-        var partial = [Double](repeating: 0, count: chunks * width)
-        partial.withUnsafeMutableBufferPointer { p in
-            let base = p.baseAddress!
-            pool.splitWork(chunks, work: work) { range in
-                for k in range {
-                    let s1 = base + k * width
-                    chunk(k * chunkImages..<min(batch, (k + 1) * chunkImages), s1, s1 + channels)
-                }
+        let total = UnsafeMutableRawPointer(scratch).bindMemory(to: Double.self, capacity: (chunks + 1) * width)
+        let partial = total + width
+        partial.update(repeating: 0, count: chunks * width)
+        pool.splitWork(chunks, work: work) { range in
+            for k in range {
+                let s1 = partial + k * width
+                chunk(k * chunkImages..<min(batch, (k + 1) * chunkImages), s1, s1 + channels)
             }
         }
-        var total = [Double](repeating: 0, count: width)
+        total.update(repeating: 0, count: width)
         for k in 0..<chunks { for i in 0..<width { total[i] += partial[k * width + i] } }
-        return total
+        return UnsafePointer(total)
     }
 
     /// Adds `v` (16 floats, the first `m` used) to doubles p[0..<m].
@@ -86,8 +94,9 @@ public enum BatchNormTraining {
     public static func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                                scale: UnsafePointer<Float>, bias: UnsafePointer<Float>, epsilon: Float,
                                mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>,
-                               batch: Int, channels: Int, spatial: Int, activation: Activation?, pool: ThreadPool = .serial) {
-        let sums = channelSums(batch: batch, channels: channels, work: batch * channels * spatial, pool: pool) { images, s1, s2 in
+                               batch: Int, channels: Int, spatial: Int, activation: Activation?,
+                               scratch: UnsafeMutablePointer<Float>, pool: ThreadPool = .serial) {
+        let sums = channelSums(batch: batch, channels: channels, work: batch * channels * spatial, scratch: scratch, pool: pool) { images, s1, s2 in
             for n in images {
                 let row = x + n * channels * spatial
                 if spatial == 1 {
@@ -116,6 +125,7 @@ public enum BatchNormTraining {
             mean[c] = Float(m)
             variance[c] = Float(max(0, sums[channels + c] / count - m * m))
         }
+        UnsafeMutableRawPointer(scratch).bindMemory(to: Float.self, capacity: scratchCount(batch: batch, channels: channels))
         BatchNormInference.run(x, y, scale: scale, bias: bias, mean: mean, variance: variance, epsilon: epsilon,
                                batch: batch, channels: channels, spatial: spatial, activation: activation, pool: pool)
     }
@@ -134,11 +144,10 @@ public enum BatchNormTraining {
                                 mean: UnsafePointer<Float>, variance: UnsafePointer<Float>,
                                 scale: UnsafePointer<Float>, bias: UnsafePointer<Float>, epsilon: Float, activation: Activation?,
                                 dx: UnsafeMutablePointer<Float>, dscale: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>,
-                                batch: Int, channels: Int, spatial: Int, pool: ThreadPool = .serial) {
+                                batch: Int, channels: Int, spatial: Int, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool = .serial) {
         // The forward's per-channel a and b, then mean; later k1, k2, k0 of dx = g·k1 + x·k2 + k0.
-        var coefficients = [Float](repeating: 0, count: 6 * channels)
-        coefficients.withUnsafeMutableBufferPointer { buffer in
-            let a = buffer.baseAddress!, b = a + channels, mu = b + channels, k1 = mu + channels, k2 = k1 + channels, k0 = k2 + channels
+        do {
+            let a = scratch + 4 * channels * ((batch + chunkImages - 1) / chunkImages + 1), b = a + channels, mu = b + channels, k1 = mu + channels, k2 = k1 + channels, k0 = k2 + channels
             for c in 0..<channels {
                 a[c] = scale[c] / (variance[c] + epsilon).squareRoot()
                 b[c] = bias[c] - mean[c] * a[c]
@@ -147,7 +156,7 @@ public enum BatchNormTraining {
             // The activation and its derivative are chosen once per call, not per vector.
             @inline(__always) func run(_ f: (V16) -> V16, _ grad: (V16, V16) -> V16) {
                 // Channel by channel over the chunk's images: float lanes per chunk, then double.
-                let sums = channelSums(batch: batch, channels: channels, work: 2 * batch * channels * spatial, pool: pool) { images, s1, s2 in
+                let sums = channelSums(batch: batch, channels: channels, work: 2 * batch * channels * spatial, scratch: scratch, pool: pool) { images, s1, s2 in
                     if spatial == 1 {
                         var c = 0
                         while c < channels {
@@ -256,6 +265,7 @@ public enum BatchNormTraining {
             case let act?: preconditionFailure("BatchNormTraining: no backward for \(act)")
             }
         }
+        UnsafeMutableRawPointer(scratch).bindMemory(to: Float.self, capacity: scratchCount(batch: batch, channels: channels))
     }
 
     /// Scalar reference of `forward` (statistics in double, two passes).

@@ -8,7 +8,7 @@
 // is Σ over (c, kh) of a dot product of weight row w[oc, c, kh, 0..<kW] with the input window
 // row starting at (oh + kh − padTop, ow − padLeft), as two 16-lane vectors, the second masked
 // past kW; lanes are summed at the end. Each image's group channels are copied once into a
-// zero-padded per-thread buffer, the weights once per call into rows padded to 32. The
+// zero-padded per-thread buffer, the weights once per call into rows padded to 32 (scratch). The
 // summation order per element is fixed, so threads (which split images) do not change the bits.
 // `GANNET_BASELINE=wideKernel` keeps `directSmallM`.
 
@@ -20,9 +20,12 @@ extension Conv2D {
             && s.inChannels / s.group >= 1
     }
 
+    /// Floats of scratch: the weight rows padded to 32.
+    static func wideKernelScratch(_ s: Conv2DShape) -> Int { s.outChannels * (s.inChannels / s.group) * s.kernelH * 32 }
+
     static func directWideKernel(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                  bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
-                                 pool: ThreadPool) {
+                                 scratch wpad: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         typealias V = SIMD16<Float>
         let g = s.group, cg = s.inChannels / g, mg = s.outChannels / g
         let kH = s.kernelH, kW = s.kernelW
@@ -34,8 +37,6 @@ extension Conv2D {
         let bufCount = cg * ph * pw
         // Weight rows padded to 32 floats (zeros past kW).
         let rows = s.outChannels * cg * kH
-        let wpad = UnsafeMutablePointer<Float>.allocate(capacity: rows * 32)
-        defer { wpad.deallocate() }
         for r in 0..<rows {
             let d = wpad + r * 32
             for t in 0..<32 { d[t] = t < kW ? weight[r * kW + t] : 0 }

@@ -117,6 +117,7 @@ public enum Conv2D {
         let p = s.outHeight * s.outWidth
         let k = (s.inChannels / s.group) * s.kernelH * s.kernelW
         let mg = s.outChannels / s.group
+        if isWideKernel(s) { return wideKernelScratch(s) }
         if isFullWindow(s) || isDepthwise(s) || isSmallMDirect(s) { return 0 }
         let packed = Gemm.packedACount(m: mg, k: k)
         // A Winograd shape also fits the GEMM paths (`allowWinograd: false`).
@@ -207,7 +208,7 @@ public enum Conv2D {
             return
         }
         if isWideKernel(s) {
-            directWideKernel(s, x: x, weight: weight, bias: bias, y: y, ops: ops, pool: pool)
+            directWideKernel(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool)
             return
         }
         if isSmallMDirect(s) {

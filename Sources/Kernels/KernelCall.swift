@@ -152,6 +152,8 @@ public enum KernelCall: CustomStringConvertible {
         case .conv(let s, _): return Conv2D.scratchCount(s, threads: threads)
         case .convTranspose(let s, _): return ConvTranspose2D.scratchCount(s, threads: threads)
         case .convTransposeBatchNorm(let s, _, _): return ConvTransposeBatchNorm.scratchCount(s, threads: threads)
+        case let .batchNormTraining(n, c, _, _, _), let .batchNormTrainingGrad(n, c, _, _, _):
+            return BatchNormTraining.scratchCount(batch: n, channels: c)
         default: return 0
         }
     }

@@ -90,7 +90,7 @@ extension Program {
             let xp = fin(0), sc = fin(1), bi = fin(2), mean = fout(1), variance = fout(2)
             return {
                 BatchNormTraining.forward(xp, out, scale: sc, bias: bi, epsilon: eps, mean: mean, variance: variance,
-                                          batch: n, channels: c, spatial: sp, activation: act, pool: pool)
+                                          batch: n, channels: c, spatial: sp, activation: act, scratch: scratch, pool: pool)
             }
         case let .batchNormTrainingGrad(n, c, sp, eps, act):
             let dy = fin(0), xp = fin(1), mean = fin(2), variance = fin(3), sc = fin(4), bi = fin(5)
@@ -98,7 +98,7 @@ extension Program {
             return {
                 BatchNormTraining.backward(dy: dy, x: xp, mean: mean, variance: variance, scale: sc, bias: bi, epsilon: eps,
                                            activation: act, dx: out, dscale: dscale, dbias: dbias,
-                                           batch: n, channels: c, spatial: sp, pool: pool)
+                                           batch: n, channels: c, spatial: sp, scratch: scratch, pool: pool)
             }
         case let .unary(op, count):
             let xp = fin(0)

@@ -12,6 +12,9 @@ final class BatchNormTrainingTests: XCTestCase {
     static let shapes: [(n: Int, c: Int, s: Int)] = [(1, 1, 1), (5, 3, 1), (64, 37, 1), (2, 3, 17), (3, 5, 49), (1, 2, 300),
                                                      (7, 19, 16), (4, 1031, 4), (3, 40, 256), (2, 9, 33)]
 
+    /// NaN-filled scratch for the kernels (they must write before they read).
+    static func scratch(_ n: Int, _ c: Int) -> [Float] { [Float](repeating: .nan, count: BatchNormTraining.scratchCount(batch: n, channels: c)) }
+
     /// Relative error of `got` against `want`, scaled by max(1, |want|) and `scale`.
     func worst(_ got: [Float], _ want: [Float], scale: Float = 1) -> Float {
         zip(got, want).map { abs($0 - $1) / max(scale, abs($1)) }.max() ?? 0
@@ -26,13 +29,15 @@ final class BatchNormTrainingTests: XCTestCase {
             let scale = (0..<c).map { _ in rng.float(in: 0.5...1.5) }, bias = rng.floats(c)
             var results: [[[Float]]] = []
             for which in 0..<3 {
+                var scratch = Self.scratch(n, c)
                 var y = [Float](repeating: .nan, count: n * c * s), mean = [Float](repeating: .nan, count: c), variance = mean
                 if which == 2 {
                     BatchNormTraining.forwardReference(x, &y, scale: scale, bias: bias, epsilon: 1e-3, mean: &mean, variance: &variance,
                                                        batch: n, channels: c, spatial: s, activation: act)
                 } else {
                     BatchNormTraining.forward(x, &y, scale: scale, bias: bias, epsilon: 1e-3, mean: &mean, variance: &variance,
-                                              batch: n, channels: c, spatial: s, activation: act, pool: which == 1 ? Self.pool2 : .serial)
+                                              batch: n, channels: c, spatial: s, activation: act, scratch: &scratch,
+                                              pool: which == 1 ? Self.pool2 : .serial)
                 }
                 results.append([y, mean, variance])
             }
@@ -47,13 +52,14 @@ final class BatchNormTrainingTests: XCTestCase {
     func backward(_ which: Int, dy: [Float], x: [Float], mean: [Float], variance: [Float], scale: [Float], bias: [Float],
                   act: Activation?, _ n: Int, _ c: Int, _ s: Int) -> [[Float]] {
         var dx = [Float](repeating: .nan, count: n * c * s), ds = [Float](repeating: .nan, count: c), db = ds
+        var scratch = Self.scratch(n, c)
         if which == 2 {
             BatchNormTraining.backwardReference(dy: dy, x: x, mean: mean, variance: variance, scale: scale, bias: bias, epsilon: 1e-3,
                                                 activation: act, dx: &dx, dscale: &ds, dbias: &db, batch: n, channels: c, spatial: s)
         } else {
             BatchNormTraining.backward(dy: dy, x: x, mean: mean, variance: variance, scale: scale, bias: bias, epsilon: 1e-3,
                                        activation: act, dx: &dx, dscale: &ds, dbias: &db, batch: n, channels: c, spatial: s,
-                                       pool: which == 1 ? Self.pool2 : .serial)
+                                       scratch: &scratch, pool: which == 1 ? Self.pool2 : .serial)
         }
         return [dx, ds, db]
     }
@@ -65,8 +71,9 @@ final class BatchNormTrainingTests: XCTestCase {
             let x = rng.floats(n * c * s).map { $0 * 2 - 5 }
             let scale = (0..<c).map { _ in rng.float(in: 0.5...1.5) }, bias = rng.floats(c)
             var y = [Float](repeating: 0, count: x.count), mean = [Float](repeating: 0, count: c), variance = mean
+            var scratch = Self.scratch(n, c)
             BatchNormTraining.forward(x, &y, scale: scale, bias: bias, epsilon: 1e-3, mean: &mean, variance: &variance,
-                                      batch: n, channels: c, spatial: s, activation: act)
+                                      batch: n, channels: c, spatial: s, activation: act, scratch: &scratch)
             let dy = rng.floats(x.count)
             let r = (0..<3).map { backward($0, dy: dy, x: x, mean: mean, variance: variance, scale: scale, bias: bias, act: act, n, c, s) }
             XCTAssertEqual(r[0], r[1], "\(n)×\(c)×\(s) threads")
