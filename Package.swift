@@ -33,7 +33,9 @@ let package = Package(
         .target(name: "Core", swiftSettings: plain),
         .target(name: "GraphIR", dependencies: ["Core", "Kernels"], swiftSettings: plain),
         .target(name: "SeedModels", dependencies: ["Core", "GraphIR"], swiftSettings: plain),
-        .target(name: "Kernels", swiftSettings: fast),
+        // Header-only inline C for the lane-wise operations Swift does not vectorise (Sources/CSIMD/csimd.h).
+        .systemLibrary(name: "CSIMD", path: "Sources/CSIMD"),
+        .target(name: "Kernels", dependencies: ["CSIMD"], swiftSettings: fast),
         .target(name: "Passes", dependencies: ["Core", "GraphIR", "Kernels"], swiftSettings: plain),
         .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC", pkgConfig: "libprotobuf-c",
                        providers: [.apt(["libprotobuf-c-dev"])]),

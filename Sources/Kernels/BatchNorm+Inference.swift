@@ -23,7 +23,7 @@ public enum BatchNormInference {
                     while c < channels {
                         let m = min(16, channels - c)
                         @inline(__always) func ld(_ p: UnsafePointer<Float>) -> V16 { m == 16 ? load16(p + c) : loadPartial(p + c, m, fill: 1) }
-                        let a = ld(scale) / (ld(variance) + eps).squareRoot()
+                        let a = ld(scale) / SIMDMath.sqrt(ld(variance) + eps)
                         let b = ld(bias) - ld(mean) * a
                         let v = fin(ld(px) * a + b)
                         if m == 16 { store16(v, py + c) } else { storePartial(v, py + c, m) }

@@ -137,7 +137,7 @@ public enum Unary {
         case .softplus: return softplus(x)
         case .exp: return SIMDMath.exp(x)
         case .log: return SIMDMath.log(x)
-        case .sqrt: return x.squareRoot()
+        case .sqrt: return SIMDMath.sqrt(x)
         case .neg: return negate(x)
         case .abs: return absolute(x)
         case .identity: return x
@@ -184,7 +184,7 @@ public enum Unary {
         case .softplus: map(x, y, count, pool) { softplus($0) }
         case .exp: map(x, y, count, pool) { SIMDMath.exp($0) }
         case .log: map(x, y, count, pool) { SIMDMath.log($0) }
-        case .sqrt: map(x, y, count, pool) { $0.squareRoot() }
+        case .sqrt: map(x, y, count, pool) { SIMDMath.sqrt($0) }
         case .neg: map(x, y, count, pool) { negate($0) }
         case .abs: map(x, y, count, pool) { absolute($0) }
         case .reciprocal: map(x, y, count, pool) { 1 / $0 }

@@ -85,7 +85,7 @@ public enum Optimizers {
                 if c.weightDecay != 0 { gv = gv + wd * pv }
                 let mv = b1 * mp.loadUnaligned(as: SIMD16<Float>.self) + ob1 * gv
                 let vv = b2 * vp.loadUnaligned(as: SIMD16<Float>.self) + ob2 * (gv * gv)
-                let denom = vv.squareRoot() / bc + eps
+                let denom = SIMDMath.sqrt(vv) / bc + eps
                 pv = pv - ss * (mv / denom)
                 mp.storeBytes(of: mv, as: SIMD16<Float>.self)
                 vp.storeBytes(of: vv, as: SIMD16<Float>.self)
@@ -134,7 +134,22 @@ public enum Optimizers {
         let blocks = (count + 4095) / 4096
         pool.parallelFor(blocks) { range in
             let lo = range.lowerBound * 4096, hi = min(count, range.upperBound * 4096)
-            rmspropReference(c, param: p + lo, grad: g + lo, square: s + lo, count: hi - lo)
+            var i = lo
+            let al = SIMD16<Float>(repeating: c.alpha), oal = SIMD16<Float>(repeating: 1 - c.alpha)
+            let wd = SIMD16<Float>(repeating: c.weightDecay), eps = SIMD16<Float>(repeating: c.eps)
+            let lr = SIMD16<Float>(repeating: c.lr)
+            while i + 16 <= hi {
+                let pp = UnsafeMutableRawPointer(p + i), gp = UnsafeRawPointer(g + i), sp = UnsafeMutableRawPointer(s + i)
+                var pv = pp.loadUnaligned(as: SIMD16<Float>.self)
+                var d = gp.loadUnaligned(as: SIMD16<Float>.self)
+                if c.weightDecay != 0 { d = d + wd * pv }
+                let sv = al * sp.loadUnaligned(as: SIMD16<Float>.self) + oal * (d * d)
+                pv = pv - lr * (d / (SIMDMath.sqrt(sv) + eps))
+                sp.storeBytes(of: sv, as: SIMD16<Float>.self)
+                pp.storeBytes(of: pv, as: SIMD16<Float>.self)
+                i += 16
+            }
+            if i < hi { rmspropReference(c, param: p + i, grad: g + i, square: s + i, count: hi - i) }
         }
     }
 }

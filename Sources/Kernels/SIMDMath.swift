@@ -1,11 +1,15 @@
 // SIMDMath: vectorised transcendental functions over SIMD16<Float>, shared by all kernels.
 //
-// Contract (stable API): `exp`, `log`, `tanh`, `sigmoid` take and return SIMD16<Float>, lane-wise.
+// Contract (stable API): `exp`, `log`, `tanh`, `sigmoid`, `sqrt` take and return SIMD16<Float>,
+// lane-wise. `sqrt` is the correctly rounded square root, bit for bit `Float.squareRoot()` per lane
+// (one vector instruction through CSIMD; Swift's own `SIMD16.squareRoot()` is sixteen scalar ones).
 // Accuracy against Foundation's float functions: exp and log within ~2 ulp over the normal range;
 // tanh and sigmoid within 1e-6 absolute (and a few ulp relative away from 0 for tanh).
 // Special values: exp(-inf) = 0, exp(+inf) = +inf, exp underflows gracefully through the
 // subnormals to 0; log(0) = -inf, log(x < 0) = NaN, log(+inf) = +inf; NaN propagates everywhere.
 // Algorithms follow Cephes (expf/logf/tanhf): range reduction by ln 2 and minimax polynomials.
+
+import CSIMD
 
 public enum SIMDMath {
     public typealias V = SIMD16<Float>
@@ -115,4 +119,8 @@ public enum SIMDMath {
     public static func sigmoid(_ x: V) -> V {
         V(repeating: 1.0) / (V(repeating: 1.0) + exp(-x))
     }
+
+    /// Square root, lane-wise and correctly rounded: the same bits as `Float.squareRoot()`.
+    @inlinable @inline(__always)
+    public static func sqrt(_ x: V) -> V { gannet_sqrt16(x) }
 }

@@ -48,6 +48,28 @@ final class SIMDMathTests: XCTestCase {
         check(xs, simd: SIMDMath.log, ref: { Foundation.log($0) }, absTol: 1e-7, relTol: 3e-7)
     }
 
+    /// SIMDMath.sqrt is one vector instruction but must give `Float.squareRoot()`'s bits in
+    /// every lane: random bit patterns over the whole float range, then the special values.
+    func testSqrtIsBitIdenticalToScalar() {
+        var rng = UInt32(12345)
+        var xs: [Float] = []
+        for _ in 0..<40000 { rng = rng &* 1664525 &+ 1013904223; xs.append(Float(bitPattern: rng & 0x7FFF_FFFF)) }
+        xs += [0, -0.0, -1, 1, 4, 2, .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
+               .infinity, -.infinity, .nan, -.leastNonzeroMagnitude]
+        var i = 0
+        while i < xs.count {
+            var v = SIMD16<Float>(repeating: 0)
+            for j in 0..<16 { v[j] = xs[min(i + j, xs.count - 1)] }
+            let y = SIMDMath.sqrt(v)
+            for j in 0..<16 {
+                let r = v[j].squareRoot()
+                if r.isNaN { XCTAssertTrue(y[j].isNaN, "x=\(v[j])"); continue }
+                XCTAssertEqual(y[j].bitPattern, r.bitPattern, "x=\(v[j])")
+            }
+            i += 16
+        }
+    }
+
     func testTanhSigmoid() {
         let xs = samples(-20, 20) + samples(-1, 1) + [0, 1e-20, -1e-20, 0.625, -0.625, 100, -100, .infinity, -.infinity, .nan]
         check(xs, simd: SIMDMath.tanh, ref: { Foundation.tanh($0) }, absTol: 1e-6, relTol: 3e-7)
