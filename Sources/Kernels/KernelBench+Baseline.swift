@@ -63,4 +63,9 @@ public enum Baseline {
     /// BatchNormTrainingGrad (a graph-level switch: FuseTrainingBatchNorm does nothing; equal to
     /// float rounding).
     public static let expandTrainingBatchNorm = names.contains("trainingBatchNorm")
+
+    /// `combineGemms`: GEMMs that share an operand stay separate (CombineSharedOperandGemms does
+    /// nothing), each packing the shared weight itself, and weight gradients are summed by Add
+    /// (a graph-level switch; equal to float rounding).
+    public static let separateGemms = names.contains("combineGemms")
 }

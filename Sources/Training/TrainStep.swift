@@ -7,7 +7,8 @@
 // `TrainStep.compile` binds the fed inputs' shapes, runs the training pipeline (`pipeline`:
 // InferShapes, ExpandDropout, FuseConvTransposeBatchNorm, FuseTrainingBatchNorm,
 // ExpandTrainingBatchNorm, InferShapes),
-// appends the gradient of the loss with respect to the trained inputs (Autodiff), lays the
+// appends the gradient of the loss with respect to the trained inputs (Autodiff), runs
+// `pipelineAfterAutodiff` (CombineSharedOperandGemms) on forward and backward together, lays the
 // trained parameters and their optimizer state out as flat groups in the store
 // (ParameterStore.arrange), and lowers everything with the optimizer updates and assignments
 // as in-place state updates at the end of the program (one fused update per flat group).
@@ -94,6 +95,9 @@ public final class TrainStep {
     /// fusion (its statistics are the rank's own) and ExpandTrainingBatchNorm(synchronized: true).
     public static let pipelineSynchronized: [Pass] = [InferShapes(), ExpandDropout(), ExpandTrainingBatchNorm(synchronized: true), InferShapes()]
 
+    /// The pipeline run on the differentiated graph (forward and backward together).
+    public static let pipelineAfterAutodiff: [Pass] = [CombineSharedOperandGemms()]
+
     /// The dropout mask inputs the step reads (ExpandDropout), fed by `dropoutInputs`.
     public let dropoutMasks: [DropoutMask]
 
@@ -121,6 +125,7 @@ public final class TrainStep {
 
     public init(plan: StepPlan, store: ParameterStore, inputShapes: [String: [Int]], pool: ThreadPool,
                 exposeGradients: Bool = false, passes: [Pass] = TrainStep.pipeline,
+                afterAutodiff: [Pass] = TrainStep.pipelineAfterAutodiff,
                 afterPass: ((String, Graph) -> Void)? = nil) throws {
         for m in plan.metrics where !plan.graph.outputs.contains(m.value) {
             throw RuntimeError("metric '\(m.name)' is not an output of the step graph")
@@ -143,6 +148,7 @@ public final class TrainStep {
             return v
         }
         let grads = try Autodiff.gradients(of: plan.loss, wrt: wrt, in: &g, createGraph: false)
+        try Pipelines.run(afterAutodiff, on: &g, after: afterPass)
         // The global gradient norm √Σ‖g‖², logged as the last output.
         var squares: [ValueID] = []
         for case let grad? in grads {

@@ -122,9 +122,10 @@ struct TrainingGraph {
 /// Gradients of sum(output 0 · R) w.r.t. every parameter of `make()`'s graph after `passes`
 /// (`createGraph` for this first order), and with `doubleBackward` those of a gradient penalty
 /// ‖∂L/∂x‖² (x the first parameter) w.r.t. the others, run by the compiled runtime on
-/// `trainingFeeds(seed:)`. `check` sees the graph after the first-order gradient.
+/// `trainingFeeds(seed:)`. `afterAutodiff` runs on the graph with the first-order gradient
+/// (keeping value ids), and `check` sees the result.
 func trainingGradients(_ make: () -> (Graph, [ValueID]), passes: [Pass], createGraph: Bool = true, doubleBackward: Bool,
-                       seed: UInt64, check: (Graph) -> Void = { _ in }) throws -> [Tensor] {
+                       afterAutodiff: [Pass] = [], seed: UInt64, check: (Graph) -> Void = { _ in }) throws -> [Tensor] {
     var (g, params) = make()
     try Pipelines.run(passes, on: &g)
     let out = g.outputs[0]
@@ -133,6 +134,7 @@ func trainingGradients(_ make: () -> (Graph, [ValueID]), passes: [Pass], createG
     let loss = g.add(.reduceSum, g.add(.mul, out, r, output: "weighted"), output: "loss", attributes: ["keepdims": .int(0)])
     try InferShapes().run(&g)
     var grads = try Autodiff.gradients(of: loss, wrt: params, in: &g, createGraph: createGraph).map { $0! }
+    try Pipelines.run(afterAutodiff, on: &g)
     check(g)
     if doubleBackward {
         let gx = grads[0]
