@@ -68,4 +68,8 @@ public enum Baseline {
     /// nothing), each packing the shared weight itself, and weight gradients are summed by Add
     /// (a graph-level switch; equal to float rounding).
     public static let separateGemms = names.contains("combineGemms")
+
+    /// `chunkParallel`: shallow convolutions (k ≤ 64) split each image chunk's GEMM over the
+    /// threads instead of running whole chunks per thread (Conv2D.isChunkParallel; same bits).
+    public static let splitChunkGemms = names.contains("chunkParallel")
 }

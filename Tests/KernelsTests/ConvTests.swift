@@ -448,6 +448,26 @@ final class ConvTests: XCTestCase {
     /// Narrow GEMMs (Conv+Narrow.swift: fewer than 32 GEMM columns, batch 1–3 on 1×1–5×5 planes):
     /// the same bits as the wide orientation, on 1 and 2 threads, also with K over one K block
     /// (k > 256) and Conv2D's zero-padded 1–3 columns; and against the reference (`check`).
+    /// Shallow convolutions (k ≤ 64) with many image chunks run whole chunks per thread
+    /// (`Conv2D.isChunkParallel`): the same bits as one thread and the reference's values, with
+    /// one image per chunk (32² output) and several (16², the last chunk partial), implicit and
+    /// explicit im2col.
+    func testShallowConvWholeChunksPerThread() {
+        var rng = SeededRandom(seed: 41)
+        let shapes = [
+            Conv2DShape(batch: 9, inChannels: 1, inHeight: 64, inWidth: 64, outChannels: 24, outHeight: 32, outWidth: 32,
+                        kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+            Conv2DShape(batch: 33, inChannels: 3, inHeight: 32, inWidth: 32, outChannels: 20, outHeight: 16, outWidth: 16,
+                        kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+            Conv2DShape(batch: 50, inChannels: 2, inHeight: 30, inWidth: 26, outChannels: 17, outHeight: 15, outWidth: 13,
+                        kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+        ]
+        for s in shapes {
+            XCTAssertTrue(Conv2D.isChunkParallel(s, threads: 2), "\(s)")
+            for e in [ConvTests.epilogues[0], ConvTests.epilogues[2], ConvTests.epilogues[4]] { check(s, transposed: false, epilogue: e, &rng) }
+        }
+    }
+
     func testNarrowSameBitsAsWide() {
         var rng = SeededRandom(seed: 18)
         var shapes: [(Conv2DShape, Bool)] = [
