@@ -17,6 +17,7 @@
 
 import Core
 import GraphIR
+import Passes
 import SpecFormat
 import Training
 
@@ -35,6 +36,10 @@ public struct DiscriminatorStep {
     public var imageShape: [Int]
     /// Whether the spec sets `sync_batchnorm`: penalties expand the critic's BatchNorms synchronised.
     public var synchronizedBatchNorm: Bool = false
+    /// The step's training pipeline (GANSteps.passes), which penalties run before differentiating
+    /// so that the BatchNorms they see are the ones the step compiles (fused unless `--no-fuse`
+    /// or `sync_batchnorm`); nil: every training BatchNorm expanded.
+    public var passes: [Pass]? = nil
     /// Inlines another training-mode call of D (with the step's labels) on a value: for penalties.
     public var critic: (inout GraphComposer, ValueID) throws -> ValueID
 }
@@ -140,7 +145,8 @@ public struct WGANGP: GANRecipe {
         let alpha = c.input("alpha", TensorType(.float32, fixed: [d.batch] + Array(repeating: 1, count: d.imageShape.count)))
         let one = c.scalar(1)
         let mix = c.add(c.apply(.mul, [alpha, d.real]), c.apply(.mul, [c.sub(one, alpha), d.fake]))
-        let gp = try c.gradientPenalty(at: mix, lambda: lambda, synchronizedBatchNorm: d.synchronizedBatchNorm, critic: d.critic)
+        let gp = try c.gradientPenalty(at: mix, lambda: lambda, synchronizedBatchNorm: d.synchronizedBatchNorm, passes: d.passes,
+                                       critic: d.critic)
         return DiscriminatorLoss(total: c.add(wdist, gp), extra: [("wdist", wdist), ("gp", gp)])
     }
     public func generatorLoss(_ c: inout GraphComposer, fake: ValueID, dFake: ValueID) -> ValueID { c.negate(c.mean(dFake)) }
@@ -160,7 +166,8 @@ public struct DRAGAN: GANRecipe {
     public func discriminatorLoss(_ c: inout GraphComposer, _ d: DiscriminatorStep) throws -> DiscriminatorLoss {
         let bce = c.add(c.bceWithLogits(d.dReal, target: realLabel), c.bceWithLogits(d.dFake, target: fakeLabel))
         let perturbed = c.input("perturbed", TensorType(.float32, fixed: [d.batch] + d.imageShape))
-        let gp = try c.gradientPenalty(at: perturbed, lambda: lambda, synchronizedBatchNorm: d.synchronizedBatchNorm, critic: d.critic)
+        let gp = try c.gradientPenalty(at: perturbed, lambda: lambda, synchronizedBatchNorm: d.synchronizedBatchNorm,
+                                       passes: d.passes, critic: d.critic)
         return DiscriminatorLoss(total: c.add(bce, gp), extra: [("bce", bce), ("gp", gp)])
     }
     public func generatorLoss(_ c: inout GraphComposer, fake: ValueID, dFake: ValueID) -> ValueID { c.bceWithLogits(dFake, target: 1) }

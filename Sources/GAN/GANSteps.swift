@@ -115,6 +115,7 @@ public final class GANSteps {
         let disc = discriminator
         let step = DiscriminatorStep(real: x, fake: fake, dReal: dReal, dFake: dFake, batch: n, imageShape: imageShape,
                                      synchronizedBatchNorm: spec.syncBatchNorm,
+                                     passes: Baseline.expandBeforePenalty ? nil : passes,
                                      critic: { comp, xm in try comp.call(disc, [xm] + labelArgs, training: true)[0] })
         let loss = try recipe.discriminatorLoss(&c, step)
         // The scores follow the loss: mean D(real), mean D(fake) unless the recipe names its own.

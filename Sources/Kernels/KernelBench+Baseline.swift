@@ -69,6 +69,11 @@ public enum Baseline {
     /// (a graph-level switch; equal to float rounding).
     public static let separateGemms = names.contains("combineGemms")
 
+    /// `penaltyExpand`: gradient penalties expand every training BatchNorm of the D step (the
+    /// generator's too) into primitive ops before differentiating, instead of running the step's
+    /// pipeline with its fusions (GANSteps.dPlan; equal to float rounding).
+    public static let expandBeforePenalty = names.contains("penaltyExpand")
+
     /// `chunkParallel`: shallow convolutions (k ≤ 64) split each image chunk's GEMM over the
     /// threads instead of running whole chunks per thread (Conv2D.isChunkParallel; same bits).
     public static let splitChunkGemms = names.contains("chunkParallel")

@@ -105,19 +105,24 @@ extension GraphComposer {
     }
 
     /// The WGAN-GP (or DRAGAN) penalty λ·mean((‖∇ₓD(x)‖₂ − 1)²) at `x` (N,C,H,W), the norm over
-    /// C,H,W per sample with no epsilon, as the seed. `critic` maps x to logits (N,). The graph
-    /// is typed and its training BatchNorms expanded before differentiating.
-    /// `synchronizedBatchNorm` (data-parallel `sync_batchnorm`): the BatchNorms are expanded
-    /// synchronised, and ∇ₓ is taken of mean(D(x)) times the (static) local batch size N rather
+    /// C,H,W per sample with no epsilon, as the seed. `critic` maps x to logits (N,). Before
+    /// differentiating, the graph goes through `passes`, the step's own training pipeline
+    /// (TrainStep.pipeline: the generator's and critic's training BatchNorms fused, whose
+    /// pullbacks emit ordinary, twice-differentiable ops), or when nil through the expansion
+    /// of every training BatchNorm into primitive ops (synchronised with `synchronizedBatchNorm`).
+    /// `synchronizedBatchNorm` (data-parallel `sync_batchnorm`, whose pipeline expands the
+    /// BatchNorms synchronised): ∇ₓ is taken of mean(D(x)) times the (static) local batch size N rather
     /// than of sum(D(x)) — equal in value, but a mean is a loss in the share-weighted convention
     /// AllReduce's pullback assumes, so each rank's ∇ₓ is the global batch's even over uneven shards.
     public mutating func gradientPenalty(at x: ValueID, lambda: Float, synchronizedBatchNorm: Bool = false,
+                                         passes: [Pass]? = nil,
                                          critic: (inout GraphComposer, ValueID) throws -> ValueID) throws -> ValueID {
         let y = try critic(&self, x)
         let total = synchronizedBatchNorm ? apply(.reduceMean, [y], ["keepdims": .int(0)], name: "gp/mean")
             : apply(.reduceSum, [y], ["keepdims": .int(0)], name: "gp/sum")
         var g = graph
-        try Pipelines.run([InferShapes(), ExpandDropout(), ExpandTrainingBatchNorm(synchronized: synchronizedBatchNorm), InferShapes()], on: &g)
+        try Pipelines.run(passes ?? [InferShapes(), ExpandDropout(), ExpandTrainingBatchNorm(synchronized: synchronizedBatchNorm), InferShapes()],
+                          on: &g)
         guard var grad = try Autodiff.gradients(of: total, wrt: [x], in: &g)[0] else {
             throw GraphError("gradient penalty: the critic output does not depend on its input")
         }
