@@ -6,11 +6,13 @@
 //
 // Contract: input — a typed graph in topological order, e.g. a training graph after Autodiff.
 // Two rewrites, each only where every shape involved is static and f32:
-// 1. Shared B. Gemm nodes with the same B value, the same C value (or none) and equal transB,
-//    alpha and beta, transA = 0, that do not depend on each other (no path between any two),
+// 1. Shared B. Gemm nodes with the same B value, the same C value (or none, or one without a row
+//    dimension: [N], [1, N] or a scalar) and equal transB, alpha and beta, transA = 0, at least
+//    Gemm.smallM rows each, that do not depend on each other (no path between any two),
 //    become Concat(A₁…Aₙ, axis 0) → one Gemm → Split(axis 0) whose outputs are the original
 //    output values. Only when the saved packing outweighs the copies: (n−1)·k·N > M·(k + N),
-//    M the summed rows. Each output row is computed exactly as before (same bits).
+//    M the summed rows. Each output row is computed exactly as before (same bits; fewer rows
+//    would take the GEMM's row-by-row path, which rounds differently).
 // 2. Summed weight gradients. Add(P, Q) where P and Q are each the only use of a Gemm with
 //    transA = 1, transB = 0, alpha 1 and no C (P = A₁ᵀB₁, Q = A₂ᵀB₂, the same [m, n]) becomes
 //    one Gemm(Concat(A₁, A₂), Concat(B₁, B₂), transA = 1) writing the Add's output value, when
@@ -75,7 +77,10 @@ public struct CombineSharedOperandGemms: Pass {
         var groups: [SharedBKey: [GemmFacts]] = [:]
         var order: [SharedBKey] = []
         for i in g.nodes.indices {
-            guard let f = facts(i, g), !f.transA else { continue }
+            // Rows below Gemm.smallM take the GEMM's row-by-row path, whose sums round
+            // differently from the tiled kernels' (the combined rows would not keep their bits);
+            // a C with a row dimension cannot serve the stacked rows.
+            guard let f = facts(i, g), !f.transA, f.aShape[0] >= Gemm.smallM, cHasNoRows(f.c, g) else { continue }
             let key = SharedBKey(b: f.b, c: f.c, transB: f.transB, alpha: f.alpha, beta: f.beta)
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(f)
@@ -113,6 +118,14 @@ public struct CombineSharedOperandGemms: Pass {
             return zip(group, position).sorted { $0.1! < $1.1! }.map(\.0)
         }
         return group
+    }
+
+    /// Whether C (absent, or broadcast to [M, N]) is the same for every row: rank ≤ 1, or a
+    /// leading dimension of 1.
+    func cHasNoRows(_ c: ValueID?, _ g: Graph) -> Bool {
+        guard let c else { return true }
+        guard let shape = g.type(of: c)?.fixedShape else { return false }
+        return shape.count <= 1 || (shape.count == 2 && shape[0] == 1)
     }
 
     func combineSharedB(_ group: [GemmFacts], _ graph: inout Graph, _ concats: inout ConcatCache) throws {

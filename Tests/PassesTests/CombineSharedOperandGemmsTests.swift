@@ -55,7 +55,7 @@ final class CombineSharedOperandGemmsTests: XCTestCase {
     }
 
     func testGradientsMatchSeparateGemms() throws {
-        for rows in [[6, 5], [4, 7, 3]] {
+        for rows in [[6, 5], [4, 7, 5], [4, 7, 3]] {
             let make = { Self.discriminator(batches: rows) }
             let combined = try trainingGradients(make, passes: [InferShapes()], createGraph: false, doubleBackward: false,
                                                  afterAutodiff: [CombineSharedOperandGemms()], seed: 5)
@@ -68,16 +68,64 @@ final class CombineSharedOperandGemmsTests: XCTestCase {
 
     func testThreeBatchesMakeOneWeightGradient() throws {
         var graph: Graph?
-        _ = try trainingGradients({ Self.discriminator(batches: [4, 7, 3]) }, passes: [InferShapes()], createGraph: false,
+        _ = try trainingGradients({ Self.discriminator(batches: [4, 7, 5]) }, passes: [InferShapes()], createGraph: false,
                                   doubleBackward: false, afterAutodiff: [CombineSharedOperandGemms()], seed: 3) { graph = $0 }
         let g = try XCTUnwrap(graph)
         try g.verify()
         XCTAssertEqual(gemms(g, reading: "fc1.weight").count, 2)
         let wgrad = g.nodes.filter { $0.op == .gemm && g.type(of: $0.outputs[0])?.fixedShape == [48, 40] }
         XCTAssertEqual(wgrad.count, 1)
-        XCTAssertEqual(wgrad.first.map { g.type(of: $0.inputs[1]!)?.fixedShape }, [14, 40])
+        XCTAssertEqual(wgrad.first.map { g.type(of: $0.inputs[1]!)?.fixedShape }, [16, 40])
         let reader = GraphBuilder(g)
         for c in g.nodes where c.op == .concat { XCTAssertFalse(reader.readers(of: c.outputs[0]).isEmpty && !g.outputs.contains(c.outputs[0]), "unread \(c.name)") }
+    }
+
+    /// Gemms sharing W (`transB` as given, W 600×300 or 300×600) on batches of `rows`, each
+    /// output a graph output; the graph before and after the pass, and both run on 2 threads.
+    func sharedWeight(rows: [Int], transB: Bool, c: [Int]? = nil) throws -> (before: Graph, after: Graph, a: [Tensor], b: [Tensor]) {
+        var g = Graph(name: "shared")
+        let xs = rows.enumerated().map { g.addInput("x\($0.offset)", TensorType(.float32, [.fixed($0.element), .fixed(600)])) }
+        let w = g.addInput("w", TensorType(.float32, (transB ? [300, 600] : [600, 300]).map { .fixed($0) }))
+        let cv = c.map { g.addInput("c", TensorType(.float32, $0.map { .fixed($0) })) }
+        g.outputs = xs.enumerated().map { i, x in
+            g.addNode(.gemm, [x, w] + (cv.map { [$0] } ?? []), outputs: ["y\(i)"], attributes: ["transB": .int(transB ? 1 : 0)], name: "g\(i)")[0]
+        }
+        try InferShapes().run(&g)
+        var h = g
+        try CombineSharedOperandGemms().run(&h)
+        try h.verify()
+        let feeds = trainingFeeds(g, seed: 9)
+        let a = try Session(graph: g, threads: 2, passes: [InferShapes()]).run(feeds)
+        let b = try Session(graph: h, threads: 2, passes: [InferShapes()]).run(feeds)
+        return (g, h, a, b)
+    }
+
+    /// Combined rows keep their bits, also where the GEMM blocks k (600 > 256) with B stored
+    /// untransposed; batches below Gemm.smallM rows (the GEMM's row-by-row path) stay separate.
+    func testCombinedRowsKeepTheirBits() throws {
+        for transB in [true, false] {
+            for rows in [[4, 5], [6, 7, 9]] {
+                let r = try sharedWeight(rows: rows, transB: transB)
+                XCTAssertEqual(r.after.nodes.filter { $0.op == .gemm }.count, 1, "\(rows) transB \(transB)")
+                XCTAssertEqual(r.a.map { $0.floats.map(\.bitPattern) }, r.b.map { $0.floats.map(\.bitPattern) }, "\(rows) transB \(transB)")
+            }
+            let small = try sharedWeight(rows: [2, 3], transB: transB)
+            XCTAssertEqual(small.after.text, small.before.text, "rows below Gemm.smallM were combined")
+        }
+    }
+
+    /// A C with a row dimension ([M, N] or [M, 1]) cannot serve the stacked rows: left separate
+    /// (the pass used to throw on it); one without ([N], [1, N]) is shared.
+    func testCWithRowsStaysSeparate() throws {
+        for shape in [[8, 300], [8, 1]] {
+            let r = try sharedWeight(rows: [8, 8], transB: true, c: shape)
+            XCTAssertEqual(r.after.text, r.before.text, "C \(shape)")
+        }
+        for shape in [[300], [1, 300]] {
+            let r = try sharedWeight(rows: [8, 8], transB: true, c: shape)
+            XCTAssertEqual(r.after.nodes.filter { $0.op == .gemm }.count, 1, "C \(shape)")
+            XCTAssertEqual(r.a.map { $0.floats.map(\.bitPattern) }, r.b.map { $0.floats.map(\.bitPattern) }, "C \(shape)")
+        }
     }
 
     /// Two GEMMs with one weight where the second reads the first's result cannot be one GEMM.
