@@ -265,10 +265,18 @@ public enum Conv2D {
             return
         }
         if isPointwise(s) && p >= targetColumns / 2 {
+            // One GEMM per image; shallow ones (k ≤ 64) run whole images per thread.
+            let perImage = isChunkParallel(s, chunks: s.batch, threads: pool.sharingThreads)
             for gi in 0..<g {
                 pack(gi)
-                for n in 0..<s.batch {
-                    gemm(gi, x + (n * s.inChannels + gi * cg) * pin, pin, y + (n * s.outChannels + gi * mg) * p, p, p)
+                if perImage {
+                    pool.dynamicFor(s.batch) { n in
+                        gemm(gi, x + (n * s.inChannels + gi * cg) * pin, pin, y + (n * s.outChannels + gi * mg) * p, p, p)
+                    }
+                } else {
+                    for n in 0..<s.batch {
+                        gemm(gi, x + (n * s.inChannels + gi * cg) * pin, pin, y + (n * s.outChannels + gi * mg) * p, p, p)
+                    }
                 }
             }
             return
@@ -279,7 +287,8 @@ public enum Conv2D {
             && Im2Col.PaddedPlanes(s).count(images: nb, channels: cg) <= k * nb * p
         let chunkFloats = k * nb * p + (nb > 1 ? mg * nb * p : 0)
         let chunks = (s.batch + nb - 1) / nb
-        let perChunk = isChunkParallel(s, threads: pool.sharingThreads)
+        let perChunk = isChunkParallel(s, chunks: chunks, threads: pool.sharingThreads)
+            && chunkFloats <= 1 << 18
         for gi in 0..<g {
             pack(gi)
             if perChunk {
@@ -335,16 +344,15 @@ public enum Conv2D {
     /// Per-thread col/out buffers of `isChunkParallel` runs.
     static let chunkStorage = ThreadBuffer(minimum: 0)
 
-    /// Whether the GEMM paths run whole image chunks per thread instead of splitting each
-    /// chunk's GEMM: a shallow GEMM (k ≤ 64: few input channels, e.g. a network's first layer)
-    /// splits into loops too short to pay for their synchronisation (1 → 128 channels on 64²,
-    /// batch 64: 3.5 ms on one thread, 11.9 ms split over two), and there are chunks enough to
-    /// share (at least 4 per thread) in buffers of at most 1 MiB each.
-    public static func isChunkParallel(_ s: Conv2DShape, threads: Int) -> Bool {
+    /// Whether the GEMM paths run whole image chunks (`chunks` of them; one image each on the
+    /// pointwise path) per thread instead of splitting each chunk's GEMM: a shallow GEMM (k ≤ 64:
+    /// few input channels, e.g. a network's first layer or a 1×1 expansion) splits into loops
+    /// too short to pay for their synchronisation (1 → 128 channels on 64², batch 64: 3.5 ms on
+    /// one thread, 11.9 ms split over two), and there are chunks enough to share (at least 4 per
+    /// thread). The implicit and im2col paths also need each thread's buffers to fit in 1 MiB.
+    public static func isChunkParallel(_ s: Conv2DShape, chunks: Int, threads: Int) -> Bool {
         let k = (s.inChannels / s.group) * s.kernelH * s.kernelW
-        let nb = chunk(s), p = s.outHeight * s.outWidth, mg = s.outChannels / s.group
-        return !Baseline.splitChunkGemms && threads > 1 && k <= 64 && (s.batch + nb - 1) / nb >= 4 * threads
-            && k * nb * p + (nb > 1 ? mg * nb * p : 0) <= 1 << 18
+        return !Baseline.splitChunkGemms && threads > 1 && k <= 64 && chunks >= 4 * threads
     }
 
     // MARK: direct convolution for few output channels

@@ -451,7 +451,7 @@ final class ConvTests: XCTestCase {
     /// Shallow convolutions (k ≤ 64) with many image chunks run whole chunks per thread
     /// (`Conv2D.isChunkParallel`): the same bits as one thread and the reference's values, with
     /// one image per chunk (32² output) and several (16², the last chunk partial), implicit and
-    /// explicit im2col.
+    /// explicit im2col, and 1×1 layers (one GEMM per image).
     func testShallowConvWholeChunksPerThread() {
         var rng = SeededRandom(seed: 41)
         let shapes = [
@@ -461,9 +461,12 @@ final class ConvTests: XCTestCase {
                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
             Conv2DShape(batch: 50, inChannels: 2, inHeight: 30, inWidth: 26, outChannels: 17, outHeight: 15, outWidth: 13,
                         kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+            // 1×1 (pointwise, one GEMM per image), grouped.
+            Conv2DShape(batch: 9, inChannels: 32, inHeight: 24, inWidth: 23, outChannels: 26, outHeight: 24, outWidth: 23,
+                        kernelH: 1, kernelW: 1, group: 2),
         ]
         for s in shapes {
-            XCTAssertTrue(Conv2D.isChunkParallel(s, threads: 2), "\(s)")
+            XCTAssertTrue(Conv2D.isChunkParallel(s, chunks: s.batch, threads: 2), "\(s)")
             for e in [ConvTests.epilogues[0], ConvTests.epilogues[2], ConvTests.epilogues[4]] { check(s, transposed: false, epilogue: e, &rng) }
         }
     }
