@@ -63,8 +63,9 @@ public struct Print: ParsableCommand {
         let spec = try Spec.load(path: model)
         let steps = try GANSteps(spec: spec, threads: threads)
         let passes = steps.passes   // the spec's pipeline (sync_batchnorm: TrainStep.pipelineSynchronized)
-        if let after, !passes.contains(where: { $0.name == after }) {
-            throw CommandError("unknown training pass '\(after)' (passes: \(passes.map(\.name).joined(separator: ", ")))")
+        let all = passes + TrainStep.pipelineAfterAutodiff
+        if let after, !all.contains(where: { $0.name == after }) {
+            throw CommandError("unknown training pass '\(after)' (passes: \(all.map(\.name).joined(separator: ", ")))")
         }
         let elide: Int? = weights ? nil : Graph.literalLimit
         for (name, plan) in [("D step", try steps.dPlan(batch: batch)), ("G step", try steps.gPlan(batch: batch))] {

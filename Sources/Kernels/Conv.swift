@@ -269,15 +269,8 @@ public enum Conv2D {
             let perImage = isChunkParallel(s, chunks: s.batch, threads: pool.sharingThreads)
             for gi in 0..<g {
                 pack(gi)
-                if perImage {
-                    pool.dynamicFor(s.batch) { n in
-                        gemm(gi, x + (n * s.inChannels + gi * cg) * pin, pin, y + (n * s.outChannels + gi * mg) * p, p, p)
-                    }
-                } else {
-                    for n in 0..<s.batch {
-                        gemm(gi, x + (n * s.inChannels + gi * cg) * pin, pin, y + (n * s.outChannels + gi * mg) * p, p, p)
-                    }
-                }
+                let image = { (n: Int) in gemm(gi, x + (n * s.inChannels + gi * cg) * pin, pin, y + (n * s.outChannels + gi * mg) * p, p, p) }
+                if perImage { pool.dynamicFor(s.batch, image) } else { for n in 0..<s.batch { image(n) } }
             }
             return
         }

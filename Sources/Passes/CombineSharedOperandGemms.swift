@@ -41,7 +41,7 @@ public struct CombineSharedOperandGemms: Pass {
         while let (add, parts) = summedWeightGradient(graph, concats) {
             try combineSum(add, parts, &graph, &concats)
         }
-        removeUnreadConcats(&graph, &concats)
+        removeUnreadConcats(&graph, concats)
     }
 
     // MARK: Gemm facts
@@ -112,7 +112,7 @@ public struct CombineSharedOperandGemms: Pass {
         }
         let partners = group.compactMap { partnerB[$0.a] }
         guard partners.count == group.count else { return group }
-        for parts in concats.byParts.keys.sorted(by: { $0.map(\.index).lexicographicallyPrecedes($1.map(\.index)) }) {
+        for parts in concats.orderedParts {
             let position = partners.map { p in parts.firstIndex(of: p) }
             guard position.allSatisfy({ $0 != nil }), Set(position.map { $0! }).count == group.count else { continue }
             return zip(group, position).sorted { $0.1! < $1.1! }.map(\.0)
@@ -152,11 +152,12 @@ public struct CombineSharedOperandGemms: Pass {
     /// with the parts (A, B) of each side.
     func summedWeightGradient(_ g: Graph, _ concats: ConcatCache) -> (Int, (a: [ValueID], b: [ValueID]))? {
         let b = GraphBuilder(g)
+        let producer = g.producers()
         for (i, node) in g.nodes.enumerated() where node.op == .add && node.inputs.count == 2 {
             guard let p = node.inputs[0], let q = node.inputs[1], p != q, let ot = g.type(of: node.outputs[0])?.fixedShape else { continue }
             var sides: [(GemmFacts, [ValueID], [ValueID])] = []
             for v in [p, q] {
-                guard let r = b.soleReader(of: v), r == i, let j = g.nodes.firstIndex(where: { $0.outputs.contains(v) }),
+                guard let r = b.soleReader(of: v), r == i, let j = producer[v],
                       let f = facts(j, g), f.transA, !f.transB, f.alpha == 1, f.c == nil else { break }
                 sides.append((f, concats.parts(of: f.a), concats.parts(of: f.b)))
             }
@@ -179,7 +180,7 @@ public struct CombineSharedOperandGemms: Pass {
         }
         var best = (a: a, b: b, copied: copied(a, b))
         guard a.count == b.count else { return best }
-        for parts in concats.byParts.keys.sorted(by: { $0.map(\.index).lexicographicallyPrecedes($1.map(\.index)) }) {
+        for parts in concats.orderedParts {
             for byB in [true, false] {
                 let keys = byB ? b : a
                 guard parts.count == keys.count, Set(parts) == Set(keys), Set(keys).count == keys.count else { continue }
@@ -218,6 +219,8 @@ public struct CombineSharedOperandGemms: Pass {
 
         func parts(of v: ValueID) -> [ValueID] { partsOf[v] ?? [v] }
         func existing(_ parts: [ValueID]) -> ValueID? { parts.count == 1 ? parts[0] : byParts[parts] }
+        /// The part lists made so far, in a fixed order (by their value ids).
+        var orderedParts: [[ValueID]] { byParts.keys.sorted { $0.map(\.index).lexicographicallyPrecedes($1.map(\.index)) } }
 
         mutating func concat(_ values: [ValueID], in b: GraphBuilder, base: String) throws -> ValueID {
             let parts = values.flatMap { self.parts(of: $0) }
@@ -232,7 +235,7 @@ public struct CombineSharedOperandGemms: Pass {
     }
 
     /// Drops the Concats this pass made that nothing reads any more (a chain's inner ones).
-    func removeUnreadConcats(_ graph: inout Graph, _ concats: inout ConcatCache) {
+    func removeUnreadConcats(_ graph: inout Graph, _ concats: ConcatCache) {
         while true {
             var read = Set(graph.outputs)
             for n in graph.nodes { for case let v? in n.inputs { read.insert(v) } }
