@@ -415,7 +415,8 @@ extension Op {
         case .fusedConvTransposeBatchNorm:
             return baseOp.attributeSchema.merging(fused) { a, _ in a }.merging(["epsilon": "float"]) { a, _ in a }
         case .batchNormTraining, .batchNormTrainingGrad: return fused.merging(["epsilon": "float"]) { a, _ in a }
-        case .conv: return convLike
+        // channels_last is not ONNX's: ChannelsLastIslands sets it on lowering copies.
+        case .conv: return convLike.merging(["channels_last": "int"]) { a, _ in a }
         case .convTranspose: return convLike.merging(["output_padding": "ints", "output_shape": "ints"]) { a, _ in a }
         case .batchNormalization: return ["epsilon": "float", "momentum": "float", "training_mode": "int"]
         case .gemm: return ["alpha": "float", "beta": "float", "transA": "int", "transB": "int"]

@@ -51,17 +51,7 @@ extension Conv2D {
         let bufCount = phases * phasePlane + flatRounded + 16
         // A bias then at most one ReLU or Clip (the usual fused epilogue) runs in one pass over
         // the flat output; any other epilogue through `EpilogueApply`.
-        var addBias = false, act: Activation? = nil, simple = true
-        for (i, op) in ops.enumerated() {
-            switch op {
-            case .bias: if i == 0 { addBias = bias != nil } else { simple = false }
-            case .activation(let a):
-                switch a {
-                case .relu, .clip: if act == nil { act = a } else { simple = false }
-                default: simple = false
-                }
-            }
-        }
+        let (addBias, act, simple) = registerEpilogue(ops, hasBias: bias != nil)
         // Each tap's flat offset into the phase planes (the divisions stay out of the loops).
         let taps = kH * kW
         withUnsafeTemporaryAllocation(of: Int.self, capacity: taps) { offsets in
@@ -158,6 +148,23 @@ extension Conv2D {
                 }
             }
         }
+    }
+
+    /// Whether `ops` is a bias (first, applied when `hasBias`) then at most one ReLU or Clip, the
+    /// epilogue the depthwise kernels apply to vectors in registers (`simple`), and its parts.
+    static func registerEpilogue(_ ops: [EpilogueOp], hasBias: Bool) -> (addBias: Bool, act: Activation?, simple: Bool) {
+        var addBias = false, act: Activation? = nil, simple = true
+        for (i, op) in ops.enumerated() {
+            switch op {
+            case .bias: if i == 0 { addBias = hasBias } else { simple = false }
+            case .activation(let a):
+                switch a {
+                case .relu, .clip: if act == nil { act = a } else { simple = false }
+                default: simple = false
+                }
+            }
+        }
+        return (addBias, act, simple)
     }
 
     /// v + b (when `b` is given), then `act` (ReLU or Clip, or none), in place on `count` (a

@@ -77,4 +77,8 @@ public enum Baseline {
     /// `chunkParallel`: shallow convolutions (k ≤ 64) split each image chunk's GEMM over the
     /// threads instead of running whole chunks per thread (Conv2D.isChunkParallel; same bits).
     public static let splitChunkGemms = names.contains("chunkParallel")
+
+    /// `channelsLast`: depthwise and 1×1 convolution chains stay NCHW (ChannelsLastIslands does
+    /// nothing; a graph-level switch, equal to float rounding).
+    public static let channelsFirstOnly = names.contains("channelsLast")
 }

@@ -14,6 +14,9 @@ public enum KernelCall: CustomStringConvertible {
     case gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, beta: Float,
               lda: Int, ldb: Int, epilogue: [EpilogueOp], batches: [(Int, Int, Int)], fillC: BroadcastPlan?)
     case conv(Conv2DShape, epilogue: [EpilogueOp])
+    /// A depthwise convolution over channels-last data: x (N, H, W, C), weight (C, 1, kH, kW),
+    /// bias?, y (N, outH, outW, C) (`Conv2D.depthwiseChannelsLast`; `s` is the NCHW geometry).
+    case convChannelsLast(Conv2DShape, epilogue: [EpilogueOp])
     case convTranspose(Conv2DShape, epilogue: [EpilogueOp])
     /// FusedConvTransposeBatchNorm: inputs (x, w, bias?, scale, beta), outputs (y, z, mean, var).
     case convTransposeBatchNorm(Conv2DShape, epsilon: Float, activation: Activation?)
@@ -98,6 +101,8 @@ public enum KernelCall: CustomStringConvertible {
             if c.group != 1 { s += " g=\(c.group)" }
             if !epi.isEmpty { s += " epilogue=[\(epi.map(\.description).joined(separator: ", "))]" }
             return s
+        case let .convChannelsLast(c, epi):
+            return "conv2dNHWC" + KernelCall.conv(c, epilogue: epi).description.dropFirst("conv2d".count)
         case let .convTransposeBatchNorm(c, eps, act):
             return "convTransposeBatchNorm(training) " + KernelCall.convTranspose(c, epilogue: []).description.dropFirst("convTranspose2d ".count)
                 + " eps=\(eps)" + (act.map { " then \($0)" } ?? "")
@@ -150,6 +155,7 @@ public enum KernelCall: CustomStringConvertible {
     public func scratchFloats(threads: Int) -> Int {
         switch self {
         case .conv(let s, _): return Conv2D.scratchCount(s, threads: threads)
+        case .convChannelsLast(let s, _): return Conv2D.channelsLastWeightCount(s)
         case .convTranspose(let s, _): return ConvTranspose2D.scratchCount(s, threads: threads)
         case .convTransposeBatchNorm(let s, _, _): return ConvTransposeBatchNorm.scratchCount(s, threads: threads)
         case let .batchNormTraining(n, c, _, _, _), let .batchNormTrainingGrad(n, c, _, _, _):

@@ -36,6 +36,7 @@ public enum Pipelines {
         ExpandVariadic(),
         ExpandBoolReductions(),
         CoerceIntegerOperands(),
+        ChannelsLastIslands(),
     ]
 
     /// Runs `passes` in order, calling `after` with each pass's name and result.

@@ -43,6 +43,7 @@ public struct Instruction {
         guard inputs.count > 1, case .constant? = inputs[1] else { return 0 }
         switch call {
         case .conv(let s, _): return Conv2D.packedWeightCount(s)
+        case .convChannelsLast(let s, _): return Conv2D.channelsLastWeightCount(s)
         case .convTranspose(let s, _): return ConvTranspose2D.packedWeightCount(s)
         case let .gemm(_, _, m, n, k, _, _, _, _, _, batches, _):
             return m >= Gemm.smallM && batches.allSatisfy({ $0.1 == 0 }) ? Gemm.packedBCount(k: k, n: n) : 0

@@ -13,7 +13,7 @@ extension KernelCall {
         switch self {
         case let .gemm(_, _, m, n, k, _, _, _, _, _, batches, _):
             return 2 * Double(m) * Double(n) * Double(k) * Double(max(1, batches.count))
-        case let .conv(s, _): return KernelBench.convFlops(s, transposed: false)
+        case let .conv(s, _), let .convChannelsLast(s, _): return KernelBench.convFlops(s, transposed: false)
         case let .convTranspose(s, _), let .convTransposeBatchNorm(s, _, _): return KernelBench.convFlops(s, transposed: true)
         default: return 0
         }

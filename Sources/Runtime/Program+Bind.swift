@@ -65,6 +65,14 @@ extension Program {
                 Conv2D.forward(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, scratch: scratch, pool: pool,
                                packedWeights: pw)
             }
+        case let .convChannelsLast(shape, epi):
+            let (xp, w, bias) = operandsWithBias()
+            if let packed { Conv2D.packChannelsLastWeights(shape, weight: w, into: packed) }
+            let pw = packed.map { UnsafePointer($0) }
+            return {
+                Conv2D.depthwiseChannelsLast(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, packedWeights: pw,
+                                             scratch: scratch, pool: pool)
+            }
         case let .convTranspose(shape, epi):
             let (xp, w, bias) = operandsWithBias()
             if let packed { ConvTranspose2D.packWeights(shape, weight: w, into: packed, pool: pool) }

@@ -99,6 +99,15 @@ final class BadInputTests: XCTestCase {
         }
     }
 
+    /// Attributes Gannet's lowering passes set on their own copies (MatMul transA/transB,
+    /// Conv channels_last) mean something else in a file: refused, naming the attribute.
+    func testGannetInternalAttributesAreRefused() {
+        for (op, inputs, key) in [("MatMul", ["y", "y"], "transA"), ("MatMul", ["y", "y"], "transB"), ("Conv", ["y", "y"], "channels_last")] {
+            let bytes = Self.relu(extraNodes: [B.node(op, inputs, ["z"], name: "inner", attrs: [(key, .i(1))])])
+            expectError(bytes, ["node 1 'inner'", "attribute '\(key)' is Gannet-internal"])
+        }
+    }
+
     func testUnknownDomain() {
         let bytes = B.model(nodes: [B.node("FusedConv", ["x"], ["y"], name: "fc", domain: "com.microsoft")],
                             inputs: [B.valueInfo("x", dims: [1])], outputs: [B.valueInfo("y", dims: nil)])

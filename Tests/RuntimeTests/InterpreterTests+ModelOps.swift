@@ -149,3 +149,42 @@ extension InterpreterTests {
         }
     }
 }
+
+extension InterpreterTests {
+    /// A MobileNet-like block on 7×7 planes through a Session, where ChannelsLastIslands runs its
+    /// 1×1 and depthwise convolutions (fused Clip, residual Add, SE scale through
+    /// GlobalAveragePool) channels-last, against the reference evaluator on the NCHW graph, on 1
+    /// and 2 threads; 90 channels exercise the overlapping last vector block.
+    func testChannelsLastBlockThroughSession() throws {
+        var g = Graph(name: "mobile_block")
+        let x = g.addInput("x", TensorType(.float32, fixed: [3, 24, 7, 7]))
+        func conv(_ input: ValueID, _ w: [Int], _ seed: UInt64, _ attrs: [String: Attribute] = [:], op: Op = .conv) -> ValueID {
+            let wv = g.addInitializer("w\(seed)", randomTensor(w, seed: seed))
+            let bv = g.addInitializer("b\(seed)", randomTensor([w[0]], seed: seed + 100))
+            return g.addNode(op, [input, wv, bv], outputs: ["c\(seed)"], attributes: attrs)[0]
+        }
+        let e = g.addNode(.relu, [conv(x, [90, 24, 1, 1], 1)], outputs: ["e"])[0]
+        let d = conv(e, [90, 1, 3, 3], 2, ["group": .int(90), "pads": .ints([1, 1, 1, 1])])
+        let six = g.addInitializer("six", Tensor(shape: [], floats: [6])), zero = g.addInitializer("zero", Tensor(shape: [], floats: [0]))
+        let dc = g.addNode(.clip, [d, zero, six], outputs: ["dc"])[0]
+        let p = conv(dc, [96, 90, 1, 1], 3)
+        let sum = g.addNode(.add, [p, conv(x, [96, 24, 1, 1], 4)], outputs: ["sum"])[0]
+        let pooled = g.addNode(.globalAveragePool, [sum], outputs: ["pooled"])[0]
+        let gate = g.addNode(.sigmoid, [conv(pooled, [96, 96, 1, 1], 5)], outputs: ["gate"])[0]
+        g.outputs = [g.addNode(.mul, [sum, gate], outputs: ["y"])[0]]
+        let inputs = [randomTensor([3, 24, 7, 7], seed: 9)]
+        let want = try ReferenceEvaluator.run(g, inputs)
+        for t in [1, 2] {
+            let session = try Session(graph: g, threads: t)
+            let calls = try session.program(for: [[3, 24, 7, 7]]).instructions.map(\.call.description)
+            XCTAssertEqual(calls.filter { $0.hasPrefix("conv2dNHWC") }.count, 1, "\(calls)")
+            XCTAssertEqual(calls.filter { $0.hasPrefix("transpose") }.count, 2, "\(calls)")
+            XCTAssertFalse(calls.contains { $0.hasPrefix("conv2d ") }, "\(calls)")
+            let got = try session.run(inputs)
+            for (a, b) in zip(got, want) {
+                XCTAssertEqual(a.shape, b.shape)
+                for (u, v) in zip(a.floats, b.floats) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(v))) }
+            }
+        }
+    }
+}

@@ -6,11 +6,48 @@
 // lowering treats 1-D as 2-D with height 1, the bias as a per-channel epilogue. Pullbacks are
 // convolutions again: Conv's input gradient is a ConvTranspose of dY, ConvTranspose's a Conv,
 // and weight gradients a Conv of (batch ↔ channel)-transposed data and cotangent (group 1 only).
+// `channels_last` (Gannet-internal, set by ChannelsLastIslands on lowering copies, never imported
+// or exported): a 2-D Conv whose X and Y are (N, H, W, C) — the same convolution with its data
+// axes permuted; W and B keep their layouts. It lowers a 1×1 stride-1 group-1 Conv to one GEMM
+// (pixels × C_in times Wᵀ) and a depthwise Conv to `Conv2D.depthwiseChannelsLast`; it has no
+// pullback.
 
 import GraphIR
 import Kernels
 
 public enum ConvOps: OperatorFamily {
+    /// The Gannet-internal attribute of a channels-last Conv (see the file header).
+    public static let channelsLastAttribute = "channels_last"
+    /// NCHW → NHWC and back.
+    public static let toChannelsLast = [0, 2, 3, 1], toChannelsFirst = [0, 3, 1, 2]
+
+    /// Whether `node` (Conv or FusedConv) reads and writes channels-last data.
+    public static func isChannelsLast(_ node: Node) throws -> Bool {
+        try node.attributes.int(channelsLastAttribute, default: 0) != 0
+    }
+
+    /// Whether a channels-last Conv of this geometry lowers to one GEMM (1×1, stride 1, no pads, group 1).
+    public static func isPointwiseGemm(_ s: Conv2DShape) -> Bool {
+        s.kernelH == 1 && s.kernelW == 1 && s.strideH == 1 && s.strideW == 1 && s.padTop == 0 && s.padLeft == 0
+            && s.group == 1 && s.inHeight == s.outHeight && s.inWidth == s.outWidth
+    }
+
+    /// `t` (float) with its axes permuted: out.shape[i] = t.shape[perm[i]].
+    static func permuted(_ t: Tensor, _ perm: [Int]) -> Tensor {
+        var out = [Float](repeating: 0, count: t.floats.count)
+        t.floats.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { Transpose.reference(shape: t.shape, perm: perm, src.baseAddress!, $0.baseAddress!) }
+        }
+        return Tensor(shape: perm.map { t.shape[$0] }, floats: out)
+    }
+
+    /// `node` without `channels_last`.
+    static func channelsFirstNode(_ node: Node) -> Node {
+        var n = node
+        n.attributes[channelsLastAttribute] = nil
+        return n
+    }
+
     static func geometry(_ node: Node, _ spatial: [Int], _ weightKernel: [Int]) throws -> ConvGeometry {
         switch node.op.baseOp {
         case .conv: return try ConvGeometry.conv(node, input: spatial, weightKernel: weightKernel)
@@ -20,6 +57,13 @@ public enum ConvOps: OperatorFamily {
     }
 
     public static func outputTypes(_ node: Node, _ ts: [TensorType?], _ g: Graph) throws -> [TensorType] {
+        if try isChannelsLast(node) {
+            guard node.op.baseOp == .conv, let x = ts[0], x.rank == 4 else { throw GraphError("channels_last needs a 2-D Conv") }
+            var first = ts
+            first[0] = TensorType(x.dtype, toChannelsFirst.map { x.shape[$0] })
+            let y = try outputTypes(channelsFirstNode(node), first, g)[0]
+            return [TensorType(y.dtype, toChannelsLast.map { y.shape[$0] })]
+        }
         let x = ts[0]!, w = ts[1]!
         guard x.rank >= 3, w.rank == x.rank else { throw GraphError("X \(x) and W \(w) must have equal rank >= 3") }
         let spatial = try ShapeRules.fixed(TensorType(x.dtype, Array(x.shape[2...])), "spatial dims")
@@ -45,6 +89,13 @@ public enum ConvOps: OperatorFamily {
     }
 
     public static func evaluate(_ node: Node, _ x: [Tensor?], _ outTypes: [TensorType], _ g: Graph) throws -> [Tensor] {
+        if try isChannelsLast(node) {
+            var first = x
+            first[0] = permuted(x[0]!, toChannelsFirst)
+            let t = outTypes[0]
+            let y = try evaluate(channelsFirstNode(node), first, [TensorType(t.dtype, toChannelsFirst.map { t.shape[$0] })], g)[0]
+            return [permuted(y, toChannelsLast)]
+        }
         let outShape = outTypes[0].fixedShape ?? []
         var y = [Float](repeating: 0, count: outShape.reduce(1, *))
         let xs = x[0]!.shape, ws = x[1]!.shape
@@ -72,6 +123,21 @@ public enum ConvOps: OperatorFamily {
 
     public static func lower(_ node: Node, _ ctx: LoweringContext) throws -> Lowered {
         let (x, y) = try ctx.kernelShapes(node)
+        if try isChannelsLast(node) {
+            guard node.op.baseOp == .conv, x.count == 4 else { throw GraphError("channels_last needs a 2-D Conv") }
+            let s = try kernelShape(node, ctx, toChannelsFirst.map { x[$0] }, toChannelsFirst.map { y[$0] })
+            let epi: [EpilogueOp] = node.input(2) != nil ? [.bias(perRow: false)] : []
+            if isPointwiseGemm(s) {
+                // (N·H·W × C_in) · Wᵀ: W (C_out, C_in, 1, 1) is op(B) = Wᵀ read transposed.
+                return .kernel(.gemm(transA: false, transB: true, m: s.batch * s.inHeight * s.inWidth, n: s.outChannels,
+                                     k: s.inChannels, alpha: 1, beta: 0, lda: s.inChannels, ldb: s.inChannels, epilogue: epi,
+                                     batches: [(0, 0, 0)], fillC: nil))
+            }
+            guard Conv2D.isChannelsLastDepthwise(s) else {
+                throw GraphError("channels_last supports 1×1 stride-1 and depthwise convolutions, got \(s)")
+            }
+            return .kernel(.convChannelsLast(s, epilogue: epi))
+        }
         let s = try kernelShape(node, ctx, x, y)
         let epi: [EpilogueOp] = node.input(2) != nil ? [.bias(perRow: true)] : []
         return .kernel(node.op == .conv ? .conv(s, epilogue: epi) : .convTranspose(s, epilogue: epi))

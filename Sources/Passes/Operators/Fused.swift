@@ -160,6 +160,7 @@ public enum FusedOps: OperatorFamily {
             return .kernel(.gemm(transA: tA, transB: tB, m: m, n: n, k: k, alpha: alpha, beta: beta, lda: lda, ldb: ldb,
                                  epilogue: epi + [.activation(act)], batches: batches, fillC: nil), operands: operands)
         case let .conv(s, epi): return .kernel(.conv(s, epilogue: epi + [.activation(act)]), operands: operands)
+        case let .convChannelsLast(s, epi): return .kernel(.convChannelsLast(s, epilogue: epi + [.activation(act)]), operands: operands)
         case let .convTranspose(s, epi): return .kernel(.convTranspose(s, epilogue: epi + [.activation(act)]), operands: operands)
         case let .batchNorm(n, c, sp, eps, nil):
             return .kernel(.batchNorm(batch: n, channels: c, spatial: sp, epsilon: eps, activation: act), operands: operands)
