@@ -403,6 +403,17 @@ extension Node {
 }
 
 extension Op {
+    /// Attributes of this op that only Gannet's lowering passes set, on their own copies
+    /// (FoldTransposeIntoMatMul, ChannelsLastIslands): the ONNX importer refuses them and the
+    /// exporter will not write them.
+    public var internalAttributes: [String] {
+        switch self {
+        case .matMul: return ["transA", "transB"]
+        case .conv, .fusedConv: return ["channels_last"]
+        default: return []
+        }
+    }
+
     /// Attribute name → kind ("int", "float", "string", "ints", "floats", "tensor").
     public var attributeSchema: [String: String] {
         let convLike: [String: String] = ["auto_pad": "string", "dilations": "ints", "group": "int",

@@ -30,6 +30,11 @@ public enum ONNXExport {
         if let (i, n) = g.nodes.enumerated().first(where: { $0.element.op.isInternal || $0.element.op.isGradientInternal }) {
             throw ONNXError("cannot export graph '\(g.name)': \(g.describeNode(i)) is a Gannet-internal op (\(n.op.rawValue)) with no ONNX equivalent; export the graph before fusion or differentiation")
         }
+        for (i, n) in g.nodes.enumerated() {
+            if let key = n.op.internalAttributes.first(where: { n.attributes[$0] != nil }) {
+                throw ONNXError("cannot export graph '\(g.name)': \(g.describeNode(i)) has the Gannet-internal attribute '\(key)' (set by lowering passes), which ONNX does not define")
+            }
+        }
         let h = try opsetForms(g, opset: opset)
         let arena = CArena()
         let model = try ModelWriter(graph: h, arena: arena).model(opset: opset, producerVersion: producerVersion)

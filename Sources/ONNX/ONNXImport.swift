@@ -255,10 +255,9 @@ struct ModelReader {
             let (key, a) = try attribute(ap, here)
             attrs[key] = a
         }
-        // Attributes Gannet's lowering passes set on their own copies (FoldTransposeIntoMatMul,
-        // ChannelsLastIslands): an ONNX file means something else by them.
-        let internalKeys: [String] = op == .matMul ? ["transA", "transB"] : op == .conv ? ["channels_last"] : []
-        if let key = internalKeys.first(where: { attrs[$0] != nil }) {
+        // Attributes Gannet's lowering passes set on their own copies: an ONNX file means
+        // something else by them.
+        if let key = op.internalAttributes.first(where: { attrs[$0] != nil }) {
             throw fail("\(here): attribute '\(key)' is Gannet-internal, not an ONNX attribute of \(opType)")
         }
         return ReadNode(index: i, node: Node(op, name: name, inputs: inputs, outputs: outputs, attributes: attrs), opType: opType)

@@ -108,6 +108,16 @@ final class BadInputTests: XCTestCase {
         }
     }
 
+    /// The exporter will not write them either (a `.ir` file can hold them: `gannet convert`).
+    func testGannetInternalAttributesAreNotExported() {
+        var g = ExportImportTests.convGraph()
+        let conv = g.nodes.firstIndex { $0.op == .conv }!
+        g.nodes[conv].attributes["channels_last"] = .int(1)
+        XCTAssertThrowsError(try ONNXExport.modelBytes(g)) { error in
+            XCTAssertTrue("\(error)".contains("Gannet-internal attribute 'channels_last'"), "\(error)")
+        }
+    }
+
     func testUnknownDomain() {
         let bytes = B.model(nodes: [B.node("FusedConv", ["x"], ["y"], name: "fc", domain: "com.microsoft")],
                             inputs: [B.valueInfo("x", dims: [1])], outputs: [B.valueInfo("y", dims: nil)])

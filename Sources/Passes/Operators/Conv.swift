@@ -6,8 +6,8 @@
 // lowering treats 1-D as 2-D with height 1, the bias as a per-channel epilogue. Pullbacks are
 // convolutions again: Conv's input gradient is a ConvTranspose of dY, ConvTranspose's a Conv,
 // and weight gradients a Conv of (batch ↔ channel)-transposed data and cotangent (group 1 only).
-// `channels_last` (Gannet-internal, set by ChannelsLastIslands on lowering copies, never imported
-// or exported): a 2-D Conv whose X and Y are (N, H, W, C) — the same convolution with its data
+// `channels_last` (Gannet-internal, set by ChannelsLastIslands on lowering copies; the ONNX importer
+// refuses it and the exporter will not write it, `Op.internalAttributes`): a 2-D Conv whose X and Y are (N, H, W, C) — the same convolution with its data
 // axes permuted; W and B keep their layouts. It lowers a 1×1 stride-1 group-1 Conv to one GEMM
 // (pixels × C_in times Wᵀ) and a depthwise Conv to `Conv2D.depthwiseChannelsLast`; it has no
 // pullback.
