@@ -6,9 +6,11 @@
 // (C, 1, kH, kW) as ONNX stores it, packed by `packChannelsLastWeights` into kH·kW rows of C
 // floats (tap-major: one vector load gives a tap's weight for sixteen channels). Each output
 // element sums, from +0, one fused multiply-add per tap that lands inside the input, in (kh, kw)
-// order, then the epilogue (bias per channel, activations) — `channelsLastReference`'s bits. Taps
-// in the padding are skipped; the NCHW kernels add w·0 there, which is the same value unless w is
-// ±∞ or NaN. Threads split (image, output row, channel chunk) tasks, each computed the same way
+// order, then the epilogue (bias per channel, activations): `channelsLastReference`'s bits when the
+// epilogue is a bias and ReLU or Clip (applied in registers), within the SIMD activations'
+// tolerance otherwise (applied per finished row). Fewer than 16 channels run one at a time. Taps
+// in the padding are skipped; the NCHW kernels add w·0 there, which gives the same value (up to
+// the sign of a zero sum) unless w is ±∞ or NaN. Threads split (image, output row, channel chunk) tasks, each computed the same way
 // whoever runs it: the bits do not depend on the thread count.
 //
 // Why: in NCHW a 7×7 or 14×14 plane fills a vector row badly and each of the C planes pays the

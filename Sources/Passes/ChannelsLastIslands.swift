@@ -3,9 +3,10 @@
 // and one where it ends, instead of NCHW kernels that fill vectors badly on small planes.
 //
 // Contract: input — a typed graph with fixed shapes, in topological order (a lowering copy:
-// `Pipelines.lowering`). Candidates are 2-D Conv/FusedConv nodes with a constant weight that are
-// depthwise (one input and one output channel per group) or 1×1, stride 1, unpadded, group 1;
-// and the layout-free nodes between them: point-wise one-input ops (Unary, Clip), Add/Sub/Mul/Div
+// `Pipelines.lowering`). Candidates are 2-D Conv/FusedConv nodes with a constant weight and an
+// input plane of at most `maxPlane` pixels that are depthwise (one input and one output channel
+// per group) or 1×1, stride 1, unpadded, group 1 with at least `minPointwiseOut` outputs; and the
+// layout-free nodes between them: point-wise one-input ops (Unary, Clip), Add/Sub/Mul/Div
 // whose other operand is the same shape, a scalar or one value per channel, and
 // GlobalAveragePool. Candidates joined through their data inputs form islands; an island is
 // rewritten when it holds a depthwise convolution and no more layout changes at its border than
@@ -16,8 +17,8 @@
 // when H = W = 1, where the layouts share their bytes), made once per value. Every original value
 // keeps its id: where something outside still reads it (or it is a graph output), a Transpose or
 // Reshape back to NCHW makes it from its twin; back-conversions nothing reads are dropped. Values
-// are the same up to float rounding (the channels-last kernels add the same products in another
-// grouping only where the NCHW kernels do: see Conv+ChannelsLast.swift).
+// equal the NCHW program's up to float rounding: the GEMMs block their sums differently, and the
+// depthwise kernel skips taps in the padding where the NCHW ones add w·0 (Conv+ChannelsLast.swift).
 // `GANNET_BASELINE=channelsLast` turns the pass off.
 
 import GraphIR
