@@ -176,6 +176,7 @@ struct ChannelsLastRow {
         let groups = outW >= 4 ? (outW + 3) / 4 : 1
         let count = min(4, outW)
         let fast3 = kW == 3 && dW == 1 && (sW == 1 || sW == 2)
+        let fast5 = kW == 5 && dW == 1 && sW == 1
         for gi in 0..<groups {
             let ow = outW >= 4 ? min(gi * 4, outW - 4) : 0
             let iw0 = ow * sW - padLeft
@@ -205,6 +206,18 @@ struct ChannelsLastRow {
                             a3.addProduct(w0, x6); a3.addProduct(w1, x7); a3.addProduct(w2, x8)
                         }
                         xr += xRowStride; wr += 3 * c
+                    }
+                } else if interior && fast5 {
+                    for _ in 0..<rows {
+                        // 5 taps, stride 1: eight input columns serve the four outputs.
+                        let w0 = load16(wr), w1 = load16(wr + c), w2 = load16(wr + 2 * c), w3 = load16(wr + 3 * c), w4 = load16(wr + 4 * c)
+                        let x0 = load16(xr), x1 = load16(xr + c), x2 = load16(xr + 2 * c), x3 = load16(xr + 3 * c)
+                        let x4 = load16(xr + 4 * c), x5 = load16(xr + 5 * c), x6 = load16(xr + 6 * c), x7 = load16(xr + 7 * c)
+                        a0.addProduct(w0, x0); a0.addProduct(w1, x1); a0.addProduct(w2, x2); a0.addProduct(w3, x3); a0.addProduct(w4, x4)
+                        a1.addProduct(w0, x1); a1.addProduct(w1, x2); a1.addProduct(w2, x3); a1.addProduct(w3, x4); a1.addProduct(w4, x5)
+                        a2.addProduct(w0, x2); a2.addProduct(w1, x3); a2.addProduct(w2, x4); a2.addProduct(w3, x5); a2.addProduct(w4, x6)
+                        a3.addProduct(w0, x3); a3.addProduct(w1, x4); a3.addProduct(w2, x5); a3.addProduct(w3, x6); a3.addProduct(w4, x7)
+                        xr += xRowStride; wr += 5 * c
                     }
                 } else if interior {
                     for _ in 0..<rows {
