@@ -10,8 +10,8 @@
 // epilogue is a bias and ReLU or Clip (applied in registers), within the SIMD activations'
 // tolerance otherwise (applied per finished row). Fewer than 16 channels run one at a time. Taps
 // in the padding are skipped; the NCHW kernels add w·0 there, which gives the same value (up to
-// the sign of a zero sum) unless w is ±∞ or NaN. Threads split (image, output row, channel chunk) tasks, each computed the same way
-// whoever runs it: the bits do not depend on the thread count.
+// the sign of a zero sum) unless w is ±∞ or NaN. Threads split (image, output row, channel chunk)
+// tasks, each computed the same way whoever runs it: the bits do not depend on the thread count.
 //
 // Why: in NCHW a 7×7 or 14×14 plane fills a vector row badly and each of the C planes pays the
 // padding copy and the row copy-out (960 × 7² took 94 µs, ONNX Runtime's NCHWc kernel 27 µs).
@@ -59,15 +59,15 @@ extension Conv2D {
         // other epilogue runs over the finished row (`EpilogueApply`, per-column bias).
         var (addBias, act, simple) = registerEpilogue(ops, hasBias: bias != nil)
         if !simple { addBias = false; act = nil }
-        var p = ChannelsLastRow(c: c, inW: inW, kW: kW, sW: sW, dW: dW, outW: outW, padLeft: s.padLeft, owLo: 0, owHi: 0,
-                                bias: addBias ? bias : nil, lo: -.infinity, hi: .infinity)
-        if case .relu? = act { p.lo = 0 }
-        if case let .clip(a, b)? = act { p.lo = a; p.hi = b }
+        var lo = -Float.infinity, hi = Float.infinity
+        if case .relu? = act { lo = 0 }
+        if case let .clip(a, b)? = act { lo = a; hi = b }
         // Output columns whose every tap column lies inside the input.
-        p.owLo = min(outW, (s.padLeft + sW - 1) / sW)
+        let owLo = min(outW, (s.padLeft + sW - 1) / sW)
         let lastStart = inW - 1 + s.padLeft - (kW - 1) * dW
-        p.owHi = lastStart < 0 ? p.owLo : max(p.owLo, min(outW, lastStart / sW + 1))
-        let plan = p
+        let owHi = lastStart < 0 ? owLo : max(owLo, min(outW, lastStart / sW + 1))
+        let plan = ChannelsLastRow(c: c, inW: inW, kW: kW, sW: sW, dW: dW, outW: outW, padLeft: s.padLeft, owLo: owLo, owHi: owHi,
+                                   bias: addBias ? bias : nil, lo: lo, hi: hi)
         let chunks = max(1, c / channelsLastChunk)
         pool.parallelFor(s.batch * outH * chunks) { range in
             for task in range {
@@ -83,8 +83,7 @@ extension Conv2D {
                 while khHi > khLo && ih0 + (khHi - 1) * dH >= inH { khHi -= 1 }
                 let cBegin = chunk * channelsLastChunk, cEnd = chunk == chunks - 1 ? c : cBegin + channelsLastChunk
                 if c < 16 {
-                    channelsLastScalarRow(s, xImage: xImage, w: w, bias: addBias ? bias : nil, act: act, yRow: yRow,
-                                          oh: oh, khLo: khLo, khHi: khHi)
+                    channelsLastScalarRow(s, xImage: xImage, w: w, bias: addBias ? bias : nil, act: act, yRow: yRow, oh: oh)
                 } else {
                     plan.row(x: xImage + (ih0 + khLo * dH) * inW * c, xRowStride: dH * inW * c, w: w + khLo * kW * c,
                              rows: khHi - khLo, y: yRow, channels: cBegin..<cEnd)
@@ -102,25 +101,33 @@ extension Conv2D {
         ops.map { if case .bias = $0 { return .bias(perRow: false) } else { return $0 } }
     }
 
+    /// Output (oh, ow) of channel `ch` of image `xImage` before the epilogue: one fused
+    /// multiply-add per tap inside the input, in (kh, kw) order, from +0; `weight(tap)` gives
+    /// tap kh·kW + kw's weight in whichever layout the caller holds.
+    @inline(__always)
+    static func channelsLastCell(_ s: Conv2DShape, _ xImage: UnsafePointer<Float>, oh: Int, ow: Int, ch: Int,
+                                 weight: (Int) -> Float) -> Float {
+        var acc: Float = 0
+        for kh in 0..<s.kernelH {
+            let ih = oh * s.strideH - s.padTop + kh * s.dilationH
+            if ih < 0 || ih >= s.inHeight { continue }
+            for kw in 0..<s.kernelW {
+                let iw = ow * s.strideW - s.padLeft + kw * s.dilationW
+                if iw < 0 || iw >= s.inWidth { continue }
+                acc = acc.addingProduct(weight(kh * s.kernelW + kw), xImage[(ih * s.inWidth + iw) * s.outChannels + ch])
+            }
+        }
+        return acc
+    }
+
     /// One output row of a channels-last depthwise convolution with fewer than 16 channels, one
-    /// channel at a time (same arithmetic as the vector path, per lane).
+    /// channel at a time (the vector path's arithmetic, per lane); `w` packed.
     static func channelsLastScalarRow(_ s: Conv2DShape, xImage: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                                      bias: UnsafePointer<Float>?, act: Activation?, yRow: UnsafeMutablePointer<Float>,
-                                      oh: Int, khLo: Int, khHi: Int) {
-        let c = s.outChannels, inW = s.inWidth, kW = s.kernelW
-        let ih0 = oh * s.strideH - s.padTop
+                                      bias: UnsafePointer<Float>?, act: Activation?, yRow: UnsafeMutablePointer<Float>, oh: Int) {
+        let c = s.outChannels
         for ow in 0..<s.outWidth {
-            let iw0 = ow * s.strideW - s.padLeft
             for ch in 0..<c {
-                var acc: Float = 0
-                for kh in khLo..<khHi {
-                    let ih = ih0 + kh * s.dilationH
-                    for kw in 0..<kW {
-                        let iw = iw0 + kw * s.dilationW
-                        if iw < 0 || iw >= inW { continue }
-                        acc = acc.addingProduct(w[(kh * kW + kw) * c + ch], xImage[(ih * inW + iw) * c + ch])
-                    }
-                }
+                var acc = channelsLastCell(s, xImage, oh: oh, ow: ow, ch: ch) { w[$0 * c + ch] }
                 if let bias { acc += bias[ch] }
                 yRow[ow * c + ch] = act.map { $0.apply(acc) } ?? acc
             }
@@ -132,21 +139,12 @@ extension Conv2D {
                                              bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, epilogue ops: [EpilogueOp]) {
         let c = s.outChannels, taps = s.kernelH * s.kernelW
         for n in 0..<s.batch {
+            let xImage = x + n * s.inHeight * s.inWidth * c
             for oh in 0..<s.outHeight {
                 for ow in 0..<s.outWidth {
                     for ch in 0..<c {
-                        var acc: Float = 0
-                        for kh in 0..<s.kernelH {
-                            let ih = oh * s.strideH - s.padTop + kh * s.dilationH
-                            if ih < 0 || ih >= s.inHeight { continue }
-                            for kw in 0..<s.kernelW {
-                                let iw = ow * s.strideW - s.padLeft + kw * s.dilationW
-                                if iw < 0 || iw >= s.inWidth { continue }
-                                acc = acc.addingProduct(weight[ch * taps + kh * s.kernelW + kw],
-                                                        x[((n * s.inHeight + ih) * s.inWidth + iw) * c + ch])
-                            }
-                        }
-                        y[((n * s.outHeight + oh) * s.outWidth + ow) * c + ch] = acc
+                        y[((n * s.outHeight + oh) * s.outWidth + ow) * c + ch] =
+                            channelsLastCell(s, xImage, oh: oh, ow: ow, ch: ch) { weight[ch * taps + $0] }
                     }
                 }
             }

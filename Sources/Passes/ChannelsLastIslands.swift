@@ -95,7 +95,8 @@ public struct ChannelsLastIslands: Pass {
         /// The NHWC twin of NCHW value `v`, made before the node being appended.
         func channelsLast(_ v: ValueID) throws -> ValueID {
             if let t = twin[v] { return t }
-            let t = try convert(v, toChannelsLast: true, b)
+            let t = b.addValue(b.freshName(b.graph.name(of: v) + "/nhwc"))
+            try b.append(conversion(v, to: t, toChannelsLast: true, b))
             twin[v] = t
             return t
         }
@@ -108,7 +109,7 @@ public struct ChannelsLastIslands: Pass {
             // Each original output is made back from its twin (dropped below if nothing reads it).
             for (o, t) in zip(node.outputs, rewritten.outputs) {
                 twin[o] = t
-                try b.append(backConversion(t, to: o, b))
+                try b.append(conversion(t, to: o, toChannelsLast: false, b))
                 backConversions.append(o)
             }
         }
@@ -196,11 +197,9 @@ public struct ChannelsLastIslands: Pass {
                 guard let v else { continue }
                 if k > 0 && node.op == .clip { continue }
                 switch operandKind(v, ys, g) {
-                case .full?: n.inputs[k] = try channelsLast(v)
-                case .perChannel?:
-                    // (N or 1, C, 1, 1) and (N or 1, 1, 1, C) share their bytes.
-                    let s = g.type(of: v)!.fixedShape!
-                    n.inputs[k] = try twin[v] ?? b.add(.reshape, [v, b.ints([s[0], 1, 1, s[1]])], output: b.freshName(g.name(of: v) + "/nhwc"))
+                // A per-channel operand's twin is a Reshape: (N or 1, C, 1, 1) and (N or 1, 1, 1, C)
+                // share their bytes.
+                case .full?, .perChannel?: n.inputs[k] = try channelsLast(v)
                 case .scalar?, nil: break
                 }
             }
@@ -209,27 +208,16 @@ public struct ChannelsLastIslands: Pass {
         return n
     }
 
-    /// A node making `v` in the other layout: a Transpose, or a Reshape when H = W = 1.
-    func convert(_ v: ValueID, toChannelsLast: Bool, _ b: GraphBuilder) throws -> ValueID {
+    /// The node writing `v` in the other layout into existing value `out`: a Transpose, or a
+    /// Reshape when H = W = 1 (the layouts share their bytes).
+    func conversion(_ v: ValueID, to out: ValueID, toChannelsLast: Bool, _ b: GraphBuilder) -> Node {
         let s = b.graph.type(of: v)!.fixedShape!
-        let name = b.freshName(b.graph.name(of: v) + (toChannelsLast ? "/nhwc" : "/nchw"))
-        let plane = toChannelsLast ? (s[2], s[3]) : (s[1], s[2])
-        if plane == (1, 1) {
+        let name = b.freshNodeName(b.graph.name(of: out) + (toChannelsLast ? "" : "/nchw"))
+        if toChannelsLast ? s[2] == 1 && s[3] == 1 : s[1] == 1 && s[2] == 1 {
             let target = toChannelsLast ? [s[0], 1, 1, s[1]] : [s[0], s[3], 1, 1]
-            return try b.add(.reshape, [v, b.ints(target)], output: name)
+            return Node(.reshape, name: name, inputs: [v, b.ints(target)], outputs: [out], attributes: Attributes([:]))
         }
-        return try b.add(.transpose, [v], output: name,
-                         attributes: ["perm": .ints(toChannelsLast ? ConvOps.toChannelsLast : ConvOps.toChannelsFirst)])
-    }
-
-    /// The node that makes NCHW value `o` from its twin `t`.
-    func backConversion(_ t: ValueID, to o: ValueID, _ b: GraphBuilder) throws -> Node {
-        let s = b.graph.type(of: t)!.fixedShape!
-        if s[1] == 1 && s[2] == 1 {
-            return Node(.reshape, name: b.freshNodeName(b.graph.name(of: o) + "/nchw"), inputs: [t, b.ints([s[0], s[3], 1, 1])],
-                        outputs: [o], attributes: Attributes([:]))
-        }
-        return Node(.transpose, name: b.freshNodeName(b.graph.name(of: o) + "/nchw"), inputs: [t], outputs: [o],
-                    attributes: Attributes(["perm": .ints(ConvOps.toChannelsFirst)]))
+        return Node(.transpose, name: name, inputs: [v], outputs: [out],
+                    attributes: Attributes(["perm": .ints(toChannelsLast ? ConvOps.toChannelsLast : ConvOps.toChannelsFirst)]))
     }
 }

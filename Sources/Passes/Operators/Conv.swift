@@ -6,9 +6,10 @@
 // lowering treats 1-D as 2-D with height 1, the bias as a per-channel epilogue. Pullbacks are
 // convolutions again: Conv's input gradient is a ConvTranspose of dY, ConvTranspose's a Conv,
 // and weight gradients a Conv of (batch ↔ channel)-transposed data and cotangent (group 1 only).
-// `channels_last` (Gannet-internal, set by ChannelsLastIslands on lowering copies; the ONNX importer
-// refuses it and the exporter will not write it, `Op.internalAttributes`): a 2-D Conv whose X and Y are (N, H, W, C) — the same convolution with its data
-// axes permuted; W and B keep their layouts. It lowers a 1×1 stride-1 group-1 Conv to one GEMM
+// `channels_last` (Gannet-internal, set by ChannelsLastIslands on lowering copies; the ONNX
+// importer refuses it and the exporter will not write it, `Op.internalAttributes`): a 2-D Conv
+// whose X and Y are (N, H, W, C) — the same convolution with its data axes permuted; W and B
+// keep their layouts. It lowers a 1×1 stride-1 group-1 Conv to one GEMM
 // (pixels × C_in times Wᵀ) and a depthwise Conv to `Conv2D.depthwiseChannelsLast`; it has no
 // pullback.
 
@@ -30,15 +31,6 @@ public enum ConvOps: OperatorFamily {
     public static func isPointwiseGemm(_ s: Conv2DShape) -> Bool {
         s.kernelH == 1 && s.kernelW == 1 && s.strideH == 1 && s.strideW == 1 && s.padTop == 0 && s.padLeft == 0
             && s.group == 1 && s.inHeight == s.outHeight && s.inWidth == s.outWidth
-    }
-
-    /// `t` (float) with its axes permuted: out.shape[i] = t.shape[perm[i]].
-    static func permuted(_ t: Tensor, _ perm: [Int]) -> Tensor {
-        var out = [Float](repeating: 0, count: t.floats.count)
-        t.floats.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { Transpose.reference(shape: t.shape, perm: perm, src.baseAddress!, $0.baseAddress!) }
-        }
-        return Tensor(shape: perm.map { t.shape[$0] }, floats: out)
     }
 
     /// `node` without `channels_last`.
@@ -91,10 +83,10 @@ public enum ConvOps: OperatorFamily {
     public static func evaluate(_ node: Node, _ x: [Tensor?], _ outTypes: [TensorType], _ g: Graph) throws -> [Tensor] {
         if try isChannelsLast(node) {
             var first = x
-            first[0] = permuted(x[0]!, toChannelsFirst)
+            first[0] = DataMovementOps.permuted(x[0]!, toChannelsFirst)
             let t = outTypes[0]
             let y = try evaluate(channelsFirstNode(node), first, [TensorType(t.dtype, toChannelsFirst.map { t.shape[$0] })], g)[0]
-            return [permuted(y, toChannelsLast)]
+            return [DataMovementOps.permuted(y, toChannelsLast)]
         }
         let outShape = outTypes[0].fixedShape ?? []
         var y = [Float](repeating: 0, count: outShape.reduce(1, *))

@@ -59,6 +59,14 @@ public enum DataMovementOps: OperatorFamily {
         }
     }
 
+    /// Float tensor `t` with its axes permuted (out.shape[i] = t.shape[perm[i]]), by Transpose's
+    /// reference: what Conv's channels_last and MatMul's transA / transB evaluate through.
+    static func permuted(_ t: Tensor, _ perm: [Int]) -> Tensor {
+        var out = [Float](repeating: 0, count: t.floats.count)
+        Transpose.reference(shape: t.shape, perm: perm, t.floats, &out)
+        return Tensor(shape: perm.map { t.shape[$0] }, floats: out)
+    }
+
     public static func evaluate(_ node: Node, _ x: [Tensor?], _ outTypes: [TensorType], _ g: Graph) throws -> [Tensor] {
         let outShape = outTypes[0].fixedShape ?? []
         var y = [Float](repeating: 0, count: outShape.reduce(1, *))

@@ -120,13 +120,7 @@ public enum GemmOps: OperatorFamily {
     static func swapLast(_ t: Tensor) throws -> Tensor {
         let r = t.shape.count
         guard r >= 2 else { throw GraphError("MatMul transA/transB needs an operand of rank >= 2, got rank \(r)") }
-        var out = [Float](repeating: 0, count: t.floats.count)
-        t.floats.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer {
-                Transpose.reference(shape: t.shape, perm: Array(0..<(r - 2)) + [r - 1, r - 2], src.baseAddress!, $0.baseAddress!)
-            }
-        }
-        return Tensor(shape: try swapLast(t.shape, "A"), floats: out)
+        return DataMovementOps.permuted(t, Array(0..<(r - 2)) + [r - 1, r - 2])
     }
 
     /// numpy MatMul as one GEMM per broadcast batch; `transA` / `transB` read A / B (stored
