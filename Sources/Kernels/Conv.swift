@@ -544,13 +544,20 @@ public enum Conv2D {
 public enum ConvTranspose2D {
     static let targetColumns = 1024
     static let maxColFloats = 4 << 20
+    /// The col matrix of a layer with at least 128 input channels a group stays within L2
+    /// (1 MiB), from the GEMM that writes it to the col2im that reads it back: cifar10's
+    /// 512 → 256 on 2×2 up to 128 → 64 on 8×8 at batch 64 took 5–11% less time. Shallower layers
+    /// lose more on the GEMM's shorter rows than the col2im gains (mnist's 64 → 32 on 14×14:
+    /// 8.7 → 9.2 ms with 1 MiB chunks).
+    static let l2ColFloats = 1 << 18
 
     /// Images per chunk.
     static func chunk(_ s: Conv2DShape) -> Int {
         let pin = s.inHeight * s.inWidth
         let m = (s.outChannels / s.group) * s.kernelH * s.kernelW
         var nb = (targetColumns + pin - 1) / max(pin, 1)
-        nb = min(nb, maxColFloats / max(1, m * pin))
+        let colFloats = s.inChannels / s.group >= 128 && !Baseline.convTransposeGridCol2im ? l2ColFloats : maxColFloats
+        nb = min(nb, colFloats / max(1, m * pin))
         return max(1, min(nb, s.batch))
     }
 
@@ -602,7 +609,7 @@ public enum ConvTranspose2D {
             let lPlain = chunk(s) * s.inHeight * s.inWidth
             let m = (s.outChannels / s.group) * s.kernelH * s.kernelW
             let cg = s.inChannels / s.group
-            return max(winograd, Gemm.packedACount(m: m, k: cg) + (m + cg) * max(lPadded, lPlain))
+            return max(winograd, Gemm.packedACount(m: m, k: cg) + (m + cg) * max(lPadded, lPlain) + stride2RowsSlack)
         }
         let pin = s.inHeight * s.inWidth
         let nb = chunk(s)
@@ -777,6 +784,8 @@ public enum ConvTranspose2D {
     /// the same products into each Z element in the same order, and the extra terms of the padded
     /// variant are +0 added to a sum that starts at +0 (so never −0): the two give the same bits.
     /// Threads split output channels in step 3–4: the same bits for any thread count.
+    /// With column stride 2 (`isStride2Rows`), steps 3–4 run as one pass per output row instead
+    /// (`ConvTransposeStride2Rows`, ConvTranspose+Stride2Rows.swift; the same bits).
     static func forwardPhased(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
                               scratch: UnsafeMutablePointer<Float>, pool: ThreadPool,
@@ -797,6 +806,8 @@ public enum ConvTranspose2D {
         let xs = col + m * nb * gemmPlane
         let phases = sH * sW
         let packedBCount = Gemm.packedBCount(k: cg, n: m)
+        let rows = !paddedGrid && isStride2Rows(s)
+        let rowCol2im = ConvTransposeStride2Rows(s, ops: ops, hasBias: bias != nil)
         for gi in 0..<g {
             let packed = packedWeights.map { $0 + gi * packedCount } ?? UnsafePointer(scratch)
             if packedWeights == nil && !narrow {
@@ -840,6 +851,33 @@ public enum ConvTranspose2D {
                 } else {
                     Gemm.sgemmPacked(m: m, n: Lx, k: cg, alpha: 1, packedA: packed, transB: false,
                                      b: bPtr, ldb: Lx, beta: 0, c: col, ldc: Lx, pool: pool)
+                }
+                if rows {
+                    pool.parallelFor(mg) { r in
+                        let cols = narrow ? khw * Lx + 2 * stride2RowsSlack : 0
+                        let buffer = Gemm.threadBuffer(cols + rowCol2im.stageCount + 16)
+                        let t = narrow ? buffer + stride2RowsSlack : nil
+                        let stage = rowCol2im.stageCount > 0 ? buffer + cols : nil
+                        for oc in r {
+                            let ch = gi * mg + oc
+                            let colOc: UnsafePointer<Float>
+                            if let t {
+                                transposeChannelBlock(col, ldc: m, oc: oc, khw: khw, columns: Lx, into: t)
+                                colOc = UnsafePointer(t)
+                            } else {
+                                colOc = UnsafePointer(col + oc * khw * Lx)
+                            }
+                            for j in 0..<nc {
+                                let plane = y + ((n0 + j) * s.outChannels + ch) * pout
+                                rowCol2im.plane(col: colOc + j * pin, ldcol: Lx, plane: plane, stage: stage, bias: bias, channel: ch)
+                                if let planeStats {
+                                    ConvTransposeBatchNorm.storePlaneSums(plane, pout, into: planeStats + 2 * ((n0 + j) * s.outChannels + ch))
+                                }
+                            }
+                        }
+                    }
+                    n0 += nc
+                    continue
                 }
                 pool.parallelFor(mg) { r in
                     let z = Gemm.threadBuffer(phases * L + (narrow ? khw * Lx : 0) + 64)

@@ -25,6 +25,11 @@ public enum Baseline {
     /// instead of the unpadded planes (2.25× the FLOPs on 2×2 planes, 1.56× on 4×4).
     public static let convTransposePaddedGrid = names.contains("convTPadded")
 
+    /// `convTGrid`: a column-stride-2 ConvTranspose accumulates its taps on zeroed phase grids and
+    /// gathers the phases back (`forwardPhased`) instead of building each output row in registers
+    /// (ConvTranspose+Stride2Rows.swift; same bits).
+    public static let convTransposeGridCol2im = names.contains("convTGrid")
+
     /// `im2colGemm`: GEMM convolutions write the whole im2col matrix and let the GEMM pack it,
     /// as before the GEMM packed its B blocks straight from the images (Im2Col+Packed.swift; same bits).
     public static let im2colBuffer = names.contains("im2colGemm")

@@ -395,21 +395,69 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// Column-stride-2 ConvTranspose (the row-by-row col2im of ConvTranspose+Stride2Rows.swift):
+    /// widths 1–40 (rows of one, two and three 32-float blocks, odd widths), row strides 1–3,
+    /// kernels 1–7 wide (4: the two-tap fast path), pads, output padding, groups, narrow GEMMs,
+    /// every epilogue (ReLU/LeakyReLU/Clip in registers, the others per plane), with and without a
+    /// bias, planes above the staging size: against the scalar reference, across thread counts,
+    /// with packed weights (`check`), and bit-identical to the phase-grid col2im (`convTGrid`).
+    func testConvTransposeStride2Rows() {
+        var rng = SeededRandom(seed: 2002)
+        var shapes: [Conv2DShape] = [
+            // mnist_gan's and cifar10_wgangp's layers at small batches, and a plane past the staging size.
+            Conv2DShape(batch: 3, inChannels: 16, inHeight: 7, inWidth: 7, outChannels: 8, outHeight: 14, outWidth: 14,
+                        kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+            Conv2DShape(batch: 2, inChannels: 130, inHeight: 2, inWidth: 2, outChannels: 6, outHeight: 4, outWidth: 4,
+                        kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+            Conv2DShape(batch: 2, inChannels: 3, inHeight: 35, inWidth: 35, outChannels: 2, outHeight: 70, outWidth: 70,
+                        kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+            // One image of a 2×2 input: a narrow GEMM.
+            Conv2DShape(batch: 1, inChannels: 8, inHeight: 2, inWidth: 2, outChannels: 16, outHeight: 4, outWidth: 4,
+                        kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+        ]
+        while shapes.count < 60 {
+            let kw = rng.int(1, 7), kh = rng.int(1, 5), sh = rng.int(1, 3)
+            let iw = [rng.int(1, 9), rng.int(10, 20), rng.int(21, 40)][rng.int(0, 2)], ih = rng.int(1, 6)
+            let group = [1, 1, 2][rng.int(0, 2)]
+            let pt = rng.int(0, kh - 1), pb = rng.int(0, kh - 1), pl = rng.int(0, kw - 1), pr = rng.int(0, kw - 1)
+            let oph = rng.int(0, sh - 1), opw = rng.int(0, 1)
+            let oh = sh * (ih - 1) + oph + kh - pt - pb, ow = 2 * (iw - 1) + opw + kw - pl - pr
+            if oh < 1 || ow < 1 { continue }
+            shapes.append(Conv2DShape(batch: rng.int(1, 4), inChannels: group * rng.int(1, 6), inHeight: ih, inWidth: iw,
+                                      outChannels: group * rng.int(1, 4), outHeight: oh, outWidth: ow, kernelH: kh,
+                                      kernelW: kw, strideH: sh, strideW: 2, padTop: pt, padLeft: pl, group: group))
+        }
+        XCTAssertTrue(shapes.contains { $0.outWidth > 64 })
+        XCTAssertTrue(shapes.contains(where: ConvTranspose2D.isNarrow))
+        for (i, s) in shapes.enumerated() {
+            XCTAssertTrue(ConvTranspose2D.isStride2Rows(s), "\(s)")
+            let epilogue = ConvTests.epilogues[i % ConvTests.epilogues.count]
+            check(s, transposed: true, epilogue: epilogue, &rng)
+            checkPaddedGridSame(s, epilogue: epilogue, &rng)
+            checkPaddedGridSame(s, epilogue: epilogue, withBias: false, &rng)
+        }
+    }
+
     /// ConvTranspose2D.forward with and without `paddedGrid` (2 threads) give the same bits.
-    func checkPaddedGridSame(_ s: Conv2DShape, epilogue: [EpilogueOp], _ rng: inout SeededRandom,
+    /// With `withBias: false` a nil bias (any bias op is then skipped).
+    func checkPaddedGridSame(_ s: Conv2DShape, epilogue: [EpilogueOp], withBias: Bool = true, _ rng: inout SeededRandom,
                              file: StaticString = #filePath, line: UInt = #line) {
         let x = rng.floats(s.batch * s.inChannels * s.inHeight * s.inWidth)
         let w = rng.floats(s.inChannels * (s.outChannels / s.group) * s.kernelH * s.kernelW)
-        let bias = rng.floats(s.outChannels)
+        let bias: [Float]? = withBias ? rng.floats(s.outChannels) : nil
         var scratch = [Float](repeating: .nan, count: max(1, ConvTranspose2D.scratchCount(s, threads: 2)))
         var outs: [[Float]] = []
         for padded in [false, true] {
             var y = [Float](repeating: .nan, count: s.batch * s.outChannels * s.outHeight * s.outWidth)
-            ConvTranspose2D.forward(s, x: x, weight: w, bias: bias, y: &y, epilogue: epilogue, scratch: &scratch,
-                                    pool: ConvTests.pool2, paddedGrid: padded, allowWinograd: false, allowStride1Conv: false)
+            (bias ?? []).withUnsafeBufferPointer { b in
+                ConvTranspose2D.forward(s, x: x, weight: w, bias: bias == nil ? nil : b.baseAddress, y: &y, epilogue: epilogue,
+                                        scratch: &scratch, pool: ConvTests.pool2, paddedGrid: padded, allowWinograd: false,
+                                        allowStride1Conv: false)
+            }
             outs.append(y)
         }
-        XCTAssertEqual(outs[0].map(\.bitPattern), outs[1].map(\.bitPattern), "padded grid differs: \(s)", file: file, line: line)
+        XCTAssertEqual(outs[0].map(\.bitPattern), outs[1].map(\.bitPattern), "padded grid differs: \(s) \(epilogue) bias \(withBias)",
+                       file: file, line: line)
     }
 
     /// Depthwise and channel-multiplier convolutions (one input channel per group: the direct
