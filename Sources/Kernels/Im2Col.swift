@@ -38,6 +38,8 @@ public enum Im2Col {
                               channels: Int, col: UnsafeMutablePointer<Float>, ldcol: Int, pool: ThreadPool) {
         if usesPaddedPlanes(s) {
             im2colPadded(s, x: x, n0: n0, count: count, channel0: channel0, channels: channels, col: col, ldcol: ldcol, pool: pool)
+        } else if usesGatherTable(s) {
+            im2colGather(s, x: x, n0: n0, count: count, channel0: channel0, channels: channels, col: col, ldcol: ldcol, pool: pool)
         } else {
             im2colRows(s, x: x, n0: n0, count: count, channel0: channel0, channels: channels, col: col, ldcol: ldcol, pool: pool)
         }
@@ -106,6 +108,55 @@ public enum Im2Col {
         }
         let planes = count * channels
         if planes * khw * p < 32768 { body(0..<planes) } else { pool.parallelFor(planes, body) }
+    }
+
+    /// Whether `im2col` gathers through an index table: strided along W (the row path copies
+    /// one float at a time there, with bounds logic per output row) and at most 4096 col entries
+    /// per plane (kH·kW·outH·outW) and 4096 input floats.
+    static func usesGatherTable(_ s: Conv2DShape) -> Bool {
+        !Baseline.im2colRows && !Baseline.im2colNoGather && s.strideW > 1 && s.kernelH * s.kernelW * s.outHeight * s.outWidth <= 4096
+            && s.inHeight * s.inWidth <= 4096
+    }
+
+    /// `im2col` for `usesGatherTable` shapes: each (image, channel) plane is copied once into a
+    /// per-thread buffer followed by a zero, and col entry (tap, position) is read from the
+    /// buffer at a precomputed index (the zero for a position in the padding). Threads split
+    /// the planes.
+    static func im2colGather(_ s: Conv2DShape, x: UnsafePointer<Float>, n0: Int, count: Int, channel0: Int,
+                             channels: Int, col: UnsafeMutablePointer<Float>, ldcol: Int, pool: ThreadPool) {
+        let khw = s.kernelH * s.kernelW, p = s.outHeight * s.outWidth, pin = s.inHeight * s.inWidth
+        var table = [Int32](repeating: Int32(pin), count: khw * p)
+        for kh in 0..<s.kernelH {
+            for kw in 0..<s.kernelW {
+                for oh in 0..<s.outHeight {
+                    let ih = oh * s.strideH - s.padTop + kh * s.dilationH
+                    if ih < 0 || ih >= s.inHeight { continue }
+                    for ow in 0..<s.outWidth {
+                        let iw = ow * s.strideW - s.padLeft + kw * s.dilationW
+                        if iw >= 0 && iw < s.inWidth { table[(kh * s.kernelW + kw) * p + oh * s.outWidth + ow] = Int32(ih * s.inWidth + iw) }
+                    }
+                }
+            }
+        }
+        table.withUnsafeBufferPointer { tb in
+            let index = tb.baseAddress!
+            let body: (Range<Int>) -> Void = { r in
+                let buf = Gemm.threadBuffer(pin + 16)
+                for item in r {
+                    let j = item / channels, c = item % channels
+                    copy(buf, x + ((n0 + j) * s.inChannels + channel0 + c) * pin, pin)
+                    buf[pin] = 0
+                    var t = index
+                    for tap in 0..<khw {
+                        let dst = col + (c * khw + tap) * ldcol + j * p
+                        for q in 0..<p { dst[q] = buf[Int(t[q])] }
+                        t += p
+                    }
+                }
+            }
+            let planes = count * channels
+            if planes * khw * p < 32768 { body(0..<planes) } else { pool.parallelFor(planes, body) }
+        }
     }
 
     /// Scalar reference of `im2col` (same contract), for tests.

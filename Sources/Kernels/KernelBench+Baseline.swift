@@ -14,8 +14,12 @@ public enum Baseline {
         return Set(v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
     }()
 
-    /// `im2col` for small output planes row by row instead of through padded planes.
+    /// `im2col` for small output planes, and for strided ones, row by row instead of through
+    /// padded planes or a gather table.
     public static let im2colRows = names.contains("im2col")
+
+    /// `im2colGather`: strided `im2col` row by row instead of through a gather table (same bits).
+    public static let im2colNoGather = names.contains("im2colGather")
 
     /// `eluGrad`: ELU's pullback as the seven point-wise ops it was before the fused EluGrad
     /// (a graph-level switch: read when a backward graph is built).

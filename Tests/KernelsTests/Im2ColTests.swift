@@ -1,6 +1,6 @@
 // Im2ColTests: `Im2Col.im2col` against its scalar reference over random odd geometries,
-// both the row-by-row path (wide outputs, strided W) and the padded-plane path (small output
-// planes, as in convolution weight gradients), on 1 and 2 threads; and `Im2Col.packBlock`
+// the row-by-row path (wide outputs), the padded-plane path (small output planes, as in
+// convolution weight gradients) and the gather-table path (strided W), on 1 and 2 threads; and `Im2Col.packBlock`
 // (the implicit-GEMM packing) against `Gemm.packB` of the reference matrix, bit for bit.
 import XCTest
 import TestSupport
@@ -10,7 +10,7 @@ final class Im2ColTests: XCTestCase {
     func testMatchesReferenceOnRandomShapes() {
         var rng = SeededRandom(seed: 0x1_2C01)
         let pool2 = ThreadPool(threads: 2)
-        var padded = 0, rows = 0
+        var padded = 0, rows = 0, gathered = 0
         var tried = 0
         while tried < 300 {
             let kh = rng.int(1, 8), kw = rng.int(1, 8)
@@ -26,7 +26,13 @@ final class Im2ColTests: XCTestCase {
             let s = Conv2DShape(batch: batch, inChannels: cin, inHeight: ih, inWidth: iw, outChannels: 1,
                                 outHeight: oh, outWidth: ow, kernelH: kh, kernelW: kw, strideH: sh, strideW: sw,
                                 padTop: pt, padLeft: pl, dilationH: dh, dilationW: dw)
-            if sw == 1 && ow <= 16 && kh * kw >= 4 { padded += 1 } else { rows += 1 }
+            if sw == 1 && ow <= 16 && kh * kw >= 4 {
+                padded += 1
+            } else if sw > 1 && kh * kw * oh * ow <= 4096 {
+                gathered += 1
+            } else {
+                rows += 1
+            }
             let x = rng.floats(batch * cin * ih * iw)
             // A sub-range of images and channels, written into a wider col (extra columns stay NaN).
             let n0 = rng.int(0, batch - 1), count = rng.int(1, batch - n0)
@@ -49,6 +55,7 @@ final class Im2ColTests: XCTestCase {
         }
         XCTAssertGreaterThan(padded, 50)
         XCTAssertGreaterThan(rows, 50)
+        XCTAssertGreaterThan(gathered, 50)
     }
 
     /// Any block of the im2col matrix packed straight from the images equals `Gemm.packB` of the
