@@ -15,7 +15,6 @@
 // The col matrix is read back from L2 where `ConvTranspose2D.chunk` keeps it there (layers with
 // at least 128 input channels). Measured at batch 64, one thread: mnist_gan's generator layers
 // 10.0 → 8.9 and 10.3 → 8.8 ms, cifar10_wgangp's four 12.4/11.4/11.5/12.2 → 10.8/10.5/10.8/11.6 ms.
-import CSIMD
 
 extension ConvTranspose2D {
     /// Column stride 2 and dilation 1: the col2im runs row by row (`ConvTransposeStride2Rows`).
@@ -152,7 +151,7 @@ struct ConvTransposeStride2Rows {
                         break
                     }
                 }
-                let lo = gannet_interleave_lo16(even, odd), hi = gannet_interleave_hi16(even, odd)
+                let lo = interleaveLow(even, odd), hi = interleaveHigh(even, odd)
                 let dst = out + oh * outW + 2 * i0
                 if dst + 32 <= outEnd {
                     store16(lo, dst); store16(hi, dst + 16)
