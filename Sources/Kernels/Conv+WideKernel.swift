@@ -97,10 +97,20 @@ extension Conv2D {
 
     /// Copies `channels` planes of `src` (s.inHeight × s.inWidth each) into `dst` with padTop rows
     /// and padLeft columns of zeros before the data and zeros after it, `ph` rows of `pw` floats
-    /// per channel.
+    /// per channel. With `bordersZero` only the inputs are copied: the other floats of `dst` must
+    /// be zero already (an earlier fill of the same geometry, or a zeroed buffer).
     static func padCopy(_ s: Conv2DShape, _ src: UnsafePointer<Float>, channels: Int, into dst: UnsafeMutablePointer<Float>,
-                        ph: Int, pw: Int) {
+                        ph: Int, pw: Int, bordersZero: Bool = false) {
         let pin = s.inHeight * s.inWidth
+        if bordersZero {
+            // Only the inputs: the zeros around them are still there from an earlier fill.
+            for c in 0..<channels {
+                for ih in 0..<s.inHeight {
+                    Im2Col.copy(dst + c * ph * pw + (s.padTop + ih) * pw + s.padLeft, src + c * pin + ih * s.inWidth, s.inWidth)
+                }
+            }
+            return
+        }
         for c in 0..<channels {
             let from = src + c * pin
             let to = dst + c * ph * pw

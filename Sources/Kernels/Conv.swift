@@ -356,7 +356,7 @@ public enum Conv2D {
     /// 1–3 output channels per group, stride 1, no dilation, rows up to 64 wide: a direct
     /// convolution vectorised along the output width (a GEMM would be all padding; im2col would
     /// move kH·kW times the input for a few FLOPs per element).
-    static func isSmallMDirect(_ s: Conv2DShape) -> Bool {
+    public static func isSmallMDirect(_ s: Conv2DShape) -> Bool {
         let mg = s.outChannels / s.group
         return !isFullWindow(s) && mg >= 1 && mg < Gemm.smallM && s.strideH == 1 && s.strideW == 1
             && s.dilationH == 1 && s.dilationW == 1 && s.outWidth <= 64 && s.inChannels / s.group >= 1
@@ -384,10 +384,13 @@ public enum Conv2D {
         let khw = kH * kW
         pool.parallelFor(s.batch) { range in
             let buf = Gemm.threadBuffer(bufCount + 64)
+            // The padding is zeroed once: each image's copy overwrites only the inputs.
+            Im2Col.zero(buf, bufCount + 64)
             for n in range {
                 for gi in 0..<g {
                     // Padded copy of this image's group channels.
-                    padCopy(s, x + (n * s.inChannels + gi * cg) * pin, channels: cg, into: buf, ph: ph, pw: pw)
+                    padCopy(s, x + (n * s.inChannels + gi * cg) * pin, channels: cg, into: buf, ph: ph, pw: pw,
+                            bordersZero: true)
                     if mg >= 2 {
                         directSmallMChannels(buf: buf, weight: weight + gi * mg * cg * khw, y: y + (n * s.outChannels + gi * mg) * p,
                                              mg: mg, cg: cg, kH: kH, kW: kW, ph: ph, pw: pw, outH: outH, outW: outW)
@@ -406,6 +409,30 @@ public enum Conv2D {
                             for vp in 0..<nvPairs {
                                 let col0 = vp * 32
                                 var a0 = V(), a1 = V(), a2 = V(), a3 = V(), b0 = V(), b1 = V(), b2 = V(), b3 = V()
+                                if kH == 3 && kW == 3 && R == 4 && !Baseline.smallMTapLoop {
+                                    // Each input row's vectors loaded once for the (up to three) output
+                                    // rows that read it, the nine weights in registers; every output
+                                    // still sums (c, kh, kw) in order.
+                                    for c in 0..<cg {
+                                        let wc = wbase + c * 9
+                                        let w0 = V(repeating: wc[0]), w1 = V(repeating: wc[1]), w2 = V(repeating: wc[2])
+                                        let w3 = V(repeating: wc[3]), w4 = V(repeating: wc[4]), w5 = V(repeating: wc[5])
+                                        let w6 = V(repeating: wc[6]), w7 = V(repeating: wc[7]), w8 = V(repeating: wc[8])
+                                        let cbase = UnsafeRawPointer(buf + c * ph * pw + oh0 * pw + col0)
+                                        @inline(__always) func row(_ i: Int, _ a: inout V, _ b: inout V, _ wa: V, _ wb: V, _ wc: V) {
+                                            let q = cbase + i * pw * 4
+                                            a.addProduct(wa, q.loadUnaligned(as: V.self)); b.addProduct(wa, q.loadUnaligned(fromByteOffset: 64, as: V.self))
+                                            a.addProduct(wb, q.loadUnaligned(fromByteOffset: 4, as: V.self)); b.addProduct(wb, q.loadUnaligned(fromByteOffset: 68, as: V.self))
+                                            a.addProduct(wc, q.loadUnaligned(fromByteOffset: 8, as: V.self)); b.addProduct(wc, q.loadUnaligned(fromByteOffset: 72, as: V.self))
+                                        }
+                                        row(0, &a0, &b0, w0, w1, w2)
+                                        row(1, &a0, &b0, w3, w4, w5); row(1, &a1, &b1, w0, w1, w2)
+                                        row(2, &a0, &b0, w6, w7, w8); row(2, &a1, &b1, w3, w4, w5); row(2, &a2, &b2, w0, w1, w2)
+                                        row(3, &a1, &b1, w6, w7, w8); row(3, &a2, &b2, w3, w4, w5); row(3, &a3, &b3, w0, w1, w2)
+                                        row(4, &a2, &b2, w6, w7, w8); row(4, &a3, &b3, w3, w4, w5)
+                                        row(5, &a3, &b3, w6, w7, w8)
+                                    }
+                                } else {
                                 for c in 0..<cg {
                                     let wc = wbase + c * khw
                                     let cbase = UnsafeRawPointer(buf + c * ph * pw + oh0 * pw + col0)
@@ -425,13 +452,20 @@ public enum Conv2D {
                                         }
                                     }
                                 }
+                                }
                                 var acc = (a0, b0, a1, b1, a2, b2, a3, b3)
                                 withUnsafeBytes(of: &acc) { raw in
                                     let f = raw.baseAddress!.assumingMemoryBound(to: Float.self)
                                     let w = min(32, outW - col0)
                                     for r in 0..<min(R, outH - oh0) {
                                         let d = plane + (oh0 + r) * outW + col0
-                                        for t in 0..<w { d[t] = f[r * 32 + t] }
+                                        if nvPairs == 1 && d + 32 <= plane + p {
+                                            // Rows of one block, in order: lanes past this row land in
+                                            // the next one, which is written after it.
+                                            store16(load16(f + r * 32), d); store16(load16(f + r * 32 + 16), d + 16)
+                                        } else {
+                                            for t in 0..<w { d[t] = f[r * 32 + t] }
+                                        }
                                     }
                                 }
                             }

@@ -90,4 +90,9 @@ public enum Baseline {
     /// `channelsLast`: depthwise and 1×1 convolution chains stay NCHW (ChannelsLastIslands does
     /// nothing; a graph-level switch, equal to float rounding).
     public static let channelsFirstOnly = names.contains("channelsLast")
+
+    /// `smallMTaps`: a 3×3 convolution to one output channel (`Conv2D.directSmallM`) loads each
+    /// tap's input vectors per output row instead of each input row once for the rows that read
+    /// it (same bits).
+    public static let smallMTapLoop = names.contains("smallMTaps")
 }

@@ -661,6 +661,55 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// The one-output-channel 3×3 path of `Conv2D.directSmallM` (each input row loaded once for
+    /// the output rows that read it; padding zeroed once per thread, each image copying only its
+    /// inputs): bit for bit the (c, kh, kw)-ordered fused multiply-add sum from +0, then the
+    /// bias and ReLU, over random heights, widths (one and two vector pairs), pads, groups and
+    /// batches, on 1 and 2 threads.
+    func testDirectSmallMThreeByThreeExact() {
+        var rng = SeededRandom(seed: 0x3_3001)
+        var done = 0
+        while done < 40 {
+            let group = rng.int(1, 3), cg = rng.int(1, 9)
+            let ih = rng.int(1, 13), iw = rng.int(1, 64)
+            let pt = rng.int(0, 2), pl = rng.int(0, 2), pb = rng.int(0, 2), pr = rng.int(0, 2)
+            let oh = ih + pt + pb - 2, ow = iw + pl + pr - 2
+            if oh < 1 || ow < 1 || ow > 64 { continue }
+            let s = Conv2DShape(batch: rng.int(1, 6), inChannels: group * cg, inHeight: ih, inWidth: iw, outChannels: group,
+                                outHeight: oh, outWidth: ow, kernelH: 3, kernelW: 3, padTop: pt, padLeft: pl, group: group)
+            XCTAssertTrue(Conv2D.isSmallMDirect(s), "\(s)")
+            let x = rng.floats(s.batch * s.inChannels * ih * iw), w = rng.floats(group * cg * 9), bias = rng.floats(group)
+            var want = [Float](repeating: 0, count: s.batch * group * oh * ow)
+            for n in 0..<s.batch {
+                for o in 0..<group {
+                    for r in 0..<oh {
+                        for q in 0..<ow {
+                            var acc: Float = 0
+                            for c in 0..<cg {
+                                for kh in 0..<3 {
+                                    for kw in 0..<3 {
+                                        let y = r - pt + kh, z = q - pl + kw
+                                        let v = y >= 0 && y < ih && z >= 0 && z < iw ? x[((n * s.inChannels + o * cg + c) * ih + y) * iw + z] : 0
+                                        acc = acc.addingProduct(w[(o * cg + c) * 9 + kh * 3 + kw], v)
+                                    }
+                                }
+                            }
+                            acc += bias[o]
+                            want[((n * group + o) * oh + r) * ow + q] = acc < 0 ? 0 : acc
+                        }
+                    }
+                }
+            }
+            for pool in [ThreadPool.serial, ConvTests.pool2] {
+                var y = [Float](repeating: .nan, count: want.count)
+                Conv2D.forward(s, x: x, weight: w, bias: bias, y: &y, epilogue: [.bias(perRow: true), .activation(.relu)],
+                               scratch: nil, pool: pool)
+                XCTAssertEqual(y.map(\.bitPattern), want.map(\.bitPattern), "\(s)")
+            }
+            done += 1
+        }
+    }
+
     /// Phase (sub-pixel) ConvTranspose: the seed layers at reduced channels, odd sizes, stride 3,
     /// output padding, kernels smaller than the stride, asymmetric pads, chunks of many images.
     func testPhasedConvTranspose() {
