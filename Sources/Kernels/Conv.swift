@@ -643,7 +643,7 @@ public enum ConvTranspose2D {
             let lPlain = chunk(s) * s.inHeight * s.inWidth
             let m = (s.outChannels / s.group) * s.kernelH * s.kernelW
             let cg = s.inChannels / s.group
-            return max(winograd, Gemm.packedACount(m: m, k: cg) + (m + cg) * max(lPadded, lPlain) + stride2RowsSlack)
+            return max(winograd, Gemm.packedACount(m: m, k: cg) + (m + cg) * max(lPadded, lPlain, Gemm.smallM) + stride2RowsSlack)
         }
         let pin = s.inHeight * s.inWidth
         let nb = chunk(s)
@@ -837,7 +837,8 @@ public enum ConvTranspose2D {
         let gemmPlane = paddedGrid ? pinP : pin
         let packedCount = Gemm.packedACount(m: m, k: cg)
         let col = scratch + packedCount
-        let xs = col + m * nb * gemmPlane
+        // A narrow GEMM of fewer than `Gemm.smallM` columns runs on that many (zero-padded) rows.
+        let xs = col + m * max(nb * gemmPlane, narrow ? Gemm.smallM : 0)
         let phases = sH * sW
         let packedBCount = Gemm.packedBCount(k: cg, n: m)
         let rows = !paddedGrid && isStride2Rows(s)
@@ -872,14 +873,28 @@ public enum ConvTranspose2D {
                     bPtr = UnsafePointer(xs)
                 }
                 if narrow {
-                    // colᵀ (Lx × m) = xsᵀ·W_g (Conv+Narrow.swift).
+                    // colᵀ (Lx × m) = xsᵀ·W_g (Conv+Narrow.swift). Fewer than `Gemm.smallM` rows are
+                    // padded with zero rows (the extra rows of colᵀ are never read), so that the GEMM
+                    // runs its tiles, not its row loop: the same bits as the wide orientation.
                     let w = weight + gi * cg * m
+                    let rows = max(Lx, Gemm.smallM)
+                    var a = bPtr
+                    if rows > Lx {
+                        // In place when bPtr is xs: from the last float back, so no source is
+                        // overwritten before it is read.
+                        for c in stride(from: cg - 1, through: 0, by: -1) {
+                            let dst = xs + c * rows, src = bPtr + c * Lx
+                            for j in stride(from: rows - 1, through: Lx, by: -1) { dst[j] = 0 }
+                            for j in stride(from: Lx - 1, through: 0, by: -1) { dst[j] = src[j] }
+                        }
+                        a = UnsafePointer(xs)
+                    }
                     if let packedWeights {
-                        Gemm.sgemmPackedB(transA: true, m: Lx, n: m, k: cg, alpha: 1, a: bPtr, lda: Lx,
+                        Gemm.sgemmPackedB(transA: true, m: rows, n: m, k: cg, alpha: 1, a: a, lda: rows,
                                           packedB: packedWeights + gi * packedBCount, transB: false, b: w, ldb: m,
                                           beta: 0, c: col, ldc: m, pool: pool)
                     } else {
-                        Gemm.sgemm(transA: true, transB: false, m: Lx, n: m, k: cg, alpha: 1, a: bPtr, lda: Lx,
+                        Gemm.sgemm(transA: true, transB: false, m: rows, n: m, k: cg, alpha: 1, a: a, lda: rows,
                                    b: w, ldb: m, beta: 0, c: col, ldc: m, pool: pool)
                     }
                 } else {

@@ -414,6 +414,13 @@ final class ConvTests: XCTestCase {
             // One image of a 2×2 input: a narrow GEMM.
             Conv2DShape(batch: 1, inChannels: 8, inHeight: 2, inWidth: 2, outChannels: 16, outHeight: 4, outWidth: 4,
                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+            // 1×1 inputs (pix2pix's bottleneck) at batches 1–3: narrow GEMMs of 1–3 columns, padded to 4 rows.
+            Conv2DShape(batch: 1, inChannels: 24, inHeight: 1, inWidth: 1, outChannels: 20, outHeight: 2, outWidth: 2,
+                        kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+            Conv2DShape(batch: 2, inChannels: 24, inHeight: 1, inWidth: 1, outChannels: 20, outHeight: 2, outWidth: 2,
+                        kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+            Conv2DShape(batch: 3, inChannels: 9, inHeight: 1, inWidth: 1, outChannels: 12, outHeight: 2, outWidth: 2,
+                        kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
         ]
         while shapes.count < 60 {
             let kw = rng.int(1, 7), kh = rng.int(1, 5), sh = rng.int(1, 3)
@@ -428,7 +435,7 @@ final class ConvTests: XCTestCase {
                                       kernelW: kw, strideH: sh, strideW: 2, padTop: pt, padLeft: pl, group: group))
         }
         XCTAssertTrue(shapes.contains { $0.outWidth > 64 })
-        XCTAssertTrue(shapes.contains(where: ConvTranspose2D.isNarrow))
+        for b in 1...3 { XCTAssertTrue(shapes.contains { $0.batch == b && $0.inHeight * $0.inWidth == 1 && ConvTranspose2D.isNarrow($0) }) }
         for (i, s) in shapes.enumerated() {
             XCTAssertTrue(ConvTranspose2D.isStride2Rows(s), "\(s)")
             let epilogue = ConvTests.epilogues[i % ConvTests.epilogues.count]
