@@ -58,6 +58,8 @@ extension Conv2D {
         // A bias first, then at most one ReLU or Clip: applied to each vector in registers; any
         // other epilogue runs over the finished row (`EpilogueApply`, per-column bias).
         var (addBias, act, simple) = registerEpilogue(ops, hasBias: bias != nil)
+        // The row kernel clamps; LeakyReLU is not a clamp.
+        if case .leakyRelu? = act { simple = false }
         if !simple { addBias = false; act = nil }
         var lo = -Float.infinity, hi = Float.infinity
         if case .relu? = act { lo = 0 }

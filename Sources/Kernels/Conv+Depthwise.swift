@@ -49,8 +49,8 @@ extension Conv2D {
         let flatRounded = (flat + 15) / 16 * 16
         // Per thread: the phase planes, then the flat output.
         let bufCount = phases * phasePlane + flatRounded + 16
-        // A bias then at most one ReLU or Clip (the usual fused epilogue) runs in one pass over
-        // the flat output; any other epilogue through `EpilogueApply`.
+        // A bias then at most one ReLU, LeakyReLU or Clip (the usual fused epilogue) runs in one
+        // pass over the flat output; any other epilogue through `EpilogueApply`.
         let (addBias, act, simple) = registerEpilogue(ops, hasBias: bias != nil)
         // Each tap's flat offset into the phase planes (the divisions stay out of the loops).
         let taps = kH * kW
@@ -150,8 +150,9 @@ extension Conv2D {
         }
     }
 
-    /// Whether `ops` is a bias (first, applied when `hasBias`) then at most one ReLU or Clip, the
-    /// epilogue the depthwise kernels apply to vectors in registers (`simple`), and its parts.
+    /// Whether `ops` is a bias (first, applied when `hasBias`) then at most one ReLU, LeakyReLU or
+    /// Clip, the epilogue that direct kernels apply to vectors in registers (`simple`), and its
+    /// parts. Other epilogues run through `EpilogueApply` on finished output.
     static func registerEpilogue(_ ops: [EpilogueOp], hasBias: Bool) -> (addBias: Bool, act: Activation?, simple: Bool) {
         var addBias = false, act: Activation? = nil, simple = true
         for (i, op) in ops.enumerated() {
@@ -159,7 +160,7 @@ extension Conv2D {
             case .bias: if i == 0 { addBias = hasBias } else { simple = false }
             case .activation(let a):
                 switch a {
-                case .relu, .clip: if act == nil { act = a } else { simple = false }
+                case .relu, .leakyRelu, .clip: if act == nil { act = a } else { simple = false }
                 default: simple = false
                 }
             }
@@ -167,8 +168,8 @@ extension Conv2D {
         return (addBias, act, simple)
     }
 
-    /// v + b (when `b` is given), then `act` (ReLU or Clip, or none), in place on `count` (a
-    /// multiple of 16) floats: the same arithmetic as `EpilogueApply.applyRows`.
+    /// v + b (when `b` is given), then `act` (ReLU, LeakyReLU or Clip, or none), in place on
+    /// `count` (a multiple of 16) floats: the same arithmetic as `EpilogueApply.applyRows`.
     static func biasActivation(_ p: UnsafeMutablePointer<Float>, _ count: Int, _ b: Float?, _ act: Activation?) {
         let bv = V16(repeating: b ?? 0), hasBias = b != nil
         @inline(__always) func each(_ f: (V16) -> V16) {
@@ -181,6 +182,7 @@ extension Conv2D {
         }
         switch act {
         case .relu?: each { $0.replacing(with: 0, where: $0 .< 0) }
+        case let .leakyRelu(a)?: each { $0.replacing(with: $0 * a, where: $0 .< 0) }
         case let .clip(lo, hi)?: each { Unary.clip(lo, hi, $0) }
         default: if hasBias { each { $0 } }
         }

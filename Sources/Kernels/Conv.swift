@@ -901,6 +901,13 @@ public enum ConvTranspose2D {
                     Gemm.sgemmPacked(m: m, n: Lx, k: cg, alpha: 1, packedA: packed, transB: false,
                                      b: bPtr, ldb: Lx, beta: 0, c: col, ldc: Lx, pool: pool)
                 }
+                /// Output channel oc's khw rows of Lx columns: in col, or (narrow) transposed out of
+                /// colᵀ into `buffer`.
+                func channelColumns(_ oc: Int, _ buffer: UnsafeMutablePointer<Float>?) -> UnsafePointer<Float> {
+                    guard let buffer else { return UnsafePointer(col + oc * khw * Lx) }
+                    transposeChannelBlock(col, ldc: m, oc: oc, khw: khw, columns: Lx, into: buffer)
+                    return UnsafePointer(buffer)
+                }
                 if rows {
                     pool.parallelFor(mg) { r in
                         let cols = narrow ? khw * Lx + 2 * stride2RowsSlack : 0
@@ -909,13 +916,7 @@ public enum ConvTranspose2D {
                         let stage = rowCol2im.stageCount > 0 ? buffer + cols : nil
                         for oc in r {
                             let ch = gi * mg + oc
-                            let colOc: UnsafePointer<Float>
-                            if let t {
-                                transposeChannelBlock(col, ldc: m, oc: oc, khw: khw, columns: Lx, into: t)
-                                colOc = UnsafePointer(t)
-                            } else {
-                                colOc = UnsafePointer(col + oc * khw * Lx)
-                            }
+                            let colOc = channelColumns(oc, t)
                             for j in 0..<nc {
                                 let plane = y + ((n0 + j) * s.outChannels + ch) * pout
                                 rowCol2im.plane(col: colOc + j * pin, ldcol: Lx, plane: plane, stage: stage, bias: bias, channel: ch)
@@ -932,13 +933,7 @@ public enum ConvTranspose2D {
                     let z = Gemm.threadBuffer(phases * L + (narrow ? khw * Lx : 0) + 64)
                     for oc in r {
                         let ch = gi * mg + oc
-                        let colOc: UnsafePointer<Float>
-                        if narrow {
-                            transposeChannelBlock(col, ldc: m, oc: oc, khw: khw, columns: Lx, into: z + phases * L)
-                            colOc = UnsafePointer(z + phases * L)
-                        } else {
-                            colOc = UnsafePointer(col + oc * khw * Lx)
-                        }
+                        let colOc = channelColumns(oc, narrow ? z + phases * L : nil)
                         for ry in 0..<sH {
                             for rx in 0..<sW {
                                 let zp = z + (ry * sW + rx) * L

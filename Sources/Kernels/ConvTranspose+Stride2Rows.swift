@@ -41,15 +41,14 @@ extension ConvTranspose2D {
 }
 
 /// The row-by-row col2im of one ConvTranspose shape with column stride 2 (see the file header):
-/// its geometry, and its epilogue split into the part applied in registers (a bias, then ReLU,
-/// LeakyReLU or Clip) and the rest, applied to each finished plane.
+/// its geometry, and its epilogue (`Conv2D.registerEpilogue`: a bias then ReLU, LeakyReLU or Clip
+/// in registers, any other epilogue over each finished plane).
 struct ConvTransposeStride2Rows {
     let inH, inW, kH, kW, sH, outH, outW, padTop: Int
     /// Output column 2i + e reads grid column i + (padLeft + e) >> 1 of column phase (padLeft + e) & 1.
     let rxEven, rxOdd, gEven, gOdd, pairs: Int
-    let addBias: Bool
-    let act: Activation?
-    let rest: [EpilogueOp]
+    let ops: [EpilogueOp]
+    let addBias: Bool, act: Activation?, inRegisters: Bool
 
     init(_ s: Conv2DShape, ops: [EpilogueOp], hasBias: Bool) {
         inH = s.inHeight; inW = s.inWidth; kH = s.kernelH; kW = s.kernelW; sH = s.strideH
@@ -57,24 +56,8 @@ struct ConvTransposeStride2Rows {
         rxEven = s.padLeft & 1; rxOdd = (s.padLeft + 1) & 1
         gEven = s.padLeft >> 1; gOdd = (s.padLeft + 1) >> 1
         pairs = (outW + 1) / 2
-        // A bias op without a bias is skipped, as `EpilogueApply.applyRows` does.
-        var ops = hasBias ? ops : ops.filter { if case .bias = $0 { return false } else { return true } }
-        addBias = ops.first == .bias(perRow: true)
-        if addBias { ops.removeFirst() }
-        if case let .activation(a) = ops.first, Self.inRegisters(a) {
-            act = a
-            ops.removeFirst()
-        } else {
-            act = nil
-        }
-        rest = ops
-    }
-
-    static func inRegisters(_ a: Activation) -> Bool {
-        switch a {
-        case .relu, .leakyRelu, .clip: return true
-        case .sigmoid, .tanh, .swish: return false
-        }
+        self.ops = ops
+        (addBias, act, inRegisters) = Conv2D.registerEpilogue(ops, hasBias: hasBias)
     }
 
     /// Planes of at most this many floats are built in a staging buffer, where every row is
@@ -97,7 +80,7 @@ struct ConvTransposeStride2Rows {
         // Whole-vector stores may pass the end of a row: blocks run from the last to the first, so
         // that the next row's first block, written later, overwrites what spilled into it.
         let outEnd = out + (stageCount > 0 ? stageCount : pout)
-        let b = V16(repeating: addBias ? bias![channel] : 0)
+        let b = V16(repeating: inRegisters && addBias ? bias![channel] : 0)
         var i0 = (pairs - 1) / 16 * 16
         while i0 >= 0 {
             // Column starts and out-of-row lanes of the even and odd outputs' taps (kW = 4: two each).
@@ -138,16 +121,17 @@ struct ConvTransposeStride2Rows {
                     }
                     kh += sH; a -= 1
                 }
-                if addBias { even += b; odd += b }
-                if let act {
+                if inRegisters {
+                    if addBias { even += b; odd += b }
+                    // Written out here: a shared helper taking the activation was not inlined.
                     switch act {
-                    case .relu:
+                    case .relu?:
                         even = even.replacing(with: 0, where: even .< 0); odd = odd.replacing(with: 0, where: odd .< 0)
-                    case .leakyRelu(let s):
-                        even = even.replacing(with: even * s, where: even .< 0); odd = odd.replacing(with: odd * s, where: odd .< 0)
-                    case let .clip(lo, hi):
+                    case let .leakyRelu(a)?:
+                        even = even.replacing(with: even * a, where: even .< 0); odd = odd.replacing(with: odd * a, where: odd .< 0)
+                    case let .clip(lo, hi)?:
                         even = Unary.clip(lo, hi, even); odd = Unary.clip(lo, hi, odd)
-                    case .sigmoid, .tanh, .swish:
+                    default:
                         break
                     }
                 }
@@ -168,9 +152,9 @@ struct ConvTransposeStride2Rows {
             i0 -= 16
         }
         if stageCount > 0 { Im2Col.copy(plane, out, pout) }
-        if !rest.isEmpty {
+        if !inRegisters {
             EpilogueApply.applyRows(c: plane - channel * pout, ldc: pout, rows: channel..<(channel + 1),
-                                    cols: 0..<pout, bias: bias, ops: rest)
+                                    cols: 0..<pout, bias: bias, ops: ops)
         }
     }
 }
