@@ -1,4 +1,5 @@
 // CSIMD: lane-wise operations Swift's SIMD types do not vectorise, as header-only inline C.
+// (A reciprocal estimate too: Swift has no spelling for it.)
 //
 // Swift's `SIMD16<Float>.squareRoot()` (and a loop of `Float.squareRoot()`) compiles to sixteen
 // scalar `sqrtss`, about 10x the cost of one vector square root. Clang's generic vector
@@ -13,6 +14,54 @@ typedef float gannet_float16 __attribute__((ext_vector_type(16)));
 /// Lane-wise IEEE square root (correctly rounded; sqrt(-x) = NaN, sqrt(-0) = -0).
 static inline __attribute__((always_inline)) gannet_float16 gannet_sqrt16(gannet_float16 x) {
     return __builtin_elementwise_sqrt(x);
+}
+
+/// Lane-wise approximate reciprocal: the AVX-512 estimate (relative error below 2^-14) where
+/// the target has it, else the exact quotient 1 / x. Callers refine it with a Newton step.
+static inline __attribute__((always_inline)) gannet_float16 gannet_recip_estimate16(gannet_float16 x) {
+#if defined(__AVX512F__)
+    typedef float gannet_v16sf __attribute__((__vector_size__(64)));
+    return (gannet_float16)__builtin_ia32_rcp14ps512_mask((gannet_v16sf)x, (gannet_v16sf)x, (unsigned short)0xFFFF);
+#else
+    return 1.0f / x;
+#endif
+}
+
+/// Lane-wise x · 2^n for integral n in [-150, 128] (float lanes), rounded once: `vscalefps`
+/// where the target has AVX-512; else two exact power-of-two factors, 2^(n/2) and 2^(n - n/2),
+/// the second product rounding once as well. Infinite or NaN x passes through.
+static inline __attribute__((always_inline)) gannet_float16 gannet_scale2n16(gannet_float16 x, gannet_float16 n) {
+#if defined(__AVX512F__)
+    typedef float gannet_v16sf __attribute__((__vector_size__(64)));
+    return (gannet_float16)__builtin_ia32_scalefps512_mask((gannet_v16sf)x, (gannet_v16sf)n, (gannet_v16sf)x,
+                                                           (unsigned short)0xFFFF, 4 /* current rounding */);
+#else
+    typedef int gannet_int16 __attribute__((ext_vector_type(16)));
+    gannet_int16 ni = __builtin_convertvector(n, gannet_int16);
+    gannet_int16 n1 = ni >> 1, n2 = ni - n1;
+    gannet_float16 s1 = (gannet_float16)((n1 + 127) << 23), s2 = (gannet_float16)((n2 + 127) << 23);
+    return x * s1 * s2;
+#endif
+}
+
+/// Lane-wise min(max(x, lo), hi), hi winning when lo > hi; a NaN lane stays NaN. With AVX-512,
+/// one `vmaxps` and one `vminps` with x as the second operand, which they return when a lane
+/// is NaN. (Swift's two `replacing(with:where:)` selects, inlined into some loops, were
+/// lowered to mask-to-vector round trips in four 128-bit pieces.)
+static inline __attribute__((always_inline)) gannet_float16 gannet_clip16(gannet_float16 x, float lo, float hi) {
+#if defined(__AVX512F__)
+    typedef float gannet_v16sf __attribute__((__vector_size__(64)));
+    gannet_float16 l = lo, h = hi;
+    gannet_v16sf v = __builtin_ia32_maxps512((gannet_v16sf)l, (gannet_v16sf)x, 4 /* current rounding */);
+    return (gannet_float16)__builtin_ia32_minps512((gannet_v16sf)h, v, 4);
+#else
+    gannet_float16 r;
+    for (int i = 0; i < 16; i++) {
+        float v = x[i] < lo ? lo : x[i];
+        r[i] = v > hi ? hi : v;
+    }
+    return r;
+#endif
 }
 
 #endif

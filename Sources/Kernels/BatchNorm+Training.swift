@@ -135,7 +135,7 @@ public enum BatchNormTraining {
         switch act {
         case nil, .relu?, .sigmoid?, .tanh?: return true
         case .leakyRelu(let alpha)?: return alpha >= 0
-        case .clip?, .swish?: return false
+        case .clip?, .swish?, .hardSigmoid?, .hardSwish?: return false
         }
     }
 
@@ -285,7 +285,7 @@ public enum BatchNormTraining {
         case .leakyRelu(let a)?: return y > 0 ? dy : Double(a) * dy
         case .sigmoid?: return dy * y * (1 - y)
         case .tanh?: return dy * (1 - y * y)
-        case .clip?, .swish?: preconditionFailure("BatchNormTraining: no backward for \(act!)")
+        case .clip?, .swish?, .hardSigmoid?, .hardSwish?: preconditionFailure("BatchNormTraining: no backward for \(act!)")
         }
     }
 

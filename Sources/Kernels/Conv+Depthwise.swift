@@ -20,6 +20,8 @@
 // (Per group, the GEMM path did an im2col and a 1-row GEMM per group and per chunk of images,
 // with two parallel hand-offs each: hundreds of loops per layer.)
 
+import CSIMD
+
 extension Conv2D {
     /// One input channel per group, more than one group: the direct depthwise kernel.
     static func isDepthwise(_ s: Conv2DShape) -> Bool {
@@ -130,20 +132,20 @@ extension Conv2D {
                         store16(a0, out + q)
                         q += 16
                     }
-                    // The epilogue runs on the whole flat output (dropped columns too: whole vectors).
-                    if simple {
-                        biasActivation(out, flatRounded, addBias ? bias![oc] : nil, act)
-                    } else if !ops.isEmpty {
+                    // A simple epilogue runs as the rows are copied out; any other on the whole
+                    // flat output first (dropped columns too: whole vectors).
+                    if !simple && !ops.isEmpty {
                         EpilogueApply.applyRows(c: out, ldc: 0, rows: oc..<(oc + 1), cols: 0..<flatRounded, bias: bias, ops: ops)
                     }
+                    let fin = RowEpilogue(simple ? act : nil, bias: simple && addBias ? bias![oc] : nil)
                     // Rows in order, in whole vectors while they end inside the plane (the lanes
                     // past a row are rewritten by the rows after it); the last ones exactly.
                     let plane = y + idx * p
                     for oh in 0..<outH {
                         let d = plane + oh * outW, src = out + oh * pw
                         var i = 0
-                        while i < outW && oh * outW + i + 16 <= p { store16(load16(src + i), d + i); i += 16 }
-                        while i < outW { d[i] = src[i]; i += 1 }
+                        while i < outW && oh * outW + i + 16 <= p { store16(fin.apply(load16(src + i)), d + i); i += 16 }
+                        if i < outW { storePartial(fin.apply(loadPartial(src + i, outW - i)), d + i, outW - i) }
                     }
                 }
             }
@@ -168,8 +170,32 @@ extension Conv2D {
         return (addBias, act, simple)
     }
 
+    /// A bias then ReLU, LeakyReLU, Clip or nothing on one vector, in registers: the arithmetic of
+    /// `biasActivation` (ReLU is a clamp to [0, +inf], which gives the same bits, NaN and -0
+    /// included), written without closures so that it inlines into any loop.
+    struct RowEpilogue {
+        let bias: Float, hasBias: Bool, leaky: Bool, slope: Float, lo: Float, hi: Float
+        init(_ act: Activation?, bias b: Float?) {
+            bias = b ?? 0; hasBias = b != nil
+            var leaky = false, slope: Float = 0, lo = -Float.infinity, hi = Float.infinity
+            switch act {
+            case .relu?: lo = 0
+            case let .leakyRelu(a)?: leaky = true; slope = a
+            case let .clip(l, h)?: lo = l; hi = h
+            default: break
+            }
+            self.leaky = leaky; self.slope = slope; self.lo = lo; self.hi = hi
+        }
+        @inline(__always)
+        func apply(_ v: V16) -> V16 {
+            let t = hasBias ? v + V16(repeating: bias) : v
+            return leaky ? t.replacing(with: t * slope, where: t .< 0) : gannet_clip16(t, lo, hi)
+        }
+    }
+
     /// v + b (when `b` is given), then `act` (ReLU, LeakyReLU or Clip, or none), in place on
     /// `count` (a multiple of 16) floats: the same arithmetic as `EpilogueApply.applyRows`.
+    @inline(__always)
     static func biasActivation(_ p: UnsafeMutablePointer<Float>, _ count: Int, _ b: Float?, _ act: Activation?) {
         let bv = V16(repeating: b ?? 0), hasBias = b != nil
         @inline(__always) func each(_ f: (V16) -> V16) {

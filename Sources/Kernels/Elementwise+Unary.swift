@@ -7,6 +7,7 @@
 // relu, leakyRelu, sqrt, neg, abs, identity, reciprocal, clip). The references of erf, gelu,
 // elu and selu evaluate in Double (erfc, expm1), so they are correctly rounded references.
 import Foundation
+import CSIMD
 
 /// A point-wise function of one input.
 public enum UnaryOp: Equatable, Sendable, CustomStringConvertible {
@@ -107,21 +108,17 @@ public enum Unary {
     }
 
     /// max(0, min(1, a·x + b)) on 16 lanes; NaN stays NaN.
-    @inlinable @inline(__always)
+    @_transparent @usableFromInline
     static func hardSigmoid(_ a: Float, _ b: Float, _ x: SIMD16<Float>) -> SIMD16<Float> {
-        let v = a * x + b
-        return v.replacing(with: 0, where: v .< 0).replacing(with: 1, where: v .> 1)
+        gannet_clip16(a * x + b, 0, 1)
     }
 
     /// min(max(x, lo), hi) on 16 lanes (hi wins when lo > hi); NaN stays NaN.
-    @inlinable @inline(__always)
-    static func clip(_ lo: Float, _ hi: Float, _ x: SIMD16<Float>) -> SIMD16<Float> {
-        let v = x.replacing(with: lo, where: x .< lo)
-        return v.replacing(with: hi, where: v .> hi)
-    }
+    @_transparent @usableFromInline
+    static func clip(_ lo: Float, _ hi: Float, _ x: SIMD16<Float>) -> SIMD16<Float> { gannet_clip16(x, lo, hi) }
 
     /// alpha·(e^x − 1) where x ≤ 0 (or NaN), x elsewhere.
-    @inlinable @inline(__always)
+    @_transparent @usableFromInline
     static func elu(_ a: Float, _ x: SIMD16<Float>) -> SIMD16<Float> {
         (a * SIMDMath.expm1(x)).replacing(with: x, where: x .> 0)
     }
@@ -154,17 +151,17 @@ public enum Unary {
     }
 
     /// Exact sign flip (SIMD prefix minus is 0 − x, which maps +0 to +0).
-    @inlinable @inline(__always)
+    @_transparent @usableFromInline
     static func negate(_ x: SIMD16<Float>) -> SIMD16<Float> { x * SIMD16<Float>(repeating: -1) }
 
     /// Clears the sign bit.
-    @inlinable @inline(__always)
+    @_transparent @usableFromInline
     static func absolute(_ x: SIMD16<Float>) -> SIMD16<Float> {
         unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: SIMD16<Float>.self)
     }
 
     /// max(x, 0) + log1p(t), t = e^{-|x|}; log1p(t) = log(u)·t/(u − 1), u = 1 + t (exact when u == 1).
-    @inlinable @inline(__always)
+    @_transparent @usableFromInline
     static func softplus(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let m = x.replacing(with: 0, where: x .< 0)
         let t = SIMDMath.exp(-absolute(x))
@@ -176,28 +173,39 @@ public enum Unary {
     /// y[i] = op(x[i]) for i in 0..<count. `x == y` is allowed.
     public static func run(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                            count: Int, pool: ThreadPool = .serial) {
-        switch op {
-        case .relu: map(x, y, count, pool) { $0.replacing(with: 0, where: $0 .< 0) }
-        case .leakyRelu(let a): map(x, y, count, pool) { $0.replacing(with: a * $0, where: $0 .< 0) }
-        case .sigmoid: map(x, y, count, pool) { SIMDMath.sigmoid($0) }
-        case .tanh: map(x, y, count, pool) { SIMDMath.tanh($0) }
-        case .softplus: map(x, y, count, pool) { softplus($0) }
-        case .exp: map(x, y, count, pool) { SIMDMath.exp($0) }
-        case .log: map(x, y, count, pool) { SIMDMath.log($0) }
-        case .sqrt: map(x, y, count, pool) { SIMDMath.sqrt($0) }
-        case .neg: map(x, y, count, pool) { negate($0) }
-        case .abs: map(x, y, count, pool) { absolute($0) }
-        case .reciprocal: map(x, y, count, pool) { 1 / $0 }
-        case .elu(let a): map(x, y, count, pool) { elu(a, $0) }
-        case let .selu(a, g): map(x, y, count, pool) { g * elu(a, $0) }
-        case .erf: map(x, y, count, pool) { SIMDMath.erf($0) }
-        case let .hardSigmoid(a, b): map(x, y, count, pool) { hardSigmoid(a, b, $0) }
-        case .hardSwish: map(x, y, count, pool) { $0 * hardSigmoid(1 / 6, 0.5, $0) }
-        case .gelu: map(x, y, count, pool) { SIMDMath.gelu($0) }
-        case .geluTanh: map(x, y, count, pool) { SIMDMath.geluTanh($0) }
-        case let .clip(lo, hi): map(x, y, count, pool) { clip(lo, hi, $0) }
-        case .identity:
+        if case .identity = op {
             if UnsafePointer(y) != x { y.update(from: x, count: count) }
+            return
+        }
+        let vectors = (count + 15) / 16
+        pool.splitWork(vectors, work: count) { range in
+            runRange(op, x, y, range.lowerBound * 16, min(count, range.upperBound * 16))
+        }
+    }
+
+    /// y[i] = op(x[i]) for i in start..<end (start a multiple of 16), one `map` per op.
+    static func runRange(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ start: Int, _ end: Int) {
+        switch op {
+        case .relu: map(x, y, start, end) { $0.replacing(with: 0, where: $0 .< 0) }
+        case .leakyRelu(let a): map(x, y, start, end) { $0.replacing(with: a * $0, where: $0 .< 0) }
+        case .sigmoid: map(x, y, start, end) { SIMDMath.sigmoid($0) }
+        case .tanh: map(x, y, start, end) { SIMDMath.tanh($0) }
+        case .softplus: map(x, y, start, end) { softplus($0) }
+        case .exp: map(x, y, start, end) { SIMDMath.exp($0) }
+        case .log: map(x, y, start, end) { SIMDMath.log($0) }
+        case .sqrt: map(x, y, start, end) { SIMDMath.sqrt($0) }
+        case .neg: map(x, y, start, end) { negate($0) }
+        case .abs: map(x, y, start, end) { absolute($0) }
+        case .reciprocal: map(x, y, start, end) { 1 / $0 }
+        case .elu(let a): map(x, y, start, end) { elu(a, $0) }
+        case let .selu(a, g): map(x, y, start, end) { g * elu(a, $0) }
+        case .erf: map(x, y, start, end) { SIMDMath.erf($0) }
+        case let .hardSigmoid(a, b): map(x, y, start, end) { hardSigmoid(a, b, $0) }
+        case .hardSwish: map(x, y, start, end) { $0 * hardSigmoid(1 / 6, 0.5, $0) }
+        case .gelu: map(x, y, start, end) { SIMDMath.gelu($0) }
+        case .geluTanh: map(x, y, start, end) { SIMDMath.geluTanh($0) }
+        case let .clip(lo, hi): map(x, y, start, end) { clip(lo, hi, $0) }
+        case .identity: if UnsafePointer(y) != x { (y + start).update(from: x + start, count: end - start) }
         }
     }
 
@@ -206,19 +214,18 @@ public enum Unary {
         for i in 0..<count { y[i] = scalar(op, x[i]) }
     }
 
-    /// Applies `f` to every 16-float vector of x into y, splitting over whole vectors.
-    @inline(__always)
-    static func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int, _ pool: ThreadPool,
+    /// y[i] = f(x[i]) for i in start..<end, sixteen lanes at a time (start a multiple of 16).
+    /// Out of line on purpose: Swift then specialises it for each closure literal, with the
+    /// closure inlined into the loop (inlined into `runRange`, whose size stopped the inliner,
+    /// the closure stayed a call per vector).
+    @inline(never)
+    static func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ start: Int, _ end: Int,
                     _ f: (SIMD16<Float>) -> SIMD16<Float>) {
-        let vectors = (count + 15) / 16
-        pool.splitWork(vectors, work: count) { range in
-            var i = range.lowerBound * 16
-            let end = min(count, range.upperBound * 16)
-            while i + 16 <= end {
-                store16(f(load16(x + i)), y + i)
-                i += 16
-            }
-            if i < end { storePartial(f(loadPartial(x + i, end - i)), y + i, end - i) }
+        var i = start
+        while i + 16 <= end {
+            store16(f(load16(x + i)), y + i)
+            i += 16
         }
+        if i < end { storePartial(f(loadPartial(x + i, end - i)), y + i, end - i) }
     }
 }

@@ -30,6 +30,10 @@ public enum Activation: Equatable, CustomStringConvertible {
     case clip(Float, Float)
     /// x·sigmoid(x) (SiLU; ONNX Swish with alpha 1), as Mul(x, Sigmoid(x)) computes it.
     case swish
+    /// max(0, min(1, alpha·x + beta)) (ONNX HardSigmoid), as the Unary kernel computes it.
+    case hardSigmoid(Float, Float)
+    /// x·max(0, min(1, x/6 + 1/2)) (ONNX HardSwish, MobileNetV3), as the Unary kernel computes it.
+    case hardSwish
 
     public var description: String {
         switch self {
@@ -39,6 +43,8 @@ public enum Activation: Equatable, CustomStringConvertible {
         case .tanh: return "tanh"
         case let .clip(lo, hi): return "clip(\(lo), \(hi))"
         case .swish: return "swish"
+        case let .hardSigmoid(a, b): return "hardSigmoid(\(a), \(b))"
+        case .hardSwish: return "hardSwish"
         }
     }
 }

@@ -25,7 +25,11 @@ public enum Grad {
 
     public static func sign(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .serial) {
         let one = V16(repeating: 1), minus = V16(repeating: -1), zero = V16(repeating: 0)
-        Unary.map(x, y, count, pool) { v in zero.replacing(with: one, where: v .> 0).replacing(with: minus, where: v .< 0) }
+        pool.splitWork((count + 15) / 16, work: count) { range in
+            Unary.map(x, y, range.lowerBound * 16, min(count, range.upperBound * 16)) { v in
+                zero.replacing(with: one, where: v .> 0).replacing(with: minus, where: v .< 0)
+            }
+        }
     }
 
     // MARK: LeakyReluGrad

@@ -11,7 +11,7 @@
 
 extension SIMDMath {
     /// erfc(z) for z ≥ 0 (NaN for NaN), relative error about 1e-7 plus exp's.
-    @inlinable @inline(__always)
+    @_transparent
     public static func erfcNonNegative(_ z: V) -> V {
         let t = 1 / (1 + 0.5 * z)
         var p = V(repeating: 0.17087277)
@@ -22,7 +22,7 @@ extension SIMDMath {
     }
 
     /// The Taylor series of erf to x^11 (accurate for |x| < 0.5).
-    @inlinable @inline(__always)
+    @_transparent @usableFromInline
     static func erfSmall(_ x: V) -> V {
         let c0: Float = 1.1283791670955126
         let x2 = x * x
@@ -32,7 +32,7 @@ extension SIMDMath {
     }
 
     /// erf(x), lane-wise.
-    @inlinable @inline(__always)
+    @_transparent
     public static func erf(_ x: V) -> V {
         let ax = x.replacing(with: -x, where: x .< 0)
         let big = 1 - erfcNonNegative(ax)
@@ -40,7 +40,7 @@ extension SIMDMath {
     }
 
     /// e^x − 1, lane-wise.
-    @inlinable @inline(__always)
+    @_transparent
     public static func expm1(_ x: V) -> V {
         let u = exp(x)
         let kahan = ((u - 1) * x / log(u)).replacing(with: x, where: u .== 1)
@@ -48,7 +48,7 @@ extension SIMDMath {
     }
 
     /// x·Φ(x) = x/2·(1 + erf(x/√2)), lane-wise.
-    @inlinable @inline(__always)
+    @_transparent
     public static func gelu(_ x: V) -> V {
         let z = x * 0.70710678118654752
         let az = z.replacing(with: -z, where: z .< 0)
@@ -59,7 +59,7 @@ extension SIMDMath {
     }
 
     /// 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) = x·sigmoid(2u), lane-wise.
-    @inlinable @inline(__always)
+    @_transparent
     public static func geluTanh(_ x: V) -> V {
         let u = 0.79788456080286536 * (x + 0.044715 * x * x * x)
         return x * sigmoid(u + u)

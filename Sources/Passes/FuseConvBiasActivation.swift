@@ -6,7 +6,7 @@
 // (1) if P's output is read only by an Add whose other operand is a constant per-output-channel
 // vector ([C], [C,1,1] or [1,C,1,1] for convolutions; [N] or [1,N] for Gemm), the vector joins
 // P's bias input and the Add is removed; (2) if P's output is then read only by a Relu,
-// LeakyRelu, Sigmoid, Tanh or a Clip with constant bounds — for Gemm also through one Reshape
+// LeakyRelu, Sigmoid, Tanh, HardSigmoid, HardSwish or a Clip with constant bounds — for Gemm also through one Reshape
 // read only by it — or, for Conv / ConvTranspose, only by a Sigmoid and by a Mul of P's output
 // and that Sigmoid's (x·sigmoid(x), SiLU), P becomes FusedConv / FusedConvTranspose / FusedGemm /
 // FusedBatchNormalization with `activation` (and `activation_alpha`/`activation_beta`) and the activation's nodes are

@@ -74,12 +74,34 @@ final class SIMDMathTests: XCTestCase {
         let xs = samples(-20, 20) + samples(-1, 1) + [0, 1e-20, -1e-20, 0.625, -0.625, 100, -100, .infinity, -.infinity, .nan]
         check(xs, simd: SIMDMath.tanh, ref: { Foundation.tanh($0) }, absTol: 1e-6, relTol: 3e-7)
         check(xs, simd: SIMDMath.sigmoid, ref: { 1 / (1 + Foundation.exp(-$0)) }, absTol: 1e-6, relTol: 3e-7)
+        // The tail stays accurate relatively (a reciprocal estimate refined by one Newton step,
+        // against a double-precision reference), down to where -x is capped at 87.
+        check(samples(-87, 0), simd: SIMDMath.sigmoid, ref: { Float(1 / (1 + Foundation.exp(-Double($0)))) },
+              absTol: 0, relTol: 4e-7)
+        // Special values: exactly 0 and 1 at the ends (Sigmoid then Mul gives swish(-inf) = NaN).
+        let special = SIMD16<Float>(-.infinity, -1e30, -200, -88, -87.5, 17, 30, 1e30, .infinity, .nan, 0, -0.0,
+                                    .leastNonzeroMagnitude, 88, 89, -89)
+        let sg = SIMDMath.sigmoid(special)
+        XCTAssertEqual(sg[0], 0); XCTAssertEqual(sg[1], 0); XCTAssertEqual(sg[2], 0)
+        XCTAssertLessThan(sg[3], 1e-37); XCTAssertLessThan(sg[4], 1e-37)
+        XCTAssertEqual(sg[5], 1 / (1 + Foundation.exp(-17)), accuracy: 1e-7)
+        for j in [6, 7, 8, 14] { XCTAssertEqual(sg[j], 1, "x=\(special[j])") }
+        XCTAssertTrue(sg[9].isNaN)
+        XCTAssertEqual(sg[10], 0.5); XCTAssertEqual(sg[11], 0.5); XCTAssertEqual(sg[12], 0.5)
+        XCTAssertEqual(sg[15], 0)
+        var buf = (0..<16).map { special[$0] }
+        buf.withUnsafeMutableBufferPointer { Activation.swish.apply($0.baseAddress!, count: 16) }
+        let sw = special * sg
+        for j in 0..<16 { XCTAssertTrue(buf[j] == sw[j] || (buf[j].isNaN && sw[j].isNaN), "x=\(special[j])") }
+        XCTAssertTrue(buf[0].isNaN)
+        XCTAssertEqual(buf[8], .infinity)
         // Small |x|: tanh must stay accurate relatively.
         check(samples(-0.6, 0.6), simd: SIMDMath.tanh, ref: { Foundation.tanh($0) }, absTol: 0, relTol: 4e-7)
     }
 
     func testActivations() {
-        let acts: [Activation] = [.relu, .leakyRelu(0.2), .sigmoid, .tanh, .clip(0, 6), .clip(-1.5, 0.25), .swish]
+        let acts: [Activation] = [.relu, .leakyRelu(0.2), .sigmoid, .tanh, .clip(0, 6), .clip(-1.5, 0.25), .swish,
+                                  .hardSigmoid(0.2, 0.5), .hardSigmoid(1 / 6, 0.5), .hardSwish]
         let xs = samples(-10, 10, count: 1003)
         for act in acts {
             check(xs, simd: { act.apply($0) }, ref: { act.apply($0) }, absTol: 1e-6, relTol: 1e-6)

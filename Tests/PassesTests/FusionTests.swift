@@ -172,6 +172,51 @@ final class FusionTests: XCTestCase {
         }
     }
 
+    /// HardSwish and HardSigmoid (MobileNetV3) fuse into Conv and Gemm; the fused kernels give the
+    /// standalone ops' bits, saturated lanes and NaN included.
+    func testHardSwishAndHardSigmoidFuse() throws {
+        let g = try Graph.parse("""
+        graph "hard" {
+          input %x: f32[N,2,5,5]
+          init %w: f32[3,2,1,1] = [2.5, -3.0, 1.25, 4.0, -2.5, 3.5]
+          init %w2: f32[2,3,3,3] = [0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8, 0.9, 1.0, -1.1, 1.2, 1.3, -1.4, 1.5, 1.6, -1.7, 1.8, 0.1, 0.2, -0.3, 0.4, 0.5, -0.6, 0.7, 0.8, -0.9, 1.0, 1.1, -1.2, 1.3, 1.4, -1.5, 1.6, 1.7, -1.8, 0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8, 0.9, 1.0, -1.1, 1.2, 1.3, -1.4, 1.5, 1.6, -1.7, 1.8]
+          init %shape: i64[2] = [-1, 50]
+          init %wg: f32[4,50] = [\((0..<200).map { String(Double(($0 * 37) % 23 - 11) / 10) }.joined(separator: ", "))]
+          init %bg: f32[4] = [0.5, -0.25, 1.0, -2.0]
+          %c = Conv(%x, %w)
+          %h = HardSwish(%c)
+          %d = Conv(%h, %w2) {pads=[1, 1, 1, 1]}
+          %s = HardSigmoid(%d) {alpha=0.3, beta=0.4}
+          %f = Reshape(%s, %shape)
+          %e = Gemm(%f, %wg, %bg) {transB=1}
+          %y = HardSigmoid(%e)
+          output %y
+          output %s
+        }
+        """)
+        var f = g
+        try Pipelines.run(Pipelines.inference, on: &f)
+        try f.verify()
+        XCTAssertFalse(ops(f).contains("HardSwish"))
+        XCTAssertFalse(ops(f).contains("HardSigmoid"))
+        let fused = f.nodes.filter { $0.op.rawValue.hasPrefix("Fused") }
+        XCTAssertEqual(fused.map { $0.attributes["activation"] }, [.string("HardSwish"), .string("HardSigmoid"), .string("HardSigmoid")])
+        XCTAssertEqual(fused[1].attributes["activation_alpha"], .float(0.3))
+        XCTAssertEqual(fused[1].attributes["activation_beta"], .float(0.4))
+        XCTAssertEqual(fused[2].attributes["activation_alpha"], .float(0.2))
+        for batch in [1, 3] {
+            var x = random([batch, 2, 5, 5], seed: UInt64(11 + batch))
+            var xs = x.floats.map { $0 * 3 }
+            xs[0] = .nan; xs[1] = .infinity; xs[2] = -.infinity; xs[3] = -0.0
+            x = Tensor(shape: x.shape, floats: xs)
+            let fusedOut = try run(g, Pipelines.inference, [x]), plain = try run(g, Pipelines.inferenceUnfused, [x])
+            for (a, b) in zip(fusedOut, plain) {
+                XCTAssertEqual(a.shape, b.shape)
+                for (u, v) in zip(a.floats, b.floats) { XCTAssertTrue(u.bitPattern == v.bitPattern || (u.isNaN && v.isNaN), "\(u) vs \(v)") }
+            }
+        }
+    }
+
     /// An absent Clip bound is ONNX's lowest / greatest finite float, standalone and fused, so ∓∞
     /// become ∓Float.greatestFiniteMagnitude as in ONNX Runtime (hostile-input regression).
     func testClipAbsentBoundsAreTheFiniteExtremes() throws {

@@ -17,7 +17,8 @@ import Kernels
 
 extension Activation {
     /// The activations a training fusion (FuseConvTransposeBatchNorm) may carry, by their ONNX op.
-    /// The inference fusion also takes Clip with constant bounds and x·Sigmoid(x) (`clip`, `swish`).
+    /// The inference fusion also takes Clip with constant bounds, x·Sigmoid(x) (`clip`, `swish`),
+    /// HardSigmoid and HardSwish.
     public static let fusableOps: [Op] = [.relu, .leakyRelu, .sigmoid, .tanh]
 
     /// Whether a training fusion may absorb `node`: one of `fusableOps`, and not a LeakyRelu with
@@ -36,6 +37,9 @@ extension Activation {
         case .leakyRelu: self = .leakyRelu(try node.attributes.float("alpha", default: 0.01))
         case .sigmoid: self = .sigmoid
         case .tanh: self = .tanh
+        case .hardSigmoid:
+            self = .hardSigmoid(try node.attributes.float("alpha", default: 0.2), try node.attributes.float("beta", default: 0.5))
+        case .hardSwish: self = .hardSwish
         default: return nil
         }
     }
@@ -44,6 +48,12 @@ extension Activation {
     public init?(fusedAttributesOf node: Node) throws {
         guard let name = try node.attributes.string("activation") else { return nil }
         if name == "Swish" { self = .swish; return }
+        if name == "HardSwish" { self = .hardSwish; return }
+        if name == "HardSigmoid" {
+            self = .hardSigmoid(try node.attributes.float("activation_alpha", default: 0.2),
+                                try node.attributes.float("activation_beta", default: 0.5))
+            return
+        }
         if name == "Clip" {
             self = .clip(try node.attributes.float("activation_alpha", default: -.infinity),
                          try node.attributes.float("activation_beta", default: .infinity))
@@ -65,6 +75,8 @@ extension Activation {
         case .leakyRelu: return .leakyRelu
         case .sigmoid: return .sigmoid
         case .tanh: return .tanh
+        case .hardSigmoid: return .hardSigmoid
+        case .hardSwish: return .hardSwish
         case .clip, .swish: return nil
         }
     }
@@ -78,18 +90,21 @@ extension Activation {
         }
     }
 
-    /// The attributes of the standalone op (LeakyRelu's alpha).
+    /// The attributes of the standalone op (LeakyRelu's alpha, HardSigmoid's alpha and beta).
     public var opAttributes: [String: Attribute] {
         if case .leakyRelu(let a) = self { return ["alpha": .float(a)] }
+        if case let .hardSigmoid(a, b) = self { return ["alpha": .float(a), "beta": .float(b)] }
         return [:]
     }
 
     /// The fused-attribute form: `activation` and, for LeakyRelu, `activation_alpha`; for Clip
-    /// the bounds as `activation_alpha` (min) and `activation_beta` (max).
+    /// the bounds as `activation_alpha` (min) and `activation_beta` (max); for HardSigmoid its
+    /// alpha and beta as `activation_alpha` and `activation_beta`.
     public var fusedAttributes: [String: Attribute] {
         var a: [String: Attribute] = ["activation": .string(fusedName)]
         if case .leakyRelu(let alpha) = self { a["activation_alpha"] = .float(alpha) }
         if case let .clip(lo, hi) = self { a["activation_alpha"] = .float(lo); a["activation_beta"] = .float(hi) }
+        if case let .hardSigmoid(al, be) = self { a["activation_alpha"] = .float(al); a["activation_beta"] = .float(be) }
         return a
     }
 }
