@@ -171,8 +171,8 @@ extension Conv2D {
     }
 
     /// A bias then ReLU, LeakyReLU, Clip or nothing on one vector, in registers: the arithmetic of
-    /// `biasActivation` (ReLU is a clamp to [0, +inf], which gives the same bits, NaN and -0
-    /// included), written without closures so that it inlines into any loop.
+    /// `EpilogueApply.applyRows` (ReLU as a clamp to [0, +inf], which gives the same bits, NaN
+    /// and -0 included), written without closures so that it inlines into any loop.
     struct RowEpilogue {
         let bias: Float, hasBias: Bool, leaky: Bool, slope: Float, lo: Float, hi: Float
         init(_ act: Activation?, bias b: Float?) {
@@ -190,27 +190,6 @@ extension Conv2D {
         func apply(_ v: V16) -> V16 {
             let t = hasBias ? v + V16(repeating: bias) : v
             return leaky ? t.replacing(with: t * slope, where: t .< 0) : gannet_clip16(t, lo, hi)
-        }
-    }
-
-    /// v + b (when `b` is given), then `act` (ReLU, LeakyReLU or Clip, or none), in place on
-    /// `count` (a multiple of 16) floats: the same arithmetic as `EpilogueApply.applyRows`.
-    @inline(__always)
-    static func biasActivation(_ p: UnsafeMutablePointer<Float>, _ count: Int, _ b: Float?, _ act: Activation?) {
-        let bv = V16(repeating: b ?? 0), hasBias = b != nil
-        @inline(__always) func each(_ f: (V16) -> V16) {
-            var i = 0
-            while i < count {
-                let v = load16(p + i)
-                store16(f(hasBias ? v + bv : v), p + i)
-                i += 16
-            }
-        }
-        switch act {
-        case .relu?: each { $0.replacing(with: 0, where: $0 .< 0) }
-        case let .leakyRelu(a)?: each { $0.replacing(with: $0 * a, where: $0 .< 0) }
-        case let .clip(lo, hi)?: each { Unary.clip(lo, hi, $0) }
-        default: if hasBias { each { $0 } }
         }
     }
 

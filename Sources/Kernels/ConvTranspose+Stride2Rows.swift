@@ -80,7 +80,7 @@ struct ConvTransposeStride2Rows {
         // Whole-vector stores may pass the end of a row: blocks run from the last to the first, so
         // that the next row's first block, written later, overwrites what spilled into it.
         let outEnd = out + (stageCount > 0 ? stageCount : pout)
-        let b = V16(repeating: inRegisters && addBias ? bias![channel] : 0)
+        let fin = Conv2D.RowEpilogue(inRegisters ? act : nil, bias: inRegisters && addBias ? bias![channel] : nil)
         var i0 = (pairs - 1) / 16 * 16
         while i0 >= 0 {
             // Column starts and out-of-row lanes of the even and odd outputs' taps (kW = 4: two each).
@@ -121,20 +121,7 @@ struct ConvTransposeStride2Rows {
                     }
                     kh += sH; a -= 1
                 }
-                if inRegisters {
-                    if addBias { even += b; odd += b }
-                    // Written out here: a shared helper taking the activation was not inlined.
-                    switch act {
-                    case .relu?:
-                        even = even.replacing(with: 0, where: even .< 0); odd = odd.replacing(with: 0, where: odd .< 0)
-                    case let .leakyRelu(a)?:
-                        even = even.replacing(with: even * a, where: even .< 0); odd = odd.replacing(with: odd * a, where: odd .< 0)
-                    case let .clip(lo, hi)?:
-                        even = Unary.clip(lo, hi, even); odd = Unary.clip(lo, hi, odd)
-                    default:
-                        break
-                    }
-                }
+                if inRegisters { even = fin.apply(even); odd = fin.apply(odd) }
                 let lo = interleaveLow(even, odd), hi = interleaveHigh(even, odd)
                 let dst = out + oh * outW + 2 * i0
                 if dst + 32 <= outEnd {
