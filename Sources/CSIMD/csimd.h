@@ -1,5 +1,5 @@
-// CSIMD: lane-wise operations Swift's SIMD types do not vectorise, as header-only inline C.
-// (A reciprocal estimate too: Swift has no spelling for it.)
+// CSIMD: lane-wise operations Swift's SIMD types do not vectorise, or have no spelling for, as
+// header-only inline C: square root, reciprocal estimate, scaling by 2^n, clamping.
 //
 // Swift's `SIMD16<Float>.squareRoot()` (and a loop of `Float.squareRoot()`) compiles to sixteen
 // scalar `sqrtss`, about 10x the cost of one vector square root. Clang's generic vector
