@@ -112,7 +112,12 @@ def main():
             print(f"# {key}: not exported ({manifest.get('failed', {}).get(key, 'see above')})", flush=True)
             continue
         path = os.path.join(out_dir, key + ".onnx")
-        for b in [int(x) for x in a.batches.split(",")]:
+        batches = [int(x) for x in a.batches.split(",")]
+        if not entry.get("dynamic", True):
+            # Exported at a fixed batch (stylegan_grouped: Conv's group is the batch): that batch only.
+            print(f"# {key}: fixed batch {export_zoo.EXPORT_BATCH}, timed at that batch only", flush=True)
+            batches = [export_zoo.EXPORT_BATCH]
+        for b in batches:
             for t in [int(x) for x in a.threads.split(",")]:
                 load0 = os.getloadavg()[0]
                 ort_ms, ort_compile, reps = ort_row(path, entry["inputs"], b, t, a.budget_s)
