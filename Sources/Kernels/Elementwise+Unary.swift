@@ -215,9 +215,10 @@ public enum Unary {
     }
 
     /// y[i] = f(x[i]) for i in start..<end, sixteen lanes at a time (start a multiple of 16).
-    /// Out of line on purpose: Swift then specialises it for each closure literal, with the
-    /// closure inlined into the loop (inlined into `runRange`, whose size stopped the inliner,
-    /// the closure stayed a call per vector).
+    /// Out of line: Swift specialises it per closure literal (inlined into `runRange`, the
+    /// closures stayed calls per vector). Large closures still stay calls, and Swift's function
+    /// merging folds specialisations that differ only in the closure into one indirect call per
+    /// vector (seen for sigmoid, leakyRelu, clip): closure-free loops would fix that.
     @inline(never)
     static func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ start: Int, _ end: Int,
                     _ f: (SIMD16<Float>) -> SIMD16<Float>) {
