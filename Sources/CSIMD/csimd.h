@@ -1,5 +1,5 @@
 // CSIMD: lane-wise operations Swift's SIMD types do not vectorise, or have no spelling for, as
-// header-only inline C: square root, reciprocal estimate, scaling by 2^n, clamping.
+// header-only inline C: square root, reciprocal estimate, scaling by 2^n, clamping, int → float.
 //
 // Swift's `SIMD16<Float>.squareRoot()` (and a loop of `Float.squareRoot()`) compiles to sixteen
 // scalar `sqrtss`, about 10x the cost of one vector square root. Clang's generic vector
@@ -62,6 +62,13 @@ static inline __attribute__((always_inline)) gannet_float16 gannet_clip16(gannet
     }
     return r;
 #endif
+}
+
+/// Lane-wise conversion of 32-bit integers to float (`vcvtdq2ps`; Swift's generic
+/// `SIMD16<Float>(SIMD16<Int32>)` stayed a generic library call that allocates).
+typedef int gannet_int32x16 __attribute__((ext_vector_type(16)));
+static inline __attribute__((always_inline)) gannet_float16 gannet_int_to_float16(gannet_int32x16 x) {
+    return __builtin_convertvector(x, gannet_float16);
 }
 
 #endif

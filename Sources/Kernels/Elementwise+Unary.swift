@@ -123,8 +123,8 @@ public enum Unary {
         (a * SIMDMath.expm1(x)).replacing(with: x, where: x .> 0)
     }
 
-    /// `op` on 16 lanes (the fast definition).
-    @inlinable @inline(__always)
+    /// `op` on 16 lanes (the fast definition). Transparent: inlined into every loop.
+    @_transparent
     public static func apply(_ op: UnaryOp, _ x: SIMD16<Float>) -> SIMD16<Float> {
         switch op {
         case .relu: return x.replacing(with: 0, where: x .< 0)
@@ -173,40 +173,28 @@ public enum Unary {
     /// y[i] = op(x[i]) for i in 0..<count. `x == y` is allowed.
     public static func run(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                            count: Int, pool: ThreadPool = .serial) {
-        if case .identity = op {
-            if UnsafePointer(y) != x { y.update(from: x, count: count) }
-            return
-        }
         let vectors = (count + 15) / 16
         pool.splitWork(vectors, work: count) { range in
             runRange(op, x, y, range.lowerBound * 16, min(count, range.upperBound * 16))
         }
     }
 
-    /// y[i] = op(x[i]) for i in start..<end (start a multiple of 16), one `map` per op.
+    /// y[i] = op(x[i]) for i in start..<end (start a multiple of 16; a partial last vector is
+    /// padded with zeros), through `apply`. One loop with the op's switch inside, which the
+    /// branch predictor absorbs: a loop per op through a closure-taking `map` left some closures
+    /// called per vector (Swift's function merging turned their specialisations into one with an
+    /// indirect call).
     static func runRange(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ start: Int, _ end: Int) {
-        switch op {
-        case .relu: map(x, y, start, end) { $0.replacing(with: 0, where: $0 .< 0) }
-        case .leakyRelu(let a): map(x, y, start, end) { $0.replacing(with: a * $0, where: $0 .< 0) }
-        case .sigmoid: map(x, y, start, end) { SIMDMath.sigmoid($0) }
-        case .tanh: map(x, y, start, end) { SIMDMath.tanh($0) }
-        case .softplus: map(x, y, start, end) { softplus($0) }
-        case .exp: map(x, y, start, end) { SIMDMath.exp($0) }
-        case .log: map(x, y, start, end) { SIMDMath.log($0) }
-        case .sqrt: map(x, y, start, end) { SIMDMath.sqrt($0) }
-        case .neg: map(x, y, start, end) { negate($0) }
-        case .abs: map(x, y, start, end) { absolute($0) }
-        case .reciprocal: map(x, y, start, end) { 1 / $0 }
-        case .elu(let a): map(x, y, start, end) { elu(a, $0) }
-        case let .selu(a, g): map(x, y, start, end) { g * elu(a, $0) }
-        case .erf: map(x, y, start, end) { SIMDMath.erf($0) }
-        case let .hardSigmoid(a, b): map(x, y, start, end) { hardSigmoid(a, b, $0) }
-        case .hardSwish: map(x, y, start, end) { $0 * hardSigmoid(1 / 6, 0.5, $0) }
-        case .gelu: map(x, y, start, end) { SIMDMath.gelu($0) }
-        case .geluTanh: map(x, y, start, end) { SIMDMath.geluTanh($0) }
-        case let .clip(lo, hi): map(x, y, start, end) { clip(lo, hi, $0) }
-        case .identity: if UnsafePointer(y) != x { (y + start).update(from: x + start, count: end - start) }
+        if case .identity = op {
+            if UnsafePointer(y) != x { (y + start).update(from: x + start, count: end - start) }
+            return
         }
+        var i = start
+        while i + 16 <= end {
+            store16(apply(op, load16(x + i)), y + i)
+            i += 16
+        }
+        if i < end { storePartial(apply(op, loadPartial(x + i, end - i)), y + i, end - i) }
     }
 
     /// Scalar reference: y[i] = scalar(op, x[i]).
@@ -215,10 +203,6 @@ public enum Unary {
     }
 
     /// y[i] = f(x[i]) for i in start..<end, sixteen lanes at a time (start a multiple of 16).
-    /// Out of line: Swift specialises it per closure literal (inlined into `runRange`, the
-    /// closures stayed calls per vector). Large closures still stay calls, and Swift's function
-    /// merging folds specialisations that differ only in the closure into one indirect call per
-    /// vector (seen for sigmoid, leakyRelu, clip): closure-free loops would fix that.
     @inline(never)
     static func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ start: Int, _ end: Int,
                     _ f: (SIMD16<Float>) -> SIMD16<Float>) {

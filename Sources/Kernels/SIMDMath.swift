@@ -67,7 +67,7 @@ public enum SIMDMath {
         let small = m .< V(repeating: 0.707106781186547524)
         e.replace(with: e &- I(repeating: 1), where: small)
         m = m.replacing(with: m + m, where: small) - V(repeating: 1.0)
-        let ef = V(e)
+        let ef = gannet_int_to_float16(e)
         let z = m * m
         var y = V(repeating: 7.0376836292E-2)
         y = y * m + V(repeating: -1.1514610310E-1)
