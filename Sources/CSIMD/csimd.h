@@ -1,5 +1,5 @@
 // CSIMD: lane-wise operations Swift's SIMD types do not vectorise, or have no spelling for, as
-// header-only inline C: square root, reciprocal estimate, scaling by 2^n, clamping, int → float.
+// header-only inline C: square root, reciprocal estimate, scaling by 2^n, clamping, int → float, masked partial loads and stores.
 //
 // Swift's `SIMD16<Float>.squareRoot()` (and a loop of `Float.squareRoot()`) compiles to sixteen
 // scalar `sqrtss`, about 10x the cost of one vector square root. Clang's generic vector
@@ -69,6 +69,46 @@ static inline __attribute__((always_inline)) gannet_float16 gannet_clip16(gannet
 typedef int gannet_int32x16 __attribute__((ext_vector_type(16)));
 static inline __attribute__((always_inline)) gannet_float16 gannet_int_to_float16(gannet_int32x16 x) {
     return __builtin_convertvector(x, gannet_float16);
+}
+
+/// The first n (0…16) floats at p, the other lanes `fill`; nothing past p[n - 1] is read (an
+/// AVX-512 masked load, which does not fault on masked-off lanes).
+static inline __attribute__((always_inline)) gannet_float16 gannet_load_partial16(const float *p, long n, float fill) {
+#if defined(__AVX512F__)
+    typedef float gannet_v16sf __attribute__((__vector_size__(64)));
+    unsigned short mask = n >= 16 ? 0xFFFF : (unsigned short)((1u << n) - 1u);
+    gannet_float16 f = fill;
+    return (gannet_float16)__builtin_ia32_loadups512_mask(p, (gannet_v16sf)f, mask);
+#else
+    gannet_float16 v = fill;
+    for (long i = 0; i < n && i < 16; i++) v[i] = p[i];
+    return v;
+#endif
+}
+
+/// Stores the first n (0…16) lanes of v at p; nothing past p[n - 1] is written (a masked store).
+static inline __attribute__((always_inline)) void gannet_store_partial16(float *p, gannet_float16 v, long n) {
+#if defined(__AVX512F__)
+    typedef float gannet_v16sf __attribute__((__vector_size__(64)));
+    unsigned short mask = n >= 16 ? 0xFFFF : (unsigned short)((1u << n) - 1u);
+    __builtin_ia32_storeups512_mask(p, (gannet_v16sf)v, mask);
+#else
+    for (long i = 0; i < n && i < 16; i++) p[i] = v[i];
+#endif
+}
+
+/// The lanes of the 16 floats at p selected by `mask` (bit l: lane l), zeros elsewhere; masked-off
+/// lanes are not read (so p may point before or past the memory they would read).
+static inline __attribute__((always_inline)) gannet_float16 gannet_load_masked16(const float *p, unsigned short mask) {
+#if defined(__AVX512F__)
+    typedef float gannet_v16sf __attribute__((__vector_size__(64)));
+    gannet_float16 z = 0.0f;
+    return (gannet_float16)__builtin_ia32_loadups512_mask(p, (gannet_v16sf)z, mask);
+#else
+    gannet_float16 v = 0.0f;
+    for (int i = 0; i < 16; i++) if (mask & (1u << i)) v[i] = p[i];
+    return v;
+#endif
 }
 
 #endif

@@ -17,7 +17,8 @@
 // taps in (kh, kw) order, one fused multiply-add each, from +0. A 3×3 kernel with stride and
 // dilation 1 down the rows computes four output rows per pass (each shifted input vector loaded
 // once for the up to three rows that use it, the nine weights in registers), in the same order.
-// (Per group, the GEMM path did an im2col and a 1-row GEMM per group and per chunk of images,
+// Horizontal stride 2 reads the input where it lies instead (Conv+DepthwiseStride2.swift, the
+// same bits). (Per group, the GEMM path did an im2col and a 1-row GEMM per group and per chunk of images,
 // with two parallel hand-offs each: hundreds of loops per layer.)
 
 import CSIMD
@@ -37,10 +38,15 @@ extension Conv2D {
         return (pw, ph, ph * pw + (s.kernelW - 1) * s.dilationW / s.strideW + 32)
     }
 
-    /// y = conv(x, w) for `isDepthwise` shapes (see the file header).
+    /// y = conv(x, w) for `isDepthwise` shapes (see the file header). `directStride2: false` keeps
+    /// horizontal stride 2 on the phase planes too (tests compare the two).
     static func depthwise(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                           bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
-                          pool: ThreadPool) {
+                          pool: ThreadPool, directStride2: Bool = true) {
+        if s.strideW == 2 && directStride2 {
+            depthwiseStride2(s, x: x, weight: weight, bias: bias, y: y, ops: ops, pool: pool)
+            return
+        }
         let mg = s.outChannels / s.group
         let kH = s.kernelH, kW = s.kernelW, sH = s.strideH, sW = s.strideW, dH = s.dilationH, dW = s.dilationW
         let outH = s.outHeight, outW = s.outWidth, p = outH * outW
@@ -201,7 +207,6 @@ extension Conv2D {
     static func fillPhases(_ src: UnsafePointer<Float>, inH: Int, inW: Int, s: Conv2DShape, pw: Int, ph: Int,
                            phasePlane: Int, into buf: UnsafeMutablePointer<Float>) {
         let sH = s.strideH, sW = s.strideW
-        let srcEnd = src + inH * inW
         /// Zeros [p, p + count) in whole vectors (up to 15 floats past it).
         @inline(__always) func zeroSpilling(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
             var i = 0
@@ -225,11 +230,12 @@ extension Conv2D {
                     let n = hi - lo
                     var i = 0
                     if sW == 1 {
-                        while i < n && srow + i + 16 <= srcEnd { store16(load16(srow + i), row + lo + i); i += 16 }
-                    } else if sW == 2 {
-                        while i < n && srow + 2 * i + 32 <= srcEnd { store16(loadEven16(srow + 2 * i), row + lo + i); i += 16 }
+                        while i + 16 <= n { store16(load16(srow + i), row + lo + i); i += 16 }
+                        // The tail by a masked load; the whole vector is stored (spilling, as above).
+                        if i < n { store16(loadPartial(srow + i, n - i), row + lo + i) }
+                    } else {
+                        while i < n { row[lo + i] = srow[i * sW]; i += 1 }
                     }
-                    while i < n { row[lo + i] = srow[i * sW]; i += 1 }
                     zeroSpilling(row + hi, pw - hi)
                 }
                 Im2Col.zero(dst + ph * pw, phasePlane - ph * pw)

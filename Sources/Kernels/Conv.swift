@@ -177,7 +177,8 @@ public enum Conv2D {
     /// `packedWeights`). `allowImplicit: false` writes the whole col matrix for the GEMM instead of
     /// letting it pack B from padded planes (Im2Col+Packed.swift) or read them where they lie
     /// (Conv+Direct.swift); same bits. `allowDirect: false` runs a direct shape through the
-    /// implicit GEMM instead (same bits). `allowWinograd: false` runs a Winograd shape
+    /// implicit GEMM instead, and a horizontal-stride-2 depthwise shape on phase planes (same bits).
+    /// `allowWinograd: false` runs a Winograd shape
     /// (Conv+Winograd.swift; not the same bits) through the GEMM paths; with any `allow…: false`
     /// on such a shape, `packedWeights` must be nil (`packWeights` packed them for Winograd).
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
@@ -204,7 +205,7 @@ public enum Conv2D {
             return
         }
         if isDepthwise(s) {
-            depthwise(s, x: x, weight: weight, bias: bias, y: y, ops: ops, pool: pool)
+            depthwise(s, x: x, weight: weight, bias: bias, y: y, ops: ops, pool: pool, directStride2: allowDirect)
             return
         }
         if isWideKernel(s) {

@@ -6,6 +6,7 @@
 // outputs only, so results are bit-identical for any thread count.
 
 #if canImport(Glibc)
+import CSIMD
 import Glibc
 #endif
 
@@ -29,18 +30,17 @@ let maxOuterRank = 8
 
 @usableFromInline typealias V16 = SIMD16<Float>
 
-/// Loads `n` (< 16) floats, filling the other lanes with `fill`.
+/// Loads `n` (0…16) floats, filling the other lanes with `fill`; reads nothing past p[n − 1]
+/// (one masked load: CSIMD `gannet_load_partial16`).
 @inline(__always) @usableFromInline
 func loadPartial(_ p: UnsafePointer<Float>, _ n: Int, fill: Float = 0) -> V16 {
-    var v = V16(repeating: fill)
-    for l in 0..<n { v[l] = p[l] }
-    return v
+    gannet_load_partial16(p, n, fill)
 }
 
-/// Stores the first `n` (< 16) lanes of `v`.
+/// Stores the first `n` (0…16) lanes of `v`; writes nothing past p[n − 1] (one masked store).
 @inline(__always) @usableFromInline
 func storePartial(_ v: V16, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
-    for l in 0..<n { p[l] = v[l] }
+    gannet_store_partial16(p, v, n)
 }
 
 @inline(__always) @usableFromInline
@@ -192,13 +192,16 @@ public enum HugePages {
     }
 }
 
+/// a[0], a[2], …, a[14], b[0], b[2], …, b[14]: one two-source permute.
+@inline(__always) @usableFromInline
+func evenLanes(_ a: V16, _ b: V16) -> V16 {
+    V16(a[0], a[2], a[4], a[6], a[8], a[10], a[12], a[14], b[0], b[2], b[4], b[6], b[8], b[10], b[12], b[14])
+}
+
 /// The 16 even-indexed floats of p[0 ..< 32] (p[0], p[2], …, p[30]): two vector loads and one
 /// two-source permute (`SIMD32.evenHalf` compiles to 16 single-lane inserts).
 @inline(__always) @usableFromInline
-func loadEven16(_ p: UnsafePointer<Float>) -> V16 {
-    let a = load16(p), b = load16(p + 16)
-    return V16(a[0], a[2], a[4], a[6], a[8], a[10], a[12], a[14], b[0], b[2], b[4], b[6], b[8], b[10], b[12], b[14])
-}
+func loadEven16(_ p: UnsafePointer<Float>) -> V16 { evenLanes(load16(p), load16(p + 16)) }
 
 /// a[0], b[0], a[1], b[1], …, a[7], b[7].
 @inline(__always) @usableFromInline

@@ -500,6 +500,42 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// Horizontal-stride-2 depthwise convolutions read the input where it lies
+    /// (Conv+DepthwiseStride2.swift): the same bits as the phase-plane kernel (`allowDirect: false`)
+    /// on 1 and 2 threads, for 3- and 5-column kernels (the three-load path) and others (one
+    /// pair of loads per tap), dilations 1–2, vertical strides 1–3, pads 0–3, widths 1–80 (one to
+    /// three 16-output blocks, masked at both ends), 1–2 output channels per group, every epilogue;
+    /// and against the reference (`check`).
+    func testDepthwiseStride2SameBitsAsPhasePlanes() {
+        var rng = SeededRandom(seed: 23)
+        var done = 0
+        while done < 150 {
+            let c = rng.int(2, 7), mult = rng.int(1, 2)
+            let kh = rng.int(1, 5), kw = [3, 5, rng.int(1, 7)][rng.int(0, 2)], sh = rng.int(1, 3)
+            let dh = rng.int(1, 2), dw = [1, 1, 2][rng.int(0, 2)]
+            let pt = rng.int(0, 3), pb = rng.int(0, 3), pl = rng.int(0, 3), pr = rng.int(0, 3)
+            let ih = rng.int(1, 20), iw = rng.int(1, 80)
+            let ekh = (kh - 1) * dh + 1, ekw = (kw - 1) * dw + 1
+            if ih + pt + pb < ekh || iw + pl + pr < ekw { continue }
+            let s = Conv2DShape(batch: rng.int(1, 2), inChannels: c, inHeight: ih, inWidth: iw, outChannels: c * mult,
+                                outHeight: (ih + pt + pb - ekh) / sh + 1, outWidth: (iw + pl + pr - ekw) / 2 + 1,
+                                kernelH: kh, kernelW: kw, strideH: sh, strideW: 2, padTop: pt, padLeft: pl,
+                                dilationH: dh, dilationW: dw, group: c)
+            let epilogue = ConvTests.epilogues[done % ConvTests.epilogues.count]
+            let x = rng.floats(s.batch * c * ih * iw), w = rng.floats(c * mult * kh * kw), bias = rng.floats(c * mult)
+            var outs: [[UInt32]] = []
+            for (direct, pool) in [(false, ThreadPool.serial), (true, .serial), (true, ConvTests.pool2)] {
+                var y = [Float](repeating: .nan, count: s.batch * s.outChannels * s.outHeight * s.outWidth)
+                Conv2D.forward(s, x: x, weight: w, bias: bias, y: &y, epilogue: epilogue, scratch: nil, pool: pool, allowDirect: direct)
+                outs.append(y.map(\.bitPattern))
+            }
+            XCTAssertEqual(outs[1], outs[0], "direct differs from phase planes: \(s) \(epilogue)")
+            XCTAssertEqual(outs[2], outs[0], "2 threads differ: \(s) \(epilogue)")
+            if done % 5 == 0 { check(s, transposed: false, epilogue: epilogue, &rng) }
+            done += 1
+        }
+    }
+
     /// Narrow GEMMs (Conv+Narrow.swift: fewer than 32 GEMM columns, batch 1–3 on 1×1–5×5 planes):
     /// the same bits as the wide orientation, on 1 and 2 threads, also with K over one K block
     /// (k > 256) and Conv2D's zero-padded 1–3 columns; and against the reference (`check`).
