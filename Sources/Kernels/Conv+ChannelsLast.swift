@@ -7,8 +7,8 @@
 // floats (tap-major: one vector load gives a tap's weight for sixteen channels). Each output
 // element sums, from +0, one fused multiply-add per tap that lands inside the input, in (kh, kw)
 // order, then the epilogue (bias per channel, activations): `channelsLastReference`'s bits when the
-// epilogue is a bias and ReLU or Clip (applied in registers), within the SIMD activations'
-// tolerance otherwise (applied per finished row). Fewer than 16 channels run one at a time. Taps
+// epilogue is a bias and ReLU or Clip, within the SIMD activations' tolerance otherwise (a bias
+// and one `Conv2D.RegisterActivation` in registers, anything else per finished row). Fewer than 16 channels run one at a time. Taps
 // in the padding are skipped; the NCHW kernels add w·0 there, which gives the same value (up to
 // the sign of a zero sum) unless w is ±∞ or NaN. Threads split (image, output row, channel chunk)
 // tasks, each computed the same way whoever runs it: the bits do not depend on the thread count.
@@ -55,21 +55,16 @@ extension Conv2D {
         }
         let c = s.outChannels, outH = s.outHeight, outW = s.outWidth, inH = s.inHeight, inW = s.inWidth
         let kH = s.kernelH, kW = s.kernelW, sH = s.strideH, sW = s.strideW, dH = s.dilationH, dW = s.dilationW
-        // A bias first, then at most one ReLU or Clip: applied to each vector in registers; any
-        // other epilogue runs over the finished row (`EpilogueApply`, per-column bias).
+        // A bias first, then at most one `RegisterActivation`: applied to each vector in
+        // registers; any other epilogue runs over the finished row (`EpilogueApply`, per-column bias).
         var (addBias, act, simple) = registerEpilogue(ops, hasBias: bias != nil)
-        // The row kernel clamps; LeakyReLU is not a clamp.
-        if case .leakyRelu? = act { simple = false }
         if !simple { addBias = false; act = nil }
-        var lo = -Float.infinity, hi = Float.infinity
-        if case .relu? = act { lo = 0 }
-        if case let .clip(a, b)? = act { lo = a; hi = b }
         // Output columns whose every tap column lies inside the input.
         let owLo = min(outW, (s.padLeft + sW - 1) / sW)
         let lastStart = inW - 1 + s.padLeft - (kW - 1) * dW
         let owHi = lastStart < 0 ? owLo : max(owLo, min(outW, lastStart / sW + 1))
         let plan = ChannelsLastRow(c: c, inW: inW, kW: kW, sW: sW, dW: dW, outW: outW, padLeft: s.padLeft, owLo: owLo, owHi: owHi,
-                                   bias: addBias ? bias : nil, lo: lo, hi: hi)
+                                   bias: addBias ? bias : nil, act: RegisterActivation(act)!)
         let chunks = max(1, c / channelsLastChunk)
         pool.parallelFor(s.batch * outH * chunks) { range in
             for task in range {
@@ -157,14 +152,14 @@ extension Conv2D {
 }
 
 /// One output row of `Conv2D.depthwiseChannelsLast` for a range of channels (c ≥ 16): the
-/// geometry along the row and the in-register epilogue (bias, then a clamp for ReLU or Clip).
+/// geometry along the row and the in-register epilogue (bias, then a `RegisterActivation`).
 struct ChannelsLastRow {
     var c, inW, kW, sW, dW, outW, padLeft: Int
     /// Output columns owLo..<owHi read no padding columns.
     var owLo, owHi: Int
     var bias: UnsafePointer<Float>?
-    /// The clamp of ReLU (0, +∞) or Clip, else (−∞, +∞).
-    var lo, hi: Float
+    /// The activation after the bias (a clamp to (−∞, +∞) when none).
+    var act: Conv2D.RegisterActivation
 
     /// y[ow, channels] for every output column: `rows` kernel rows, the first at input row `x`
     /// (column 0, channel 0) with weights `w` (that kernel row's first tap), the next ones
@@ -245,16 +240,16 @@ struct ChannelsLastRow {
                         xr += xRowStride; wr += kW * c
                     }
                 }
-                // The epilogue in registers (without a clamp lo = −∞, hi = +∞ leave every value as it is).
+                // The epilogue in registers (with no activation, a clamp to (−∞, +∞) leaves every value as it is).
                 if let bias {
                     let bv = load16(bias + cb)
                     a0 += bv; a1 += bv; a2 += bv; a3 += bv
                 }
                 let yp = y + ow * c + cb
-                store16(Unary.clip(lo, hi, a0), yp)
-                if count > 1 { store16(Unary.clip(lo, hi, a1), yp + c) }
-                if count > 2 { store16(Unary.clip(lo, hi, a2), yp + 2 * c) }
-                if count > 3 { store16(Unary.clip(lo, hi, a3), yp + 3 * c) }
+                store16(act.apply(a0), yp)
+                if count > 1 { store16(act.apply(a1), yp + c) }
+                if count > 2 { store16(act.apply(a2), yp + 2 * c) }
+                if count > 3 { store16(act.apply(a3), yp + 3 * c) }
                 c0 += 16
             }
         }

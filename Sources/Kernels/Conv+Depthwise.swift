@@ -158,44 +158,65 @@ extension Conv2D {
         }
     }
 
-    /// Whether `ops` is a bias (first, applied when `hasBias`) then at most one ReLU, LeakyReLU or
-    /// Clip, the epilogue that direct kernels apply to vectors in registers (`simple`), and its
-    /// parts. Other epilogues run through `EpilogueApply` on finished output.
+    /// Whether `ops` is a bias (first, applied when `hasBias`) then at most one activation that
+    /// `RegisterActivation` applies, the epilogue that direct kernels apply to vectors in
+    /// registers (`simple`), and its parts. Other epilogues run through `EpilogueApply` on
+    /// finished output.
     static func registerEpilogue(_ ops: [EpilogueOp], hasBias: Bool) -> (addBias: Bool, act: Activation?, simple: Bool) {
         var addBias = false, act: Activation? = nil, simple = true
         for (i, op) in ops.enumerated() {
             switch op {
             case .bias: if i == 0 { addBias = hasBias } else { simple = false }
             case .activation(let a):
-                switch a {
-                case .relu, .leakyRelu, .clip: if act == nil { act = a } else { simple = false }
-                default: simple = false
-                }
+                if act == nil && RegisterActivation(a) != nil { act = a } else { simple = false }
             }
         }
         return (addBias, act, simple)
     }
 
-    /// A bias then ReLU, LeakyReLU, Clip or nothing on one vector, in registers: the arithmetic of
-    /// `EpilogueApply.applyRows` (ReLU as a clamp to [0, +inf], which gives the same bits, NaN
-    /// and -0 included), written without closures so that it inlines into any loop.
+    /// ReLU, LeakyReLU, Clip, swish or HardSwish on one vector in registers, or nothing: the
+    /// arithmetic of `EpilogueApply.applyRows` (ReLU as a clamp to [0, +inf], which gives the
+    /// same bits, NaN and -0 included; the others by `Activation.apply`'s lane functions), in a
+    /// plain struct that inlines into any loop without a call.
+    struct RegisterActivation {
+        enum Kind { case clamp, leaky, swish, hardSwish }
+        let kind: Kind, lo: Float, hi: Float, slope: Float
+        /// Nil for the activations it does not apply (sigmoid, tanh, HardSigmoid).
+        init?(_ act: Activation?) {
+            var kind = Kind.clamp, lo = -Float.infinity, hi = Float.infinity, slope: Float = 0
+            switch act {
+            case nil: break
+            case .relu?: lo = 0
+            case let .clip(l, h)?: lo = l; hi = h
+            case let .leakyRelu(a)?: kind = .leaky; slope = a
+            case .swish?: kind = .swish
+            case .hardSwish?: kind = .hardSwish
+            default: return nil
+            }
+            self.kind = kind; self.lo = lo; self.hi = hi; self.slope = slope
+        }
+        @_transparent
+        func apply(_ t: V16) -> V16 {
+            switch kind {
+            case .clamp: return gannet_clip16(t, lo, hi)
+            case .leaky: return t.replacing(with: t * slope, where: t .< 0)
+            case .swish: return t * SIMDMath.sigmoid(t)
+            case .hardSwish: return t * Unary.hardSigmoid(1 / 6, 0.5, t)
+            }
+        }
+    }
+
+    /// A bias then a `RegisterActivation` (or nothing) on one vector, in registers.
     struct RowEpilogue {
-        let bias: Float, hasBias: Bool, leaky: Bool, slope: Float, lo: Float, hi: Float
+        let bias: Float, hasBias: Bool, act: RegisterActivation
+        /// `act` must be one that `RegisterActivation` applies (or nil).
         init(_ act: Activation?, bias b: Float?) {
             bias = b ?? 0; hasBias = b != nil
-            var leaky = false, slope: Float = 0, lo = -Float.infinity, hi = Float.infinity
-            switch act {
-            case .relu?: lo = 0
-            case let .leakyRelu(a)?: leaky = true; slope = a
-            case let .clip(l, h)?: lo = l; hi = h
-            default: break
-            }
-            self.leaky = leaky; self.slope = slope; self.lo = lo; self.hi = hi
+            self.act = RegisterActivation(act)!
         }
-        @inline(__always)
+        @_transparent
         func apply(_ v: V16) -> V16 {
-            let t = hasBias ? v + V16(repeating: bias) : v
-            return leaky ? t.replacing(with: t * slope, where: t .< 0) : gannet_clip16(t, lo, hi)
+            act.apply(hasBias ? v + V16(repeating: bias) : v)
         }
     }
 

@@ -23,12 +23,19 @@ public enum SIMDMath {
     /// e^x, lane-wise.
     @_transparent
     public static func exp(_ x: V) -> V {
-        // Clamp to the range where n stays in [-150, 128] (the result finite, or 0). (Not the
-        // generic `SIMD.clamped`: it stayed an out-of-line generic call, 30% of efficientnet_b0's
-        // forward pass through its SiLU sigmoids. A NaN lane passes through; restored below.)
-        let lo = V(repeating: -104.0), hi = V(repeating: 88.72283905206835)
-        var xc = x.replacing(with: lo, where: x .< lo)
-        xc.replace(with: hi, where: xc .> hi)
+        // Clamp to the range where n stays in [-150, 128] (the result finite, or 0): one vmaxps
+        // and one vminps (the generic `SIMD.clamped` stayed an out-of-line generic call, 30% of
+        // efficientnet_b0's forward pass through its SiLU sigmoids). A NaN lane passes through.
+        var y = expCore(gannet_clip16(x, -104.0, 88.72283905206835))
+        y.replace(with: V(repeating: .infinity), where: x .> V(repeating: 88.72283905206835))
+        y.replace(with: x, where: x .!= x)
+        return y
+    }
+
+    /// e^x for x in [-104, 88.72] (or NaN, which propagates): `exp` without its clamps and
+    /// special cases.
+    @_transparent @usableFromInline
+    static func expCore(_ xc: V) -> V {
         // n = round(x / ln2) with the 1.5·2^23 trick: the integer lands in the low mantissa bits.
         let magic = V(repeating: 12582912.0)
         let t = magic.addingProduct(xc, V(repeating: 1.44269504088896341))
@@ -47,10 +54,7 @@ public enum SIMDMath {
         p = r.addingProduct(p, z) + V(repeating: 1.0)
         // Scale by 2^n, n in [-150, 128], rounding once (`vscalefps`): the same bits as two
         // exact power-of-two factors whose second product rounds, without the integer work.
-        var y = gannet_scale2n16(p, n)
-        y.replace(with: V(repeating: .infinity), where: x .> V(repeating: 88.72283905206835))
-        y.replace(with: x, where: x .!= x)
-        return y
+        return gannet_scale2n16(p, n)
     }
 
     /// Natural logarithm, lane-wise.
@@ -122,7 +126,9 @@ public enum SIMDMath {
         let one = V(repeating: 1.0)
         let nx = -x
         let tiny = nx .> V(repeating: 87)
-        let d = one + exp(nx.replacing(with: 87, where: tiny))
+        // -x in [-104, 87] (NaN passes through): `exp` without its clamps and special cases,
+        // which this range does not reach.
+        let d = one + expCore(gannet_clip16(nx, -104, 87))
         var r = gannet_recip_estimate16(d)
         r = r.addingProduct(r, one.addingProduct(-d, r))
         r.replace(with: 0, where: tiny)

@@ -536,6 +536,32 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// The depthwise kernels apply a bias and ReLU, LeakyReLU, Clip, swish or HardSwish in
+    /// registers as they store (Conv2D.RegisterActivation): the same bits as the convolution
+    /// without epilogue followed by `EpilogueApply` over the output, for stride 1 (phase planes)
+    /// and horizontal stride 2 (direct), 3×3 and 5×5, inputs scaled so that the activations see
+    /// large, small and saturating values.
+    func testDepthwiseRegisterEpilogueSameBitsAsEpilogueApply() {
+        var rng = SeededRandom(seed: 29)
+        let acts: [Activation] = [.relu, .leakyRelu(0.1), .clip(0, 6), .swish, .hardSwish, .sigmoid, .tanh]
+        for (i, act) in acts.enumerated() {
+            for (k, stride) in [(3, 1), (3, 2), (5, 1), (5, 2)] {
+                let c = 5, size = 13 + i
+                let out = (size + 2 * (k / 2) - k) / stride + 1
+                let s = Conv2DShape(batch: 2, inChannels: c, inHeight: size, inWidth: size, outChannels: c, outHeight: out,
+                                    outWidth: out, kernelH: k, kernelW: k, strideH: stride, strideW: stride, padTop: k / 2,
+                                    padLeft: k / 2, group: c)
+                let x = rng.floats(2 * c * size * size).map { $0 * 30 }, w = rng.floats(c * k * k), bias = rng.floats(c)
+                let ops: [EpilogueOp] = [.bias(perRow: true), .activation(act)]
+                var fused = [Float](repeating: .nan, count: 2 * c * out * out), plain = fused
+                Conv2D.forward(s, x: x, weight: w, bias: bias, y: &fused, epilogue: ops, scratch: nil, pool: .serial)
+                Conv2D.forward(s, x: x, weight: w, bias: bias, y: &plain, epilogue: [], scratch: nil, pool: .serial)
+                EpilogueApply.applyNCHW(y: &plain, batch: 2, channels: c, plane: out * out, bias: bias, ops: ops, pool: .serial)
+                XCTAssertEqual(fused.map(\.bitPattern), plain.map(\.bitPattern), "\(act) k \(k) stride \(stride)")
+            }
+        }
+    }
+
     /// Narrow GEMMs (Conv+Narrow.swift: fewer than 32 GEMM columns, batch 1–3 on 1×1–5×5 planes):
     /// the same bits as the wide orientation, on 1 and 2 threads, also with K over one K block
     /// (k > 256) and Conv2D's zero-padded 1–3 columns; and against the reference (`check`).
