@@ -5,19 +5,22 @@
 // group (`isChannelsLastDepthwise`); x is (N, inH, inW, C), y is (N, outH, outW, C), the weight
 // (C, 1, kH, kW) as ONNX stores it, packed by `packChannelsLastWeights` into kH·kW rows of C
 // floats (tap-major: one vector load gives a tap's weight for sixteen channels). Each output
-// element sums, from +0, one fused multiply-add per tap that lands inside the input, in (kh, kw)
-// order, then the epilogue (bias per channel, activations): `channelsLastReference`'s bits when the
-// epilogue is a bias and ReLU or Clip, within the SIMD activations' tolerance otherwise (a bias
-// and one `Conv2D.RegisterActivation` in registers, anything else per finished row). Fewer than 16 channels run one at a time. Taps
-// in the padding are skipped; the NCHW kernels add w·0 there, which gives the same value (up to
-// the sign of a zero sum) unless w is ±∞ or NaN. Threads split (image, output row, channel chunk)
-// tasks, each computed the same way whoever runs it: the bits do not depend on the thread count.
+// element sums, from +0, one fused multiply-add per tap in the input rows, in (kh, kw) order (a
+// tap in a padding column adds w·0: a masked load gives zeros there; rows in the padding are
+// skipped), then the epilogue (bias per channel, activations): `channelsLastReference`'s bits
+// when the epilogue is a bias and ReLU or Clip, within the SIMD activations' tolerance otherwise
+// (a bias and one `Conv2D.RegisterActivation` in registers, anything else per finished row).
+// Fewer than 16 channels run one at a time. Skipped rows give the NCHW kernels' value (they add
+// w·0 there) up to the sign of a zero sum, unless w is ±∞ or NaN. Threads split (image, output
+// row, channel chunk) tasks, each computed the same way whoever runs it: the bits do not depend on the thread count.
 //
 // Why: in NCHW a 7×7 or 14×14 plane fills a vector row badly and each of the C planes pays the
 // padding copy and the row copy-out (960 × 7² took 94 µs, ONNX Runtime's NCHWc kernel 27 µs).
 // With channels in lanes every vector is full whatever the plane size, and a channel count that
 // is not a multiple of 16 ends with a block overlapping the previous one (same values stored
 // twice) instead of a scalar tail.
+
+import CSIMD
 
 extension Conv2D {
     /// One input and one output channel per group (depthwise, multiplier 1), 2-D.
@@ -99,7 +102,8 @@ extension Conv2D {
     }
 
     /// Output (oh, ow) of channel `ch` of image `xImage` before the epilogue: one fused
-    /// multiply-add per tap inside the input, in (kh, kw) order, from +0; `weight(tap)` gives
+    /// multiply-add per tap in the input rows, in (kh, kw) order, from +0 (w·0 for a column in
+    /// the padding; rows in the padding are skipped); `weight(tap)` gives
     /// tap kh·kW + kw's weight in whichever layout the caller holds.
     @inline(__always)
     static func channelsLastCell(_ s: Conv2DShape, _ xImage: UnsafePointer<Float>, oh: Int, ow: Int, ch: Int,
@@ -110,8 +114,8 @@ extension Conv2D {
             if ih < 0 || ih >= s.inHeight { continue }
             for kw in 0..<s.kernelW {
                 let iw = ow * s.strideW - s.padLeft + kw * s.dilationW
-                if iw < 0 || iw >= s.inWidth { continue }
-                acc = acc.addingProduct(weight(kh * s.kernelW + kw), xImage[(ih * s.inWidth + iw) * s.outChannels + ch])
+                let v = iw < 0 || iw >= s.inWidth ? 0 : xImage[(ih * s.inWidth + iw) * s.outChannels + ch]
+                acc = acc.addingProduct(weight(kh * s.kernelW + kw), v)
             }
         }
         return acc
@@ -181,20 +185,26 @@ struct ChannelsLastRow {
                 let cb = min(c0, c - 16)
                 var a0 = V16(), a1 = V16(), a2 = V16(), a3 = V16()
                 var xr = x + iw0 * c + cb, wr = w + cb
-                if interior && fast3 {
+                /// Input column iw0 + i of the current kernel row: zeros when it lies in the
+                /// padding (a masked load, which reads nothing there).
+                @inline(__always) func col(_ i: Int) -> V16 {
+                    let p = xr + i * c
+                    if interior { return load16(p) }
+                    return gannet_load_masked16(p, iw0 + i >= 0 && iw0 + i < inW ? 0xFFFF : 0)
+                }
+                if fast3 {
                     for _ in 0..<rows {
                         // Each input column loaded once for the outputs that read it.
                         let w0 = load16(wr), w1 = load16(wr + c), w2 = load16(wr + 2 * c)
-                        let x0 = load16(xr), x1 = load16(xr + c), x2 = load16(xr + 2 * c)
-                        let x3 = load16(xr + 3 * c), x4 = load16(xr + 4 * c)
+                        let x0 = col(0), x1 = col(1), x2 = col(2), x3 = col(3), x4 = col(4)
                         if sW == 1 {
-                            let x5 = load16(xr + 5 * c)
+                            let x5 = col(5)
                             a0.addProduct(w0, x0); a0.addProduct(w1, x1); a0.addProduct(w2, x2)
                             a1.addProduct(w0, x1); a1.addProduct(w1, x2); a1.addProduct(w2, x3)
                             a2.addProduct(w0, x2); a2.addProduct(w1, x3); a2.addProduct(w2, x4)
                             a3.addProduct(w0, x3); a3.addProduct(w1, x4); a3.addProduct(w2, x5)
                         } else {
-                            let x5 = load16(xr + 5 * c), x6 = load16(xr + 6 * c), x7 = load16(xr + 7 * c), x8 = load16(xr + 8 * c)
+                            let x5 = col(5), x6 = col(6), x7 = col(7), x8 = col(8)
                             a0.addProduct(w0, x0); a0.addProduct(w1, x1); a0.addProduct(w2, x2)
                             a1.addProduct(w0, x2); a1.addProduct(w1, x3); a1.addProduct(w2, x4)
                             a2.addProduct(w0, x4); a2.addProduct(w1, x5); a2.addProduct(w2, x6)
@@ -202,40 +212,26 @@ struct ChannelsLastRow {
                         }
                         xr += xRowStride; wr += 3 * c
                     }
-                } else if interior && fast5 {
+                } else if fast5 {
                     for _ in 0..<rows {
                         // 5 taps, stride 1: eight input columns serve the four outputs.
                         let w0 = load16(wr), w1 = load16(wr + c), w2 = load16(wr + 2 * c), w3 = load16(wr + 3 * c), w4 = load16(wr + 4 * c)
-                        let x0 = load16(xr), x1 = load16(xr + c), x2 = load16(xr + 2 * c), x3 = load16(xr + 3 * c)
-                        let x4 = load16(xr + 4 * c), x5 = load16(xr + 5 * c), x6 = load16(xr + 6 * c), x7 = load16(xr + 7 * c)
+                        let x0 = col(0), x1 = col(1), x2 = col(2), x3 = col(3)
+                        let x4 = col(4), x5 = col(5), x6 = col(6), x7 = col(7)
                         a0.addProduct(w0, x0); a0.addProduct(w1, x1); a0.addProduct(w2, x2); a0.addProduct(w3, x3); a0.addProduct(w4, x4)
                         a1.addProduct(w0, x1); a1.addProduct(w1, x2); a1.addProduct(w2, x3); a1.addProduct(w3, x4); a1.addProduct(w4, x5)
                         a2.addProduct(w0, x2); a2.addProduct(w1, x3); a2.addProduct(w2, x4); a2.addProduct(w3, x5); a2.addProduct(w4, x6)
                         a3.addProduct(w0, x3); a3.addProduct(w1, x4); a3.addProduct(w2, x5); a3.addProduct(w3, x6); a3.addProduct(w4, x7)
                         xr += xRowStride; wr += 5 * c
                     }
-                } else if interior {
-                    for _ in 0..<rows {
-                        for kw in 0..<kW {
-                            let wv = load16(wr + kw * c)
-                            let xp = xr + kw * dW * c
-                            a0.addProduct(wv, load16(xp))
-                            a1.addProduct(wv, load16(xp + sW * c))
-                            a2.addProduct(wv, load16(xp + 2 * sW * c))
-                            a3.addProduct(wv, load16(xp + 3 * sW * c))
-                        }
-                        xr += xRowStride; wr += kW * c
-                    }
                 } else {
-                    // A border group: taps in the padding columns are skipped.
                     for _ in 0..<rows {
                         for kw in 0..<kW {
                             let wv = load16(wr + kw * c)
-                            let col = iw0 + kw * dW, xp = xr + kw * dW * c
-                            if col >= 0 && col < inW { a0.addProduct(wv, load16(xp)) }
-                            if count > 1 && col + sW >= 0 && col + sW < inW { a1.addProduct(wv, load16(xp + sW * c)) }
-                            if count > 2 && col + 2 * sW >= 0 && col + 2 * sW < inW { a2.addProduct(wv, load16(xp + 2 * sW * c)) }
-                            if count > 3 && col + 3 * sW >= 0 && col + 3 * sW < inW { a3.addProduct(wv, load16(xp + 3 * sW * c)) }
+                            a0.addProduct(wv, col(kw * dW))
+                            a1.addProduct(wv, col(kw * dW + sW))
+                            a2.addProduct(wv, col(kw * dW + 2 * sW))
+                            a3.addProduct(wv, col(kw * dW + 3 * sW))
                         }
                         xr += xRowStride; wr += kW * c
                     }
