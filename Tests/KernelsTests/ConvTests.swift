@@ -490,8 +490,9 @@ final class ConvTests: XCTestCase {
             check(s, transposed: false, epilogue: ConvTests.epilogues[rng.int(0, 5)], &rng)
             done += 1
         }
-        // MobileNet-like layers: 3×3 stride 1 and 2 and 5×5 at 56×56 and 7×7 planes, batch 2.
-        for (size, k, stride) in [(56, 3, 1), (56, 3, 2), (7, 5, 1), (14, 5, 2)] {
+        // MobileNet/EfficientNet-like layers: 3×3 stride 1 and 2 at 56×56, 5×5 at 7×7 to 30×30
+        // (four rows at a time from 28 columns on), batch 2.
+        for (size, k, stride) in [(56, 3, 1), (56, 3, 2), (7, 5, 1), (14, 5, 2), (28, 5, 1), (30, 5, 1)] {
             let out = (size + 2 * (k / 2) - k) / stride + 1
             check(Conv2DShape(batch: 2, inChannels: 16, inHeight: size, inWidth: size, outChannels: 16, outHeight: out,
                               outWidth: out, kernelH: k, kernelW: k, strideH: stride, strideW: stride, padTop: k / 2,
