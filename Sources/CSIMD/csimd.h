@@ -97,15 +97,15 @@ static inline __attribute__((always_inline)) void gannet_store_partial16(float *
 #endif
 }
 
-/// The lanes of the 16 floats at p selected by `mask` (bit l: lane l), zeros elsewhere; masked-off
-/// lanes are not read (so p may point before or past the memory they would read).
-static inline __attribute__((always_inline)) gannet_float16 gannet_load_masked16(const float *p, unsigned short mask) {
+/// The lanes of the 16 floats at p selected by `mask` (bit l: lane l), `fill` elsewhere;
+/// masked-off lanes are not read (so p may point before or past the memory they would read).
+static inline __attribute__((always_inline)) gannet_float16 gannet_load_masked16(const float *p, unsigned short mask, float fill) {
 #if defined(__AVX512F__)
     typedef float gannet_v16sf __attribute__((__vector_size__(64)));
-    gannet_float16 z = 0.0f;
-    return (gannet_float16)__builtin_ia32_loadups512_mask(p, (gannet_v16sf)z, mask);
+    gannet_float16 f = fill;
+    return (gannet_float16)__builtin_ia32_loadups512_mask(p, (gannet_v16sf)f, mask);
 #else
-    gannet_float16 v = 0.0f;
+    gannet_float16 v = fill;
     for (int i = 0; i < 16; i++) if (mask & (1u << i)) v[i] = p[i];
     return v;
 #endif

@@ -190,7 +190,7 @@ struct ChannelsLastRow {
                 @inline(__always) func col(_ i: Int) -> V16 {
                     let p = xr + i * c
                     if interior { return load16(p) }
-                    return gannet_load_masked16(p, iw0 + i >= 0 && iw0 + i < inW ? 0xFFFF : 0)
+                    return gannet_load_masked16(p, iw0 + i >= 0 && iw0 + i < inW ? 0xFFFF : 0, 0)
                 }
                 if fast3 {
                     for _ in 0..<rows {

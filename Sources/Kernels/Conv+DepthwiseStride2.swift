@@ -80,8 +80,8 @@ extension Conv2D {
                                 let m0 = sm[3 * blk], m1 = sm[3 * blk + 1], m2 = sm[3 * blk + 2]
                                 let w0 = V16(repeating: wk[0]), w1 = V16(repeating: wk[1]), w2 = V16(repeating: wk[2])
                                 @inline(__always) func taps(_ a: inout V16, _ xr: UnsafePointer<Float>) {
-                                    let l0 = gannet_load_masked16(xr, m0), l1 = gannet_load_masked16(xr + 16, m1)
-                                    let l2 = gannet_load_masked16(xr + 32, m2)
+                                    let l0 = gannet_load_masked16(xr, m0, 0), l1 = gannet_load_masked16(xr + 16, m1, 0)
+                                    let l2 = gannet_load_masked16(xr + 32, m2, 0)
                                     let e = evenLanes(l0, l1), o = oddLanes(l0, l1)
                                     a.addProduct(w0, e); a.addProduct(w1, o); a.addProduct(w2, shiftIn(e, l2, 0))
                                     if kW == 5 {
@@ -96,7 +96,7 @@ extension Conv2D {
                                 let wv = V16(repeating: wk[kw])
                                 let lo = bm[2 * kw], hi = bm[2 * kw + 1], o = kw * dW
                                 @inline(__always) func cols(_ xr: UnsafePointer<Float>) -> V16 {
-                                    evenLanes(gannet_load_masked16(xr + o, lo), gannet_load_masked16(xr + o + 16, hi))
+                                    evenLanes(gannet_load_masked16(xr + o, lo, 0), gannet_load_masked16(xr + o + 16, hi, 0))
                                 }
                                 a0.addProduct(wv, cols(x0)); a1.addProduct(wv, cols(x1))
                                 a2.addProduct(wv, cols(x2)); a3.addProduct(wv, cols(x3))
@@ -116,25 +116,6 @@ extension Conv2D {
                 }
             }
         }
-    }
-
-    /// a[1], a[3], …, a[15], b[1], b[3], …, b[15]: one two-source permute.
-    @inline(__always)
-    static func oddLanes(_ a: V16, _ b: V16) -> V16 {
-        V16(a[1], a[3], a[5], a[7], a[9], a[11], a[13], a[15], b[1], b[3], b[5], b[7], b[9], b[11], b[13], b[15])
-    }
-
-    /// v[1 …] then b[i]: the tap one column pair to the right (one permute; i = 0 or 1).
-    @inline(__always)
-    static func shiftIn(_ v: V16, _ b: V16, _ i: Int) -> V16 {
-        i == 0 ? V16(v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], b[0])
-               : V16(v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], b[1])
-    }
-
-    /// v[2 …] then b[0], b[2]: the tap two column pairs to the right of even lanes v.
-    @inline(__always)
-    static func shiftIn2(_ v: V16, _ b: V16) -> V16 {
-        V16(v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], b[0], b[2])
     }
 
     /// The lane mask of lanes lo ..< hi, clamped to 0 … 16 (bit l: lane l).

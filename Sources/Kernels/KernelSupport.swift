@@ -203,6 +203,25 @@ func evenLanes(_ a: V16, _ b: V16) -> V16 {
 @inline(__always) @usableFromInline
 func loadEven16(_ p: UnsafePointer<Float>) -> V16 { evenLanes(load16(p), load16(p + 16)) }
 
+/// a[1], a[3], …, a[15], b[1], b[3], …, b[15]: one two-source permute.
+@inline(__always) @usableFromInline
+func oddLanes(_ a: V16, _ b: V16) -> V16 {
+    V16(a[1], a[3], a[5], a[7], a[9], a[11], a[13], a[15], b[1], b[3], b[5], b[7], b[9], b[11], b[13], b[15])
+}
+
+/// v[1 …] then b[i]: the tap one column pair to the right (one permute; i = 0 or 1).
+@inline(__always) @usableFromInline
+func shiftIn(_ v: V16, _ b: V16, _ i: Int) -> V16 {
+    i == 0 ? V16(v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], b[0])
+           : V16(v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], b[1])
+}
+
+/// v[2 …] then b[0], b[2]: the tap two column pairs to the right of even lanes v.
+@inline(__always) @usableFromInline
+func shiftIn2(_ v: V16, _ b: V16) -> V16 {
+    V16(v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], b[0], b[2])
+}
+
 /// a[0], b[0], a[1], b[1], …, a[7], b[7].
 @inline(__always) @usableFromInline
 func interleaveLow(_ a: V16, _ b: V16) -> V16 {
@@ -217,7 +236,4 @@ func interleaveHigh(_ a: V16, _ b: V16) -> V16 {
 
 /// The 16 odd-indexed floats of p[0 ..< 32] (p[1], p[3], …, p[31]).
 @inline(__always) @usableFromInline
-func loadOdd16(_ p: UnsafePointer<Float>) -> V16 {
-    let a = load16(p), b = load16(p + 16)
-    return V16(a[1], a[3], a[5], a[7], a[9], a[11], a[13], a[15], b[1], b[3], b[5], b[7], b[9], b[11], b[13], b[15])
-}
+func loadOdd16(_ p: UnsafePointer<Float>) -> V16 { oddLanes(load16(p), load16(p + 16)) }

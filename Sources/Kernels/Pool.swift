@@ -54,6 +54,10 @@ public enum Pool2D {
     }
 
     static func run(_ s: Pool2DShape, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ pool: ThreadPool, average: Bool) {
+        if !average && isMaxStride2(s) {
+            maxStride2(s, x, y, pool)
+            return
+        }
         let planes = s.batch * s.channels
         let (inH, inW, outH, outW) = (s.inH, s.inW, s.outH, s.outW)
         if planes == 0 || outH == 0 || outW == 0 { return }
