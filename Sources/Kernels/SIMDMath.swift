@@ -32,6 +32,11 @@ public enum SIMDMath {
         return y
     }
 
+    /// e^x for x ≤ 0 (or NaN), the same bits as `exp` but a NaN's payload: its lower clamp only
+    /// (softmax's e^{x − max}).
+    @_transparent
+    public static func expNonPositive(_ x: V) -> V { expCore(gannet_clip16(x, -104.0, 0)) }
+
     /// e^x for x in [-104, 88.72] (or NaN, which propagates): `exp` without its clamps and
     /// special cases.
     @_transparent @usableFromInline

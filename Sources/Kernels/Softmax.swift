@@ -5,7 +5,8 @@
 // When inner == 1 each row is contiguous and is reduced with 16-lane accumulators; otherwise 16
 // neighbouring inner positions are processed together along the axis. `x` and `y` may be the
 // same buffer. Work is split over rows / column blocks only, so the result does not depend on
-// the thread count. `reference` uses Foundation's expf/logf; the fast kernel uses SIMDMath.
+// the thread count. x − max ≤ 0, so e^{x − max} skips exp's upper clamp and fix-ups
+// (`SIMDMath.expNonPositive`). `reference` uses Foundation's expf/logf; the fast kernel uses SIMDMath.
 import Foundation
 
 public enum Softmax {
@@ -32,11 +33,11 @@ public enum Softmax {
                 for k in 1..<axis { let v = ld(k); mx.replace(with: v, where: v .> mx) }
                 var s = V16()
                 if log {
-                    for k in 0..<axis { s += SIMDMath.exp(ld(k) - mx) }
+                    for k in 0..<axis { s += SIMDMath.expNonPositive(ld(k) - mx) }
                     let l = mx + SIMDMath.log(s)
                     for k in 0..<axis { st(ld(k) - l, k) }
                 } else {
-                    for k in 0..<axis { let e = SIMDMath.exp(ld(k) - mx); s += e; st(e, k) }
+                    for k in 0..<axis { let e = SIMDMath.expNonPositive(ld(k) - mx); s += e; st(e, k) }
                     for k in 0..<axis { st(load16OrPartial(py + k * inner, m) / s, k) }
                 }
             }
@@ -62,8 +63,8 @@ public enum Softmax {
         var s = V16()
         c = 0
         if log {
-            while c < full { s += SIMDMath.exp(load16(x + c) - vmx); c += 16 }
-            if tail > 0 { s += SIMDMath.exp(loadPartial(x + c, tail, fill: -.infinity) - vmx) }
+            while c < full { s += SIMDMath.expNonPositive(load16(x + c) - vmx); c += 16 }
+            if tail > 0 { s += SIMDMath.expNonPositive(loadPartial(x + c, tail, fill: -.infinity) - vmx) }
             let l = V16(repeating: mx + SIMDMath.log(V16(repeating: s.sum()))[0])
             c = 0
             while c < full { store16(load16(x + c) - l, y + c); c += 16 }
@@ -72,13 +73,13 @@ public enum Softmax {
             // Two accumulators (lanes summed in a fixed order): the adds do not wait on each other.
             var s2 = V16()
             while c + 32 <= full {
-                let e0 = SIMDMath.exp(load16(x + c) - vmx), e1 = SIMDMath.exp(load16(x + c + 16) - vmx)
+                let e0 = SIMDMath.expNonPositive(load16(x + c) - vmx), e1 = SIMDMath.expNonPositive(load16(x + c + 16) - vmx)
                 s += e0; s2 += e1
                 store16(e0, y + c); store16(e1, y + c + 16)
                 c += 32
             }
-            while c < full { let e = SIMDMath.exp(load16(x + c) - vmx); s += e; store16(e, y + c); c += 16 }
-            if tail > 0 { let e = SIMDMath.exp(loadPartial(x + c, tail, fill: -.infinity) - vmx); s += e; storePartial(e, y + c, tail) }
+            while c < full { let e = SIMDMath.expNonPositive(load16(x + c) - vmx); s += e; store16(e, y + c); c += 16 }
+            if tail > 0 { let e = SIMDMath.expNonPositive(loadPartial(x + c, tail, fill: -.infinity) - vmx); s += e; storePartial(e, y + c, tail) }
             // One division, then multiplications (a vector division costs several multiplies;
             // e·(1/s) is within an ulp of e/s).
             let vs = V16(repeating: 1 / (s + s2).sum())

@@ -42,6 +42,21 @@ final class SIMDMathTests: XCTestCase {
               absTol: 3 * Float.leastNonzeroMagnitude, relTol: 3e-7)
     }
 
+    /// expNonPositive (softmax's e^{x − max}) drops exp's upper clamp and fix-ups: the same bits
+    /// as exp for every x ≤ 0, -inf and the subnormal range included, and NaN for NaN.
+    func testExpNonPositiveIsExpBelowZero() {
+        var xs = samples(-120, 0, count: 20000) + samples(-1, 0, count: 2000) + [0, -0.0, -104, -103.97, -87.3, -.infinity]
+        while xs.count % 16 != 0 { xs.append(-1) }
+        var i = 0
+        while i < xs.count {
+            let v = SIMD16<Float>(xs[i..<(i + 16)])
+            let a = SIMDMath.expNonPositive(v), b = SIMDMath.exp(v)
+            for l in 0..<16 { XCTAssertEqual(a[l].bitPattern, b[l].bitPattern, "x = \(v[l])") }
+            i += 16
+        }
+        XCTAssertTrue(SIMDMath.expNonPositive(SIMD16<Float>(repeating: .nan))[3].isNaN)
+    }
+
     func testLog() {
         let xs = samples(1e-6, 10) + samples(0.5, 2) + samples(10, 1e30, count: 5000)
             + [Float.leastNonzeroMagnitude, Float(bitPattern: 0x0001_16C2), Float.leastNormalMagnitude, 1, 0, -1, .infinity, .nan, Float.greatestFiniteMagnitude]
