@@ -64,9 +64,10 @@ public enum Pool2D {
         let (kH, kW, sH, sW, dH, dW) = (s.kernelH, s.kernelW, s.strideH, s.strideW, s.dilationH, s.dilationW)
         // Padded rows: padded column u holds input column u − padLeft (the fill outside the input
         // adds nothing: +0 to a sum that is never −0, −∞ to a max), so every tap is a plain load.
-        // `rowW` leaves room for a stride-2 vector's 32-float read past the last window.
+        // `rowW` leaves room for a stride-2 vector's 32-float read past the last window, in whole
+        // vectors.
         let span = (outW - 1) * sW + (kW - 1) * dW + 1
-        let rowW = span + 32
+        let rowW = (span + 32 + 15) / 16 * 16
         let fill: Float = average ? 0 : -.infinity
         let lo = Swift.max(0, -s.padLeft), hi = Swift.min(inW, span - s.padLeft)
         // Rows of output per work item: whole planes when there are enough of them.
@@ -94,10 +95,19 @@ public enum Pool2D {
                 let hLo = Swift.max(0, oh0 * sH - s.padTop)
                 let hHi = Swift.min(inH, (oh1 - 1) * sH - s.padTop + (kH - 1) * dH + 1)
                 if hLo < hHi {
+                    // In vectors (whole ones: rowW is a multiple of 16; the copy's tail masked), not
+                    // memset and memmove: their calls cost more than a small plane's rows.
+                    let fv = V16(repeating: fill)
                     for h in hLo..<hHi {
                         let row = buf + (h - hLo) * rowW
-                        row.update(repeating: fill, count: rowW)
-                        if lo < hi { row.advanced(by: lo + s.padLeft).update(from: px + h * inW + lo, count: hi - lo) }
+                        var i = 0
+                        while i < rowW { store16(fv, row + i); i += 16 }
+                        if lo < hi {
+                            let src = px + h * inW + lo, dst = row + lo + s.padLeft, n = hi - lo
+                            var j = 0
+                            while j + 16 <= n { store16(load16(src + j), dst + j); j += 16 }
+                            if j < n { storePartial(loadPartial(src + j, n - j), dst + j, n - j) }
+                        }
                     }
                 }
                 for oh in oh0..<oh1 {
