@@ -71,12 +71,12 @@ static inline __attribute__((always_inline)) gannet_float16 gannet_int_to_float1
     return __builtin_convertvector(x, gannet_float16);
 }
 
-/// The first n (0…16) floats at p, the other lanes `fill`; nothing past p[n - 1] is read (an
-/// AVX-512 masked load, which does not fault on masked-off lanes).
+/// The first n floats at p (none for n ≤ 0, 16 for n ≥ 16), the other lanes `fill`; nothing past
+/// p[n - 1] is read (an AVX-512 masked load, which does not fault on masked-off lanes).
 static inline __attribute__((always_inline)) gannet_float16 gannet_load_partial16(const float *p, long n, float fill) {
 #if defined(__AVX512F__)
     typedef float gannet_v16sf __attribute__((__vector_size__(64)));
-    unsigned short mask = n >= 16 ? 0xFFFF : (unsigned short)((1u << n) - 1u);
+    unsigned short mask = n >= 16 ? 0xFFFF : n <= 0 ? 0 : (unsigned short)((1u << n) - 1u);
     gannet_float16 f = fill;
     return (gannet_float16)__builtin_ia32_loadups512_mask(p, (gannet_v16sf)f, mask);
 #else
@@ -86,11 +86,12 @@ static inline __attribute__((always_inline)) gannet_float16 gannet_load_partial1
 #endif
 }
 
-/// Stores the first n (0…16) lanes of v at p; nothing past p[n - 1] is written (a masked store).
+/// Stores the first n lanes of v at p (none for n ≤ 0, 16 for n ≥ 16); nothing past p[n - 1] is
+/// written (a masked store).
 static inline __attribute__((always_inline)) void gannet_store_partial16(float *p, gannet_float16 v, long n) {
 #if defined(__AVX512F__)
     typedef float gannet_v16sf __attribute__((__vector_size__(64)));
-    unsigned short mask = n >= 16 ? 0xFFFF : (unsigned short)((1u << n) - 1u);
+    unsigned short mask = n >= 16 ? 0xFFFF : n <= 0 ? 0 : (unsigned short)((1u << n) - 1u);
     __builtin_ia32_storeups512_mask(p, (gannet_v16sf)v, mask);
 #else
     for (long i = 0; i < n && i < 16; i++) p[i] = v[i];
