@@ -57,8 +57,8 @@ extension Conv2D {
         let flatRounded = (flat + 15) / 16 * 16
         // Per thread: the phase planes, then the flat output.
         let bufCount = phases * phasePlane + flatRounded + 16
-        // A bias then at most one ReLU, LeakyReLU or Clip (the usual fused epilogue) runs in one
-        // pass over the flat output; any other epilogue through `EpilogueApply`.
+        // A bias then at most one `RegisterActivation` (the usual fused epilogue) is applied as the
+        // rows are copied out; any other epilogue through `EpilogueApply` over the flat output.
         let (addBias, act, simple) = registerEpilogue(ops, hasBias: bias != nil)
         // Each tap's flat offset into the phase planes (the divisions stay out of the loops).
         let taps = kH * kW

@@ -9,10 +9,13 @@
 //
 // Sixteen outputs (ow0 … ow0 + 15) of a row read, for tap (kh, kw), input columns b, b + 2, …,
 // b + 30 with b = 2·ow0 − padLeft + kw·dW: the even lanes of two vector loads at b and b + 16
-// (one two-source permute). Where those loads would leave the input row (the first and last
-// blocks of a row), masked loads read only the columns inside it and give zeros for the rest,
-// the padding; rows outside the input are zeros. The epilogue is applied in registers (a bias
-// then ReLU, LeakyReLU or Clip) and the last block of a row is stored masked.
+// (one two-source permute). 3- and 5-column kernels without dilation take every tap column
+// from three loads at b, b + 16 and b + 32 (kw = 0: even lanes, 1: odd lanes, 2–4: those shifted
+// by one lane). Where loads would leave the input row (the first and last blocks of a row),
+// masked loads read only the columns inside it and give zeros for the rest, the padding; rows
+// outside the input read a row of zeros. Four output rows are summed at once. The epilogue (a
+// bias then one `RegisterActivation`) is applied in registers and the last block of a row is
+// stored masked; any other epilogue runs over the finished plane.
 //
 // Why: at stride 2 the phase-plane kernel copied each input plane into four phase planes (the
 // input read from L3 with rows two apart, per-row bookkeeping and scalar tails), computed a

@@ -41,8 +41,8 @@ extension ConvTranspose2D {
 }
 
 /// The row-by-row col2im of one ConvTranspose shape with column stride 2 (see the file header):
-/// its geometry, and its epilogue (`Conv2D.registerEpilogue`: a bias then ReLU, LeakyReLU or Clip
-/// in registers, any other epilogue over each finished plane).
+/// its geometry, and its epilogue (`Conv2D.registerEpilogue`: a bias then a
+/// `Conv2D.RegisterActivation` in registers, any other epilogue over each finished plane).
 struct ConvTransposeStride2Rows {
     let inH, inW, kH, kW, sH, outH, outW, padTop: Int
     /// Output column 2i + e reads grid column i + (padLeft + e) >> 1 of column phase (padLeft + e) & 1.
