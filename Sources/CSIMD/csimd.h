@@ -1,5 +1,6 @@
 // CSIMD: lane-wise operations Swift's SIMD types do not vectorise, or have no spelling for, as
-// header-only inline C: square root, reciprocal estimate, scaling by 2^n, clamping, int → float, masked partial loads and stores.
+// header-only inline C: square root, reciprocal estimate, scaling by 2^n, clamping, int → float,
+// masked loads and stores.
 //
 // Swift's `SIMD16<Float>.squareRoot()` (and a loop of `Float.squareRoot()`) compiles to sixteen
 // scalar `sqrtss`, about 10x the cost of one vector square root. Clang's generic vector
@@ -71,33 +72,6 @@ static inline __attribute__((always_inline)) gannet_float16 gannet_int_to_float1
     return __builtin_convertvector(x, gannet_float16);
 }
 
-/// The first n floats at p (none for n ≤ 0, 16 for n ≥ 16), the other lanes `fill`; nothing past
-/// p[n - 1] is read (an AVX-512 masked load, which does not fault on masked-off lanes).
-static inline __attribute__((always_inline)) gannet_float16 gannet_load_partial16(const float *p, long n, float fill) {
-#if defined(__AVX512F__)
-    typedef float gannet_v16sf __attribute__((__vector_size__(64)));
-    unsigned short mask = n >= 16 ? 0xFFFF : n <= 0 ? 0 : (unsigned short)((1u << n) - 1u);
-    gannet_float16 f = fill;
-    return (gannet_float16)__builtin_ia32_loadups512_mask(p, (gannet_v16sf)f, mask);
-#else
-    gannet_float16 v = fill;
-    for (long i = 0; i < n && i < 16; i++) v[i] = p[i];
-    return v;
-#endif
-}
-
-/// Stores the first n lanes of v at p (none for n ≤ 0, 16 for n ≥ 16); nothing past p[n - 1] is
-/// written (a masked store).
-static inline __attribute__((always_inline)) void gannet_store_partial16(float *p, gannet_float16 v, long n) {
-#if defined(__AVX512F__)
-    typedef float gannet_v16sf __attribute__((__vector_size__(64)));
-    unsigned short mask = n >= 16 ? 0xFFFF : n <= 0 ? 0 : (unsigned short)((1u << n) - 1u);
-    __builtin_ia32_storeups512_mask(p, (gannet_v16sf)v, mask);
-#else
-    for (long i = 0; i < n && i < 16; i++) p[i] = v[i];
-#endif
-}
-
 /// The lanes of the 16 floats at p selected by `mask` (bit l: lane l), `fill` elsewhere;
 /// masked-off lanes are not read (so p may point before or past the memory they would read).
 static inline __attribute__((always_inline)) gannet_float16 gannet_load_masked16(const float *p, unsigned short mask, float fill) {
@@ -109,6 +83,28 @@ static inline __attribute__((always_inline)) gannet_float16 gannet_load_masked16
     gannet_float16 v = fill;
     for (int i = 0; i < 16; i++) if (mask & (1u << i)) v[i] = p[i];
     return v;
+#endif
+}
+
+/// The mask of lanes 0 ..< n (none for n ≤ 0, all for n ≥ 16).
+static inline __attribute__((always_inline)) unsigned short gannet_first_lanes16(long n) {
+    return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (unsigned short)((1u << n) - 1u);
+}
+
+/// The first n floats at p (none for n ≤ 0, 16 for n ≥ 16), the other lanes `fill`; nothing past
+/// p[n - 1] is read.
+static inline __attribute__((always_inline)) gannet_float16 gannet_load_partial16(const float *p, long n, float fill) {
+    return gannet_load_masked16(p, gannet_first_lanes16(n), fill);
+}
+
+/// Stores the first n lanes of v at p (none for n ≤ 0, 16 for n ≥ 16); nothing past p[n - 1] is
+/// written (a masked store).
+static inline __attribute__((always_inline)) void gannet_store_partial16(float *p, gannet_float16 v, long n) {
+#if defined(__AVX512F__)
+    typedef float gannet_v16sf __attribute__((__vector_size__(64)));
+    __builtin_ia32_storeups512_mask(p, (gannet_v16sf)v, gannet_first_lanes16(n));
+#else
+    for (long i = 0; i < n && i < 16; i++) p[i] = v[i];
 #endif
 }
 

@@ -12,7 +12,8 @@
 // (a bias and one `Conv2D.RegisterActivation` in registers, anything else per finished row).
 // Fewer than 16 channels run one at a time. Skipped rows give the NCHW kernels' value (they add
 // w·0 there) up to the sign of a zero sum, unless w is ±∞ or NaN. Threads split (image, output
-// row, channel chunk) tasks, each computed the same way whoever runs it: the bits do not depend on the thread count.
+// row, channel chunk) tasks, each computed the same way whoever runs it: the bits do not depend
+// on the thread count.
 //
 // Why: in NCHW a 7×7 or 14×14 plane fills a vector row badly and each of the C planes pays the
 // padding copy and the row copy-out (960 × 7² took 94 µs, ONNX Runtime's NCHWc kernel 27 µs).

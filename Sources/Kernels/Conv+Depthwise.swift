@@ -18,8 +18,8 @@
 // dilation 1 down the rows computes four output rows per pass (each shifted input vector loaded
 // once for the up to three rows that use it, the nine weights in registers), in the same order.
 // Horizontal stride 2 reads the input where it lies instead (Conv+DepthwiseStride2.swift, the
-// same bits). (Per group, the GEMM path did an im2col and a 1-row GEMM per group and per chunk of images,
-// with two parallel hand-offs each: hundreds of loops per layer.)
+// same bits). (Per group, the GEMM path did an im2col and a 1-row GEMM per group and per chunk
+// of images, with two parallel hand-offs each: hundreds of loops per layer.)
 
 import CSIMD
 

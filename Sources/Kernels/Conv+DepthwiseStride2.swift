@@ -120,11 +120,4 @@ extension Conv2D {
             }
         }
     }
-
-    /// The lane mask of lanes lo ..< hi, clamped to 0 … 16 (bit l: lane l).
-    @inline(__always)
-    static func laneMask(_ lo: Int, _ hi: Int) -> UInt16 {
-        let l = max(0, min(16, lo)), h = max(l, min(16, hi))
-        return UInt16(truncatingIfNeeded: (1 &<< h) - (1 &<< l))
-    }
 }

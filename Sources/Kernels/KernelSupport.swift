@@ -192,6 +192,14 @@ public enum HugePages {
     }
 }
 
+/// The lane mask of lanes lo ..< hi, clamped to 0 … 16 (bit l: lane l): which lanes of a vector
+/// load at column b lie in a row of w columns is `laneMask(-b, w - b)`.
+@inline(__always) @usableFromInline
+func laneMask(_ lo: Int, _ hi: Int) -> UInt16 {
+    let l = max(0, min(16, lo)), h = max(l, min(16, hi))
+    return UInt16(truncatingIfNeeded: (1 &<< h) - (1 &<< l))
+}
+
 /// a[0], a[2], …, a[14], b[0], b[2], …, b[14]: one two-source permute.
 @inline(__always) @usableFromInline
 func evenLanes(_ a: V16, _ b: V16) -> V16 {

@@ -39,7 +39,7 @@ extension Pool2D {
             for blk in 0..<blocks {
                 for i in 0..<3 {
                     let b = 32 * blk - s.padLeft + 16 * i
-                    masks[3 * blk + i] = Conv2D.laneMask(-b, inW - b)
+                    masks[3 * blk + i] = laneMask(-b, inW - b)
                 }
             }
             for item in range {
