@@ -97,6 +97,27 @@ public enum Conv2D {
             && s.inHeight == s.outHeight && s.inWidth == s.outWidth
     }
 
+    /// A pointwise shape whose GEMM reads its input planes where they lie (`Gemm.DirectB`, k step
+    /// c at c·plane) instead of packing them (the pointwise branch of `forward`; same bits).
+    /// Packing B costs about 12 register-tile rows of work per k step and tile (the `isDirect`
+    /// model), a large share when few output channels reuse each packed value (batch 1, 1 thread:
+    /// 144 → 24 channels on 56², 0.26 → 0.20 ms; 128 → 16 on 55², 0.18 → 0.12 ms). Kept packed:
+    /// shallow GEMMs (k ≤ 64) at batch > 1, whose input comes from memory rather than cache
+    /// (batch 32: 64 → 16 on 55², 3.8 ms packed against 4.4 read in place; 16 → 64, 3.3 against
+    /// 3.6); and planes under `targetColumns / 2` at batch > 1 where batching images into wider
+    /// GEMMs saves more of the partial last register tile than packing costs (64 → 256 and
+    /// 512 → 1000 on 13²; estimated as `isDirect` does).
+    public static func isPointwiseDirect(_ s: Conv2DShape) -> Bool {
+        let mg = s.outChannels / s.group, p = s.outHeight * s.outWidth
+        guard !Baseline.pointwisePacked, isPointwise(s), p >= Gemm.nr, mg >= Gemm.smallM else { return false }
+        if p >= targetColumns / 2 { return s.batch == 1 || s.inChannels / s.group > 64 }
+        if s.batch == 1 { return true }
+        let nb = chunk(s), rows = Double((mg + Gemm.mr - 1) / Gemm.mr * Gemm.mr)
+        let direct = Double((p + Gemm.nr - 1) / Gemm.nr) * rows
+        let batched = Double((nb * p + Gemm.nr - 1) / Gemm.nr) / Double(nb) * (rows + 12)
+        return direct < batched
+    }
+
     /// Images per chunk.
     static func chunk(_ s: Conv2DShape) -> Int {
         let p = s.outHeight * s.outWidth
@@ -260,18 +281,33 @@ public enum Conv2D {
                            b: b, ldb: ldb, beta: 0, c: c, ldc: ldc, bias: bias.map { $0 + gi * mg }, epilogue: ops, pool: pool)
             }
         }
-        if allowDirect && allowImplicit && allowNarrow && isDirect(s) {
+        let pointwiseDirect = allowDirect && allowImplicit && prepack && isPointwiseDirect(s)
+        if allowDirect && allowImplicit && allowNarrow && !pointwiseDirect && isDirect(s) {
             forwardDirect(s, x: x, bias: bias, y: y, ops: ops, work: packed + packedCount, pool: pool,
                           pack: pack, packedA: packedA)
             return
         }
-        if isPointwise(s) && p >= targetColumns / 2 {
+        if isPointwise(s) && (p >= targetColumns / 2 || pointwiseDirect) {
             // One GEMM per image; shallow ones (k ≤ 64) run whole images per thread.
             let perImage = isChunkParallel(s, chunks: s.batch, threads: pool.sharingThreads)
-            for gi in 0..<g {
-                pack(gi)
-                let image = { (n: Int) in gemm(gi, x + (n * s.inChannels + gi * cg) * pin, pin, y + (n * s.outChannels + gi * mg) * p, p, p) }
-                if perImage { pool.dynamicFor(s.batch, image) } else { for n in 0..<s.batch { image(n) } }
+            let direct = pointwiseDirect
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: direct ? k : 0) { offs in
+                if direct { for c in 0..<k { offs[c] = c * pin } }
+                for gi in 0..<g {
+                    pack(gi)
+                    let image = { (n: Int) in
+                        let xn = x + (n * s.inChannels + gi * cg) * pin, yn = y + (n * s.outChannels + gi * mg) * p
+                        guard direct else { gemm(gi, xn, pin, yn, p, p); return }
+                        // Whole register tiles read the planes where they lie; the last partial
+                        // tile (it would read past the plane) is packed as usual.
+                        let whole = p / Gemm.nr * Gemm.nr
+                        Gemm.sgemmPacked(m: mg, n: whole, k: k, alpha: 1, packedA: packedA(gi),
+                                         b: .direct(Gemm.DirectB(base: xn, offsets: UnsafePointer(offs.baseAddress!))),
+                                         beta: 0, c: yn, ldc: p, bias: bias.map { $0 + gi * mg }, epilogue: ops, pool: pool)
+                        if whole < p { gemm(gi, xn + whole, pin, yn + whole, p, p - whole) }
+                    }
+                    if perImage { pool.dynamicFor(s.batch, image) } else { for n in 0..<s.batch { image(n) } }
+                }
             }
             return
         }

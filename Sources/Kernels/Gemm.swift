@@ -361,9 +361,10 @@ public enum Gemm {
                 let lastK = pc + kc == k
                 let blockBeta: Float = pc == 0 ? beta : 1
                 // Small K blocks (little compute per C tile): rows outer, so each 12-row panel of C
-                // is written left to right (contiguous streams) with the whole packed B block in L2.
+                // is written left to right (contiguous streams) with the whole B block (packed, or
+                // read in place) in L2.
                 // Otherwise columns outer: a B panel stays in L1 for all row tiles.
-                let rowOuter = kc * nc <= 128 * 1024 && directB == nil
+                let rowOuter = kc * nc <= 128 * 1024
                 // Stored B (not transposed) is packed for the whole block up front, row by row
                 // (long contiguous reads). Transposed B panels are packed just before their first
                 // use (by the first row block), so a fresh panel is still in L1; with a single row
@@ -395,8 +396,14 @@ public enum Gemm {
                         while ir < mc {
                             var jr = 0
                             while jr < nc {
-                                tileOp(kc, aBlock + ir * kc, PackedPanel(bPack + jr * kc), c + (ic + ir) * ldc + jc + jr, ldc,
-                                       min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)
+                                if let directB {
+                                    tileOp(kc, aBlock + ir * kc,
+                                           OffsetPanel(base: UnsafeRawPointer(directB.base + jc + jr), offsets: directB.offsets + pc),
+                                           c + (ic + ir) * ldc + jc + jr, ldc, min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)
+                                } else {
+                                    tileOp(kc, aBlock + ir * kc, PackedPanel(bPack + jr * kc), c + (ic + ir) * ldc + jc + jr, ldc,
+                                           min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)
+                                }
                                 jr += nr
                             }
                             ir += mr

@@ -42,6 +42,10 @@ public enum Baseline {
     /// instead of letting it read the padded planes where they lie (Conv+Direct.swift; same bits).
     public static let implicitConv = names.contains("directConv")
 
+    /// `pointwiseDirect`: 1×1 convolutions with few output channels pack their input planes for
+    /// the GEMM instead of letting it read them where they lie (Conv.swift; same bits).
+    public static let pointwisePacked = names.contains("pointwiseDirect")
+
     /// `winograd`: 3×3 stride-1 convolutions run the direct or implicit GEMM instead of Winograd's
     /// F(2×2, 3×3) (Conv+Winograd.swift; equal to float rounding, not the same bits).
     public static let noWinograd = names.contains("winograd")
