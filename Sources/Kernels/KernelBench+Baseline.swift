@@ -46,6 +46,10 @@ public enum Baseline {
     /// the GEMM instead of letting it read them where they lie (Conv.swift; same bits).
     public static let pointwisePacked = names.contains("pointwiseDirect")
 
+    /// `avgPoolStride1`: stride-1 AveragePool runs the general row-by-row pool kernel instead of
+    /// whole padded planes (Pool+AverageStride1.swift; same bits).
+    public static let averagePoolRows = names.contains("avgPoolStride1")
+
     /// `winograd`: 3×3 stride-1 convolutions run the direct or implicit GEMM instead of Winograd's
     /// F(2×2, 3×3) (Conv+Winograd.swift; equal to float rounding, not the same bits).
     public static let noWinograd = names.contains("winograd")

@@ -58,6 +58,10 @@ public enum Pool2D {
             maxStride2(s, x, y, pool)
             return
         }
+        if average && isAverageStride1(s, threads: pool.threads) {
+            averageStride1(s, x, y, pool)
+            return
+        }
         let planes = s.batch * s.channels
         let (inH, inW, outH, outW) = (s.inH, s.inW, s.outH, s.outW)
         if planes == 0 || outH == 0 || outW == 0 { return }

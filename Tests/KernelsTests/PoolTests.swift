@@ -61,6 +61,40 @@ final class PoolTests: XCTestCase {
         XCTAssertGreaterThan(tested, 100)
     }
 
+    /// Stride-1 AveragePool as wide as its input (Pool+AverageStride1.swift: taps read in place
+    /// through lane masks): 3×3 with padding 1 as Inception has it, 5×5, 1×3, 3×1, dilation 2,
+    /// asymmetric pads, planes of 1–35 columns (1², 8², 17², 35², one row, one column), both
+    /// count_include_pad settings, NaN, ±∞ and −0 next to the borders: the reference's bits, on
+    /// 1 and 2 threads.
+    func testAverageStride1ReadInPlace() {
+        var g = SeededRandom(seed: 53)
+        let specials: [Float] = [.nan, .infinity, -.infinity, -0.0]
+        // (kH, kW, padTop, padBottom, padLeft, padRight, dilation)
+        let windows = [(3, 3, 1, 1, 1, 1, 1), (5, 5, 2, 2, 2, 2, 1), (1, 3, 0, 0, 1, 1, 1), (3, 1, 1, 1, 0, 0, 1),
+                       (3, 3, 2, 2, 2, 2, 2), (3, 3, 0, 2, 2, 0, 1), (2, 2, 1, 0, 0, 1, 1)]
+        let planes = [(1, 1), (8, 8), (17, 17), (35, 35), (1, 29), (23, 1), (5, 13)]
+        var inPlace = 0
+        for (wi, w) in windows.enumerated() {
+            for (pi, pl) in planes.enumerated() {
+                let (kH, kW, pt, pb, pL, pR, d) = w
+                let outH = Pool2DShape.outputSize(input: pl.0, kernel: kH, stride: 1, padBegin: pt, padEnd: pb, dilation: d, ceilMode: false)
+                guard outH > 0 else { continue }
+                let s = Pool2DShape(batch: 2, channels: 3, inH: pl.0, inW: pl.1, outH: outH, outW: pl.1, kernelH: kH, kernelW: kW,
+                                    padTop: pt, padLeft: pL, padBottom: pb, padRight: pR, dilationH: d, dilationW: d,
+                                    countIncludePad: (wi + pi) % 2 == 0)
+                // Full mantissas (randomFloats' values are multiples of 2⁻²¹ whose sums rarely
+                // round), so a different tap order changes bits.
+                var x = randomFloats(s.batch * s.channels * s.inH * s.inW, seed: UInt64(100 * wi + pi), range: -4...4)
+                    .map { $0 * 0.318309886 }
+                for i in x.indices where g.int(0, 9) == 0 { x[i] = specials[g.int(0, specials.count - 1)] }
+                let want = run(s, x, average: true, pool: nil)
+                for pool in KCheck.pools { KCheck.bitwise(run(s, x, average: true, pool: pool), want, "avg \(s)") }
+                if Pool2D.isAverageStride1(s, threads: 2) { inPlace += 1 }
+            }
+        }
+        XCTAssertGreaterThan(inPlace, 40)
+    }
+
     func testKnownValues() {
         let x: [Float] = (0..<16).map(Float.init)   // 4×4
         var s = Pool2DShape(batch: 1, channels: 1, inH: 4, inW: 4, outH: 2, outW: 2, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2)
