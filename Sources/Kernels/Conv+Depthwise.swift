@@ -291,6 +291,9 @@ extension Conv2D {
                         // The tail by a masked load; the whole vector is stored (spilling, as above).
                         if i < n { store16(loadPartial(srow + i, n - i), row + lo + i) }
                     } else {
+                        // Stride 2: sixteen columns from two loads while they stay in the row.
+                        let left = inW - (lo * sW + rx - s.padLeft)
+                        if sW == 2 { while 2 * i + 32 <= left && i + 16 <= n { store16(loadEven16(srow + 2 * i), row + lo + i); i += 16 } }
                         while i < n { row[lo + i] = srow[i * sW]; i += 1 }
                     }
                     zeroSpilling(row + hi, pw - hi)

@@ -1,17 +1,21 @@
-// Conv+Direct: stride-1 convolutions whose GEMM reads the padded input where it lies instead of
-// packing im2col panels (ORT and oneDNN run such shapes as direct convolutions; Gannet's
-// implicit GEMM spent a third of a narrow layer's time packing: 128→32 channels, 3×3, 56²).
+// Conv+Direct: stride-1 and stride-2 convolutions whose GEMM reads the padded input where it
+// lies instead of packing im2col panels (ORT and oneDNN run such shapes as direct convolutions;
+// Gannet's implicit GEMM spent a third of a narrow layer's time packing: 128→32 channels, 3×3, 56²).
 //
-// Contract: `Conv2D.isDirect(s)` selects the shapes (strides 1, at least `Gemm.smallM` output
-// channels per group, and an estimated cost below the implicit GEMM's: the dropped columns and
-// the output copy against the packing); `forwardDirect` gives the same bits as the implicit GEMM.
-// Per image and group, the group's input channels are copied into zero-padded planes (the
-// depthwise kernel's stride-1 phase planes, `fillPhases`): rows of width = outW + (kW−1)·dW
-// floats (every padded column a window reaches, no more), then zeroed slack. Output pixel (oh, ow) is the GEMM's virtual column t = oh·width + ow, and tap
-// (c, kh, kw) of it is planes[c·plane + kh·dH·width + kw·dW + t]: each k step of B is one
-// contiguous run of the planes at a per-tap offset (`Gemm.DirectB`), read by the microkernel
-// without packing. Virtual columns with ow ≥ outW are computed and dropped (the cost: (kW−1)·dW
-// columns per output row); when width = outW there are none and the GEMM writes y directly.
+// Contract: `Conv2D.isDirect(s)` selects the shapes (strides 1 or 2, at least `Gemm.smallM`
+// output channels per group, and an estimated cost below the implicit GEMM's: the dropped
+// columns and the output copy against the packing); `forwardDirect` gives the same bits as the
+// implicit GEMM. Per image and group, the group's input channels are copied into zero-padded
+// stride phase planes (the depthwise kernel's, `fillPhases`: one plane per channel at stride 1,
+// sH·sW at stride 2, phase (ry, rx) holding input rows ry, ry + sH, … and columns rx, rx + sW, …
+// of the padded input): rows of width = outW + ⌊(kW−1)·dW / sW⌋ floats (every column a window
+// reaches, no more), then zeroed slack. Output pixel (oh, ow) is the GEMM's virtual column
+// t = oh·width + ow, and tap (c, kh, kw) of it, with rh = kh·dH and rw = kw·dW, is element
+// t + ⌊rh / sH⌋·width + ⌊rw / sW⌋ of channel c's phase (rh mod sH, rw mod sW): each k step of B
+// is one contiguous run of the planes at a per-tap offset (`Gemm.DirectB`), read by the
+// microkernel without packing. Virtual columns with ow ≥ outW are computed and dropped (the cost:
+// ⌊(kW−1)·dW / sW⌋ columns per output row); when width = outW there are none and the GEMM writes
+// y directly.
 // Same bits: each element is the same products in the same k order and K blocks, by the same
 // microkernels, as the implicit GEMM (Im2Col+Packed.swift) — only where B is read from changes.
 
@@ -20,24 +24,27 @@ extension Conv2D {
     /// (`depthwiseGeometry`, filled by `fillPhases`), whose zeroed slack of at least 32 floats
     /// after each plane covers the last register tile's reads past its last real column.
     struct DirectPlanes {
-        /// Floats per plane row, floats per plane (slack included), virtual GEMM columns.
-        let width: Int, plane: Int, columns: Int
+        /// Floats per plane row, floats per phase plane (slack included), phase planes per
+        /// channel (strideH · strideW), virtual GEMM columns.
+        let width: Int, plane: Int, phases: Int, columns: Int
 
         init(_ s: Conv2DShape) {
             let g = Conv2D.depthwiseGeometry(s)
             width = g.pw
             plane = g.plane
+            phases = s.strideH * s.strideW
             columns = s.outHeight * width
         }
 
         /// Floats the planes of `channels` channels take.
-        func count(channels: Int) -> Int { channels * plane }
+        func count(channels: Int) -> Int { channels * phases * plane }
     }
 
     /// The shape runs `forwardDirect` (see the file header).
     public static func isDirect(_ s: Conv2DShape) -> Bool {
         let mg = s.outChannels / s.group
-        guard !Baseline.implicitConv, s.strideH == 1, s.strideW == 1, mg >= Gemm.smallM,
+        let strides = s.strideH == 1 && s.strideW == 1 || (!Baseline.directStride1Only && s.strideH <= 2 && s.strideW <= 2)
+        guard !Baseline.implicitConv, strides, mg >= Gemm.smallM,
               !isFullWindow(s), !isDepthwise(s), !isSmallMDirect(s), !isNarrow(s) else { return false }
         let p = s.outHeight * s.outWidth
         if isPointwise(s) && p >= targetColumns / 2 { return false }
@@ -45,14 +52,16 @@ extension Conv2D {
         // FMAs): the implicit GEMM packs each tile's B, about 12 such units per k step; the
         // direct one computes the dropped columns' tiles too and copies its output once (about
         // one unit per element). Fitted to 128→32 and 64→128 3×3 layers and a 3→64 one, where
-        // the copy made the direct path 1.7× slower.
+        // the copy made the direct path 1.7× slower. A stride-2 pack gathers every other column,
+        // about 40 units: fitted to stems (3→64 3×3 on 224² stays implicit, 3→32 on 299² and
+        // 3→64 7×7 go direct, 10% and 7% faster) and 64→128 3×3 on 56² (direct, 3.5%).
         let nb = chunk(s), k = (s.inChannels / s.group) * s.kernelH * s.kernelW
         let d = DirectPlanes(s)
         let rows = Double((mg + Gemm.mr - 1) / Gemm.mr * Gemm.mr)
         let tilesDirect = Double((d.columns + Gemm.nr - 1) / Gemm.nr)
         let tilesImplicit = Double((nb * p + Gemm.nr - 1) / Gemm.nr) / Double(nb)
         let direct = tilesDirect * Double(k) * rows + (d.width == s.outWidth ? 0 : Double(mg * p))
-        let implicit = tilesImplicit * Double(k) * (rows + 12)
+        let implicit = tilesImplicit * Double(k) * (rows + (s.strideW == 1 ? 12 : 40))
         return direct < implicit
     }
 
@@ -80,7 +89,8 @@ extension Conv2D {
             for c in 0..<cg {
                 for kh in 0..<kH {
                     for kw in 0..<kW {
-                        offs[i] = c * d.plane + kh * s.dilationH * d.width + kw * s.dilationW
+                        let rh = kh * s.dilationH, rw = kw * s.dilationW, sH = s.strideH, sW = s.strideW
+                        offs[i] = (c * d.phases + (rh % sH) * sW + rw % sW) * d.plane + (rh / sH) * d.width + rw / sW
                         i += 1
                     }
                 }
@@ -93,7 +103,7 @@ extension Conv2D {
                     let fill: (Range<Int>) -> Void = { r in
                         for c in r {
                             fillPhases(src + c * pin, inH: s.inHeight, inW: s.inWidth, s: s, pw: g.pw, ph: g.ph,
-                                       phasePlane: g.plane, into: planes + c * g.plane)
+                                       phasePlane: g.plane, into: planes + c * d.phases * g.plane)
                         }
                     }
                     if cg * d.plane < 16384 { fill(0..<cg) } else { pool.parallelFor(cg, fill) }

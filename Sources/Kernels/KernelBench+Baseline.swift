@@ -50,6 +50,10 @@ public enum Baseline {
     /// whole padded planes (Pool+AverageStride1.swift; same bits).
     public static let averagePoolRows = names.contains("avgPoolStride1")
 
+    /// `directS2`: stride-2 convolutions pack im2col panels for the GEMM instead of letting it read
+    /// stride phase planes where they lie (Conv+Direct.swift; same bits).
+    public static let directStride1Only = names.contains("directS2")
+
     /// `winograd`: 3×3 stride-1 convolutions run the direct or implicit GEMM instead of Winograd's
     /// F(2×2, 3×3) (Conv+Winograd.swift; equal to float rounding, not the same bits).
     public static let noWinograd = names.contains("winograd")

@@ -178,6 +178,33 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// Stride-2 convolutions on stride phase planes (Conv+Direct.swift): 3×3 and 7×7 stems (few
+    /// input channels), 3×3 with many, odd and even sizes (a phase one column shorter than the
+    /// other), asymmetric pads, stride 2 on one axis only, dilation 2, a group of 2, two images.
+    /// `check` compares each with the implicit GEMM bit for bit, and on 1 and 2 threads.
+    func testConvDirectStride2() {
+        var rng = SeededRandom(seed: 29)
+        // (cin, cout, h, w, kernel, pads t/l/b/r, strideH, strideW, dilation, group, batch)
+        let shapes: [(Int, Int, Int, Int, Int, (Int, Int, Int, Int), Int, Int, Int, Int, Int)] = [
+            (3, 32, 65, 67, 3, (0, 0, 0, 0), 2, 2, 1, 1, 1), (3, 16, 40, 37, 7, (3, 3, 3, 3), 2, 2, 1, 1, 1),
+            (64, 40, 21, 20, 3, (1, 1, 1, 1), 2, 2, 1, 1, 2), (48, 24, 30, 33, 3, (0, 1, 1, 0), 2, 2, 1, 1, 1),
+            (40, 20, 19, 29, 3, (1, 1, 1, 1), 1, 2, 1, 1, 1), (40, 20, 29, 19, 3, (1, 1, 1, 1), 2, 1, 1, 1, 1),
+            (32, 16, 25, 25, 3, (2, 2, 2, 2), 2, 2, 2, 1, 1), (64, 32, 18, 22, 3, (1, 1, 1, 1), 2, 2, 1, 2, 1),
+        ]
+        var direct = 0
+        for (cin, cout, h, w, k, pad, sH, sW, dil, group, batch) in shapes {
+            let (pt, pl, pb, pr) = pad
+            let ek = (k - 1) * dil + 1
+            let s = Conv2DShape(batch: batch, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout,
+                                outHeight: (h + pt + pb - ek) / sH + 1, outWidth: (w + pl + pr - ek) / sW + 1,
+                                kernelH: k, kernelW: k, strideH: sH, strideW: sW, padTop: pt, padLeft: pl,
+                                dilationH: dil, dilationW: dil, group: group)
+            if Conv2D.isDirect(s) { direct += 1 }
+            for e in [0, 2, 5] { check(s, transposed: false, epilogue: ConvTests.epilogues[e], &rng) }
+        }
+        XCTAssertGreaterThanOrEqual(direct, 5, "too few stride-2 shapes run direct")
+    }
+
     /// 3×3 stride-1 shapes that run Winograd's F(2×2, 3×3) (Conv+Winograd.swift): odd and even
     /// output sizes (tiles cut by the last row and column), tile rows wider and narrower than 16,
     /// a narrow shape (batch 1, 14², 72 output channels: its GEMM paths run narrow),
