@@ -20,7 +20,7 @@
 // microkernels, as the implicit GEMM (Im2Col+Packed.swift) — only where B is read from changes.
 
 extension Conv2D {
-    /// Geometry of the direct path's padded planes: the depthwise kernel's stride-1 phase plane
+    /// Geometry of the direct path's padded planes: the depthwise kernel's phase planes
     /// (`depthwiseGeometry`, filled by `fillPhases`), whose zeroed slack of at least 32 floats
     /// after each plane covers the last register tile's reads past its last real column.
     struct DirectPlanes {
