@@ -57,12 +57,19 @@ extension Conv2D {
         // 3→64 7×7 go direct, 10% and 7% faster) and 64→128 3×3 on 56² (direct, 3.5%).
         let nb = chunk(s), k = (s.inChannels / s.group) * s.kernelH * s.kernelW
         let d = DirectPlanes(s)
-        let rows = Double((mg + Gemm.mr - 1) / Gemm.mr * Gemm.mr)
-        let tilesDirect = Double((d.columns + Gemm.nr - 1) / Gemm.nr)
-        let tilesImplicit = Double((nb * p + Gemm.nr - 1) / Gemm.nr) / Double(nb)
-        let direct = tilesDirect * Double(k) * rows + (d.width == s.outWidth ? 0 : Double(mg * p))
-        let implicit = tilesImplicit * Double(k) * (rows + (s.strideW == 1 ? 12 : 40))
+        let rows = tileRows(mg)
+        let direct = tilesPerImage(d.columns, images: 1) * Double(k) * rows + (d.width == s.outWidth ? 0 : Double(mg * p))
+        let implicit = tilesPerImage(nb * p, images: nb) * Double(k) * (rows + (s.strideW == 1 ? 12 : 40))
         return direct < implicit
+    }
+
+    /// Rows of register tiles `mg` GEMM rows take (whole `Gemm.mr` panels), for the cost models
+    /// of `isDirect` and `isPointwiseDirect`.
+    static func tileRows(_ mg: Int) -> Double { Double((mg + Gemm.mr - 1) / Gemm.mr * Gemm.mr) }
+
+    /// Register-tile columns per image of a GEMM over `columns` columns holding `images` images.
+    static func tilesPerImage(_ columns: Int, images: Int) -> Double {
+        Double((columns + Gemm.nr - 1) / Gemm.nr) / Double(images)
     }
 
     /// Floats of scratch `forwardDirect` needs past the packed weights: planes, and the virtual
@@ -106,7 +113,7 @@ extension Conv2D {
                                        phasePlane: g.plane, into: planes + c * d.phases * g.plane)
                         }
                     }
-                    if cg * d.plane < 16384 { fill(0..<cg) } else { pool.parallelFor(cg, fill) }
+                    if d.count(channels: cg) < 16384 { fill(0..<cg) } else { pool.parallelFor(cg, fill) }
                     let yg = y + (n * s.outChannels + gi * mg) * p
                     Gemm.sgemmPacked(m: mg, n: d.columns, k: k, alpha: 1, packedA: packedA(gi), b: .direct(directB),
                                      beta: 0, c: dropped ? virtualOut : yg, ldc: d.columns,

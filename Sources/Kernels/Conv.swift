@@ -112,10 +112,8 @@ public enum Conv2D {
         guard !Baseline.pointwisePacked, isPointwise(s), p >= Gemm.nr, mg >= Gemm.smallM else { return false }
         if p >= targetColumns / 2 { return s.batch == 1 || s.inChannels / s.group > 64 }
         if s.batch == 1 { return true }
-        let nb = chunk(s), rows = Double((mg + Gemm.mr - 1) / Gemm.mr * Gemm.mr)
-        let direct = Double((p + Gemm.nr - 1) / Gemm.nr) * rows
-        let batched = Double((nb * p + Gemm.nr - 1) / Gemm.nr) / Double(nb) * (rows + 12)
-        return direct < batched
+        let nb = chunk(s), rows = tileRows(mg)
+        return tilesPerImage(p, images: 1) * rows < tilesPerImage(nb * p, images: nb) * (rows + 12)
     }
 
     /// Images per chunk.
