@@ -9,8 +9,8 @@
 // initializers go to the constant pool; Reshape, Flatten, Squeeze, Unsqueeze, Identity and
 // inference Dropout (its optional mask output a constant of trues) alias their input's
 // storage and emit nothing. Every other value gets an arena buffer live
-// from its producing step to its last reader (graph inputs from the start, graph outputs to
-// the end); convolution scratch is live for its own step only. A training program's
+// from its producing step to its last reader (graph inputs for the whole run, so that a run
+// leaves them as set and runs again on the same data; graph outputs to the end); convolution scratch is live for its own step only. A training program's
 // gradients (what its optimizer updates read, in update order), then the values its state
 // assignments copy, then a tail of `collectiveTailFloats(outputs:)` floats are pinned back to
 // back at the start of the arena (MemoryPlan's pinned buffers, each 64-byte aligned): the flat
@@ -130,6 +130,11 @@ public enum Lowering {
         for v in graph.outputs {
             guard let o = resolve(v) else { throw GraphError("graph output '\(graph.name(of: v))' is undefined") }
             if case .buffer(let b) = o { buffers[b].last = Int.max }
+        }
+        // Inputs keep their buffers to the end: a run must not overwrite what setInput wrote, so
+        // that running again without setting them computes the same outputs.
+        for v in graph.inputs {
+            if case .buffer(let b)? = operand[v] { buffers[b].last = Int.max }
         }
         let firstUpdate = pending.count
         var regionBuffers: [Int] = []
