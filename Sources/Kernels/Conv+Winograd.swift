@@ -3,7 +3,8 @@
 // mg × cg × tiles instead of one of mg × 9·cg × pixels, 2.25× fewer multiply-adds.
 //
 // Contract: `Conv2D.isWinograd(s)` selects the shapes (3×3 kernel, strides and dilations 1, at
-// least `winogradMinChannels` input and output channels per group, output rows at least
+// least `winogradMinInputChannels` input and `winogradMinOutputChannels` output channels per
+// group, output rows at least
 // `winogradMinWidth` wide; measured faster than the direct, implicit and narrow GEMMs there); `forwardWinograd` computes what `Conv2D.forward` promises, to
 // float rounding of the direct sum (the transforms reassociate it, so not the same bits as the
 // GEMM paths), with the same bits for any thread count: every element is computed the same way
@@ -30,9 +31,16 @@
 // not depend on the other columns), so neither the chunks nor the mode change the bits.
 
 extension Conv2D {
-    /// Fewest input and output channels per group for the Winograd path (below it the transforms
-    /// cost more than the multiplies they save).
-    static let winogradMinChannels = 16
+    /// Fewest input and output channels per group for the Winograd path: below them the
+    /// transforms cost more than the multiplies they save. The input transform of a channel is
+    /// shared by the output channels and the output transform by the input channels, and the
+    /// input transform costs more, so few output channels hurt most. On a core with two 512-bit
+    /// FMA ports (Xeon, batch 1, 1 thread) the direct GEMM won at 128 → 32 (56²: 1.68 against
+    /// 2.30 ms; 28², 14²: 0.44 / 0.53, 0.129 / 0.179), 32 → 32 (149²: 3.43 / 3.97) and 16 → 64
+    /// (55²: 0.49 / 0.55), Winograd at 32 → 64 (147²: 6.0 / 6.5), 32 → 128 (27²: 0.386 / 0.412)
+    /// and 64 → 64 (56²: 1.42 / 1.63); on Zen 4, whose FMAs are half as wide, 128 → 32 tied.
+    static let winogradMinInputChannels = 32
+    static let winogradMinOutputChannels = 48
     /// Narrowest output for the Winograd path: the transforms run 16 tiles of a row at a time,
     /// so narrower rows waste most lanes. (Batch 1, 1 thread: 7² planes, where rows are 4 tiles,
     /// ran 1.1–1.3× slower than the narrow GEMM at 256–512 channels and 2× slower than the
@@ -122,7 +130,7 @@ extension Conv2D {
     public static func isWinograd(_ s: Conv2DShape) -> Bool {
         let cg = s.inChannels / s.group, mg = s.outChannels / s.group
         guard !Baseline.noWinograd, s.kernelH == 3, s.kernelW == 3, s.strideH == 1, s.strideW == 1,
-              s.dilationH == 1, s.dilationW == 1, cg >= winogradMinChannels, mg >= winogradMinChannels,
+              s.dilationH == 1, s.dilationW == 1, cg >= winogradMinInputChannels, mg >= winogradMinOutputChannels,
               s.outWidth >= winogradMinWidth, !isDepthwise(s) else { return false }
         return true
     }

@@ -215,13 +215,13 @@ final class ConvTests: XCTestCase {
     func testConvWinograd() {
         var rng = SeededRandom(seed: 23)
         let shapes: [(cin: Int, cout: Int, h: Int, w: Int, pad: (Int, Int, Int, Int), group: Int, batch: Int)] = [
-            (16, 16, 9, 13, (1, 1, 1, 1), 1, 1),
-            (20, 33, 21, 17, (1, 1, 1, 1), 1, 2),
-            (17, 24, 40, 37, (0, 2, 1, 0), 1, 1),
-            (32, 16, 6, 12, (2, 2, 2, 2), 1, 40),
-            (48, 40, 13, 35, (0, 0, 0, 0), 2, 2),
-            (300, 20, 5, 14, (1, 1, 1, 1), 1, 3),
-            (16, 300, 14, 13, (1, 0, 1, 2), 1, 3),
+            (32, 48, 9, 13, (1, 1, 1, 1), 1, 1),
+            (33, 50, 21, 17, (1, 1, 1, 1), 1, 2),
+            (35, 49, 40, 37, (0, 2, 1, 0), 1, 1),
+            (32, 48, 6, 12, (2, 2, 2, 2), 1, 40),
+            (96, 98, 13, 35, (0, 0, 0, 0), 2, 2),
+            (300, 48, 5, 14, (1, 1, 1, 1), 1, 3),
+            (32, 300, 14, 13, (1, 0, 1, 2), 1, 3),
             (64, 72, 14, 14, (1, 1, 1, 1), 1, 1),
         ]
         for t in shapes {
@@ -340,7 +340,7 @@ final class ConvTests: XCTestCase {
             // mnist_gan's generator: the input gradient of its last 3×3 conv to 1 channel.
             Conv2DShape(batch: 3, inChannels: 1, inHeight: 28, inWidth: 28, outChannels: 32, outHeight: 28, outWidth: 28,
                         kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padTop: 1, padLeft: 1, group: 1),
-            Conv2DShape(batch: 2, inChannels: 24, inHeight: 14, inWidth: 14, outChannels: 20, outHeight: 16, outWidth: 16,
+            Conv2DShape(batch: 2, inChannels: 40, inHeight: 14, inWidth: 14, outChannels: 50, outHeight: 16, outWidth: 16,
                         kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, group: 1),
         ]
         XCTAssertTrue(Conv2D.isWinograd(ConvTranspose2D.stride1Conv(fixed[1])))
