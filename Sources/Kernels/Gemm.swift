@@ -453,6 +453,7 @@ public enum Gemm {
         // The last row panel of C may be partial (m % 12 rows): 1–4 rows use the 4-row kernel and
         // 5–8 rows the 8-row one, instead of a 12-row tile that is mostly padding. Which kernel
         // computes an element depends only on m and its row, never on the thread split.
+        // Likewise a last column tile of at most 16 columns (n % 32) runs a 16-column kernel.
         let rowsK = mh <= 4 ? 4 : (mh <= 8 ? 8 : mr)
         @inline(__always) func kern(_ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
             if rowsK == mr { kernel12x32(kc, ap, bp, c, ldc, alpha, beta) }
@@ -462,7 +463,13 @@ public enum Gemm {
         if mh == rowsK && nw == nr {
             kern(cp, ldc, alpha, beta)
         } else {
-            kern(tile, nr, 1, 0)
+            if nw <= 16 && !Baseline.fullWidthTail {
+                if rowsK == mr { kernel12x16(kc, ap, bp, tile, nr, 1, 0) }
+                else if rowsK == 8 { kernel8x16(kc, ap, bp, tile, nr, 1, 0) }
+                else { kernel4x16(kc, ap, bp, tile, nr, 1, 0) }
+            } else {
+                kern(tile, nr, 1, 0)
+            }
             for i in 0..<mh {
                 for j in 0..<nw {
                     let t = tile[i * nr + j] * alpha

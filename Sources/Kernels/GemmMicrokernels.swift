@@ -336,4 +336,181 @@ extension Gemm {
         }
     }
 
+    /// Microkernel for a last column tile of at most 16 columns: C[0..<12, 0..<16] (the B panel
+    /// still 32 values per k step, its second half unread), same arithmetic per element as `kernel12x32`.
+    @inline(never)
+    static func kernel12x16<B: PanelB>(_ kc: Int, _ a: UnsafePointer<Float>, _ b: B,
+                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
+        var c0_0 = V(repeating: 0)
+        var c1_0 = V(repeating: 0)
+        var c2_0 = V(repeating: 0)
+        var c3_0 = V(repeating: 0)
+        var c4_0 = V(repeating: 0)
+        var c5_0 = V(repeating: 0)
+        var c6_0 = V(repeating: 0)
+        var c7_0 = V(repeating: 0)
+        var c8_0 = V(repeating: 0)
+        var c9_0 = V(repeating: 0)
+        var c10_0 = V(repeating: 0)
+        var c11_0 = V(repeating: 0)
+        var ap = a
+        var p = 0
+        while p < kc {
+            let (b0, _) = b.row(p)
+            let a0 = V(repeating: ap[0])
+            c0_0.addProduct(a0, b0)
+            let a1 = V(repeating: ap[1])
+            c1_0.addProduct(a1, b0)
+            let a2 = V(repeating: ap[2])
+            c2_0.addProduct(a2, b0)
+            let a3 = V(repeating: ap[3])
+            c3_0.addProduct(a3, b0)
+            let a4 = V(repeating: ap[4])
+            c4_0.addProduct(a4, b0)
+            let a5 = V(repeating: ap[5])
+            c5_0.addProduct(a5, b0)
+            let a6 = V(repeating: ap[6])
+            c6_0.addProduct(a6, b0)
+            let a7 = V(repeating: ap[7])
+            c7_0.addProduct(a7, b0)
+            let a8 = V(repeating: ap[8])
+            c8_0.addProduct(a8, b0)
+            let a9 = V(repeating: ap[9])
+            c9_0.addProduct(a9, b0)
+            let a10 = V(repeating: ap[10])
+            c10_0.addProduct(a10, b0)
+            let a11 = V(repeating: ap[11])
+            c11_0.addProduct(a11, b0)
+            ap += 12
+            p += 1
+        }
+        let al = V(repeating: alpha)
+        if beta == 0 {
+            UnsafeMutableRawPointer(c + 0 * ldc + 0).storeBytes(of: c0_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 1 * ldc + 0).storeBytes(of: c1_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 2 * ldc + 0).storeBytes(of: c2_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 3 * ldc + 0).storeBytes(of: c3_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 4 * ldc + 0).storeBytes(of: c4_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 5 * ldc + 0).storeBytes(of: c5_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 6 * ldc + 0).storeBytes(of: c6_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 7 * ldc + 0).storeBytes(of: c7_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 8 * ldc + 0).storeBytes(of: c8_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 9 * ldc + 0).storeBytes(of: c9_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 10 * ldc + 0).storeBytes(of: c10_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 11 * ldc + 0).storeBytes(of: c11_0 * al, as: V.self)
+        } else {
+            let be = V(repeating: beta)
+            do { let q = UnsafeMutableRawPointer(c + 0 * ldc + 0); q.storeBytes(of: c0_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 1 * ldc + 0); q.storeBytes(of: c1_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 2 * ldc + 0); q.storeBytes(of: c2_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 3 * ldc + 0); q.storeBytes(of: c3_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 4 * ldc + 0); q.storeBytes(of: c4_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 5 * ldc + 0); q.storeBytes(of: c5_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 6 * ldc + 0); q.storeBytes(of: c6_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 7 * ldc + 0); q.storeBytes(of: c7_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 8 * ldc + 0); q.storeBytes(of: c8_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 9 * ldc + 0); q.storeBytes(of: c9_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 10 * ldc + 0); q.storeBytes(of: c10_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 11 * ldc + 0); q.storeBytes(of: c11_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+        }
+    }
+
+    /// Microkernel for a last column tile of at most 16 columns: C[0..<8, 0..<16] (the B panel
+    /// still 32 values per k step, its second half unread), same arithmetic per element as `kernel12x32`.
+    @inline(never)
+    static func kernel8x16<B: PanelB>(_ kc: Int, _ a: UnsafePointer<Float>, _ b: B,
+                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
+        var c0_0 = V(repeating: 0)
+        var c1_0 = V(repeating: 0)
+        var c2_0 = V(repeating: 0)
+        var c3_0 = V(repeating: 0)
+        var c4_0 = V(repeating: 0)
+        var c5_0 = V(repeating: 0)
+        var c6_0 = V(repeating: 0)
+        var c7_0 = V(repeating: 0)
+        var ap = a
+        var p = 0
+        while p < kc {
+            let (b0, _) = b.row(p)
+            let a0 = V(repeating: ap[0])
+            c0_0.addProduct(a0, b0)
+            let a1 = V(repeating: ap[1])
+            c1_0.addProduct(a1, b0)
+            let a2 = V(repeating: ap[2])
+            c2_0.addProduct(a2, b0)
+            let a3 = V(repeating: ap[3])
+            c3_0.addProduct(a3, b0)
+            let a4 = V(repeating: ap[4])
+            c4_0.addProduct(a4, b0)
+            let a5 = V(repeating: ap[5])
+            c5_0.addProduct(a5, b0)
+            let a6 = V(repeating: ap[6])
+            c6_0.addProduct(a6, b0)
+            let a7 = V(repeating: ap[7])
+            c7_0.addProduct(a7, b0)
+            ap += 12
+            p += 1
+        }
+        let al = V(repeating: alpha)
+        if beta == 0 {
+            UnsafeMutableRawPointer(c + 0 * ldc + 0).storeBytes(of: c0_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 1 * ldc + 0).storeBytes(of: c1_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 2 * ldc + 0).storeBytes(of: c2_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 3 * ldc + 0).storeBytes(of: c3_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 4 * ldc + 0).storeBytes(of: c4_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 5 * ldc + 0).storeBytes(of: c5_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 6 * ldc + 0).storeBytes(of: c6_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 7 * ldc + 0).storeBytes(of: c7_0 * al, as: V.self)
+        } else {
+            let be = V(repeating: beta)
+            do { let q = UnsafeMutableRawPointer(c + 0 * ldc + 0); q.storeBytes(of: c0_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 1 * ldc + 0); q.storeBytes(of: c1_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 2 * ldc + 0); q.storeBytes(of: c2_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 3 * ldc + 0); q.storeBytes(of: c3_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 4 * ldc + 0); q.storeBytes(of: c4_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 5 * ldc + 0); q.storeBytes(of: c5_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 6 * ldc + 0); q.storeBytes(of: c6_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 7 * ldc + 0); q.storeBytes(of: c7_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+        }
+    }
+
+    /// Microkernel for a last column tile of at most 16 columns: C[0..<4, 0..<16] (the B panel
+    /// still 32 values per k step, its second half unread), same arithmetic per element as `kernel12x32`.
+    @inline(never)
+    static func kernel4x16<B: PanelB>(_ kc: Int, _ a: UnsafePointer<Float>, _ b: B,
+                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
+        var c0_0 = V(repeating: 0)
+        var c1_0 = V(repeating: 0)
+        var c2_0 = V(repeating: 0)
+        var c3_0 = V(repeating: 0)
+        var ap = a
+        var p = 0
+        while p < kc {
+            let (b0, _) = b.row(p)
+            let a0 = V(repeating: ap[0])
+            c0_0.addProduct(a0, b0)
+            let a1 = V(repeating: ap[1])
+            c1_0.addProduct(a1, b0)
+            let a2 = V(repeating: ap[2])
+            c2_0.addProduct(a2, b0)
+            let a3 = V(repeating: ap[3])
+            c3_0.addProduct(a3, b0)
+            ap += 12
+            p += 1
+        }
+        let al = V(repeating: alpha)
+        if beta == 0 {
+            UnsafeMutableRawPointer(c + 0 * ldc + 0).storeBytes(of: c0_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 1 * ldc + 0).storeBytes(of: c1_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 2 * ldc + 0).storeBytes(of: c2_0 * al, as: V.self)
+            UnsafeMutableRawPointer(c + 3 * ldc + 0).storeBytes(of: c3_0 * al, as: V.self)
+        } else {
+            let be = V(repeating: beta)
+            do { let q = UnsafeMutableRawPointer(c + 0 * ldc + 0); q.storeBytes(of: c0_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 1 * ldc + 0); q.storeBytes(of: c1_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 2 * ldc + 0); q.storeBytes(of: c2_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+            do { let q = UnsafeMutableRawPointer(c + 3 * ldc + 0); q.storeBytes(of: c3_0 * al + q.loadUnaligned(as: V.self) * be, as: V.self) }
+        }
+    }
+
 }

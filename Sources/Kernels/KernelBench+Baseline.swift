@@ -107,4 +107,8 @@ public enum Baseline {
     /// tap's input vectors per output row instead of each input row once for the rows that read
     /// it (same bits).
     public static let smallMTapLoop = names.contains("smallMTaps")
+
+    /// `gemmTail16`: a GEMM's last column tile of at most 16 columns runs the 32-column kernel
+    /// instead of a 16-column one (same bits).
+    public static let fullWidthTail = names.contains("gemmTail16")
 }

@@ -116,6 +116,32 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// A last column tile of at most 16 columns runs the 16-column kernels (12, 8 and 4 rows):
+    /// each C element gets the same bits as when more columns make that tile run the 32-column
+    /// kernel (the same B with 16 more columns; the first n columns compared).
+    func testSixteenColumnTailSameBitsAsFullTile() {
+        var rng = SeededRandom(seed: 34)
+        for (m, n, k) in [(12, 9, 70), (37, 48, 300), (20, 1, 5), (100, 169, 512), (44, 81, 257), (7, 16, 33)] {
+            for tb in [false, true] {
+                let wide = n + 16
+                let a = rng.floats(m * k), bWide = rng.floats(k * wide)
+                // op(B) as k×n (row-major, ldb = n) or as its transpose n×k; the wide one adds columns.
+                func b(_ cols: Int) -> [Float] {
+                    tb ? (0..<cols * k).map { i in bWide[(i % k) * wide + i / k] }
+                       : (0..<k * cols).map { i in bWide[(i / cols) * wide + i % cols] }
+                }
+                let bn = b(n), bw = b(wide)
+                var cn = [Float](repeating: 0, count: m * n), cw = [Float](repeating: 0, count: m * wide)
+                Gemm.sgemm(transA: false, transB: tb, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: bn, ldb: tb ? k : n,
+                           beta: 0, c: &cn, ldc: n, pool: .serial)
+                Gemm.sgemm(transA: false, transB: tb, m: m, n: wide, k: k, alpha: 1, a: a, lda: k, b: bw, ldb: tb ? k : wide,
+                           beta: 0, c: &cw, ldc: wide, pool: .serial)
+                let firstColumns = (0..<m * n).map { cw[($0 / n) * wide + $0 % n] }
+                XCTAssertEqual(cn.map(\.bitPattern), firstColumns.map(\.bitPattern), "m\(m) n\(n) k\(k) tb\(tb)")
+            }
+        }
+    }
+
     /// `transpose16`-based B^T packing and every other path against sgemmPacked, bit for bit, on
     /// shapes whose last row panel uses an edge kernel.
     func testEdgeKernelsPrepackedBitIdentical() {

@@ -1,6 +1,7 @@
 // gen-gemm-microkernels.swift: writes Sources/Kernels/GemmMicrokernels.swift — the register-tiled
-// SGEMM microkernels (12×32, and the 4×32 / 8×32 edge kernels of a partial row panel) and the
-// 16×16 SIMD transpose, one source line per accumulator, load or store.
+// SGEMM microkernels (12×32, the 4×32 / 8×32 edge kernels of a partial row panel, and the
+// 16-column kernels of a last column tile of at most 16 columns) and the 16×16 SIMD transpose,
+// one source line per accumulator, load or store.
 //
 // Usage (from the repository root):
 //     swift Tools/scripts/gen-gemm-microkernels.swift > Sources/Kernels/GemmMicrokernels.swift
@@ -10,12 +11,13 @@
 
 let nrVectors = 2  // NR / 16: B vectors per k step (NR = 32)
 
-/// One microkernel computing `rows` rows of C from a 12-row packed A panel.
-func kernel(rows: Int, doc: [String], trailingSemicolon: Bool) -> String {
+/// One microkernel computing `rows` rows and `vectors`·16 columns of C from a 12-row packed A
+/// panel and a 32-wide B panel.
+func kernel(rows: Int, vectors nrVectors: Int = nrVectors, doc: [String], trailingSemicolon: Bool) -> String {
     var s = ""
     for d in doc { s += "    /// \(d)\n" }
     s += "    @inline(never)\n"
-    s += "    static func kernel\(rows)x32<B: PanelB>(_ kc: Int, _ a: UnsafePointer<Float>, _ b: B,\n"
+    s += "    static func kernel\(rows)x\(16 * nrVectors)<B: PanelB>(_ kc: Int, _ a: UnsafePointer<Float>, _ b: B,\n"
     s += "                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {\n"
     for r in 0..<rows {
         let decls = (0..<nrVectors).map { "var c\(r)_\($0) = V(repeating: 0)" }
@@ -24,7 +26,7 @@ func kernel(rows: Int, doc: [String], trailingSemicolon: Bool) -> String {
     s += "        var ap = a\n"
     s += "        var p = 0\n"
     s += "        while p < kc {\n"
-    s += "            let (" + (0..<nrVectors).map { "b\($0)" }.joined(separator: ", ") + ") = b.row(p)\n"
+    s += "            let (" + (0..<2).map { $0 < nrVectors ? "b\($0)" : "_" }.joined(separator: ", ") + ") = b.row(p)\n"
     for r in 0..<rows {
         s += "            let a\(r) = V(repeating: ap[\(r)])\n"
         for j in 0..<nrVectors { s += "            c\(r)_\(j).addProduct(a\(r), b\(j))\n" }
@@ -101,5 +103,12 @@ out += "}\n\nextension Gemm {\n"
 out += kernel(rows: 4, doc: edgeDoc(4), trailingSemicolon: false)
 out += "\n"
 out += kernel(rows: 8, doc: edgeDoc(8), trailingSemicolon: false)
+for rows in [12, 8, 4] {
+    out += "\n"
+    out += kernel(rows: rows, vectors: 1, doc: [
+        "Microkernel for a last column tile of at most 16 columns: C[0..<\(rows), 0..<16] (the B panel",
+        "still 32 values per k step, its second half unread), same arithmetic per element as `kernel12x32`."],
+        trailingSemicolon: false)
+}
 out += "\n}\n"
 print(out, terminator: "")
