@@ -108,6 +108,11 @@ public enum Baseline {
     /// it (same bits).
     public static let smallMTapLoop = names.contains("smallMTaps")
 
+    /// `singleChannelTaps`: a stride-1 ConvTranspose from one input channel per group adds each
+    /// tap's products to its output plane in turn instead of summing an output row's taps in
+    /// registers (same bits).
+    public static let singleChannelTapLoop = names.contains("singleChannelTaps")
+
     /// `gemmTail16`: a GEMM's last column tile of at most 16 columns runs the 32-column kernel
     /// instead of a 16-column one (same bits).
     public static let fullWidthTail = names.contains("gemmTail16")

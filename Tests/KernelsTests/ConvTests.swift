@@ -328,6 +328,26 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// A stride-1 ConvTranspose from one input channel sums an output row's taps in registers
+    /// only for finite weights (∞·0 would be NaN on lanes past the input's edge); with an infinite
+    /// weight and NaN inputs it gives the phased GEMM's bits, NaN and infinity positions included.
+    func testSingleChannelStride1NonFiniteWeights() {
+        var rng = SeededRandom(seed: 62)
+        let s = Conv2DShape(batch: 2, inChannels: 1, inHeight: 7, inWidth: 20, outChannels: 3, outHeight: 9, outWidth: 22,
+                            kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, group: 1)
+        XCTAssertTrue(ConvTranspose2D.isSingleChannelStride1(s))
+        var x = rng.floats(2 * 7 * 20), w = rng.floats(27)
+        w[4] = .infinity
+        x[25] = .nan
+        var scratch = [Float](repeating: .nan, count: max(1, ConvTranspose2D.scratchCount(s, threads: 2)))
+        var fast = [Float](repeating: .nan, count: 2 * 3 * 9 * 22), phased = fast
+        ConvTranspose2D.forward(s, x: x, weight: w, bias: nil, y: &fast, epilogue: [], scratch: &scratch, pool: ConvTests.pool2)
+        ConvTranspose2D.forward(s, x: x, weight: w, bias: nil, y: &phased, epilogue: [], scratch: &scratch, pool: ConvTests.pool2,
+                                allowStride1Conv: false)
+        XCTAssertEqual(fast.map(\.bitPattern), phased.map(\.bitPattern))
+        XCTAssertTrue(fast.contains { $0.isNaN } && fast.contains { $0.isInfinite } && fast.contains { $0.isFinite })
+    }
+
     /// Stride-1 ConvTranspose as the Conv it equals (ConvTranspose+Stride1.swift): 1 to 64 input
     /// channels, kernels 1–5 (3×3 with ≥ 16 channels reaches the Conv's Winograd), pads 0 to
     /// kernel − 1 and asymmetric end pads, output_padding, groups; and the wide-kernel direct Conv
@@ -342,6 +362,9 @@ final class ConvTests: XCTestCase {
                         kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padTop: 1, padLeft: 1, group: 1),
             Conv2DShape(batch: 2, inChannels: 40, inHeight: 14, inWidth: 14, outChannels: 50, outHeight: 16, outWidth: 16,
                         kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, group: 1),
+            // Three 16-column chunks, taps past both edges of the input, an extra output row.
+            Conv2DShape(batch: 1, inChannels: 2, inHeight: 6, inWidth: 41, outChannels: 6, outHeight: 9, outWidth: 37,
+                        kernelH: 5, kernelW: 5, strideH: 1, strideW: 1, padTop: 3, padLeft: 4, group: 2),
         ]
         XCTAssertTrue(Conv2D.isWinograd(ConvTranspose2D.stride1Conv(fixed[1])))
         XCTAssertTrue(ConvTranspose2D.isSingleChannelStride1(fixed[0]))
