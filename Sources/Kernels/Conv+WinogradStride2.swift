@@ -44,9 +44,15 @@ struct WinogradS2Plan {
     /// Floats per stride-phase plane, phase planes per input channel, plane row length; floats of
     /// the output row buffer.
     let phasePlane: Int, phases: Int, pw: Int, outRows: Int
+    /// Plane rows per tile row when the chunk's tile rows are stacked across images
+    /// (`WinogradS2.fillStacked`: where a vector of 16 tiles spans more tile rows than an image
+    /// has), else 0 (each image's rows on their own).
+    let pitch: Int
 
+    /// `stackPitch`: the plane rows one tile row reads (its patches' rows in each phase plane).
+    /// `stacked`: stack the tile rows when they are short enough.
     init(batch: Int, tH: Int, tW: Int, kRows: Int, mg: Int, products: Int, phases: Int,
-         planeRows: (Int) -> Int, outRows: Int) {
+         planeRows: (Int) -> Int, stackPitch: Int, stacked: Bool, outRows: Int) {
         self.tH = tH; self.tW = tW; self.kRows = kRows; self.mg = mg; self.products = products
         // Tiles per chunk (batch 64 or 8, 1 thread, chunks of 16–512 tiles): planes of 2–4 tile
         // columns ran fastest with 256 (ConvTranspose 1024 → 512 on 4², 512 → 256 on 8², Conv
@@ -66,9 +72,10 @@ struct WinogradS2Plan {
         tiles = rows * tW
         ld = (tiles + 32 + 31) / 32 * 32 + 16
         pw = tW + 1
+        pitch = stacked && WinogradS2.rowsPerVector(tW) > tH ? stackPitch : 0
         // 16 rows of slack: a vector of packed tile rows (`WinogradS2.gather`) reads up to 14
-        // rows past the chunk's last.
-        phasePlane = (planeRows(rows) + 16) * pw + 32
+        // rows past the chunk's last (stacked: up to 7 tile rows of `pitch` rows).
+        phasePlane = pitch > 0 ? (rows + 8) * pitch * pw + 32 : (planeRows(rows) + 16) * pw + 32
         self.phases = phases
         self.outRows = outRows
     }
@@ -221,13 +228,14 @@ enum WinogradS2 {
     }
 
     /// V = Bᵀ·d·B for `rows` tile rows of one channel: column s ∈ 0..<3 of tile (th, tw)'s patch
-    /// row i is cS[(2·th + i)·pw + tw]; element ξ goes to v[ξ·xiStride + th·tW + tw]. Tiles are
+    /// row i is cS[th·pitch + i·pw + tw] (pitch: floats from one tile row's patches to the next's,
+    /// 2·pw in an image's phase planes); element ξ goes to v[ξ·xiStride + th·tW + tw]. Tiles are
     /// written 16 at a time in increasing order (`rowsPerVector` tile rows at a time where tW
     /// divides 16); lanes past the last tile land on tiles rewritten after them, or past the
     /// chunk's last tile (`ld` has room), and read up to 14 rows past `rows` (the planes' slack).
     @inline(__always)
     static func inputTiles(_ c0: UnsafePointer<Float>, _ c1: UnsafePointer<Float>, _ c2: UnsafePointer<Float>,
-                           pw: Int, rows: Int, tW: Int, v: UnsafeMutablePointer<Float>, xiStride: Int) {
+                           pw: Int, pitch: Int, rows: Int, tW: Int, v: UnsafeMutablePointer<Float>, xiStride: Int) {
         let step = rowsPerVector(tW)
         var th = 0
         while th < rows {
@@ -235,9 +243,9 @@ enum WinogradS2 {
             while tw0 < tW {
                 let t = th * tW + tw0
                 @inline(__always) func row(_ i: Int) -> (V16, V16, V16) {
-                    let o = (2 * th + i) * pw + tw0
-                    let d0 = gather(c0 + o, rowStep: 2 * pw, tW: tW), d1 = gather(c1 + o, rowStep: 2 * pw, tW: tW)
-                    let d2 = gather(c2 + o, rowStep: 2 * pw, tW: tW)
+                    let o = th * pitch + i * pw + tw0
+                    let d0 = gather(c0 + o, rowStep: pitch, tW: tW), d1 = gather(c1 + o, rowStep: pitch, tW: tW)
+                    let d2 = gather(c2 + o, rowStep: pitch, tW: tW)
                     return (d0 - d1, d1, d2 - d1)
                 }
                 let a = row(0), b = row(1), c = row(2)
@@ -253,6 +261,53 @@ enum WinogradS2 {
                 tw0 += 16
             }
             th += step
+        }
+    }
+
+    /// Stacked phase planes of one input channel for chunk q (`WinogradS2Plan.pitch` > 0). Image
+    /// by image, an image of fewer tile rows than a vector spans wrote its phase planes and then
+    /// vectors mostly past its last tile row (recomputed by the next image): ConvTranspose
+    /// 1024 → 512 on 4² (2 × 2 tiles an image) spent as long transforming its input as in its
+    /// GEMMs (batch 64, 1 thread: 155–163 ms image by image, 119–120 stacked). Where an image
+    /// fills whole vectors, stacking copies more rows than it saves (512 → 256 on 8²: 98 → 104).
+    /// The chunk's tile row r, tile row th of image `image`, gets rows r·pitch ..< (r + 1)·pitch of
+    /// each of the `phases` planes, plane f's row u holding input row
+    /// rowA·th + rowOf(f) + rowU·u − padTop of `channel(image)` (inH × inW) at columns
+    /// colA·o + colOf(f) − padLeft, o < pw, zeros outside the input. So tile rows lie
+    /// pitch·pw floats apart across images, and `inputTiles` covers the chunk in one call, its
+    /// vectors spanning images. The `rowsPerVector(tW)` tile rows after the chunk's last, which
+    /// those vectors read, are zeroed.
+    @inline(__always)
+    static func fillStacked(_ plan: WinogradS2Plan, q: Int, batch: Int, channel: (_ image: Int) -> UnsafePointer<Float>,
+                            inH: Int, inW: Int, rowA: Int, rowU: Int, padTop: Int, colA: Int, padLeft: Int,
+                            rowOf: (_ f: Int) -> Int, colOf: (_ f: Int) -> Int, into planes: UnsafeMutablePointer<Float>) {
+        let r0 = q * plan.rows, n = min(batch * plan.tH, r0 + plan.rows) - r0
+        let pitch = plan.pitch, pw = plan.pw, tH = plan.tH
+        for f in 0..<plan.phases {
+            let dst = planes + f * plan.phasePlane
+            let ro = rowOf(f) - padTop, co = colOf(f) - padLeft
+            // Columns o with 0 ≤ colA·o + co < inW: lo ..< hi.
+            let lo = co >= 0 ? 0 : min(pw, (colA - 1 - co) / colA)
+            let hi = max(lo, min(pw, inW - co <= 0 ? 0 : (inW - co + colA - 1) / colA))
+            var image = r0 / tH, th = r0 % tH
+            for r in 0..<n {
+                let src = channel(image)
+                for u in 0..<pitch {
+                    let row = dst + (r * pitch + u) * pw
+                    let ih = rowA * th + ro + rowU * u
+                    if ih < 0 || ih >= inH {
+                        for o in 0..<pw { row[o] = 0 }
+                        continue
+                    }
+                    let srow = src + ih * inW + co
+                    for o in 0..<lo { row[o] = 0 }
+                    for o in lo..<hi { row[o] = srow[colA * o] }
+                    for o in hi..<pw { row[o] = 0 }
+                }
+                th += 1
+                if th == tH { th = 0; image += 1 }
+            }
+            Im2Col.zero(dst + n * pitch * pw, rowsPerVector(plan.tW) * pitch * pw + 16)
         }
     }
 
@@ -350,11 +405,11 @@ extension Conv2D {
 
     /// Conv's plan: one output parity, depth 4·cg; 8 phase planes (row stride 2, column stride 4)
     /// of 2·rows + 1 rows; two output rows.
-    static func winogradS2Plan(_ s: Conv2DShape) -> WinogradS2Plan {
+    static func winogradS2Plan(_ s: Conv2DShape, stacked: Bool = !Baseline.winogradS2Segments) -> WinogradS2Plan {
         let tW = (s.outWidth + 1) / 2
         return WinogradS2Plan(batch: s.batch, tH: (s.outHeight + 1) / 2, tW: tW, kRows: 4 * (s.inChannels / s.group),
                               mg: s.outChannels / s.group, products: 9, phases: 8, planeRows: { 2 * $0 + 1 },
-                              outRows: 2 * (2 * tW + 32))
+                              stackPitch: 3, stacked: stacked, outRows: 2 * (2 * tW + 32))
     }
 
     static func winogradS2PackedCount(_ s: Conv2DShape) -> Int { s.group * winogradS2Plan(s).groupPackedCount }
@@ -376,8 +431,9 @@ extension Conv2D {
     /// `packWeights`, or nil to transform and pack them here. `scratch`: `WinogradS2.scratch` floats.
     static func forwardWinogradS2(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                   bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
-                                  scratch: UnsafeMutablePointer<Float>, pool: ThreadPool, packedWeights: UnsafePointer<Float>?) {
-        let plan = winogradS2Plan(s)
+                                  scratch: UnsafeMutablePointer<Float>, pool: ThreadPool, packedWeights: UnsafePointer<Float>?,
+                                  stacked: Bool) {
+        let plan = winogradS2Plan(s, stacked: stacked)
         let cg = s.inChannels / s.group, mg = plan.mg
         let per = plan.groupPackedCount
         let packed = scratch, shared = packed + per
@@ -388,6 +444,19 @@ extension Conv2D {
                 ?? WinogradS2.packed(into: packed) { winogradS2PackWeights(s, group: gi, weight: weight, into: $0, pool: pool) }
             WinogradS2.run(plan, batch: s.batch, inputChannels: cg, packedU: uPacked, shared: shared, pool: pool,
                            input: { q, c, v, planes in
+                if plan.pitch > 0 {
+                    // Phase (ry, rx) = (f / 4, f % 4): tile row th's patch row u is padded row 4·th + ry + 2u.
+                    WinogradS2.fillStacked(plan, q: q, batch: s.batch, channel: { x + ($0 * s.inChannels + gi * cg + c) * inH * inW },
+                                           inH: inH, inW: inW, rowA: 4, rowU: 2, padTop: s.padTop, colA: 4, padLeft: s.padLeft,
+                                           rowOf: { $0 / 4 }, colOf: { $0 % 4 }, into: planes)
+                    for pq in 0..<4 {
+                        let a = planes + ((pq / 2) * 4 + pq % 2) * phasePlane
+                        WinogradS2.inputTiles(a, a + 2 * phasePlane, a + 1, pw: pw, pitch: plan.pitch * pw,
+                                              rows: plan.tilesOf(q, batch: s.batch) / plan.tW, tW: plan.tW,
+                                              v: v + (4 * c + pq) * ld, xiStride: vStride)
+                    }
+                    return
+                }
                 plan.forEachSegment(q, batch: s.batch) { image, th0, th1, t0 in
                     let src = x + (image * s.inChannels + gi * cg + c) * inH * inW
                     // Padded rows 4·th0 … : input rows from 4·th0 − padTop.
@@ -398,12 +467,41 @@ extension Conv2D {
                         // Phase (ry, rx) = (p, q) holds columns 4j + q: the patch's columns 0 and 2;
                         // phase (p, q + 2) its column 1.
                         let a = planes + ((pq / 2) * 4 + pq % 2) * phasePlane
-                        WinogradS2.inputTiles(a, a + 2 * phasePlane, a + 1, pw: pw, rows: th1 - th0, tW: plan.tW,
+                        WinogradS2.inputTiles(a, a + 2 * phasePlane, a + 1, pw: pw, pitch: 2 * pw, rows: th1 - th0, tW: plan.tW,
                                    v: v + (4 * c + pq) * ld + t0, xiStride: vStride)
                     }
                 }
             }, output: { q, o, m, rowsBuf in
                 let oc = gi * mg + o
+                if plan.pitch > 0 {
+                    // The chunk's tile rows in vectors of `rowsPerVector` rows, across images.
+                    let tW = plan.tW, tH = plan.tH, step = WinogradS2.rowsPerVector(tW)
+                    let r0 = q * plan.rows, n = plan.tilesOf(q, batch: s.batch) / tW
+                    let row1 = rowsBuf + 2 * tW + 32
+                    var r = 0
+                    while r < n {
+                        let t = WinogradS2.outputTile(m + o * ld + r * tW, xiStride: mStride)
+                        store16(interleaveLow(t.0, t.1), rowsBuf)
+                        store16(interleaveHigh(t.0, t.1), rowsBuf + 16)
+                        store16(interleaveLow(t.2, t.3), row1)
+                        store16(interleaveHigh(t.2, t.3), row1 + 16)
+                        for j in 0..<min(step, n - r) {
+                            let g = r0 + r + j, oh = 2 * (g % tH)
+                            let plane = y + ((g / tH) * s.outChannels + oc) * p
+                            Im2Col.copy(plane + oh * outW, rowsBuf + 2 * tW * j, outW)
+                            if oh + 1 < s.outHeight { Im2Col.copy(plane + (oh + 1) * outW, row1 + 2 * tW * j, outW) }
+                        }
+                        r += step
+                    }
+                    if !ops.isEmpty {
+                        plan.forEachSegment(q, batch: s.batch) { image, th0, th1, _ in
+                            let r0 = 2 * th0, r1 = min(2 * th1, s.outHeight)
+                            EpilogueApply.applyRows(c: y + (image * s.outChannels + oc) * p + r0 * outW, ldc: p, rows: 0..<1,
+                                                    cols: 0..<((r1 - r0) * outW), bias: bias.map { $0 + oc }, ops: ops)
+                        }
+                    }
+                    return
+                }
                 plan.forEachSegment(q, batch: s.batch) { image, th0, th1, t0 in
                     let plane = y + (image * s.outChannels + oc) * p
                     let row1 = rowsBuf + 2 * plan.tW + 32
@@ -454,11 +552,11 @@ extension ConvTranspose2D {
 
     /// ConvTranspose's plan: four output parities of 9 products each, depth cg; the even and odd
     /// columns of x1, 2·rows + 2 rows; four output rows per tile row.
-    static func winogradS2Plan(_ s: Conv2DShape) -> WinogradS2Plan {
+    static func winogradS2Plan(_ s: Conv2DShape, stacked: Bool = !Baseline.winogradS2Segments) -> WinogradS2Plan {
         let tW = (s.outWidth + 3) / 4
         return WinogradS2Plan(batch: s.batch, tH: (s.outHeight + 3) / 4, tW: tW, kRows: s.inChannels / s.group,
                               mg: s.outChannels / s.group, products: 36, phases: 2, planeRows: { 2 * $0 + 2 },
-                              outRows: 4 * (4 * tW + 64))
+                              stackPitch: 4, stacked: stacked, outRows: 4 * (4 * tW + 64))
     }
 
     static func winogradS2PackedCount(_ s: Conv2DShape) -> Int { s.group * winogradS2Plan(s).groupPackedCount }
@@ -481,8 +579,9 @@ extension ConvTranspose2D {
     static func forwardWinogradS2(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                   bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
                                   scratch: UnsafeMutablePointer<Float>, pool: ThreadPool,
-                                  planeStats: UnsafeMutablePointer<Double>?, packedWeights: UnsafePointer<Float>?) {
-        let plan = winogradS2Plan(s)
+                                  planeStats: UnsafeMutablePointer<Double>?, packedWeights: UnsafePointer<Float>?,
+                                  stacked: Bool) {
+        let plan = winogradS2Plan(s, stacked: stacked)
         let cg = plan.kRows, mg = plan.mg, tW = plan.tW
         let per = plan.groupPackedCount
         let packed = scratch, shared = packed + per
@@ -495,6 +594,22 @@ extension ConvTranspose2D {
                 ?? WinogradS2.packed(into: packed) { winogradS2PackWeights(s, group: gi, weight: weight, into: $0, pool: pool) }
             WinogradS2.run(plan, batch: s.batch, inputChannels: cg, packedU: uPacked, shared: shared, pool: pool,
                            input: { q, c, v, planes in
+                if plan.pitch > 0 {
+                    // Phase f: x1's columns of parity f; tile row th's patch row u is x1 row 2·th + u.
+                    WinogradS2.fillStacked(plan, q: q, batch: s.batch, channel: { x + ($0 * s.inChannels + gi * cg + c) * inH * inW },
+                                           inH: inH, inW: inW, rowA: 2, rowU: 1, padTop: 1, colA: 2, padLeft: 1,
+                                           rowOf: { _ in 0 }, colOf: { $0 }, into: planes)
+                    for e in 0..<4 {
+                        let dh = e / 2 == 0 ? deltaH.0 : deltaH.1, dw = e % 2 == 0 ? deltaW.0 : deltaW.1
+                        @inline(__always) func column(_ k: Int) -> UnsafePointer<Float> {
+                            UnsafePointer(planes + (k % 2) * phasePlane + k / 2 + dh * pw)
+                        }
+                        WinogradS2.inputTiles(column(dw), column(dw + 1), column(dw + 2), pw: pw, pitch: plan.pitch * pw,
+                                              rows: plan.tilesOf(q, batch: s.batch) / tW, tW: tW,
+                                              v: v + 9 * e * vStride + c * ld, xiStride: vStride)
+                    }
+                    return
+                }
                 plan.forEachSegment(q, batch: s.batch) { image, th0, th1, t0 in
                     let src = x + (image * s.inChannels + gi * cg + c) * inH * inW
                     // Rows 2·th0 … of x1: input rows from 2·th0 − 1.
@@ -506,12 +621,43 @@ extension ConvTranspose2D {
                         @inline(__always) func column(_ k: Int) -> UnsafePointer<Float> {
                             UnsafePointer(planes + (k % 2) * phasePlane + k / 2 + dh * pw)
                         }
-                        WinogradS2.inputTiles(column(dw), column(dw + 1), column(dw + 2), pw: pw, rows: th1 - th0, tW: tW,
+                        WinogradS2.inputTiles(column(dw), column(dw + 1), column(dw + 2), pw: pw, pitch: 2 * pw, rows: th1 - th0, tW: tW,
                                    v: v + 9 * e * vStride + c * ld + t0, xiStride: vStride)
                     }
                 }
             }, output: { q, o, m, rowsBuf in
                 let oc = gi * mg + o
+                if plan.pitch > 0 {
+                    // The chunk's tile rows in vectors of `rowsPerVector` rows, across images.
+                    let tH = plan.tH, step = WinogradS2.rowsPerVector(tW)
+                    let r0 = q * plan.rows, n = plan.tilesOf(q, batch: s.batch) / tW
+                    var r = 0
+                    while r < n {
+                        for eh in 0..<2 {
+                            let m0 = m + 9 * (2 * eh) * mStride + o * ld + r * tW
+                            let a = WinogradS2.outputTile(m0, xiStride: mStride)
+                            let b = WinogradS2.outputTile(m0 + 9 * mStride, xiStride: mStride)
+                            store64(a.0, b.0, a.1, b.1, rowsBuf + eh * rowLength)
+                            store64(a.2, b.2, a.3, b.3, rowsBuf + (2 + eh) * rowLength)
+                        }
+                        for j in 0..<min(step, n - r) {
+                            let g = r0 + r + j, th = g % tH
+                            let plane = y + ((g / tH) * s.outChannels + oc) * p
+                            for rr in 0..<4 where 4 * th + rr < outH {
+                                Im2Col.copy(plane + (4 * th + rr) * outW, rowsBuf + rr * rowLength + 4 * tW * j, outW)
+                            }
+                        }
+                        r += step
+                    }
+                    if !ops.isEmpty {
+                        plan.forEachSegment(q, batch: s.batch) { image, th0, th1, _ in
+                            let r0 = 4 * th0, r1 = min(4 * th1, outH)
+                            EpilogueApply.applyRows(c: y + (image * s.outChannels + oc) * p + r0 * outW, ldc: p, rows: 0..<1,
+                                                    cols: 0..<((r1 - r0) * outW), bias: bias.map { $0 + oc }, ops: ops)
+                        }
+                    }
+                    return
+                }
                 plan.forEachSegment(q, batch: s.batch) { image, th0, th1, t0 in
                     let plane = y + (image * s.outChannels + oc) * p
                     let step = WinogradS2.rowsPerVector(tW)

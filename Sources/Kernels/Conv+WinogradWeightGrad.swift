@@ -133,7 +133,7 @@ extension Conv2D {
                                               pw: plan.pw, ph: 2 * plan.tH + 1, phasePlane: plan.phasePlane, into: planes)
                         for pq in 0..<4 {
                             let a = planes + ((pq / 2) * 4 + pq % 2) * plan.phasePlane
-                            WinogradS2.inputTiles(a, a + 2 * plan.phasePlane, a + 1, pw: plan.pw, rows: plan.tH, tW: tW,
+                            WinogradS2.inputTiles(a, a + 2 * plan.phasePlane, a + 1, pw: plan.pw, pitch: 2 * plan.pw, rows: plan.tH, tW: tW,
                                                   v: v + (4 * bl + pq) * plan.ldV + (img - n0) * blocks,
                                                   xiStride: plan.vStride)
                         }

@@ -200,11 +200,14 @@ public enum Conv2D {
     /// `allowWinograd: false` runs a Winograd shape
     /// (Conv+Winograd.swift; not the same bits) through the GEMM paths; with any `allow…: false`
     /// on such a shape, `packedWeights` must be nil (`packWeights` packed them for Winograd).
+    /// `stackWinogradRows: false` transforms a 4×4 stride-2 Winograd shape's tile rows image by
+    /// image even where they would be stacked across images (Conv+WinogradStride2.swift; same bits).
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                                epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool,
                                packedWeights: UnsafePointer<Float>? = nil, allowNarrow: Bool = true,
-                               allowImplicit: Bool = true, allowDirect: Bool = true, allowWinograd: Bool = true) {
+                               allowImplicit: Bool = true, allowDirect: Bool = true, allowWinograd: Bool = true,
+                               stackWinogradRows: Bool = !Baseline.winogradS2Segments) {
         let g = s.group
         let cg = s.inChannels / g, mg = s.outChannels / g
         let p = s.outHeight * s.outWidth
@@ -246,7 +249,7 @@ public enum Conv2D {
         }
         if allowWinograd && allowNarrow && allowImplicit && allowDirect && isWinogradS2(s) {
             forwardWinogradS2(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool,
-                              packedWeights: packedWeights)
+                              packedWeights: packedWeights, stacked: stackWinogradRows)
             return
         }
         if allowNarrow && isNarrow(s) {
@@ -730,14 +733,15 @@ public enum ConvTranspose2D {
     /// bits) through the phased path; then `packedWeights` must be nil, as with `paddedGrid` or
     /// `allowNarrow: false` on such a shape. `allowStride1Conv: false` runs a stride-1 shape
     /// through the phased path instead of the Conv it equals (ConvTranspose+Stride1.swift; not the
-    /// same bits; `packedWeights` must then be nil).
+    /// same bits; `packedWeights` must then be nil). `stackWinogradRows` as in `Conv2D.forward`.
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                                epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool,
                                planeStats: UnsafeMutablePointer<Double>? = nil,
                                paddedGrid: Bool = Baseline.convTransposePaddedGrid,
                                packedWeights: UnsafePointer<Float>? = nil, allowNarrow: Bool = true,
-                               allowWinograd: Bool = true, allowStride1Conv: Bool = true) {
+                               allowWinograd: Bool = true, allowStride1Conv: Bool = true,
+                               stackWinogradRows: Bool = !Baseline.winogradS2Segments) {
         let g = s.group
         let cg = s.inChannels / g, mg = s.outChannels / g
         let khw = s.kernelH * s.kernelW
@@ -766,7 +770,7 @@ public enum ConvTranspose2D {
         }
         if allowWinograd && allowNarrow && !paddedGrid && isWinogradS2(s) {
             forwardWinogradS2(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool,
-                              planeStats: planeStats, packedWeights: packedWeights)
+                              planeStats: planeStats, packedWeights: packedWeights, stacked: stackWinogradRows)
             return
         }
         if allowStride1Conv && !paddedGrid && isSingleChannelStride1(s) {

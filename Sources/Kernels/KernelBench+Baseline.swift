@@ -116,4 +116,9 @@ public enum Baseline {
     /// `gemmTail16`: a GEMM's last column tile of at most 16 columns runs the 32-column kernel
     /// instead of a 16-column one (same bits).
     public static let fullWidthTail = names.contains("gemmTail16")
+
+    /// `winogradS2Segments`: a 4×4 stride-2 Winograd layer with at most 4 tiles per tile row
+    /// transforms each image's tile rows on their own (phase planes and 16-tile vectors per
+    /// image) instead of the chunk's tile rows stacked across images (same bits).
+    public static let winogradS2Segments = names.contains("winogradS2Segments")
 }

@@ -234,6 +234,56 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// 4×4 stride-2 Winograd layers whose images have fewer tile rows than a vector of 16 tiles
+    /// spans transform the chunk's tile rows stacked across images: the same bits as image by
+    /// image, on 1 and 2 threads, with pads on either side, odd sizes, a chunk that ends inside an
+    /// image (ConvTranspose, 24 images of 3 × 4 tiles in chunks of 64 tile rows) and an epilogue;
+    /// and close to the scalar reference (`check`). Shapes whose images fill whole vectors are not
+    /// stacked.
+    func testWinogradStride2StackedRowsSameBits() {
+        var rng = SeededRandom(seed: 41)
+        // (transposed, cin, cout, h, w, pads top/left/bottom/right, output padding, batch).
+        let shapes: [(Bool, Int, Int, Int, Int, (Int, Int, Int, Int), Int, Int)] = [
+            (true, 256, 256, 4, 4, (1, 1, 1, 1), 0, 20),
+            (true, 200, 96, 5, 8, (2, 2, 2, 2), 1, 24),
+            (true, 256, 256, 3, 3, (0, 1, 2, 0), 0, 33),
+            (false, 128, 256, 8, 8, (1, 1, 1, 1), 0, 17),
+            (false, 130, 256, 7, 9, (1, 0, 2, 1), 0, 21),
+        ]
+        for (transposed, cin, cout, h, w, (pt, pl, pb, pr), op, batch) in shapes {
+            let s = transposed
+                ? Conv2DShape(batch: batch, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout,
+                              outHeight: 2 * (h - 1) + op + 4 - pt - pb, outWidth: 2 * (w - 1) + op + 4 - pl - pr,
+                              kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: pt, padLeft: pl)
+                : Conv2DShape(batch: batch, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout,
+                              outHeight: (h + pt + pb - 4) / 2 + 1, outWidth: (w + pl + pr - 4) / 2 + 1, kernelH: 4, kernelW: 4,
+                              strideH: 2, strideW: 2, padTop: pt, padLeft: pl)
+            XCTAssertTrue(transposed ? ConvTranspose2D.isWinogradS2(s) : Conv2D.isWinogradS2(s), "not Winograd: \(s)")
+            let x = rng.floats(s.batch * s.inChannels * s.inHeight * s.inWidth)
+            let wts = rng.floats(s.inChannels * s.outChannels * 16), bias = rng.floats(s.outChannels)
+            let epilogue = ConvTests.epilogues[2]
+            var scratch = [Float](repeating: .nan, count: transposed ? ConvTranspose2D.scratchCount(s, threads: 2)
+                                                                     : Conv2D.scratchCount(s, threads: 2))
+            var outs: [[UInt32]] = []
+            for (stacked, pool) in [(true, ThreadPool.serial), (true, ConvTests.pool2), (false, ThreadPool.serial)] {
+                var y = [Float](repeating: .nan, count: s.batch * s.outChannels * s.outHeight * s.outWidth)
+                if transposed {
+                    ConvTranspose2D.forward(s, x: x, weight: wts, bias: bias, y: &y, epilogue: epilogue, scratch: &scratch,
+                                            pool: pool, stackWinogradRows: stacked)
+                } else {
+                    Conv2D.forward(s, x: x, weight: wts, bias: bias, y: &y, epilogue: epilogue, scratch: &scratch,
+                                   pool: pool, stackWinogradRows: stacked)
+                }
+                outs.append(y.map(\.bitPattern))
+            }
+            XCTAssertTrue(outs[0] == outs[1], "1 vs 2 threads differ: \(s)")
+            let differ = zip(outs[0], outs[2]).filter { $0 != $1 }.count
+            XCTAssertEqual(differ, 0, "stacked and image-by-image rows differ in \(differ) outputs: \(s)")
+            check(s, transposed: transposed, epilogue: epilogue, &rng)
+        }
+    }
+
+
     /// 4×4 stride-2 convolutions and transposed convolutions that run F(2×2, 2×2) on their stride
     /// phases (Conv+WinogradStride2.swift): DCGAN's and pix2pix's pads of 1 and pads 0 and 2,
     /// odd and even sizes (tiles cut by the last rows and columns), output_padding, tile rows of
