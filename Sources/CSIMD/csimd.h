@@ -108,4 +108,10 @@ static inline __attribute__((always_inline)) void gannet_store_partial16(float *
 #endif
 }
 
+/// A hint to bring the cache line holding `p` into every cache level (`prefetcht0`); never
+/// faults, whatever `p` is.
+static inline __attribute__((always_inline)) void gannet_prefetch(const void *p) {
+    __builtin_prefetch(p, 0, 3);
+}
+
 #endif

@@ -33,6 +33,8 @@
 // else each phase shared. A tile's value does not depend on its chunk or its thread.
 
 /// Tiles, chunks and buffer strides of one F(2×2, 2×2) run.
+import CSIMD
+
 struct WinogradS2Plan {
     /// Tile rows and columns per image, tile rows per chunk, chunks, tiles per chunk (at most).
     let tH: Int, tW: Int, rows: Int, chunks: Int, tiles: Int
@@ -152,9 +154,15 @@ enum WinogradS2 {
     /// per k, zero past the last row. Runs of 16 k of one panel are transformed into a small
     /// buffer, then each product's run (contiguous in the packed layout) is copied out: storing
     /// every product's value directly hit 36 streams 4 KiB-aliased into one L1 set. Panels are
-    /// split over the pool.
+    /// split over the pool. `tapsAt(o, k)`, where given: an address in the cache line of
+    /// taps(·, o, k), which is prefetched a run ahead, for taps whose consecutive k lie far apart
+    /// (ConvTranspose's weights, (cin, cout, 4, 4)): a large layer's weights come from L3 or
+    /// memory, and waiting for those loads took half the pack's time (1024 → 512, k 32 KiB
+    /// apart). Conv's weights, (cout, cin, 4, 4), are read in order, and prefetching them made
+    /// the pack slower.
     @inline(__always)
     static func packTransformed(_ plan: WinogradS2Plan, into dst: UnsafeMutablePointer<Float>, pool: ThreadPool,
+                                tapsAt: ((_ o: Int, _ k: Int) -> UnsafeRawPointer)? = nil,
                                 taps: (_ e: Int, _ o: Int, _ k: Int) -> (Float, Float, Float, Float)) {
         let mg = plan.mg, kRows = plan.kRows, products = plan.products, parities = products / 9
         let mr = Gemm.mr, kcBlock = Gemm.kcBlock, kStep = 16, run = mr * kStep
@@ -162,31 +170,36 @@ enum WinogradS2 {
         func body(_ r: Range<Int>) {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: products * run) { buf in
                 let tmp = buf.baseAddress!
-                for panel in r {
-                    let i0 = panel * mr
-                    var k0 = 0
-                    while k0 < kRows {
-                        // kcBlock is a multiple of kStep: a run never crosses a K block.
-                        let kn = min(kStep, kRows - k0)
-                        for kk in 0..<kn {
-                            for i in 0..<mr {
-                                let o = i0 + i
-                                for e in 0..<parities {
-                                    let u = tmp + 9 * e * run + kk * mr + i
-                                    if o < mg {
-                                        let g = taps(e, o, k0 + kk)
-                                        transformTaps(g.0, g.1, g.2, g.3, into: u, stride: run)
-                                    } else {
-                                        for xi in 0..<9 { u[xi * run] = 0 }
-                                    }
+                let runs = (kRows + kStep - 1) / kStep
+                let steps = r.count * runs
+                @inline(__always) func start(_ step: Int) -> (i0: Int, k0: Int) {
+                    ((r.lowerBound + step / runs) * mr, step % runs * kStep)
+                }
+                for step in 0..<steps {
+                    let (i0, k0) = start(step)
+                    let next = start(min(step + 1, steps - 1))
+                    // kcBlock is a multiple of kStep: a run never crosses a K block.
+                    let kn = min(kStep, kRows - k0)
+                    for kk in 0..<kn {
+                        if let tapsAt, next.k0 + kk < kRows {
+                            for i in 0..<min(mr, mg - next.i0) { gannet_prefetch(tapsAt(next.i0 + i, next.k0 + kk)) }
+                        }
+                        for i in 0..<mr {
+                            let o = i0 + i
+                            for e in 0..<parities {
+                                let u = tmp + 9 * e * run + kk * mr + i
+                                if o < mg {
+                                    let g = taps(e, o, k0 + kk)
+                                    transformTaps(g.0, g.1, g.2, g.3, into: u, stride: run)
+                                } else {
+                                    for xi in 0..<9 { u[xi * run] = 0 }
                                 }
                             }
                         }
-                        let pc = k0 / kcBlock * kcBlock, kc = min(kcBlock, kRows - pc)
-                        let base = dst + pc * mPad + i0 * kc + (k0 - pc) * mr
-                        for xi in 0..<products { Im2Col.copy(base + xi * per, tmp + xi * run, kn * mr) }
-                        k0 += kn
                     }
+                    let pc = k0 / kcBlock * kcBlock, kc = min(kcBlock, kRows - pc)
+                    let base = dst + pc * mPad + i0 * kc + (k0 - pc) * mr
+                    for xi in 0..<products { Im2Col.copy(base + xi * per, tmp + xi * run, kn * mr) }
                 }
             }
         }
@@ -566,7 +579,8 @@ extension ConvTranspose2D {
                                       into dst: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         let plan = winogradS2Plan(s)
         let cg = plan.kRows, mg = plan.mg
-        WinogradS2.packTransformed(plan, into: dst, pool: pool) { e, o, c in
+        let tapsAt: (Int, Int) -> UnsafeRawPointer = { o, c in UnsafeRawPointer(weight + ((gi * cg + c) * mg + o) * 16) }
+        WinogradS2.packTransformed(plan, into: dst, pool: pool, tapsAt: Baseline.winogradS2PackNoPrefetch ? nil : tapsAt) { e, o, c in
             // Taps g[a][b] = w[c][o][rh + 2 − 2a][rw + 2 − 2b].
             let rh = (e / 2 + s.padTop) % 2, rw = (e % 2 + s.padLeft) % 2
             let w = weight + ((gi * cg + c) * mg + o) * 16

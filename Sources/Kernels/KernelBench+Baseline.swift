@@ -121,4 +121,8 @@ public enum Baseline {
     /// transforms each image's tile rows on their own (phase planes and 16-tile vectors per
     /// image) instead of the chunk's tile rows stacked across images (same bits).
     public static let winogradS2Segments = names.contains("winogradS2Segments")
+
+    /// `winogradS2Prefetch`: a 4×4 stride-2 ConvTranspose transforms its weights without
+    /// prefetching the next run's (same bits).
+    public static let winogradS2PackNoPrefetch = names.contains("winogradS2Prefetch")
 }
