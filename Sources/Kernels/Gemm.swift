@@ -427,8 +427,13 @@ public enum Gemm {
                             if !prepack && firstRowBlock { packB(transB, b, ldb, pc, kc, jc + jr, min(nr, nc - jr), bPanel) }
                             var ir = 0
                             while ir < mc {
-                                tileOp(kc, aBlock + ir * kc, PackedPanel(bPanel), c + (ic + ir) * ldc + jc + jr, ldc,
-                                       min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)
+                                if packedB != nil && !Baseline.packedBNoPrefetch {
+                                    tileOp(kc, aBlock + ir * kc, StreamedPanel(bPanel), c + (ic + ir) * ldc + jc + jr, ldc,
+                                           min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)
+                                } else {
+                                    tileOp(kc, aBlock + ir * kc, PackedPanel(bPanel), c + (ic + ir) * ldc + jc + jr, ldc,
+                                           min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)
+                                }
                                 ir += mr
                             }
                             jr += nr

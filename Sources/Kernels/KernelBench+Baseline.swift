@@ -125,4 +125,8 @@ public enum Baseline {
     /// `winogradS2Prefetch`: a 4×4 stride-2 ConvTranspose transforms its weights without
     /// prefetching the next run's (same bits).
     public static let winogradS2PackNoPrefetch = names.contains("winogradS2Prefetch")
+
+    /// `packedBPrefetch`: a GEMM on B packed at load time reads its panels without prefetching
+    /// ahead (same bits).
+    public static let packedBNoPrefetch = names.contains("packedBPrefetch")
 }

@@ -164,6 +164,32 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// B packed beforehand (`packB`, as for weights at load time) is read with prefetching
+    /// (`StreamedPanel`) where a K block's panels are too large to stay in L2 (columns outside
+    /// rows): the same bits as `sgemm` packing it per call, with edge rows, a last column tile of
+    /// at most 16 columns, several K blocks and 1 or 2 threads.
+    func testPrepackedBStreamedSameBits() {
+        var rng = SeededRandom(seed: 35)
+        for (m, n, k) in [(16, 1100, 300), (37, 600, 513), (5, 530, 260), (12, 1040, 256)] {
+            for tb in [false, true] {
+                let ldb = tb ? k : n
+                let a = rng.floats(m * k), b = rng.floats((tb ? n : k) * ldb)
+                var c1 = [Float](repeating: 0, count: m * n), c2 = c1
+                var packed = [Float](repeating: .nan, count: Gemm.packedBCount(k: k, n: n))
+                Gemm.packB(transB: tb, k: k, n: n, b: b, ldb: ldb, into: &packed, pool: .serial)
+                Gemm.sgemm(transA: false, transB: tb, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: ldb,
+                           beta: 0, c: &c1, ldc: n, pool: .serial)
+                for pool in [ThreadPool.serial, GemmTests.pool2] {
+                    packed.withUnsafeBufferPointer { pb in
+                        Gemm.sgemmPackedB(transA: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, packedB: pb.baseAddress!,
+                                          transB: tb, b: b, ldb: ldb, beta: 0, c: &c2, ldc: n, pool: pool)
+                    }
+                    XCTAssertTrue(c1.map(\.bitPattern) == c2.map(\.bitPattern), "m\(m) n\(n) k\(k) tb\(tb)")
+                }
+            }
+        }
+    }
+
     func testRandomSmallSizes() {
         var rng = SeededRandom(seed: 1)
         for _ in 0..<300 { check(randomCase(&rng, maxDim: 40), &rng) }
