@@ -400,6 +400,10 @@ public enum Gemm {
                                     tileOp(kc, aBlock + ir * kc,
                                            OffsetPanel(base: UnsafeRawPointer(directB.base + jc + jr), offsets: directB.offsets + pc),
                                            c + (ic + ir) * ldc + jc + jr, ldc, min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)
+                                } else if packedB != nil && firstRowBlock && ir == 0 && !Baseline.packedBNoPrefetch {
+                                    // The first row panel streams the block in from memory; later ones find it in L2.
+                                    tileOp(kc, aBlock, StreamedPanel(bPack + jr * kc), c + ic * ldc + jc + jr, ldc,
+                                           min(mr, mc), min(nr, nc - jr), alpha, blockBeta, tile)
                                 } else {
                                     tileOp(kc, aBlock + ir * kc, PackedPanel(bPack + jr * kc), c + (ic + ir) * ldc + jc + jr, ldc,
                                            min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)

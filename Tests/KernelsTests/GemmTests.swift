@@ -165,12 +165,13 @@ final class GemmTests: XCTestCase {
     }
 
     /// B packed beforehand (`packB`, as for weights at load time) is read with prefetching
-    /// (`StreamedPanel`) where a K block's panels are too large to stay in L2 (columns outside
-    /// rows): the same bits as `sgemm` packing it per call, with edge rows, a last column tile of
-    /// at most 16 columns, several K blocks and 1 or 2 threads.
+    /// (`StreamedPanel`): by every row panel where a K block's panels are too large to stay in
+    /// L2 (columns outside rows), by the first row panel where they stay (rows outside columns):
+    /// the same bits as `sgemm` packing it per call, with edge rows, a last column tile of at
+    /// most 16 columns, several K blocks, several row blocks and 1 or 2 threads.
     func testPrepackedBStreamedSameBits() {
         var rng = SeededRandom(seed: 35)
-        for (m, n, k) in [(16, 1100, 300), (37, 600, 513), (5, 530, 260), (12, 1040, 256)] {
+        for (m, n, k) in [(16, 1100, 300), (37, 600, 513), (5, 530, 260), (12, 1040, 256), (49, 512, 700), (200, 90, 300)] {
             for tb in [false, true] {
                 let ldb = tb ? k : n
                 let a = rng.floats(m * k), b = rng.floats((tb ? n : k) * ldb)
