@@ -32,9 +32,9 @@
 // Threads as in Conv+Winograd.swift: whole chunks per thread with two or more chunks per thread,
 // else each phase shared. A tile's value does not depend on its chunk or its thread.
 
-/// Tiles, chunks and buffer strides of one F(2×2, 2×2) run.
 import CSIMD
 
+/// Tiles, chunks and buffer strides of one F(2×2, 2×2) run.
 struct WinogradS2Plan {
     /// Tile rows and columns per image, tile rows per chunk, chunks, tiles per chunk (at most).
     let tH: Int, tW: Int, rows: Int, chunks: Int, tiles: Int

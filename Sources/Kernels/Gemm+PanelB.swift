@@ -2,11 +2,12 @@
 //
 // Contract: `row(p)` returns B[p0 + p, j0 ..< j0 + 32] of the tile being computed as two
 // 16-lane vectors. `PackedPanel` reads a panel that `packB` (or a `BBlockPacker`) wrote: k step
-// p at byte 128·p, 64-byte aligned. `OffsetPanel` reads B where it lies: k step p starts at
-// `base + offsets[p]` (floats), its 32 columns contiguous — the rows of a convolution's
+// p at byte 128·p, 64-byte aligned; `StreamedPanel` reads the same layout and prefetches 32 k
+// steps ahead (weights packed at load time, streamed from memory). `OffsetPanel` reads B where
+// it lies: k step p starts at `base + offsets[p]` (floats), its 32 columns contiguous — the rows of a convolution's
 // zero-padded input planes, shifted per tap (`Gemm.DirectB`, Conv+Direct.swift); its loads are
 // unaligned and may read up to 31 floats past the tile's last real column.
-// Both give the microkernel the same values for the same B, so the same bits.
+// All give the microkernel the same values for the same B, so the same bits.
 
 import CSIMD
 
