@@ -123,6 +123,24 @@ extension Activation {
     }
 }
 
+/// Activations as lane operations (LaneOp.swift), for loops that choose the activation once per
+/// call: each is `apply` of that case, so the same bits.
+extension Activation {
+    struct IdentityLanes: LaneOp1 { @inline(__always) func callAsFunction(_ x: V16) -> V16 { x } }
+    struct ReluLanes: LaneOp1 { @inline(__always) func callAsFunction(_ x: V16) -> V16 { Activation.relu.apply(x) } }
+    struct LeakyReluLanes: LaneOp1 {
+        let alpha: Float
+        @inline(__always) func callAsFunction(_ x: V16) -> V16 { Activation.leakyRelu(alpha).apply(x) }
+    }
+    struct SigmoidLanes: LaneOp1 { @inline(__always) func callAsFunction(_ x: V16) -> V16 { Activation.sigmoid.apply(x) } }
+    struct TanhLanes: LaneOp1 { @inline(__always) func callAsFunction(_ x: V16) -> V16 { Activation.tanh.apply(x) } }
+    /// Any activation, switched on per vector.
+    struct AnyLanes: LaneOp1 {
+        let activation: Activation
+        @inline(__always) func callAsFunction(_ x: V16) -> V16 { activation.apply(x) }
+    }
+}
+
 /// Applies an epilogue list to a row-major tile.
 public enum EpilogueApply {
     /// Applies `ops` in order to `c[r * ldc + col]` for `r` in `rows`, `col` in `cols`.

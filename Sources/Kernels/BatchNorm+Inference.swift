@@ -14,28 +14,35 @@ public enum BatchNormInference {
                            batch: Int, channels: Int, spatial: Int, activation: Activation? = nil, pool: ThreadPool = .serial) {
         let work = batch * channels * spatial
         let eps = V16(repeating: epsilon)
-        @inline(__always) func fin(_ v: V16) -> V16 { activation.map { $0.apply(v) } ?? v }
         if spatial == 1 {
-            pool.splitWork(batch, work: work) { range in
-                for n in range {
-                    let px = x + n * channels, py = y + n * channels
-                    var c = 0
-                    while c < channels {
-                        let m = min(16, channels - c)
-                        @inline(__always) func ld(_ p: UnsafePointer<Float>) -> V16 { m == 16 ? load16(p + c) : loadPartial(p + c, m, fill: 1) }
-                        let a = ld(scale) / SIMDMath.sqrt(ld(variance) + eps)
-                        let b = ld(bias) - ld(mean) * a
-                        let v = fin(ld(px) * a + b)
-                        if m == 16 { store16(v, py + c) } else { storePartial(v, py + c, m) }
-                        c += 16
+            @inline(__always) func rows<F: LaneOp1>(_ f: F) {
+                pool.splitWork(batch, work: work) { range in
+                    for n in range {
+                        let px = x + n * channels, py = y + n * channels
+                        var c = 0
+                        while c < channels {
+                            let m = min(16, channels - c)
+                            @inline(__always) func ld(_ p: UnsafePointer<Float>) -> V16 { m == 16 ? load16(p + c) : loadPartial(p + c, m, fill: 1) }
+                            let a = ld(scale) / SIMDMath.sqrt(ld(variance) + eps)
+                            let b = ld(bias) - ld(mean) * a
+                            let v = f(ld(px) * a + b)
+                            if m == 16 { store16(v, py + c) } else { storePartial(v, py + c, m) }
+                            c += 16
+                        }
                     }
                 }
+            }
+            switch activation {
+            case nil: rows(Activation.IdentityLanes())
+            case .relu?: rows(Activation.ReluLanes())
+            case .leakyRelu(let alpha)?: rows(Activation.LeakyReluLanes(alpha: alpha))
+            case let act?: rows(Activation.AnyLanes(activation: act))
             }
             return
         }
         // The activation is chosen once per call, not per vector (a per-vector switch made a
         // fused BatchNorm + ReLU as slow as the two ops apart: densenet121, batch 1).
-        @inline(__always) func planes(_ f: (V16) -> V16) {
+        @inline(__always) func planes<F: LaneOp1>(_ f: F) {
             pool.splitWork(batch * channels, work: work) { range in
                 for p in range {
                     let c = p % channels
@@ -50,9 +57,10 @@ public enum BatchNormInference {
             }
         }
         switch activation {
-        case nil: planes { $0 }
-        case .relu?: planes { Activation.relu.apply($0) }
-        case let act?: planes { act.apply($0) }
+        case nil: planes(Activation.IdentityLanes())
+        case .relu?: planes(Activation.ReluLanes())
+        case .leakyRelu(let alpha)?: planes(Activation.LeakyReluLanes(alpha: alpha))
+        case let act?: planes(Activation.AnyLanes(activation: act))
         }
     }
 

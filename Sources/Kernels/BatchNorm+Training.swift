@@ -154,7 +154,7 @@ public enum BatchNormTraining {
                 mu[c] = mean[c]
             }
             // The activation and its derivative are chosen once per call, not per vector.
-            @inline(__always) func run(_ f: (V16) -> V16, _ grad: (V16, V16) -> V16) {
+            @inline(__always) func run<F: LaneOp1, G: LaneOp2>(_ f: F, _ grad: G) {
                 // Channel by channel over the chunk's images: float lanes per chunk, then double.
                 let sums = channelSums(batch: batch, channels: channels, work: 2 * batch * channels * spatial, scratch: scratch, pool: pool) { images, s1, s2 in
                     if spatial == 1 {
@@ -254,14 +254,12 @@ public enum BatchNormTraining {
                     }
                 }
             }
-            let zero = V16(repeating: 0)
             switch activation {
-            case nil: run({ $0 }, { dy, _ in dy })
-            case .relu?: run({ Activation.relu.apply($0) }, { dy, y in zero.replacing(with: dy, where: y .> 0) })
-            case .leakyRelu(let alpha)?:
-                run({ Activation.leakyRelu(alpha).apply($0) }, { dy, y in (dy * alpha).replacing(with: dy, where: y .> 0) })
-            case .sigmoid?: run({ Activation.sigmoid.apply($0) }, { dy, y in dy * y * (1 - y) })
-            case .tanh?: run({ Activation.tanh.apply($0) }, { dy, y in dy * (1 - y * y) })
+            case nil: run(Activation.IdentityLanes(), PassGrad())
+            case .relu?: run(Activation.ReluLanes(), ReluGrad())
+            case .leakyRelu(let alpha)?: run(Activation.LeakyReluLanes(alpha: alpha), Grad.LeakyReluGrad(alpha: V16(repeating: alpha)))
+            case .sigmoid?: run(Activation.SigmoidLanes(), SigmoidGrad())
+            case .tanh?: run(Activation.TanhLanes(), TanhGrad())
             case let act?: preconditionFailure("BatchNormTraining: no backward for \(act)")
             }
         }
@@ -276,6 +274,14 @@ public enum BatchNormTraining {
         ConvTransposeBatchNorm.normalizeReference(x, batch: batch, channels: channels, plane: spatial, scale: scale, beta: bias,
                                                   epsilon: epsilon, activation: activation, y: y, mean: mean, variance: variance)
     }
+
+    /// g = act′·dy from dy and y = act(·), as lane operations for `backward`.
+    struct PassGrad: LaneOp2 { @inline(__always) func callAsFunction(_ dy: V16, _ y: V16) -> V16 { dy } }
+    struct ReluGrad: LaneOp2 {
+        @inline(__always) func callAsFunction(_ dy: V16, _ y: V16) -> V16 { V16(repeating: 0).replacing(with: dy, where: y .> 0) }
+    }
+    struct SigmoidGrad: LaneOp2 { @inline(__always) func callAsFunction(_ dy: V16, _ y: V16) -> V16 { dy * y * (1 - y) } }
+    struct TanhGrad: LaneOp2 { @inline(__always) func callAsFunction(_ dy: V16, _ y: V16) -> V16 { dy * (1 - y * y) } }
 
     /// Scalar g = act′·dy from y.
     static func activationGrad(_ act: Activation?, _ dy: Double, _ y: Double) -> Double {

@@ -110,29 +110,37 @@ public enum Binary {
         }
     }
 
+    struct Add: LaneOp2 { @inline(__always) func callAsFunction(_ a: V16, _ b: V16) -> V16 { a + b } }
+    struct Sub: LaneOp2 { @inline(__always) func callAsFunction(_ a: V16, _ b: V16) -> V16 { a - b } }
+    struct Mul: LaneOp2 { @inline(__always) func callAsFunction(_ a: V16, _ b: V16) -> V16 { a * b } }
+    struct Div: LaneOp2 { @inline(__always) func callAsFunction(_ a: V16, _ b: V16) -> V16 { a / b } }
     /// Lane-wise maximum (NaN propagates).
-    @inline(__always)
-    static func maximum(_ a: V16, _ b: V16) -> V16 {
-        a.replacing(with: b, where: b .> a).replacing(with: a + b, where: (a .!= a) .| (b .!= b))
+    struct Max: LaneOp2 {
+        @inline(__always) func callAsFunction(_ a: V16, _ b: V16) -> V16 {
+            a.replacing(with: b, where: b .> a).replacing(with: a + b, where: (a .!= a) .| (b .!= b))
+        }
     }
-
     /// Lane-wise minimum (NaN propagates).
-    @inline(__always)
-    static func minimum(_ a: V16, _ b: V16) -> V16 {
-        a.replacing(with: b, where: b .< a).replacing(with: a + b, where: (a .!= a) .| (b .!= b))
+    struct Min: LaneOp2 {
+        @inline(__always) func callAsFunction(_ a: V16, _ b: V16) -> V16 {
+            a.replacing(with: b, where: b .< a).replacing(with: a + b, where: (a .!= a) .| (b .!= b))
+        }
+    }
+    struct PRelu: LaneOp2 {
+        @inline(__always) func callAsFunction(_ a: V16, _ b: V16) -> V16 { a.replacing(with: b * a, where: a .< 0) }
     }
 
     /// y = a ∘ b over `plan.outShape`.
     public static func run(_ op: BinaryOp, _ plan: BroadcastPlan, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                            _ y: UnsafeMutablePointer<Float>, pool: ThreadPool = .serial) {
         switch op {
-        case .add: runs(plan, a, b, y, pool) { $0 + $1 }
-        case .sub: runs(plan, a, b, y, pool) { $0 - $1 }
-        case .mul: runs(plan, a, b, y, pool) { $0 * $1 }
-        case .div: runs(plan, a, b, y, pool) { $0 / $1 }
-        case .max: runs(plan, a, b, y, pool) { maximum($0, $1) }
-        case .min: runs(plan, a, b, y, pool) { minimum($0, $1) }
-        case .prelu: runs(plan, a, b, y, pool) { $0.replacing(with: $1 * $0, where: $0 .< 0) }
+        case .add: runs(plan, a, b, y, pool, Add())
+        case .sub: runs(plan, a, b, y, pool, Sub())
+        case .mul: runs(plan, a, b, y, pool, Mul())
+        case .div: runs(plan, a, b, y, pool, Div())
+        case .max: runs(plan, a, b, y, pool, Max())
+        case .min: runs(plan, a, b, y, pool, Min())
+        case .prelu: runs(plan, a, b, y, pool, PRelu())
         case .pow:
             let (sa, sb) = (plan.aInner, plan.bInner)
             plan.forEachRun(pool: pool) { ao, bo, yo, c0, c1 in
@@ -146,8 +154,8 @@ public enum Binary {
     }
 
     @inline(__always)
-    static func runs(_ plan: BroadcastPlan, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                     _ y: UnsafeMutablePointer<Float>, _ pool: ThreadPool, _ f: (V16, V16) -> V16) {
+    static func runs<F: LaneOp2>(_ plan: BroadcastPlan, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                 _ y: UnsafeMutablePointer<Float>, _ pool: ThreadPool, _ f: F) {
         if shortRunBlocks(plan, a, b, y, pool, f) { return }
         switch (plan.aInner, plan.bInner) {
         case (1, 1): plan.forEachRun(pool: pool) { ao, bo, yo, c0, c1 in
@@ -184,8 +192,8 @@ public enum Binary {
     /// repeat across the output channels). The same op on the same values: the same bits.
     /// Returns false when the plan does not have that form.
     @inline(__always)
-    static func shortRunBlocks(_ plan: BroadcastPlan, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                               _ y: UnsafeMutablePointer<Float>, _ pool: ThreadPool, _ f: (V16, V16) -> V16) -> Bool {
+    static func shortRunBlocks<F: LaneOp2>(_ plan: BroadcastPlan, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                           _ y: UnsafeMutablePointer<Float>, _ pool: ThreadPool, _ f: F) -> Bool {
         let n = plan.inner
         guard n < 16, plan.count > 0, let lastSize = plan.outerSizes.last, lastSize > 1, plan.outerY.last == n,
               lastSize * n <= 1 << 16 else { return false }

@@ -203,9 +203,8 @@ public enum Unary {
     }
 
     /// y[i] = f(x[i]) for i in start..<end, sixteen lanes at a time (start a multiple of 16).
-    @inline(never)
-    static func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ start: Int, _ end: Int,
-                    _ f: (SIMD16<Float>) -> SIMD16<Float>) {
+    @inline(__always)
+    static func map<F: LaneOp1>(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ start: Int, _ end: Int, _ f: F) {
         var i = start
         while i + 16 <= end {
             store16(f(load16(x + i)), y + i)

@@ -24,11 +24,14 @@ public enum Grad {
     }
 
     public static func sign(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .serial) {
-        let one = V16(repeating: 1), minus = V16(repeating: -1), zero = V16(repeating: 0)
         pool.splitWork((count + 15) / 16, work: count) { range in
-            Unary.map(x, y, range.lowerBound * 16, min(count, range.upperBound * 16)) { v in
-                zero.replacing(with: one, where: v .> 0).replacing(with: minus, where: v .< 0)
-            }
+            Unary.map(x, y, range.lowerBound * 16, min(count, range.upperBound * 16), Sign())
+        }
+    }
+
+    struct Sign: LaneOp1 {
+        @inline(__always) func callAsFunction(_ v: V16) -> V16 {
+            V16(repeating: 0).replacing(with: V16(repeating: 1), where: v .> 0).replacing(with: V16(repeating: -1), where: v .< 0)
         }
     }
 
@@ -41,14 +44,19 @@ public enum Grad {
 
     public static func leakyReluGrad(alpha: Float, _ dy: UnsafePointer<Float>, _ yv: UnsafePointer<Float>,
                                      _ out: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .serial) {
-        zipMap(dy, yv, out, count, pool) { g, v in (alpha * g).replacing(with: g, where: v .> 0) }
+        zipMap(dy, yv, out, count, pool, LeakyReluGrad(alpha: V16(repeating: alpha)))
+    }
+
+    struct LeakyReluGrad: LaneOp2 {
+        let alpha: V16
+        @inline(__always) func callAsFunction(_ g: V16, _ v: V16) -> V16 { (alpha * g).replacing(with: g, where: v .> 0) }
     }
 
     /// out[i] = f(dy[i], y[i]) over 16-float vectors (a partial vector at the end), threads
     /// splitting whole vectors.
     @inline(__always)
-    static func zipMap(_ dy: UnsafePointer<Float>, _ yv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-                       _ count: Int, _ pool: ThreadPool, _ f: (V16, V16) -> V16) {
+    static func zipMap<F: LaneOp2>(_ dy: UnsafePointer<Float>, _ yv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                   _ count: Int, _ pool: ThreadPool, _ f: F) {
         let vectors = (count + 15) / 16
         pool.splitWork(vectors, work: count) { range in
             var i = range.lowerBound * 16
@@ -74,8 +82,12 @@ public enum Grad {
     /// One pass over dY and Y for ELU's pullback (the point-wise form was seven kernels).
     public static func eluGrad(alpha: Float, _ dy: UnsafePointer<Float>, _ yv: UnsafePointer<Float>,
                                _ out: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .serial) {
-        let a = V16(repeating: alpha)
-        zipMap(dy, yv, out, count, pool) { g, v in (g * (v + a)).replacing(with: g, where: v .> 0) }
+        zipMap(dy, yv, out, count, pool, EluGrad(alpha: V16(repeating: alpha)))
+    }
+
+    struct EluGrad: LaneOp2 {
+        let alpha: V16
+        @inline(__always) func callAsFunction(_ g: V16, _ v: V16) -> V16 { (g * (v + alpha)).replacing(with: g, where: v .> 0) }
     }
 
     // MARK: GatherGrad

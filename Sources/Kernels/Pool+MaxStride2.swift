@@ -27,65 +27,76 @@ extension Pool2D {
 
     static func maxStride2(_ s: Pool2DShape, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ pool: ThreadPool) {
         let planes = s.batch * s.channels
-        let (inH, inW, outH, outW) = (s.inH, s.inW, s.outH, s.outW)
+        let (outH, outW) = (s.outH, s.outW)
         if planes == 0 || outH == 0 || outW == 0 { return }
-        let (kH, kW, sH, dH) = (s.kernelH, s.kernelW, s.strideH, s.dilationH)
-        let blocks = (outW + 15) / 16
         let perPlane = Swift.max(1, Swift.min(outH, (4 * pool.threads + planes - 1) / planes))
         let items = planes * perPlane
-        pool.splitWork(items, work: planes * outH * outW * kH * kW) { range in
-            // Per thread: the masks of each block's three loads (the same for every row).
-            let masks = UnsafeMutableRawPointer(Gemm.threadBuffer(2 * blocks + 16)).bindMemory(to: UInt16.self, capacity: 3 * blocks)
-            for blk in 0..<blocks {
-                for i in 0..<3 {
-                    let b = 32 * blk - s.padLeft + 16 * i
-                    masks[3 * blk + i] = laneMask(-b, inW - b)
-                }
+        pool.splitWork(items, work: planes * outH * outW * s.kernelH * s.kernelW) { range in
+            maxStride2Items(range, s, x, y, perPlane: perPlane)
+        }
+    }
+
+    /// Items `range` of `maxStride2` (item = plane · perPlane + part). A function of its own, not
+    /// the loop's closure: inside a closure handed to the pool, the taps below were not inlined.
+    static func maxStride2Items(_ range: Range<Int>, _ s: Pool2DShape, _ x: UnsafePointer<Float>,
+                                _ y: UnsafeMutablePointer<Float>, perPlane: Int) {
+        let (inH, inW, outH, outW) = (s.inH, s.inW, s.outH, s.outW)
+        let (kH, kW, sH, dH) = (s.kernelH, s.kernelW, s.strideH, s.dilationH)
+        let blocks = (outW + 15) / 16
+        // Per thread: the masks of each block's three loads (the same for every row).
+        let masks = UnsafeMutableRawPointer(Gemm.threadBuffer(2 * blocks + 16)).bindMemory(to: UInt16.self, capacity: 3 * blocks)
+        for blk in 0..<blocks {
+            for i in 0..<3 {
+                let b = 32 * blk - s.padLeft + 16 * i
+                masks[3 * blk + i] = laneMask(-b, inW - b)
             }
-            for item in range {
-                let p = item / perPlane, part = item % perPlane
-                let oh0 = part * outH / perPlane, oh1 = (part + 1) * outH / perPlane
-                let px = x + p * inH * inW
-                for oh in oh0..<oh1 {
-                    let py = y + (p * outH + oh) * outW
-                    let h0 = oh * sH - s.padTop
-                    var blk = 0
-                    while blk < blocks {
-                        let nv = Swift.min(4, blocks - blk)
-                        let start = V16(repeating: -.infinity)
-                        var a0 = start, a1 = start, a2 = start, a3 = start
-                        var n0 = SIMDMask<SIMD16<Int32>>(repeating: false), n1 = n0, n2 = n0, n3 = n0
-                        for kh in 0..<kH {
-                            let h = h0 + kh * dH
-                            if h < 0 || h >= inH { continue }
-                            let row = px + h * inW - s.padLeft
-                            /// Block blk + j's taps of this row, in kw order, into acc (NaN lanes into nan).
-                            @inline(__always) func taps(_ acc: inout V16, _ nan: inout SIMDMask<SIMD16<Int32>>, _ j: Int) {
-                                let m = masks + 3 * (blk + j), r = row + 32 * (blk + j)
-                                let l0 = gannet_load_masked16(r, m[0], -.infinity), l1 = gannet_load_masked16(r + 16, m[1], -.infinity)
-                                @inline(__always) func tap(_ v: V16) { acc.replace(with: v, where: v .> acc); nan .|= v .!= v }
-                                let e = evenLanes(l0, l1)
-                                tap(e)
-                                tap(oddLanes(l0, l1))
-                                if kW == 3 { tap(shiftIn(e, gannet_load_masked16(r + 32, m[2], -.infinity), 0)) }
-                            }
-                            taps(&a0, &n0, 0)
-                            if nv > 1 { taps(&a1, &n1, 1) }
-                            if nv > 2 { taps(&a2, &n2, 2) }
-                            if nv > 3 { taps(&a3, &n3, 3) }
-                        }
-                        @inline(__always) func finish(_ acc: V16, _ nan: SIMDMask<SIMD16<Int32>>, _ j: Int) {
-                            let o = 16 * (blk + j), n = Swift.min(16, outW - o)
-                            storePartial(acc.replacing(with: .nan, where: nan), py + o, n)
-                        }
-                        finish(a0, n0, 0)
-                        if nv > 1 { finish(a1, n1, 1) }
-                        if nv > 2 { finish(a2, n2, 2) }
-                        if nv > 3 { finish(a3, n3, 3) }
-                        blk += nv
+        }
+        for item in range {
+            let p = item / perPlane, part = item % perPlane
+            let oh0 = part * outH / perPlane, oh1 = (part + 1) * outH / perPlane
+            let px = x + p * inH * inW
+            for oh in oh0..<oh1 {
+                let py = y + (p * outH + oh) * outW
+                let h0 = oh * sH - s.padTop
+                for blk in stride(from: 0, to: blocks, by: 4) {
+                    let nv = Swift.min(4, blocks - blk)
+                    let start = V16(repeating: -.infinity)
+                    var a0 = start, a1 = start, a2 = start, a3 = start
+                    var n0 = SIMDMask<SIMD16<Int32>>(repeating: false), n1 = n0, n2 = n0, n3 = n0
+                    let m = UnsafePointer(masks + 3 * blk)
+                    for kh in 0..<kH {
+                        let h = h0 + kh * dH
+                        if h < 0 || h >= inH { continue }
+                        let row = px + h * inW - s.padLeft + 32 * blk
+                        maxTaps(&a0, &n0, row, m, kW == 3)
+                        if nv > 1 { maxTaps(&a1, &n1, row + 32, m + 3, kW == 3) }
+                        if nv > 2 { maxTaps(&a2, &n2, row + 64, m + 6, kW == 3) }
+                        if nv > 3 { maxTaps(&a3, &n3, row + 96, m + 9, kW == 3) }
                     }
+                    let o = py + 16 * blk, left = outW - 16 * blk
+                    storePartial(a0.replacing(with: .nan, where: n0), o, Swift.min(16, left))
+                    if nv > 1 { storePartial(a1.replacing(with: .nan, where: n1), o + 16, Swift.min(16, left - 16)) }
+                    if nv > 2 { storePartial(a2.replacing(with: .nan, where: n2), o + 32, Swift.min(16, left - 32)) }
+                    if nv > 3 { storePartial(a3.replacing(with: .nan, where: n3), o + 48, Swift.min(16, left - 48)) }
                 }
             }
+        }
+    }
+
+    /// One input row's taps of a block of 16 outputs, in kw order, into acc (NaN lanes into nan):
+    /// `row` is the block's first column (2·ow0 − padLeft), `m` its three load masks. A plain
+    /// function, not a closure over the loop's variables: a parallel loop's body then allocates
+    /// no capture boxes.
+    @_transparent
+    static func maxTaps(_ acc: inout V16, _ nan: inout SIMDMask<SIMD16<Int32>>, _ row: UnsafePointer<Float>,
+                        _ m: UnsafePointer<UInt16>, _ three: Bool) {
+        let l0 = gannet_load_masked16(row, m[0], -.infinity), l1 = gannet_load_masked16(row + 16, m[1], -.infinity)
+        let e = evenLanes(l0, l1), o = oddLanes(l0, l1)
+        acc.replace(with: e, where: e .> acc); nan .|= e .!= e
+        acc.replace(with: o, where: o .> acc); nan .|= o .!= o
+        if three {
+            let t = shiftIn(e, gannet_load_masked16(row + 32, m[2], -.infinity), 0)
+            acc.replace(with: t, where: t .> acc); nan .|= t .!= t
         }
     }
 }
