@@ -70,9 +70,29 @@ extension Conv2D {
                            beta: 0, c: yt, ldc: mg, bias: b, epilogue: colOps, pool: pool)
             }
             for n in 0..<s.batch {
-                for o in 0..<mg {
-                    let plane = y + (n * s.outChannels + gi * mg + o) * p
-                    for q in 0..<p { plane[q] = yt[(n * p + q) * mg + o] }
+                transposeOut(UnsafePointer(yt + n * p * mg), pixels: p, channels: mg, into: y + (n * s.outChannels + gi * mg) * p, pool: pool)
+            }
+        }
+    }
+
+    /// y[o·pixels + q] = yt[q·channels + o] for o < channels, q < pixels: one image's Yᵀ into its
+    /// NCHW planes, in 16×16 blocks transposed in registers (`Gemm.transpose16`), the blocks
+    /// split over the pool. (Element by element on one thread, this copy was half of a 1×1
+    /// 64 → 256 convolution on 13² at batch 1.)
+    static func transposeOut(_ yt: UnsafePointer<Float>, pixels: Int, channels: Int, into y: UnsafeMutablePointer<Float>,
+                             pool: ThreadPool) {
+        let qb = (pixels + 15) / 16, ob = (channels + 15) / 16
+        pool.splitWork(ob * qb, work: pixels * channels) { range in
+            for u in range {
+                let o0 = (u / qb) * 16, q0 = (u % qb) * 16
+                let o1 = min(channels, o0 + 16), q1 = min(pixels, q0 + 16)
+                if o1 - o0 == 16 && q1 - q0 == 16 {
+                    Gemm.transpose16(yt + q0 * channels + o0, channels, y + o0 * pixels + q0, pixels)
+                    continue
+                }
+                for o in o0..<o1 {
+                    let row = y + o * pixels
+                    for q in q0..<q1 { row[q] = yt[q * channels + o] }
                 }
             }
         }
