@@ -149,6 +149,15 @@ public enum EpilogueApply {
     public static func applyRows(c: UnsafeMutablePointer<Float>, ldc: Int, rows: Range<Int>, cols: Range<Int>,
                                  bias: UnsafePointer<Float>?, ops: [EpilogueOp]) {
         if ops.isEmpty || rows.isEmpty || cols.isEmpty { return }
+        // A bias then ReLU or LeakyReLU (a fused convolution's usual epilogue): one pass.
+        if ops.count == 2, let bias, case .bias(let perRow) = ops[0], case .activation(let act) = ops[1] {
+            switch act {
+            case .relu: return biasThen(Activation.ReluLanes(), c: c, ldc: ldc, rows: rows, cols: cols, bias: bias, perRow: perRow)
+            case .leakyRelu(let a):
+                return biasThen(Activation.LeakyReluLanes(alpha: a), c: c, ldc: ldc, rows: rows, cols: cols, bias: bias, perRow: perRow)
+            default: break
+            }
+        }
         let width = cols.count
         for r in rows {
             let row = c + r * ldc + cols.lowerBound
@@ -180,6 +189,29 @@ public enum EpilogueApply {
                 case .activation(let act):
                     act.apply(row, count: width)
                 }
+            }
+        }
+    }
+
+    /// `applyRows` for [bias, activation f] in one pass over each row: v = f(v + b), the same
+    /// bits as the two passes (each lane's f sees the same sum). (The second pass over a block
+    /// of C was most of a 1×1 16 → 64 convolution's epilogue, a sixth of its time.)
+    @inline(__always)
+    static func biasThen<F: LaneOp1>(_ f: F, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Range<Int>, cols: Range<Int>,
+                                     bias: UnsafePointer<Float>, perRow: Bool) {
+        let width = cols.count
+        for r in rows {
+            let row = c + r * ldc + cols.lowerBound
+            let bp = bias + cols.lowerBound
+            let rowBias = V16(repeating: perRow ? bias[r] : 0)
+            var j = 0
+            while j + 16 <= width {
+                store16(f(load16(row + j) + (perRow ? rowBias : load16(bp + j))), row + j)
+                j += 16
+            }
+            if j < width {
+                let n = width - j
+                storePartial(f(loadPartial(row + j, n) + (perRow ? rowBias : loadPartial(bp + j, n))), row + j, n)
             }
         }
     }
