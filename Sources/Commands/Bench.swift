@@ -114,9 +114,17 @@ public struct Bench: ParsableCommand {
                 }
             }
             let ms = times[times.count / 2]
-            Bench.emit([("ms_median", ms), ("images_per_s", Double(batch) * 1000 / ms), ("compile_ms", compileMs),
-                        ("arena_bytes", Double(program.plan.arenaBytes)), ("unshared_bytes", Double(program.plan.unsharedBytes))],
-                       json: common.json)
+            var fields = [("ms_median", ms), ("images_per_s", Double(batch) * 1000 / ms), ("compile_ms", compileMs),
+                          ("arena_bytes", Double(program.plan.arenaBytes)), ("unshared_bytes", Double(program.plan.unsharedBytes))]
+            if common.threads > 1 {
+                // How the runs shared their loops: the run-level choice (ThreadPool+Choice.swift)
+                // and the loop-level governor (ThreadPool.swift), counted from load to here.
+                let st = session.pool.stats
+                fields += [("serial_runs", Double(program.choice.serialRuns)), ("parallel_runs", Double(program.choice.parallelRuns)),
+                           ("parallel_loops", Double(st.parallelLoops)), ("governor_serial_loops", Double(st.serialLoops)),
+                           ("saved_ms", Double(st.savedNanoseconds) / 1e6), ("waited_ms", Double(st.waitedNanoseconds) / 1e6)]
+            }
+            Bench.emit(fields, json: common.json)
         }
     }
 }
