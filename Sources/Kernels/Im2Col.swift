@@ -17,7 +17,9 @@ public enum Im2Col {
                                                         as: SIMD16<Float>.self)
             i += 16
         }
-        while i < count { dst[i] = src[i]; i += 1 }
+        // The tail as one masked load and store (element by element, a 28-float row took a
+        // 16-float vector and three 4-float ones).
+        if i < count { storePartial(loadPartial(src + i, count - i), dst + i, count - i) }
     }
 
     @inline(__always)
@@ -27,7 +29,7 @@ public enum Im2Col {
             UnsafeMutableRawPointer(dst + i).storeBytes(of: SIMD16<Float>(repeating: 0), as: SIMD16<Float>.self)
             i += 16
         }
-        while i < count { dst[i] = 0; i += 1 }
+        if i < count { storePartial(SIMD16<Float>(repeating: 0), dst + i, count - i) }
     }
 
     /// Fills col rows (channels·kH·kW of them, row stride `ldcol`) for images n0..<n0+count.
