@@ -132,6 +132,10 @@ extension Activation {
         let alpha: Float
         @inline(__always) func callAsFunction(_ x: V16) -> V16 { Activation.leakyRelu(alpha).apply(x) }
     }
+    struct ClipLanes: LaneOp1 {
+        let lo: Float, hi: Float
+        @inline(__always) func callAsFunction(_ x: V16) -> V16 { Activation.clip(lo, hi).apply(x) }
+    }
     struct SigmoidLanes: LaneOp1 { @inline(__always) func callAsFunction(_ x: V16) -> V16 { Activation.sigmoid.apply(x) } }
     struct TanhLanes: LaneOp1 { @inline(__always) func callAsFunction(_ x: V16) -> V16 { Activation.tanh.apply(x) } }
     /// Any activation, switched on per vector.
@@ -149,12 +153,14 @@ public enum EpilogueApply {
     public static func applyRows(c: UnsafeMutablePointer<Float>, ldc: Int, rows: Range<Int>, cols: Range<Int>,
                                  bias: UnsafePointer<Float>?, ops: [EpilogueOp]) {
         if ops.isEmpty || rows.isEmpty || cols.isEmpty { return }
-        // A bias then ReLU or LeakyReLU (a fused convolution's usual epilogue): one pass.
+        // A bias then ReLU, LeakyReLU or Clip (ReLU6) (a fused convolution's usual epilogues): one pass.
         if ops.count == 2, let bias, case .bias(let perRow) = ops[0], case .activation(let act) = ops[1] {
             switch act {
             case .relu: return biasThen(Activation.ReluLanes(), c: c, ldc: ldc, rows: rows, cols: cols, bias: bias, perRow: perRow)
             case .leakyRelu(let a):
                 return biasThen(Activation.LeakyReluLanes(alpha: a), c: c, ldc: ldc, rows: rows, cols: cols, bias: bias, perRow: perRow)
+            case let .clip(lo, hi):
+                return biasThen(Activation.ClipLanes(lo: lo, hi: hi), c: c, ldc: ldc, rows: rows, cols: cols, bias: bias, perRow: perRow)
             default: break
             }
         }

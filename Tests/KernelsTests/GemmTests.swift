@@ -34,7 +34,8 @@ final class GemmTests: XCTestCase {
         let eps: [[EpilogueOp]] = [[], [.bias(perRow: false)], [.bias(perRow: true), .activation(.relu)],
                                    [.activation(.leakyRelu(0.2))], [.bias(perRow: false), .activation(.tanh)],
                                    [.activation(.sigmoid)], [.bias(perRow: false), .activation(.relu)],
-                                   [.bias(perRow: true), .activation(.leakyRelu(0.1))]]
+                                   [.bias(perRow: true), .activation(.leakyRelu(0.1))],
+                                   [.bias(perRow: false), .activation(.clip(0, 0.5))]]
         return Case(transA: ta, transB: tb, m: m, n: n, k: k,
                     alpha: alphas[rng.int(0, 3)], beta: betas[rng.int(0, 3)],
                     lda: (ta ? m : k) + rng.int(0, 3), ldb: (tb ? k : n) + rng.int(0, 3), ldc: n + rng.int(0, 3),
