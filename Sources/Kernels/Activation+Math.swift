@@ -206,9 +206,9 @@ public enum EpilogueApply {
     static func biasThen<F: LaneOp1>(_ f: F, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Range<Int>, cols: Range<Int>,
                                      bias: UnsafePointer<Float>, perRow: Bool) {
         let width = cols.count
+        let bp = bias + cols.lowerBound
         for r in rows {
             let row = c + r * ldc + cols.lowerBound
-            let bp = bias + cols.lowerBound
             let rowBias = V16(repeating: perRow ? bias[r] : 0)
             var j = 0
             while j + 16 <= width {

@@ -76,7 +76,7 @@ extension Conv2D {
     }
 
     /// y[o·pixels + q] = yt[q·channels + o] for o < channels, q < pixels: one image's Yᵀ into its
-    /// NCHW planes, in 16×16 blocks transposed in registers (`Gemm.transpose16`), the blocks
+    /// NCHW planes in 16×16 blocks (`Transpose.block`, as the Transpose op copies), the blocks
     /// split over the pool. (Element by element on one thread, this copy was half of a 1×1
     /// 64 → 256 convolution on 13² at batch 1.)
     static func transposeOut(_ yt: UnsafePointer<Float>, pixels: Int, channels: Int, into y: UnsafeMutablePointer<Float>,
@@ -85,15 +85,7 @@ extension Conv2D {
         pool.splitWork(ob * qb, work: pixels * channels) { range in
             for u in range {
                 let o0 = (u / qb) * 16, q0 = (u % qb) * 16
-                let o1 = min(channels, o0 + 16), q1 = min(pixels, q0 + 16)
-                if o1 - o0 == 16 && q1 - q0 == 16 {
-                    Gemm.transpose16(yt + q0 * channels + o0, channels, y + o0 * pixels + q0, pixels)
-                    continue
-                }
-                for o in o0..<o1 {
-                    let row = y + o * pixels
-                    for q in q0..<q1 { row[q] = yt[q * channels + o] }
-                }
+                Transpose.block(yt, channels, y, pixels, o0..<min(channels, o0 + 16), q0..<min(pixels, q0 + 16))
             }
         }
     }

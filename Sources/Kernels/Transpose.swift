@@ -55,17 +55,7 @@ public struct StridedCopyPlan: Equatable, Sendable {
                     if r != row { odo.next(sizes: sz, si, so, so); row = r }
                     let b = u - r * per
                     let i0 = (b / nb) * 16, j0 = (b % nb) * 16
-                    let i1 = min(tSize, i0 + 16), j1 = min(n, j0 + 16)
-                    let px = x + odo.o0, py = y + odo.o1
-                    if i1 - i0 == 16 && j1 - j0 == 16 {
-                        // A whole block: 16 contiguous input runs transposed in registers.
-                        Gemm.transpose16(px + j0 * s + i0, s, py + i0 * tOut + j0, tOut)
-                        continue
-                    }
-                    for i in i0..<i1 {
-                        let pyi = py + i * tOut, pxi = px + i
-                        for j in j0..<j1 { pyi[j] = pxi[j * s] }
-                    }
+                    Transpose.block(x + odo.o0, s, y + odo.o1, tOut, i0..<min(tSize, i0 + 16), j0..<min(n, j0 + 16))
                 }
             }
             return
@@ -119,6 +109,22 @@ public struct TransposePlan: Equatable, Sendable {
 }
 
 public enum Transpose {
+    /// y[i·ldy + j] = x[j·ldx + i] for i in `rows`, j in `cols` (at most 16 each): a whole 16×16
+    /// block transposed in registers (`Gemm.transpose16`: 16 contiguous input runs), a partial
+    /// one element by element.
+    @inline(__always)
+    static func block(_ x: UnsafePointer<Float>, _ ldx: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
+                      _ rows: Range<Int>, _ cols: Range<Int>) {
+        if rows.count == 16 && cols.count == 16 {
+            Gemm.transpose16(x + cols.lowerBound * ldx + rows.lowerBound, ldx, y + rows.lowerBound * ldy + cols.lowerBound, ldy)
+            return
+        }
+        for i in rows {
+            let yi = y + i * ldy, xi = x + i
+            for j in cols { yi[j] = xi[j * ldx] }
+        }
+    }
+
     public static func run(_ plan: TransposePlan, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool = .serial) {
         plan.copy.run(x, y, pool: pool)
     }
