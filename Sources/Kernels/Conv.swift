@@ -376,14 +376,17 @@ public enum Conv2D {
     static let chunkStorage = ThreadBuffer(minimum: 0)
 
     /// Whether the GEMM paths run whole image chunks (`chunks` of them; one image each on the
-    /// pointwise path) per thread instead of splitting each chunk's GEMM: a shallow GEMM (k ≤ 64:
-    /// few input channels, e.g. a network's first layer or a 1×1 expansion) splits into loops
-    /// too short to pay for their synchronisation (1 → 128 channels on 64², batch 64: 3.5 ms on
-    /// one thread, 11.9 ms split over two), and there are chunks enough to share (at least 4 per
-    /// thread). The implicit and im2col paths also need each thread's buffers to fit in 1 MiB.
+    /// pointwise path) per thread instead of splitting each chunk's GEMM: there are chunks enough
+    /// to share (at least 4 per thread, claimed by whichever thread is free), and every split loop
+    /// would cost a synchronisation. Shallow GEMMs (k ≤ 64: few input channels, e.g. a network's
+    /// first layer or a 1×1 expansion) split into loops too short to pay for it (1 → 128 channels
+    /// on 64², batch 64: 3.5 ms on one thread, 11.9 ms split over two); deeper ones lose less but
+    /// still lose (batch 32, 2 threads, whole chunks against split: squeezenet1_1 0.94,
+    /// mobilenet_v2 0.98). The implicit and im2col paths also need each thread's buffers to fit
+    /// in 1 MiB.
     public static func isChunkParallel(_ s: Conv2DShape, chunks: Int, threads: Int) -> Bool {
         let k = (s.inChannels / s.group) * s.kernelH * s.kernelW
-        return !Baseline.splitChunkGemms && threads > 1 && k <= 64 && chunks >= 4 * threads
+        return !Baseline.splitChunkGemms && threads > 1 && (k <= 64 || !Baseline.shallowChunksOnly) && chunks >= 4 * threads
     }
 
     // MARK: direct convolution for few output channels

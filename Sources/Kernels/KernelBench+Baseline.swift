@@ -95,9 +95,17 @@ public enum Baseline {
     /// pipeline with its fusions (GANSteps.dPlan; equal to float rounding).
     public static let expandBeforePenalty = names.contains("penaltyExpand")
 
-    /// `chunkParallel`: shallow convolutions (k ≤ 64) split each image chunk's GEMM over the
-    /// threads instead of running whole chunks per thread (Conv2D.isChunkParallel; same bits).
+    /// `directImage`: the direct convolution splits each image's fill, GEMM and copy over the
+    /// threads instead of running whole images per thread (Conv+Direct.swift).
+    public static let splitImageGemms = names.contains("directImage")
+
+    /// `chunkParallel`: convolutions split each image chunk's GEMM over the threads instead of
+    /// running whole chunks per thread (Conv2D.isChunkParallel; same bits).
     public static let splitChunkGemms = names.contains("chunkParallel")
+
+    /// `chunkDeep`: only shallow convolutions (k ≤ 64) run whole image chunks per thread; deeper
+    /// ones split each chunk's GEMM over the threads (Conv2D.isChunkParallel; same bits).
+    public static let shallowChunksOnly = names.contains("chunkDeep")
 
     /// `channelsLast`: depthwise and 1×1 convolution chains stay NCHW (ChannelsLastIslands does
     /// nothing; a graph-level switch, equal to float rounding).

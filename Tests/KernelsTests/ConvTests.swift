@@ -663,14 +663,44 @@ final class ConvTests: XCTestCase {
         }
     }
 
-    /// Narrow GEMMs (Conv+Narrow.swift: fewer than 32 GEMM columns, batch 1–3 on 1×1–5×5 planes):
-    /// the same bits as the wide orientation, on 1 and 2 threads, also with K over one K block
-    /// (k > 256) and Conv2D's zero-padded 1–3 columns; and against the reference (`check`).
-    /// Shallow convolutions (k ≤ 64) with many image chunks run whole chunks per thread
-    /// (`Conv2D.isChunkParallel`): the same bits as one thread and the reference's values, with
-    /// one image per chunk (32² output) and several (16², the last chunk partial), implicit and
-    /// explicit im2col, and 1×1 layers (one GEMM per image).
-    func testShallowConvWholeChunksPerThread() {
+    /// Direct convolutions (Conv+Direct.swift) with at least 4 images per thread run whole images
+    /// per thread, each in its own planes (`Conv2D.isImageParallel`): stride 1 and 2, with and
+    /// without dropped columns, a group of 2, more images than an even share; `check` compares 1
+    /// and 2 threads bit for bit, the implicit GEMM bit for bit and the scalar reference.
+    func testDirectConvWholeImagesPerThread() {
+        var rng = SeededRandom(seed: 43)
+        /// A square-kernel shape with its output size worked out.
+        func shape(_ n: Int, _ cin: Int, _ h: Int, _ w: Int, _ cout: Int, k: Int, stride: Int, pad: Int, group: Int = 1) -> Conv2DShape {
+            Conv2DShape(batch: n, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout,
+                        outHeight: (h + 2 * pad - k) / stride + 1, outWidth: (w + 2 * pad - k) / stride + 1,
+                        kernelH: k, kernelW: k, strideH: stride, strideW: stride, padTop: pad, padLeft: pad, group: group)
+        }
+        let shapes = [
+            // mnist_gan's generator gradient: 32 → 64, 4×4 stride 2 on 28² (here 18², 9 images).
+            shape(9, 32, 18, 18, 20, k: 4, stride: 2, pad: 1),
+            shape(11, 36, 13, 17, 29, k: 5, stride: 1, pad: 2),
+            shape(8, 40, 12, 35, 24, k: 2, stride: 1, pad: 1, group: 2),
+        ]
+        for s in shapes {
+            XCTAssertTrue(Conv2D.isDirect(s) && !Conv2D.isWinograd(s) && !Conv2D.isWinogradS2(s), "not direct: \(s)")
+            XCTAssertTrue(Conv2D.isImageParallel(s, threads: 2), "not whole images per thread: \(s)")
+        }
+        checkEach(shapes, epilogues: [0, 2, 5], &rng)
+    }
+
+    /// `check` on every shape with each of `ConvTests.epilogues[epilogues]`.
+    func checkEach(_ shapes: [Conv2DShape], epilogues: [Int], _ rng: inout SeededRandom,
+                   file: StaticString = #filePath, line: UInt = #line) {
+        for s in shapes {
+            for e in epilogues { check(s, transposed: false, epilogue: ConvTests.epilogues[e], &rng, file: file, line: line) }
+        }
+    }
+
+    /// Convolutions with many image chunks run whole chunks per thread (`Conv2D.isChunkParallel`):
+    /// the same bits as one thread and the reference's values, with one image per chunk (32²
+    /// output) and several (16², the last chunk partial), implicit and explicit im2col, shallow
+    /// (k ≤ 64) and deep GEMMs, and 1×1 layers (one GEMM per image).
+    func testConvWholeChunksPerThread() {
         var rng = SeededRandom(seed: 41)
         let shapes = [
             Conv2DShape(batch: 9, inChannels: 1, inHeight: 64, inWidth: 64, outChannels: 24, outHeight: 32, outWidth: 32,
@@ -679,16 +709,26 @@ final class ConvTests: XCTestCase {
                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
             Conv2DShape(batch: 50, inChannels: 2, inHeight: 30, inWidth: 26, outChannels: 17, outHeight: 15, outWidth: 13,
                         kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+            // Deep (k = 144), on planes 3 columns wide (the direct path would drop 2 columns of 5):
+            // 9 chunks of 11 images.
+            Conv2DShape(batch: 90, inChannels: 16, inHeight: 32, inWidth: 3, outChannels: 19, outHeight: 32, outWidth: 3,
+                        kernelH: 3, kernelW: 3, padTop: 1, padLeft: 1),
             // 1×1 (pointwise, one GEMM per image), grouped.
             Conv2DShape(batch: 9, inChannels: 32, inHeight: 24, inWidth: 23, outChannels: 26, outHeight: 24, outWidth: 23,
                         kernelH: 1, kernelW: 1, group: 2),
         ]
         for s in shapes {
             XCTAssertTrue(Conv2D.isChunkParallel(s, chunks: s.batch, threads: 2), "\(s)")
-            for e in [ConvTests.epilogues[0], ConvTests.epilogues[2], ConvTests.epilogues[4]] { check(s, transposed: false, epilogue: e, &rng) }
+            if s.inChannels > 4 && s.kernelH > 1 {
+                XCTAssertFalse(Conv2D.isDirect(s) || Conv2D.isWinograd(s), "not a chunked GEMM: \(s)")
+            }
         }
+        checkEach(shapes, epilogues: [0, 2, 4], &rng)
     }
 
+    /// Narrow GEMMs (Conv+Narrow.swift: fewer than 32 GEMM columns, batch 1–3 on 1×1–5×5 planes):
+    /// the same bits as the wide orientation, on 1 and 2 threads, also with K over one K block
+    /// (k > 256) and Conv2D's zero-padded 1–3 columns; and against the reference (`check`).
     func testNarrowSameBitsAsWide() {
         var rng = SeededRandom(seed: 18)
         var shapes: [(Conv2DShape, Bool)] = [
