@@ -66,8 +66,8 @@ extension Conv2D {
         return direct < implicit
     }
 
-    /// Rows of register tiles `mg` GEMM rows take (whole `Gemm.mr` panels), for the cost models
-    /// of `isDirect` and `isPointwiseDirect`.
+    /// Rows of register tiles `mg` GEMM rows take (whole `Gemm.mr` panels), for `isDirect`'s cost
+    /// model.
     static func tileRows(_ mg: Int) -> Double { Double((mg + Gemm.mr - 1) / Gemm.mr * Gemm.mr) }
 
     /// Register-tile columns per image of a GEMM over `columns` columns holding `images` images.

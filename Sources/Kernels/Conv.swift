@@ -98,22 +98,17 @@ public enum Conv2D {
     }
 
     /// A pointwise shape whose GEMM reads its input planes where they lie (`Gemm.DirectB`, k step
-    /// c at c·plane) instead of packing them (the pointwise branch of `forward`; same bits).
-    /// Packing B costs about 12 register-tile rows of work per k step and tile (the `isDirect`
-    /// model), a large share when few output channels reuse each packed value (batch 1, 1 thread:
-    /// 144 → 24 channels on 56², 0.26 → 0.20 ms; 128 → 16 on 55², 0.18 → 0.12 ms). Kept packed:
-    /// shallow GEMMs (k ≤ 64) at batch > 1, whose input comes from memory rather than cache
-    /// (batch 32: 64 → 16 on 55², 3.8 ms packed against 4.4 read in place; 16 → 64, 3.3 against
-    /// 3.6); and planes under `targetColumns / 2` at batch > 1 where batching images into wider
-    /// GEMMs saves more of the partial last register tile than packing costs (64 → 256 and
-    /// 512 → 1000 on 13²; estimated as `isDirect` does).
+    /// c at c·plane) instead of packing them (the pointwise branch of `forward`; same bits): at
+    /// batch 1 only, where the image is in cache. Packing B costs about 12 register-tile rows of
+    /// work per k step and tile (the `isDirect` model), a large share when few output channels
+    /// reuse each packed value (batch 1, 1 thread: 144 → 24 channels on 56², 0.26 → 0.20 ms;
+    /// 128 → 16 on 55², 0.18 → 0.12 ms). At batch > 1 the planes come from memory, and reading
+    /// them in place (k strided streams, rows not 64-byte aligned) loses to packing them: batch
+    /// 32, 1 and 2 threads, 128 → 16 on 55² 1.28–1.37× the packed time, 256 → 32 on 27²
+    /// 1.26–1.32×, 64 → 16 on 55² 4.4 ms against 3.8; mobilenet_v2 batch 32, 2 threads 1.13×.
     public static func isPointwiseDirect(_ s: Conv2DShape) -> Bool {
         let mg = s.outChannels / s.group, p = s.outHeight * s.outWidth
-        guard !Baseline.pointwisePacked, isPointwise(s), p >= Gemm.nr, mg >= Gemm.smallM else { return false }
-        if p >= targetColumns / 2 { return s.batch == 1 || s.inChannels / s.group > 64 }
-        if s.batch == 1 { return true }
-        let nb = chunk(s), rows = tileRows(mg)
-        return tilesPerImage(p, images: 1) * rows < tilesPerImage(nb * p, images: nb) * (rows + 12)
+        return !Baseline.pointwisePacked && isPointwise(s) && p >= Gemm.nr && mg >= Gemm.smallM && s.batch == 1
     }
 
     /// Images per chunk.
