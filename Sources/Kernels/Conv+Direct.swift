@@ -151,9 +151,9 @@ extension Conv2D {
                     }
                 }
                 if perImage {
-                    let planeCount = d.count(channels: cg)
+                    let planeCount = d.count(channels: cg), ownCount = directScratch(s)
                     pool.dynamicFor(s.batch) { n in
-                        let own = imageStorage.get(directScratch(s))
+                        let own = imageStorage.get(ownCount)
                         image(n, own, own + planeCount)
                     }
                 } else {
