@@ -18,6 +18,7 @@ public enum Pipelines {
         FoldConstants(),
         EliminateDeadValues(),
         FoldBatchNorm(),
+        FoldUpsampleIntoConv(),
         FuseConvBiasActivation(),
         EliminateDeadValues(),
     ]
