@@ -1,6 +1,6 @@
 // CSIMD: lane-wise operations Swift's SIMD types do not vectorise, or have no spelling for, as
 // header-only inline C: square root, reciprocal estimate, scaling by 2^n, clamping, int → float,
-// masked loads and stores.
+// masked loads and stores, gathers.
 //
 // Swift's `SIMD16<Float>.squareRoot()` (and a loop of `Float.squareRoot()`) compiles to sixteen
 // scalar `sqrtss`, about 10x the cost of one vector square root. Clang's generic vector
@@ -105,6 +105,20 @@ static inline __attribute__((always_inline)) void gannet_store_partial16(float *
     __builtin_ia32_storeups512_mask(p, (gannet_v16sf)v, gannet_first_lanes16(n));
 #else
     for (long i = 0; i < n && i < 16; i++) p[i] = v[i];
+#endif
+}
+
+/// base[idx[i]] in lane i (`vgatherdps`); every index must be readable.
+static inline __attribute__((always_inline)) gannet_float16 gannet_gather16(const float *base, gannet_int32x16 idx) {
+#if defined(__AVX512F__)
+    typedef float gannet_v16sf __attribute__((__vector_size__(64)));
+    typedef int gannet_v16si __attribute__((__vector_size__(64)));
+    gannet_float16 zero = 0;
+    return (gannet_float16)__builtin_ia32_gathersiv16sf((gannet_v16sf)zero, base, (gannet_v16si)idx, (unsigned short)0xFFFF, 4);
+#else
+    gannet_float16 r;
+    for (int i = 0; i < 16; i++) r[i] = base[idx[i]];
+    return r;
 #endif
 }
 

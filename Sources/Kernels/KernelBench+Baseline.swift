@@ -137,4 +137,9 @@ public enum Baseline {
     /// `packedBPrefetch`: a GEMM on B packed at load time reads its panels without prefetching
     /// ahead (same bits).
     public static let packedBNoPrefetch = names.contains("packedBPrefetch")
+
+    /// `resamplePlanar`: a blending Resize of images walks output rows with the general corner
+    /// loop (a division per leading axis per row, one column at a time) instead of
+    /// `Resample.planar` (same bits).
+    public static let resampleRows = names.contains("resamplePlanar")
 }

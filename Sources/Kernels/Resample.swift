@@ -11,8 +11,10 @@
 // the last), builds the corner list of the leading axes once per row and blends the last axis
 // inside it; the sum runs in the same corner order, so both agree to a few ulp. Plans that only
 // gather (every tap-0 weight 1, nothing blended: nearest, Pad) go to `gather` instead (values
-// exactly as stored, where the reference's 0 + 1·x turns −0 into +0). Work is split over output
-// rows. `gather` is the pure-gather case for elements of any type (also the runtime's Int64
+// exactly as stored, where the reference's 0 + 1·x turns −0 into +0). Blending plans that keep
+// every axis but the last two (images: bilinear and bicubic Resize) go to `planar`
+// (Resample+Planar.swift): the reference's values bit for bit, 16 columns at a time. Work is
+// split over output rows. `gather` is the pure-gather case for elements of any type (also the runtime's Int64
 // integers): y = x at tap 0, `outside` where it is −1, whole rows copied where an output row
 // repeats the one before; `gatherReference` is its per-element definition.
 
@@ -82,6 +84,10 @@ public enum Resample {
     public static func run(_ p: Plan, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool = .serial) {
         if p.axes.allSatisfy({ ax in Swift.stride(from: 0, to: ax.weight.count, by: ax.width).allSatisfy { ax.weight[$0] == 1 } && !ax.blends }) {
             gather(p, x, y, outside: p.outside, pool: pool)
+            return
+        }
+        if isPlanar(p) {
+            planar(p, x, y, pool: pool)
             return
         }
         let r = p.outShape.count, last = p.outShape[r - 1]

@@ -99,6 +99,65 @@ final class NormalizeResampleTests: XCTestCase {
         }
     }
 
+    /// Image plans (leading axes kept) take `Resample.planar`: bilinear and bicubic 2× taps as
+    /// Resize makes them (weight-0 taps at the clamped edges), random row taps spanning at most 4
+    /// consecutive rows and random column taps of width 1, 2 or 4 (some weights 0), widths around
+    /// the 16-column vectors, with ±inf and NaN where only weight-0 later taps read; the
+    /// reference's values bit for bit, on 1 and 2 threads.
+    func testPlanarPlansMatchTheReferenceBitwise() {
+        var g = SeededRandom(seed: 4301)
+        // Linear 2× (half_pixel) taps from n to 2n: clamped at the edges with weight 0.
+        func linear2x(_ n: Int) -> Resample.Axis {
+            var i0 = [Int32](), i1 = [Int32](), w1 = [Float]()
+            for o in 0..<(2 * n) {
+                let c = (Double(o) + 0.5) / 2 - 0.5, f = c.rounded(.down)
+                let a = Int32(min(max(f, 0), Double(n - 1))), b = Int32(min(max(f + 1, 0), Double(n - 1)))
+                i0.append(a); i1.append(b); w1.append(a == b ? 0 : Float(c - f))
+            }
+            return Resample.Axis(i0: i0, i1: i1, w1: w1)
+        }
+        func cubic2x(_ n: Int) -> Resample.Axis {
+            var index = [Int32](), weight = [Float]()
+            for o in 0..<(2 * n) {
+                let f = o / 2 - 1
+                index += (0..<4).map { Int32(min(max(f + $0, 0), n - 1)) }
+                weight += o % 2 == 0 ? [-0.0703125, 0.8671875, 0.2265625, -0.0234375] : [-0.0234375, 0.2265625, 0.8671875, -0.0703125]
+            }
+            return Resample.Axis(width: 4, index: index, weight: weight)
+        }
+        func random(_ n: Int, _ m: Int, consecutive: Bool) -> Resample.Axis {
+            let width = [1, 2, 4][g.int(0, 2)]
+            var index = [Int32](), weight = [Float]()
+            for _ in 0..<m {
+                let start = g.int(0, n - 1)
+                index += (0..<width).map { k in Int32(consecutive ? min(start + k, n - 1) : g.int(0, n - 1)) }
+                weight += (0..<width).map { k in k > 0 && g.int(0, 2) == 0 ? 0 : Float(g.int(-4, 12)) / 8 }
+            }
+            return Resample.Axis(width: width, index: index, weight: weight)
+        }
+        for t in 0..<60 {
+            let h = g.int(1, 9), w = g.int(1, 40)
+            let lead = (0..<g.int(0, 2)).map { _ in g.int(1, 3) }
+            let rows: Resample.Axis, cols: Resample.Axis
+            switch t % 3 {
+            case 0: (rows, cols) = (linear2x(h), linear2x(w))
+            case 1: (rows, cols) = (cubic2x(h), cubic2x(w))
+            default: (rows, cols) = (random(h, g.int(1, 12), consecutive: true), random(w, g.int(1, 40), consecutive: false))
+            }
+            let p = Resample.Plan(inShape: lead + [h, w], outShape: lead + [rows.count, cols.count],
+                                  axes: lead.map { Resample.Axis(nearest: Array(0..<$0)) } + [rows, cols])
+            XCTAssertTrue(Resample.isPlanar(p), "\(p)")
+            var x = randomFloats(p.inShape.reduce(1, *), seed: UInt64(t), range: -3...3)
+            // Non-finite values where no tap 0 and no weighted later tap of the last axis reads.
+            var read = Set<Int>()
+            for q in 0..<cols.index.count where q % cols.width == 0 || cols.weight[q] != 0 { read.insert(Int(cols.index[q])) }
+            let special: [Float] = [.infinity, -.infinity, .nan]
+            for j in 0..<w where !read.contains(j) { for q in stride(from: j, to: x.count, by: w) { x[q] = special[q % 3] } }
+            let want = resample(p, x, pool: nil)
+            for pool in KCheck.pools { KCheck.bitwise(resample(p, x, pool: pool), want, "planar \(p)") }
+        }
+    }
+
     /// Gather-only plans (nearest, Pad) through `run` and `gather`: 2× nearest upsamples whose rows
     /// take the 16-lane path (widths 32, 64) or not (width 34), an outside border, Int64 elements;
     /// the same values as `gatherReference`, bit for bit, on 1 and 2 threads.
