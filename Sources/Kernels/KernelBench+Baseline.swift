@@ -142,4 +142,8 @@ public enum Baseline {
     /// loop (a division per leading axis per row, one column at a time) instead of
     /// `Resample.planar` (same bits).
     public static let resampleRows = names.contains("resamplePlanar")
+
+    /// `reduceSegments`: a full reduction of a long run combines it in one piece on one thread
+    /// instead of in 64 Ki pieces shared by the pool (different rounding).
+    public static let reduceOneRun = names.contains("reduceSegments")
 }

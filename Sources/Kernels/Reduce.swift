@@ -9,8 +9,10 @@
 //  * innermost run kept: each output element combines its reduced inputs in row-major order of the
 //    reduced dimensions, 16 outputs per vector, so the result equals `reference` bit for bit;
 //  * innermost run reduced: each output combines contiguous runs with 4×16 lane accumulators, then
-//    the lanes; the order depends only on the shape, not on the thread count.
-// Work is split over outputs only. An empty reduction gives the combiner's identity (0 for
+//    the lanes; the order depends only on the shape, not on the thread count. A full reduction of
+//    a long run (fewer than 8 outputs of one run of at least 128 Ki each: a gradient's norm) is
+//    cut into 64 Ki pieces, each combined so and merged in order (`segmented`).
+// Work is split over outputs, and over those pieces. An empty reduction gives the combiner's identity (0 for
 // sums and L2, NaN for the mean, −∞ for max, +∞ for min, 1 for the product).
 
 public enum ReduceKind: String, Equatable, Sendable, CaseIterable {
@@ -205,28 +207,69 @@ public enum Reduce {
                     }
                 }
             }
+        } else if steps == 1 && plan.outputCount < segmentedOutputs && inner >= 2 * segment && !Baseline.reduceOneRun {
+            segmented(c, plan.outputCount, inner, x, y, pool: pool)
         } else {
             // Each output combines `steps` contiguous runs of `inner`.
             pool.splitWork(plan.outputCount, work: total) { range in
                 var ko = Odometer(start: range.lowerBound, sizes: ks, kst, z, z)
                 for o in range {
-                    var a0 = id, a1 = id, a2 = id, a3 = id
+                    var a = (id, id, id, id)
                     var ro = Odometer(start: 0, sizes: rs, rst, z, z)
                     for _ in 0..<steps {
-                        let p = x + ko.o0 + ro.o0
-                        var c = 0
-                        while c + 64 <= inner {
-                            a0 = C.step(a0, load16(p + c)); a1 = C.step(a1, load16(p + c + 16))
-                            a2 = C.step(a2, load16(p + c + 32)); a3 = C.step(a3, load16(p + c + 48))
-                            c += 64
-                        }
-                        while c + 16 <= inner { a0 = C.step(a0, load16(p + c)); c += 16 }
-                        if c < inner { a1 = C.step(a1, loadPartial(p + c, inner - c, fill: C.identity)) }
+                        combineRun(C.self, x + ko.o0 + ro.o0, inner, &a)
                         ro.next(sizes: rs, rst, z, z)
                     }
-                    y[o] = C.lanes(C.merge(C.merge(a0, a1), C.merge(a2, a3)))
+                    y[o] = C.lanes(C.merge(C.merge(a.0, a.1), C.merge(a.2, a.3)))
                     ko.next(sizes: ks, kst, z, z)
                 }
+            }
+        }
+    }
+
+    /// Combines the n floats at p into four lane accumulators: 64 at a time into all four, then
+    /// 16 at a time into the first, the last partial vector into the second.
+    @inline(__always)
+    static func combineRun<C: ReduceCombiner>(_ c: C.Type, _ p: UnsafePointer<Float>, _ n: Int, _ a: inout (V16, V16, V16, V16)) {
+        var i = 0
+        while i + 64 <= n {
+            a.0 = C.step(a.0, load16(p + i)); a.1 = C.step(a.1, load16(p + i + 16))
+            a.2 = C.step(a.2, load16(p + i + 32)); a.3 = C.step(a.3, load16(p + i + 48))
+            i += 64
+        }
+        while i + 16 <= n { a.0 = C.step(a.0, load16(p + i)); i += 16 }
+        if i < n { a.1 = C.step(a.1, loadPartial(p + i, n - i, fill: C.identity)) }
+    }
+
+    /// Fewer outputs than this, each one contiguous run of at least two `segment`s, reduce by
+    /// segments (a split that depends on the shape only).
+    static let segmentedOutputs = 8
+    static let segment = 1 << 16
+
+    /// y[o] = the combination of x[o·inner ..< (o+1)·inner]: each `segment`-long piece (a multiple
+    /// of 64, the last one shorter) combines into 4×16 lane accumulators as the one-run loop does,
+    /// merged to 16 lanes; the pieces' lanes merge in order, then across lanes. The pieces run on
+    /// whichever thread is free; their order of merging is fixed, so the bits are the same for any
+    /// thread count.
+    static func segmented<C: ReduceCombiner>(_ c: C.Type, _ outputs: Int, _ inner: Int, _ x: UnsafePointer<Float>,
+                                             _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let pieces = (inner + segment - 1) / segment
+        let id = V16(repeating: C.identity)
+        withUnsafeTemporaryAllocation(of: V16.self, capacity: outputs * pieces) { partial in
+            let part = partial.baseAddress!
+            pool.parallelFor(outputs * pieces, chunks: outputs * pieces) { range in
+                for u in range {
+                    let o = u / pieces, q = u % pieces
+                    let p = x + o * inner + q * segment, n = min(segment, inner - q * segment)
+                    var a = (id, id, id, id)
+                    combineRun(C.self, p, n, &a)
+                    (part + u).initialize(to: C.merge(C.merge(a.0, a.1), C.merge(a.2, a.3)))
+                }
+            }
+            for o in 0..<outputs {
+                var acc = part[o * pieces]
+                for q in 1..<pieces { acc = C.merge(acc, part[o * pieces + q]) }
+                y[o] = C.lanes(acc)
             }
         }
     }

@@ -51,6 +51,19 @@ final class ReduceTests: XCTestCase {
         try check([7, 5, 3], [], seed: 7)
     }
 
+    /// Full reductions of long runs take the segmented path (pieces of 64 Ki merged in order):
+    /// one to three outputs, runs of exactly two pieces, of two and a ragged tail, and of many.
+    func testLongRunsReduceBySegments() throws {
+        try check([131_072], [0], seed: 11)
+        try check([131_072 + 37], [0], seed: 12)
+        try check([3, 140_001], [1], seed: 13)
+        try check([2, 1, 700_000], [1, 2], seed: 14)
+        // A constant run: every piece's sum is exact, so the total is too.
+        let ones = [Float](repeating: 1, count: 300_001)
+        XCTAssertEqual(try reduce(.sum, [300_001], [0], ones, pool: KCheck.pool2), [300_001])
+        XCTAssertEqual(try reduce(.sumSquare, [300_001], [0], ones.map { $0 * 2 }, pool: .serial), [1_200_004])
+    }
+
     func testKnownValuesAndErrors() throws {
         let x: [Float] = [1, 2, 3, 4, 5, 6]
         XCTAssertEqual(try reduce(.sum, [2, 3], [1], x, pool: .serial), [6, 15])
