@@ -191,6 +191,11 @@ public enum Op: Hashable, Sendable {
     /// the spatial axes and Y = act((X − mean)/√(var + epsilon)·scale + bias). Attributes
     /// `epsilon` and the fused `activation`/`activation_alpha` (made by FuseTrainingBatchNorm).
     case batchNormTraining
+    /// Self-attention in one kernel (made by FuseAttention on lowering copies): inputs (A, B, V);
+    /// per batch, P = Softmax(op(A)·op(B)) over its last axis, then O = op(V)·Pᵀ (`value_first`
+    /// 1) or P·op(V). Attributes `transA`, `transB`, `transV` (an operand's last two dimensions
+    /// read swapped) and `value_first`. See Kernels/Attention.swift.
+    case fusedAttention
 
     // Gannet-internal gradient ops made by Autodiff (never imported; no ONNX equivalent).
 
@@ -219,7 +224,7 @@ public enum Op: Hashable, Sendable {
     /// True for the ops fusion passes create; they have no ONNX equivalent.
     public var isInternal: Bool {
         self == .fusedConv || self == .fusedConvTranspose || self == .fusedGemm || self == .fusedConvTransposeBatchNorm
-            || self == .fusedBatchNormalization || self == .allReduce || self == .batchNormTraining
+            || self == .fusedBatchNormalization || self == .allReduce || self == .batchNormTraining || self == .fusedAttention
     }
 
     /// The standard op a fused op extends.
@@ -245,7 +250,7 @@ public enum Op: Hashable, Sendable {
         case .sign, .identity, .flatten, .transpose, .softmax, .logSoftmax, .maxPool, .averagePool,
              .globalAveragePool, .allReduce, .shape, .size, .constantOfShape, .cast, .lrn, .globalMaxPool:
             return 1...1
-        case .instanceNormalization, .groupNormalization, .batchNormTraining: return 3...3
+        case .instanceNormalization, .groupNormalization, .batchNormTraining, .fusedAttention: return 3...3
         case .batchNormTrainingGrad: return 6...6
         case .layerNormalization: return 2...3
         case .resize: return 1...4
@@ -294,7 +299,7 @@ extension Op: CaseIterable {
     public static let plainCases: [Op] = [
         .conv, .convTranspose, .batchNormalization, .gemm, .matMul, .sum, .max, .min, .mean, .clip, .identity, .dropout, .sign, .reshape, .flatten, .transpose, .concat, .gather, .unsqueeze, .squeeze, .slice, .expand, .reduceMean, .reduceSum, .constant, .softmax, .logSoftmax, .maxPool, .averagePool, .globalAveragePool, .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedConvTransposeBatchNorm, .fusedBatchNormalization, .leakyReluGrad, .eluGrad, .gatherGrad, .allReduce, .instanceNormalization, .layerNormalization, .groupNormalization, .resize, .pad, .shape, .size, .cast, .reduceSumSquare, .reduceL2, .reduceMax, .reduceMin, .reduceProd, .lrn, .globalMaxPool,
         .constantOfShape, .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .and, .or, .xor, .not, .where, .split, .tile, .argMax, .argMin,
-        .batchNormTraining, .batchNormTrainingGrad,
+        .batchNormTraining, .batchNormTrainingGrad, .fusedAttention,
     ]
 
     /// Every op: the plain cases, then the unary and binary functions.
@@ -375,6 +380,7 @@ extension Op: CaseIterable {
         case .argMax: return "ArgMax"
         case .argMin: return "ArgMin"
         case .batchNormTraining: return "BatchNormTraining"
+        case .fusedAttention: return "FusedAttention"
         case .batchNormTrainingGrad: return "BatchNormTrainingGrad"
         }
     }
@@ -426,6 +432,7 @@ extension Op {
         case .fusedConvTransposeBatchNorm:
             return baseOp.attributeSchema.merging(fused) { a, _ in a }.merging(["epsilon": "float"]) { a, _ in a }
         case .batchNormTraining, .batchNormTrainingGrad: return fused.merging(["epsilon": "float"]) { a, _ in a }
+        case .fusedAttention: return ["transA": "int", "transB": "int", "transV": "int", "value_first": "int"]
         // channels_last is not ONNX's: ChannelsLastIslands sets it on lowering copies.
         case .conv: return convLike.merging(["channels_last": "int"]) { a, _ in a }
         case .convTranspose: return convLike.merging(["output_padding": "ints", "output_shape": "ints"]) { a, _ in a }

@@ -36,6 +36,8 @@ public enum KernelCall: CustomStringConvertible {
     case slice(SlicePlan)
     case reduce(ReduceKind, ReducePlan)
     case softmax(outer: Int, axis: Int, inner: Int, log: Bool)
+    /// FusedAttention: inputs (A, B, V), output O (`Attention.run`).
+    case attention(Attention.Plan)
     case pool(Pool2DShape, max: Bool)
     case globalAveragePool(planes: Int, size: Int)
     /// Local response normalisation across channels (X → Y, same shape).
@@ -121,6 +123,7 @@ public enum KernelCall: CustomStringConvertible {
         case let .gather(outer, axis, inner, count): return "gather outer=\(outer) axis=\(axis) inner=\(inner) indices=\(count)"
         case let .slice(plan): return "slice \(plan)"
         case let .reduce(kind, plan): return "reduce\(kind.rawValue.prefix(1).uppercased() + kind.rawValue.dropFirst()) \(plan)"
+        case let .attention(plan): return "attention \(plan)"
         case let .softmax(o, a, i, log): return "\(log ? "logSoftmax" : "softmax") outer=\(o) axis=\(a) inner=\(i)"
         case let .pool(p, isMax):
             return "\(isMax ? "maxPool" : "averagePool") n=\(p.batch) c=\(p.channels) \(p.inH)x\(p.inW)->\(p.outH)x\(p.outW) k=\(p.kernelH)x\(p.kernelW) s=\(p.strideH)x\(p.strideW)"

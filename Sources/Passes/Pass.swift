@@ -34,6 +34,7 @@ public enum Pipelines {
     public static let lowering: [Pass] = [
         PretransposeGemmB(),
         FoldTransposeIntoMatMul(),
+        FuseAttention(),
         ExpandVariadic(),
         ExpandBoolReductions(),
         CoerceIntegerOperands(),

@@ -15,6 +15,7 @@ extension KernelCall {
             return 2 * Double(m) * Double(n) * Double(k) * Double(max(1, batches.count))
         case let .conv(s, _), let .convChannelsLast(s, _): return KernelBench.convFlops(s, transposed: false)
         case let .convTranspose(s, _), let .convTransposeBatchNorm(s, _, _): return KernelBench.convFlops(s, transposed: true)
+        case let .attention(plan): return plan.flops
         default: return 0
         }
     }

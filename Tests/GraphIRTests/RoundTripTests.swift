@@ -132,8 +132,9 @@ final class RoundTripTests: XCTestCase {
         let ti = g.add(.tile, x, shape, output: "tile")
         let am = g.add(.argMax, x, output: "argmax", attributes: ["axis": .int(1), "keepdims": .int(0), "select_last_index": .int(1)])
         let an = g.add(.argMin, x, output: "argmin")
+        let at = g.addNode(.fusedAttention, [x, x, x], outputs: ["attention"], attributes: ["transB": .int(1), "value_first": .int(0)])[0]
         g.outputs = [r, fl, tr, cc, ga, sq, sl, ex, rm, rs, k1, k2, k3, k4, k5, k6, sm, lsm, mp[0], mp[1], ap, gap, ar,
-                     shp, sz, cos, cst, lrn, gmp, lnorm[1], lnorm[2], pd] + reds + cmps + logic + [nt, wh, sp[0], sp[1], ti, am, an]
+                     shp, sz, cos, cst, lrn, gmp, lnorm[1], lnorm[2], pd] + reds + cmps + logic + [nt, wh, sp[0], sp[1], ti, am, an, at]
         return g
     }
 

@@ -1,4 +1,4 @@
-// LoweringPassesTests: PretransposeGemmB, FoldTransposeIntoMatMul and CoerceIntegerOperands, the graph rewrites that
+// LoweringPassesTests: PretransposeGemmB, FoldTransposeIntoMatMul, FuseAttention and CoerceIntegerOperands, the graph rewrites that
 // `Lowering.lower` runs first (Pipelines.lowering): golden IR of each rewrite, the rewritten
 // graph computing the same values as the original (scalar reference evaluator), and the error
 // for a computed integer operand.
@@ -7,6 +7,7 @@ import XCTest
 import GraphIR
 import Kernels
 import Passes
+import Runtime
 
 final class LoweringPassesTests: XCTestCase {
     /// y = relu(Gemm(x, W, b, transB)) with W read transposed by a second Gemm too, and
@@ -123,6 +124,70 @@ final class LoweringPassesTests: XCTestCase {
         for (a, b) in zip(got, want) { XCTAssertEqual(a, b) }
     }
 
+    /// The attention graph after FoldTransposeIntoMatMul: qk → softmax → av becomes one
+    /// FusedAttention (P·V form, B read transposed), the same values by the reference evaluator
+    /// and, lowered, by the kernel; the projections stay MatMuls.
+    func testFuseAttention() throws {
+        var folded = Self.attentionGraph()
+        try InferShapes().run(&folded)
+        let before = folded
+        try FoldTransposeIntoMatMul().run(&folded)
+        folded.name = "attention_folded"
+        let (_, g) = try rewrite(folded, by: FuseAttention())
+        XCTAssertEqual(g.nodes.filter { $0.op == .fusedAttention }.map(\.name), ["av"])
+        XCTAssertFalse(g.nodes.contains { $0.op == .softmax || $0.name == "qk" })
+        let fused = g.nodes.first { $0.op == .fusedAttention }!
+        XCTAssertEqual(fused.attributes["transB"], .int(1))
+        XCTAssertEqual(fused.attributes["value_first"], .int(0))
+        let inputs = [Tensor(shape: [2, 3, 4], floats: (0..<24).map { Float($0 % 5) / 4 - 0.5 }),
+                      Tensor(shape: [2, 5, 4], floats: (0..<40).map { Float($0 % 7) / 5 - 0.6 }),
+                      Tensor(shape: [2, 5, 3], floats: (0..<30).map { Float($0 % 3) - 1 })]
+        let want = try evaluateAll(before, inputs)
+        for (a, b) in zip(try evaluateAll(g, inputs), want) { XCTAssertEqual(a, b) }
+        let lowered = try Session(graph: before, threads: 2).run(inputs)
+        for (a, b) in zip(lowered, want) { KNear(a.floats, b) }
+    }
+
+    /// SAGAN's form: O = V · Transpose(Softmax(Transpose(Q) · K)) fuses with value_first; a
+    /// Softmax not over the last axis, one with a second reader, scores with a second reader and
+    /// a broadcast batch do not fuse. Lowered values match the reference evaluator.
+    func testFuseAttentionValueFirstAndWhatItLeaves() throws {
+        func sagan(axis: Int = -1, readP: Bool = false, readS: Bool = false, vBatch: Int = 2) -> Graph {
+            var g = Graph(name: "sagan_attention")
+            let q = g.addInput("q", TensorType(.float32, fixed: [2, 2, 6]))
+            let k = g.addInput("k", TensorType(.float32, fixed: [2, 2, 6]))
+            let v = g.addInput("v", TensorType(.float32, fixed: [vBatch, 4, 6]))
+            let qt = g.addNode(.transpose, [q], outputs: ["qt"], attributes: ["perm": .ints([0, 2, 1])], name: "qT")[0]
+            let s = g.addNode(.matMul, [qt, k], outputs: ["s"], name: "energy")[0]
+            let p = g.addNode(.softmax, [s], outputs: ["p"], attributes: ["axis": .int(axis)], name: "softmax")[0]
+            let pt = g.addNode(.transpose, [p], outputs: ["pt"], attributes: ["perm": .ints([0, 2, 1])], name: "pT")[0]
+            g.outputs = g.addNode(.matMul, [v, pt], outputs: ["o"], name: "out")
+            if readP { g.outputs.append(g.addNode(.relu, [p], outputs: ["rp"], name: "readP")[0]) }
+            if readS { g.outputs.append(s) }
+            return g
+        }
+        let inputs = { (vBatch: Int) in [Tensor(shape: [2, 2, 6], floats: (0..<24).map { Float($0 % 7) / 3 - 1 }),
+                                           Tensor(shape: [2, 2, 6], floats: (0..<24).map { Float($0 % 5) / 2 - 1 }),
+                                           Tensor(shape: [vBatch, 4, 6], floats: (0..<(vBatch * 24)).map { Float($0 % 9) / 4 - 1 })] }
+        for (graph, fuses, vBatch) in [(sagan(), true, 2), (sagan(axis: 1), false, 2), (sagan(readP: true), false, 2),
+                                       (sagan(readS: true), false, 2), (sagan(vBatch: 1), false, 1)] {
+            var g = graph
+            try InferShapes().run(&g)
+            let before = g
+            try FoldTransposeIntoMatMul().run(&g)
+            try FuseAttention().run(&g)
+            try g.verify()
+            let fused = g.nodes.filter { $0.op == .fusedAttention }
+            XCTAssertEqual(fused.count, fuses ? 1 : 0, "\(g.nodes.map(\.op.rawValue))")
+            if fuses {
+                XCTAssertEqual(fused[0].attributes["value_first"], .int(1))
+                XCTAssertEqual(fused[0].attributes["transA"], .int(1))
+            }
+            let want = try evaluateAll(before, inputs(vBatch))
+            for (a, b) in zip(try Session(graph: before, threads: 2).run(inputs(vBatch)), want) { KNear(a.floats, b) }
+        }
+    }
+
     func testCoerceIntegerOperands() throws {
         let (before, g) = try rewrite(Self.graph(), by: CoerceIntegerOperands())
         for n in g.nodes where [.pow, .mul].contains(n.op) {
@@ -155,5 +220,14 @@ final class LoweringPassesTests: XCTestCase {
             for (v, t) in zip(node.outputs, out) { env[v] = t }
         }
         XCTAssertEqual(env[g.outputs[0]]?.floats, [2.25 * 2, -8 * 3])
+    }
+}
+
+/// |a − b| ≤ 1e-6 + 1e-5·|b| elementwise.
+func KNear(_ a: [Float], _ b: [Float], file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, file: file, line: line)
+    for (x, y) in zip(a, b) where !(abs(x - y) <= 1e-6 + 1e-5 * abs(y)) {
+        XCTFail("\(x) against \(y)", file: file, line: line)
+        return
     }
 }

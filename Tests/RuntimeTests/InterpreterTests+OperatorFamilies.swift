@@ -15,14 +15,14 @@ extension InterpreterTests {
     static let nonDifferentiable: Set<Op> = [.maxPool, .averagePool, .constant, .fusedConv, .fusedConvTranspose, .fusedGemm, .fusedBatchNormalization,
                                              .shape, .size, .constantOfShape,
                                              .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .and, .or, .xor, .not,
-                                             .argMax, .argMin, .batchNormTrainingGrad]
+                                             .argMax, .argMin, .batchNormTrainingGrad, .fusedAttention]
 
     func testEveryOpIsInExactlyOneFamily() {
         let families: [OperatorFamily.Type] = [UnaryOps.self, BinaryOps.self, GemmOps.self, ConvOps.self, PoolingOps.self,
                                                NormalizationOps.self, ReductionOps.self, ShapeOps.self, DataMovementOps.self, FusedOps.self,
                                                CollectiveOps.self, ShapeOfOps.self, CastOps.self, LRNOps.self,
                                                StatisticNormalizationOps.self, ResamplingOps.self, LogicOps.self,
-                                               SplitTileOps.self, ArgExtremumOps.self, TrainingBatchNormOps.self]
+                                               SplitTileOps.self, ArgExtremumOps.self, TrainingBatchNormOps.self, AttentionOps.self]
         var seen: [Op: Int] = [:]
         for f in families { for op in f.ops { seen[op, default: 0] += 1 } }
         for op in Op.allCases {

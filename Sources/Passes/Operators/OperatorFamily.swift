@@ -3,7 +3,8 @@
 //
 // Contract: each file in Operators/ holds one family (element-wise unary, binary, Gemm,
 // convolution, pooling, normalisation, reductions, shape and data-movement ops, fused ops,
-// collectives, shape queries, casts, LRN, logic, split/tile, arg-extrema, training BatchNorm)
+// collectives, shape queries, casts, LRN, logic, split/tile, arg-extrema, training BatchNorm,
+// fused attention)
 // and gives, for each of its ops: the output types (`outputTypes`), the evaluation on constant
 // tensors with the scalar reference kernels (`evaluate`, float; `evaluateIntegers` for the
 // integer shape computations that family supports), the lowering to one kernel call or to
@@ -104,6 +105,7 @@ extension Op {
         case .split, .tile: return SplitTileOps.self
         case .argMax, .argMin: return ArgExtremumOps.self
         case .batchNormTraining, .batchNormTrainingGrad: return TrainingBatchNormOps.self
+        case .fusedAttention: return AttentionOps.self
         }
     }
 

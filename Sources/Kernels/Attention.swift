@@ -1,0 +1,60 @@
+// Attention: softmax(op(A)·op(B)) multiplied by values, a block of query rows at a time, so the
+// m × n score matrix is never written out whole (self-attention: SAGAN's 1024 × 1024 scores per
+// image at 32², the GEMM → Softmax → GEMM of every attention block).
+//
+// Contract: per batch b (operands at b·(their matrix size)), S = op(A)·op(B) (m × n, inner
+// dimension d; A is m × d, or d × m when transA; B is d × n, or n × d when transB), P = the
+// softmax of each row of S, and
+//   valueFirst: O (c × m) = op(V)·Pᵀ, op(V) c × n (V stored c × n, or n × c when transV);
+//   otherwise:  O (m × c) = P·op(V),  op(V) n × c (V stored n × c, or c × n when transV).
+// The rows of S are cut into blocks of `rows` (a size that depends on n only); each block's S,
+// its softmax in place and its part of O are computed by `Gemm.sgemm` and `Softmax.run` in a
+// per-thread buffer, blocks handed to whichever thread is free (with one block, the GEMMs
+// share the pool). A GEMM's element does not depend on how its rows or columns are cut (its k
+// order is fixed), nor a softmax row on the others, so the result has the same bits for any
+// thread count, and agrees with the three unfused kernels to float rounding (the same bits
+// where no GEMM block has fewer than `Gemm.smallM` rows).
+
+public enum Attention {
+    public struct Plan: Equatable, CustomStringConvertible {
+        public var batch: Int, m: Int, n: Int, d: Int, c: Int
+        public var transA: Bool, transB: Bool, transV: Bool, valueFirst: Bool
+        public init(batch: Int, m: Int, n: Int, d: Int, c: Int, transA: Bool, transB: Bool, transV: Bool, valueFirst: Bool) {
+            (self.batch, self.m, self.n, self.d, self.c) = (batch, m, n, d, c)
+            (self.transA, self.transB, self.transV, self.valueFirst) = (transA, transB, transV, valueFirst)
+        }
+        public var description: String {
+            "batches=\(batch) m=\(m) n=\(n) d=\(d) c=\(c)" + (transA ? " transA" : "") + (transB ? " transB" : "")
+                + (transV ? " transV" : "") + (valueFirst ? " valueFirst" : "")
+        }
+        /// Query rows per block: about 64 Ki floats of scores, at least `Gemm.smallM`.
+        public var rows: Int { min(m, max(Gemm.smallM, min(256, (1 << 16) / max(n, 1)))) }
+        /// FLOPs of the two GEMMs (2 per multiply-add).
+        public var flops: Double { 2 * Double(batch) * Double(m) * Double(n) * Double(d + c) }
+    }
+
+    /// Per-thread score blocks.
+    static let storage = ThreadBuffer(minimum: 0)
+
+    public static func run(_ p: Plan, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
+                           _ out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let rows = p.rows
+        let blocks = (p.m + rows - 1) / rows
+        pool.dynamicFor(p.batch * blocks) { u in
+            let bi = u / blocks, r0 = (u % blocks) * rows, r = min(rows, p.m - r0)
+            let s = storage.get(rows * p.n)
+            let ab = a + bi * p.m * p.d, bb = b + bi * p.d * p.n, vb = v + bi * p.n * p.c, ob = out + bi * p.m * p.c
+            Gemm.sgemm(transA: p.transA, transB: p.transB, m: r, n: p.n, k: p.d, alpha: 1,
+                       a: p.transA ? ab + r0 : ab + r0 * p.d, lda: p.transA ? p.m : p.d,
+                       b: bb, ldb: p.transB ? p.d : p.n, beta: 0, c: s, ldc: p.n, pool: pool)
+            Softmax.run(s, s, outer: r, axis: p.n, inner: 1, log: false, pool: pool)
+            if p.valueFirst {
+                Gemm.sgemm(transA: p.transV, transB: true, m: p.c, n: r, k: p.n, alpha: 1,
+                           a: vb, lda: p.transV ? p.c : p.n, b: s, ldb: p.n, beta: 0, c: ob + r0, ldc: p.m, pool: pool)
+            } else {
+                Gemm.sgemm(transA: false, transB: p.transV, m: r, n: p.c, k: p.n, alpha: 1,
+                           a: s, lda: p.n, b: vb, ldb: p.transV ? p.n : p.c, beta: 0, c: ob + r0 * p.c, ldc: p.c, pool: pool)
+            }
+        }
+    }
+}
