@@ -7,10 +7,11 @@
 // softmax of each row of S, and
 //   valueFirst: O (c × m) = op(V)·Pᵀ, op(V) c × n (V stored c × n, or n × c when transV);
 //   otherwise:  O (m × c) = P·op(V),  op(V) n × c (V stored n × c, or c × n when transV).
-// The rows of S are cut into blocks of `rows` (a size that depends on n only); each block's S,
-// its softmax in place and its part of O are computed by `Gemm.sgemm` and `Softmax.run` in a
-// per-thread buffer, blocks handed to whichever thread is free (with one block, the GEMMs
-// share the pool). A GEMM's element does not depend on how its rows or columns are cut (its k
+// First every batch's op(V) is packed for the value GEMM into `scratch` (`scratchFloats`: as
+// A of O = op(V)·Pᵀ, or as B of O = P·op(V)), once. Then the rows of S are cut into blocks of
+// `rows` (a size that depends on n only); each block's S, its softmax in place and its part of
+// O are computed by `Gemm.sgemm`, `Softmax.run` and the packed-operand GEMM in a per-thread
+// buffer, blocks handed to whichever thread is free (with one block, the GEMMs share the pool). A GEMM's element does not depend on how its rows or columns are cut (its k
 // order is fixed), nor a softmax row on the others, so the result has the same bits for any
 // thread count, and agrees with the three unfused kernels to float rounding (the same bits
 // where no GEMM block has fewer than `Gemm.smallM` rows).
@@ -29,6 +30,10 @@ public enum Attention {
         }
         /// Query rows per block: about 64 Ki floats of scores, at least `Gemm.smallM`.
         public var rows: Int { min(m, max(Gemm.smallM, min(256, (1 << 16) / max(n, 1)))) }
+        /// Floats of one batch's packed op(V).
+        var packedValueFloats: Int { valueFirst ? Gemm.packedACount(m: c, k: n) : Gemm.packedBCount(k: n, n: c) }
+        /// Scratch floats `run` needs: every batch's packed op(V).
+        public var scratchFloats: Int { batch * packedValueFloats }
         /// FLOPs of the two GEMMs (2 per multiply-add).
         public var flops: Double { 2 * Double(batch) * Double(m) * Double(n) * Double(d + c) }
     }
@@ -37,9 +42,19 @@ public enum Attention {
     static let storage = ThreadBuffer(minimum: 0)
 
     public static func run(_ p: Plan, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
-                           _ out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+                           _ out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         let rows = p.rows
         let blocks = (p.m + rows - 1) / rows
+        let per = p.packedValueFloats
+        let ldv = p.valueFirst != p.transV ? p.n : p.c
+        pool.dynamicFor(p.batch) { bi in
+            let vb = v + bi * p.n * p.c
+            if p.valueFirst {
+                Gemm.packA(transA: p.transV, m: p.c, k: p.n, a: vb, lda: ldv, into: scratch + bi * per, pool: pool)
+            } else {
+                Gemm.packB(transB: p.transV, k: p.n, n: p.c, b: vb, ldb: ldv, into: scratch + bi * per, pool: pool)
+            }
+        }
         pool.dynamicFor(p.batch * blocks) { u in
             let bi = u / blocks, r0 = (u % blocks) * rows, r = min(rows, p.m - r0)
             let s = storage.get(rows * p.n)
@@ -48,12 +63,13 @@ public enum Attention {
                        a: p.transA ? ab + r0 : ab + r0 * p.d, lda: p.transA ? p.m : p.d,
                        b: bb, ldb: p.transB ? p.d : p.n, beta: 0, c: s, ldc: p.n, pool: pool)
             Softmax.run(s, s, outer: r, axis: p.n, inner: 1, log: false, pool: pool)
+            let packed = UnsafePointer(scratch + bi * per)
             if p.valueFirst {
-                Gemm.sgemm(transA: p.transV, transB: true, m: p.c, n: r, k: p.n, alpha: 1,
-                           a: vb, lda: p.transV ? p.c : p.n, b: s, ldb: p.n, beta: 0, c: ob + r0, ldc: p.m, pool: pool)
+                Gemm.sgemmPacked(m: p.c, n: r, k: p.n, alpha: 1, packedA: packed, transB: true, b: s, ldb: p.n,
+                                 beta: 0, c: ob + r0, ldc: p.m, pool: pool)
             } else {
-                Gemm.sgemm(transA: false, transB: p.transV, m: r, n: p.c, k: p.n, alpha: 1,
-                           a: s, lda: p.n, b: vb, ldb: p.transV ? p.n : p.c, beta: 0, c: ob + r0 * p.c, ldc: p.c, pool: pool)
+                Gemm.sgemmPackedB(transA: false, m: r, n: p.c, k: p.n, alpha: 1, a: s, lda: p.n, packedB: packed,
+                                  transB: p.transV, b: vb, ldb: ldv, beta: 0, c: ob + r0 * p.c, ldc: p.c, pool: pool)
             }
         }
     }

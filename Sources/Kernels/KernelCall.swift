@@ -36,7 +36,7 @@ public enum KernelCall: CustomStringConvertible {
     case slice(SlicePlan)
     case reduce(ReduceKind, ReducePlan)
     case softmax(outer: Int, axis: Int, inner: Int, log: Bool)
-    /// FusedAttention: inputs (A, B, V), output O (`Attention.run`).
+    /// FusedAttention: inputs (A, B, V), output O, scratch (`Attention.run`).
     case attention(Attention.Plan)
     case pool(Pool2DShape, max: Bool)
     case globalAveragePool(planes: Int, size: Int)
@@ -163,6 +163,7 @@ public enum KernelCall: CustomStringConvertible {
         case .convTransposeBatchNorm(let s, _, _): return ConvTransposeBatchNorm.scratchCount(s, threads: threads)
         case let .batchNormTraining(n, c, _, _, _), let .batchNormTrainingGrad(n, c, _, _, _):
             return BatchNormTraining.scratchCount(batch: n, channels: c)
+        case let .attention(plan): return plan.scratchFloats
         default: return 0
         }
     }

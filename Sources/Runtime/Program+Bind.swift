@@ -141,7 +141,7 @@ extension Program {
             return { Reduce.run(kind, plan, xp, out, pool: pool) }
         case let .attention(plan):
             let (a, b, v) = (fin(0), fin(1), fin(2))
-            return { Attention.run(plan, a, b, v, out, pool: pool) }
+            return { Attention.run(plan, a, b, v, out, scratch: scratch, pool: pool) }
         case let .softmax(o, a, i, log):
             let xp = fin(0)
             return { Softmax.run(xp, out, outer: o, axis: a, inner: i, log: log, pool: pool) }

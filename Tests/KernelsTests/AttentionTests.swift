@@ -34,8 +34,11 @@ final class AttentionTests: XCTestCase {
 
     func run(_ p: Attention.Plan, _ a: [Float], _ b: [Float], _ v: [Float], pool: ThreadPool) -> [Float] {
         var out = [Float](repeating: .nan, count: p.batch * p.m * p.c)
+        var scratch = [Float](repeating: .nan, count: max(p.scratchFloats, 1))
         a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in v.withUnsafeBufferPointer { vp in
-            out.withUnsafeMutableBufferPointer { Attention.run(p, ap.baseAddress!, bp.baseAddress!, vp.baseAddress!, $0.baseAddress!, pool: pool) }
+            out.withUnsafeMutableBufferPointer { o in scratch.withUnsafeMutableBufferPointer { sc in
+                Attention.run(p, ap.baseAddress!, bp.baseAddress!, vp.baseAddress!, o.baseAddress!, scratch: sc.baseAddress!, pool: pool)
+            } }
         } } }
         return out
     }
