@@ -5,6 +5,7 @@ import Core
 import ArgumentParser
 import Foundation
 import GraphIR
+import Passes
 import Runtime
 
 public struct Run: ParsableCommand {
@@ -23,6 +24,8 @@ public struct Run: ParsableCommand {
     @Option(name: .customLong("input"), help: "NAME=FILE.pb, or FILE.pb for the next graph input.") var inputs: [String] = []
     @Option(help: "Output directory.") var out = "."
     @Option(help: "Worker threads.") var threads = 1
+    @Flag(help: "Run the graph as written: no BatchNorm or upsample folding, no bias/activation fusion (exact IEEE semantics of each node, e.g. for infinite inputs).")
+    var noFuse = false
 
     public init() {}
 
@@ -45,7 +48,7 @@ public struct Run: ParsableCommand {
             }
             given[name] = try loadTensor(path: file)
         }
-        let session = try at(model) { try Session(graph: graph, threads: threads) }
+        let session = try at(model) { try Session(graph: graph, threads: threads, passes: noFuse ? Pipelines.inferenceUnfused : Pipelines.inference) }
         let outputs = try at(model) { try session.run(given) }
         try IOFailure.createDirectory(out)
         for (i, v) in graph.outputs.enumerated() {

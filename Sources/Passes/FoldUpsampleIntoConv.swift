@@ -14,8 +14,11 @@
 // the 3×3 taps: tap 0 = w[2], tap 1 = w[1] + w[2], tap 2 = w[0] + w[1], tap 3 = w[0] (the 2-D
 // taps the products of those sets), laid out [C, M/g, 4, 4]. Out-of-range rows are the same
 // zeros in both forms. The sums round once more than the plain graph does (within 1e-6
-// relative per tap). The output value keeps its name; the new weight is an initializer named
-// `<weight>.upfold` (the old one and the Resize are left for EliminateDeadValues).
+// relative per tap). With an infinite input the sums reassociate: where the plain graph adds
+// w₁·inf and w₂·inf of opposite signs (NaN), the folded graph multiplies inf by w₁ + w₂ and gives
+// ±inf (through a Relu, possibly 0); `gannet run --no-fuse` runs the plain graph. The output value keeps
+// its name; the new weight is an initializer named `<weight>.upfold` (the old one and the Resize
+// are left for EliminateDeadValues).
 
 import GraphIR
 import Kernels
