@@ -11,10 +11,11 @@
 // A of O = op(V)·Pᵀ, or as B of O = P·op(V)), once. Then the rows of S are cut into blocks of
 // `rows` (a size that depends on n only); each block's S, its softmax in place and its part of
 // O are computed by `Gemm.sgemm`, `Softmax.run` and the packed-operand GEMM in a per-thread
-// buffer, blocks handed to whichever thread is free (with one block, the GEMMs share the pool). A GEMM's element does not depend on how its rows or columns are cut (its k
-// order is fixed), nor a softmax row on the others, so the result has the same bits for any
-// thread count, and agrees with the three unfused kernels to float rounding (the same bits
-// where no GEMM block has fewer than `Gemm.smallM` rows).
+// buffer, blocks handed to whichever thread is free (with one block, the GEMMs share the pool).
+// A GEMM's element does not depend on how its rows or columns are cut (its k order is fixed),
+// nor a softmax row on the others, so the result has the same bits for any thread count, and
+// agrees with the three unfused kernels to float rounding. An empty batch, m or c writes
+// nothing; n = 0 (no keys) writes zeros, as the value GEMM over no terms does.
 
 public enum Attention {
     public struct Plan: Equatable, CustomStringConvertible {
@@ -43,6 +44,11 @@ public enum Attention {
 
     public static func run(_ p: Plan, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
                            _ out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        if p.batch == 0 || p.m == 0 || p.c == 0 { return }
+        if p.n == 0 {   // softmax over no keys: O sums no terms
+            out.update(repeating: 0, count: p.batch * p.m * p.c)
+            return
+        }
         let rows = p.rows
         let blocks = (p.m + rows - 1) / rows
         let per = p.packedValueFloats

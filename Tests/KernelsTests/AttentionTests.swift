@@ -33,7 +33,7 @@ final class AttentionTests: XCTestCase {
     }
 
     func run(_ p: Attention.Plan, _ a: [Float], _ b: [Float], _ v: [Float], pool: ThreadPool) -> [Float] {
-        var out = [Float](repeating: .nan, count: p.batch * p.m * p.c)
+        var out = [Float](repeating: .nan, count: max(p.batch * p.m * p.c, 1))
         var scratch = [Float](repeating: .nan, count: max(p.scratchFloats, 1))
         a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in v.withUnsafeBufferPointer { vp in
             out.withUnsafeMutableBufferPointer { o in scratch.withUnsafeMutableBufferPointer { sc in
@@ -45,6 +45,19 @@ final class AttentionTests: XCTestCase {
 
     /// Every (transA, transB, transV, valueFirst); shapes with one block (n = 37), three blocks
     /// with a ragged last one (n = 2000: 32 rows a block, m = 70), and fewer than 4 rows (m = 3).
+    /// No queries, no keys, no inner dimension: nothing written, zeros, and a uniform softmax.
+    func testEmptyDimensions() {
+        for (m, n, d) in [(0, 5, 3), (3, 0, 3), (4, 6, 0)] {
+            for valueFirst in [false, true] {
+                let p = Attention.Plan(batch: 2, m: m, n: n, d: d, c: 4, transA: false, transB: false, transV: false, valueFirst: valueFirst)
+                let a = [Float](repeating: 0.5, count: max(2 * m * d, 1)), b = [Float](repeating: -1, count: max(2 * d * n, 1))
+                let v = randomFloats(max(2 * n * 4, 1), seed: 9)
+                let got = run(p, a, b, v, pool: KCheck.pool2)
+                KCheck.near(Array(got.prefix(2 * m * 4)), reference(p, a, b, v), rel: 1e-6, abs: 1e-6, "\(p)")
+            }
+        }
+    }
+
     func testMatchesTheReferencesOnEveryLayout() {
         var seed: UInt64 = 1
         for (batch, m, n, d, c) in [(2, 9, 37, 5, 7), (1, 70, 2000, 3, 6), (3, 3, 40, 4, 2)] {
