@@ -12,8 +12,8 @@
 //    the lanes; the order depends only on the shape, not on the thread count. A full reduction of
 //    a long run (fewer than 8 outputs of one run of at least 128 Ki each: a gradient's norm) is
 //    cut into 64 Ki pieces, each combined so and merged in order (`segmented`).
-// Work is split over outputs, and over those pieces. An empty reduction gives the combiner's identity (0 for
-// sums and L2, NaN for the mean, −∞ for max, +∞ for min, 1 for the product).
+// Work is split over outputs, and over those pieces. An empty reduction gives the combiner's
+// identity (0 for sums and L2, NaN for the mean, −∞ for max, +∞ for min, 1 for the product).
 
 public enum ReduceKind: String, Equatable, Sendable, CaseIterable {
     case sum, mean, sumSquare, l2, max, min, prod

@@ -29,19 +29,21 @@ public struct FoldUpsampleIntoConv: Pass {
 
     public func run(_ graph: inout Graph) throws {
         let b = GraphBuilder(graph)
+        let producers = graph.producers()
         let convolutions = graph.nodes.indices.filter { graph.nodes[$0].op == .conv }
-        for i in convolutions { try fold(i, b) }
+        for i in convolutions { try fold(i, b, producers) }
         graph = b.finish()
     }
 
     /// For each of the four transposed-convolution taps along one axis, the 3×3 taps it sums.
     static let tapSources: [[Int]] = [[2], [1, 2], [0, 1], [0]]
 
-    func fold(_ ci: Int, _ b: GraphBuilder) throws {
+    /// `producers`: the graph's, from before any rewrite (node indices stay valid until `finish`).
+    func fold(_ ci: Int, _ b: GraphBuilder, _ producers: [ValueID: Int]) throws {
         let g = b.graph
         var conv = g.nodes[ci]
         guard let up = conv.inputs.first ?? nil, b.soleReader(of: up) == ci,
-              let ri = g.producers()[up], g.nodes[ri].op == .resize, let x = g.nodes[ri].inputs[0],
+              let ri = producers[up], g.nodes[ri].op == .resize, let x = g.nodes[ri].inputs[0],
               let xd = g.type(of: x)?.shape, xd.count == 4, let h = xd[2].value, let wd = xd[3].value,
               let channels = xd[1].value, h > 0, wd > 0,
               let ws = conv.input(1).flatMap({ g.initializers[$0] }), ws.dtype == .float32,
