@@ -146,4 +146,8 @@ public enum Baseline {
     /// `reduceSegments`: a full reduction of a long run combines it in one piece on one thread
     /// instead of in 64 Ki pieces shared by the pool (different rounding).
     public static let reduceOneRun = names.contains("reduceSegments")
+
+    /// `concatViews`: every Concat copies its inputs, even where they could be written in place
+    /// into its output (Runtime's Lowering+ConcatViews.swift; same bits).
+    public static let concatCopies = names.contains("concatViews")
 }

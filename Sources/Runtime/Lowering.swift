@@ -8,7 +8,8 @@
 // `lower` says (Passes/Operators): one kernel call, except: Constant nodes and
 // initializers go to the constant pool; Reshape, Flatten, Squeeze, Unsqueeze, Identity and
 // inference Dropout (its optional mask output a constant of trues) alias their input's
-// storage and emit nothing. Every other value gets an arena buffer live
+// storage and emit nothing; so does a Concat whose inputs its producers write in place
+// (Lowering+ConcatViews.swift: one outer block, programs without updates). Every other value gets an arena buffer live
 // from its producing step to its last reader (graph inputs for the whole run, so that a run
 // leaves them as set and runs again on the same data; graph outputs to the end); convolution scratch is live for its own step only. A training program's
 // gradients (what its optimizer updates read, in update order), then the values its state
@@ -49,6 +50,8 @@ public enum Lowering {
         var operand: [ValueID: Operand] = [:]
         var buffers: [BufferRequest] = []
         var bufferOf: [ValueID: Int] = [:]
+        var views = ConcatViews()
+        let viewsAllowed = updates.isEmpty && !Baseline.concatCopies
 
         func shape(_ v: ValueID) throws -> [Int] {
             guard let t = graph.type(of: v), let s = t.fixedShape else {
@@ -113,6 +116,26 @@ public enum Lowering {
                     operands = n
                 }
                 let step = pending.count
+                if viewsAllowed, case let .concat(sizes, 1, inner) = call, node.outputs.count == 1,
+                   let dtype = graph.type(of: node.outputs[0])?.dtype {
+                    // Inputs written in place into the output (Lowering+ConcatViews.swift).
+                    var members: [(buffer: Int, bytes: Int)] = []
+                    for (v, size) in zip(node.inputs, sizes) {
+                        let bytes = size * inner * runtimeBytes(dtype)
+                        guard let v, case .buffer(let b)? = resolve(v), buffers[b].first >= 0, buffers[b].bytes == bytes else { break }
+                        members.append((b, bytes))
+                    }
+                    if members.count == sizes.count {
+                        let out = try newBuffer(node.outputs[0], first: step)
+                        guard case .buffer(let root) = out else { return }
+                        if views.place(members, into: root, sizes: { buffers[$0].bytes }) {
+                            operand[node.outputs[0]] = out
+                            return  // next node
+                        }
+                        buffers.removeLast()
+                        bufferOf[node.outputs[0]] = nil
+                    }
+                }
                 var ins: [Operand?] = []
                 for v in node.inputs {
                     guard let v else { ins.append(nil); continue }
@@ -194,7 +217,7 @@ public enum Lowering {
             buffers.append(BufferRequest(bytes: p.scratchFloats * 4, first: step, last: step))
             scratchBuffer[step] = buffers.count - 1
         }
-        let plan = MemoryPlan.plan(buffers, pinned: regionBuffers)
+        let plan = views.plan(buffers, pinned: regionBuffers)
         func location(_ o: Operand) -> Location {
             switch o {
             case .buffer(let b): return .arena(plan.offsets[b])
