@@ -133,7 +133,7 @@ extension Conv2D {
                         }
                     }
                     if d.count(channels: cg) < 16384 { fill(0..<cg) } else { pool.parallelFor(cg, fill) }
-                    let yg = y + (n * s.outChannels + gi * mg) * p
+                    let yg = y + s.outPlane(n, gi * mg)
                     Gemm.sgemmPacked(m: mg, n: d.columns, k: k, alpha: 1, packedA: packedA(gi),
                                      b: .direct(Gemm.DirectB(base: planes, offsets: offsets)),
                                      beta: 0, c: dropped ? virtualOut : yg, ldc: d.columns,

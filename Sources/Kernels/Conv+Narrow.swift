@@ -70,7 +70,7 @@ extension Conv2D {
                            beta: 0, c: yt, ldc: mg, bias: b, epilogue: colOps, pool: pool)
             }
             for n in 0..<s.batch {
-                transposeOut(UnsafePointer(yt + n * p * mg), pixels: p, channels: mg, into: y + (n * s.outChannels + gi * mg) * p, pool: pool)
+                transposeOut(UnsafePointer(yt + n * p * mg), pixels: p, channels: mg, into: y + s.outPlane(n, gi * mg), pool: pool)
             }
         }
     }

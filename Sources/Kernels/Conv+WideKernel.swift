@@ -54,7 +54,7 @@ extension Conv2D {
                     for o in 0..<mg {
                         let oc = gi * mg + o
                         let wbase = UnsafeRawPointer(wpad + oc * cg * kH * 32)
-                        let plane = y + (n * s.outChannels + oc) * p
+                        let plane = y + s.outPlane(n, oc)
                         for oh in 0..<outH {
                             var ow = 0
                             while ow < outW {

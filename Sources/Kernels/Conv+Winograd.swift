@@ -223,7 +223,7 @@ extension Conv2D {
                 func output(_ q: Int, _ o: Int, _ m: UnsafePointer<Float>, _ rowsBuf: UnsafeMutablePointer<Float>) {
                     let oc = gi * mg + o
                     plan.forEachSegment(q, batch: s.batch) { image, th0, th1, t0 in
-                        let plane = y + (image * s.outChannels + oc) * p
+                        let plane = y + s.outPlane(image, oc)
                         winogradOutputTiles(m + t0, xiStride: plan.mStride(mg), th0: th0, th1: th1, tW: plan.tW,
                                             s: s, y: plane, rows: rowsBuf)
                         if !ops.isEmpty {

@@ -46,20 +46,34 @@ public struct Conv2DShape: Equatable, CustomStringConvertible {
     public var dilationH: Int
     public var dilationW: Int
     public var group: Int
+    /// Conv2D only: floats from one output image to the next when the output is a view into a
+    /// wider tensor (a batch > 1 Concat's channel slice, Runtime's Lowering+ConcatViews); 0 for a
+    /// dense output (outChannels·outH·outW). Only shapes `Conv2D.writesStridedImages` accepts
+    /// may set it.
+    public var outImageStride: Int
 
     public init(batch: Int, inChannels: Int, inHeight: Int, inWidth: Int, outChannels: Int, outHeight: Int,
                 outWidth: Int, kernelH: Int, kernelW: Int, strideH: Int = 1, strideW: Int = 1, padTop: Int = 0,
-                padLeft: Int = 0, dilationH: Int = 1, dilationW: Int = 1, group: Int = 1) {
+                padLeft: Int = 0, dilationH: Int = 1, dilationW: Int = 1, group: Int = 1, outImageStride: Int = 0) {
         self.batch = batch; self.inChannels = inChannels; self.inHeight = inHeight; self.inWidth = inWidth
         self.outChannels = outChannels; self.outHeight = outHeight; self.outWidth = outWidth
         self.kernelH = kernelH; self.kernelW = kernelW; self.strideH = strideH; self.strideW = strideW
         self.padTop = padTop; self.padLeft = padLeft; self.dilationH = dilationH; self.dilationW = dilationW
-        self.group = group
+        self.group = group; self.outImageStride = outImageStride
+    }
+
+    /// Floats from one output image to the next (`outImageStride`, or the dense image size).
+    public var outImageFloats: Int { outImageStride > 0 ? outImageStride : outChannels * outHeight * outWidth }
+
+    /// Float offset of output plane (image n, channel oc) from the output's start.
+    @inline(__always) public func outPlane(_ n: Int, _ oc: Int) -> Int {
+        n * outImageFloats + oc * outHeight * outWidth
     }
 
     public var description: String {
         "N\(batch) \(inChannels)x\(inHeight)x\(inWidth) -> \(outChannels)x\(outHeight)x\(outWidth) "
             + "k\(kernelH)x\(kernelW) s\(strideH),\(strideW) p\(padTop),\(padLeft) d\(dilationH),\(dilationW) g\(group)"
+            + (outImageStride > 0 ? " ystride=\(outImageStride)" : "")
     }
 }
 
@@ -109,6 +123,13 @@ public enum Conv2D {
     public static func isPointwiseDirect(_ s: Conv2DShape) -> Bool {
         let mg = s.outChannels / s.group, p = s.outHeight * s.outWidth
         return !Baseline.pointwisePacked && isPointwise(s) && p >= Gemm.nr && mg >= Gemm.smallM && s.batch == 1
+    }
+
+    /// Whether `forward` honours `s.outImageStride` (writing each image's channels where the
+    /// stride puts them and nothing between): every path but the depthwise kernels and the
+    /// stride-2 and weight-gradient Winograd paths.
+    public static func writesStridedImages(_ s: Conv2DShape) -> Bool {
+        !isDepthwise(s) && !isWinogradWeightGrad(s) && !isWinogradS2(s)
     }
 
     /// Images per chunk.
@@ -209,6 +230,7 @@ public enum Conv2D {
         let pin = s.inHeight * s.inWidth
         let k = cg * s.kernelH * s.kernelW
         let ops = perChannelEpilogue(epilogue)
+        precondition(s.outImageStride == 0 || writesStridedImages(s), "strided output on a path that writes dense images: \(s)")
         if s.batch == 0 || p == 0 || mg == 0 { return }
         if isFullWindow(s) {
             // y[n, g·mg + oc] = Σ_k x[n, g·cg·pin + k] · W[g·mg + oc, k]
@@ -216,7 +238,7 @@ public enum Conv2D {
             for gi in 0..<g {
                 Gemm.sgemm(transA: false, transB: true, m: s.batch, n: mg, k: k, alpha: 1,
                            a: x + gi * cg * pin, lda: s.inChannels * pin, b: weight + gi * mg * k, ldb: k,
-                           beta: 0, c: y + gi * mg, ldc: s.outChannels,
+                           beta: 0, c: y + gi * mg, ldc: s.outImageFloats,
                            bias: bias.map { $0 + gi * mg }, epilogue: colOps, pool: pool)
             }
             return
@@ -292,7 +314,7 @@ public enum Conv2D {
                 for gi in 0..<g {
                     pack(gi)
                     let image = { (n: Int) in
-                        let xn = x + (n * s.inChannels + gi * cg) * pin, yn = y + (n * s.outChannels + gi * mg) * p
+                        let xn = x + (n * s.inChannels + gi * cg) * pin, yn = y + s.outPlane(n, gi * mg)
                         guard direct else { gemm(gi, xn, pin, yn, p, p); return }
                         // Whole register tiles read the planes where they lie; the last partial
                         // tile (it would read past the plane) is packed as usual.
@@ -338,7 +360,7 @@ public enum Conv2D {
                        implicit: Bool) {
                 let nc = min(nb, s.batch - n0)
                 let cols = nc * p
-                let target = nc == 1 ? y + (n0 * s.outChannels + gi * mg) * p : out
+                let target = nc == 1 ? y + s.outPlane(n0, gi * mg) : out
                 if implicit {
                     // The GEMM packs its B blocks from padded copies of the images
                     // (Im2Col+Packed.swift) that take no more room than the col matrix.
@@ -360,7 +382,7 @@ public enum Conv2D {
                     pool.parallelFor(mg * nc) { r in
                         for idx in r {
                             let m = idx / nc, j = idx % nc
-                            Im2Col.copy(y + ((n0 + j) * s.outChannels + gi * mg + m) * p, out + m * cols + j * p, p)
+                            Im2Col.copy(y + s.outPlane(n0 + j, gi * mg + m), out + m * cols + j * p, p)
                         }
                     }
                 }
@@ -428,10 +450,10 @@ public enum Conv2D {
                     padCopy(s, x + (n * s.inChannels + gi * cg) * pin, channels: cg, into: buf, ph: ph, pw: pw,
                             bordersZero: true)
                     if mg >= 2 {
-                        directSmallMChannels(buf: buf, weight: weight + gi * mg * cg * khw, y: y + (n * s.outChannels + gi * mg) * p,
+                        directSmallMChannels(buf: buf, weight: weight + gi * mg * cg * khw, y: y + s.outPlane(n, gi * mg),
                                              mg: mg, cg: cg, kH: kH, kW: kW, ph: ph, pw: pw, outH: outH, outW: outW)
                         if !ops.isEmpty {
-                            EpilogueApply.applyRows(c: y + n * s.outChannels * p, ldc: p, rows: (gi * mg)..<(gi * mg + mg),
+                            EpilogueApply.applyRows(c: y + s.outPlane(n, 0), ldc: p, rows: (gi * mg)..<(gi * mg + mg),
                                                     cols: 0..<p, bias: bias, ops: ops)
                         }
                         continue
@@ -439,7 +461,7 @@ public enum Conv2D {
                     for o in 0..<mg {
                         let oc = gi * mg + o
                         let wbase = weight + oc * cg * khw
-                        let plane = y + (n * s.outChannels + oc) * p
+                        let plane = y + s.outPlane(n, oc)
                         for rg in 0..<rowGroups {
                             let oh0 = rg * R
                             for vp in 0..<nvPairs {

@@ -101,6 +101,7 @@ public enum KernelCall: CustomStringConvertible {
             s += " k=\(c.kernelH)x\(c.kernelW) s=\(c.strideH)x\(c.strideW) p=\(c.padTop),\(c.padLeft)"
             if c.dilationH != 1 || c.dilationW != 1 { s += " d=\(c.dilationH)x\(c.dilationW)" }
             if c.group != 1 { s += " g=\(c.group)" }
+            if c.outImageStride > 0 { s += " ystride=\(c.outImageStride)" }
             if !epi.isEmpty { s += " epilogue=[\(epi.map(\.description).joined(separator: ", "))]" }
             return s
         case let .convChannelsLast(c, epi):

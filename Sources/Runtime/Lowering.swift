@@ -52,6 +52,11 @@ public enum Lowering {
         var bufferOf: [ValueID: Int] = [:]
         var views = ConcatViews()
         let viewsAllowed = updates.isEmpty && !Baseline.concatCopies
+        /// The instruction that writes each value (not for aliases), and each value's readers.
+        var producer: [ValueID: Int] = [:]
+        var readers: [ValueID: Int] = [:]
+        for n in graph.nodes { for case let v? in n.inputs { readers[v, default: 0] += 1 } }
+        for v in graph.outputs { readers[v, default: 0] += 1 }
 
         func shape(_ v: ValueID) throws -> [Int] {
             guard let t = graph.type(of: v), let s = t.fixedShape else {
@@ -116,19 +121,28 @@ public enum Lowering {
                     operands = n
                 }
                 let step = pending.count
-                if viewsAllowed, case let .concat(sizes, 1, inner) = call, node.outputs.count == 1,
+                if viewsAllowed, case let .concat(sizes, outer, inner) = call, node.outputs.count == 1,
                    let dtype = graph.type(of: node.outputs[0])?.dtype {
                     // Inputs written in place into the output (Lowering+ConcatViews.swift).
-                    var members: [(buffer: Int, bytes: Int)] = []
+                    var members: [ConcatViews.Member] = []
                     for (v, size) in zip(node.inputs, sizes) {
-                        let bytes = size * inner * runtimeBytes(dtype)
-                        guard let v, case .buffer(let b)? = resolve(v), buffers[b].first >= 0, buffers[b].bytes == bytes else { break }
-                        members.append((b, bytes))
+                        guard let v, case .buffer(let b)? = resolve(v), buffers[b].first >= 0 else { break }
+                        var conv: Conv2DShape? = nil
+                        if let st = producer[v], pending[st].outputs.count == 1, case let .conv(s, _) = pending[st].call { conv = s }
+                        members.append(ConcatViews.Member(buffer: b, bytes: size * inner * runtimeBytes(dtype), storedBytes: buffers[b].bytes,
+                                                          readers: readers[v] ?? 0, conv: conv))
                     }
                     if members.count == sizes.count {
                         let out = try newBuffer(node.outputs[0], first: step)
                         guard case .buffer(let root) = out else { return }
-                        if views.place(members, into: root, sizes: { buffers[$0].bytes }) {
+                        if let stride = views.place(members, outer: outer, into: root, bytes: { buffers[$0].bytes }) {
+                            // Strided members: their convolutions write each image at the output's stride.
+                            for m in members where stride > 0 {
+                                guard case let .conv(s, e) = pending[buffers[m.buffer].first].call else { continue }
+                                var strided = s
+                                strided.outImageStride = stride
+                                pending[buffers[m.buffer].first].call = .conv(strided, epilogue: e)
+                            }
                             operand[node.outputs[0]] = out
                             return  // next node
                         }
@@ -144,7 +158,7 @@ public enum Lowering {
                     ins.append(o)
                 }
                 let outs = try node.outputs.map { try newBuffer($0, first: step) }
-                for (v, o) in zip(node.outputs, outs) { operand[v] = o }
+                for (v, o) in zip(node.outputs, outs) { operand[v] = o; producer[v] = step }
                 pending.append(PendingInstruction(call: call, inputs: operands.map { Array(ins.prefix($0)) } ?? ins, outputs: outs,
                                                   scratchFloats: call.scratchFloats(threads: pool.threads),
                                                   label: node.name.isEmpty ? node.op.rawValue : "\(node.op.rawValue) \(node.name)"))
