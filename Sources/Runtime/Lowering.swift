@@ -9,7 +9,7 @@
 // initializers go to the constant pool; Reshape, Flatten, Squeeze, Unsqueeze, Identity and
 // inference Dropout (its optional mask output a constant of trues) alias their input's
 // storage and emit nothing; so does a Concat whose inputs its producers write in place
-// (Lowering+ConcatViews.swift: one outer block, programs without updates). Every other value gets an arena buffer live
+// (Lowering+ConcatViews.swift; programs without updates). Every other value gets an arena buffer live
 // from its producing step to its last reader (graph inputs for the whole run, so that a run
 // leaves them as set and runs again on the same data; graph outputs to the end); convolution scratch is live for its own step only. A training program's
 // gradients (what its optimizer updates read, in update order), then the values its state
