@@ -150,4 +150,8 @@ public enum Baseline {
     /// `concatViews`: every Concat copies its inputs, even where they could be written in place
     /// into its output (Runtime's Lowering+ConcatViews.swift; same bits).
     public static let concatCopies = names.contains("concatViews")
+
+    /// `chunkEnds`: the pool's workers claim a loop's chunks from the front, as the caller does,
+    /// instead of from the back (ThreadPool.swift; same bits).
+    public static let sharedChunkClaims = names.contains("chunkEnds")
 }

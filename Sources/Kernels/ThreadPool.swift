@@ -10,9 +10,12 @@
 // Workers hold only the shared state, so releasing the pool stops them without touching freed
 // memory.
 //
-// Hand-off: a loop is published by storing a new ticket (generation, chunk count, next chunk)
-// that every claim advances by compare-and-swap, so a worker that wakes late can never claim a
-// chunk of a loop other than the one it read. Idle workers poll the ticket for up to `spin`
+// Hand-off: a loop is published by storing a new ticket (generation, and the unclaimed chunks
+// as a range [front, back)) that every claim narrows by compare-and-swap, so a worker that wakes
+// late can never claim a chunk of a loop other than the one it read. The caller claims from the
+// front and the workers from the back: on two threads, when neither is slowed, the caller runs a
+// loop's first chunks and the worker its last, so consecutive loops split alike (a GEMM over the
+// pixels a convolution just wrote) find their part of the data in their own core's cache. Idle workers poll the ticket for up to `spin`
 // (yielding the core now and then, so a descheduled caller on the same core gets it back), then
 // sleep on a condition; the publisher signals only when some worker sleeps, so back-to-back
 // loops cost no system call. When no chunk is left to claim, the caller polls until the chunks
@@ -44,7 +47,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// How long an idle worker polls before it starts yielding its core between polls.
     static let yieldAfter: UInt64 = 50_000
 
-    // Ticket layout: generation (28 bits) | chunk count (18 bits) | next chunk (18 bits).
+    // Ticket layout: generation (28 bits) | back (18 bits) | front (18 bits).
     static let indexBits: UInt64 = 18
     static let indexMask: UInt64 = (1 << indexBits) - 1
     /// The most chunks one loop may have.
@@ -66,7 +69,7 @@ public final class ThreadPool: @unchecked Sendable {
         /// Written by the caller before the ticket is published (release), read by a thread only
         /// after it claimed a chunk of that ticket's loop (acquire): stable while chunks are pending.
         var job: ((Range<Int>) -> Void)?
-        var n = 0
+        var n = 0, count = 0
         var inLoop = false
         /// Caller-side only.
         var governor = Governor()
@@ -75,22 +78,24 @@ public final class ThreadPool: @unchecked Sendable {
 
         @inline(__always) static func generation(_ t: UInt64) -> UInt64 { t >> (2 * indexBits) }
 
-        /// Claims the next chunk of generation `gen`; nil when none is left (or the loop is over).
+        /// Claims a chunk of generation `gen`: the first unclaimed one (the caller), or the last
+        /// (`fromBack`: the workers); nil when none is left (or the loop is over).
         @inline(__always)
-        func claim(_ gen: UInt64) -> Int? {
+        func claim(_ gen: UInt64, fromBack: Bool = false) -> Int? {
             var t = ticket.load(ordering: .acquiring)
             while true {
-                let next = t & indexMask, count = (t >> indexBits) & indexMask
-                if State.generation(t) != gen || next >= count { return nil }
-                let (ok, seen) = ticket.compareExchange(expected: t, desired: t + 1, ordering: .acquiringAndReleasing)
-                if ok { return Int(next) }
+                let front = t & indexMask, back = (t >> indexBits) & indexMask
+                if State.generation(t) != gen || front >= back { return nil }
+                let desired = fromBack ? t - (1 << indexBits) : t + 1
+                let (ok, seen) = ticket.compareExchange(expected: t, desired: desired, ordering: .acquiringAndReleasing)
+                if ok { return Int(fromBack ? back - 1 : front) }
                 t = seen
             }
         }
 
         /// Runs chunk `c` of the current loop and counts it done, waking a sleeping caller after the last.
         @inline(__always)
-        func run(_ c: Int, of count: Int) {
+        func run(_ c: Int) {
             let lo = c * n / count, hi = (c + 1) * n / count
             job!(lo..<hi)
             if pending.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 && callerSleeping.load(ordering: .sequentiallyConsistent) {
@@ -103,8 +108,7 @@ public final class ThreadPool: @unchecked Sendable {
             while true {
                 guard let t = waitForLoop(after: seen) else { return }
                 seen = State.generation(t)
-                let count = Int((t >> indexBits) & indexMask)
-                while let c = claim(seen) { run(c, of: count) }
+                while let c = claim(seen, fromBack: !Baseline.sharedChunkClaims) { run(c) }
             }
         }
 
@@ -237,6 +241,7 @@ public final class ThreadPool: @unchecked Sendable {
             s.inLoop = true
             s.job = escapable
             s.n = n
+            s.count = count
             s.pending.store(count, ordering: .relaxed)
             let gen = (State.generation(s.ticket.load(ordering: .relaxed)) + 1) & ((1 << 28) - 1)
             s.ticket.store(gen << (2 * ThreadPool.indexBits) | UInt64(count) << ThreadPool.indexBits,
@@ -245,7 +250,7 @@ public final class ThreadPool: @unchecked Sendable {
                 s.wake.lock(); s.wake.broadcast(); s.wake.unlock()
             }
             var mine = 0
-            while let c = s.claim(gen) { s.run(c, of: count); mine += 1 }
+            while let c = s.claim(gen) { s.run(c); mine += 1 }
             let now = DispatchTime.now().uptimeNanoseconds
             let perChunk = (now - start) / UInt64(max(mine, 1))
             if s.pending.load(ordering: .acquiring) > 0 {

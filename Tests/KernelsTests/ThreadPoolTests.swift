@@ -70,6 +70,35 @@ final class ThreadPoolTests: XCTestCase {
         }
     }
 
+    /// The caller claims a loop's chunks from the front, the workers from the back: on two
+    /// threads the caller's chunks are a prefix of 0..<count and the worker's the rest, whatever
+    /// the timing, so loops split alike give each thread the same part of the data.
+    func testCallerTakesTheFrontWorkersTheBack() {
+        let caller = pthread_self()
+        let pool = ThreadPool(threads: 2)
+        for count in [2, 7, 64] {
+            for _ in 0..<20 {
+                let c = Counts(count)
+                let byCaller = Counts(count)
+                pool.parallelFor(count, chunks: count) { r in
+                    for i in r {
+                        c.hit(i)
+                        if pthread_equal(pthread_self(), caller) != 0 { byCaller.hit(i) }
+                    }
+                    // Long enough that the worker, when it is awake, takes some chunks.
+                    var x = 0.0
+                    for k in 0..<2000 { x += Double(k) }
+                    if x < 0 { print(x) }
+                }
+                XCTAssertEqual(c.c, Array(repeating: 1, count: count))
+                // (Empty when the caller was descheduled and the worker took everything.)
+                let prefix = byCaller.c.prefix { $0 == 1 }.count
+                XCTAssertEqual(Array(byCaller.c[prefix...]), Array(repeating: 0, count: count - prefix),
+                               "the caller's chunks are not a prefix: \(byCaller.c)")
+            }
+        }
+    }
+
     func testNestedAndAfterSleep() {
         let pool = ThreadPool(threads: 2)
         let c = Counts(16)
