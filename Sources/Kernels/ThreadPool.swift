@@ -15,7 +15,8 @@
 // late can never claim a chunk of a loop other than the one it read. The caller claims from the
 // front and the workers from the back: on two threads, when neither is slowed, the caller runs a
 // loop's first chunks and the worker its last, so consecutive loops split alike (a GEMM over the
-// pixels a convolution just wrote) find their part of the data in their own core's cache. Idle workers poll the ticket for up to `spin`
+// pixels a convolution just wrote) find their part of the data in their own core's cache.
+// Idle workers poll the ticket for up to `spin`
 // (yielding the core now and then, so a descheduled caller on the same core gets it back), then
 // sleep on a condition; the publisher signals only when some worker sleeps, so back-to-back
 // loops cost no system call. When no chunk is left to claim, the caller polls until the chunks
