@@ -8,8 +8,8 @@
 // computes exactly what `Resample.run`'s row walk computes, bit for bit: per output row, the
 // corners are the row axis's tap 0 and its later taps of nonzero weight, each a horizontally
 // blended input row h[j] = w_0[j]·x[i_0[j]] (+ w_k[j]·x[i_k[j]] for each later tap k of nonzero
-// weight, in order), and y[j] = 0 + v_0·h_0[j] (+ v_k·h_k[j] …) in corner order. Columns go 16 at a time through gathers (`gannet_gather16`), a later tap of weight 0
-// masked out; a blended row is kept in a per-thread slot chosen by its input row's index mod 4
+// weight, in order), and y[j] = 0 + v_0·h_0[j] (+ v_k·h_k[j] …) in corner order. Columns go
+// 16 at a time through gathers (`gannet_gather16`), a later tap of weight 0 masked out; a blended row is kept in a per-thread slot chosen by its input row's index mod 4
 // (the corners of one output row are consecutive input rows, so they never share a slot) and
 // reused by the next output rows. Rows are walked with a running (plane, row) counter, no
 // division per row. Work is split over output rows, so any thread count gives the same bits.

@@ -51,15 +51,19 @@ struct ConcatViews {
         var readers: Int, conv: Conv2DShape?
     }
 
-    /// Tries to make `inputs` (in concatenation order) views of `output`, a Concat's output with
-    /// `outer` blocks. Returns nil when it cannot (nothing changed: the caller emits the copy),
+    /// Tries to make `inputs` (in concatenation order) views of buffer `output` (`outputBytes`;
+    /// the caller creates it after a success), a Concat's output with `outer` blocks.
+    /// `bytes(b)` is buffer b's size. Returns nil when it cannot (nothing changed: the caller emits the copy),
     /// else 0 for back-to-back views (`outer` = 1), or the output's image stride in floats that
     /// every input's convolution must now write at.
-    mutating func place(_ inputs: [Member], outer: Int, into output: Int, bytes bufferBytes: (Int) -> Int) -> Int? {
-        guard outer > 1 else { return placeBackToBack(inputs, into: output, bytes: bufferBytes) ? 0 : nil }
+    mutating func place(_ inputs: [Member], outer: Int, into output: Int, outputBytes: Int,
+                        bytes bufferBytes: (Int) -> Int) -> Int? {
+        guard outer > 1 else {
+            return placeBackToBack(inputs, into: output, outputBytes: outputBytes, bytes: bufferBytes) ? 0 : nil
+        }
         // Channel slices of a batch: each input must be a convolution output read by nothing
         // else, on a path that writes strided images, with every image's slice aligned.
-        let imageBytes = bufferBytes(output) / outer
+        let imageBytes = outputBytes / outer
         guard imageBytes % MemoryPlan.alignment == 0 else { return nil }
         var offsets: [Int] = []
         var offset = 0
@@ -77,7 +81,8 @@ struct ConcatViews {
     }
 
     /// `place` for one outer block: the inputs back to back (see the file header).
-    private mutating func placeBackToBack(_ members: [Member], into output: Int, bytes bufferBytes: (Int) -> Int) -> Bool {
+    private mutating func placeBackToBack(_ members: [Member], into output: Int, outputBytes: Int,
+                                          bytes bufferBytes: (Int) -> Int) -> Bool {
         guard members.allSatisfy({ $0.bytes == $0.storedBytes }) else { return false }
         let inputs = members.map { (buffer: $0.buffer, bytes: $0.bytes) }
         var pieces: [(buffer: Int, bytes: Int)] = []
@@ -107,7 +112,7 @@ struct ConcatViews {
             offsets.append(offset)
             offset += p.bytes
         }
-        guard offset == bufferBytes(output) else { return false }
+        guard offset == outputBytes else { return false }
         for (p, o) in zip(pieces, offsets) { parent[p.buffer] = (output, o) }
         return true
     }

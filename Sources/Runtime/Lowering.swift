@@ -49,13 +49,11 @@ public enum Lowering {
         var constantData: [UInt8] = []
         var operand: [ValueID: Operand] = [:]
         var buffers: [BufferRequest] = []
-        var bufferOf: [ValueID: Int] = [:]
         var views = ConcatViews()
         let viewsAllowed = updates.isEmpty && !Baseline.concatCopies
         /// The instruction that writes each value (not for aliases), and each value's readers.
         var producer: [ValueID: Int] = [:]
-        var readers: [ValueID: Int] = [:]
-        for n in graph.nodes { for case let v? in n.inputs { readers[v, default: 0] += 1 } }
+        var readers = graph.consumers().mapValues(\.count)
         for v in graph.outputs { readers[v, default: 0] += 1 }
 
         func shape(_ v: ValueID) throws -> [Int] {
@@ -78,7 +76,6 @@ public enum Lowering {
             let t = graph.type(of: v)!
             let bytes = try Limits.checkTensor(try shape(v), elementBytes: runtimeBytes(t.dtype), "value '\(graph.name(of: v))'")
             buffers.append(BufferRequest(bytes: bytes, first: first, last: first))
-            bufferOf[v] = buffers.count - 1
             return .buffer(buffers.count - 1)
         }
 
@@ -132,22 +129,21 @@ public enum Lowering {
                         members.append(ConcatViews.Member(buffer: b, bytes: size * inner * runtimeBytes(dtype), storedBytes: buffers[b].bytes,
                                                           readers: readers[v] ?? 0, conv: conv))
                     }
-                    if members.count == sizes.count {
-                        let out = try newBuffer(node.outputs[0], first: step)
-                        guard case .buffer(let root) = out else { return }
-                        if let stride = views.place(members, outer: outer, into: root, bytes: { buffers[$0].bytes }) {
-                            // Strided members: their convolutions write each image at the output's stride.
-                            for m in members where stride > 0 {
-                                guard case let .conv(s, e) = pending[buffers[m.buffer].first].call else { continue }
-                                var strided = s
-                                strided.outImageStride = stride
-                                pending[buffers[m.buffer].first].call = .conv(strided, epilogue: e)
-                            }
-                            operand[node.outputs[0]] = out
-                            return  // next node
+                    let outputBytes = try Limits.checkTensor(try shape(node.outputs[0]), elementBytes: runtimeBytes(dtype),
+                                                             "value '\(graph.name(of: node.outputs[0]))'")
+                    if members.count == sizes.count,
+                       let stride = views.place(members, outer: outer, into: buffers.count, outputBytes: outputBytes,
+                                                bytes: { buffers[$0].bytes }) {
+                        // The output's buffer is the next one, the `into:` above.
+                        operand[node.outputs[0]] = try newBuffer(node.outputs[0], first: step)
+                        // Strided members: their convolutions write each image at the output's stride.
+                        for m in members where stride > 0 {
+                            guard case let .conv(s, e) = pending[buffers[m.buffer].first].call else { continue }
+                            var strided = s
+                            strided.outImageStride = stride
+                            pending[buffers[m.buffer].first].call = .conv(strided, epilogue: e)
                         }
-                        buffers.removeLast()
-                        bufferOf[node.outputs[0]] = nil
+                        return  // next node
                     }
                 }
                 var ins: [Operand?] = []
