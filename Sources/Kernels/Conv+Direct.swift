@@ -14,8 +14,9 @@
 // t + ⌊rh / sH⌋·width + ⌊rw / sW⌋ of channel c's phase (rh mod sH, rw mod sW): each k step of B
 // is one contiguous run of the planes at a per-tap offset (`Gemm.DirectB`), read by the
 // microkernel without packing. Virtual columns with ow ≥ outW are computed and dropped (the cost:
-// ⌊(kW−1)·dW / sW⌋ columns per output row); when width = outW there are none and the GEMM writes
-// y directly.
+// ⌊(kW−1)·dW / sW⌋ columns per output row): the GEMM stores its tiles compacted
+// (`Gemm.CompactRows`), so it writes y directly either way (`GANNET_BASELINE=directCopy`: into a
+// virtual output copied to y afterwards, which took about 11% of a 3→64 7×7 stride-2 stem).
 // Same bits: each element is the same products in the same k order and K blocks, by the same
 // microkernels, as the implicit GEMM (Im2Col+Packed.swift) — only where B is read from changes.
 // Threads: with 4 or more images per thread (`isImageParallel`) each thread takes whole images,
@@ -57,13 +58,28 @@ extension Conv2D {
         // one unit per element). Fitted to 128→32 and 64→128 3×3 layers and a 3→64 one, where
         // the copy made the direct path 1.7× slower. A stride-2 pack gathers every other column,
         // about 40 units: fitted to stems (3→64 3×3 on 224² stays implicit, 3→32 on 299² and
-        // 3→64 7×7 go direct, 10% and 7% faster) and 64→128 3×3 on 56² (direct, 3.5%).
+        // 3→64 7×7 go direct, 10% and 7% faster) and 64→128 3×3 on 56² (direct, 3.5%). Tall
+        // kH × 1 kernels pack dearer (`implicitPackUnits`).
         let nb = chunk(s), k = (s.inChannels / s.group) * s.kernelH * s.kernelW
         let d = DirectPlanes(s)
         let rows = tileRows(mg)
         let direct = tilesPerImage(d.columns, images: 1) * Double(k) * rows + (d.width == s.outWidth ? 0 : Double(mg * p))
-        let implicit = tilesPerImage(nb * p, images: nb) * Double(k) * (rows + (s.strideW == 1 ? 12 : 40))
+        let implicit = tilesPerImage(nb * p, images: nb) * Double(k) * (rows + implicitPackUnits(s))
         return direct < implicit
+    }
+
+    /// `isDirect`'s cost of packing one implicit-GEMM k step of a register tile (see there). A
+    /// kW × 1 kernel with kH > 1 (Inception's 7×1) drops no columns on the direct path, while
+    /// the implicit pack copies each of a 32-column tile's output rows separately for every tap:
+    /// on 17-wide rows about 55 units, fitted to 192 → 192 and 160 → 160 channels, 7×1 on 17²,
+    /// batch 32 (the direct path 13–15% faster there; the flat 12 chose the implicit one). It is
+    /// 28 units per 32 columns of output row, at least 12.
+    static func implicitPackUnits(_ s: Conv2DShape) -> Double {
+        if s.strideW != 1 { return 40 }
+        if s.kernelW == 1 && s.kernelH > 1 && !Baseline.tallKernelsImplicit {
+            return max(12, 28 * Double(Gemm.nr) / Double(s.outWidth))
+        }
+        return 12
     }
 
     /// Rows of register tiles `mg` GEMM rows take (whole `Gemm.mr` panels), for `isDirect`'s cost
@@ -79,7 +95,21 @@ extension Conv2D {
     /// output when it has dropped columns.
     static func directScratch(_ s: Conv2DShape) -> Int {
         let d = DirectPlanes(s), mg = s.outChannels / s.group
-        return d.count(channels: s.inChannels / s.group) + (d.width == s.outWidth ? 0 : mg * d.columns)
+        return d.count(channels: s.inChannels / s.group) + (d.width == s.outWidth || compactsOutput(s) ? 0 : mg * d.columns)
+    }
+
+    /// Whether `forwardDirect`'s GEMM stores its output without the dropped columns
+    /// (`Gemm.CompactRows`) instead of into a virtual output copied to y afterwards: when k fits
+    /// one K block and an image's output is at least 1 MiB (beyond half of L2, so the copy
+    /// reads it back from memory). Over several K blocks every tile goes through the tile buffer
+    /// once per block (the merge reads C back): 128 → 32 channels, 3×3 on 14², and 48 → 64, 5×5
+    /// on 35² (k 1152 and 1200), ran 5% slower. Small outputs copy from L2: 3 → 32, 4×4 stride 2
+    /// on 64² ran 1–4% slower, 3 → 64, 7×7 stride 2 on 112² (200 Ki floats) the same. The stems
+    /// of 224² and 299² images (300–800 Ki floats) ran 11–21% faster.
+    public static func compactsOutput(_ s: Conv2DShape) -> Bool {
+        let k = (s.inChannels / s.group) * s.kernelH * s.kernelW
+        let out = (s.outChannels / s.group) * s.outHeight * s.outWidth
+        return DirectPlanes(s).width != s.outWidth && k <= Gemm.kcBlock && out >= 1 << 18 && !Baseline.directOutputCopy
     }
 
     /// Per-thread planes and virtual output of `isImageParallel` runs.
@@ -106,7 +136,7 @@ extension Conv2D {
         let p = s.outHeight * s.outWidth, pin = s.inHeight * s.inWidth
         let kH = s.kernelH, kW = s.kernelW, k = cg * kH * kW
         let planes = work, virtualOut = work + d.count(channels: cg)
-        let dropped = d.width != s.outWidth
+        let compact = compactsOutput(s), dropped = d.width != s.outWidth && !compact
         withUnsafeTemporaryAllocation(of: Int.self, capacity: k) { offs in
             var i = 0
             for c in 0..<cg {
@@ -134,9 +164,10 @@ extension Conv2D {
                     }
                     if d.count(channels: cg) < 16384 { fill(0..<cg) } else { pool.parallelFor(cg, fill) }
                     let yg = y + s.outPlane(n, gi * mg)
+                    let rows = compact ? Gemm.CompactRows(virtualWidth: d.width, width: s.outWidth) : nil
                     Gemm.sgemmPacked(m: mg, n: d.columns, k: k, alpha: 1, packedA: packedA(gi),
-                                     b: .direct(Gemm.DirectB(base: planes, offsets: offsets)),
-                                     beta: 0, c: dropped ? virtualOut : yg, ldc: d.columns,
+                                     b: .direct(Gemm.DirectB(base: planes, offsets: offsets, compact: rows)),
+                                     beta: 0, c: dropped ? virtualOut : yg, ldc: dropped ? d.columns : p,
                                      bias: bias.map { $0 + gi * mg }, epilogue: ops, pool: pool)
                     if dropped {
                         let outW = s.outWidth, outH = s.outHeight

@@ -6,7 +6,8 @@
 // steps ahead (weights packed at load time, streamed from memory). `OffsetPanel` reads B where
 // it lies: k step p starts at `base + offsets[p]` (floats), its 32 columns contiguous — the rows of a convolution's
 // zero-padded input planes, shifted per tap (`Gemm.DirectB`, Conv+Direct.swift); its loads are
-// unaligned and may read up to 31 floats past the tile's last real column.
+// unaligned and may read up to 31 floats past the tile's last real column. With `CompactRows` the
+// GEMM stores C without the virtual columns a direct convolution drops (Gemm.swift, `compactTile`).
 // All give the microkernel the same values for the same B, so the same bits.
 
 import CSIMD
@@ -66,8 +67,30 @@ extension Gemm {
         public let base: UnsafePointer<Float>
         /// k offsets, in floats.
         public let offsets: UnsafePointer<Int>
-        public init(base: UnsafePointer<Float>, offsets: UnsafePointer<Int>) {
-            self.base = base; self.offsets = offsets
+        /// When set, C is written compacted (`CompactRows`).
+        public let compact: CompactRows?
+        public init(base: UnsafePointer<Float>, offsets: UnsafePointer<Int>, compact: CompactRows? = nil) {
+            self.base = base; self.offsets = offsets; self.compact = compact
+        }
+    }
+
+    /// A direct convolution's C with its dropped columns left out: the GEMM's n columns are
+    /// rows of `virtualWidth` virtual columns, of which the first `width` are kept. Virtual column
+    /// t = r·virtualWidth + u (u < width) is stored at column r·width + u of C (whose rows then
+    /// hold the output planes as they are laid out), and u ≥ width is never stored.
+    public struct CompactRows: Sendable {
+        public let virtualWidth: Int, width: Int
+        public init(virtualWidth: Int, width: Int) {
+            precondition(0 < width && width <= virtualWidth)
+            self.virtualWidth = virtualWidth; self.width = width
+        }
+
+        /// C's column of virtual column t rounded up to a kept one: the first stored column at or
+        /// after t (a range of virtual columns [a, b) is stored in [stored(a), stored(b))).
+        @inline(__always)
+        func stored(_ t: Int) -> Int {
+            let r = t / virtualWidth, u = t - r * virtualWidth
+            return r * width + min(u, width)
         }
     }
 }

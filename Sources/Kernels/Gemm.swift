@@ -18,7 +18,9 @@
 // between threads and calls, `packB` + `sgemmPackedB` the same for B; results are
 // bit-identical to `sgemm`. `sgemmPacked(b: .direct)` reads B where it lies (row p at a per-row
 // offset, e.g. a convolution's padded planes: Conv+Direct.swift) instead of packing it; the
-// microkernels take B through `PanelB` (Gemm+PanelB.swift), so the same bits again.
+// microkernels take B through `PanelB` (Gemm+PanelB.swift), so the same bits again. Such a GEMM
+// may also store C compacted (`CompactRows`: the virtual columns a direct convolution drops are
+// never stored), each tile through the tile buffer, with the partial-tile merge's arithmetic.
 //
 // Threads: the work is split into chunks of NR-wide column panels handed to whichever thread
 // is free (`dynamicFor`: a core slowed by a neighbour takes fewer), or, when N is narrow, into
@@ -186,8 +188,9 @@ public enum Gemm {
                       bias: UnsafePointer<Float>?, epilogue: [EpilogueOp], pool: ThreadPool) {
         if m <= 0 || n <= 0 { return }
         if k <= 0 || alpha == 0 {
-            scaleC(m: m, n: n, beta: beta, c: c, ldc: ldc)
-            EpilogueApply.applyRows(c: c, ldc: ldc, rows: 0..<m, cols: 0..<n, bias: bias, ops: epilogue)
+            let stored = directB?.compact?.stored(n) ?? n
+            scaleC(m: m, n: stored, beta: beta, c: c, ldc: ldc)
+            EpilogueApply.applyRows(c: c, ldc: ldc, rows: 0..<m, cols: 0..<stored, bias: bias, ops: epilogue)
             return
         }
         let nPanels = (n + nr - 1) / nr
@@ -397,9 +400,10 @@ public enum Gemm {
                             var jr = 0
                             while jr < nc {
                                 if let directB {
-                                    tileOp(kc, aBlock + ir * kc,
-                                           OffsetPanel(base: UnsafeRawPointer(directB.base + jc + jr), offsets: directB.offsets + pc),
-                                           c + (ic + ir) * ldc + jc + jr, ldc, min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)
+                                    directTile(kc, aBlock + ir * kc,
+                                               OffsetPanel(base: UnsafeRawPointer(directB.base + jc + jr), offsets: directB.offsets + pc),
+                                               c + (ic + ir) * ldc, ldc, jc + jr, min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta,
+                                               tile, directB.compact)
                                 } else if packedB != nil && firstRowBlock && ir == 0 && !Baseline.packedBNoPrefetch {
                                     // The first row panel streams the block in from memory; later ones find it in L2.
                                     tileOp(kc, aBlock, StreamedPanel(bPack + jr * kc), c + ic * ldc + jc + jr, ldc,
@@ -418,8 +422,8 @@ public enum Gemm {
                             let panel = OffsetPanel(base: UnsafeRawPointer(directB.base + jc + jr), offsets: directB.offsets + pc)
                             var ir = 0
                             while ir < mc {
-                                tileOp(kc, aBlock + ir * kc, panel, c + (ic + ir) * ldc + jc + jr, ldc,
-                                       min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile)
+                                directTile(kc, aBlock + ir * kc, panel, c + (ic + ir) * ldc, ldc, jc + jr,
+                                           min(mr, mc - ir), min(nr, nc - jr), alpha, blockBeta, tile, directB.compact)
                                 ir += mr
                             }
                             jr += nr
@@ -444,7 +448,8 @@ public enum Gemm {
                         }
                     }
                     if lastK && !epilogue.isEmpty {
-                        EpilogueApply.applyRows(c: c, ldc: ldc, rows: ic..<(ic + mc), cols: jc..<(jc + nc),
+                        let stored = directB?.compact.map { $0.stored(jc)..<$0.stored(jc + nc) } ?? jc..<(jc + nc)
+                        EpilogueApply.applyRows(c: c, ldc: ldc, rows: ic..<(ic + mc), cols: stored,
                                                 bias: bias, ops: epilogue)
                     }
                     ic += mc
@@ -485,6 +490,62 @@ public enum Gemm {
                     cp[i * ldc + j] = beta == 0 ? t : t + cp[i * ldc + j] * beta
                 }
             }
+        }
+    }
+
+    /// One register tile of a direct B at virtual column t0: `tileOp` into row `cRow` of C, or,
+    /// with `compact`, `compactTile`.
+    @inline(__always)
+    static func directTile(_ kc: Int, _ ap: UnsafePointer<Float>, _ bp: OffsetPanel, _ cRow: UnsafeMutablePointer<Float>,
+                           _ ldc: Int, _ t0: Int, _ mh: Int, _ nw: Int, _ alpha: Float, _ beta: Float,
+                           _ tile: UnsafeMutablePointer<Float>, _ compact: CompactRows?) {
+        if let compact {
+            compactTile(kc, ap, bp, cRow, ldc, t0, mh, nw, alpha, beta, tile, compact)
+        } else {
+            tileOp(kc, ap, bp, cRow + t0, ldc, mh, nw, alpha, beta, tile)
+        }
+    }
+
+    /// One register tile of a compacted C (`CompactRows`) at virtual column t0: computed into
+    /// `tile` by the kernel `tileOp` picks for its size, then each run of kept columns (a tile
+    /// spans parts of up to ⌈32 / width⌉ + 1 rows) stored into C, as `tileOp` merges a partial
+    /// tile: alpha·t, plus beta·C when beta != 0. So every stored element has `tileOp`'s bits.
+    @inline(__always)
+    static func compactTile<B: PanelB>(_ kc: Int, _ ap: UnsafePointer<Float>, _ bp: B, _ cRow: UnsafeMutablePointer<Float>,
+                                       _ ldc: Int, _ t0: Int, _ mh: Int, _ nw: Int, _ alpha: Float, _ beta: Float,
+                                       _ tile: UnsafeMutablePointer<Float>, _ cr: CompactRows) {
+        let rowsK = mh <= 4 ? 4 : (mh <= 8 ? 8 : mr)
+        if nw <= 16 && !Baseline.fullWidthTail {
+            if rowsK == mr { kernel12x16(kc, ap, bp, tile, nr, 1, 0) }
+            else if rowsK == 8 { kernel8x16(kc, ap, bp, tile, nr, 1, 0) }
+            else { kernel4x16(kc, ap, bp, tile, nr, 1, 0) }
+        } else {
+            if rowsK == mr { kernel12x32(kc, ap, bp, tile, nr, 1, 0) }
+            else if rowsK == 8 { kernel8x32(kc, ap, bp, tile, nr, 1, 0) }
+            else { kernel4x32(kc, ap, bp, tile, nr, 1, 0) }
+        }
+        let al = V(repeating: alpha), be = V(repeating: beta)
+        var u = 0
+        while u < nw {
+            let t = t0 + u
+            let r = t / cr.virtualWidth, col = t - r * cr.virtualWidth
+            let len = min(nw - u, cr.virtualWidth - col)
+            if col < cr.width {
+                let n = min(len, cr.width - col)
+                let dst = cRow + r * cr.width + col
+                for i in 0..<mh {
+                    let src = tile + i * nr + u, d = dst + i * ldc
+                    var j = 0
+                    while j < n {
+                        let w = min(16, n - j)
+                        var v = loadPartial(src + j, w) * al
+                        if beta != 0 { v = v + loadPartial(d + j, w) * be }
+                        storePartial(v, d + j, w)
+                        j += 16
+                    }
+                }
+            }
+            u += len
         }
     }
 

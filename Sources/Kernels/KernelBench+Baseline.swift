@@ -50,6 +50,16 @@ public enum Baseline {
     /// whole padded planes (Pool+AverageStride1.swift; same bits).
     public static let averagePoolRows = names.contains("avgPoolStride1")
 
+    /// `tallDirect`: kH × 1 convolutions price the implicit GEMM's packing like any other kernel's
+    /// (12 units a k step), which sends Inception's 7×1 layers at batch > 1 to the implicit GEMM
+    /// (Conv+Direct.swift; same bits).
+    public static let tallKernelsImplicit = names.contains("tallDirect")
+
+    /// `directCopy`: a direct convolution with dropped columns has its GEMM write a virtual
+    /// output and copies the kept columns to y afterwards, instead of storing them compacted
+    /// (Conv+Direct.swift; same bits).
+    public static let directOutputCopy = names.contains("directCopy")
+
     /// `directS2`: stride-2 convolutions pack im2col panels for the GEMM instead of letting it read
     /// stride phase planes where they lie (Conv+Direct.swift; same bits).
     public static let directStride1Only = names.contains("directS2")

@@ -63,6 +63,7 @@ final class ConvStridedOutputTests: XCTestCase {
             ("Winograd", { self.shape($0, 32, 12, 12, 48, 3, pad: 1) }, { Conv2D.isWinograd($0) }),
             ("narrow", { self.shape($0, 64, 2, 2, 64, 3, pad: 1) }, { Conv2D.isNarrow($0) }),
             ("direct", { self.shape($0, 36, 21, 17, 32, 3, pad: 1) }, { Conv2D.isDirect($0) }),
+            ("direct, compacted", { self.shape($0, 4, 128, 130, 16, 5, pad: 2) }, { Conv2D.isDirect($0) && Conv2D.compactsOutput($0) }),
             ("pointwise", { self.shape($0, 16, 24, 24, 32, 1) }, { !Conv2D.isDirect($0) && !Conv2D.isNarrow($0) }),
             ("chunked", { self.shape($0, 8, 6, 6, 16, 3, pad: 1) }, { !Conv2D.isDirect($0) && !Conv2D.isNarrow($0) }),
             ("grouped", { self.shape($0, 8, 9, 9, 12, 3, pad: 1, group: 2) }, { _ in true }),

@@ -178,6 +178,25 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// kH × 1 kernels drop no columns on the direct path, which `isDirect` prices against the
+    /// implicit GEMM's dearer per-row packing (`implicitPackUnits`): Inception's 160 → 160, 7×1
+    /// layer on 17² runs direct at batch 32 as at batch 1, and a small one (5 images, 7×1 and
+    /// 3×1) matches the implicit GEMM bit for bit (`check`).
+    func testTallKernelsRunDirect() {
+        var rng = SeededRandom(seed: 46)
+        for batch in [1, 32] {
+            let inception = Conv2DShape(batch: batch, inChannels: 160, inHeight: 17, inWidth: 17, outChannels: 160,
+                                        outHeight: 17, outWidth: 17, kernelH: 7, kernelW: 1, padTop: 3, padLeft: 0)
+            XCTAssertTrue(Conv2D.isDirect(inception), "not direct: \(inception)")
+        }
+        for kh in [7, 3] {
+            let s = Conv2DShape(batch: 5, inChannels: 24, inHeight: 11, inWidth: 13, outChannels: 20, outHeight: 11,
+                                outWidth: 13, kernelH: kh, kernelW: 1, padTop: kh / 2, padLeft: 0)
+            XCTAssertTrue(Conv2D.isDirect(s), "not direct: \(s)")
+            check(s, transposed: false, epilogue: ConvTests.epilogues[4], &rng)
+        }
+    }
+
     /// Stride-2 convolutions on stride phase planes (Conv+Direct.swift): 3×3 and 7×7 stems (few
     /// input channels), 3×3 with many, odd and even sizes (a phase one column shorter than the
     /// other), asymmetric pads, stride 2 on one axis only, dilation 2, a group of 2, two images.
@@ -203,6 +222,27 @@ final class ConvTests: XCTestCase {
             for e in [0, 2, 5] { check(s, transposed: false, epilogue: ConvTests.epilogues[e], &rng) }
         }
         XCTAssertGreaterThanOrEqual(direct, 5, "too few stride-2 shapes run direct")
+    }
+
+    /// Direct convolutions whose GEMM stores y without the dropped columns
+    /// (`Conv2D.compactsOutput`: one K block, at least 256 Ki floats of output per image): a
+    /// 3 → 16, 3×3 stride-2 stem of 256² images (one image; eight, which 2 threads run whole)
+    /// and a 4 → 16, 5×5 stride-1 one on 128×130 (two images). `check` compares each with the
+    /// implicit GEMM bit for bit, on 1 and 2 threads and with pre-packed weights.
+    func testDirectConvCompactedOutput() {
+        var rng = SeededRandom(seed: 47)
+        let shapes = [
+            Conv2DShape(batch: 1, inChannels: 3, inHeight: 256, inWidth: 256, outChannels: 16, outHeight: 128, outWidth: 128,
+                        kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+            Conv2DShape(batch: 8, inChannels: 3, inHeight: 256, inWidth: 256, outChannels: 16, outHeight: 128, outWidth: 128,
+                        kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+            Conv2DShape(batch: 2, inChannels: 4, inHeight: 128, inWidth: 130, outChannels: 16, outHeight: 128, outWidth: 130,
+                        kernelH: 5, kernelW: 5, padTop: 2, padLeft: 2),
+        ]
+        for s in shapes {
+            XCTAssertTrue(Conv2D.isDirect(s) && Conv2D.compactsOutput(s), "not a compacted direct convolution: \(s)")
+            check(s, transposed: false, epilogue: ConvTests.epilogues[2], &rng)
+        }
     }
 
     /// 3×3 stride-1 shapes that run Winograd's F(2×2, 3×3) (Conv+Winograd.swift): odd and even

@@ -278,6 +278,50 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// `sgemmPacked(b: .direct)` with `CompactRows` against the same GEMM storing every virtual
+    /// column, bit for bit, 1 and 2 threads: each kept column gets the full C's value, and nothing
+    /// else of C is written (its NaN fill stays, past the last kept column too). Virtual rows
+    /// narrower and wider than a register tile, one dropped column or most of a row, K over one
+    /// K block (C accumulated through the tile buffer), every row kernel, and a C row stride
+    /// wider than its kept columns.
+    func testDirectBCompactRowsBitForBit() {
+        var rng = SeededRandom(seed: 45)
+        for i in 0..<24 {
+            let m = [rng.int(4, 11), rng.int(12, 40), rng.int(41, 100)][i % 3]
+            let width = [rng.int(1, 12), rng.int(13, 40), rng.int(41, 120)][(i / 3) % 3]
+            let virtualWidth = width + (i % 4 == 0 ? 1 : rng.int(1, 2 * width + 3))
+            let rows = rng.int(1, 2000 / virtualWidth + 1), n = rows * virtualWidth
+            let k = i % 5 == 0 ? rng.int(257, 600) : rng.int(1, 256)
+            let stored = rows * width, ldc = stored + (i % 2) * rng.int(1, 9)
+            let offsets = (0..<k).map { _ in rng.int(0, 64) }
+            let buffer = rng.floats(64 + n) + [Float](repeating: .nan, count: 32)
+            let a = rng.floats(m * k), bias = rng.floats(m)
+            let ops: [EpilogueOp] = [.bias(perRow: true), .activation(.leakyRelu(0.2))]
+            var full = [Float](repeating: .nan, count: m * n)
+            var c1 = [Float](repeating: .nan, count: m * ldc), c2 = c1
+            var packed = [Float](repeating: .nan, count: Gemm.packedACount(m: m, k: k))
+            Gemm.packA(transA: false, m: m, k: k, a: a, lda: k, into: &packed, pool: .serial)
+            packed.withUnsafeBufferPointer { pa in buffer.withUnsafeBufferPointer { bp in offsets.withUnsafeBufferPointer { op in
+                let plain = Gemm.DirectB(base: bp.baseAddress!, offsets: op.baseAddress!)
+                let compact = Gemm.DirectB(base: bp.baseAddress!, offsets: op.baseAddress!,
+                                           compact: Gemm.CompactRows(virtualWidth: virtualWidth, width: width))
+                Gemm.sgemmPacked(m: m, n: n, k: k, alpha: 1, packedA: pa.baseAddress!, b: .direct(plain),
+                                 beta: 0, c: &full, ldc: n, bias: bias, epilogue: ops, pool: .serial)
+                Gemm.sgemmPacked(m: m, n: n, k: k, alpha: 1, packedA: pa.baseAddress!, b: .direct(compact),
+                                 beta: 0, c: &c1, ldc: ldc, bias: bias, epilogue: ops, pool: .serial)
+                Gemm.sgemmPacked(m: m, n: n, k: k, alpha: 1, packedA: pa.baseAddress!, b: .direct(compact),
+                                 beta: 0, c: &c2, ldc: ldc, bias: bias, epilogue: ops, pool: GemmTests.pool2)
+            }}}
+            var want = [Float](repeating: .nan, count: m * ldc)
+            for r in 0..<m { for t in 0..<n where t % virtualWidth < width {
+                want[r * ldc + t / virtualWidth * width + t % virtualWidth] = full[r * n + t]
+            } }
+            let what = "m\(m) k\(k) width \(width) of \(virtualWidth), \(rows) rows, ldc \(ldc)"
+            XCTAssertTrue(want.map(\.bitPattern) == c1.map(\.bitPattern), what)
+            XCTAssertTrue(want.map(\.bitPattern) == c2.map(\.bitPattern), "2 threads: " + what)
+        }
+    }
+
     /// `packB` + `sgemmPackedB` against `sgemm`, bit for bit, 1 and 2 threads: odd sizes, both B
     /// layouts, K over one K block, N over one NC block (1024), m from 1 (row-SIMD path, which
     /// reads the unpacked B) up, beta 0 and 1.
