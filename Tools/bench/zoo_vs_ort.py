@@ -13,7 +13,11 @@ temporary directory; files already there are reused). For each model, batch B an
   Gannet: `gannet bench model FILE --batch B --threads T --repeats R --json` (its compile_ms =
     load + passes + lowering + planning + first run; median of R runs after 4 untimed runs, the first included).
 R is chosen so that the timed runs take about --budget-s seconds by ONNX Runtime's first run
-(3 to 30). ratio = Gannet ms / ONNX Runtime ms; the issue's targets are <= 1.0 for the CNNs and
+(3 to 30). One-thread rows run with the script pinned to one CPU (`os.sched_setaffinity`; the
+Gannet process inherits it), so both sides use the same core: on a shared VM one vCPU can be
+slowed by a neighbour for minutes (a GEMM microkernel read 172 GFLOP/s on one and 95-112 on the
+other), and unpinned, the Gannet child and the ONNX Runtime session could land on different ones.
+Two-thread rows run unpinned. ratio = Gannet ms / ONNX Runtime ms; the issue's targets are <= 1.0 for the CNNs and
 <= 0.8 for the GAN generators. Inputs are seeded N(0, 1).
 Prints one JSON line per row as it is measured, then a table; the 1-minute load average before
 and after each row is in the JSON (the machine may be shared: compare ratios, not times).
@@ -105,6 +109,8 @@ def main():
         with open(manifest_path) as f:
             manifest = json.load(f)
     rows = []
+    all_cpus = os.sched_getaffinity(0)
+    one_cpu = {min(all_cpus)}
     for m in models:
         key = f"{m}_{a.exporter}"
         entry = manifest["files"].get(key)
@@ -119,6 +125,7 @@ def main():
             batches = [export_zoo.EXPORT_BATCH]
         for b in batches:
             for t in [int(x) for x in a.threads.split(",")]:
+                os.sched_setaffinity(0, one_cpu if t == 1 else all_cpus)
                 load0 = os.getloadavg()[0]
                 ort_ms, ort_compile, reps = ort_row(path, entry["inputs"], b, t, a.budget_s)
                 row = {"model": m, "family": entry["family"], "exporter": a.exporter, "batch": b, "threads": t,
