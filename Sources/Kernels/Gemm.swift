@@ -464,32 +464,54 @@ public enum Gemm {
     @inline(__always)
     static func tileOp<B: PanelB>(_ kc: Int, _ ap: UnsafePointer<Float>, _ bp: B, _ cp: UnsafeMutablePointer<Float>,
                        _ ldc: Int, _ mh: Int, _ nw: Int, _ alpha: Float, _ beta: Float, _ tile: UnsafeMutablePointer<Float>) {
-        // The last row panel of C may be partial (m % 12 rows): 1–4 rows use the 4-row kernel and
-        // 5–8 rows the 8-row one, instead of a 12-row tile that is mostly padding. Which kernel
-        // computes an element depends only on m and its row, never on the thread split.
-        // Likewise a last column tile of at most 16 columns (n % 32) runs a 16-column kernel.
-        let rowsK = mh <= 4 ? 4 : (mh <= 8 ? 8 : mr)
-        @inline(__always) func kern(_ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
-            if rowsK == mr { kernel12x32(kc, ap, bp, c, ldc, alpha, beta) }
-            else if rowsK == 8 { kernel8x32(kc, ap, bp, c, ldc, alpha, beta) }
-            else { kernel4x32(kc, ap, bp, c, ldc, alpha, beta) }
-        }
-        if mh == rowsK && nw == nr {
-            kern(cp, ldc, alpha, beta)
+        if mh == rowKernel(mh) && nw == nr {
+            if mh == mr { kernel12x32(kc, ap, bp, cp, ldc, alpha, beta) }
+            else if mh == 8 { kernel8x32(kc, ap, bp, cp, ldc, alpha, beta) }
+            else { kernel4x32(kc, ap, bp, cp, ldc, alpha, beta) }
         } else {
-            if nw <= 16 && !Baseline.fullWidthTail {
-                if rowsK == mr { kernel12x16(kc, ap, bp, tile, nr, 1, 0) }
-                else if rowsK == 8 { kernel8x16(kc, ap, bp, tile, nr, 1, 0) }
-                else { kernel4x16(kc, ap, bp, tile, nr, 1, 0) }
-            } else {
-                kern(tile, nr, 1, 0)
-            }
-            for i in 0..<mh {
-                for j in 0..<nw {
-                    let t = tile[i * nr + j] * alpha
-                    cp[i * ldc + j] = beta == 0 ? t : t + cp[i * ldc + j] * beta
-                }
-            }
+            intoTile(kc, ap, bp, mh, nw, tile)
+            for i in 0..<mh { storeTileRun(tile + i * nr, cp + i * ldc, nw, alpha, beta) }
+        }
+    }
+
+    /// Rows of the kernel that computes a tile of `mh` rows. The last row panel of C may be
+    /// partial (m % 12 rows): 1–4 rows use the 4-row kernel and 5–8 rows the 8-row one, instead
+    /// of a 12-row tile that is mostly padding. Which kernel computes an element depends only on
+    /// m and its row, never on the thread split.
+    @inline(__always)
+    static func rowKernel(_ mh: Int) -> Int { mh <= 4 ? 4 : (mh <= 8 ? 8 : mr) }
+
+    /// A partial tile (`mh` rows, `nw` columns) into `tile` (row stride NR, alpha 1, beta 0) by
+    /// the kernel of `rowKernel(mh)` rows; a last column tile of at most 16 columns (n % 32) runs
+    /// a 16-column kernel.
+    @inline(__always)
+    static func intoTile<B: PanelB>(_ kc: Int, _ ap: UnsafePointer<Float>, _ bp: B, _ mh: Int, _ nw: Int,
+                                    _ tile: UnsafeMutablePointer<Float>) {
+        let rowsK = rowKernel(mh)
+        if nw <= 16 && !Baseline.fullWidthTail {
+            if rowsK == mr { kernel12x16(kc, ap, bp, tile, nr, 1, 0) }
+            else if rowsK == 8 { kernel8x16(kc, ap, bp, tile, nr, 1, 0) }
+            else { kernel4x16(kc, ap, bp, tile, nr, 1, 0) }
+        } else {
+            if rowsK == mr { kernel12x32(kc, ap, bp, tile, nr, 1, 0) }
+            else if rowsK == 8 { kernel8x32(kc, ap, bp, tile, nr, 1, 0) }
+            else { kernel4x32(kc, ap, bp, tile, nr, 1, 0) }
+        }
+    }
+
+    /// dst[0..<n] = alpha·src (+ beta·dst when beta != 0): a tile row merged into C with the
+    /// full-tile kernels' arithmetic (a product, then a sum; no fused multiply-add).
+    @inline(__always)
+    static func storeTileRun(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int,
+                             _ alpha: Float, _ beta: Float) {
+        let al = V(repeating: alpha), be = V(repeating: beta)
+        var j = 0
+        while j < n {
+            let w = min(16, n - j)
+            var v = loadPartial(src + j, w) * al
+            if beta != 0 { v = v + loadPartial(dst + j, w) * be }
+            storePartial(v, dst + j, w)
+            j += 16
         }
     }
 
@@ -507,24 +529,14 @@ public enum Gemm {
     }
 
     /// One register tile of a compacted C (`CompactRows`) at virtual column t0: computed into
-    /// `tile` by the kernel `tileOp` picks for its size, then each run of kept columns (a tile
-    /// spans parts of up to ⌈32 / width⌉ + 1 rows) stored into C, as `tileOp` merges a partial
-    /// tile: alpha·t, plus beta·C when beta != 0. So every stored element has `tileOp`'s bits.
+    /// `tile` as `tileOp` computes a partial tile (`intoTile`), then each run of kept columns (a
+    /// tile spans parts of up to ⌈32 / width⌉ + 1 rows) merged into C by `storeTileRun`, so every
+    /// stored element has `tileOp`'s bits.
     @inline(__always)
     static func compactTile<B: PanelB>(_ kc: Int, _ ap: UnsafePointer<Float>, _ bp: B, _ cRow: UnsafeMutablePointer<Float>,
                                        _ ldc: Int, _ t0: Int, _ mh: Int, _ nw: Int, _ alpha: Float, _ beta: Float,
                                        _ tile: UnsafeMutablePointer<Float>, _ cr: CompactRows) {
-        let rowsK = mh <= 4 ? 4 : (mh <= 8 ? 8 : mr)
-        if nw <= 16 && !Baseline.fullWidthTail {
-            if rowsK == mr { kernel12x16(kc, ap, bp, tile, nr, 1, 0) }
-            else if rowsK == 8 { kernel8x16(kc, ap, bp, tile, nr, 1, 0) }
-            else { kernel4x16(kc, ap, bp, tile, nr, 1, 0) }
-        } else {
-            if rowsK == mr { kernel12x32(kc, ap, bp, tile, nr, 1, 0) }
-            else if rowsK == 8 { kernel8x32(kc, ap, bp, tile, nr, 1, 0) }
-            else { kernel4x32(kc, ap, bp, tile, nr, 1, 0) }
-        }
-        let al = V(repeating: alpha), be = V(repeating: beta)
+        intoTile(kc, ap, bp, mh, nw, tile)
         var u = 0
         while u < nw {
             let t = t0 + u
@@ -533,17 +545,7 @@ public enum Gemm {
             if col < cr.width {
                 let n = min(len, cr.width - col)
                 let dst = cRow + r * cr.width + col
-                for i in 0..<mh {
-                    let src = tile + i * nr + u, d = dst + i * ldc
-                    var j = 0
-                    while j < n {
-                        let w = min(16, n - j)
-                        var v = loadPartial(src + j, w) * al
-                        if beta != 0 { v = v + loadPartial(d + j, w) * be }
-                        storePartial(v, d + j, w)
-                        j += 16
-                    }
-                }
+                for i in 0..<mh { storeTileRun(tile + i * nr + u, dst + i * ldc, n, alpha, beta) }
             }
             u += len
         }

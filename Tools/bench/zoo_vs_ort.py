@@ -30,6 +30,7 @@ subprocess, so no PyTorch thread competes with the timed runs.
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -145,9 +146,8 @@ def main():
                             o = ort_row(path, entry["inputs"], b, t, a.budget_s)[0]
                             g = gannet_row(a.gannet, path, b, t, reps)[0]
                         pairs.append((o, g))
-                    med = lambda v: sorted(v)[len(v) // 2] if len(v) % 2 else sum(sorted(v)[len(v) // 2 - 1:len(v) // 2 + 1]) / 2
-                    ratio = med([g / o for o, g in pairs])
-                    row.update({"ort_ms": round(med([o for o, _ in pairs]), 3), "gannet_ms": round(med([g for _, g in pairs]), 3),
+                    ratio = statistics.median([g / o for o, g in pairs])
+                    row.update({"ort_ms": round(statistics.median([o for o, _ in pairs]), 3), "gannet_ms": round(statistics.median([g for _, g in pairs]), 3),
                                 "gannet_compile_ms": round(g_compile, 1), "ratio": round(ratio, 3),
                                 "target": TARGET[entry["family"]]})
                     if a.rounds > 1:
