@@ -370,14 +370,14 @@ final class ConvTests: XCTestCase {
             for e in [0, 2, 5] { check(s, transposed: true, epilogue: ConvTests.epilogues[e], &rng) }
         }
         // Weight gradients (Conv+WinogradWeightGrad.swift), in their Conv's terms: (batch, input
-        // channels, output channels, kernel h, w, pads top/left/bottom/right). Odd kernels, U kept
-        // whole or M kept whole, two chunks of k (600 images of 1 block), two blocks of b.
-        // (Fewer than 128 images × blocks stay on the GEMM paths.)
+        // channels, output channels, kernel h, w, pads top/left/bottom/right). Kernels of unequal
+        // sides, U kept whole or M kept whole, two chunks of k (600 images of 1 block), two blocks
+        // of b. (Fewer than 128 images × blocks, and odd kernels, stay on the GEMM paths.)
         let gradientShapes: [(Int, Int, Int, Int, Int, (Int, Int, Int, Int))] = [
             (8, 8, 16, 8, 8, (1, 1, 1, 1)),
-            (12, 11, 20, 5, 7, (1, 1, 1, 1)),
+            (12, 11, 20, 6, 8, (1, 1, 1, 1)),
             (40, 32, 33, 4, 4, (0, 2, 2, 0)),
-            (9, 64, 16, 2, 3, (2, 1, 0, 1)),
+            (9, 64, 16, 2, 4, (2, 1, 0, 1)),
             (8, 600, 16, 2, 2, (1, 1, 1, 1)),
             (100, 128, 600, 2, 2, (1, 1, 1, 1)),
         ]
@@ -406,6 +406,13 @@ final class ConvTests: XCTestCase {
         let shallow = Conv2DShape(batch: 256, inChannels: 64, inHeight: 4, inWidth: 4, outChannels: 512, outHeight: 4,
                                   outWidth: 4, kernelH: 2, kernelW: 2, padTop: 1, padLeft: 1, dilationH: 2, dilationW: 2)
         XCTAssertFalse(Conv2D.isWinogradWeightGrad(shallow))
+        // The 28×28 critics' 64 → 128 layer (14² → 7²): a 7×7 kernel, and one odd side.
+        for (kh, kw) in [(7, 7), (4, 7), (5, 4)] {
+            let odd = Conv2DShape(batch: 64, inChannels: 64, inHeight: 2 * kh, inWidth: 2 * kw, outChannels: 128,
+                                  outHeight: 4, outWidth: 4, kernelH: kh, kernelW: kw, padTop: 1, padLeft: 1,
+                                  dilationH: 2, dilationW: 2)
+            XCTAssertFalse(Conv2D.isWinogradWeightGrad(odd), "odd kernel on Winograd: \(odd)")
+        }
     }
 
     func testConvTransposeRandomSmall() {
