@@ -95,14 +95,23 @@ extension Im2Col {
         let kH = s.kernelH, kW = s.kernelW
         let sH = s.strideH, sW = s.strideW, dH = s.dilationH, dW = s.dilationW
         let imageFloats = channels * sW * g.plane
-        // Runs of panel columns that share an image and an output row: (first column in the
-        // panel, length, offset of its first tap-(0, 0) value in the planes).
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * nr) { runs in
+        // Each row's tap offset in the planes, once per block (the divisions by the stride stay
+        // out of the panel loop). Then, per panel, runs of panel columns that share an image and an
+        // output row: (first column in the panel, length, offset of its first tap-(0, 0) value in
+        // the planes).
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * nr + kc) { buf in
+            let runs = buf.baseAddress!, taps = runs + 3 * nr
+            var c = p0 / (kH * kW), kh = (p0 / kW) % kH, kw = p0 % kW
+            for row in 0..<kc {
+                taps[row] = (c * sW + (kw * dW) % sW) * g.plane + kh * dH * g.width + (kw * dW) / sW
+                kw += 1
+                if kw == kW { kw = 0; kh += 1; if kh == kH { kh = 0; c += 1 } }
+            }
             var q = 0
             while q < nc {
                 let w = min(nr, nc - q)
                 let panel = dst + q * kc
-                var count = 0, t = 0
+                var count = 0, t = 0, longest = 0
                 while t < w {
                     let j = j0 + q + t
                     let img = j / p, r = j % p
@@ -111,35 +120,44 @@ extension Im2Col {
                     runs[3 * count] = t
                     runs[3 * count + 1] = len
                     runs[3 * count + 2] = img * imageFloats + oh * sH * g.width + ow
+                    longest = max(longest, len)
                     count += 1
                     t += len
                 }
                 let lastPanel = q + nr >= nc
-                var c = p0 / (kH * kW), kh = (p0 / kW) % kH, kw = p0 % kW
+                // Runs go left to right in whole vectors (4 or 8 lanes when no run is longer, else
+                // 16): a vector's lanes past its run land where the next run, the zero tail or the
+                // next panel row writes later. The block's very last row copies exactly instead.
                 for row in 0..<kc {
                     let d = panel + row * nr
-                    let tap = (c * sW + (kw * dW) % sW) * g.plane + kh * dH * g.width + (kw * dW) / sW
-                    // Runs go left to right in whole vectors: a vector's lanes past its run land
-                    // where the next run, the zero tail or the next panel row writes later. The
-                    // block's very last row copies exactly instead.
-                    let exact = lastPanel && row == kc - 1
-                    for ri in 0..<count {
-                        let t0 = runs[3 * ri], len = runs[3 * ri + 1]
-                        let src = UnsafeRawPointer(planes + runs[3 * ri + 2] + tap)
-                        let out = UnsafeMutableRawPointer(d + t0)
-                        if exact {
-                            copy(d + t0, planes + runs[3 * ri + 2] + tap, len)
-                            continue
+                    let tap = taps[row]
+                    if lastPanel && row == kc - 1 {
+                        for ri in 0..<count { copy(d + runs[3 * ri], planes + runs[3 * ri + 2] + tap, runs[3 * ri + 1]) }
+                    } else if longest <= 4 {
+                        for ri in 0..<count {
+                            let src = UnsafeRawPointer(planes + runs[3 * ri + 2] + tap)
+                            UnsafeMutableRawPointer(d + runs[3 * ri]).storeBytes(of: src.loadUnaligned(as: SIMD4<Float>.self),
+                                                                                as: SIMD4<Float>.self)
                         }
-                        var u = 0
-                        while u < len {
-                            out.storeBytes(of: src.loadUnaligned(fromByteOffset: 4 * u, as: V.self), toByteOffset: 4 * u, as: V.self)
-                            u += 16
+                    } else if longest <= 8 {
+                        for ri in 0..<count {
+                            let src = UnsafeRawPointer(planes + runs[3 * ri + 2] + tap)
+                            UnsafeMutableRawPointer(d + runs[3 * ri]).storeBytes(of: src.loadUnaligned(as: SIMD8<Float>.self),
+                                                                                as: SIMD8<Float>.self)
+                        }
+                    } else {
+                        for ri in 0..<count {
+                            let len = runs[3 * ri + 1]
+                            let src = UnsafeRawPointer(planes + runs[3 * ri + 2] + tap)
+                            let out = UnsafeMutableRawPointer(d + runs[3 * ri])
+                            var u = 0
+                            while u < len {
+                                out.storeBytes(of: src.loadUnaligned(fromByteOffset: 4 * u, as: V.self), toByteOffset: 4 * u, as: V.self)
+                                u += 16
+                            }
                         }
                     }
                     if w < nr { zero(d + w, nr - w) }
-                    kw += 1
-                    if kw == kW { kw = 0; kh += 1; if kh == kH { kh = 0; c += 1 } }
                 }
                 q += nr
             }
