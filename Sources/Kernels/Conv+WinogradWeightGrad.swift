@@ -78,19 +78,23 @@ extension Conv2D {
     /// 256) 12.0 → 11.6, with 16 blocks 12.0 → 10.6.
     static let winogradWGMinDepth = 128
 
-    /// The shape runs `forwardWinogradWeightGrad` (see the file header). Kernels (the output
-    /// gradient's planes) of even height and width only: an odd one is padded to whole 2×2 blocks
-    /// and the GEMM path wins. A 7×7 kernel (the 4×4 stride-2 layer 14² → 7² of the 28×28 critics)
-    /// computes 64 taps for 49, and with the weight given at run time, 64 images of 64 channels to
-    /// 128, 1 thread, ran 1.14× the GEMM path's time (9×9: 1.12×; 8×8: 0.82×); the mnist_wgangp
-    /// D step ran 1.014× (1 thread) and 1.087× (2 threads).
-    /// `GANNET_BASELINE=winogradOddWG` keeps odd kernels here too.
+    /// The shape runs `forwardWinogradWeightGrad` (see the file header) where it beats the GEMM
+    /// paths (weights given at run time, 1 thread, Winograd / GEMM time):
+    /// - Kernels (the output gradient's planes) of even height and width only: an odd one is
+    ///   padded to whole 2×2 blocks. A 7×7 kernel (the 4×4 stride-2 layer 14² → 7² of the 28×28
+    ///   critics) computes 64 taps for 49: 64 images of 64 channels to 128, 1.14× (9×9: 1.12×;
+    ///   8×8: 0.82×).
+    /// - h = batch·O/(batch + O) ≥ 32, as `WinogradS2.pays`: the transforms cost about batch + O
+    ///   per k against batch·O multiply-adds. mnist_gan's generator deconv2 (ConvTranspose
+    ///   64 → 32, 14² → 28²; 32 images of 64 channels to 64, a 14×14 kernel, h 21) ran 1.23×.
+    /// `GANNET_BASELINE=winogradWGRule` selects by the rule before these two.
     public static func isWinogradWeightGrad(_ s: Conv2DShape) -> Bool {
         !Baseline.noWinogradS2 && s.outHeight == 4 && s.outWidth == 4 && s.dilationH == 2 && s.dilationW == 2
             && s.strideH == 1 && s.strideW == 1 && s.group == 1 && s.kernelH >= 2 && s.kernelW >= 2
-            && (Baseline.winogradOddWeightGrad || (s.kernelH % 2 == 0 && s.kernelW % 2 == 0))
             && s.batch >= winogradWGMinBatch && s.outChannels >= WinogradS2.minChannels
             && s.inChannels * ((s.kernelH + 1) / 2) * ((s.kernelW + 1) / 2) >= winogradWGMinDepth
+            && (Baseline.winogradWeightGradOldRule
+                || (s.kernelH % 2 == 0 && s.kernelW % 2 == 0 && s.batch * s.outChannels / (s.batch + s.outChannels) >= 32))
     }
 
     /// y = conv(x, w) for `isWinogradWeightGrad` shapes. `scratch`: `WinogradWGPlan.scratch` floats.

@@ -72,10 +72,10 @@ public enum Baseline {
     /// instead of F(2×2, 2×2) on stride phases (Conv+WinogradStride2.swift; equal to float rounding).
     public static let noWinogradS2 = names.contains("winogradS2")
 
-    /// `winogradOddWG`: weight gradients whose kernel (the output gradient's plane) has an odd
-    /// side run F(2×2, 2×2) as well, padded to whole blocks, instead of the GEMM paths
-    /// (Conv+WinogradWeightGrad.swift; equal to float rounding).
-    public static let winogradOddWeightGrad = names.contains("winogradOddWG")
+    /// `winogradWGRule`: weight gradients run F(2×2, 2×2) wherever they did before the rule
+    /// learnt that odd kernels (padded to whole blocks) and few images or output channels lose to
+    /// the GEMM paths (Conv+WinogradWeightGrad.swift; equal to float rounding).
+    public static let winogradWeightGradOldRule = names.contains("winogradWGRule")
 
     /// `prepack`: programs pack constant convolution weights for the GEMM on every run, as before
     /// they were packed once at bind time (Runtime's Program; same bits).

@@ -372,13 +372,14 @@ final class ConvTests: XCTestCase {
         // Weight gradients (Conv+WinogradWeightGrad.swift), in their Conv's terms: (batch, input
         // channels, output channels, kernel h, w, pads top/left/bottom/right). Kernels of unequal
         // sides, U kept whole or M kept whole, two chunks of k (600 images of 1 block), two blocks
-        // of b. (Fewer than 128 images × blocks, and odd kernels, stay on the GEMM paths.)
+        // of b. (Fewer than 128 images × blocks, odd kernels, and batch·O/(batch + O) < 32 stay
+        // on the GEMM paths.)
         let gradientShapes: [(Int, Int, Int, Int, Int, (Int, Int, Int, Int))] = [
-            (8, 8, 16, 8, 8, (1, 1, 1, 1)),
-            (12, 11, 20, 6, 8, (1, 1, 1, 1)),
-            (40, 32, 33, 4, 4, (0, 2, 2, 0)),
-            (9, 64, 16, 2, 4, (2, 1, 0, 1)),
-            (8, 600, 16, 2, 2, (1, 1, 1, 1)),
+            (64, 8, 64, 8, 8, (1, 1, 1, 1)),
+            (64, 11, 70, 6, 8, (1, 1, 1, 1)),
+            (72, 32, 64, 4, 4, (0, 2, 2, 0)),
+            (65, 64, 64, 2, 4, (2, 1, 0, 1)),
+            (64, 600, 64, 2, 2, (1, 1, 1, 1)),
             (100, 128, 600, 2, 2, (1, 1, 1, 1)),
         ]
         for (batch, n, o, kh, kw, (pt, pl, pb, pr)) in gradientShapes {
@@ -413,6 +414,12 @@ final class ConvTests: XCTestCase {
                                   dilationH: 2, dilationW: 2)
             XCTAssertFalse(Conv2D.isWinogradWeightGrad(odd), "odd kernel on Winograd: \(odd)")
         }
+        // mnist_gan's generator deconv2 (ConvTranspose 64 → 32, 14² → 28²): 32 images to 64
+        // channels, h = 21.
+        let fewImages = Conv2DShape(batch: 32, inChannels: 64, inHeight: 28, inWidth: 28, outChannels: 64,
+                                    outHeight: 4, outWidth: 4, kernelH: 14, kernelW: 14, padTop: 1, padLeft: 1,
+                                    dilationH: 2, dilationW: 2)
+        XCTAssertFalse(Conv2D.isWinogradWeightGrad(fewImages))
     }
 
     func testConvTransposeRandomSmall() {
