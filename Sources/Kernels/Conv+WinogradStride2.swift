@@ -117,9 +117,15 @@ enum WinogradS2 {
     /// mnist_gan's generator) 10.2 → 11.4–11.9; 64 → 32 on 16² (h 21, tW 8) 10.6 → 12.3;
     /// 128 → 64 on 64², batch 8 (h 43, tW 32) 90 → 60. Conv 64 → 128 to 8² (h 85, tW 4) 11.8 → 8.9.
     static func pays(depth: Int, mg: Int, tW: Int, tiles: Int) -> Bool {
-        let h = depth * mg / (depth + mg)
-        return tiles >= minTilesInAll && tW >= 2 && h >= 32 && (tW >= 8 || h >= 64) && (tW >= 4 || h >= 128)
+        let h = transformBalance(depth, mg)
+        return tiles >= minTilesInAll && tW >= 2 && h >= minBalance && (tW >= 8 || h >= 64) && (tW >= 4 || h >= 128)
     }
+
+    /// h = a·b/(a + b) for a GEMM whose transforms cost about a + b per k step against a·b
+    /// multiply-adds (`pays`; the weight gradient's rule, Conv+WinogradWeightGrad.swift).
+    static func transformBalance(_ a: Int, _ b: Int) -> Int { a * b / (a + b) }
+    /// The least h at which F(2×2, 2×2) pays at all.
+    static let minBalance = 32
     /// Tiles per chunk at least and at most, and the floats a chunk's V and M should take at
     /// most (`WinogradS2Plan`).
     static let minTiles = 32, maxTiles = 256, footprintFloats = 1 << 20

@@ -84,7 +84,7 @@ extension Conv2D {
     ///   padded to whole 2×2 blocks. A 7×7 kernel (the 4×4 stride-2 layer 14² → 7² of the 28×28
     ///   critics) computes 64 taps for 49: 64 images of 64 channels to 128, 1.14× (9×9: 1.12×;
     ///   8×8: 0.82×).
-    /// - h = batch·O/(batch + O) ≥ 32, as `WinogradS2.pays`: the transforms cost about batch + O
+    /// - h = batch·O/(batch + O) ≥ 32 (`WinogradS2.transformBalance`, as `WinogradS2.pays`): the transforms cost about batch + O
     ///   per k against batch·O multiply-adds. mnist_gan's generator deconv2 (ConvTranspose
     ///   64 → 32, 14² → 28²; 32 images of 64 channels to 64, a 14×14 kernel, h 21) ran 1.23×.
     /// `GANNET_BASELINE=winogradWGRule` selects by the rule before these two.
@@ -94,7 +94,8 @@ extension Conv2D {
             && s.batch >= winogradWGMinBatch && s.outChannels >= WinogradS2.minChannels
             && s.inChannels * ((s.kernelH + 1) / 2) * ((s.kernelW + 1) / 2) >= winogradWGMinDepth
             && (Baseline.winogradWeightGradOldRule
-                || (s.kernelH % 2 == 0 && s.kernelW % 2 == 0 && s.batch * s.outChannels / (s.batch + s.outChannels) >= 32))
+                || (s.kernelH % 2 == 0 && s.kernelW % 2 == 0
+                    && WinogradS2.transformBalance(s.batch, s.outChannels) >= WinogradS2.minBalance))
     }
 
     /// y = conv(x, w) for `isWinogradWeightGrad` shapes. `scratch`: `WinogradWGPlan.scratch` floats.

@@ -465,9 +465,7 @@ public enum Gemm {
     static func tileOp<B: PanelB>(_ kc: Int, _ ap: UnsafePointer<Float>, _ bp: B, _ cp: UnsafeMutablePointer<Float>,
                        _ ldc: Int, _ mh: Int, _ nw: Int, _ alpha: Float, _ beta: Float, _ tile: UnsafeMutablePointer<Float>) {
         if mh == rowKernel(mh) && nw == nr {
-            if mh == mr { kernel12x32(kc, ap, bp, cp, ldc, alpha, beta) }
-            else if mh == 8 { kernel8x32(kc, ap, bp, cp, ldc, alpha, beta) }
-            else { kernel4x32(kc, ap, bp, cp, ldc, alpha, beta) }
+            kernel32(mh, kc, ap, bp, cp, ldc, alpha, beta)
         } else {
             intoTile(kc, ap, bp, mh, nw, tile)
             for i in 0..<mh { storeTileRun(tile + i * nr, cp + i * ldc, nw, alpha, beta) }
@@ -493,10 +491,17 @@ public enum Gemm {
             else if rowsK == 8 { kernel8x16(kc, ap, bp, tile, nr, 1, 0) }
             else { kernel4x16(kc, ap, bp, tile, nr, 1, 0) }
         } else {
-            if rowsK == mr { kernel12x32(kc, ap, bp, tile, nr, 1, 0) }
-            else if rowsK == 8 { kernel8x32(kc, ap, bp, tile, nr, 1, 0) }
-            else { kernel4x32(kc, ap, bp, tile, nr, 1, 0) }
+            kernel32(rowsK, kc, ap, bp, tile, nr, 1, 0)
         }
+    }
+
+    /// The 32-column kernel of `rows` (`rowKernel`'s 4, 8 or 12) rows on C at `c`.
+    @inline(__always)
+    static func kernel32<B: PanelB>(_ rows: Int, _ kc: Int, _ ap: UnsafePointer<Float>, _ bp: B,
+                                    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
+        if rows == mr { kernel12x32(kc, ap, bp, c, ldc, alpha, beta) }
+        else if rows == 8 { kernel8x32(kc, ap, bp, c, ldc, alpha, beta) }
+        else { kernel4x32(kc, ap, bp, c, ldc, alpha, beta) }
     }
 
     /// dst[0..<n] = alpha·src (+ beta·dst when beta != 0): a tile row merged into C with the
