@@ -11,7 +11,9 @@
 // Within a K block, small blocks (kc·nc ≤ 128 Ki floats, e.g. k = 64) run row panels outer so
 // each C row panel is written as contiguous streams; larger ones run column panels outer.
 // Transposed B is packed by 16×16 register transposes (`transpose16`), panel by panel just
-// before the first row block uses it; transposed A by contiguous 12-float copies.
+// before the first row block uses it, as is any B of a GEMM with a single row block (its panels
+// are used once, so one L1-resident slot serves them all); transposed A by contiguous 12-float
+// copies.
 // After the last K block of a row block, the epilogue runs on that block while it is in cache.
 // m < 4 (e.g. a convolution to 1–3 channels) skips the tile and uses a row-SIMD loop instead.
 // `packA` + `sgemmPacked` let a caller pack a reused A once (convolution weights) and share it
@@ -368,21 +370,21 @@ public enum Gemm {
                 // read in place) in L2.
                 // Otherwise columns outer: a B panel stays in L1 for all row tiles.
                 let rowOuter = kc * nc <= 128 * 1024
-                // Stored B (not transposed) is packed for the whole block up front, row by row
-                // (long contiguous reads). Transposed B panels are packed just before their first
-                // use (by the first row block), so a fresh panel is still in L1; with a single row
-                // block each panel is used once and one panel slot is reused.
-                // A pre-packed B (`packB`) is used where it lies.
-                let bPack = packedB.map { UnsafeMutablePointer(mutating: $0 + pc * nPad + jc * kc) } ?? buf
-                let prepack = packedB != nil || !transB || rowOuter
-                if directB != nil {
-                    // B is read where it lies: nothing to pack.
-                } else if let packingB {
-                    packingB(pc, kc, jc, nc, bPack)
-                } else if prepack && packedB == nil {
-                    packB(transB, b, ldb, pc, kc, jc, nc, bPack)
-                }
+                // Column panels outer, each panel is packed just before its first use (by the first
+                // row block), into its own slot; with a single row block that use is the only one, so
+                // one slot serves every panel and a fresh panel is still in L1. Transposed B is always
+                // packed so (16×16 register transposes per panel); stored B (not transposed, or through
+                // `packingB`) only with one row block. Otherwise the whole B block is packed up front,
+                // row by row (long contiguous reads) — with one row block that block (up to 1 MiB)
+                // would be written out to L2 or beyond and read back once.
+                // A pre-packed B (`packB`) is used where it lies; a direct B is read where it lies.
                 let singleRowBlock = rows.count <= mcBlock
+                let bPack = packedB.map { UnsafeMutablePointer(mutating: $0 + pc * nPad + jc * kc) } ?? buf
+                let panelwise = packedB == nil && directB == nil && !rowOuter
+                    && (transB || (singleRowBlock && !Baseline.wholeBlockB))
+                if directB == nil && packedB == nil && !panelwise {
+                    if let packingB { packingB(pc, kc, jc, nc, bPack) } else { packB(transB, b, ldb, pc, kc, jc, nc, bPack) }
+                }
                 var ic = rows.lowerBound
                 while ic < rows.upperBound {
                     let mc = min(mcBlock, rows.upperBound - ic)
@@ -431,8 +433,11 @@ public enum Gemm {
                     } else {
                         var jr = 0
                         while jr < nc {
-                            let bPanel = prepack || !singleRowBlock ? bPack + jr * kc : bPack
-                            if !prepack && firstRowBlock { packB(transB, b, ldb, pc, kc, jc + jr, min(nr, nc - jr), bPanel) }
+                            let bPanel = panelwise && singleRowBlock ? bPack : bPack + jr * kc
+                            if panelwise && firstRowBlock {
+                                if let packingB { packingB(pc, kc, jc + jr, min(nr, nc - jr), bPanel) }
+                                else { packB(transB, b, ldb, pc, kc, jc + jr, min(nr, nc - jr), bPanel) }
+                            }
                             var ir = 0
                             while ir < mc {
                                 if packedB != nil && !Baseline.packedBNoPrefetch {

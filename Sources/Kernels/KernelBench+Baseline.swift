@@ -169,4 +169,9 @@ public enum Baseline {
     /// `chunkEnds`: the pool's workers claim a loop's chunks from the front, as the caller does,
     /// instead of from the back (ThreadPool.swift; same bits).
     public static let sharedChunkClaims = names.contains("chunkEnds")
+
+    /// `blockPacking`: a GEMM with one row block packs its whole B block (up to KC×NC = 1 MiB)
+    /// up front and reads it back panel by panel, instead of packing each NR-wide panel just
+    /// before its only use (Gemm.serial; same bits).
+    public static let wholeBlockB = names.contains("blockPacking")
 }

@@ -352,6 +352,38 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// One row block (m ≤ MC) with column panels outer (kc·nc > 128 Ki floats) packs each B panel
+    /// just before its use into one slot, stored or transposed: same bits as B packed up front
+    /// (`packB`) and read in place, on 1 and 2 threads, and close to the reference.
+    func testSingleRowBlockPanelwisePackingSameBits() {
+        var rng = SeededRandom(seed: 17)
+        for (m, n, k) in [(5, 600, 300), (12, 1100, 520), (100, 777, 257), (192, 1030, 300), (193, 700, 300)] {
+            for tb in [false, true] {
+                let ta = m % 2 == 1, lda = ta ? m : k, ldb = tb ? k : n
+                let a = rng.floats((ta ? k : m) * lda), b = rng.floats((tb ? n : k) * ldb), bias = rng.floats(n)
+                let ops: [EpilogueOp] = [.bias(perRow: false), .activation(.leakyRelu(0.2))]
+                var c1 = [Float](repeating: 0, count: m * n), c2 = c1, c3 = c1, ref = c1
+                Gemm.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
+                           beta: 0, c: &c1, ldc: n, bias: bias, epilogue: ops, pool: .serial)
+                Gemm.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
+                           beta: 0, c: &c2, ldc: n, bias: bias, epilogue: ops, pool: GemmTests.pool2)
+                var packed = [Float](repeating: .nan, count: Gemm.packedBCount(k: k, n: n))
+                Gemm.packB(transB: tb, k: k, n: n, b: b, ldb: ldb, into: &packed, pool: .serial)
+                packed.withUnsafeBufferPointer { pb in
+                    Gemm.sgemmPackedB(transA: ta, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, packedB: pb.baseAddress!,
+                                      transB: tb, b: b, ldb: ldb, beta: 0, c: &c3, ldc: n, bias: bias, epilogue: ops,
+                                      pool: .serial)
+                }
+                Gemm.reference(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
+                               beta: 0, c: &ref, ldc: n, bias: bias, epilogue: ops)
+                let what = "m\(m) n\(n) k\(k) tb\(tb)"
+                XCTAssertEqual(c1.map(\.bitPattern), c2.map(\.bitPattern), "1 vs 2 threads: " + what)
+                XCTAssertEqual(c1.map(\.bitPattern), c3.map(\.bitPattern), "panelwise vs packed up front: " + what)
+                assertClose(c1, ref, tol: 2e-6, scale: Float(k) + 4, what)
+            }
+        }
+    }
+
     func testTinyMLargeN() {
         // m < 4 takes a dedicated path; wide n exercises its 8192-column blocks (untransposed B) and tails.
         var rng = SeededRandom(seed: 6)
