@@ -56,6 +56,9 @@ public struct FuseConvBiasActivation: Pass {
                 }
                 if ok {
                     let bv = b.addInitializer(b.freshName(g.name(of: other) + ".fused", style: .suffix), Tensor(shape: [channels], floats: bias))
+                    // beta scales C only; a Gemm without C may carry any beta, which must not scale the
+                    // bias it gains here (with C, beta is 1 already).
+                    if isGemm && p.input(2) == nil { p.attributes["beta"] = nil }
                     p.inputs = [p.inputs[0], p.inputs[1], bv]
                     p.outputs[0] = add.outputs[0]
                     b.remove(nodeAt: ai)

@@ -105,6 +105,40 @@ final class FusionTests: XCTestCase {
         assertClose(try run(g, Pipelines.inference, [x]), try run(g, Pipelines.inferenceUnfused, [x]))
     }
 
+    /// A Gemm without C may carry any beta (it scales C only): the bias Add fused into it is not
+    /// scaled by that beta (hostile-input regression: beta 0.5, 0 and -2 gave A·B + beta·bias).
+    func testBiasAddFusesIntoGemmWithoutCWhateverItsBeta() throws {
+        for beta in ["0.5", "0.0", "-2.0", "1.0"] {
+            let g = try Graph.parse("""
+            graph "gemmbeta" {
+              input %x: f32[N,3]
+              init %w: f32[3,4] = [0.5, -1.0, 0.25, 2.0, -0.5, 1.5, 0.75, -0.25, 1.0, 0.1, -0.3, 0.6]
+              init %b: f32[4] = [0.1, -0.2, 0.3, 1.5]
+              %g = Gemm(%x, %w) {beta=\(beta)}
+              %y = Add(%g, %b)
+              output %y
+            }
+            """)
+            var f = g
+            try Pipelines.run(Pipelines.inference, on: &f)
+            XCTAssertEqual(ops(f), ["Gemm"], "beta \(beta)")
+            XCTAssertEqual(f.nodes[0].inputs.count, 3, "the bias joins as C: beta \(beta)")
+            let x = random([2, 3], seed: 5)
+            let w: [Float] = [0.5, -1.0, 0.25, 2.0, -0.5, 1.5, 0.75, -0.25, 1.0, 0.1, -0.3, 0.6]
+            let bias: [Float] = [0.1, -0.2, 0.3, 1.5]
+            var want = [Float](repeating: 0, count: 8)
+            for n in 0..<2 {
+                for j in 0..<4 {
+                    var acc = bias[j]
+                    for t in 0..<3 { acc += x.floats[n * 3 + t] * w[t * 4 + j] }
+                    want[n * 4 + j] = acc
+                }
+            }
+            assertClose(try run(g, Pipelines.inference, [x]), [Tensor(shape: [2, 4], floats: want)])
+            assertClose(try run(g, Pipelines.inference, [x]), try run(g, Pipelines.inferenceUnfused, [x]))
+        }
+    }
+
     /// DenseNet's pre-activation: a BatchNormalization after a Concat (nothing to fold it into)
     /// takes the Relu that follows it, and a second one the LeakyRelu; a BatchNorm whose output is
     /// also a graph output keeps its Relu standalone. Same values as the unfused graph.
