@@ -84,8 +84,8 @@ extension Conv2D {
     ///   padded to whole 2×2 blocks. A 7×7 kernel (the 4×4 stride-2 layer 14² → 7² of the 28×28
     ///   critics) computes 64 taps for 49: 64 images of 64 channels to 128, 1.14× (9×9: 1.12×;
     ///   8×8: 0.82×).
-    /// - h = batch·O/(batch + O) ≥ 32 (`WinogradS2.transformBalance`, as `WinogradS2.pays`): the transforms cost about batch + O
-    ///   per k against batch·O multiply-adds. mnist_gan's generator deconv2 (ConvTranspose
+    /// - h = batch·O/(batch + O) ≥ 32 (`WinogradS2.transformBalance` ≥ `minBalance`, as
+    ///   `WinogradS2.pays`): the transforms cost about batch + O per k against batch·O multiply-adds. mnist_gan's generator deconv2 (ConvTranspose
     ///   64 → 32, 14² → 28²; 32 images of 64 channels to 64, a 14×14 kernel, h 21) ran 1.23×.
     /// `GANNET_BASELINE=winogradWGRule` selects by the rule before these two.
     public static func isWinogradWeightGrad(_ s: Conv2DShape) -> Bool {

@@ -382,9 +382,11 @@ public enum Gemm {
                 let bPack = packedB.map { UnsafeMutablePointer(mutating: $0 + pc * nPad + jc * kc) } ?? buf
                 let panelwise = packedB == nil && directB == nil && !rowOuter
                     && (transB || (singleRowBlock && !Baseline.wholeBlockB))
-                if directB == nil && packedB == nil && !panelwise {
-                    if let packingB { packingB(pc, kc, jc, nc, bPack) } else { packB(transB, b, ldb, pc, kc, jc, nc, bPack) }
+                /// Packs B's columns j0..<j0+cols of this K block to `dst` (packB layout).
+                func packColumns(_ j0: Int, _ cols: Int, _ dst: UnsafeMutablePointer<Float>) {
+                    if let packingB { packingB(pc, kc, j0, cols, dst) } else { packB(transB, b, ldb, pc, kc, j0, cols, dst) }
                 }
+                if directB == nil && packedB == nil && !panelwise { packColumns(jc, nc, bPack) }
                 var ic = rows.lowerBound
                 while ic < rows.upperBound {
                     let mc = min(mcBlock, rows.upperBound - ic)
@@ -434,10 +436,7 @@ public enum Gemm {
                         var jr = 0
                         while jr < nc {
                             let bPanel = panelwise && singleRowBlock ? bPack : bPack + jr * kc
-                            if panelwise && firstRowBlock {
-                                if let packingB { packingB(pc, kc, jc + jr, min(nr, nc - jr), bPanel) }
-                                else { packB(transB, b, ldb, pc, kc, jc + jr, min(nr, nc - jr), bPanel) }
-                            }
+                            if panelwise && firstRowBlock { packColumns(jc + jr, min(nr, nc - jr), bPanel) }
                             var ir = 0
                             while ir < mc {
                                 if packedB != nil && !Baseline.packedBNoPrefetch {

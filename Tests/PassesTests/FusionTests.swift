@@ -108,12 +108,15 @@ final class FusionTests: XCTestCase {
     /// A Gemm without C may carry any beta (it scales C only): the bias Add fused into it is not
     /// scaled by that beta (hostile-input regression: beta 0.5, 0 and -2 gave A·B + beta·bias).
     func testBiasAddFusesIntoGemmWithoutCWhateverItsBeta() throws {
+        let w: [Float] = [0.5, -1.0, 0.25, 2.0, -0.5, 1.5, 0.75, -0.25, 1.0, 0.1, -0.3, 0.6]
+        let bias: [Float] = [0.1, -0.2, 0.3, 1.5]
+        func literal(_ v: [Float]) -> String { "[" + v.map { "\($0)" }.joined(separator: ", ") + "]" }
         for beta in ["0.5", "0.0", "-2.0", "1.0"] {
             let g = try Graph.parse("""
             graph "gemmbeta" {
               input %x: f32[N,3]
-              init %w: f32[3,4] = [0.5, -1.0, 0.25, 2.0, -0.5, 1.5, 0.75, -0.25, 1.0, 0.1, -0.3, 0.6]
-              init %b: f32[4] = [0.1, -0.2, 0.3, 1.5]
+              init %w: f32[3,4] = \(literal(w))
+              init %b: f32[4] = \(literal(bias))
               %g = Gemm(%x, %w) {beta=\(beta)}
               %y = Add(%g, %b)
               output %y
@@ -124,8 +127,6 @@ final class FusionTests: XCTestCase {
             XCTAssertEqual(ops(f), ["Gemm"], "beta \(beta)")
             XCTAssertEqual(f.nodes[0].inputs.count, 3, "the bias joins as C: beta \(beta)")
             let x = random([2, 3], seed: 5)
-            let w: [Float] = [0.5, -1.0, 0.25, 2.0, -0.5, 1.5, 0.75, -0.25, 1.0, 0.1, -0.3, 0.6]
-            let bias: [Float] = [0.1, -0.2, 0.3, 1.5]
             var want = [Float](repeating: 0, count: 8)
             for n in 0..<2 {
                 for j in 0..<4 {
