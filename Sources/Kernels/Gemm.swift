@@ -219,21 +219,53 @@ public enum Gemm {
         var splitN = costA <= costB
         if m < smallM || mPanels < threads { splitN = true }
         if nPanels < threads && mPanels >= threads { splitN = false }
-        if splitN {
+        if splitN && Baseline.equalPanelChunks {
             let per = panelsPerChunk(nPanels, threads)
             pool.dynamicFor((nPanels + per - 1) / per) { q in run(0..<m, (q * per * nr)..<min(n, (q + 1) * per * nr)) }
+        } else if splitN {
+            let count = columnChunks(nPanels, threads)
+            pool.dynamicFor(count) { q in
+                let p = largerFirst(q, count, nPanels)
+                run(0..<m, (p.lowerBound * nr)..<min(n, p.upperBound * nr))
+            }
+        } else if Baseline.equalPanelChunks {
+            pool.parallelFor(mPanels, chunks: min(mPanels, 2 * threads)) { r in run((r.lowerBound * mr)..<min(m, r.upperBound * mr), 0..<n) }
         } else {
             // Two chunks per thread: each repacks B, so fewer than for elementwise loops.
-            pool.parallelFor(mPanels, chunks: min(mPanels, 2 * threads)) { r in run((r.lowerBound * mr)..<min(m, r.upperBound * mr), 0..<n) }
+            let count = min(mPanels, 2 * threads)
+            pool.dynamicFor(count) { q in
+                let p = largerFirst(q, count, mPanels)
+                run((p.lowerBound * mr)..<min(m, p.upperBound * mr), 0..<n)
+            }
         }
     }
 
-    /// Column panels per dynamically scheduled chunk: about two chunks per thread, so a slower
-    /// core takes fewer while each chunk still reuses its packed A blocks over several B panels
-    /// (at 512³, 2 threads: 1.9× one thread, against 1.6× for one contiguous range per thread
-    /// and 1.6× for an A packed once and shared), and at most one NC block.
+    /// Column panels per dynamically scheduled chunk before `columnChunks` (`GANNET_BASELINE=panelChunks`):
+    /// whole chunks of nPanels / (2·threads) panels and a remainder chunk.
     static func panelsPerChunk(_ nPanels: Int, _ threads: Int) -> Int {
         max(1, min(ncBlock / nr, nPanels / (2 * threads)))
+    }
+
+    /// Dynamically scheduled chunks of column panels: two per thread, so a slower core takes
+    /// fewer while each chunk still reuses its packed A blocks over several B panels (at 512³,
+    /// 2 threads: 1.9× one thread, against 1.6× for one contiguous range per thread and 1.6× for
+    /// an A packed once and shared), and at most one NC block each.
+    static func columnChunks(_ nPanels: Int, _ threads: Int) -> Int {
+        min(nPanels, max(2 * threads, (nPanels + ncBlock / nr - 1) / (ncBlock / nr)))
+    }
+
+    /// Chunk q of `count` near-equal chunks of 0..<total, sized for the pool's claim order: the
+    /// caller claims from the front and the workers from the back (ThreadPool.swift), so on two
+    /// threads the chunks go 0, count−1, 1, count−2, …; the larger chunks are the early claims and
+    /// the threads end within one panel of each other. (Equal chunks of total / (2·threads) panels
+    /// plus a remainder left one thread a whole chunk behind: a 1×7 convolution 192 → 192 on 17²
+    /// at batch 1, 10 column panels, ran its 2 threads 2+2+2 against 2+2, 1.6× one thread.)
+    public static func largerFirst(_ q: Int, _ count: Int, _ total: Int) -> Range<Int> {
+        let base = total / count, extra = total % count
+        func claimRank(_ i: Int) -> Int { i <= (count - 1) / 2 ? 2 * i : 2 * (count - 1 - i) + 1 }
+        var lo = q * base
+        for i in 0..<q where claimRank(i) < extra { lo += 1 }
+        return lo..<(lo + base + (claimRank(q) < extra ? 1 : 0))
     }
 
     /// Below this many rows the register tile would be mostly padding: a row-by-row SIMD loop instead.

@@ -174,4 +174,9 @@ public enum Baseline {
     /// up front and reads it back panel by panel, instead of packing each NR-wide panel just
     /// before its only use (Gemm.serial; same bits).
     public static let wholeBlockB = names.contains("blockPacking")
+
+    /// `panelChunks`: a GEMM split over threads hands out chunks of nPanels / (2·threads) column
+    /// panels plus a remainder (row panels: `parallelFor`'s interleaved sizes) instead of near-equal
+    /// chunks, the larger first (Gemm.largerFirst; same bits).
+    public static let equalPanelChunks = names.contains("panelChunks")
 }

@@ -384,6 +384,52 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    func testLargerFirstChunksPartitionInClaimOrder() {
+        for total in 1...70 {
+            for count in 1...min(total, 12) {
+                let parts = (0..<count).map { Gemm.largerFirst($0, count, total) }
+                XCTAssertEqual(parts.first?.lowerBound, 0, "total \(total) count \(count)")
+                XCTAssertEqual(parts.last?.upperBound, total, "total \(total) count \(count)")
+                for q in 1..<count { XCTAssertEqual(parts[q].lowerBound, parts[q - 1].upperBound) }
+                XCTAssertLessThanOrEqual(parts.map(\.count).max()! - parts.map(\.count).min()!, 1)
+                // Two threads claim 0, count−1, 1, count−2, …: sizes never grow along that order.
+                var order: [Int] = []
+                var (front, back) = (0, count - 1)
+                while front <= back {
+                    order.append(front); front += 1
+                    if front <= back { order.append(back); back -= 1 }
+                }
+                let sizes = order.map { parts[$0].count }
+                XCTAssertEqual(sizes, sizes.sorted(by: >), "total \(total) count \(count)")
+            }
+        }
+    }
+
+    func testThreadSplitsOfFewPanelsSameBits() {
+        // 10, 6 and 3 column panels (split N) and few row panels (split M), packed A or not, on 1,
+        // 2 and 3 threads (largerFirst chunks of different sizes): every split computes the same bits.
+        var rng = SeededRandom(seed: 23)
+        let pool3 = ThreadPool(threads: 3)
+        for (m, n, k) in [(192, 289, 300), (40, 169, 700), (64, 70, 129), (130, 20, 300), (300, 40, 64)] {
+            let a = rng.floats(m * k), b = rng.floats(k * n)
+            var packedA = [Float](repeating: .nan, count: Gemm.packedACount(m: m, k: k))
+            Gemm.packA(transA: false, m: m, k: k, a: a, lda: k, into: &packedA, pool: .serial)
+            var results: [[UInt32]] = []
+            for pool in [ThreadPool.serial, GemmTests.pool2, pool3] {
+                var c = [Float](repeating: 0, count: m * n), cp = c
+                Gemm.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n,
+                           beta: 0, c: &c, ldc: n, pool: pool)
+                packedA.withUnsafeBufferPointer { pa in
+                    Gemm.sgemmPacked(m: m, n: n, k: k, alpha: 1, packedA: pa.baseAddress!, transB: false, b: b, ldb: n,
+                                     beta: 0, c: &cp, ldc: n, pool: pool)
+                }
+                results.append(c.map(\.bitPattern))
+                results.append(cp.map(\.bitPattern))
+            }
+            for r in results.dropFirst() { XCTAssertEqual(r, results[0], "m\(m) n\(n) k\(k)") }
+        }
+    }
+
     func testTinyMLargeN() {
         // m < 4 takes a dedicated path; wide n exercises its 8192-column blocks (untransposed B) and tails.
         var rng = SeededRandom(seed: 6)
