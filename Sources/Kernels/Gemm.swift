@@ -189,7 +189,8 @@ public enum Gemm {
                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                       bias: UnsafePointer<Float>?, epilogue: [EpilogueOp], pool: ThreadPool) {
         if m <= 0 || n <= 0 { return }
-        if k <= 0 || alpha == 0 {
+        // alpha = 0 still multiplies: 0·∞ and 0·NaN are NaN, as in `reference` and ONNX Runtime.
+        if k <= 0 {
             let stored = directB?.compact?.stored(n) ?? n
             scaleC(m: m, n: stored, beta: beta, c: c, ldc: ldc)
             EpilogueApply.applyRows(c: c, ldc: ldc, rows: 0..<m, cols: 0..<stored, bias: bias, ops: epilogue)

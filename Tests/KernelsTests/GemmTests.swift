@@ -455,6 +455,28 @@ final class GemmTests: XCTestCase {
         XCTAssertEqual(c, [0.5, 1, 1.5, 2])
     }
 
+    func testAlphaZeroStillPropagatesNaNAndInfinity() {
+        // Y = 0·A·B + beta·C: a NaN or ∞ in A makes its row of A·B NaN (0·∞, 0·NaN), as the
+        // reference and ONNX Runtime compute it; the fast path used to skip A·B when alpha was 0.
+        var rng = SeededRandom(seed: 29)
+        for (m, n, k) in [(2, 40, 9), (20, 40, 9), (30, 70, 300)] {
+            var a = rng.floats(m * k)
+            let b = rng.floats(k * n), c0 = rng.floats(m * n)
+            a[1] = .nan
+            a[(m - 1) * k] = .infinity
+            for pool in [ThreadPool.serial, GemmTests.pool2] {
+                var c = c0, ref = c0
+                Gemm.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 0, a: a, lda: k, b: b, ldb: n,
+                           beta: 0.5, c: &c, ldc: n, pool: pool)
+                Gemm.reference(transA: false, transB: false, m: m, n: n, k: k, alpha: 0, a: a, lda: k, b: b, ldb: n,
+                               beta: 0.5, c: &ref, ldc: n)
+                XCTAssertEqual(c.map(\.isNaN), ref.map(\.isNaN), "m\(m) n\(n) k\(k)")
+                XCTAssertTrue(c[0].isNaN && c[(m - 1) * n].isNaN, "m\(m) n\(n) k\(k)")
+                for i in 0..<(m * n) where !ref[i].isNaN { XCTAssertEqual(c[i], 0.5 * c0[i], "m\(m) n\(n) k\(k) at \(i)") }
+            }
+        }
+    }
+
     func testBetaZeroIgnoresNaN() {
         var rng = SeededRandom(seed: 4)
         let m = 20, n = 40, k = 9
