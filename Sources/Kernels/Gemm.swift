@@ -220,25 +220,23 @@ public enum Gemm {
         var splitN = costA <= costB
         if m < smallM || mPanels < threads { splitN = true }
         if nPanels < threads && mPanels >= threads { splitN = false }
-        if splitN && Baseline.equalPanelChunks {
-            let per = panelsPerChunk(nPanels, threads)
-            pool.dynamicFor((nPanels + per - 1) / per) { q in run(0..<m, (q * per * nr)..<min(n, (q + 1) * per * nr)) }
-        } else if splitN {
-            let count = columnChunks(nPanels, threads)
-            pool.dynamicFor(count) { q in
-                let p = largerFirst(q, count, nPanels)
-                run(0..<m, (p.lowerBound * nr)..<min(n, p.upperBound * nr))
+        // Whole column panels (split N) or row panels (split M) per chunk; row splits take two
+        // chunks per thread: each repacks B, so fewer than for elementwise loops.
+        let panels = splitN ? nPanels : mPanels
+        let part: (Range<Int>) -> Void = splitN
+            ? { p in run(0..<m, (p.lowerBound * nr)..<min(n, p.upperBound * nr)) }
+            : { p in run((p.lowerBound * mr)..<min(m, p.upperBound * mr), 0..<n) }
+        if Baseline.equalPanelChunks {
+            if splitN {
+                let per = panelsPerChunk(nPanels, threads)
+                pool.dynamicFor((nPanels + per - 1) / per) { q in part((q * per)..<min(nPanels, (q + 1) * per)) }
+            } else {
+                pool.parallelFor(mPanels, chunks: min(mPanels, 2 * threads), part)
             }
-        } else if Baseline.equalPanelChunks {
-            pool.parallelFor(mPanels, chunks: min(mPanels, 2 * threads)) { r in run((r.lowerBound * mr)..<min(m, r.upperBound * mr), 0..<n) }
-        } else {
-            // Two chunks per thread: each repacks B, so fewer than for elementwise loops.
-            let count = min(mPanels, 2 * threads)
-            pool.dynamicFor(count) { q in
-                let p = largerFirst(q, count, mPanels)
-                run((p.lowerBound * mr)..<min(m, p.upperBound * mr), 0..<n)
-            }
+            return
         }
+        let count = splitN ? columnChunks(nPanels, threads) : min(mPanels, 2 * threads)
+        pool.dynamicFor(count) { q in part(largerFirst(q, count, panels)) }
     }
 
     /// Column panels per dynamically scheduled chunk before `columnChunks` (`GANNET_BASELINE=panelChunks`):

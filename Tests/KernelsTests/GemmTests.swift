@@ -427,6 +427,10 @@ final class GemmTests: XCTestCase {
                 results.append(cp.map(\.bitPattern))
             }
             for r in results.dropFirst() { XCTAssertEqual(r, results[0], "m\(m) n\(n) k\(k)") }
+            var ref = [Float](repeating: 0, count: m * n)
+            Gemm.reference(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n,
+                           beta: 0, c: &ref, ldc: n)
+            assertClose(results[0].map(Float.init(bitPattern:)), ref, tol: 2e-6, scale: Float(k) + 4, "m\(m) n\(n) k\(k)")
         }
     }
 
