@@ -159,11 +159,14 @@ public enum Conv2D {
         let winograd = isWinograd(s) ? winogradScratch(s) : isWinogradS2(s) ? WinogradS2.scratch(winogradS2Plan(s))
             : isWinogradWeightGrad(s) ? WinogradWGPlan(s).scratch : 0
         // Narrow: col and Yᵀ (Conv+Narrow.swift); also enough for the wide path (`allowNarrow`).
-        if isNarrow(s) { return max(winograd, packed + (k + mg) * narrowRows(s)) }
-        if isPointwise(s) && p >= targetColumns / 2 { return packed }
+        // Pixel broadcast: packed Wᵀ panels and padded planes; the GEMM paths' room too
+        // (`allowDirect: false`).
+        let broadcast = isPixelBroadcast(s) ? s.group * Gemm.packedBCount(k: k, n: mg) + pixelBroadcastScratch(s) : 0
+        if isNarrow(s) { return max(winograd, broadcast, packed + (k + mg) * narrowRows(s)) }
+        if isPointwise(s) && p >= targetColumns / 2 { return max(broadcast, packed) }
         let nb = chunk(s)
         // A direct shape also fits the implicit path (`allowDirect: false`).
-        return max(winograd, packed + max(k * nb * p + (nb > 1 ? mg * nb * p : 0), isDirect(s) ? directScratch(s) : 0))
+        return max(winograd, broadcast, packed + max(k * nb * p + (nb > 1 ? mg * nb * p : 0), isDirect(s) ? directScratch(s) : 0))
     }
 
     /// Floats of the GEMM-packed weights `forward` packs on each call for this shape (every
@@ -176,7 +179,7 @@ public enum Conv2D {
         if isFullWindow(s) || isDepthwise(s) || isSmallMDirect(s) || mg < Gemm.smallM || isWinogradWeightGrad(s) { return 0 }
         if isWinograd(s) { return winogradPackedCount(s) }
         if isWinogradS2(s) { return winogradS2PackedCount(s) }
-        if isNarrow(s) { return s.group * Gemm.packedBCount(k: k, n: mg) }
+        if isNarrow(s) || isPixelBroadcast(s) { return s.group * Gemm.packedBCount(k: k, n: mg) }
         return s.group * Gemm.packedACount(m: mg, k: k)
     }
 
@@ -202,7 +205,7 @@ public enum Conv2D {
             return
         }
         packWeightGroups(s.group, rows: s.outChannels / s.group, depth: (s.inChannels / s.group) * s.kernelH * s.kernelW,
-                         storedTransposed: false, narrow: isNarrow(s), weight: weight, into: dst, pool: pool)
+                         storedTransposed: false, narrow: isNarrow(s) || isPixelBroadcast(s), weight: weight, into: dst, pool: pool)
     }
 
     /// y (N, outC, outH, outW) = conv(x (N, inC, inH, inW), weight (outC, inC/group, kH, kW)),
@@ -267,6 +270,19 @@ public enum Conv2D {
         if allowWinograd && allowNarrow && allowImplicit && allowDirect && isWinogradS2(s) {
             forwardWinogradS2(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool,
                               packedWeights: packedWeights, stacked: stackWinogradRows)
+            return
+        }
+        if allowDirect && allowImplicit && allowNarrow && isPixelBroadcast(s) {
+            let w: UnsafePointer<Float>
+            if let packedWeights {
+                w = packedWeights
+            } else {
+                packWeightGroups(g, rows: mg, depth: k, storedTransposed: false, narrow: true, weight: weight,
+                                 into: scratch!, pool: pool)
+                w = UnsafePointer(scratch!)
+            }
+            forwardPixelBroadcast(s, x: x, bias: bias, y: y, ops: ops, packed: w,
+                                  work: scratch! + g * Gemm.packedBCount(k: k, n: mg), pool: pool)
             return
         }
         if allowNarrow && isNarrow(s) {
