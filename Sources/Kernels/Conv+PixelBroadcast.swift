@@ -1,10 +1,11 @@
-// Conv+PixelBroadcast: stride-1 convolutions computed with output channels in the vector lanes
-// and input pixels broadcast: no im2col, no packed B, no dropped columns, and no tile rows lost
-// to a channel count that is not a multiple of the GEMM's 12 (DenseNet's 128 → 32 3×3 layers ran
-// the direct GEMM's 12 + 12 + 8-row tiles with a 58-float virtual row for a 56-wide output).
+// Conv+PixelBroadcast: convolutions computed with output channels in the vector lanes and input
+// pixels broadcast: no im2col, no packed B, no dropped columns, and no tile rows lost to a
+// channel count that is not a multiple of the GEMM's 12 (DenseNet's 128 → 32 3×3 layers ran the
+// direct GEMM's 12 + 12 + 8-row tiles with a 58-float virtual row for a 56-wide output).
 //
-// Contract: `Conv2D.isPixelBroadcast(s)` selects the shapes (stride 1, at least 16 output
-// channels per group, an estimated cost below the GEMM paths': `pixelBroadcastWins`);
+// Contract: `Conv2D.isPixelBroadcast(s)` selects the shapes (strides 1 or 2, at least 16 output
+// channels per group, no Winograd shape, an estimated cost below the GEMM paths':
+// `pixelBroadcastWins`);
 // `forwardPixelBroadcast` gives the same bits as the GEMM paths (direct, implicit, narrow,
 // col-matrix): each element is the same fused multiply-adds of weight and input, summed from +0
 // in the same k order (c, kh, kw) within the same K blocks of `Gemm.kcBlock`, the blocks merged
@@ -13,10 +14,12 @@
 // Tile: R ≤ 14 consecutive output pixels of one output row × 32 output channels (16 at a
 // channel count's tail), 2R zmm accumulators; per k step two vector loads of the weights, packed
 // as the narrow GEMM's B panels (`Gemm.packB` of Wᵀ: per K block, 32 channels a k step), and R
-// scalar broadcasts of input pixels at x + offset(k) + r. With padding the input comes from
-// zero-padded planes (`fillPhases` at stride 1, `DirectPlanes`): offset(c, kh, kw) =
-// c·plane + kh·dH·width + kw·dW; an unpadded 1×1 reads x where it lies (offset c·H·W) and takes
-// its pixels as one flat row. A row of W pixels is cut into ⌈W/14⌉ near-equal segments, so no
+// scalar broadcasts of input pixels at x + offset(k) + r. The input comes from Conv+Direct's
+// zero-padded stride phase planes (`fillPhases`, `DirectPlanes`): tap (c, kh, kw) of output
+// pixel (oh, ow) is column ow + ⌊kw·dW / sW⌋ of row oh + ⌊kh·dH / sH⌋ of channel c's phase
+// (kh·dH mod sH, kw·dW mod sW), so a tile's R pixels are R consecutive floats at any stride; an
+// unpadded stride-1 1×1 reads x where it lies (offset c·H·W) and takes its pixels as one flat
+// row. A row of W pixels is cut into ⌈W/14⌉ near-equal segments, so no
 // lane computes a dropped column. Each finished tile ([R][32] in a per-thread buffer) gets the
 // epilogue with the bias per column, then is turned into the NCHW planes by 16×16 register
 // transposes: 16-float stores where the task's next tile overwrites the excess, R-float masked
@@ -53,13 +56,14 @@ extension Conv2D {
 
     /// The shape runs `forwardPixelBroadcast` (see the file header).
     public static func isPixelBroadcast(_ s: Conv2DShape) -> Bool {
-        !Baseline.noPixelBroadcast && canPixelBroadcast(s) && !isWinograd(s) && !isWinogradWeightGrad(s) && pixelBroadcastWins(s)
+        !Baseline.noPixelBroadcast && canPixelBroadcast(s) && !isWinograd(s) && !isWinogradWeightGrad(s) && !isWinogradS2(s)
+            && pixelBroadcastWins(s)
     }
 
-    /// The shapes the tiles can run: stride 1, at least 16 output channels and one input channel
-    /// per group, not a full-window or depthwise one.
+    /// The shapes the tiles can run: strides 1 or 2, at least 16 output channels and one input
+    /// channel per group, not a full-window or depthwise one.
     public static func canPixelBroadcast(_ s: Conv2DShape) -> Bool {
-        s.strideH == 1 && s.strideW == 1 && s.outChannels / s.group >= 16 && s.inChannels / s.group >= 1
+        s.strideH <= 2 && s.strideW <= 2 && s.outChannels / s.group >= 16 && s.inChannels / s.group >= 1
             && !isFullWindow(s) && !isDepthwise(s)
     }
 
@@ -99,14 +103,19 @@ extension Conv2D {
         let rowPixels = broadcastsFlat(s) ? p : s.outWidth, rows = broadcastsFlat(s) ? 1 : s.outHeight
         let tiles = rows * ((rowPixels + broadcastPixels - 1) / broadcastPixels)
         let panels = (mg + Gemm.nr - 1) / Gemm.nr
-        let broadcast = Double(p) * Double(k) * Double((mg + 15) / 16) / 2 + Double(tiles * panels) * broadcastTileUnits
+        // A panel's weights beyond half of L2 (k > 2048) stream from L3 for every tile: two vector
+        // loads a k step, half a unit each (256 → 512, 4×4 stride 2 on 4² → 2², batch 64: tiles of
+        // 2 pixels, 12 ms on the GEMM, 18 ms in tiles).
+        let stream = k * Gemm.nr > 1 << 16 ? Double(k) : 0
+        let broadcast = Double(p) * Double(k) * Double((mg + 15) / 16) / 2 + Double(tiles * panels) * (broadcastTileUnits + stream)
         let gemmRows = Double((mg + 3) / 4 * 4)
         let gemm: Double
         if isPointwise(s) && (isPointwiseDirect(s) || p >= targetColumns / 2) {
             gemm = tilesPerImage(p, images: 1) * Double(k) * (gemmRows + (isPointwiseDirect(s) ? 0 : implicitPackUnits(s)))
         } else if isDirect(s) {
             let d = DirectPlanes(s)
-            gemm = tilesPerImage(d.columns, images: 1) * Double(k) * gemmRows + (d.width == s.outWidth ? 0 : Double(mg * p))
+            let copies = d.width != s.outWidth && !compactsOutput(s)
+            gemm = tilesPerImage(d.columns, images: 1) * Double(k) * gemmRows + (copies ? Double(mg * p) : 0)
         } else {
             let nb = chunk(s)
             gemm = tilesPerImage(nb * p, images: nb) * Double(k) * (gemmRows + implicitPackUnits(s))
@@ -114,9 +123,11 @@ extension Conv2D {
         return broadcast < gemm
     }
 
-    /// `pixelBroadcastWins`' cost of a tile beyond its multiply-adds, in the same units: fitted to
-    /// the 1×1 layers of DenseNet at batch 1 (64–640 → 128 channels on 56², 28², 14²).
-    static let broadcastTileUnits = 190.0
+    /// `pixelBroadcastWins`' cost of a tile beyond its multiply-adds, in the same units: about 190
+    /// on the 1×1 layers of DenseNet at batch 1 (128 → 128 on 56², 320 → 128 on 28²), about 300
+    /// on the 3 → 64 3×3 stride-2 stem of 224² images (k = 27: 0.62 ms against the implicit
+    /// GEMM's 0.52), which the larger figure keeps on the GEMM.
+    static let broadcastTileUnits = 300.0
 
     /// Whether the input is read where it lies (an unpadded 1×1: one flat row of pixels).
     static func broadcastsFlat(_ s: Conv2DShape) -> Bool { isPointwise(s) }
@@ -158,7 +169,11 @@ extension Conv2D {
             for c in 0..<cg {
                 for kh in 0..<kH {
                     for kw in 0..<kW {
-                        offs[i] = flat ? c * pin : c * d.plane + kh * s.dilationH * d.width + kw * s.dilationW
+                        // Tap (c, kh, kw) of output pixel (oh, ow): phase (rh mod sH, rw mod sW) of
+                        // channel c, row oh + ⌊rh / sH⌋, column ow + ⌊rw / sW⌋ (Conv+Direct's planes).
+                        let rh = kh * s.dilationH, rw = kw * s.dilationW, sH = s.strideH, sW = s.strideW
+                        offs[i] = flat ? c * pin
+                            : (c * d.phases + (rh % sH) * sW + rw % sW) * d.plane + (rh / sH) * d.width + rw / sW
                         i += 1
                     }
                 }
@@ -176,7 +191,7 @@ extension Conv2D {
                     let fill: (Range<Int>) -> Void = { r in
                         for c in r {
                             fillPhases(src + c * pin, inH: s.inHeight, inW: s.inWidth, s: s, pw: geo.pw, ph: geo.ph,
-                                       phasePlane: geo.plane, into: planes + c * geo.plane)
+                                       phasePlane: geo.plane, into: planes + c * d.phases * geo.plane)
                         }
                     }
                     if d.count(channels: cg) < 16384 { fill(0..<cg) } else { pool.parallelFor(cg, fill) }

@@ -180,11 +180,11 @@ public enum Baseline {
     /// chunks, the larger first (Gemm.largerFirst; same bits).
     public static let equalPanelChunks = names.contains("panelChunks")
 
-    /// `pixelBroadcast`: stride-1 convolutions run the GEMM paths (direct, implicit, narrow,
-    /// pointwise) instead of the pixel-broadcast tiles (Conv+PixelBroadcast.swift; same bits).
+    /// `pixelBroadcast`: convolutions run the GEMM paths (direct, implicit, narrow, pointwise)
+    /// instead of the pixel-broadcast tiles (Conv+PixelBroadcast.swift; same bits).
     public static let noPixelBroadcast = names.contains("pixelBroadcast")
 
-    /// `allPixelBroadcast`: every stride-1 shape the pixel-broadcast tiles can run takes them,
+    /// `allPixelBroadcast`: every non-Winograd shape the pixel-broadcast tiles can run takes them,
     /// whatever their cost rule says (for measuring the rule; same bits).
     public static let alwaysPixelBroadcast = names.contains("allPixelBroadcast")
 }
