@@ -42,6 +42,38 @@ extension Conv2D {
 
         /// Floats the planes of `channels` channels take.
         func count(channels: Int) -> Int { channels * phases * plane }
+
+        /// Writes the (c, kh, kw)-ordered tap offsets of one group's k = cg·kH·kW taps into
+        /// `offs`: tap (c, kh, kw) of output pixel (oh, ow), with rh = kh·dH and rw = kw·dW, is
+        /// element oh·width + ow + offset of the planes (channel c's phase (rh mod sH, rw mod sW),
+        /// row ⌊rh / sH⌋, column ⌊rw / sW⌋ on).
+        func tapOffsets(_ s: Conv2DShape, into offs: UnsafeMutablePointer<Int>) {
+            let sH = s.strideH, sW = s.strideW
+            var i = 0
+            for c in 0..<(s.inChannels / s.group) {
+                for kh in 0..<s.kernelH {
+                    for kw in 0..<s.kernelW {
+                        let rh = kh * s.dilationH, rw = kw * s.dilationW
+                        offs[i] = (c * phases + (rh % sH) * sW + rw % sW) * plane + (rh / sH) * width + rw / sW
+                        i += 1
+                    }
+                }
+            }
+        }
+
+        /// Fills `planes` with the zero-padded phase planes of `channels` input planes at `src`
+        /// (`fillPhases`), over the pool's threads when they are large.
+        func fill(_ s: Conv2DShape, from src: UnsafePointer<Float>, channels: Int, into planes: UnsafeMutablePointer<Float>,
+                  pool: ThreadPool) {
+            let g = Conv2D.depthwiseGeometry(s), pin = s.inHeight * s.inWidth
+            let body: (Range<Int>) -> Void = { r in
+                for c in r {
+                    Conv2D.fillPhases(src + c * pin, inH: s.inHeight, inW: s.inWidth, s: s, pw: g.pw, ph: g.ph,
+                                      phasePlane: g.plane, into: planes + c * phases * g.plane)
+                }
+            }
+            if count(channels: channels) < 16384 { body(0..<channels) } else { pool.parallelFor(channels, body) }
+        }
     }
 
     /// The shape runs `forwardDirect` (see the file header).
@@ -134,20 +166,11 @@ extension Conv2D {
         let g = s.group, cg = s.inChannels / g, mg = s.outChannels / g
         let d = DirectPlanes(s)
         let p = s.outHeight * s.outWidth, pin = s.inHeight * s.inWidth
-        let kH = s.kernelH, kW = s.kernelW, k = cg * kH * kW
+        let k = cg * s.kernelH * s.kernelW
         let planes = work, virtualOut = work + d.count(channels: cg)
         let compact = compactsOutput(s), dropped = d.width != s.outWidth && !compact
         withUnsafeTemporaryAllocation(of: Int.self, capacity: k) { offs in
-            var i = 0
-            for c in 0..<cg {
-                for kh in 0..<kH {
-                    for kw in 0..<kW {
-                        let rh = kh * s.dilationH, rw = kw * s.dilationW, sH = s.strideH, sW = s.strideW
-                        offs[i] = (c * d.phases + (rh % sH) * sW + rw % sW) * d.plane + (rh / sH) * d.width + rw / sW
-                        i += 1
-                    }
-                }
-            }
+            d.tapOffsets(s, into: offs.baseAddress!)
             let offsets = UnsafePointer(offs.baseAddress!)
             let perImage = isImageParallel(s, threads: pool.sharingThreads)
             for gi in 0..<g {
@@ -155,14 +178,7 @@ extension Conv2D {
                 /// Image n of group gi through `planes` and `virtualOut` (this thread's, when images
                 /// are split over threads; a nested loop then runs serially).
                 func image(_ n: Int, _ planes: UnsafeMutablePointer<Float>, _ virtualOut: UnsafeMutablePointer<Float>) {
-                    let src = x + (n * s.inChannels + gi * cg) * pin, g = depthwiseGeometry(s)
-                    let fill: (Range<Int>) -> Void = { r in
-                        for c in r {
-                            fillPhases(src + c * pin, inH: s.inHeight, inW: s.inWidth, s: s, pw: g.pw, ph: g.ph,
-                                       phasePlane: g.plane, into: planes + c * d.phases * g.plane)
-                        }
-                    }
-                    if d.count(channels: cg) < 16384 { fill(0..<cg) } else { pool.parallelFor(cg, fill) }
+                    d.fill(s, from: x + (n * s.inChannels + gi * cg) * pin, channels: cg, into: planes, pool: pool)
                     let yg = y + s.outPlane(n, gi * mg)
                     let rows = compact ? Gemm.CompactRows(virtualWidth: d.width, width: s.outWidth) : nil
                     Gemm.sgemmPacked(m: mg, n: d.columns, k: k, alpha: 1, packedA: packedA(gi),

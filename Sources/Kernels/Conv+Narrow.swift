@@ -55,7 +55,7 @@ extension Conv2D {
         let p = s.outHeight * s.outWidth, k = cg * s.kernelH * s.kernelW
         let cols = s.batch * p, rows = narrowRows(s)
         let col = scratch, yt = scratch + k * rows
-        let colOps = ops.map { op -> EpilogueOp in if case .bias = op { return .bias(perRow: false) }; return op }
+        let colOps = perColumnEpilogue(ops)
         let per = Gemm.packedBCount(k: k, n: mg)
         for gi in 0..<g {
             Im2Col.im2col(s, x: x, n0: 0, count: s.batch, channel0: gi * cg, channels: cg, col: col, ldcol: rows, pool: pool)

@@ -145,13 +145,13 @@ extension Conv2D {
                                       y: UnsafeMutablePointer<Float>, ops: [EpilogueOp], packed: UnsafePointer<Float>,
                                       work: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         let g = s.group, cg = s.inChannels / g, mg = s.outChannels / g
-        let kH = s.kernelH, kW = s.kernelW, k = cg * kH * kW
+        let k = cg * s.kernelH * s.kernelW
         let p = s.outHeight * s.outWidth, pin = s.inHeight * s.inWidth
         let flat = broadcastsFlat(s)
         let d = DirectPlanes(s)
         let perGroup = Gemm.packedBCount(k: k, n: mg), nPad = (mg + Gemm.nr - 1) / Gemm.nr * Gemm.nr
         let panels = nPad / Gemm.nr
-        let colOps = ops.map { op -> EpilogueOp in if case .bias = op { return .bias(perRow: false) }; return op }
+        let colOps = perColumnEpilogue(ops)
         // Segments: a row of `rowPixels` pixels in `segments` near-equal runs of at most 14.
         let rowPixels = flat ? p : s.outWidth
         let segments = (rowPixels + broadcastPixels - 1) / broadcastPixels
@@ -165,38 +165,18 @@ extension Conv2D {
         let inputFloats = flat ? cg * p : d.count(channels: cg)
         let panelMajor = k * nPad > 1 << 17 && (tasksPerPanel - 1) * k * nPad > (panels - 1) * inputFloats
         withUnsafeTemporaryAllocation(of: Int.self, capacity: k) { offs in
-            var i = 0
-            for c in 0..<cg {
-                for kh in 0..<kH {
-                    for kw in 0..<kW {
-                        // Tap (c, kh, kw) of output pixel (oh, ow): phase (rh mod sH, rw mod sW) of
-                        // channel c, row oh + ⌊rh / sH⌋, column ow + ⌊rw / sW⌋ (Conv+Direct's planes).
-                        let rh = kh * s.dilationH, rw = kw * s.dilationW, sH = s.strideH, sW = s.strideW
-                        offs[i] = flat ? c * pin
-                            : (c * d.phases + (rh % sH) * sW + rw % sW) * d.plane + (rh / sH) * d.width + rw / sW
-                        i += 1
-                    }
-                }
+            if flat {
+                for c in 0..<k { offs[c] = c * pin }
+            } else {
+                d.tapOffsets(s, into: offs.baseAddress!)
             }
             let offsets = UnsafePointer(offs.baseAddress!)
             /// Image n, group gi, through `planes` (this thread's when images are split over the
             /// threads: the loops inside then run serially).
             func image(_ n: Int, _ gi: Int, _ planes: UnsafeMutablePointer<Float>) {
                 let src = x + (n * s.inChannels + gi * cg) * pin
-                let base: UnsafePointer<Float>
-                if flat {
-                    base = src
-                } else {
-                    let geo = depthwiseGeometry(s)
-                    let fill: (Range<Int>) -> Void = { r in
-                        for c in r {
-                            fillPhases(src + c * pin, inH: s.inHeight, inW: s.inWidth, s: s, pw: geo.pw, ph: geo.ph,
-                                       phasePlane: geo.plane, into: planes + c * d.phases * geo.plane)
-                        }
-                    }
-                    if d.count(channels: cg) < 16384 { fill(0..<cg) } else { pool.parallelFor(cg, fill) }
-                    base = UnsafePointer(planes)
-                }
+                if !flat { d.fill(s, from: src, channels: cg, into: planes, pool: pool) }
+                let base = flat ? src : UnsafePointer(planes)
                 let yg = y + s.outPlane(n, gi * mg)
                 let w = packed + gi * perGroup
                 let b = bias.map { $0 + gi * mg }

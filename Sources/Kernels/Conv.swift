@@ -237,7 +237,7 @@ public enum Conv2D {
         if s.batch == 0 || p == 0 || mg == 0 { return }
         if isFullWindow(s) {
             // y[n, g·mg + oc] = Σ_k x[n, g·cg·pin + k] · W[g·mg + oc, k]
-            let colOps = ops.map { op -> EpilogueOp in if case .bias = op { return .bias(perRow: false) }; return op }
+            let colOps = perColumnEpilogue(ops)
             for gi in 0..<g {
                 Gemm.sgemm(transA: false, transB: true, m: s.batch, n: mg, k: k, alpha: 1,
                            a: x + gi * cg * pin, lda: s.inChannels * pin, b: weight + gi * mg * k, ldb: k,
