@@ -115,7 +115,10 @@ public struct Bench: ParsableCommand {
             }
             let ms = times[times.count / 2]
             var fields = [("ms_median", ms), ("images_per_s", Double(batch) * 1000 / ms), ("compile_ms", compileMs),
-                          ("arena_bytes", Double(program.plan.arenaBytes)), ("unshared_bytes", Double(program.plan.unsharedBytes))]
+                          ("arena_bytes", Double(program.plan.arenaBytes + (program.chunks?.arenaBytes ?? 0))),
+                          ("unshared_bytes", Double(program.plan.unsharedBytes)),
+                          // The batch each run of the network computes at once (BatchChunks; the batch when whole).
+                          ("chunk_batch", Double(program.chunks?.chunkBatch ?? batch))]
             if common.threads > 1 {
                 // How the runs shared their loops: the run-level choice (ThreadPool+Choice.swift)
                 // and the loop-level governor (ThreadPool.swift), counted from load to here.

@@ -187,4 +187,8 @@ public enum Baseline {
     /// `allPixelBroadcast`: every non-Winograd shape the pixel-broadcast tiles can run takes them,
     /// whatever their cost rule says (for measuring the rule; same bits).
     public static let alwaysPixelBroadcast = names.contains("allPixelBroadcast")
+
+    /// `batchChunks`: a Session runs every batch whole, never as chunks of a smaller one
+    /// (Runtime's Program+BatchChunks).
+    public static let noBatchChunks = names.contains("batchChunks")
 }

@@ -12,8 +12,9 @@ import Kernels
 
 extension Program {
     /// `packed`: where this instruction's constant weights are packed now, once
-    /// (`ins.prepackedWeightFloats` floats), or nil to pack them on every run.
-    func bind(_ ins: Instruction, packed: UnsafeMutablePointer<Float>? = nil) -> () throws -> Void {
+    /// (`ins.prepackedWeightFloats` floats), or nil to pack them on every run; `packNow` false
+    /// when they are packed there already (a copy sharing its original's, `init(copying:)`).
+    func bind(_ ins: Instruction, packed: UnsafeMutablePointer<Float>? = nil, packNow: Bool = true) -> () throws -> Void {
         let pool = self.pool
         let x = ins.inputs.map { $0.map { address($0) } }
         let y = ins.outputs.map { address($0) }
@@ -36,7 +37,7 @@ extension Program {
         case let .gemm(tA, tB, m, n, k, alpha, beta, lda, ldb, epi, batches, fill):
             let (a, b, bias) = operandsWithBias()
             // A constant B (`Instruction.prepackedWeightFloats`) is packed here, once.
-            if let packed { Gemm.packB(transB: tB, k: k, n: n, b: b, ldb: ldb, into: packed, pool: pool) }
+            if let packed, packNow { Gemm.packB(transB: tB, k: k, n: n, b: b, ldb: ldb, into: packed, pool: pool) }
             let pb = packed.map { UnsafePointer($0) }
             func gemm(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
                       _ bias: UnsafePointer<Float>?, _ epi: [EpilogueOp]) {
@@ -59,7 +60,7 @@ extension Program {
             }
         case let .conv(shape, epi):
             let (xp, w, bias) = operandsWithBias()
-            if let packed { Conv2D.packWeights(shape, weight: w, into: packed, pool: pool) }
+            if let packed, packNow { Conv2D.packWeights(shape, weight: w, into: packed, pool: pool) }
             let pw = packed.map { UnsafePointer($0) }
             return {
                 Conv2D.forward(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, scratch: scratch, pool: pool,
@@ -67,7 +68,7 @@ extension Program {
             }
         case let .convChannelsLast(shape, epi):
             let (xp, w, bias) = operandsWithBias()
-            if let packed { Conv2D.packChannelsLastWeights(shape, weight: w, into: packed) }
+            if let packed, packNow { Conv2D.packChannelsLastWeights(shape, weight: w, into: packed) }
             let pw = packed.map { UnsafePointer($0) }
             return {
                 Conv2D.depthwiseChannelsLast(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, packedWeights: pw,
@@ -75,7 +76,7 @@ extension Program {
             }
         case let .convTranspose(shape, epi):
             let (xp, w, bias) = operandsWithBias()
-            if let packed { ConvTranspose2D.packWeights(shape, weight: w, into: packed, pool: pool) }
+            if let packed, packNow { ConvTranspose2D.packWeights(shape, weight: w, into: packed, pool: pool) }
             let pw = packed.map { UnsafePointer($0) }
             return {
                 ConvTranspose2D.forward(shape, x: xp, weight: w, bias: bias, y: out, epilogue: epi, scratch: scratch,

@@ -6,8 +6,10 @@
 // shape logic; constant convolution and GEMM weights are packed for the GEMM there, once.
 // Inputs are copied in with `setInput`, outputs read with `output`. The state buffers a
 // program binds are pinned in its store (they never move). Consecutive optimizer
-// updates over flat groups run as one fused update (Program+FusedUpdate). The printed
-// form is in Program+Text.swift, the operand types in Instruction.swift.
+// updates over flat groups run as one fused update (Program+FusedUpdate). A chunked program
+// (Program+BatchChunks) holds only its inputs and outputs and runs a large batch as chunks of
+// a smaller program's. The printed form is in Program+Text.swift, the operand types in
+// Instruction.swift.
 
 import Dispatch
 #if canImport(Glibc)
@@ -47,6 +49,11 @@ public final class Program {
     var fusedLayouts: [FusedLayout] = []
     /// The rank's part of a sharded update (Program+FusedUpdate; inactive unless sharded).
     let updateShard = UpdateShard()
+    /// The chunk programs a chunked program runs (Program+BatchChunks); nil for others.
+    public let chunks: BatchChunks?
+    /// The program whose constants and packed weights this copy reads (`init(copying:)`),
+    /// kept alive by this reference; nil when the program owns them.
+    let constantsOwner: Program?
 
     /// The tail floats of a program with `outputs` graph outputs: one per output (folded
     /// scalars) and 8 trailing (a stop flag, a partial norm).
@@ -54,6 +61,8 @@ public final class Program {
 
     init(instructions: [Instruction], inputs: [ProgramValue], outputs: [ProgramValue], plan: MemoryPlan,
          constantData: [UInt8], pool: ThreadPool, store: ParameterStore? = nil, collectiveTail: Location? = nil) {
+        self.chunks = nil
+        self.constantsOwner = nil
         self.store = store
         self.collectiveTail = collectiveTail
         self.instructions = instructions
@@ -83,10 +92,60 @@ public final class Program {
         fuseUpdates()
     }
 
+    /// A copy of an inference program `other` with an arena of its own and `other`'s constants
+    /// and packed weights (read-only once bound), for running two batches at once.
+    init(copying other: Program, pool: ThreadPool) {
+        precondition(other.store == nil && other.chunks == nil, "only plain inference programs are copied")
+        chunks = nil
+        constantsOwner = other
+        store = nil
+        collectiveTail = nil
+        instructions = other.instructions
+        inputs = other.inputs
+        outputs = other.outputs
+        plan = other.plan
+        self.pool = pool
+        packedWeights = other.packedWeights
+        packedWeightFloats = other.packedWeightFloats
+        constantBytes = other.constantBytes
+        constants = other.constants
+        arena = HugePages.allocateIfLarge(max(plan.arenaBytes, 64))
+        arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(plan.arenaBytes, 64))
+        var offset = 0
+        thunks = instructions.map { ins in
+            let n = Baseline.packWeightsPerCall ? 0 : ins.prepackedWeightSlotFloats
+            defer { offset += n }
+            return bind(ins, packed: n > 0 ? packedWeights + offset : nil, packNow: false)
+        }
+        fuseUpdates()
+    }
+
+    /// A chunked program: an arena with only `inputs` and `outputs` (placed by `plan`), run
+    /// by `chunks`; its `instructions` are those of one chunk.
+    init(chunks: BatchChunks, inputs: [ProgramValue], outputs: [ProgramValue], plan: MemoryPlan, pool: ThreadPool) {
+        self.chunks = chunks
+        constantsOwner = nil
+        store = nil
+        collectiveTail = nil
+        instructions = chunks.programs[0].instructions
+        self.inputs = inputs
+        self.outputs = outputs
+        self.plan = plan
+        self.pool = pool
+        packedWeights = HugePages.allocateIfLarge(64).assumingMemoryBound(to: Float.self)
+        packedWeightFloats = 0
+        constantBytes = 0
+        constants = HugePages.allocateIfLarge(64)
+        arena = HugePages.allocateIfLarge(max(plan.arenaBytes, 64))
+        arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(plan.arenaBytes, 64))
+    }
+
     deinit {
         free(arena)
-        free(constants)
-        free(packedWeights)
+        if constantsOwner == nil {
+            free(constants)
+            free(packedWeights)
+        }
     }
 
     /// The raw address of a location.
@@ -107,6 +166,7 @@ public final class Program {
     /// caller alone, whichever the measured times of earlier runs favour (`ThreadPool.RunChoice`;
     /// the same bits either way). `GANNET_BASELINE=runChoice` always shares them.
     public func run() throws {
+        if let chunks { try chunks.run(self); return }
         if pool.threads == 1 || Baseline.alwaysParallel {
             for t in thunks { try t() }
             return
@@ -119,6 +179,7 @@ public final class Program {
 
     /// Runs every instruction, returning each one's wall time in milliseconds.
     public func runProfiled() throws -> [Double] {
+        if let chunks { return try chunks.runProfiled(self) }
         var times: [Double] = []
         times.reserveCapacity(thunks.count)
         for t in thunks {

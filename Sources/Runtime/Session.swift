@@ -5,6 +5,9 @@
 // inference pipeline on a copy with those sizes, lowers and plans it, and caches the Program
 // under the signature; later calls with the same shapes reuse it. Input names must match the
 // graph's inputs exactly; missing, extra or mis-shaped inputs are errors that name them.
+// Where BatchChunks' rule says a batch runs faster as chunks, and SampleSeparability says the
+// graph computes each sample on its own, the cached Program is a chunked one
+// (Program+BatchChunks): the graph compiled at the chunk size, one copy per pool thread.
 
 import GraphIR
 import Passes
@@ -14,13 +17,25 @@ public final class Session {
     public let graph: Graph
     public let pool: ThreadPool
     public let passes: [Pass]
+    public let chunking: Chunking
     private var cache: [[[Int]]: Program] = [:]
 
-    public init(graph: Graph, threads: Int = 1, passes: [Pass] = Pipelines.inference) throws {
+    /// Whether a batch may run as chunks of a smaller one (Program+BatchChunks).
+    public enum Chunking: Equatable {
+        /// Where BatchChunks' rule says it pays.
+        case rule
+        /// Never.
+        case whole
+        /// In chunks of this size wherever it divides the batch (for tests and measurements).
+        case size(Int)
+    }
+
+    public init(graph: Graph, threads: Int = 1, passes: [Pass] = Pipelines.inference, chunking: Chunking = .rule) throws {
         try graph.verify()
         self.graph = graph
         self.pool = ThreadPool(threads: threads)
         self.passes = passes
+        self.chunking = chunking
     }
 
     /// The names of the graph inputs, in order.
@@ -32,9 +47,46 @@ public final class Session {
         let bound = try Self.bind(graph, shapes)
         var g = bound
         try Pipelines.run(passes, on: &g)
-        let p = try Lowering.lower(g, pool: pool)
+        let p = try chunked(g, shapes) ?? Lowering.lower(g, pool: pool)
         cache[shapes] = p
         return p
+    }
+
+    /// A chunked program for `full` (the graph optimised for `shapes`), or nil where the batch
+    /// runs whole: no batch dim shared by every input, BatchChunks' rule says no, or the graph
+    /// does not compute its samples apart (a chunk graph that fails to compile counts as that).
+    func chunked(_ full: Graph, _ shapes: [[Int]]) throws -> Program? {
+        guard !Baseline.noBatchChunks, chunking != .whole, let batch = batchSize(shapes) else { return nil }
+        let s: Int
+        if case .size(let size) = chunking {
+            guard size >= 1, size < batch, batch % size == 0 else { return nil }
+            s = size
+        } else {
+            guard let size = BatchChunks.chunkBatch(SampleSeparability.footprint(full, batch: batch), batch: batch) else { return nil }
+            s = size
+        }
+        var g: Graph
+        do {
+            g = try Self.bind(graph, shapes.map { [s] + $0.dropFirst() })
+            try Pipelines.run(passes, on: &g)
+            if try SampleSeparability.reason(full: full, chunk: g, batch: batch, chunkBatch: s) != nil { return nil }
+        } catch {
+            return nil
+        }
+        let first = try Lowering.lower(g, pool: ThreadPool(threads: 1))
+        let copies = (1..<pool.threads).map { _ in Program(copying: first, pool: ThreadPool(threads: 1)) }
+        return BatchChunks.program([first] + copies, batch: batch, chunkBatch: s, pool: pool)
+    }
+
+    /// The batch size: axis 0 of every input, one symbol in the graph; nil otherwise.
+    func batchSize(_ shapes: [[Int]]) -> Int? {
+        var symbol: String?
+        for v in graph.inputs {
+            guard case .symbol(let name)? = graph.type(of: v)?.shape.first, symbol == nil || symbol == name else { return nil }
+            symbol = name
+        }
+        guard symbol != nil, let n = shapes.first?.first, shapes.allSatisfy({ $0.first == n }) else { return nil }
+        return n
     }
 
     /// Number of programs compiled so far.

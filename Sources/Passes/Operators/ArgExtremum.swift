@@ -48,5 +48,10 @@ public enum ArgExtremumOps: OperatorFamily {
         return .kernel(.argExtremum(outer: s.outer, axis: s.axis, inner: s.inner, max: node.op == .argMax, selectLast: last))
     }
 
+    /// An arg-extremum along axis 0 compares samples.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        guard batched.first == true, let x = graph.type(of: node.inputs[0]!) else { return false }
+        return try ShapeRules.normalizeAxis(try node.attributes.int("axis", default: 0), x.rank) == 0
+    }
     public static func pullback(_ op: Op) -> Pullback? { nil }
 }

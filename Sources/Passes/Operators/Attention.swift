@@ -61,5 +61,12 @@ public enum AttentionOps: OperatorFamily {
                                                  transA: tA, transB: tB, transV: tV, valueFirst: valueFirst)))
     }
 
+    /// Per sample when A, B and V all carry the batch with the output's rank ≥ 3 (their
+    /// leading dims are the batch); anything else may contract over it.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        guard batched.contains(true) else { return false }
+        guard batched.count == 3, batched.allSatisfy({ $0 }), let r = graph.type(of: node.outputs[0])?.rank, r >= 3 else { return true }
+        return !batchAxesAligned(node, batched, graph)
+    }
     public static func pullback(_ op: Op) -> Pullback? { nil }
 }

@@ -82,6 +82,10 @@ public enum CastOps: OperatorFamily {
         return .kernel(.toInteger(count: count, integerTarget(dtype), fromInteger: from != .float32))
     }
 
+    /// Element by element.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        !batchAxesAligned(node, batched, graph)
+    }
     public static func pullback(_ op: Op) -> Pullback? {
         guard op == .cast else { return nil }
         return { b, n, dy, _ in

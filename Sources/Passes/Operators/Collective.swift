@@ -45,6 +45,8 @@ public enum CollectiveOps: OperatorFamily {
         return .kernel(.allReduce(count: count, sum: try isSum(node)))
     }
 
+    /// A collective sums across processes: never split.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool { true }
     public static func pullback(_ op: Op) -> Pullback? {
         guard op == .allReduce else { return nil }
         return { b, n, dy, _ in

@@ -150,6 +150,10 @@ public enum ConvOps: OperatorFamily {
                            group: geo.group)
     }
 
+    /// Each image on its own, with weights and bias that are not data.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        batchedBeyondFirst(batched)
+    }
     public static func pullback(_ op: Op) -> Pullback? {
         switch op {
         case .conv: return convPullback

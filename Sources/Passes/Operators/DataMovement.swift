@@ -188,6 +188,36 @@ public enum DataMovementOps: OperatorFamily {
         }
     }
 
+    /// Moving data along axis 0 of a batched input (a Transpose that moves it, a Concat, Gather
+    /// or Slice on it) moves samples; a batched index tensor selects per sample only from data
+    /// that is not batched.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        let a = node.attributes
+        guard let x = graph.type(of: node.inputs[0]!) else { return true }
+        switch node.op {
+        case .transpose:
+            guard batched.first == true else { return false }
+            let perm = try a.ints("perm") ?? Array((0..<x.rank).reversed())
+            return perm.first != 0
+        case .concat:
+            guard batched.contains(true) else { return false }
+            return try ShapeRules.normalizeAxis(try a.int("axis") ?? 0, x.rank) == 0 || !batchAxesAligned(node, batched, graph)
+        case .gather:
+            let axis = try ShapeRules.normalizeAxis(try a.int("axis", default: 0), x.rank)
+            if batched.first == true { return axis == 0 || batchedBeyondFirst(batched) }
+            return batchedBeyondFirst(batched) && axis != 0
+        case .gatherGrad:
+            return batched.contains(true)
+        case .slice:
+            guard batched.first == true else { return batchedBeyondFirst(batched) }
+            if batchedBeyondFirst(batched) { return true }
+            let rule = try SliceRule.resolve(node, x, graph)
+            return rule.starts[0] != 0 || rule.steps[0] != 1 || rule.outShape[0] != x.shape[0]
+        case .expand:
+            return batchedBeyondFirst(batched) || !batchAxesAligned(node, batched, graph)
+        default: throw notInFamily(node.op)
+        }
+    }
     public static func pullback(_ op: Op) -> Pullback? {
         switch op {
         case .transpose:

@@ -69,6 +69,11 @@ public enum BinaryOps: OperatorFamily {
         return .kernel(.binary(try kernelOp(node.op), try BroadcastPlan(outShape: y, aShape: x, bShape: try ctx.shape(node.inputs[1]!))))
     }
 
+    /// Element by element with broadcasting: samples stay apart when every batched operand has
+    /// the output's rank (its axis 0 is the output's).
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        !batchAxesAligned(node, batched, graph)
+    }
     public static func pullback(_ op: Op) -> Pullback? {
         switch op {
         case .binary(let f):

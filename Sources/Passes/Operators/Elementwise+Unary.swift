@@ -73,6 +73,10 @@ public enum UnaryOps: OperatorFamily {
         return .kernel(.leakyReluGrad(alpha: try node.attributes.float("alpha", default: 0), count: count))
     }
 
+    /// Element by element: the batch stays where it is.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        !batchAxesAligned(node, batched, graph)
+    }
     public static func pullback(_ op: Op) -> Pullback? {
         switch op {
         case .unary(let f):

@@ -183,6 +183,17 @@ public enum FusedOps: OperatorFamily {
         }
     }
 
+    /// A fused op mixes what its base op mixes; ConvTranspose+BatchNorm's batch statistics mix
+    /// every sample.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        switch node.op {
+        case .fusedConvTransposeBatchNorm: return true
+        case .fusedBatchNormalization: return batchedBeyondFirst(batched)
+        default:
+            let base = baseNode(node)
+            return try base.op.family.mixesSamples(base, batched, graph)
+        }
+    }
     public static func pullback(_ op: Op) -> Pullback? {
         op == .fusedConvTransposeBatchNorm ? Pullbacks.convTransposeBatchNorm : nil
     }

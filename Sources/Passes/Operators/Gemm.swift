@@ -184,6 +184,20 @@ public enum GemmOps: OperatorFamily {
         }
     }
 
+    /// Gemm: A's rows are samples unless A is transposed; a batched B or C would mix them.
+    /// MatMul: a batched operand must have the output's rank, and B at least rank 3 (a 2-D B
+    /// is contracted over its axis 0).
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        switch node.op {
+        case .gemm:
+            return try node.attributes.int("transA", default: 0) != 0 || batchedBeyondFirst(batched)
+        case .matMul:
+            guard batchAxesAligned(node, batched, graph) else { return true }
+            if batched.count > 1, batched[1], (graph.type(of: node.inputs[1]!)?.rank ?? 0) < 3 { return true }
+            return false
+        default: throw notInFamily(node.op)
+        }
+    }
     public static func pullback(_ op: Op) -> Pullback? {
         switch op {
         case .gemm: return gemmPullback

@@ -43,6 +43,10 @@ public enum LRNOps: OperatorFamily {
         .kernel(.lrn(try lrnShape(node, try ctx.kernelShapes(node).x)))
     }
 
+    /// Across channels of one pixel of one image.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        batchedBeyondFirst(batched)
+    }
     public static func pullback(_ op: Op) -> Pullback? {
         guard op == .lrn else { return nil }
         return { b, n, dy, _ in

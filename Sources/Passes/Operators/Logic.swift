@@ -106,6 +106,10 @@ public enum LogicOps: OperatorFamily {
         }
     }
 
+    /// Element by element with broadcasting (Where's three operands too).
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        !batchAxesAligned(node, batched, graph)
+    }
     public static func pullback(_ op: Op) -> Pullback? {
         guard op == .where else { return nil }
         return { b, n, dy, w in

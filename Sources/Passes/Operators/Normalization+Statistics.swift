@@ -116,6 +116,13 @@ public enum StatisticNormalizationOps: OperatorFamily {
         return .kernel(.normalize(p))
     }
 
+    /// Statistics of one sample (InstanceNorm, GroupNorm; LayerNorm from an axis ≥ 1), with
+    /// scale and bias that are not data.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        if batchedBeyondFirst(batched) { return true }
+        guard node.op == .layerNormalization, batched.first == true, let x = graph.type(of: node.inputs[0]!) else { return false }
+        return try ShapeRules.normalizeAxis(try node.attributes.int("axis", default: -1), x.rank) == 0
+    }
     public static func pullback(_ op: Op) -> Pullback? {
         switch op {
         case .instanceNormalization, .layerNormalization, .groupNormalization: return normalization

@@ -69,6 +69,8 @@ public enum TrainingBatchNormOps: OperatorFamily {
         }
     }
 
+    /// Batch statistics combine every sample.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool { true }
     public static func pullback(_ op: Op) -> Pullback? { op == .batchNormTraining ? batchNormTraining : nil }
 
     /// Cotangents of (X, scale, bias) from those of (Y, mean, var).

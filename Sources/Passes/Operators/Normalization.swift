@@ -41,6 +41,11 @@ public enum NormalizationOps: OperatorFamily {
                                   epsilon: try node.attributes.float("epsilon", default: 1e-5), activation: nil))
     }
 
+    /// Inference statistics: per channel, the same for every sample unless they are data.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        let training = try node.attributes.int("training_mode", default: 0) != 0
+        return training || batchedBeyondFirst(batched) || node.outputs.count > 1
+    }
     public static func pullback(_ op: Op) -> Pullback? { op == .batchNormalization ? batchNorm : nil }
 
     /// Y = (X − mean)·scale/√(var + eps) + B per channel.

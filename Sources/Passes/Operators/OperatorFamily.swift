@@ -9,7 +9,9 @@
 // tensors with the scalar reference kernels (`evaluate`, float; `evaluateIntegers` for the
 // integer shape computations that family supports), the lowering to one kernel call or to
 // storage aliasing (`lower`), and the reverse-mode rule (`pullback`, nil where the op is not
-// differentiable). Arity and attribute schema live with the `Op` case in GraphIR (the verifier
+// differentiable), and whether one sample of its outputs can depend on other samples of its
+// batch (`mixesSamples`, what SampleSeparability asks before a Session runs a batch in
+// chunks). Arity and attribute schema live with the `Op` case in GraphIR (the verifier
 // needs them and GraphIR knows no math). `Op.family` switches over every case with no
 // `default:`, so a new case does not compile until it names its family, and a family's `ops`
 // are exactly the cases routed to it. Inside a family, a switch over its ops ends in a
@@ -66,6 +68,13 @@ public protocol OperatorFamily {
     static func lower(_ node: Node, _ ctx: LoweringContext) throws -> Lowered
     /// The reverse-mode rule of `op`, or nil when `op` is not differentiable.
     static func pullback(_ op: Op) -> Pullback?
+    /// Whether output sample b of `node` can depend on input samples other than b, when the
+    /// inputs marked in `batched` (one flag per input slot, false for an absent one) and the
+    /// outputs carry the batch on axis 0 and every other input is the same for all samples.
+    /// Shapes are checked apart (SampleSeparability: axis 0 is the batch in both bindings);
+    /// this answers for what shapes cannot show (a Softmax over axis 0, a Transpose that
+    /// moves it, a Conv whose weight is data). True when unsure.
+    static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool
 }
 
 extension OperatorFamily {
@@ -75,6 +84,19 @@ extension OperatorFamily {
     public static func evaluateIntegers(_ node: Node, _ x: [Tensor?], _ outShape: [Int], _ dtype: DType, _ graph: Graph) throws -> Tensor {
         throw GraphError("\(node.op.rawValue) on \(x[0]!.dtype.rawValue) data is not supported")
     }
+
+    /// Whether a batched input's axis 0 lines up with output 0's (its rank is the output's), as
+    /// it must in a broadcasting op that keeps samples apart.
+    static func batchAxesAligned(_ node: Node, _ batched: [Bool], _ graph: Graph) -> Bool {
+        guard let out = graph.type(of: node.outputs[0])?.rank else { return false }
+        for (v, b) in zip(node.inputs, batched) where b {
+            guard let v, graph.type(of: v)?.rank == out else { return false }
+        }
+        return true
+    }
+
+    /// Whether any input other than input 0 carries the batch (a weight, scale or index from data).
+    static func batchedBeyondFirst(_ batched: [Bool]) -> Bool { batched.dropFirst().contains(true) }
 
     /// The error for an op routed to a family that does not define it (a bug in `Op.family`).
     static func notInFamily(_ op: Op) -> GraphError { GraphError("internal: \(op.rawValue) is not an op of \(Self.self)") }

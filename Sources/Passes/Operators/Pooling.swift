@@ -74,6 +74,10 @@ public enum PoolingOps: OperatorFamily {
         }
     }
 
+    /// Each image on its own.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        batchedBeyondFirst(batched)
+    }
     public static func pullback(_ op: Op) -> Pullback? {
         switch op {
         case .globalAveragePool:

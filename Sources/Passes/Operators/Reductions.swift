@@ -84,6 +84,17 @@ public enum ReductionOps: OperatorFamily {
         }
     }
 
+    /// A reduction over axis 0, or a Softmax along it, combines samples.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        guard batched.first == true, let x = graph.type(of: node.inputs[0]!) else { return batchedBeyondFirst(batched) }
+        if batchedBeyondFirst(batched) { return true }
+        switch node.op {
+        case .softmax, .logSoftmax:
+            return try ShapeRules.normalizeAxis(try node.attributes.int("axis", default: -1), x.rank) == 0
+        default:
+            return try ReduceRule.axes(node, x.rank, graph).contains(0)
+        }
+    }
     public static func pullback(_ op: Op) -> Pullback? {
         switch op {
         case .reduceSum: return { b, n, dy, _ in [try reduce(b, n, dy[0]!, mean: false), nil] }

@@ -88,6 +88,11 @@ public enum ResamplingOps: OperatorFamily {
         return .kernel(.resample(p), operands: 1)
     }
 
+    /// Resize and Pad keep axis 0 the batch when the shapes do (SampleSeparability), and read
+    /// one image at a time.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        batchedBeyondFirst(batched)
+    }
     public static func pullback(_ op: Op) -> Pullback? {
         switch op {
         case .resize: return resize

@@ -134,6 +134,15 @@ public enum ShapeOps: OperatorFamily {
         }
     }
 
+    /// Views and copies: where the samples go is what the shapes say (SampleSeparability checks
+    /// that axis 0 stays the batch). A Dropout told to train draws its mask across the batch.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        if node.op == .dropout, let mode = node.input(2) {
+            guard let t = graph.constantValue(mode) else { return true }
+            return t.count > 0 && (t.dtype == .bool || t.dtype == .int64 ? t.int64s.contains { $0 != 0 } : t.floats.contains { $0 != 0 })
+        }
+        return false
+    }
     public static func pullback(_ op: Op) -> Pullback? {
         switch op {
         case .identity: return { _, _, dy, _ in [dy[0]] }

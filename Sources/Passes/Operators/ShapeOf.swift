@@ -87,5 +87,10 @@ public enum ShapeOfOps: OperatorFamily {
         return .constant([try value(node, try ctx.shape(node.inputs[0]!))])
     }
 
+    /// Shape and Size of a batched value read the batch size itself; ConstantOfShape only
+    /// fills a shape.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        node.op == .constantOfShape ? false : batched.contains(true)
+    }
     public static func pullback(_ op: Op) -> Pullback? { nil }
 }

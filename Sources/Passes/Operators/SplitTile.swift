@@ -131,6 +131,18 @@ public enum SplitTileOps: OperatorFamily {
         }
     }
 
+    /// Split along axis 0 hands samples to different outputs; Tile's copies along it repeat them.
+    public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
+        guard batched.first == true, let x = graph.type(of: node.inputs[0]!) else { return batchedBeyondFirst(batched) }
+        if batchedBeyondFirst(batched) { return true }
+        switch node.op {
+        case .split: return try ShapeRules.normalizeAxis(try node.attributes.int("axis", default: 0), x.rank) == 0
+        case .tile:
+            guard let reps = try ShapeRules.constantInts(node, 1, graph, "repeats") else { return true }
+            return reps.first != 1
+        default: throw notInFamily(node.op)
+        }
+    }
     public static func pullback(_ op: Op) -> Pullback? {
         switch op {
         case .split:
