@@ -24,7 +24,8 @@
 #                MetricsTests/InceptionInteropTests compares Gannet's within 1e-3 relative.
 #   zoo/KEY/bB   Tools/interop/zoo.sh (its CI set): PyTorch exports (TorchScript opset 17 and
 #                dynamo opset 18, dynamic batch) of GAN generators and CNNs, run in Gannet and
-#                ONNX Runtime at batch 2 and 3 (rtol 1e-4, atol 1e-5); `zoo.sh --all` checks the
+#                ONNX Runtime at batch 2, 3 and 32 (rtol 1e-4, atol 1e-5; at 32 the memory-bound
+#                ones run in chunks, Program+BatchChunks); `zoo.sh --all` checks the
 #                whole zoo. ZOO=0 skips it.
 # PyTorch-exported seed networks (issue 3 item 5b) are checked by the Swift test
 # ONNXTests/TorchSeedNetTests on committed fixtures (Tools/fixtures/make_torch_seed_nets.py).

@@ -2,11 +2,12 @@
 # The model zoo check (issue 14 item 3): exports real CNN architectures and GAN generators with
 # both PyTorch exporters (Tools/interop/export_zoo.py) into a scratch directory, then runs every
 # export in Gannet and in ONNX Runtime on the same inputs (Tools/interop/check_zoo.py, rtol 1e-4,
-# atol 1e-5) at two batch sizes, so the dynamic batch axis is exercised.
+# atol 1e-5) at three batch sizes, so the dynamic batch axis is exercised, and at batch 32 the
+# memory-bound networks run as chunks of one image (Runtime/Program+BatchChunks.swift).
 #
-# Usage: Tools/interop/zoo.sh [--all] [--batches 2,3] [--exporters ts17,dyn18] [MODEL ...]
+# Usage: Tools/interop/zoo.sh [--all] [--batches 2,3,32] [--exporters ts17,dyn18] [MODEL ...]
 #   default   the CI set (export_zoo.py's CI_SET; `export_zoo.py --list` marks it), both
-#             exporters, batches 2 and 3
+#             exporters, batches 2, 3 and 32
 #   --all     the whole zoo: 9 torchvision CNNs (resnet18 … inception_v3) and 6 GAN generators
 #   MODEL     only these models (names: export_zoo.py --list)
 # Env:   PYTHON  a python with torch 2.13 (CPU), torchvision 0.28.0 (--no-deps), onnxscript, onnx
@@ -18,7 +19,7 @@
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-set_args=(--set ci); batches=2,3; exporters=ts17,dyn18; models=()
+set_args=(--set ci); batches=2,3,32; exporters=ts17,dyn18; models=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --all) set_args=(--set all) ;;
