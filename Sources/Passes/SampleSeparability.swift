@@ -12,7 +12,7 @@
 //    `chunkBatch` in `chunk` with the other axes alike (the value carries the batch); every
 //    graph input and output, and every value computed from a graph input, carries it;
 //  - initializers and Constant nodes are the same, except integer ones that only shape
-//    operands read (Reshape's shape, Slice's ends, …: what a batch size folds into);
+//    operands read (Reshape's shape, Resize's sizes, …: what a batch size folds into);
 //  - no node mixes samples (`OperatorFamily.mixesSamples`, the carrying inputs marked).
 // `footprint(_:batch:)` gives, per sample, the largest bytes one node reads and writes of
 // batch-carrying values, those bytes summed over the nodes, the multiply-add FLOPs of the
@@ -96,11 +96,14 @@ public enum SampleSeparability {
     }
 
     /// The values that only shape operands read: what an integer constant may fold a batch
-    /// size into without changing what a sample computes.
+    /// size into without changing what a sample computes. Only operands that give an output
+    /// shape (checked apart) and select no data: Slice's starts and ends, Pad's pads and
+    /// Resize's roi pick which values a sample reads, so a batch size folded into them is not
+    /// allowed (`Slice(x, N − 1, N, axis 1)` reads another channel in every chunk size).
     static func shapeOperandReaders(_ g: Graph) -> Set<ValueID> {
         let shapeSlots: [Op: Set<Int>] = [
-            .reshape: [1], .expand: [1], .constantOfShape: [0], .tile: [1], .resize: [1, 2, 3],
-            .slice: [1, 2, 3, 4], .pad: [1, 3], .split: [1], .squeeze: [1], .unsqueeze: [1],
+            .reshape: [1], .expand: [1], .constantOfShape: [0], .tile: [1], .resize: [3],
+            .split: [1], .squeeze: [1], .unsqueeze: [1],
         ]
         var only: [ValueID: Bool] = [:]
         for n in g.nodes {

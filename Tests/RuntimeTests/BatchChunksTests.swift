@@ -125,6 +125,51 @@ final class BatchChunksTests: XCTestCase {
         }
     }
 
+    /// Graphs that keep their shapes but move data by the batch size or along the batch (the
+    /// hostile check's four): a channel picked by N, channels shifted by N, samples shifted by a
+    /// Pad that pads one end of axis 0 and crops the other, a Resize cropping axis 0 to an roi.
+    func testGraphsThatMoveDataByTheBatchRunWhole() throws {
+        let bodies = [
+            ("a channel picked by N", """
+              %sh = Shape(%x)
+              %n = Slice(%sh, %z, %o)
+              %st = Sub(%n, %o)
+              %y = Slice(%x, %st, %n, %o)
+            """),
+            ("channels shifted by N", """
+              %sh = Shape(%x)
+              %n = Slice(%sh, %z, %o)
+              %m = Sub(%z, %n)
+              %pads = Concat(%z, %n, %z, %m) {axis=0}
+              %y = Pad(%x, %pads)
+            """),
+            ("samples shifted by a Pad", "%y = Pad(%x, %shift)"),
+            ("axis 0 cropped to an roi", """
+              %sh = Shape(%x)
+              %y = Resize(%x, %roi, _, %sh) {mode="linear", coordinate_transformation_mode="tf_crop_and_resize"}
+            """),
+        ]
+        for (what, body) in bodies {
+            let g = try Graph.parse("""
+            graph "moves" {
+              input %x: f32[N,8]
+              init %z: i64[1] = [0]
+              init %o: i64[1] = [1]
+              init %shift: i64[4] = [1, 0, -1, 0]
+              init %roi: f32[4] = [0.5, 0.0, 1.0, 1.0]
+            \(body)
+              output %y
+            }
+            """)
+            let n = 6
+            let x = Tensor(shape: [n, 8], floats: (0..<(n * 8)).map { Float($0) })
+            let whole = try Session(graph: g, chunking: .whole).run([x])[0]
+            let s = try Session(graph: g, chunking: .size(2))
+            XCTAssertNil(try s.program(for: [[n, 8]]).chunks, what)
+            XCTAssertEqual(try s.run([x])[0].floats, whole.floats, what)
+        }
+    }
+
     /// What the families answer for nodes that shapes cannot judge.
     func testFamiliesSayWhatMixesSamples() throws {
         let g = try Graph.parse("""

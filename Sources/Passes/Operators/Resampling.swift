@@ -88,10 +88,21 @@ public enum ResamplingOps: OperatorFamily {
         return .kernel(.resample(p), operands: 1)
     }
 
-    /// Resize and Pad keep axis 0 the batch when the shapes do (SampleSeparability), and read
-    /// one image at a time.
+    /// A Pad that pads or crops axis 0 moves samples (a pad at one end and a crop at the other
+    /// keeps the shape); so does a Resize that scales axis 0 or crops it to an roi
+    /// (tf_crop_and_resize). Otherwise both read one image at a time.
     public static func mixesSamples(_ node: Node, _ batched: [Bool], _ graph: Graph) throws -> Bool {
-        batchedBeyondFirst(batched)
+        if batchedBeyondFirst(batched) { return true }
+        guard batched.first == true, let x = graph.type(of: node.inputs[0]!) else { return false }
+        switch node.op {
+        case .pad:
+            let rule = try PadRule.resolve(node, x.shape, graph)
+            return rule.begins[0] != 0 || rule.ends[0] != 0
+        case .resize:
+            let rule = try ResizeRule.resolve(node, x.shape, graph)
+            return rule.transform == "tf_crop_and_resize" || rule.resized[0] || rule.scales[0] != 1
+        default: throw notInFamily(node.op)
+        }
     }
     public static func pullback(_ op: Op) -> Pullback? {
         switch op {
