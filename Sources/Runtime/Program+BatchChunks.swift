@@ -18,13 +18,16 @@
 // compiles the graph at s (only where SampleSeparability says that gives the same values) and
 // makes a chunked Program (`Program.init(chunks:…)`): its arena holds the batch's inputs and
 // outputs; `run` copies each chunk's slice of every input into a chunk program, runs it and
-// copies its outputs back. On a pool of T threads, T chunk programs (copies sharing constants
-// and packed weights) run chunks at once, each on one thread, claimed dynamically; what a
+// copies its outputs back. On a pool of T threads, min(T, 63) chunk programs (copies sharing
+// constants and packed weights) run chunks at once, each on one thread, claimed dynamically; what a
 // chunk computes depends only on N and s, so the bits are the same for any thread count.
 // `runProfiled` sums each instruction's time over the chunks. `GANNET_BASELINE=batchChunks`
 // runs every batch whole.
 
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import GraphIR
 import Passes
@@ -41,6 +44,8 @@ public final class BatchChunks {
     let outputBytes: [Int]
     /// Which `programs` a thread is running (bit i: programs[i] busy).
     private let busy = Atomic<Int>(0)
+    /// The most chunk programs (one bit each in `busy`).
+    public static let maxPrograms = Int.bitWidth - 1
 
     /// The last-level cache the rule sizes against (the Zen 4 VM's 32 MiB L3; also a common size).
     static let cacheBytes = 32 << 20
@@ -89,7 +94,7 @@ public final class BatchChunks {
     }
 
     init(batch: Int, chunkBatch: Int, programs: [Program], inputBytes: [Int], outputBytes: [Int]) {
-        precondition(!programs.isEmpty && programs.count <= Int.bitWidth - 1 && batch % chunkBatch == 0)
+        precondition(!programs.isEmpty && programs.count <= Self.maxPrograms && batch % chunkBatch == 0)
         self.batch = batch
         self.chunkBatch = chunkBatch
         self.programs = programs
@@ -131,12 +136,16 @@ public final class BatchChunks {
         return sums
     }
 
-    /// A free chunk program's index (at most `programs.count` chunks run at once: one per thread).
+    /// A free chunk program's index. Pools of more than `maxPrograms` threads have fewer
+    /// programs than threads: a thread that finds none free yields until one is.
     private func claim() -> Int {
         while true {
             let b = busy.load(ordering: .relaxed)
             let i = (~b).trailingZeroBitCount
-            precondition(i < programs.count, "more chunks at once than chunk programs")
+            if i >= programs.count {
+                sched_yield()
+                continue
+            }
             if busy.compareExchange(expected: b, desired: b | 1 << i, ordering: .acquiring).exchanged { return i }
         }
     }

@@ -74,7 +74,7 @@ public final class Session {
             return nil
         }
         let first = try Lowering.lower(g, pool: ThreadPool(threads: 1))
-        let copies = (1..<pool.threads).map { _ in Program(copying: first, pool: ThreadPool(threads: 1)) }
+        let copies = (1..<min(pool.threads, BatchChunks.maxPrograms)).map { _ in Program(copying: first, pool: ThreadPool(threads: 1)) }
         return BatchChunks.program([first] + copies, batch: batch, chunkBatch: s, pool: pool)
     }
 

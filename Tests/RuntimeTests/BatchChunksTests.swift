@@ -81,6 +81,17 @@ final class BatchChunksTests: XCTestCase {
         XCTAssertNil(try Session(graph: g, chunking: .size(4)).program(for: [[n, 3, 9, 7], [n]]).chunks)
     }
 
+    /// More threads than chunk programs (one bit each in a 64-bit word): threads wait for a free
+    /// program instead of sharing one (the build drops preconditions).
+    func testMoreThreadsThanChunkPrograms() throws {
+        let g = try network()
+        let n = 140
+        let reference = try Session(graph: g, chunking: .size(1)).run(inputs(n))
+        let s = try Session(graph: g, threads: 70, chunking: .size(1))
+        XCTAssertEqual(try s.program(for: [[n, 3, 9, 7], [n]]).chunks?.programs.count, BatchChunks.maxPrograms)
+        for _ in 0..<3 { XCTAssertEqual(try s.run(inputs(n)).map(\.floats), reference.map(\.floats)) }
+    }
+
     func testAnErrorInAChunkIsThrown() throws {
         let s = try Session(graph: try network(), threads: 2, chunking: .size(1))
         var bad = inputs(4)
