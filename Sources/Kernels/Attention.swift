@@ -12,6 +12,10 @@
 // `rows` (a size that depends on n only); each block's S, its softmax in place and its part of
 // O are computed by `Gemm.sgemm`, `Softmax.run` and the packed-operand GEMM in a per-thread
 // buffer, blocks handed to whichever thread is free (with one block, the GEMMs share the pool).
+// With valueFirst the block is held transposed, Sᵀ (n × rows): its softmax runs down columns
+// and the value GEMM takes Sᵀ as B without packing it through a transpose (SAGAN's 1024 × 1024
+// block at 32², d = 4, c = 32: see BENCHMARKS.md "Twenty-fifth pass";
+// `GANNET_BASELINE=attentionRows` keeps S row by row).
 // A GEMM's element does not depend on how its rows or columns are cut (its k order is fixed),
 // nor a softmax row on the others, so the result has the same bits for any thread count, and
 // agrees with the three unfused kernels to float rounding. An empty batch, m or c writes
@@ -65,11 +69,33 @@ public enum Attention {
             let bi = u / blocks, r0 = (u % blocks) * rows, r = min(rows, p.m - r0)
             let s = storage.get(rows * p.n)
             let ab = a + bi * p.m * p.d, bb = b + bi * p.d * p.n, vb = v + bi * p.n * p.c, ob = out + bi * p.m * p.c
+            let packed = UnsafePointer(scratch + bi * per)
+            if p.valueFirst && !Baseline.attentionRowScores {
+                // Sᵀ (n × r) = op(B)ᵀ·op(A)ᵀ: keys down, the block's queries across, so the softmax
+                // runs down the columns (16 queries a vector) and the value GEMM reads Sᵀ's rows as
+                // its B operand as they lie, with no transposing pack.
+                Gemm.sgemm(transA: !p.transB, transB: !p.transA, m: p.n, n: r, k: p.d, alpha: 1,
+                           a: bb, lda: p.transB ? p.d : p.n,
+                           b: p.transA ? ab + r0 : ab + r0 * p.d, ldb: p.transA ? p.m : p.d, beta: 0, c: s, ldc: r, pool: pool)
+                Softmax.run(s, s, outer: 1, axis: p.n, inner: r, log: false, pool: pool)
+                guard r % Gemm.nr == 0 else {
+                    Gemm.sgemmPacked(m: p.c, n: r, k: p.n, alpha: 1, packedA: packed, transB: false, b: s, ldb: r,
+                                     beta: 0, c: ob + r0, ldc: p.m, pool: pool)
+                    return
+                }
+                // Whole register tiles: the GEMM reads Sᵀ's rows where they lie (the same sums as packed).
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: p.n) { offsets in
+                    for k in 0..<p.n { offsets[k] = k * r }
+                    Gemm.sgemmPacked(m: p.c, n: r, k: p.n, alpha: 1, packedA: packed,
+                                     b: .direct(Gemm.DirectB(base: s, offsets: UnsafePointer(offsets.baseAddress!))),
+                                     beta: 0, c: ob + r0, ldc: p.m, pool: pool)
+                }
+                return
+            }
             Gemm.sgemm(transA: p.transA, transB: p.transB, m: r, n: p.n, k: p.d, alpha: 1,
                        a: p.transA ? ab + r0 : ab + r0 * p.d, lda: p.transA ? p.m : p.d,
                        b: bb, ldb: p.transB ? p.d : p.n, beta: 0, c: s, ldc: p.n, pool: pool)
             Softmax.run(s, s, outer: r, axis: p.n, inner: 1, log: false, pool: pool)
-            let packed = UnsafePointer(scratch + bi * per)
             if p.valueFirst {
                 Gemm.sgemmPacked(m: p.c, n: r, k: p.n, alpha: 1, packedA: packed, transB: true, b: s, ldb: p.n,
                                  beta: 0, c: ob + r0, ldc: p.m, pool: pool)

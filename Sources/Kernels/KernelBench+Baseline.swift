@@ -191,4 +191,8 @@ public enum Baseline {
     /// `batchChunks`: a Session runs every batch whole, never as chunks of a smaller one
     /// (Runtime's Program+BatchChunks).
     public static let noBatchChunks = names.contains("batchChunks")
+
+    /// `attentionRows`: the fused attention keeps each block of scores row by row for valueFirst
+    /// too, its softmax along rows and Sᵀ packed for the value GEMM (Attention.swift).
+    public static let attentionRowScores = names.contains("attentionRows")
 }

@@ -38,7 +38,9 @@ public enum Softmax {
                     for k in 0..<axis { st(ld(k) - l, k) }
                 } else {
                     for k in 0..<axis { let e = SIMDMath.expNonPositive(ld(k) - mx); s += e; st(e, k) }
-                    for k in 0..<axis { st(load16OrPartial(py + k * inner, m) / s, k) }
+                    // One division, then multiplications, as `row` does (e·(1/s) is within an ulp of e/s).
+                    let rs = 1 / s
+                    for k in 0..<axis { st(load16OrPartial(py + k * inner, m) * rs, k) }
                 }
             }
         }
