@@ -1,7 +1,8 @@
 // Softmax: Softmax / LogSoftmax along one axis of a dense tensor viewed as (outer, axis, inner).
 //
 // Contract: numerically stable (the maximum along the axis is subtracted first).
-// softmax: y = e^{x − max} / Σ e^{x − max};  log-softmax: y = x − max − log Σ e^{x − max}.
+// softmax: y = e^{x − max} / Σ e^{x − max};  log-softmax: y = (x − max) − log Σ e^{x − max},
+// in that order (max + log Σ would round log Σ away next to a huge max).
 // When inner == 1 each row is contiguous and is reduced with 16-lane accumulators; otherwise 16
 // neighbouring inner positions are processed together along the axis. `x` and `y` may be the
 // same buffer. Work is split over rows / column blocks only, so the result does not depend on
@@ -31,13 +32,26 @@ public enum Softmax {
                 @inline(__always) func st(_ v: V16, _ k: Int) { if m == 16 { store16(v, py + k * inner) } else { storePartial(v, py + k * inner, m) } }
                 var mx = ld(0)
                 for k in 1..<axis { let v = ld(k); mx.replace(with: v, where: v .> mx) }
+                // Each lane's sum in blocks of `sumBlock` terms, then the block sums: a long axis
+                // (4096 keys of an attention block) keeps its rounding near the row kernel's.
                 var s = V16()
+                var k0 = 0
+                while k0 < axis {
+                    let k1 = min(axis, k0 + sumBlock)
+                    var b = V16()
+                    if log {
+                        for k in k0..<k1 { b += SIMDMath.expNonPositive(ld(k) - mx) }
+                    } else {
+                        for k in k0..<k1 { let e = SIMDMath.expNonPositive(ld(k) - mx); b += e; st(e, k) }
+                    }
+                    s += b
+                    k0 = k1
+                }
                 if log {
-                    for k in 0..<axis { s += SIMDMath.expNonPositive(ld(k) - mx) }
-                    let l = mx + SIMDMath.log(s)
-                    for k in 0..<axis { st(ld(k) - l, k) }
+                    // (x − max) − log s: adding log s to a huge max first would round it away.
+                    let l = SIMDMath.log(s)
+                    for k in 0..<axis { st((ld(k) - mx) - l, k) }
                 } else {
-                    for k in 0..<axis { let e = SIMDMath.expNonPositive(ld(k) - mx); s += e; st(e, k) }
                     // One division, then multiplications, as `row` does (e·(1/s) is within an ulp of e/s).
                     let rs = 1 / s
                     for k in 0..<axis { st(load16OrPartial(py + k * inner, m) * rs, k) }
@@ -45,6 +59,9 @@ public enum Softmax {
             }
         }
     }
+
+    /// Terms a column's running sum takes before it is added to the total.
+    static let sumBlock = 64
 
     @inline(__always)
     static func load16OrPartial(_ p: UnsafeMutablePointer<Float>, _ m: Int) -> V16 {
@@ -67,10 +84,11 @@ public enum Softmax {
         if log {
             while c < full { s += SIMDMath.expNonPositive(load16(x + c) - vmx); c += 16 }
             if tail > 0 { s += SIMDMath.expNonPositive(loadPartial(x + c, tail, fill: -.infinity) - vmx) }
-            let l = V16(repeating: mx + SIMDMath.log(V16(repeating: s.sum()))[0])
+            // (x − max) − log s: adding log s to a huge max first would round it away.
+            let l = V16(repeating: SIMDMath.log(V16(repeating: s.sum()))[0])
             c = 0
-            while c < full { store16(load16(x + c) - l, y + c); c += 16 }
-            if tail > 0 { storePartial(loadPartial(x + c, tail) - l, y + c, tail) }
+            while c < full { store16((load16(x + c) - vmx) - l, y + c); c += 16 }
+            if tail > 0 { storePartial((loadPartial(x + c, tail) - vmx) - l, y + c, tail) }
         } else {
             // Two accumulators (lanes summed in a fixed order): the adds do not wait on each other.
             var s2 = V16()
