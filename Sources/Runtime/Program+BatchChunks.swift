@@ -80,7 +80,7 @@ public final class BatchChunks {
             w.shape[0] = batch
             return w
         }
-        func bytes(_ v: ProgramValue) -> Int { v.count * (v.dtype == .float32 ? 4 : 8) }
+        func bytes(_ v: ProgramValue) -> Int { v.count * Lowering.runtimeBytes(v.dtype) }
         let ins = first.inputs.map(whole), outs = first.outputs.map(whole)
         let requests = (ins + outs).map { BufferRequest(bytes: bytes($0), first: -1, last: Int.max) }
         let plan = MemoryPlan.plan(requests)

@@ -70,13 +70,7 @@ public final class Program {
         self.outputs = outputs
         self.plan = plan
         self.pool = pool
-        var packOffsets: [Int?] = []
-        var packFloats = 0
-        for ins in instructions {
-            let n = Baseline.packWeightsPerCall ? 0 : ins.prepackedWeightSlotFloats
-            packOffsets.append(n > 0 ? packFloats : nil)
-            packFloats += n
-        }
+        let (packOffsets, packFloats) = Program.packOffsets(instructions)
         packedWeightFloats = packFloats
         packedWeights = HugePages.allocateIfLarge(max(packFloats * 4, 64)).assumingMemoryBound(to: Float.self)
         constantBytes = constantData.count
@@ -111,13 +105,24 @@ public final class Program {
         constants = other.constants
         arena = HugePages.allocateIfLarge(max(plan.arenaBytes, 64))
         arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(plan.arenaBytes, 64))
-        var offset = 0
-        thunks = instructions.map { ins in
-            let n = Baseline.packWeightsPerCall ? 0 : ins.prepackedWeightSlotFloats
-            defer { offset += n }
-            return bind(ins, packed: n > 0 ? packedWeights + offset : nil, packNow: false)
+        let packBase = packedWeights
+        thunks = zip(instructions, Program.packOffsets(instructions).offsets).map { ins, offset in
+            bind(ins, packed: offset.map { packBase + $0 }, packNow: false)
         }
         fuseUpdates()
+    }
+
+    /// Where each instruction's prepacked weights start in the packed-weight buffer (nil when
+    /// it packs none), and the buffer's size in floats.
+    static func packOffsets(_ instructions: [Instruction]) -> (offsets: [Int?], floats: Int) {
+        var offsets: [Int?] = []
+        var floats = 0
+        for ins in instructions {
+            let n = Baseline.packWeightsPerCall ? 0 : ins.prepackedWeightSlotFloats
+            offsets.append(n > 0 ? floats : nil)
+            floats += n
+        }
+        return (offsets, floats)
     }
 
     /// A chunked program: an arena with only `inputs` and `outputs` (placed by `plan`), run
