@@ -86,6 +86,22 @@ static inline __attribute__((always_inline)) gannet_float16 gannet_load_masked16
 #endif
 }
 
+/// The 16 floats at p (any alignment) by one vector load that the compiler keeps as it is: a
+/// kernel that loads overlapping vectors at neighbouring offsets (a 3×3 convolution's taps,
+/// p, p + 1, p + 2) otherwise had them merged into fewer loads and lane permutes, which compete
+/// with the FMAs for a port (Zen 4: one permute pipe shared with an FMA pipe).
+static inline __attribute__((always_inline)) gannet_float16 gannet_load16_exact(const float *p) {
+#if defined(__AVX512F__)
+    gannet_float16 r;
+    __asm__("vmovups %1, %0" : "=v"(r) : "m"(*(const struct { float f[16]; } *)p));
+    return r;
+#else
+    gannet_float16 r;
+    for (int i = 0; i < 16; i++) r[i] = p[i];
+    return r;
+#endif
+}
+
 /// The mask of lanes 0 ..< n (none for n ≤ 0, all for n ≥ 16).
 static inline __attribute__((always_inline)) unsigned short gannet_first_lanes16(long n) {
     return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (unsigned short)((1u << n) - 1u);

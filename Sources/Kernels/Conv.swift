@@ -26,6 +26,8 @@
 // per output channel whatever their `perRow` flag. Scratch comes from the caller
 // (`scratchCount` floats); nothing is allocated here (GEMM packing uses per-thread buffers).
 
+import CSIMD
+
 /// Geometry of a 2-D (transposed) convolution. For Conv2D, `in*` is the input and `out*` the
 /// output; for ConvTranspose2D too (`in*` is the ConvTranspose input, `out*` its output,
 /// output_padding included). Pads bottom/right are implied by the sizes.
@@ -492,12 +494,12 @@ public enum Conv2D {
                                         let w0 = V(repeating: wc[0]), w1 = V(repeating: wc[1]), w2 = V(repeating: wc[2])
                                         let w3 = V(repeating: wc[3]), w4 = V(repeating: wc[4]), w5 = V(repeating: wc[5])
                                         let w6 = V(repeating: wc[6]), w7 = V(repeating: wc[7]), w8 = V(repeating: wc[8])
-                                        let cbase = UnsafeRawPointer(buf + c * ph * pw + oh0 * pw + col0)
+                                        let cbase = UnsafePointer(buf + c * ph * pw + oh0 * pw + col0)
                                         @inline(__always) func row(_ i: Int, _ a: inout V, _ b: inout V, _ wa: V, _ wb: V, _ wc: V) {
-                                            let q = cbase + i * pw * 4
-                                            a.addProduct(wa, q.loadUnaligned(as: V.self)); b.addProduct(wa, q.loadUnaligned(fromByteOffset: 64, as: V.self))
-                                            a.addProduct(wb, q.loadUnaligned(fromByteOffset: 4, as: V.self)); b.addProduct(wb, q.loadUnaligned(fromByteOffset: 68, as: V.self))
-                                            a.addProduct(wc, q.loadUnaligned(fromByteOffset: 8, as: V.self)); b.addProduct(wc, q.loadUnaligned(fromByteOffset: 72, as: V.self))
+                                            let q = cbase + i * pw
+                                            a.addProduct(wa, gannet_load16_exact(q)); b.addProduct(wa, gannet_load16_exact(q + 16))
+                                            a.addProduct(wb, gannet_load16_exact(q + 1)); b.addProduct(wb, gannet_load16_exact(q + 17))
+                                            a.addProduct(wc, gannet_load16_exact(q + 2)); b.addProduct(wc, gannet_load16_exact(q + 18))
                                         }
                                         row(0, &a0, &b0, w0, w1, w2)
                                         row(1, &a0, &b0, w3, w4, w5); row(1, &a1, &b1, w0, w1, w2)
@@ -573,15 +575,14 @@ public enum Conv2D {
                 var y0 = V(), y1 = V(), y2 = V(), y3 = V()
                 var z0 = V(), z1 = V(), z2 = V(), z3 = V()
                 for c in 0..<cg {
-                    let cbase = UnsafeRawPointer(buf + c * ph * pw + oh0 * pw + col0)
+                    let cbase = buf + c * ph * pw + oh0 * pw + col0
                     for kh in 0..<kH {
-                        let r0 = cbase + kh * pw * 4
+                        let r0 = cbase + kh * pw
                         for kw in 0..<kW {
                             let t = c * khw + kh * kW + kw
-                            let q = r0 + kw * 4
-                            let i0 = q.loadUnaligned(as: V.self), i1 = q.loadUnaligned(fromByteOffset: 64, as: V.self)
-                            let i2 = q.loadUnaligned(fromByteOffset: pw * 4, as: V.self)
-                            let i3 = q.loadUnaligned(fromByteOffset: pw * 4 + 64, as: V.self)
+                            let q = r0 + kw
+                            let i0 = gannet_load16_exact(q), i1 = gannet_load16_exact(q + 16)
+                            let i2 = gannet_load16_exact(q + pw), i3 = gannet_load16_exact(q + pw + 16)
                             let a = V(repeating: w0[t]), b = V(repeating: w1[t]), d = V(repeating: w2[t])
                             x0.addProduct(a, i0); x1.addProduct(a, i1); x2.addProduct(a, i2); x3.addProduct(a, i3)
                             y0.addProduct(b, i0); y1.addProduct(b, i1); y2.addProduct(b, i2); y3.addProduct(b, i3)
