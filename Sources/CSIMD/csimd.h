@@ -1,6 +1,6 @@
 // CSIMD: lane-wise operations Swift's SIMD types do not vectorise, or have no spelling for, as
 // header-only inline C: square root, reciprocal estimate, scaling by 2^n, clamping, int → float,
-// masked loads and stores, gathers.
+// masked loads and stores, gathers, and loads the compiler must not merge into permutes.
 //
 // Swift's `SIMD16<Float>.squareRoot()` (and a loop of `Float.squareRoot()`) compiles to sixteen
 // scalar `sqrtss`, about 10x the cost of one vector square root. Clang's generic vector
