@@ -65,6 +65,10 @@ public enum Attention {
                 Gemm.packB(transB: p.transV, k: p.n, n: p.c, b: vb, ldb: ldv, into: scratch + bi * per, pool: pool)
             }
         }
+        // Sᵀ's row offsets for the value GEMM of a full block of whole register tiles (valueFirst):
+        // the same for every such block, so made once per call.
+        let directRows = p.valueFirst && !Baseline.attentionRowScores && rows % Gemm.nr == 0
+        let sOffsets = directRows ? (0..<p.n).map { $0 * rows } : []
         pool.dynamicFor(p.batch * blocks) { u in
             let bi = u / blocks, r0 = (u % blocks) * rows, r = min(rows, p.m - r0)
             let s = storage.get(rows * p.n)
@@ -78,16 +82,15 @@ public enum Attention {
                            a: bb, lda: p.transB ? p.d : p.n,
                            b: p.transA ? ab + r0 : ab + r0 * p.d, ldb: p.transA ? p.m : p.d, beta: 0, c: s, ldc: r, pool: pool)
                 Softmax.run(s, s, outer: 1, axis: p.n, inner: r, log: false, pool: pool)
-                guard r % Gemm.nr == 0 else {
+                guard directRows && r == rows else {
                     Gemm.sgemmPacked(m: p.c, n: r, k: p.n, alpha: 1, packedA: packed, transB: false, b: s, ldb: r,
                                      beta: 0, c: ob + r0, ldc: p.m, pool: pool)
                     return
                 }
                 // Whole register tiles: the GEMM reads Sᵀ's rows where they lie (the same sums as packed).
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: p.n) { offsets in
-                    for k in 0..<p.n { offsets[k] = k * r }
+                sOffsets.withUnsafeBufferPointer { offsets in
                     Gemm.sgemmPacked(m: p.c, n: r, k: p.n, alpha: 1, packedA: packed,
-                                     b: .direct(Gemm.DirectB(base: s, offsets: UnsafePointer(offsets.baseAddress!))),
+                                     b: .direct(Gemm.DirectB(base: s, offsets: offsets.baseAddress!)),
                                      beta: 0, c: ob + r0, ldc: p.m, pool: pool)
                 }
                 return
