@@ -105,6 +105,10 @@ public enum Baseline {
     /// (a graph-level switch; equal to float rounding).
     public static let separateGemms = names.contains("combineGemms")
 
+    /// `sumBeforeTranspose`: a weight gradient's parts are each transposed back and then added,
+    /// as Autodiff writes them (SumBeforeTranspose does nothing; the same bits either way).
+    public static let transposeBeforeSum = names.contains("sumBeforeTranspose")
+
     /// `penaltyExpand`: gradient penalties expand every training BatchNorm of the D step (the
     /// generator's too) into primitive ops before differentiating, instead of running the step's
     /// pipeline with its fusions (GANSteps.dPlan; equal to float rounding).

@@ -8,7 +8,7 @@
 // InferShapes, ExpandDropout, FuseConvTransposeBatchNorm, FuseTrainingBatchNorm,
 // ExpandTrainingBatchNorm, InferShapes),
 // appends the gradient of the loss with respect to the trained inputs (Autodiff), runs
-// `pipelineAfterAutodiff` (CombineSharedOperandGemms) on forward and backward together, lays the
+// `pipelineAfterAutodiff` (CombineSharedOperandGemms, SumBeforeTranspose) on forward and backward together, lays the
 // trained parameters and their optimizer state out as flat groups in the store
 // (ParameterStore.arrange), and lowers everything with the optimizer updates and assignments
 // as in-place state updates at the end of the program (one fused update per flat group).
@@ -96,7 +96,7 @@ public final class TrainStep {
     public static let pipelineSynchronized: [Pass] = [InferShapes(), ExpandDropout(), ExpandTrainingBatchNorm(synchronized: true), InferShapes()]
 
     /// The pipeline run on the differentiated graph (forward and backward together).
-    public static let pipelineAfterAutodiff: [Pass] = [CombineSharedOperandGemms()]
+    public static let pipelineAfterAutodiff: [Pass] = [CombineSharedOperandGemms(), SumBeforeTranspose()]
 
     /// The dropout mask inputs the step reads (ExpandDropout), fed by `dropoutInputs`.
     public let dropoutMasks: [DropoutMask]

@@ -123,9 +123,11 @@ struct TrainingGraph {
 /// (`createGraph` for this first order), and with `doubleBackward` those of a gradient penalty
 /// ‖∂L/∂x‖² (x the first parameter) w.r.t. the others, run by the compiled runtime on
 /// `trainingFeeds(seed:)`. `afterAutodiff` runs on the graph with the first-order gradient
-/// (keeping value ids), and `check` sees the result.
+/// (keeping value ids), and `check` sees the result; `afterPenalty` on the graph with the
+/// penalty's gradients too (as a training step's pipeline does).
 func trainingGradients(_ make: () -> (Graph, [ValueID]), passes: [Pass], createGraph: Bool = true, doubleBackward: Bool,
-                       afterAutodiff: [Pass] = [], seed: UInt64, check: (Graph) -> Void = { _ in }) throws -> [Tensor] {
+                       afterAutodiff: [Pass] = [], afterPenalty: [Pass] = [], seed: UInt64,
+                       check: (Graph) -> Void = { _ in }) throws -> [Tensor] {
     var (g, params) = make()
     try Pipelines.run(passes, on: &g)
     let out = g.outputs[0]
@@ -141,6 +143,7 @@ func trainingGradients(_ make: () -> (Graph, [ValueID]), passes: [Pass], createG
         let penalty = g.add(.reduceSum, g.add(.mul, gx, gx, output: "gx2"), output: "penalty", attributes: ["keepdims": .int(0)])
         try InferShapes().run(&g)
         grads = try Autodiff.gradients(of: penalty, wrt: Array(params.dropFirst()), in: &g).map { $0! }
+        try Pipelines.run(afterPenalty, on: &g)
     }
     g.outputs = grads
     try InferShapes().run(&g)
