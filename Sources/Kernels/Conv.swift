@@ -129,9 +129,9 @@ public enum Conv2D {
 
     /// Whether `forward` honours `s.outImageStride` (writing each image's channels where the
     /// stride puts them and nothing between): every path but the depthwise kernels and the
-    /// stride-2 and weight-gradient Winograd paths.
+    /// stride-2 and weight-gradient Winograd paths and the tiny-plane one.
     public static func writesStridedImages(_ s: Conv2DShape) -> Bool {
-        !isDepthwise(s) && !isWinogradWeightGrad(s) && !isWinogradS2(s)
+        !isDepthwise(s) && !isWinogradWeightGrad(s) && !isWinogradS2(s) && !isTinyPlane(s)
     }
 
     /// Images per chunk.
@@ -158,8 +158,8 @@ public enum Conv2D {
         if isFullWindow(s) || isDepthwise(s) || isSmallMDirect(s) { return 0 }
         let packed = Gemm.packedACount(m: mg, k: k)
         // A Winograd shape also fits the GEMM paths (`allowWinograd: false`).
-        let winograd = isWinograd(s) ? winogradScratch(s) : isWinogradS2(s) ? WinogradS2.scratch(winogradS2Plan(s))
-            : isWinogradWeightGrad(s) ? WinogradWGPlan(s).scratch : 0
+        let winograd = isTinyPlane(s) ? TinyPlane.scratch(s) : isWinograd(s) ? winogradScratch(s)
+            : isWinogradS2(s) ? WinogradS2.scratch(winogradS2Plan(s)) : isWinogradWeightGrad(s) ? WinogradWGPlan(s).scratch : 0
         // Narrow: col and Yᵀ (Conv+Narrow.swift); also enough for the wide path (`allowNarrow`).
         // Pixel broadcast: packed Wᵀ panels and padded planes; the GEMM paths' room too
         // (`allowDirect: false`).
@@ -178,7 +178,7 @@ public enum Conv2D {
     public static func packedWeightCount(_ s: Conv2DShape) -> Int {
         let mg = s.outChannels / s.group
         let k = (s.inChannels / s.group) * s.kernelH * s.kernelW
-        if isFullWindow(s) || isDepthwise(s) || isSmallMDirect(s) || mg < Gemm.smallM || isWinogradWeightGrad(s) { return 0 }
+        if isFullWindow(s) || isDepthwise(s) || isSmallMDirect(s) || mg < Gemm.smallM || isWinogradWeightGrad(s) || isTinyPlane(s) { return 0 }
         if isWinograd(s) { return winogradPackedCount(s) }
         if isWinogradS2(s) { return winogradS2PackedCount(s) }
         if isNarrow(s) || isPixelBroadcast(s) { return s.group * Gemm.packedBCount(k: k, n: mg) }
@@ -258,6 +258,10 @@ public enum Conv2D {
         }
         if isSmallMDirect(s) {
             directSmallM(s, x: x, weight: weight, bias: bias, y: y, ops: ops, pool: pool)
+            return
+        }
+        if allowWinograd && allowNarrow && allowImplicit && allowDirect && isTinyPlane(s) {
+            forwardTinyPlane(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool)
             return
         }
         if allowWinograd && allowNarrow && allowImplicit && allowDirect && isWinograd(s) {
@@ -700,8 +704,13 @@ public enum ConvTranspose2D {
         return max(1, min(nb, s.batch))
     }
 
-    /// Floats of scratch that `forward` needs (either phased variant: see `forwardPhased`).
+    /// Floats of scratch that `forward` needs (either phased variant: see `forwardPhased`; a
+    /// tiny-plane shape also fits them, `allowWinograd: false`).
     public static func scratchCount(_ s: Conv2DShape, threads: Int) -> Int {
+        max(isTinyPlane(s) ? TinyPlane.scratch(s) : 0, gemmScratchCount(s, threads: threads))
+    }
+
+    static func gemmScratchCount(_ s: Conv2DShape, threads: Int) -> Int {
         if isFromPoint(s) { return 0 }
         // A stride-1 shape also fits the phased path (`paddedGrid`).
         let stride1 = isStride1Conv(s) ? flippedCount(s) + Conv2D.scratchCount(stride1Conv(s), threads: threads) : 0
@@ -731,7 +740,7 @@ public enum ConvTranspose2D {
     /// back to back), or 0 where it never packs them (a ConvTranspose from a 1×1 point).
     public static func packedWeightCount(_ s: Conv2DShape) -> Int {
         let cg = s.inChannels / s.group, m = (s.outChannels / s.group) * s.kernelH * s.kernelW
-        if isFromPoint(s) || cg == 0 || m == 0 || isSingleChannelStride1(s) { return 0 }
+        if isFromPoint(s) || cg == 0 || m == 0 || isSingleChannelStride1(s) || isTinyPlane(s) { return 0 }
         if isWinogradS2(s) { return winogradS2PackedCount(s) }
         if isStride1Conv(s) { return flippedCount(s) + Conv2D.packedWeightCount(stride1Conv(s)) }
         return s.group * (isNarrow(s) ? Gemm.packedBCount(k: cg, n: m) : Gemm.packedACount(m: m, k: cg))
@@ -803,6 +812,10 @@ public enum ConvTranspose2D {
                     for p in r { ConvTransposeBatchNorm.storePlaneSums(y + p * pout, pout, into: planeStats + 2 * p) }
                 }
             }
+            return
+        }
+        if allowWinograd && allowNarrow && allowStride1Conv && !paddedGrid && isTinyPlane(s) {
+            forwardTinyPlane(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool, planeStats: planeStats)
             return
         }
         if allowWinograd && allowNarrow && !paddedGrid && isWinogradS2(s) {

@@ -94,6 +94,10 @@ public enum Baseline {
     /// products along the kernel width (equal to float rounding).
     public static let noWideKernel = names.contains("wideKernel")
 
+    /// `tinyPlane`: convolutions on planes where most taps fall in the padding run the im2col
+    /// paths (multiplying the padding's zeros) instead of one GEMM per inside (pixel, tap) pair.
+    public static let noTinyPlane = names.contains("tinyPlane")
+
     /// `trainingBatchNorm`: training steps expand BatchNorm into primitive ops and differentiate
     /// FusedConvTransposeBatchNorm's normalisation as ordinary ops, as before BatchNormTraining and
     /// BatchNormTrainingGrad (a graph-level switch: FuseTrainingBatchNorm does nothing; equal to

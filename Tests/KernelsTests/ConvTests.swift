@@ -69,12 +69,12 @@ final class ConvTests: XCTestCase {
                        outs[0].map(\.bitPattern), "pre-packed weights differ: \(what)", file: file, line: line)
         let k = Float((s.inChannels / s.group) * s.kernelH * s.kernelW)
         if !transposed {
-            // The GEMM paths' result: `forward`'s own unless it ran Winograd (other bits).
+            // The GEMM paths' result: `forward`'s own unless it ran Winograd or the tiny-plane GEMMs (other bits).
             var gemm = outs[0]
-            if Conv2D.isWinograd(s) || Conv2D.isWinogradS2(s) || Conv2D.isWinogradWeightGrad(s) {
+            if Conv2D.isWinograd(s) || Conv2D.isWinogradS2(s) || Conv2D.isWinogradWeightGrad(s) || Conv2D.isTinyPlane(s) {
                 Conv2D.forward(s, x: x, weight: w, bias: bias, y: &gemm, epilogue: epilogue, scratch: &scratch,
                                pool: ConvTests.pool2, allowWinograd: false)
-                assertClose(outs[0], gemm, tol: 8e-6, scale: k + 4, "Winograd and GEMM differ: \(what)", file: file, line: line)
+                assertClose(outs[0], gemm, tol: 8e-6, scale: k + 4, "Winograd or tiny-plane and GEMM differ: \(what)", file: file, line: line)
             }
             var explicit = [Float](repeating: .nan, count: yCount)
             Conv2D.forward(s, x: x, weight: w, bias: bias, y: &explicit, epilogue: epilogue, scratch: &scratch,
@@ -100,11 +100,11 @@ final class ConvTests: XCTestCase {
                 assertClose(outs[0], phased, tol: 8e-6, scale: k + 4, "stride-1 Conv and phased GEMM differ: \(what)", file: file, line: line)
             }
         }
-        if transposed && ConvTranspose2D.isWinogradS2(s) {
+        if transposed && (ConvTranspose2D.isWinogradS2(s) || ConvTranspose2D.isTinyPlane(s)) {
             var phased = [Float](repeating: .nan, count: yCount)
             ConvTranspose2D.forward(s, x: x, weight: w, bias: bias, y: &phased, epilogue: epilogue, scratch: &scratch,
                                     pool: ConvTests.pool2, allowWinograd: false)
-            assertClose(outs[0], phased, tol: 8e-6, scale: k + 4, "Winograd and phased GEMM differ: \(what)", file: file, line: line)
+            assertClose(outs[0], phased, tol: 8e-6, scale: k + 4, "Winograd or tiny-plane and phased GEMM differ: \(what)", file: file, line: line)
         }
         let winograd = transposed ? ConvTranspose2D.isWinogradS2(s)
             || (ConvTranspose2D.isStride1Conv(s) && Conv2D.isWinograd(ConvTranspose2D.stride1Conv(s)))

@@ -20,8 +20,12 @@ extension ConvTests {
             // whose plane statistics are taken after the whole output is written.
             Conv2DShape(batch: 4, inChannels: 128, inHeight: 8, inWidth: 8, outChannels: 128, outHeight: 16, outWidth: 16,
                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1, dilationH: 1, dilationW: 1, group: 1),
+            // cifar10_wgangp's first transposed convolution, 2² → 4² (Conv+TinyPlane.swift), at batch 16.
+            Conv2DShape(batch: 16, inChannels: 128, inHeight: 2, inWidth: 2, outChannels: 64, outHeight: 4, outWidth: 4,
+                        kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1, dilationH: 1, dilationW: 1, group: 1),
         ]
         XCTAssertTrue(ConvTranspose2D.isWinogradS2(shapes[2]))
+        XCTAssertTrue(ConvTranspose2D.isTinyPlane(shapes[3]))
         while shapes.count < 24 {
             if let s = randomShape(&rng, transposed: true) { shapes.append(s) }
         }
