@@ -117,7 +117,8 @@ enum TinyPlane {
     /// Floats of scratch `run` needs.
     static func scratch(_ s: Conv2DShape) -> Int {
         let c = s.inChannels, o = s.outChannels, n = s.batch, taps = s.kernelH * s.kernelW
-        return taps * (Gemm.packedACount(m: o, k: c) + o * c) + s.inHeight * s.inWidth * c * n + s.outHeight * s.outWidth * o * n
+        return taps * (Gemm.packedACount(m: o, k: c) + (taps == 16 ? 0 : o * c)) + s.inHeight * s.inWidth * c * n
+            + s.outHeight * s.outWidth * o * n
     }
 
     /// See the file header. `weightByInput`: weight is (C, O, kH, kW) (ConvTranspose), else
