@@ -28,53 +28,33 @@
 extension Conv2D {
     /// The shape runs `forwardTinyPlane` (see the file header).
     public static func isTinyPlane(_ s: Conv2DShape) -> Bool {
-        !Baseline.noTinyPlane && !isFullWindow(s) && TinyPlane.fits(s, pairs: { tinyPlanePairs(s) }, work: s.outHeight * s.outWidth)
-    }
-
-    /// For each output pixel q (row-major), its (tap, input pixel) pairs inside the input, taps
-    /// in (kh, kw) order.
-    static func tinyPlanePairs(_ s: Conv2DShape) -> [[TinyPlane.Pair]] {
-        TinyPlane.pairs(s) { i, k, axis in
-            let u = i * (axis == 0 ? s.strideH : s.strideW) + k * (axis == 0 ? s.dilationH : s.dilationW)
-                - (axis == 0 ? s.padTop : s.padLeft)
-            return u >= 0 && u < (axis == 0 ? s.inHeight : s.inWidth) ? u : nil
-        }
+        !Baseline.noTinyPlane && !isFullWindow(s) && TinyPlane.fits(s, transposed: false)
     }
 
     static func forwardTinyPlane(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                  bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
                                  scratch: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        TinyPlane.run(s, pairs: tinyPlanePairs(s), x: x, weight: weight, weightByInput: false, bias: bias, y: y, ops: ops,
-                      scratch: scratch, pool: pool, planeStats: nil)
+        TinyPlane.run(s, transposed: false, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch, pool: pool,
+                      planeStats: nil)
     }
 }
 
 extension ConvTranspose2D {
     /// The shape runs `forwardTinyPlane` (see the file header).
     public static func isTinyPlane(_ s: Conv2DShape) -> Bool {
-        !Baseline.noTinyPlane && !isFromPoint(s) && TinyPlane.fits(s, pairs: { tinyPlanePairs(s) }, work: s.inHeight * s.inWidth)
-    }
-
-    /// For each output pixel q (row-major), its (tap, input pixel) pairs: the input pixels that
-    /// land on q through tap (kh, kw), in (kh, kw) order.
-    static func tinyPlanePairs(_ s: Conv2DShape) -> [[TinyPlane.Pair]] {
-        TinyPlane.pairs(s) { i, k, axis in
-            let stride = axis == 0 ? s.strideH : s.strideW
-            let num = i + (axis == 0 ? s.padTop : s.padLeft) - k * (axis == 0 ? s.dilationH : s.dilationW)
-            guard num >= 0 && num % stride == 0 else { return nil }
-            return num / stride < (axis == 0 ? s.inHeight : s.inWidth) ? num / stride : nil
-        }
+        !Baseline.noTinyPlane && !isFromPoint(s) && TinyPlane.fits(s, transposed: true)
     }
 
     static func forwardTinyPlane(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                  bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
                                  scratch: UnsafeMutablePointer<Float>, pool: ThreadPool, planeStats: UnsafeMutablePointer<Double>?) {
-        TinyPlane.run(s, pairs: tinyPlanePairs(s), x: x, weight: weight, weightByInput: true, bias: bias, y: y, ops: ops,
-                      scratch: scratch, pool: pool, planeStats: planeStats)
+        TinyPlane.run(s, transposed: true, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch, pool: pool,
+                      planeStats: planeStats)
     }
 }
 
-/// The shared machinery of both forwards.
+/// The shared machinery of both forwards (`transposed`: ConvTranspose2D's geometry and weight
+/// layout (C, O, kH, kW); else Conv2D's, (O, C, kH, kW)).
 enum TinyPlane {
     /// Largest share of the GEMM paths' (pixel, tap) products that may be inside the input.
     static let maxValid = 0.75
@@ -82,29 +62,60 @@ enum TinyPlane {
     /// A tap (kh·kW + kw) and the input pixel (u·inW + v) it reads for one output pixel.
     typealias Pair = (tap: Int, pixel: Int)
 
+    /// One spatial axis of a shape (rows or columns).
+    struct Axis {
+        let input: Int, output: Int, kernel: Int, stride: Int, dilation: Int, pad: Int
+
+        static func rows(_ s: Conv2DShape) -> Axis {
+            Axis(input: s.inHeight, output: s.outHeight, kernel: s.kernelH, stride: s.strideH, dilation: s.dilationH, pad: s.padTop)
+        }
+        static func columns(_ s: Conv2DShape) -> Axis {
+            Axis(input: s.inWidth, output: s.outWidth, kernel: s.kernelW, stride: s.strideW, dilation: s.dilationW, pad: s.padLeft)
+        }
+
+        /// The input index that output index i reads through kernel index k, or nil (padding,
+        /// or for a ConvTranspose no input lands there).
+        func source(_ i: Int, _ k: Int, transposed: Bool) -> Int? {
+            if transposed {
+                let num = i + pad - k * dilation
+                guard num >= 0 && num % stride == 0 && num / stride < input else { return nil }
+                return num / stride
+            }
+            let u = i * stride + k * dilation - pad
+            return u >= 0 && u < input ? u : nil
+        }
+
+        /// (output index, kernel index) pairs with a source.
+        func inside(transposed: Bool) -> Int {
+            var n = 0
+            for i in 0..<output { for k in 0..<kernel where source(i, k, transposed: transposed) != nil { n += 1 } }
+            return n
+        }
+    }
+
     /// One group, at most 16 output and 64 input pixels, at least 4 taps, 128 input channels (each
-    /// GEMM's depth), 64 output channels and 16 images, and at most `maxValid` of the
-    /// `work` × taps products of the GEMM paths (Conv: output pixels; ConvTranspose: input pixels)
-    /// inside.
-    static func fits(_ s: Conv2DShape, pairs: () -> [[Pair]], work: Int) -> Bool {
+    /// GEMM's depth), 64 output channels and 16 images, and at most `maxValid` of the GEMM paths'
+    /// products (Conv: output pixels × taps; ConvTranspose: input pixels × taps) inside. The
+    /// inside pairs are the product of each axis's (the axes are independent).
+    static func fits(_ s: Conv2DShape, transposed: Bool) -> Bool {
         let outP = s.outHeight * s.outWidth, inP = s.inHeight * s.inWidth, taps = s.kernelH * s.kernelW
         guard s.group == 1, outP >= 1, outP <= 16, inP >= 1, inP <= 64, taps >= 4,
               s.inChannels >= 128, s.outChannels >= 64, s.batch >= 16 else { return false }
-        let valid = pairs().reduce(0) { $0 + $1.count }
-        return Double(valid) <= maxValid * Double(work * taps)
+        let valid = Axis.rows(s).inside(transposed: transposed) * Axis.columns(s).inside(transposed: transposed)
+        return Double(valid) <= maxValid * Double((transposed ? inP : outP) * taps)
     }
 
-    /// Pairs per output pixel from a per-axis map (output index, kernel index, axis 0 = rows) →
-    /// the input index it reads, or nil.
-    static func pairs(_ s: Conv2DShape, _ along: (Int, Int, Int) -> Int?) -> [[Pair]] {
+    /// For each output pixel q (row-major), its pairs in (kh, kw) order.
+    static func pairs(_ s: Conv2DShape, transposed: Bool) -> [[Pair]] {
+        let rows = Axis.rows(s), columns = Axis.columns(s)
         var all: [[Pair]] = []
         for i in 0..<s.outHeight {
             for j in 0..<s.outWidth {
                 var q: [Pair] = []
                 for kh in 0..<s.kernelH {
-                    guard let u = along(i, kh, 0) else { continue }
+                    guard let u = rows.source(i, kh, transposed: transposed) else { continue }
                     for kw in 0..<s.kernelW {
-                        guard let v = along(j, kw, 1) else { continue }
+                        guard let v = columns.source(j, kw, transposed: transposed) else { continue }
                         q.append((kh * s.kernelW + kw, u * s.inWidth + v))
                     }
                 }
@@ -121,16 +132,15 @@ enum TinyPlane {
             + s.outHeight * s.outWidth * o * n
     }
 
-    /// See the file header. `weightByInput`: weight is (C, O, kH, kW) (ConvTranspose), else
-    /// (O, C, kH, kW). `ops` are per-channel (bias per row).
-    static func run(_ s: Conv2DShape, pairs: [[Pair]], x: UnsafePointer<Float>, weight: UnsafePointer<Float>, weightByInput: Bool,
+    /// See the file header. `ops` are per-channel (bias per row).
+    static func run(_ s: Conv2DShape, transposed: Bool, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                     bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
                     scratch: UnsafeMutablePointer<Float>, pool: ThreadPool, planeStats: UnsafeMutablePointer<Double>?) {
         let c = s.inChannels, o = s.outChannels, n = s.batch
         let taps = s.kernelH * s.kernelW, inP = s.inHeight * s.inWidth, outP = s.outHeight * s.outWidth
         let perTap = Gemm.packedACount(m: o, k: c)
         let packed = scratch, xt = scratch + taps * perTap, yt = xt + inP * c * n, work = yt + outP * o * n
-        packTapPanels(weight, outChannels: o, depth: c, taps: taps, byInput: weightByInput, work: work, into: packed, pool: pool)
+        packTapPanels(weight, outChannels: o, depth: c, taps: taps, byInput: transposed, work: work, into: packed, pool: pool)
         // xᵀ_p[c][n] = x[n][c][p].
         pool.parallelFor(n) { r in
             for img in r {
@@ -140,7 +150,7 @@ enum TinyPlane {
                 }
             }
         }
-        for (q, list) in pairs.enumerated() {
+        for (q, list) in pairs(s, transposed: transposed).enumerated() {
             let yq = yt + q * o * n
             if list.isEmpty { yq.initialize(repeating: 0, count: o * n) }
             for (k, pair) in list.enumerated() {
