@@ -257,12 +257,13 @@ extension Conv2D {
     }
 
     /// Writes the sH·sW zero-padded phase planes of one input plane (see the file header): phase
-    /// (ry, rx) at `into + (ry·sW + rx)·phasePlane`, `ph` rows of `pw`, then zeros to the end.
-    /// Rows are written in order in whole vectors: a vector's lanes past its part of a row land
-    /// in the next rows, which are rewritten after it, or in the plane's slack (at least 16
-    /// floats), which is zeroed last. Input reads stay inside the input plane.
+    /// (ry, rx) at `into + (ry·sW + rx)·phasePlane`, `ph` rows of `pw`, then zeros to `filled`
+    /// floats of the plane (nil: to its end, `phasePlane`). Rows are written in order in whole
+    /// vectors: a vector's lanes past its part of a row land in the next rows, which are
+    /// rewritten after it, or in the plane's slack (at least 16 floats), which is zeroed last.
+    /// Input reads stay inside the input plane.
     static func fillPhases(_ src: UnsafePointer<Float>, inH: Int, inW: Int, s: Conv2DShape, pw: Int, ph: Int,
-                           phasePlane: Int, into buf: UnsafeMutablePointer<Float>) {
+                           phasePlane: Int, filled: Int? = nil, into buf: UnsafeMutablePointer<Float>) {
         let sH = s.strideH, sW = s.strideW
         /// Zeros [p, p + count) in whole vectors (up to 15 floats past it).
         @inline(__always) func zeroSpilling(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
@@ -298,7 +299,7 @@ extension Conv2D {
                     }
                     zeroSpilling(row + hi, pw - hi)
                 }
-                Im2Col.zero(dst + ph * pw, phasePlane - ph * pw)
+                Im2Col.zero(dst + ph * pw, (filled ?? phasePlane) - ph * pw)
             }
         }
     }

@@ -203,4 +203,9 @@ public enum Baseline {
     /// `attentionRows`: the fused attention keeps each block of scores row by row for valueFirst
     /// too, its softmax along rows and Sᵀ packed for the value GEMM (Attention.swift).
     public static let attentionRowScores = names.contains("attentionRows")
+
+    /// `winogradS2Planes`: the 4×4 stride-2 Winograd layers zero each phase plane to the end of
+    /// its chunk-sized buffer after every image's rows, instead of only the slack those rows'
+    /// tiles read (Conv+WinogradStride2.swift `fillPhases`; same bits).
+    public static let winogradS2WholePlanes = names.contains("winogradS2Planes")
 }

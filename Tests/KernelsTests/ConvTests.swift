@@ -343,6 +343,9 @@ final class ConvTests: XCTestCase {
             (96, 80, 17, 35, (0, 0, 0, 0), 2, 2),
             (300, 80, 16, 16, (1, 1, 1, 1), 1, 4),
             (64, 256, 8, 8, (1, 1, 1, 1), 1, 16),
+            // mnist_gan's critic layer: image-by-image rows, several images a chunk (each image's
+            // planes zeroed only to the slack its tiles read).
+            (64, 128, 14, 14, (1, 1, 1, 1), 1, 20),
         ]
         for (cin, cout, h, w, (pt, pl, pb, pr), group, batch) in convShapes {
             let s = Conv2DShape(batch: batch, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout,
@@ -361,6 +364,7 @@ final class ConvTests: XCTestCase {
             (300, 96, 4, 8, (1, 1, 1, 1), 0, 1, 8),
             (64, 64, 16, 16, (1, 1, 1, 1), 0, 1, 1),
             (256, 256, 4, 4, (1, 1, 1, 1), 0, 1, 16),
+            (128, 128, 7, 7, (1, 1, 1, 1), 0, 1, 12),
         ]
         for (cin, cout, h, w, (pt, pl, pb, pr), op, group, batch) in transposedShapes {
             let s = Conv2DShape(batch: batch, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout,
