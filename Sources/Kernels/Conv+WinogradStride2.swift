@@ -300,10 +300,23 @@ enum WinogradS2 {
     static func fillStacked(_ plan: WinogradS2Plan, q: Int, batch: Int, channel: (_ image: Int) -> UnsafePointer<Float>,
                             inH: Int, inW: Int, rowA: Int, rowU: Int, padTop: Int, colA: Int, padLeft: Int,
                             rowOf: (_ f: Int) -> Int, colOf: (_ f: Int) -> Int, into planes: UnsafeMutablePointer<Float>) {
-        let r0 = q * plan.rows, n = min(batch * plan.tH, r0 + plan.rows) - r0
-        let pitch = plan.pitch, pw = plan.pw, tH = plan.tH
-        for f in 0..<plan.phases {
-            let dst = planes + f * plan.phasePlane
+        let r0 = q * plan.rows
+        fillStacked(firstRow: r0, rows: min(batch * plan.tH, r0 + plan.rows) - r0, tH: plan.tH, tW: plan.tW, pitch: plan.pitch,
+                    pw: plan.pw, phases: plan.phases, phasePlane: plan.phasePlane, channel: channel, inH: inH, inW: inW,
+                    rowA: rowA, rowU: rowU, padTop: padTop, colA: colA, padLeft: padLeft, rowOf: rowOf, colOf: colOf,
+                    into: planes)
+    }
+
+    /// `fillStacked` of tile rows r0 ..< r0 + n (tile row r: tile row r mod tH of image r / tH),
+    /// `phases` planes `phasePlane` floats apart, for callers without a `WinogradS2Plan` (the
+    /// weight gradient's kernel blocks, Conv+WinogradWeightGrad.swift).
+    @inline(__always)
+    static func fillStacked(firstRow r0: Int, rows n: Int, tH: Int, tW: Int, pitch: Int, pw: Int, phases: Int, phasePlane: Int,
+                            channel: (_ image: Int) -> UnsafePointer<Float>,
+                            inH: Int, inW: Int, rowA: Int, rowU: Int, padTop: Int, colA: Int, padLeft: Int,
+                            rowOf: (_ f: Int) -> Int, colOf: (_ f: Int) -> Int, into planes: UnsafeMutablePointer<Float>) {
+        for f in 0..<phases {
+            let dst = planes + f * phasePlane
             let ro = rowOf(f) - padTop, co = colOf(f) - padLeft
             // Columns o with 0 ≤ colA·o + co < inW: lo ..< hi.
             let lo = co >= 0 ? 0 : min(pw, (colA - 1 - co) / colA)
@@ -326,7 +339,7 @@ enum WinogradS2 {
                 th += 1
                 if th == tH { th = 0; image += 1 }
             }
-            Im2Col.zero(dst + n * pitch * pw, rowsPerVector(plan.tW) * pitch * pw + 16)
+            Im2Col.zero(dst + n * pitch * pw, rowsPerVector(tW) * pitch * pw + 16)
         }
     }
 

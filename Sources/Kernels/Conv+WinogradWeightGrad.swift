@@ -35,10 +35,14 @@ struct WinogradWGPlan {
     let ldV: Int, ldU: Int, vStride: Int, uStride: Int, mStride: Int
     /// Phase planes of one (b, n) plane: row length and floats per plane (8 planes).
     let pw: Int, phasePlane: Int
+    /// Plane rows per kernel-block row when the blocks of a k chunk's images are stacked
+    /// (`WinogradS2.fillStacked`: where a vector of 16 blocks spans more block rows than one
+    /// image has), else 0 (image by image).
+    let pitch: Int
 
     /// `threads` > 1: blocks of b small enough for two per thread (whole blocks then run on one
     /// thread each, `forwardWinogradWeightGrad`); a row's values do not depend on its block.
-    init(_ s: Conv2DShape, threads: Int = 1) {
+    init(_ s: Conv2DShape, threads: Int = 1, stacked: Bool = !Baseline.winogradWGImageRows) {
         tH = (s.kernelH + 1) / 2
         tW = (s.kernelW + 1) / 2
         blocks = tH * tW
@@ -61,7 +65,8 @@ struct WinogradWGPlan {
         uStride = spread(o * ldU)
         mStride = spread(4 * (uWhole ? bb : s.batch) * o)
         pw = tW + 1
-        phasePlane = (2 * tH + 1 + 16) * pw + 32
+        pitch = stacked && WinogradS2.rowsPerVector(tW) > tH ? 3 : 0
+        phasePlane = pitch > 0 ? (nc * tH + 8) * pitch * pw + 32 : (2 * tH + 1 + 16) * pw + 32
     }
 
     var scratch: Int { 9 * (vStride + uStride + mStride) }
@@ -99,14 +104,17 @@ extension Conv2D {
     }
 
     /// y = conv(x, w) for `isWinogradWeightGrad` shapes. `scratch`: `WinogradWGPlan.scratch` floats.
+    /// `stacked: false` transforms each image's kernel blocks on their own even where a chunk's
+    /// images would be stacked (`WinogradWGPlan.pitch`; the same bits).
     static func forwardWinogradWeightGrad(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                           bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ops: [EpilogueOp],
-                                          scratch: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+                                          scratch: UnsafeMutablePointer<Float>, pool: ThreadPool, stacked: Bool = true) {
         // Whole blocks of b per thread when there are at least two per thread, else each phase
         // shared (the same bits: see `WinogradWGPlan.init`).
-        let threaded = WinogradWGPlan(s, threads: pool.sharingThreads)
+        let stacked = stacked && !Baseline.winogradWGImageRows
+        let threaded = WinogradWGPlan(s, threads: pool.sharingThreads, stacked: stacked)
         let perThread = pool.sharingThreads > 1 && threaded.bBlocks >= 2 * pool.sharingThreads
-        let plan = perThread ? threaded : WinogradWGPlan(s)
+        let plan = perThread ? threaded : WinogradWGPlan(s, stacked: stacked)
         let o = s.outChannels, n = s.inChannels, kH = s.kernelH, kW = s.kernelW
         let inH = s.inHeight, inW = s.inWidth, blocks = plan.blocks, tW = plan.tW
         let vShared = scratch, u = vShared + 9 * plan.vStride, mShared = u + 9 * plan.uStride
@@ -138,6 +146,22 @@ extension Conv2D {
             pool.parallelFor(b1 - b0) { r in
                 let planes = fixed ?? WinogradS2.storage.get(8 * plan.phasePlane)
                 for bl in r {
+                    if plan.pitch > 0 {
+                        // Block row r of the chunk is block row r mod tH of image n0 + r / tH; one
+                        // `inputTiles` per phase pair covers every image, its vectors spanning images.
+                        let rows = (n1 - n0) * plan.tH
+                        WinogradS2.fillStacked(firstRow: 0, rows: rows, tH: plan.tH, tW: tW, pitch: plan.pitch, pw: plan.pw,
+                                               phases: 8, phasePlane: plan.phasePlane,
+                                               channel: { x + ((b0 + bl) * n + n0 + $0) * inH * inW }, inH: inH, inW: inW,
+                                               rowA: 4, rowU: 2, padTop: s.padTop, colA: 4, padLeft: s.padLeft,
+                                               rowOf: { $0 / 4 }, colOf: { $0 % 4 }, into: planes)
+                        for pq in 0..<4 {
+                            let a = planes + ((pq / 2) * 4 + pq % 2) * plan.phasePlane
+                            WinogradS2.inputTiles(a, a + 2 * plan.phasePlane, a + 1, pw: plan.pw, pitch: plan.pitch * plan.pw,
+                                                  rows: rows, tW: tW, v: v + (4 * bl + pq) * plan.ldV, xiStride: plan.vStride)
+                        }
+                        continue
+                    }
                     // Images in order: a plane's lanes past its last block land on the next one's.
                     for img in n0..<n1 {
                         WinogradS2.fillPhases(x + ((b0 + bl) * n + img) * inH * inW, inH: inH, inW: inW,

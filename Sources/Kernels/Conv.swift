@@ -221,8 +221,9 @@ public enum Conv2D {
     /// `allowWinograd: false` runs a Winograd shape
     /// (Conv+Winograd.swift; not the same bits) through the GEMM paths; with any `allow…: false`
     /// on such a shape, `packedWeights` must be nil (`packWeights` packed them for Winograd).
-    /// `stackWinogradRows: false` transforms a 4×4 stride-2 Winograd shape's tile rows image by
-    /// image even where they would be stacked across images (Conv+WinogradStride2.swift; same bits).
+    /// `stackWinogradRows: false` transforms a 4×4 stride-2 Winograd shape's tile rows (a Winograd
+    /// weight gradient's kernel blocks) image by image even where they would be stacked across
+    /// images (Conv+WinogradStride2.swift, Conv+WinogradWeightGrad.swift; same bits).
     public static func forward(_ s: Conv2DShape, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                                epilogue: [EpilogueOp], scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool,
@@ -270,7 +271,8 @@ public enum Conv2D {
             return
         }
         if allowWinograd && allowNarrow && allowImplicit && allowDirect && isWinogradWeightGrad(s) {
-            forwardWinogradWeightGrad(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool)
+            forwardWinogradWeightGrad(s, x: x, weight: weight, bias: bias, y: y, ops: ops, scratch: scratch!, pool: pool,
+                                      stacked: stackWinogradRows)
             return
         }
         if allowWinograd && allowNarrow && allowImplicit && allowDirect && isWinogradS2(s) {

@@ -208,4 +208,9 @@ public enum Baseline {
     /// its chunk-sized buffer after every image's rows, instead of only the slack those rows'
     /// tiles read (Conv+WinogradStride2.swift `fillPhases`; same bits).
     public static let winogradS2WholePlanes = names.contains("winogradS2Planes")
+
+    /// `winogradWGImages`: the Winograd weight gradient transforms each image's kernel blocks on
+    /// their own (vectors of 16 blocks partly past the image's last) instead of stacking a
+    /// chunk's images (Conv+WinogradWeightGrad.swift; same bits).
+    public static let winogradWGImageRows = names.contains("winogradWGImages")
 }

@@ -324,6 +324,41 @@ final class ConvTests: XCTestCase {
     }
 
 
+    /// Winograd weight gradients whose kernel blocks are stacked across a chunk's images (kernels
+    /// of 1–2 block rows and 2 block columns, fewer rows than a vector of 16 blocks spans:
+    /// cifar10_wgangp's critic conv3 gradient, 4×4 over 8²
+    /// at batch 128): the same bits as image by image, on 1 and 2 threads, over several k chunks
+    /// (300 images, 128 a chunk) and a partial last vector; and close to the reference (`check`).
+    func testWinogradWeightGradStackedBlocksSameBits() {
+        var rng = SeededRandom(seed: 43)
+        // (batch, images, output channels, kernel h, w, pads top/left/bottom/right).
+        let shapes: [(Int, Int, Int, Int, Int, (Int, Int, Int, Int))] = [
+            (64, 300, 64, 4, 4, (1, 1, 1, 1)),
+            (48, 70, 96, 2, 4, (2, 1, 0, 1)),
+            (70, 64, 128, 4, 4, (0, 2, 2, 0)),
+        ]
+        for (batch, n, o, kh, kw, (pt, pl, pb, pr)) in shapes {
+            let s = Conv2DShape(batch: batch, inChannels: n, inHeight: 2 * kh + 2 - pt - pb, inWidth: 2 * kw + 2 - pl - pr,
+                                outChannels: o, outHeight: 4, outWidth: 4, kernelH: kh, kernelW: kw,
+                                padTop: pt, padLeft: pl, dilationH: 2, dilationW: 2)
+            XCTAssertTrue(Conv2D.isWinogradWeightGrad(s), "not Winograd: \(s)")
+            let x = rng.floats(s.batch * s.inChannels * s.inHeight * s.inWidth)
+            let w = rng.floats(s.outChannels * s.inChannels * kh * kw), bias = rng.floats(o)
+            var scratch = [Float](repeating: .nan, count: Conv2D.scratchCount(s, threads: 2))
+            var outs: [[UInt32]] = []
+            for (stacked, pool) in [(true, ThreadPool.serial), (true, ConvTests.pool2), (false, ThreadPool.serial)] {
+                var y = [Float](repeating: .nan, count: s.batch * s.outChannels * 16)
+                Conv2D.forward(s, x: x, weight: w, bias: bias, y: &y, epilogue: ConvTests.epilogues[1], scratch: &scratch,
+                               pool: pool, stackWinogradRows: stacked)
+                outs.append(y.map(\.bitPattern))
+            }
+            XCTAssertTrue(outs[0] == outs[1], "1 vs 2 threads differ: \(s)")
+            let differ = zip(outs[0], outs[2]).filter { $0 != $1 }.count
+            XCTAssertEqual(differ, 0, "stacked and image-by-image blocks differ in \(differ) outputs: \(s)")
+            check(s, transposed: false, epilogue: ConvTests.epilogues[0], &rng)
+        }
+    }
+
     /// 4×4 stride-2 convolutions and transposed convolutions that run F(2×2, 2×2) on their stride
     /// phases (Conv+WinogradStride2.swift): DCGAN's and pix2pix's pads of 1 and pads 0 and 2,
     /// odd and even sizes (tiles cut by the last rows and columns), output_padding, tile rows of
