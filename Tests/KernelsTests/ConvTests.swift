@@ -324,6 +324,19 @@ final class ConvTests: XCTestCase {
     }
 
 
+    /// The weight-gradient convolution of a 4×4 stride-2 layer in its own Conv's terms (`batch`
+    /// input channels of the layer, `images` as channels, a kh × kw kernel of output gradients
+    /// dilated by 2, a 4×4 output), asserted to take the Winograd weight-gradient path.
+    static func weightGradShape(batch: Int, images: Int, outChannels: Int, kernelH kh: Int, kernelW kw: Int,
+                                pads: (Int, Int, Int, Int), file: StaticString = #filePath, line: UInt = #line) -> Conv2DShape {
+        let (pt, pl, pb, pr) = pads
+        let s = Conv2DShape(batch: batch, inChannels: images, inHeight: 2 * kh + 2 - pt - pb, inWidth: 2 * kw + 2 - pl - pr,
+                            outChannels: outChannels, outHeight: 4, outWidth: 4, kernelH: kh, kernelW: kw,
+                            padTop: pt, padLeft: pl, dilationH: 2, dilationW: 2)
+        XCTAssertTrue(Conv2D.isWinogradWeightGrad(s), "not Winograd: \(s)", file: file, line: line)
+        return s
+    }
+
     /// Winograd weight gradients whose kernel blocks are stacked across a chunk's images (kernels
     /// of 1–2 block rows and 2 block columns, fewer rows than a vector of 16 blocks spans:
     /// cifar10_wgangp's critic conv3 gradient, 4×4 over 8²
@@ -337,11 +350,8 @@ final class ConvTests: XCTestCase {
             (48, 70, 96, 2, 4, (2, 1, 0, 1)),
             (70, 64, 128, 4, 4, (0, 2, 2, 0)),
         ]
-        for (batch, n, o, kh, kw, (pt, pl, pb, pr)) in shapes {
-            let s = Conv2DShape(batch: batch, inChannels: n, inHeight: 2 * kh + 2 - pt - pb, inWidth: 2 * kw + 2 - pl - pr,
-                                outChannels: o, outHeight: 4, outWidth: 4, kernelH: kh, kernelW: kw,
-                                padTop: pt, padLeft: pl, dilationH: 2, dilationW: 2)
-            XCTAssertTrue(Conv2D.isWinogradWeightGrad(s), "not Winograd: \(s)")
+        for (batch, n, o, kh, kw, pads) in shapes {
+            let s = ConvTests.weightGradShape(batch: batch, images: n, outChannels: o, kernelH: kh, kernelW: kw, pads: pads)
             let x = rng.floats(s.batch * s.inChannels * s.inHeight * s.inWidth)
             let w = rng.floats(s.outChannels * s.inChannels * kh * kw), bias = rng.floats(o)
             var scratch = [Float](repeating: .nan, count: Conv2D.scratchCount(s, threads: 2))
@@ -421,11 +431,8 @@ final class ConvTests: XCTestCase {
             (64, 600, 64, 2, 2, (1, 1, 1, 1)),
             (100, 128, 600, 2, 2, (1, 1, 1, 1)),
         ]
-        for (batch, n, o, kh, kw, (pt, pl, pb, pr)) in gradientShapes {
-            let s = Conv2DShape(batch: batch, inChannels: n, inHeight: 2 * kh + 2 - pt - pb, inWidth: 2 * kw + 2 - pl - pr,
-                                outChannels: o, outHeight: 4, outWidth: 4, kernelH: kh, kernelW: kw,
-                                padTop: pt, padLeft: pl, dilationH: 2, dilationW: 2)
-            XCTAssertTrue(Conv2D.isWinogradWeightGrad(s), "not Winograd: \(s)")
+        for (batch, n, o, kh, kw, pads) in gradientShapes {
+            let s = ConvTests.weightGradShape(batch: batch, images: n, outChannels: o, kernelH: kh, kernelW: kw, pads: pads)
             check(s, transposed: false, epilogue: ConvTests.epilogues[[0, 1][batch % 2]], &rng)
         }
         // Batch 1 (4 tiles), few channels, rows of one tile: the GEMM paths.
