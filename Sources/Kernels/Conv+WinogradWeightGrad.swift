@@ -12,7 +12,10 @@
 //   M^{pq}_ξ[b][o] = Σ_k V^{pq}_ξ[b][k] · U_ξ[o][k],  V = Bᵀ·d·B,  U = G·g·Gᵀ,
 //   y[b][o][2a + p][2e + q] = (Aᵀ·M^{pq}·A)[a][e]:
 // 9 GEMMs of 4B × O × N·blocks instead of one of 16B × O × N·Hy·Wy, 9/16 of the multiply-adds.
-// V of one (b, n) plane is the Conv path's input transform (tiles = blocks).
+// V of one (b, n) plane is the Conv path's input transform (tiles = blocks). Where a vector of
+// 16 blocks spans more block rows than a kernel has (`WinogradS2.rowsPerVector(tW) > tH`, e.g. 4×4
+// kernels: 2 × 2 blocks), a chunk's images are stacked as the Conv path's tile rows are
+// (`WinogradWGPlan.pitch`), so each vector holds blocks of several images; else image by image.
 //
 // Contract: `Conv2D.isWinogradWeightGrad(s)` selects the shapes (output 4×4, dilation 2, stride 1,
 // one group, at least `winogradWGMinBatch` batch, `WinogradS2.minChannels` output channels and
@@ -42,7 +45,7 @@ struct WinogradWGPlan {
 
     /// `threads` > 1: blocks of b small enough for two per thread (whole blocks then run on one
     /// thread each, `forwardWinogradWeightGrad`); a row's values do not depend on its block.
-    init(_ s: Conv2DShape, threads: Int = 1, stacked: Bool = !Baseline.winogradWGImageRows) {
+    init(_ s: Conv2DShape, threads: Int = 1, stacked: Bool = true) {
         tH = (s.kernelH + 1) / 2
         tW = (s.kernelW + 1) / 2
         blocks = tH * tW
