@@ -343,6 +343,29 @@ enum WinogradS2 {
         }
     }
 
+    /// `fillStacked` for a Conv's 8 stride phases (row stride 2, column stride 4; phase f = 4·ry + rx):
+    /// tile row th's patch row u is padded row 4·th + ry + 2u, column o of phase f padded column 4·o + rx.
+    @inline(__always)
+    static func fillStackedConv(firstRow r0: Int, rows n: Int, tH: Int, tW: Int, pitch: Int, pw: Int, phasePlane: Int,
+                                channel: (_ image: Int) -> UnsafePointer<Float>, inH: Int, inW: Int, padTop: Int, padLeft: Int,
+                                into planes: UnsafeMutablePointer<Float>) {
+        fillStacked(firstRow: r0, rows: n, tH: tH, tW: tW, pitch: pitch, pw: pw, phases: 8, phasePlane: phasePlane, channel: channel,
+                    inH: inH, inW: inW, rowA: 4, rowU: 2, padTop: padTop, colA: 4, padLeft: padLeft,
+                    rowOf: { $0 / 4 }, colOf: { $0 % 4 }, into: planes)
+    }
+
+    /// V of a Conv's four stride phase pairs pq = 2p + q from its 8 phase planes (`fillPhases` with
+    /// strides 2 and 4, or `fillStackedConv`): pair pq's patch columns 0 and 2 are phase (p, q)'s,
+    /// its column 1 phase (p, q + 2)'s; `rows` tile rows `pitch` floats apart, into `v(pq)`.
+    @inline(__always)
+    static func convPhaseTiles(_ planes: UnsafeMutablePointer<Float>, phasePlane: Int, pw: Int, pitch: Int, rows: Int, tW: Int,
+                               xiStride: Int, v: (_ pq: Int) -> UnsafeMutablePointer<Float>) {
+        for pq in 0..<4 {
+            let a = planes + ((pq / 2) * 4 + pq % 2) * phasePlane
+            inputTiles(a, a + 2 * phasePlane, a + 1, pw: pw, pitch: pitch, rows: rows, tW: tW, v: v(pq), xiStride: xiStride)
+        }
+    }
+
     /// Y = Aᵀ·M·A for 16 tiles from m[ξ·xiStride]: (y00, y01, y10, y11), y_ab the output at
     /// row a, column b of each tile.
     @inline(__always)
@@ -483,16 +506,12 @@ extension Conv2D {
             WinogradS2.run(plan, batch: s.batch, inputChannels: cg, packedU: uPacked, shared: shared, pool: pool,
                            input: { q, c, v, planes in
                 if plan.pitch > 0 {
-                    // Phase (ry, rx) = (f / 4, f % 4): tile row th's patch row u is padded row 4·th + ry + 2u.
-                    WinogradS2.fillStacked(plan, q: q, batch: s.batch, channel: { x + ($0 * s.inChannels + gi * cg + c) * inH * inW },
-                                           inH: inH, inW: inW, rowA: 4, rowU: 2, padTop: s.padTop, colA: 4, padLeft: s.padLeft,
-                                           rowOf: { $0 / 4 }, colOf: { $0 % 4 }, into: planes)
-                    for pq in 0..<4 {
-                        let a = planes + ((pq / 2) * 4 + pq % 2) * phasePlane
-                        WinogradS2.inputTiles(a, a + 2 * phasePlane, a + 1, pw: pw, pitch: plan.pitch * pw,
-                                              rows: plan.tilesOf(q, batch: s.batch) / plan.tW, tW: plan.tW,
-                                              v: v + (4 * c + pq) * ld, xiStride: vStride)
-                    }
+                    let r0 = q * plan.rows, rows = plan.tilesOf(q, batch: s.batch) / plan.tW
+                    WinogradS2.fillStackedConv(firstRow: r0, rows: rows, tH: plan.tH, tW: plan.tW, pitch: plan.pitch, pw: pw,
+                                               phasePlane: phasePlane, channel: { x + ($0 * s.inChannels + gi * cg + c) * inH * inW },
+                                               inH: inH, inW: inW, padTop: s.padTop, padLeft: s.padLeft, into: planes)
+                    WinogradS2.convPhaseTiles(planes, phasePlane: phasePlane, pw: pw, pitch: plan.pitch * pw, rows: rows, tW: plan.tW,
+                                              xiStride: vStride) { v + (4 * c + $0) * ld }
                     return
                 }
                 plan.forEachSegment(q, batch: s.batch) { image, th0, th1, t0 in
@@ -501,13 +520,8 @@ extension Conv2D {
                     WinogradS2.fillPhases(src, inH: inH, inW: inW, firstRow: 4 * th0 - s.padTop, strideH: 2, strideW: 4,
                                           padLeft: s.padLeft, pw: pw, ph: 2 * (th1 - th0) + 1, phasePlane: phasePlane,
                                           into: planes)
-                    for pq in 0..<4 {
-                        // Phase (ry, rx) = (p, q) holds columns 4j + q: the patch's columns 0 and 2;
-                        // phase (p, q + 2) its column 1.
-                        let a = planes + ((pq / 2) * 4 + pq % 2) * phasePlane
-                        WinogradS2.inputTiles(a, a + 2 * phasePlane, a + 1, pw: pw, pitch: 2 * pw, rows: th1 - th0, tW: plan.tW,
-                                   v: v + (4 * c + pq) * ld + t0, xiStride: vStride)
-                    }
+                    WinogradS2.convPhaseTiles(planes, phasePlane: phasePlane, pw: pw, pitch: 2 * pw, rows: th1 - th0, tW: plan.tW,
+                                              xiStride: vStride) { v + (4 * c + $0) * ld + t0 }
                 }
             }, output: { q, o, m, rowsBuf in
                 let oc = gi * mg + o

@@ -153,16 +153,11 @@ extension Conv2D {
                         // Block row r of the chunk is block row r mod tH of image n0 + r / tH; one
                         // `inputTiles` per phase pair covers every image, its vectors spanning images.
                         let rows = (n1 - n0) * plan.tH
-                        WinogradS2.fillStacked(firstRow: 0, rows: rows, tH: plan.tH, tW: tW, pitch: plan.pitch, pw: plan.pw,
-                                               phases: 8, phasePlane: plan.phasePlane,
-                                               channel: { x + ((b0 + bl) * n + n0 + $0) * inH * inW }, inH: inH, inW: inW,
-                                               rowA: 4, rowU: 2, padTop: s.padTop, colA: 4, padLeft: s.padLeft,
-                                               rowOf: { $0 / 4 }, colOf: { $0 % 4 }, into: planes)
-                        for pq in 0..<4 {
-                            let a = planes + ((pq / 2) * 4 + pq % 2) * plan.phasePlane
-                            WinogradS2.inputTiles(a, a + 2 * plan.phasePlane, a + 1, pw: plan.pw, pitch: plan.pitch * plan.pw,
-                                                  rows: rows, tW: tW, v: v + (4 * bl + pq) * plan.ldV, xiStride: plan.vStride)
-                        }
+                        WinogradS2.fillStackedConv(firstRow: 0, rows: rows, tH: plan.tH, tW: tW, pitch: plan.pitch, pw: plan.pw,
+                                                   phasePlane: plan.phasePlane, channel: { x + ((b0 + bl) * n + n0 + $0) * inH * inW },
+                                                   inH: inH, inW: inW, padTop: s.padTop, padLeft: s.padLeft, into: planes)
+                        WinogradS2.convPhaseTiles(planes, phasePlane: plan.phasePlane, pw: plan.pw, pitch: plan.pitch * plan.pw,
+                                                  rows: rows, tW: tW, xiStride: plan.vStride) { v + (4 * bl + $0) * plan.ldV }
                         continue
                     }
                     // Images in order: a plane's lanes past its last block land on the next one's.
@@ -170,12 +165,8 @@ extension Conv2D {
                         WinogradS2.fillPhases(x + ((b0 + bl) * n + img) * inH * inW, inH: inH, inW: inW,
                                               firstRow: -s.padTop, strideH: 2, strideW: 4, padLeft: s.padLeft,
                                               pw: plan.pw, ph: 2 * plan.tH + 1, phasePlane: plan.phasePlane, into: planes)
-                        for pq in 0..<4 {
-                            let a = planes + ((pq / 2) * 4 + pq % 2) * plan.phasePlane
-                            WinogradS2.inputTiles(a, a + 2 * plan.phasePlane, a + 1, pw: plan.pw, pitch: 2 * plan.pw, rows: plan.tH, tW: tW,
-                                                  v: v + (4 * bl + pq) * plan.ldV + (img - n0) * blocks,
-                                                  xiStride: plan.vStride)
-                        }
+                        WinogradS2.convPhaseTiles(planes, phasePlane: plan.phasePlane, pw: plan.pw, pitch: 2 * plan.pw, rows: plan.tH,
+                                                  tW: tW, xiStride: plan.vStride) { v + (4 * bl + $0) * plan.ldV + (img - n0) * blocks }
                     }
                 }
             }
