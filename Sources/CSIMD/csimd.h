@@ -144,4 +144,10 @@ static inline __attribute__((always_inline)) void gannet_prefetch(const void *p)
     __builtin_prefetch(p, 0, 3);
 }
 
+/// A hint to bring the cache line holding `p` into L2 and outer levels (`prefetcht1`); never
+/// faults, whatever `p` is.
+static inline __attribute__((always_inline)) void gannet_prefetch_l2(const void *p) {
+    __builtin_prefetch(p, 0, 2);
+}
+
 #endif

@@ -38,6 +38,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CSIMD
 
 public enum Gemm {
     /// Register tile height (rows of C) and width (columns of C).
@@ -467,7 +468,12 @@ public enum Gemm {
                         var jr = 0
                         while jr < nc {
                             let bPanel = panelwise && singleRowBlock ? bPack : bPack + jr * kc
-                            if panelwise && firstRowBlock { packColumns(jc + jr, min(nr, nc - jr), bPanel) }
+                            if panelwise && firstRowBlock {
+                                packColumns(jc + jr, min(nr, nc - jr), bPanel)
+                                if packingB == nil && jr + 2 * nr <= nc && !Baseline.panelNoPrefetch {
+                                    prefetchPanel(transB, b, ldb, pc, kc, jc + jr + nr)
+                                }
+                            }
                             var ir = 0
                             while ir < mc {
                                 if packedB != nil && !Baseline.packedBNoPrefetch {
@@ -648,6 +654,27 @@ public enum Gemm {
                 for p in 0..<kc { for r in h..<mr { panel[p * mr + r] = 0 } }
             }
             q += mr
+        }
+    }
+
+    /// Prefetches into L2 the source lines of the full B panel at column j0 (K rows p0..<p0+kc),
+    /// which `packB` reads next. Packed panel by panel, each panel's 32 columns are a different
+    /// line of every one of kc rows (stored B) or kc floats of 32 rows (transposed B), far apart
+    /// in memory: the hardware prefetchers do not follow, and the pack waits on each line.
+    @inline(__always)
+    static func prefetchPanel(_ transB: Bool, _ b: UnsafePointer<Float>, _ ldb: Int, _ p0: Int, _ kc: Int, _ j0: Int) {
+        if transB {
+            for c in 0..<nr {
+                let row = UnsafeRawPointer(b + (j0 + c) * ldb + p0)
+                var off = 0
+                while off < kc * 4 { gannet_prefetch_l2(row + off); off += 64 }
+            }
+        } else {
+            for p in 0..<kc {
+                let row = UnsafeRawPointer(b + (p0 + p) * ldb + j0)
+                gannet_prefetch_l2(row)
+                gannet_prefetch_l2(row + 64)
+            }
         }
     }
 

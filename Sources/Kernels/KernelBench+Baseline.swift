@@ -161,6 +161,10 @@ public enum Baseline {
     /// ahead (same bits).
     public static let packedBNoPrefetch = names.contains("packedBPrefetch")
 
+    /// `panelPrefetch`: a GEMM that packs B panel by panel (one row block) does not prefetch the
+    /// next panel's source lines while it computes the current one (same bits).
+    public static let panelNoPrefetch = names.contains("panelPrefetch")
+
     /// `resamplePlanar`: a blending Resize of images walks output rows with the general corner
     /// loop (a division per leading axis per row, one column at a time) instead of
     /// `Resample.planar` (same bits).
