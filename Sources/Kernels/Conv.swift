@@ -729,7 +729,9 @@ public enum ConvTranspose2D {
             let lPlain = chunk(s) * s.inHeight * s.inWidth
             let m = (s.outChannels / s.group) * s.kernelH * s.kernelW
             let cg = s.inChannels / s.group
-            return max(winograd, Gemm.packedACount(m: m, k: cg) + (m + cg) * max(lPadded, lPlain, Gemm.smallM) + stride2RowsSlack)
+            let blockedXs = isChannelBlocked(s) ? cg * blockedChunk(s) * s.inHeight * s.inWidth : 0
+            return max(winograd, Gemm.packedACount(m: m, k: cg) + max((m + cg) * max(lPadded, lPlain, Gemm.smallM) + stride2RowsSlack,
+                                                                     blockedXs))
         }
         let pin = s.inHeight * s.inWidth
         let nb = chunk(s)
@@ -924,12 +926,14 @@ public enum ConvTranspose2D {
         let pin = s.inHeight * s.inWidth, pout = s.outHeight * s.outWidth
         let outW = s.outWidth, padTop = s.padTop, padLeft = s.padLeft
         let inH = s.inHeight, inW = s.inWidth
-        let nb = paddedGrid ? phasedChunk(s) : chunk(s)
+        let blocked = !paddedGrid && !narrow && isChannelBlocked(s)
+        let nb = paddedGrid ? phasedChunk(s) : blocked ? blockedChunk(s) : chunk(s)
         let gemmPlane = paddedGrid ? pinP : pin
         let packedCount = Gemm.packedACount(m: m, k: cg)
         let col = scratch + packedCount
         // A narrow GEMM of fewer than `Gemm.smallM` columns runs on that many (zero-padded) rows.
-        let xs = col + m * max(nb * gemmPlane, narrow ? Gemm.smallM : 0)
+        // The channel-blocked path keeps no col matrix in scratch (ConvTranspose+Stride2Rows.swift).
+        let xs = blocked ? col : col + m * max(nb * gemmPlane, narrow ? Gemm.smallM : 0)
         let phases = sH * sW
         let packedBCount = Gemm.packedBCount(k: cg, n: m)
         let rows = !paddedGrid && isStride2Rows(s)
@@ -962,6 +966,12 @@ public enum ConvTranspose2D {
                         }
                     }
                     bPtr = UnsafePointer(xs)
+                }
+                if blocked {
+                    forwardChannelBlocked(s, xs: bPtr, images: n0..<(n0 + nc), group: gi, packedWeights: packed,
+                                          bias: bias, y: y, planeStats: planeStats, col2im: rowCol2im, pool: pool)
+                    n0 += nc
+                    continue
                 }
                 if narrow {
                     // colᵀ (Lx × m) = xsᵀ·W_g (Conv+Narrow.swift). Fewer than `Gemm.smallM` rows are

@@ -17,6 +17,91 @@
 // 10.0 → 8.9 and 10.3 → 8.8 ms, cifar10_wgangp's four 12.4/11.4/11.5/12.2 → 10.8/10.5/10.8/11.6 ms.
 
 extension ConvTranspose2D {
+    /// A row-by-row shape whose GEMM runs a block of output channels at a time, each block's
+    /// col rows read back by the col2im while they are in L2 (`forwardChannelBlocked`): 128 to
+    /// 255 input channels a group. There the whole-col path keeps its col matrix in L2 by
+    /// cutting the chunk to a few images (`chunk`: mnist_gan's 128 → 64 on 7², 5 images, 245
+    /// GEMM columns, the last register tile 21 of 32 wide); blocks keep 15 images (735 columns).
+    /// Measured at batch 64, one thread, 10 interleaved runs each (min and median time ratios):
+    /// 128 → 64 on 7² 0.92 / 0.97, on 8² without bias 0.98 / 0.99. With fewer channels the
+    /// whole-col path's rows are long already (64 → 32 on 14²: 1.00 / 1.00; on 16² without bias
+    /// 1.10 / 1.00); with 256 the packed xs that every block reads crowds L2 (256 → 128 on 4²:
+    /// 1.03–1.13). One K block either way, so the packed weights' row panels can be addressed
+    /// on their own.
+    public static func isChannelBlocked(_ s: Conv2DShape) -> Bool {
+        isStride2Rows(s) && (128..<256).contains(s.inChannels / s.group) && !Baseline.convTransposeWholeCol
+    }
+
+    /// Output channels per block of `forwardChannelBlocked`: their col rows (channels·kH·kW)
+    /// are whole GEMM row panels, about 48 rows.
+    public static func channelBlock(_ s: Conv2DShape) -> Int {
+        let khw = s.kernelH * s.kernelW
+        let unit = Gemm.mr / WinogradS2.gcd(Gemm.mr, khw)
+        return unit * max(1, 48 / (unit * khw))
+    }
+
+    /// Images per chunk of `forwardChannelBlocked`: at most 1024 GEMM columns and 96 Ki floats
+    /// of packed xs (every block reads all of it: it must stay in L2 beside the block's col
+    /// rows; cifar10_wgangp's 256 → 128 on 4² ran 1.13× the whole-col time with 256 Ki) but
+    /// one image at least, the count whose columns fill their last 32-column panel best (the
+    /// larger on a tie).
+    public static func blockedChunk(_ s: Conv2DShape) -> Int {
+        let pin = s.inHeight * s.inWidth, cg = s.inChannels / s.group
+        let columns = min(1024, (96 * 1024) / max(cg, 1))
+        var best = 1, bestFill = 0.0
+        for nb in 1...max(1, min(s.batch, columns / max(pin, 1))) {
+            let cols = nb * pin
+            let fill = Double(cols) / Double((cols + Gemm.nr - 1) / Gemm.nr * Gemm.nr)
+            if fill >= bestFill { best = nb; bestFill = fill }
+        }
+        return best
+    }
+
+    /// The packed xs of `forwardChannelBlocked` (on the calling thread), and each thread's col
+    /// block and staging rows.
+    static let blockedB = ThreadBuffer(minimum: 0), blockedCol = ThreadBuffer(minimum: 0)
+
+    /// Steps 2–4 of `forwardPhased` for one chunk of images of group gi, a block of output
+    /// channels at a time: xs (cg × nc·inH·inW, the chunk's planes side by side) is packed once,
+    /// then each block's col rows (`channelBlock`·kH·kW of them) are one GEMM, read back at once
+    /// by `ConvTransposeStride2Rows.plane`. Where the whole chunk's col matrix (up to 1 MiB) was
+    /// written and then read back from L2 or beyond, a block's (about 200 KB) stays in L2, and
+    /// the chunk can hold more images (GEMM rows of up to 1024 columns that fill their last
+    /// register tile). Each col element is the same GEMM sum as in the whole-col path, so the
+    /// same bits (baseline `convTransposeWholeCol`). Threads take whole blocks.
+    static func forwardChannelBlocked(_ s: Conv2DShape, xs: UnsafePointer<Float>, images: Range<Int>, group gi: Int,
+                                      packedWeights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                      y: UnsafeMutablePointer<Float>, planeStats: UnsafeMutablePointer<Double>?,
+                                      col2im: ConvTransposeStride2Rows, pool: ThreadPool) {
+        let cg = s.inChannels / s.group, mg = s.outChannels / s.group
+        let khw = s.kernelH * s.kernelW, pin = s.inHeight * s.inWidth, pout = s.outHeight * s.outWidth
+        let nc = images.count, lx = nc * pin
+        let xsPacked = blockedB.get(Gemm.packedBCount(k: cg, n: lx))
+        Gemm.packB(transB: false, k: cg, n: lx, b: xs, ldb: lx, into: xsPacked, pool: pool)
+        let packedB = UnsafePointer(xsPacked)
+        let cb = channelBlock(s)
+        let slack = stride2RowsSlack
+        pool.dynamicFor((mg + cb - 1) / cb) { blk in
+            let c0 = blk * cb, cn = min(cb, mg - c0)
+            let buf = blockedCol.get(cb * khw * lx + 2 * slack + col2im.stageCount + 16)
+            let colBlock = buf + slack
+            let stage = col2im.stageCount > 0 ? buf + cb * khw * lx + 2 * slack : nil
+            Gemm.sgemmPackedAB(m: cn * khw, n: lx, k: cg, packedA: packedWeights + c0 * khw * cg, packedB: packedB,
+                               b: xs, ldb: lx, c: colBlock, ldc: lx, pool: .serial)
+            for o in 0..<cn {
+                let ch = gi * mg + c0 + o
+                for (j, n) in images.enumerated() {
+                    let plane = y + (n * s.outChannels + ch) * pout
+                    col2im.plane(col: colBlock + o * khw * lx + j * pin, ldcol: lx, plane: plane, stage: stage,
+                                 bias: bias, channel: ch)
+                    if let planeStats {
+                        ConvTransposeBatchNorm.storePlaneSums(plane, pout, into: planeStats + 2 * (n * s.outChannels + ch))
+                    }
+                }
+            }
+        }
+    }
+
     /// Column stride 2 and dilation 1: the col2im runs row by row (`ConvTransposeStride2Rows`).
     public static func isStride2Rows(_ s: Conv2DShape) -> Bool {
         s.strideW == 2 && s.dilationH == 1 && s.dilationW == 1 && !Baseline.convTransposeGridCol2im
@@ -75,6 +160,12 @@ struct ConvTransposeStride2Rows {
     /// floats before and after the columns it uses (never uses them).
     func plane(col: UnsafePointer<Float>, ldcol: Int, plane: UnsafeMutablePointer<Float>, stage: UnsafeMutablePointer<Float>?,
                bias: UnsafePointer<Float>?, channel: Int) {
+        // The geometry in locals: read through `self` the loops below reload it after every
+        // store to the plane (a Float store may alias it), 10% of the run.
+        let inH = self.inH, inW = self.inW, kH = self.kH, kW = self.kW, sH = self.sH
+        let outH = self.outH, outW = self.outW, padTop = self.padTop
+        let rxEven = self.rxEven, rxOdd = self.rxOdd, gEven = self.gEven, gOdd = self.gOdd
+        let inRegisters = self.inRegisters
         let pout = outH * outW
         let out = stageCount > 0 ? stage! : plane
         // Whole-vector stores may pass the end of a row: blocks run from the last to the first, so

@@ -165,6 +165,11 @@ public enum Baseline {
     /// next panel's source lines while it computes the current one (same bits).
     public static let panelNoPrefetch = names.contains("panelPrefetch")
 
+    /// `convTransposeWholeCol`: a ConvTranspose with column stride 2 runs its GEMM over all
+    /// output channels of a chunk, then reads the whole col matrix back, instead of a block of
+    /// channels at a time (same bits).
+    public static let convTransposeWholeCol = names.contains("convTransposeWholeCol")
+
     /// `resamplePlanar`: a blending Resize of images walks output rows with the general corner
     /// loop (a division per leading axis per row, one column at a time) instead of
     /// `Resample.planar` (same bits).

@@ -611,6 +611,12 @@ final class ConvTests: XCTestCase {
                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
             Conv2DShape(batch: 2, inChannels: 3, inHeight: 35, inWidth: 35, outChannels: 2, outHeight: 70, outWidth: 70,
                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+            // Channel blocks (`forwardChannelBlocked`) of 3, 3, 3 and 1 output channels over chunks
+            // of 15, 15 and 10 images; and of 3 and 2 channels over chunks of 3, 3 and 1 images.
+            Conv2DShape(batch: 40, inChannels: 128, inHeight: 7, inWidth: 7, outChannels: 10, outHeight: 14, outWidth: 14,
+                        kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
+            Conv2DShape(batch: 7, inChannels: 130, inHeight: 14, inWidth: 14, outChannels: 5, outHeight: 28, outWidth: 28,
+                        kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
             // One image of a 2×2 input: a narrow GEMM.
             Conv2DShape(batch: 1, inChannels: 8, inHeight: 2, inWidth: 2, outChannels: 16, outHeight: 4, outWidth: 4,
                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1),
@@ -636,6 +642,10 @@ final class ConvTests: XCTestCase {
         }
         XCTAssertTrue(shapes.contains { $0.outWidth > 64 })
         for b in 1...3 { XCTAssertTrue(shapes.contains { $0.batch == b && $0.inHeight * $0.inWidth == 1 && ConvTranspose2D.isNarrow($0) }) }
+        XCTAssertEqual(ConvTranspose2D.channelBlock(shapes[3]), 3)
+        XCTAssertEqual(ConvTranspose2D.blockedChunk(shapes[3]), 15)
+        XCTAssertEqual(ConvTranspose2D.blockedChunk(shapes[4]), 3)
+        XCTAssertTrue(ConvTranspose2D.isChannelBlocked(shapes[3]) && ConvTranspose2D.isChannelBlocked(shapes[4]))
         for (i, s) in shapes.enumerated() {
             XCTAssertTrue(ConvTranspose2D.isStride2Rows(s), "\(s)")
             let epilogue = ConvTests.epilogues[i % ConvTests.epilogues.count]
