@@ -160,12 +160,6 @@ struct ConvTransposeStride2Rows {
     /// floats before and after the columns it uses (never uses them).
     func plane(col: UnsafePointer<Float>, ldcol: Int, plane: UnsafeMutablePointer<Float>, stage: UnsafeMutablePointer<Float>?,
                bias: UnsafePointer<Float>?, channel: Int) {
-        // The geometry in locals: read through `self` the loops below reload it after every
-        // store to the plane (a Float store may alias it), 10% of the run.
-        let inH = self.inH, inW = self.inW, kH = self.kH, kW = self.kW, sH = self.sH
-        let outH = self.outH, outW = self.outW, padTop = self.padTop
-        let rxEven = self.rxEven, rxOdd = self.rxOdd, gEven = self.gEven, gOdd = self.gOdd
-        let inRegisters = self.inRegisters
         let pout = outH * outW
         let out = stageCount > 0 ? stage! : plane
         // Whole-vector stores may pass the end of a row: blocks run from the last to the first, so
