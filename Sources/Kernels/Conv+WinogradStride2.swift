@@ -66,7 +66,7 @@ struct WinogradS2Plan {
         // Whole GEMM column panels: tiles a multiple of 32 where 32/gcd(tW, 32) rows come near
         // the target (ConvTranspose 256 → 128 on 16², tW = 8: 48 or 72 tiles ran 1.3–1.5× slower
         // than 64, the GEMM's last panel of 32 columns half or three quarters empty).
-        let unit = 32 / WinogradS2.gcd(tW, 32)
+        let unit = 32 / gcd(tW, 32)
         var r = max(1, target / tW)
         if r >= unit { r = r / unit * unit } else if unit * tW <= 2 * target { r = unit }
         rows = max(1, min(r, batch * tH))
@@ -129,8 +129,6 @@ enum WinogradS2 {
     /// Tiles per chunk at least and at most, and the floats a chunk's V and M should take at
     /// most (`WinogradS2Plan`).
     static let minTiles = 32, maxTiles = 256, footprintFloats = 1 << 20
-
-    static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
     /// Per-thread buffers of the chunks run whole on one thread.
     static let storage = ThreadBuffer(minimum: 0)

@@ -36,7 +36,7 @@ extension ConvTranspose2D {
     /// are whole GEMM row panels, about 48 rows.
     public static func channelBlock(_ s: Conv2DShape) -> Int {
         let khw = s.kernelH * s.kernelW
-        let unit = Gemm.mr / WinogradS2.gcd(Gemm.mr, khw)
+        let unit = Gemm.mr / gcd(Gemm.mr, khw)
         return unit * max(1, 48 / (unit * khw))
     }
 
@@ -87,7 +87,7 @@ extension ConvTranspose2D {
             let colBlock = buf + slack
             let stage = col2im.stageCount > 0 ? buf + cb * khw * lx + 2 * slack : nil
             Gemm.sgemmPackedAB(m: cn * khw, n: lx, k: cg, packedA: packedWeights + c0 * khw * cg, packedB: packedB,
-                               b: xs, ldb: lx, c: colBlock, ldc: lx, pool: .serial)
+                               c: colBlock, ldc: lx, pool: .serial)
             for o in 0..<cn {
                 let ch = gi * mg + c0 + o
                 for (j, n) in images.enumerated() {

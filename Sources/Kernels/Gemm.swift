@@ -147,14 +147,15 @@ public enum Gemm {
               bias: bias, epilogue: epilogue, pool: pool)
     }
 
-    /// `sgemm` with op(A) packed by `packA` and op(B) packed by `packB` (`b`, the unpacked op(B),
-    /// only fills the parameter). With k ≤ `kcBlock` (one K block) `packedA` may be the start of
-    /// any row panel of a larger packed A (row i0, a multiple of MR, at `packedA + i0·k`): the
-    /// GEMM then covers rows from there. Bit-identical to `sgemm` on the same A and B.
+    /// C = op(A)·op(B) with op(A) packed by `packA` and op(B) packed by `packB`. With k ≤
+    /// `kcBlock` (one K block) `packedA` may be the start of any row panel of a larger packed A
+    /// (row i0, a multiple of MR, at `packedA + i0·k`): the GEMM then covers rows from there.
+    /// Bit-identical to `sgemm` on the same A and B.
     static func sgemmPackedAB(m: Int, n: Int, k: Int, packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>,
-                              b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, pool: ThreadPool) {
+                              c: UnsafeMutablePointer<Float>, ldc: Int, pool: ThreadPool) {
+        // With both operands packed the stored ones are never read (the pointers only fill the parameters).
         drive(transA: false, m: m, n: n, k: k, alpha: 1, a: packedA, lda: 0, packedA: packedA, transB: false,
-              b: b, ldb: ldb, packedB: packedB, beta: 0, c: c, ldc: ldc, bias: nil, epilogue: [], pool: pool)
+              b: packedB, ldb: 0, packedB: packedB, beta: 0, c: c, ldc: ldc, bias: nil, epilogue: [], pool: pool)
     }
 
     // MARK: pre-packed B (a weight matrix on the right, reused across calls)

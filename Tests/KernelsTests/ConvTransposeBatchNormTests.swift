@@ -23,9 +23,15 @@ extension ConvTests {
             // cifar10_wgangp's first transposed convolution, 2² → 4² (Conv+TinyPlane.swift), at batch 16.
             Conv2DShape(batch: 16, inChannels: 128, inHeight: 2, inWidth: 2, outChannels: 64, outHeight: 4, outWidth: 4,
                         kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1, dilationH: 1, dilationW: 1, group: 1),
+            // mnist_gan's 128 → 64 on 7² with fewer outputs: the GEMM a block of output channels at a
+            // time (ConvTranspose+Stride2Rows.swift), blocks of 3, 3 and 1, chunks of 15 and 5 images.
+            Conv2DShape(batch: 20, inChannels: 128, inHeight: 7, inWidth: 7, outChannels: 7, outHeight: 14, outWidth: 14,
+                        kernelH: 4, kernelW: 4, strideH: 2, strideW: 2, padTop: 1, padLeft: 1, dilationH: 1, dilationW: 1, group: 1),
         ]
         XCTAssertTrue(ConvTranspose2D.isWinogradS2(shapes[2]))
         XCTAssertTrue(ConvTranspose2D.isTinyPlane(shapes[3]))
+        XCTAssertTrue(ConvTranspose2D.isChannelBlocked(shapes[4]) && !ConvTranspose2D.isWinogradS2(shapes[4])
+                      && !ConvTranspose2D.isTinyPlane(shapes[4]))
         while shapes.count < 24 {
             if let s = randomShape(&rng, transposed: true) { shapes.append(s) }
         }
